@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: Apache-2.0
+#
+# CUDA detection. VLART_CUDA_ARCHS lists the targets (CMAKE_CUDA_ARCHITECTURES syntax).
+# The default 90a is what the H100/H200 fast path needs (wgmma, setmaxnreg); the
+# portable deployment list (docs/ARCHITECTURE.md, "Building for GPUs") is
+#   80;86;87;89;90a;100;110;120
+#   80 A100 | 86 RTX 30 | 87 Jetson Orin | 89 RTX 40, L40 | 90a H100/H200 (Hopper-only
+#   instructions) | 100 B200 | 110 Thor | 120 RTX 50. CUDA 13 targets nothing below sm_75.
+set(VLART_CUDA_ARCHS "90a" CACHE STRING "CUDA architectures to build for")
+set(VLART_HAVE_CUDA OFF)
+if(NOT VLART_CUDA STREQUAL "OFF")
+  include(CheckLanguage)
+  if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+  endif()
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    set(CMAKE_CUDA_ARCHITECTURES ${VLART_CUDA_ARCHS})
+    enable_language(CUDA)
+    set(CMAKE_CUDA_STANDARD 20)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    find_package(CUDAToolkit REQUIRED)
+    set(VLART_HAVE_CUDA ON)
+    message(STATUS "vlart: CUDA backend ON (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, archs ${CMAKE_CUDA_ARCHITECTURES})")
+  elseif(VLART_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "VLART_CUDA=ON but no CUDA compiler was found")
+  else()
+    message(STATUS "vlart: CUDA backend OFF (no nvcc found)")
+  endif()
+endif()

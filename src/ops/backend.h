@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// backend.h: the op interface every model is written against.
+//
+// A Backend owns device memory (through Arenas) and runs ops in issue order on its
+// stream. Ops never allocate and never synchronise, so a sequence of them can be
+// captured into a CUDA graph. Outputs are passed in as preallocated views, last.
+//
+// Shapes are outermost-first and strides are in elements (core/tensor.h). Unless an
+// op says otherwise: inputs may be any strided view whose innermost dim is
+// contiguous (stride 1); outputs likewise; an output may alias an input only where
+// the op says "in place allowed". Float inputs and outputs may be f32, bf16 or f16
+// (a backend rejects combinations it does not implement with VLART_CHECK);
+// accumulation is always f32.
+//
+// The CPU backend (backends/cpu) is the executable spec: plain loops, f32 only.
+// Every CUDA op is checked against it. A fused op exists only because a model needs
+// it; its CPU version is the chain of the unfused reference ops.
+//
+// Adding an op: a method here, the CPU reference, the CUDA kernel, and cases in
+// tests/ops (CPU unit tests and the GPU parity suite).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+#include "core/tensor.h"
+
+namespace vlart {
+
+// Bump allocator for one owner (a model's weights, a model's activations for one
+// batch size). Memory is freed when the Arena is destroyed. Allocation is a setup
+// step; the hot path only reuses what was allocated.
+class Arena {
+ public:
+  virtual ~Arena() = default;
+  // A contiguous tensor, 256-byte aligned, contents unspecified.
+  virtual Tensor Allocate(const Shape& shape, DType dtype) = 0;
+  virtual size_t bytes_allocated() const = 0;
+};
+
+enum class Activation {
+  kNone,
+  kGeluErf,   // x * 0.5 * (1 + erf(x / sqrt(2)))               (torch GELU, approximate='none')
+  kGeluTanh,  // 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)))    (torch GELU, approximate='tanh')
+  kSilu,      // x * sigmoid(x)
+  kSigmoid,   // 1 / (1 + exp(-x))
+};
+const char* ActivationName(Activation act);
+
+struct Conv2dParams {
+  int stride = 1;
+  int padding = 0;  // symmetric zero padding on H and W
+  int groups = 1;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual std::string_view name() const = 0;  // "cpu-ref", "cuda:0 bf16"
+  virtual Device device() const = 0;
+  // The dtype models should use for activations and weights on this backend.
+  virtual DType compute_dtype() const = 0;
+
+  // ---- memory -----------------------------------------------------------------
+  virtual std::unique_ptr<Arena> NewArena() = 0;
+  // host -> backend. `dst` is backend memory, contiguous, same shape; float dtypes convert.
+  virtual void Upload(const Tensor& host_src, const Tensor& dst) = 0;
+  // backend -> host. `host_dst` contiguous, same shape; float dtypes convert.
+  virtual void Download(const Tensor& src, const Tensor& host_dst) = 0;
+  // Waits until every op issued so far has finished.
+  virtual void Synchronize() = 0;
+
+  // ---- data movement ----------------------------------------------------------
+  // dst = src, same shape, any strides on both sides (innermost too), float dtypes convert.
+  // Concat, split, transposes, padding and window partition are views + Copy.
+  virtual void Copy(const Tensor& src, const Tensor& dst) = 0;
+  // Every element of dst = value (any strides).
+  virtual void Fill(const Tensor& dst, float value) = 0;
+  // out[n, :] = table[ids[n], :]. ids I32 [N] (caller guarantees 0 <= id < V),
+  // table [V, D], out [N, D].
+  virtual void Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) = 0;
+
+  // ---- elementwise (same shapes; broadcast with Tensor::Broadcast; in place allowed) --
+  virtual void Add(const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+  virtual void Mul(const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+  // out = alpha * x + beta * y
+  virtual void Axpby(float alpha, const Tensor& x, float beta, const Tensor& y,
+                     const Tensor& out) = 0;
+  virtual void Activate(Activation act, const Tensor& x, const Tensor& out) = 0;
+
+  // ---- linear algebra ---------------------------------------------------------
+  // out[M, N] = act(x[M, K] · w[N, K]ᵀ + bias[N]) + residual[M, N]
+  // bias and residual may be null. w is contiguous [out_features, in_features] as in
+  // nn.Linear. residual may alias out (in place allowed for residual/out only).
+  virtual void Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act,
+                      const Tensor* residual, const Tensor& out) = 0;
+  // Per-sample weights picked by domain id (X-VLA's DomainAwareLinear):
+  //   out[b, t, :] = x[b, t, :] · W_d + bias_table[d, :],  d = domain_ids[b]
+  // where W_d = weight_table[d].reshape(K, N) is stored [in, out] (NOT nn.Linear's order).
+  // x [B, T, K], weight_table [D, K*N], bias_table [D, N], domain_ids I32 [B], out [B, T, N].
+  virtual void DomainLinear(const Tensor& x, const Tensor& weight_table, const Tensor& bias_table,
+                            const Tensor& domain_ids, const Tensor& out) = 0;
+
+  // ---- normalisation (rows = all dims but the last) ------------------------------
+  // out = (x - mean) / sqrt(var + eps) * gamma + beta, biased variance, per row of C.
+  virtual void LayerNorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps,
+                         const Tensor& out) = 0;
+  // out = x * rsqrt(mean(x²) + eps) * (weight_offset + w)   (Gemma stores w as offset from 1:
+  // pass weight_offset = 1). Statistics in f32.
+  virtual void RmsNorm(const Tensor& x, const Tensor& w, float eps, float weight_offset,
+                       const Tensor& out) = 0;
+  // Softmax over the last dim, computed in f32.
+  virtual void Softmax(const Tensor& x, const Tensor& out) = 0;
+  // out[b, :] = mean over n of x[b, n, :].  x [B, N, C], out [B, C].
+  virtual void MeanOverTokens(const Tensor& x, const Tensor& out) = 0;
+
+  // ---- attention ---------------------------------------------------------------
+  // Multi-head attention, softmax in f32:
+  //   out[b, i, h, :] = Σ_j softmax_j(scale · q[b,i,h,:]·k[b,j,g,:] + mask[b,i,j]) v[b,j,g,:]
+  // q [B, Sq, Hq, D], k [B, Sk, Hkv, D], v [B, Sk, Hkv, Dv], out [B, Sq, Hq, Dv];
+  // g = h / (Hq / Hkv) (MQA when Hkv = 1, GQA otherwise). mask (may be null) is an
+  // additive f32 [B, Sq, Sk] (use a stride-0 batch dim to share one); a finite large
+  // negative value masks (openpi uses -2.3819763e38).
+  virtual void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* mask,
+                         float scale, const Tensor& out) = 0;
+  // DaViT channel ("group") attention. q, k, v, out are [B, N, G, d] (views into a
+  // fused qkv output); for each (b, g):
+  //   A[i, j] = softmax_j(scale · Σ_n q[b,n,g,i] k[b,n,g,j])      A is [d, d]
+  //   out[b, n, g, i] = Σ_j A[i, j] v[b, n, g, j]
+  // Florence-2 uses scale = N^-0.5 (the token count, not the group dim).
+  virtual void ChannelAttention(const Tensor& q, const Tensor& k, const Tensor& v, float scale,
+                                const Tensor& out) = 0;
+  // Rotary embedding, rotate-half convention, in place allowed:
+  //   inv_freq[i] = theta^(-2i/D), angle = positions[b, s] * inv_freq[i], i < D/2
+  //   out[..., i]       = x[..., i] cos - x[..., i + D/2] sin
+  //   out[..., i + D/2] = x[..., i + D/2] cos + x[..., i] sin
+  // x, out [B, S, H, D]; positions I32 [B, S].
+  virtual void Rope(const Tensor& x, const Tensor& positions, float theta, const Tensor& out) = 0;
+
+  // ---- convolution (NHWC activations, PyTorch weight layout) ----------------------
+  // out[b, y, x, co] = bias[co] + Σ w[co, ci', ky, kx] · in[b, y*s - p + ky, x*s - p + kx, g*Cg + ci']
+  //                    (+ residual[b, y, x, co])
+  // x [B, H, W, Cin] (any strides: an NCHW image is x.Permute({0, 2, 3, 1})),
+  // w [Cout, Cin/groups, kh, kw], bias [Cout] or null, residual/out [B, Ho, Wo, Cout].
+  // residual may alias out (in place allowed for residual/out only).
+  virtual void Conv2d(const Tensor& x, const Tensor& w, const Tensor* bias,
+                      const Conv2dParams& params, const Tensor* residual, const Tensor& out) = 0;
+};
+
+}  // namespace vlart
