@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// xvla_model.h: X-VLA end to end over the op interface: vision -> BART -> policy loop.
+//
+// XvlaModel holds the weights (loaded once into the backend). A Plan holds everything
+// one input shape needs: activations, input/output buffers, and the submodules, keyed
+// by (batch, which views are present, steps). Run() uploads inputs into the plan's
+// buffers, Forward() enqueues the whole computation (no allocation, no sync: capturable
+// as one CUDA graph), and the outputs are downloaded. Mirrors the official
+// XVLA.generate_actions (2toinf/X-VLA models/modeling_xvla.py):
+//   features of valid views (DaViT + projector), invalid views exact zeros;
+//   encoder input = [view-0 tokens ; text embeddings], aux = views 1.. flattened;
+//   a = 0; for i = steps..1: t = i/steps; x_t = t*x1 + (1-t)*a; zero grippers;
+//                            a = policy(x_t, proprio (grippers zeroed), t);
+//   sigmoid on the gripper channels.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "core/host_tensor.h"
+#include "models/common/trace.h"
+#include "models/common/weights.h"
+#include "models/xvla/bart_encoder.h"
+#include "models/xvla/davit.h"
+#include "models/xvla/policy_transformer.h"
+#include "models/xvla/xvla_config.h"
+#include "ops/backend.h"
+
+namespace vlart::xvla {
+
+// Model inputs after the processor (host side).
+struct XvlaInputs {
+  HostTensor input_ids;   // I32 [B, L]       BART ids, padded to L = max_text_tokens
+  HostTensor images;      // F32 [B, V, 3, S, S] normalised CHW; rows of absent views ignored
+  HostTensor image_mask;  // U8  [B, V]       1 = view present
+  HostTensor domain_id;   // I32 [B]
+  HostTensor proprio;     // F32 [B, dp]
+  HostTensor noise;       // F32 [B, A, da]   the initial noise x1
+  int steps = 10;
+};
+
+struct XvlaOutputs {
+  HostTensor actions;     // F32 [B, A, output_dim] after postprocess
+};
+
+struct ProjectorWeights {
+  HostTensor image_projection;    // [C3, proj] host; used as x @ W, uploaded transposed
+  Tensor image_projection_t;      // [proj, C3]  (nn.Linear layout)
+  Tensor proj_norm_w, proj_norm_b;  // [proj]
+  HostTensor row_embed, col_embed;  // [max_pos, C3/2] host: combined into pos2d
+  HostTensor temporal;              // [max_temporal, C3] (optional buffer in the file)
+  bool has_temporal = false;
+  Tensor pos2d;                     // [g*g, C3]  concat(col[w], row[h]) at (h, w)
+  Tensor temporal_row0;             // [C3]       temporal embedding of frame 0
+};
+
+struct XvlaWeights {
+  DavitWeights davit;
+  ProjectorWeights projector;
+  BartEncoderWeights bart;
+  PolicyWeights policy;
+};
+
+struct XvlaModelOptions {
+  bool hoist_step_invariant = true;  // build the policy context once per call
+};
+
+class XvlaModel {
+ public:
+  // Describes every checkpoint tensor the model reads (for `vlart inspect` and loading).
+  // `token_table_name` as DescribeBartEncoderWeights.
+  static void DescribeWeights(const XvlaConfig& cfg, const std::string& token_table_name,
+                              XvlaWeights* w, WeightTable* table);
+  // The key holding BART's token table in `source` (shared.weight or the tied alias).
+  static std::string TokenTableName(const WeightSource& source);
+
+  static Result<std::unique_ptr<XvlaModel>> Load(const XvlaConfig& cfg, const WeightSource& source,
+                                                 Backend& backend, XvlaModelOptions options = {});
+
+  const XvlaConfig& config() const { return cfg_; }
+  Backend& backend() { return be_; }
+  Tracer& tracer() { return tracer_; }
+
+  // Validates `inputs` (shapes, dtypes, ids in range, finite values, at least one view
+  // per sample) and returns the actions. Allocates a plan on first use of a shape.
+  Result<XvlaOutputs> Run(const XvlaInputs& inputs);
+
+  // ---- lower level, used by the runtime (graphs, bench) -------------------------
+  struct PlanKey {
+    int batch;
+    std::vector<uint8_t> view_mask;  // [B * V]
+    int steps;
+    auto operator<=>(const PlanKey&) const = default;
+  };
+  class Plan;
+  Result<Plan*> GetPlan(const PlanKey& key);
+  Status Upload(Plan& plan, const XvlaInputs& inputs);  // host -> the plan's input buffers
+  void Forward(Plan& plan);                             // enqueue everything
+  Status Download(Plan& plan, XvlaOutputs* out);        // the plan's outputs -> host
+  // Stage markers for timing: called with "vision", "encoder", "policy", "post" before
+  // each part is enqueued and "end" after (the runtime records events there).
+  void SetStageHook(std::function<void(std::string_view)> hook) { stage_hook_ = std::move(hook); }
+
+ private:
+  XvlaModel(const XvlaConfig& cfg, Backend& backend, XvlaModelOptions options);
+  Status Validate(const XvlaInputs& inputs) const;
+  void Stage(std::string_view name) {
+    if (stage_hook_) stage_hook_(name);
+  }
+
+  XvlaConfig cfg_;
+  Backend& be_;
+  XvlaModelOptions options_;
+  DType dtype_;
+  std::unique_ptr<Arena> weights_arena_;
+  XvlaWeights w_;
+  std::map<PlanKey, std::unique_ptr<Plan>> plans_;
+  Tracer tracer_;
+  std::function<void(std::string_view)> stage_hook_;
+};
+
+class XvlaModel::Plan {
+ public:
+  Plan(const XvlaModel& model, const PlanKey& key);
+  PlanKey key;
+  std::vector<std::pair<int, int>> valid_views;  // (b, v) of each encoded image, in order
+  std::unique_ptr<Arena> arena;
+  std::unique_ptr<DavitEncoder> davit;
+  std::unique_ptr<BartEncoder> bart;
+  std::unique_ptr<PolicyTransformer> policy;
+  // inputs
+  Tensor images;        // [n_valid, 3, S, S] compute dtype
+  Tensor ids;           // I32 [B * L]
+  Tensor domains;       // I32 [B]
+  Tensor proprio;       // F32 [B, dp]
+  Tensor noise;         // F32 [B, A, da]
+  Tensor temb;          // F32 [steps, dt]   temb(t_k) for k = 0..steps-1 (t = 1, ...)
+  // activations
+  Tensor vision_out;    // [n_valid, g*g, C3]
+  Tensor tokens;        // [n_valid, 1 + g*g, C3]
+  Tensor projected;     // [n_valid * (1 + g*g), proj]
+  Tensor view_feats;    // [B, V, T, proj]   zeros for absent views
+  Tensor text_emb;      // [B * L, d]
+  Tensor enc_in;        // [B, T + L, d]
+  Tensor vlm_features;  // [B, T + L, d]
+  Tensor aux;           // [B, (V-1) * T, d]
+  Tensor proprio_m;     // F32 [B, dp] grippers zeroed
+  Tensor x_t;           // F32 [B, A, da]
+  Tensor tok_in;        // F32 [B, A, da + dp + dt]
+  Tensor action;        // F32 [B, A, da]  the running x0 estimate; the output after post
+};
+
+}  // namespace vlart::xvla
