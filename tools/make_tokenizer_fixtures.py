@@ -143,6 +143,13 @@ def awkward_cases():
         "a<mask>b  <mask>  c",
         "<s<s>> <<loc_0>> <loc_0 <loc_>",
         "Task: pick up the bowl, State: 128 127 0 255;\nAction: ",
+        # Added-token flags of the bpe_flags variants (single_word, lstrip, rstrip, overlaps).
+        "the robot arm moves; a robot armchair; robot arm",
+        "[GRIP] close [GRIP]   then\t[GRIP]\nopen",
+        "<sep>   next <sep>\t\tend<sep>",
+        "bowls bowl bowl_ _bowl bowl. (bowl) bowlbowl",
+        "<loc_10> <loc_1>0 <loc_100> <loc_<loc_1>>",
+        "  <mask>  <sep>  <mask>",
         "emoji at end 🎉",
         "ﬁ ligature ﬀ Ⅸ ǅ",
         "Ⓐⓑⓒ 🅐🅑 squared 🄰🄱",

@@ -202,8 +202,9 @@ void BpeTokenizer::EncodeContent(std::string_view text, std::vector<int32_t>* id
     }
     std::string_view piece = text.substr(seg.begin, seg.end - seg.begin);
     if (add_prefix_space_ && (piece.empty() || piece[0] != ' ')) {
-      prefixed.assign(" ");
-      prefixed.append(piece);
+      prefixed.clear();
+      prefixed.push_back(' ');
+      prefixed.append(piece.data(), piece.size());
       piece = prefixed;
     }
     pieces.clear();

@@ -73,7 +73,8 @@ TEST_P(XvlaTinyTest, MatchesTransformersIdForId) {
     EXPECT_EQ(tok.Decode(*ids, true), e.value("decode_skip_special", text));
     ++checked;
   }
-  EXPECT_EQ(checked, 239);
+  EXPECT_EQ(checked, static_cast<int>(cases.size()));
+  EXPECT_GE(checked, 240);
 }
 
 INSTANTIATE_TEST_SUITE_P(BothMergeSerialisations, XvlaTinyTest,
