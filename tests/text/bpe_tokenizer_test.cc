@@ -12,6 +12,7 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <random>
 #include <string>
 
 #include "fixture_json.h"
@@ -173,6 +174,38 @@ TEST(BpeTokenizer, LongInputsAreFast) {
     EXPECT_EQ(t->ids.size(), 50u);
     EXPECT_TRUE(t->truncated);
     EXPECT_LT(seconds, 10.0);  // ~0.1 s expected; generous for slow, shared machines
+  }
+}
+
+TEST(BpeTokenizer, RandomTextRoundTripsAndNeverCrashes) {
+  // Seeded random strings of awkward pieces: valid UTF-8 must encode, respect the
+  // length contract and decode back to itself (the file has the full byte alphabet,
+  // no unk, and none of these pieces hits the lstrip <mask> token); random bytes
+  // must either be valid or be refused with InvalidArgument.
+  const BpeTokenizer tok = Load("assets/tokenizers/xvla_tiny/tokenizer.json");
+  const std::vector<std::string> pieces = {
+      "a", "Z", " ", "  ", "\t", "\n", "\r\n", "'s", "'", "ll", "7", "42", "!", ".", "_", "<s>", "</s>", "<",
+      "loc_", "<loc_1>", ">", "\xC3\xA9", "e\xCC\x81", "\xE6\x97\xA5", "\xF0\x9F\x98\x80", "\xE2\x80\x8D",
+      "\xC2\xA0", "\xE3\x80\x80", "\xD9\x85", "\x01", "\x7F"};
+  std::mt19937 rng(20240607);
+  for (int iter = 0; iter < 2000; ++iter) {
+    std::string text;
+    const int n = static_cast<int>(rng() % 40);
+    for (int i = 0; i < n; ++i) text += pieces[rng() % pieces.size()];
+    SCOPED_TRACE(testing::Printable(text));
+    Result<TokenizedText> t = tok.Encode(text, {true, 50, true, true});
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    ASSERT_EQ(t->ids.size(), 50u);
+    Result<std::vector<int32_t>> ids = tok.EncodeIds(text, false);
+    ASSERT_TRUE(ids.ok());
+    EXPECT_EQ(t->truncated, ids->size() > 48u);
+    EXPECT_EQ(tok.Decode(*ids, false), text);
+    std::string bytes(rng() % 16, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng() & 0xFF);
+    Result<std::vector<int32_t>> raw = tok.EncodeIds(bytes, true);
+    if (!raw.ok()) {
+      EXPECT_EQ(raw.status().code(), StatusCode::kInvalidArgument);
+    }
   }
 }
 
