@@ -55,8 +55,7 @@ std::span<const EmbeddedFile> ${VLART_EMBED_SYMBOL}() { return std::span<const E
 
 }  // namespace vlart::embedded
 ")
-  file(COPY_FILE "${VLART_EMBED_OUT}.tmp" "${VLART_EMBED_OUT}" ONLY_IF_DIFFERENT)
-  file(REMOVE "${VLART_EMBED_OUT}.tmp")
+  file(RENAME "${VLART_EMBED_OUT}.tmp" "${VLART_EMBED_OUT}")
   return()
 endif()
 

@@ -4,6 +4,7 @@
 #include "text/embedded_assets.h"
 
 #include <algorithm>
+#include <fstream>
 
 namespace vlart {
 
@@ -19,6 +20,22 @@ std::vector<std::string_view> EmbeddedAssetNames() {
   for (const embedded::EmbeddedFile& f : embedded::TokenizerAssets()) names.emplace_back(f.name);
   std::sort(names.begin(), names.end());
   return names;
+}
+
+Status WriteEmbeddedAsset(std::string_view name, const std::filesystem::path& path) {
+  const std::span<const uint8_t> bytes = EmbeddedAsset(name);
+  if (bytes.empty()) {
+    return NotFound("writing embedded asset: \"{}\": expected one of the embedded files, got an unknown name", name);
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  if (!out) {
+    return Internal("writing embedded asset: {}: expected a writable file, got a write error; hint: does the "
+                    "folder exist?",
+                    path.string());
+  }
+  return Status::Ok();
 }
 
 }  // namespace vlart

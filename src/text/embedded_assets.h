@@ -10,9 +10,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <span>
 #include <string_view>
 #include <vector>
+
+#include "core/status.h"
 
 namespace vlart {
 
@@ -31,5 +34,10 @@ std::span<const uint8_t> EmbeddedAsset(std::string_view name);
 
 // The names of all embedded files, sorted.
 std::vector<std::string_view> EmbeddedAssetNames();
+
+// Writes embedded file `name` to `path` (replacing it), e.g. a tokenizer.json into a
+// generated checkpoint folder. NotFound for an unknown name; Internal when the
+// file cannot be written.
+Status WriteEmbeddedAsset(std::string_view name, const std::filesystem::path& path);
 
 }  // namespace vlart

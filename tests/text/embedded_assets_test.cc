@@ -50,5 +50,18 @@ TEST(EmbeddedAssets, TokenizersLoadFromTheEmbeddedBytes) {
   EXPECT_EQ(sp->bos_id(), 2);
 }
 
+TEST(EmbeddedAssets, WritesAFileThatLoads) {
+  const std::filesystem::path dir = testing::ScratchDir();
+  ASSERT_TRUE(WriteEmbeddedAsset("tokenizers/xvla_tiny/tokenizer.json", dir / "tokenizer.json").ok());
+  Result<BpeTokenizer> bpe = BpeTokenizer::FromFile(dir / "tokenizer.json");
+  ASSERT_TRUE(bpe.ok()) << bpe.status().ToString();
+  EXPECT_EQ(std::filesystem::file_size(dir / "tokenizer.json"),
+            EmbeddedAsset("tokenizers/xvla_tiny/tokenizer.json").size());
+  const Status unknown = WriteEmbeddedAsset("tokenizers/nope", dir / "x");
+  EXPECT_EQ(unknown.code(), StatusCode::kNotFound);
+  const Status unwritable = WriteEmbeddedAsset("tokenizers/xvla_tiny/tokenizer.json", dir / "no/such/dir/t.json");
+  EXPECT_EQ(unwritable.code(), StatusCode::kInternal);
+}
+
 }  // namespace
 }  // namespace vlart
