@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -118,6 +119,32 @@ TEST(CpuActivate, HandValues) {
     for (int i = 0; i < 4; ++i) tol[i] = 8 * kU * (std::fabs(xs[i]) + std::fabs(w.v[i])) + 1e-30;
     ExpectWithin(out.view(), std::vector<double>(w.v, w.v + 4), tol, ActivationName(w.act));
   }
+}
+
+TEST(CpuActivate, ExtremeFiniteValuesAndNanLikeTorch) {
+  // torch 2.11 CPU: gelu (both forms), silu and sigmoid of
+  // [nan, -1e30, 1e-30, -200, 200] are [nan, -0, 5e-31, -0, 200] and
+  // sigmoid [nan, 0, 0.5, 0, 1]; -1e30 cubed overflows to -inf inside the tanh form,
+  // which must still give -0, not NaN.
+  HostTensor x(DType::kF32, {5});
+  const float xs[] = {std::numeric_limits<float>::quiet_NaN(), -1e30f, 1e-30f, -200.0f, 200.0f};
+  std::memcpy(x.data<float>(), xs, sizeof(xs));
+  HostTensor out(DType::kF32, {5});
+  for (Activation act : {Activation::kGeluErf, Activation::kGeluTanh, Activation::kSilu}) {
+    Cpu().Activate(act, x.view(), out.view());
+    const float* o = out.data<float>();
+    EXPECT_TRUE(std::isnan(o[0])) << ActivationName(act);
+    EXPECT_TRUE(o[1] == 0.0f && std::signbit(o[1])) << ActivationName(act) << " " << o[1];
+    EXPECT_EQ(o[2], 5e-31f) << ActivationName(act);
+    EXPECT_TRUE(o[3] == 0.0f && std::signbit(o[3])) << ActivationName(act) << " " << o[3];
+    EXPECT_EQ(o[4], 200.0f) << ActivationName(act);
+  }
+  Cpu().Activate(Activation::kSigmoid, x.view(), out.view());
+  EXPECT_TRUE(std::isnan(out.data<float>()[0]));
+  EXPECT_EQ(out.data<float>()[1], 0.0f);
+  EXPECT_EQ(out.data<float>()[2], 0.5f);
+  EXPECT_EQ(out.data<float>()[3], 0.0f);
+  EXPECT_EQ(out.data<float>()[4], 1.0f);
 }
 
 TEST(CpuActivate, MatchesDoubleOnAGridStridedAndInPlace) {

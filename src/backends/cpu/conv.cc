@@ -99,8 +99,13 @@ void ConvIm2col(const Tensor& x, const Tensor& w, const float* bias, const Tenso
 
 void ConvDepthwise(const Tensor& x, const Tensor& w, const float* bias, const Tensor* residual,
                    const Tensor& out, const ConvGeometry& g) {
-  const float* wp = w.data_as<const float>();  // [Cout, 1, kh, kw]
+  // Weights regrouped tap-major, wt[ky*kw + kx][co], so the channel loop is unit-stride.
   const int64_t kk = g.kh * g.kw;
+  std::vector<float> wt(static_cast<size_t>(kk * g.cout));  // [kh*kw, Cout]
+  for (int64_t co = 0; co < g.cout; ++co) {
+    for (int64_t t = 0; t < kk; ++t) wt[t * g.cout + co] = w.data_as<const float>()[co * kk + t];
+  }
+  const int64_t cs = x.stride[3];
 #pragma omp parallel for collapse(2) schedule(static) \
     if (g.batch * g.ho * g.wo * g.cout * kk >= kParallelWork)
   for (int64_t b = 0; b < g.batch; ++b) {
@@ -110,12 +115,19 @@ void ConvDepthwise(const Tensor& x, const Tensor& w, const float* bias, const Te
         std::fill(acc.begin(), acc.end(), 0.0f);
         for (int64_t ky = 0; ky < g.kh; ++ky) {
           const int64_t iy = oy * g.stride - g.pad + ky;
-          if (iy < 0 || iy >= g.h) continue;
+          if (iy < 0 || iy >= g.h) continue;  // zero padding contributes nothing
           for (int64_t kx = 0; kx < g.kw; ++kx) {
             const int64_t ix = ox * g.stride - g.pad + kx;
             if (ix < 0 || ix >= g.w) continue;
-            for (int64_t co = 0; co < g.cout; ++co) {
-              acc[co] = acc[co] + wp[co * kk + ky * g.kw + kx] * Input(x, b, iy, ix, co / g.cog, g);
+            const float* px = x.data_as<const float>() + b * x.stride[0] + iy * x.stride[1] +
+                              ix * x.stride[2];  // channel c at px[c * cs]
+            const float* wk = wt.data() + (ky * g.kw + kx) * g.cout;
+            if (g.cog == 1) {
+              for (int64_t co = 0; co < g.cout; ++co) acc[co] = acc[co] + wk[co] * px[co * cs];
+            } else {
+              for (int64_t co = 0; co < g.cout; ++co) {
+                acc[co] = acc[co] + wk[co] * px[(co / g.cog) * cs];
+              }
             }
           }
         }

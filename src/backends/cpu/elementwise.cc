@@ -35,7 +35,11 @@ void Binary(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
     const float* pa = RowPtr<const float>(a, r);
     const float* pb = RowPtr<const float>(b, r);
     float* po = RowPtr<float>(out, r);
-    for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i * as], pb[i * bs]);
+    if (as == 1 && bs == 1) {  // the common dense case, kept separate so it vectorises
+      for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i * as], pb[i * bs]);
+    }
   }
 }
 
@@ -69,7 +73,7 @@ void Activate(Activation act, const Tensor& x, const Tensor& out) {
   CheckActivateArgs(Device::kCpu, x, out);
   RequireF32("Activate", "x", x);
   RequireF32("Activate", "out", out);
-  Binary(x, x, out, [act](float v, float) { return ApplyActivation(act, v); });
+  WithActivation(act, [&](auto fn) { Binary(x, x, out, [fn](float v, float) { return fn(v); }); });
 }
 
 }  // namespace vlart::cpu

@@ -46,19 +46,21 @@ void Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act
        {w.data_as<const float>(), n, k, k}, 1.0f, acc.data(), n);
 
   const float* b = bias != nullptr ? bias->data_as<const float>() : nullptr;
+  WithActivation(act, [&](auto fn) {
 #pragma omp parallel for schedule(static) if (m * n >= kParallelWork)
-  for (int64_t i = 0; i < m; ++i) {
-    const float* a = acc.data() + i * n;
-    const float* r = residual != nullptr ? RowPtr<const float>(*residual, i) : nullptr;
-    float* o = RowPtr<float>(out, i);
-    for (int64_t j = 0; j < n; ++j) {
-      float t = a[j];
-      if (b != nullptr) t = t + b[j];
-      t = ApplyActivation(act, t);
-      if (r != nullptr) t = t + r[j];
-      o[j] = t;
+    for (int64_t i = 0; i < m; ++i) {
+      const float* a = acc.data() + i * n;
+      const float* r = residual != nullptr ? RowPtr<const float>(*residual, i) : nullptr;
+      float* o = RowPtr<float>(out, i);
+      for (int64_t j = 0; j < n; ++j) {
+        float t = a[j];
+        if (b != nullptr) t = t + b[j];
+        t = fn(t);
+        if (r != nullptr) t = t + r[j];
+        o[j] = t;
+      }
     }
-  }
+  });
 }
 
 void DomainLinear(const Tensor& x, const Tensor& weight_table, const Tensor& bias_table,
