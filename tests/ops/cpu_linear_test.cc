@@ -8,6 +8,7 @@
 // epilogue step (cpu_test_util.h).
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <array>
 #include <cmath>
@@ -90,6 +91,30 @@ TEST(CpuLinear, IntegerGemmIsBitExact) {
     }
     ExpectExact(out.view(), want, fmt::format("Linear {}x{}x{}", m, k, n));
   }
+}
+
+TEST(CpuLinear, ProductsSplitAcrossThreads) {
+  // Large enough for Gemm to split C across OpenMP threads: by rows (M = 70) and, with
+  // few rows, by columns (M = 3). Three threads make uneven blocks. Integer inputs give
+  // exact results whatever the split; random ones stay within the bound.
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(3);
+  for (const auto& [m, k, n] : std::vector<std::array<int64_t, 3>>{{70, 300, 130}, {3, 300, 2000}}) {
+    const HostTensor xi = RandomIntegers({m, k}, 60, -8, 8);
+    const HostTensor wi = RandomIntegers({n, k}, 61, -8, 8);
+    HostTensor out(DType::kF32, {m, n});
+    Cpu().Linear(xi.view(), wi.view(), nullptr, Activation::kNone, nullptr, out.view());
+    std::vector<double> want, tol;
+    LinearReference(xi.view(), wi.view(), nullptr, Activation::kNone, nullptr, &want, &tol);
+    ExpectExact(out.view(), want, fmt::format("split Linear {}x{}x{} (integers)", m, k, n));
+    const HostTensor x = Random({m, k}, 62);
+    const HostTensor w = Random({n, k}, 63);
+    const HostTensor b = Random({n}, 64);
+    Cpu().Linear(x.view(), w.view(), &b.view(), Activation::kGeluErf, nullptr, out.view());
+    LinearReference(x.view(), w.view(), &b.view(), Activation::kGeluErf, nullptr, &want, &tol);
+    ExpectWithin(out.view(), want, tol, fmt::format("split Linear {}x{}x{}", m, k, n));
+  }
+  omp_set_num_threads(saved);
 }
 
 TEST(CpuLinear, HandComputedEpilogueOrderIsBiasActivationResidual) {

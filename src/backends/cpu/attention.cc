@@ -20,6 +20,7 @@
 // the mask is added in f32; the softmax is SoftmaxRowInPlace (softmax.cc), so a row
 // masked everywhere with the finite -2.3819763e38 comes out uniform, as in torch.
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -58,17 +59,25 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* 
   const int64_t dv = v.shape[3];
   if (out.numel() == 0) return;
   const int64_t group = hq / hkv;  // query heads per kv head
-  std::vector<float> scores(static_cast<size_t>(sq * sk));  // [Sq, Sk]
-  std::vector<float> o(static_cast<size_t>(sq * dv));       // [Sq, Dv]
-  for (int64_t b = 0; b < batch; ++b) {
-    for (int64_t h = 0; h < hq; ++h) {
+  // One (batch, head) pair per loop iteration, spread over OpenMP threads; inside a
+  // parallel region Gemm runs single-threaded (blas.cc), so each head's products, mask,
+  // softmax and store are done by one thread. A lone head instead lets Gemm split.
+  const double work = static_cast<double>(batch * hq) * static_cast<double>(sq * sk) *
+                      static_cast<double>(d + dv);
+#pragma omp parallel if (batch * hq > 1 && work >= kParallelWork)
+  {
+    std::vector<float> scores(static_cast<size_t>(sq * sk));  // [Sq, Sk]
+    std::vector<float> o(static_cast<size_t>(sq * dv));       // [Sq, Dv]
+#pragma omp for schedule(static)
+    for (int64_t bh = 0; bh < batch * hq; ++bh) {
+      const int64_t b = bh / hq;
+      const int64_t h = bh % hq;
       const int64_t g = h / group;
       const float* qh = q.data_as<const float>() + b * q.stride[0] + h * q.stride[2];
       const float* kg = k.data_as<const float>() + b * k.stride[0] + g * k.stride[2];
       const float* vg = v.data_as<const float>() + b * v.stride[0] + g * v.stride[2];
       Gemm(/*trans_a=*/false, {qh, sq, d, q.stride[1]}, /*trans_b=*/true, {kg, sk, d, k.stride[1]},
            scale, scores.data(), sk);
-#pragma omp parallel for schedule(static) if (sq * sk >= kParallelWork)
       for (int64_t i = 0; i < sq; ++i) {
         float* row = scores.data() + i * sk;
         if (mask != nullptr) {
@@ -98,10 +107,16 @@ void ChannelAttention(const Tensor& q, const Tensor& k, const Tensor& v, float s
   const int64_t groups = q.shape[2];
   const int64_t d = q.shape[3];
   if (out.numel() == 0) return;
-  std::vector<float> a(static_cast<size_t>(d * d));  // [d, d]
-  std::vector<float> o(static_cast<size_t>(n * d));  // [N, d]
-  for (int64_t b = 0; b < batch; ++b) {
-    for (int64_t g = 0; g < groups; ++g) {
+  const double work = static_cast<double>(batch * groups) * static_cast<double>(n) *
+                      static_cast<double>(2 * d * d);
+#pragma omp parallel if (batch * groups > 1 && work >= kParallelWork)
+  {
+    std::vector<float> a(static_cast<size_t>(d * d));  // [d, d]
+    std::vector<float> o(static_cast<size_t>(n * d));  // [N, d]
+#pragma omp for schedule(static)
+    for (int64_t bg = 0; bg < batch * groups; ++bg) {
+      const int64_t b = bg / groups;
+      const int64_t g = bg % groups;
       const float* qg = q.data_as<const float>() + b * q.stride[0] + g * q.stride[2];
       const float* kg = k.data_as<const float>() + b * k.stride[0] + g * k.stride[2];
       const float* vg = v.data_as<const float>() + b * v.stride[0] + g * v.stride[2];
@@ -110,8 +125,8 @@ void ChannelAttention(const Tensor& q, const Tensor& k, const Tensor& v, float s
            scale, a.data(), d);
       for (int64_t i = 0; i < d; ++i) SoftmaxRowInPlace(a.data() + i * d, d);
       // out[n, i] = Σ_j A[i, j] v[n, j]  ->  out = v · Aᵀ.
-      Gemm(/*trans_a=*/false, {vg, n, d, v.stride[1]}, /*trans_b=*/true, {a.data(), d, d, d}, 1.0f,
-           o.data(), d);
+      Gemm(/*trans_a=*/false, {vg, n, d, v.stride[1]}, /*trans_b=*/true, {a.data(), d, d, d},
+           1.0f, o.data(), d);
       StoreRows(o.data(), n, d, out.data_as<float>() + b * out.stride[0] + g * out.stride[2],
                 out.stride[1]);
     }

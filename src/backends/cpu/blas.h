@@ -7,7 +7,8 @@
 // leading dimension (smaller than its row length, e.g. a stride-0 broadcast) is
 // packed into a contiguous copy first. Numerics are OpenBLAS's: f32 products and
 // f32 accumulation in a blocked (FMA) order, the same family of results as the
-// sgemm PyTorch's CPU matmul calls.
+// sgemm PyTorch's CPU matmul calls. Threads: OpenMP (OMP_NUM_THREADS); OpenBLAS itself
+// is set to one thread process-wide on first use (blas.cc says why).
 #pragma once
 
 #include <cstdint>

@@ -7,7 +7,9 @@
 // and the models' golden tests run through it. Float ops accept F32 only; Upload,
 // Download and Copy also convert between F32/F16/BF16. Tensors are host memory
 // (Device::kCpu), so a HostTensor view can be passed to any op directly.
-// Threads: OpenMP loops follow OMP_NUM_THREADS, sgemm follows OPENBLAS_NUM_THREADS.
+// Threads: everything follows OMP_NUM_THREADS; matrix products are split across OpenMP
+// threads and OpenBLAS is set to one thread process-wide (OPENBLAS_NUM_THREADS is
+// overridden on first use).
 #pragma once
 
 #include <memory>
