@@ -19,6 +19,8 @@
 // Numerics: both products are OpenBLAS sgemm in f32 (scale applied as sgemm's alpha);
 // the mask is added in f32; the softmax is SoftmaxRowInPlace (softmax.cc), so a row
 // masked everywhere with the finite -2.3819763e38 comes out uniform, as in torch.
+// Threads: (batch, head) pairs, resp. (batch, group) pairs, are spread over OpenMP
+// threads; each pair is computed by one thread with its own scratch.
 
 #include <algorithm>
 #include <cstdint>
