@@ -9,9 +9,12 @@
 // Shapes are outermost-first and strides are in elements (core/tensor.h). Unless an
 // op says otherwise: inputs may be any strided view whose innermost dim is
 // contiguous (stride 1); outputs likewise; an output may alias an input only where
-// the op says "in place allowed". Float inputs and outputs may be f32, bf16 or f16
-// (a backend rejects combinations it does not implement with VLART_CHECK);
-// accumulation is always f32.
+// the op says "in place allowed". Row-wise ops (norms, softmax) treat every dim but
+// the last as rows, with any strides. Float inputs and outputs may be f32, bf16 or
+// f16 (a backend rejects combinations it does not implement with VLART_CHECK);
+// accumulation is at least f32. Upload, Download and Copy also move same-dtype
+// integer data (token ids, domain ids). Copy's source and destination must not
+// overlap unless they are the same view.
 //
 // The CPU backend (backends/cpu) is the executable spec: plain loops, f32 only.
 // Every CUDA op is checked against it. A fused op exists only because a model needs
@@ -83,7 +86,8 @@ class Backend {
   // table [V, D], out [N, D].
   virtual void Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) = 0;
 
-  // ---- elementwise (same shapes; broadcast with Tensor::Broadcast; in place allowed) --
+  // ---- elementwise (same shapes; broadcast with Tensor::Broadcast, so inputs may have
+  //      any strides, stride-0 innermost included; in place allowed) ------------------
   virtual void Add(const Tensor& a, const Tensor& b, const Tensor& out) = 0;
   virtual void Mul(const Tensor& a, const Tensor& b, const Tensor& out) = 0;
   // out = alpha * x + beta * y
@@ -104,15 +108,15 @@ class Backend {
   virtual void DomainLinear(const Tensor& x, const Tensor& weight_table, const Tensor& bias_table,
                             const Tensor& domain_ids, const Tensor& out) = 0;
 
-  // ---- normalisation (rows = all dims but the last) ------------------------------
+  // ---- normalisation (rows = all dims but the last; in place allowed) --------------
   // out = (x - mean) / sqrt(var + eps) * gamma + beta, biased variance, per row of C.
   virtual void LayerNorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps,
                          const Tensor& out) = 0;
   // out = x * rsqrt(mean(x²) + eps) * (weight_offset + w)   (Gemma stores w as offset from 1:
-  // pass weight_offset = 1). Statistics in f32.
+  // pass weight_offset = 1). Statistics accumulated in at least f32.
   virtual void RmsNorm(const Tensor& x, const Tensor& w, float eps, float weight_offset,
                        const Tensor& out) = 0;
-  // Softmax over the last dim, computed in f32.
+  // Softmax over the last dim, computed in f32 (in place allowed).
   virtual void Softmax(const Tensor& x, const Tensor& out) = 0;
   // out[b, :] = mean over n of x[b, n, :].  x [B, N, C], out [B, C].
   virtual void MeanOverTokens(const Tensor& x, const Tensor& out) = 0;
