@@ -507,6 +507,7 @@ def make_bad_cases():
     add_bad("truncated.jpg", good_jpg[: len(good_jpg) // 2], "DataLoss", "cut inside the scan")
     add_bad("truncated_progressive.jpg", good_prog[: len(good_prog) * 2 // 3], "DataLoss", "cut inside a later scan")
     add_bad("truncated_header.jpg", good_jpg[:100], "DataLoss", "cut inside the tables")
+    add_bad("no_eoi.jpg", good_jpg[:-2], "DataLoss", "all scan data but no EOI marker (Pillow: truncated)")
     add_bad("wrong_magic.png", b"<html><body>not an image</body></html>\n", "DataLoss", "HTML saved as .png")
     add_bad("huge_100000x100000.png", png_ihdr_only(100000, 100000), "InvalidArgument", "decompression bomb header")
     add_bad("huge_60000x60000.jpg", jpeg_with_size(good_jpg, 60000, 60000), "InvalidArgument", "decompression bomb header")

@@ -105,7 +105,9 @@ class Resampler {
   ResampleFilter filter_ = ResampleFilter::kBicubic;
   std::vector<Step> steps_;
   std::vector<uint8_t> scratch_[2];  // intermediate images between steps
-  std::vector<int32_t> acc_;         // [width * C] vertical-pass accumulators
+  std::vector<uint8_t> transposed_;  // horizontal pass: input band, [in_width, rows, C]
+  std::vector<uint8_t> convolved_;   // horizontal pass: result, [out_width, rows, C]
+  std::vector<int32_t> acc_;         // [row length] int32 sums of the row being made
 };
 
 // One-shot Image.resize of an RGB view (plans, runs, discards the plan).
