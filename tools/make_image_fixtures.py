@@ -287,6 +287,9 @@ def make_decode_cases():
     add_decode_case("palette_short.png", write_png(short, 4, 3, palette=pal[:8]),
                     "indices past a short PLTE are black")
     add_decode_case("rgb8_1x1.png", write_png(base[:1, :1], 8, 2), "1x1")
+    no_iend = write_png(base, 8, 2)[:-12]
+    assert b"IEND" not in no_iend
+    add_decode_case("rgb8_no_iend.png", no_iend, "ends after the last IDAT chunk: Pillow accepts it")
     # Pillow's own PNG writer (zlib-level filters chosen by Pillow, optimize).
     b = io.BytesIO()
     Image.fromarray(synth(31, 40, 4)).save(b, "PNG", optimize=True)
@@ -318,6 +321,8 @@ def make_decode_cases():
     add_decode_case("cmyk.jpg", jpeg(nat, mode="CMYK", quality=90), "Adobe CMYK (Pillow inverts)")
     add_decode_case("tiny_1x1.jpg", jpeg(nat[:1, :1], quality=90), "1x1")
     add_decode_case("q30_420.jpg", jpeg(synth(16, 200, 8), quality=30, subsampling=2), "low quality, wide")
+    add_decode_case("q90_420_trailing_bytes.jpg", jpeg(nat, quality=90, subsampling=2) + b"\x00trailing junk\xff",
+                    "bytes after EOI are ignored")
 
 
 def add_resize_case(in_h, in_w, seed, out_h, out_w, filt, box=None):

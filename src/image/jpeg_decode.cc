@@ -82,6 +82,9 @@ bool ReadScanlines(JpegReader& r, uint8_t* samples, size_t row_bytes) {
     JSAMPROW row = samples + static_cast<size_t>(r.cinfo.output_scanline) * row_bytes;
     jpeg_read_scanlines(&r.cinfo, &row, 1);
   }
+  // Read on to the EOI marker: Pillow's suspending reader cannot finish without it, so
+  // a stream that stops right after its last scan counts as truncated there too.
+  jpeg_finish_decompress(&r.cinfo);
   return true;
 }
 
@@ -133,7 +136,7 @@ Result<Image> DecodeJpeg(std::span<const uint8_t> bytes, std::string_view name,
   if (!ReadScanlines(r, dst, static_cast<size_t>(w) * c) || r.ran_out_of_data) {
     return LibjpegFailure(r, name);
   }
-  // Like Pillow, nothing after the last scanline (EOI, trailing bytes) is required.
+  // Like Pillow, bytes after the EOI marker are ignored.
   const size_t pixels = static_cast<size_t>(h) * w;
   uint8_t* out = image.data();
   if (c == 1) {
