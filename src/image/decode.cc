@@ -17,7 +17,8 @@ namespace vlart {
 namespace {
 
 bool StartsWith(std::span<const uint8_t> bytes, std::string_view prefix) {
-  return bytes.size() >= prefix.size() && std::memcmp(bytes.data(), prefix.data(), prefix.size()) == 0;
+  return bytes.size() >= prefix.size() &&
+         std::memcmp(bytes.data(), prefix.data(), prefix.size()) == 0;
 }
 
 std::string HexPrefix(std::span<const uint8_t> bytes) {
@@ -79,8 +80,8 @@ Result<Image> DecodeImageBytes(std::span<const uint8_t> bytes, std::string_view 
           name, HexPrefix(bytes), bytes.size());
     default:
       return Unimplemented(
-          "decoding image: {}: expected PNG or JPEG, got {}; hint: convert the image to PNG",
-          name, ImageFormatName(format));
+          "decoding image: {}: expected PNG or JPEG, got {}; hint: convert the image to PNG", name,
+          ImageFormatName(format));
   }
 }
 

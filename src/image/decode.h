@@ -51,7 +51,6 @@ Result<Image> DecodeImageBytes(std::span<const uint8_t> bytes, std::string_view 
                                const DecodeOptions& options = {});
 
 // Reads and decodes a PNG or JPEG file.
-Result<Image> DecodeImageFile(const std::filesystem::path& path,
-                              const DecodeOptions& options = {});
+Result<Image> DecodeImageFile(const std::filesystem::path& path, const DecodeOptions& options = {});
 
 }  // namespace vlart

@@ -35,8 +35,8 @@ Status CheckImageDims(int64_t height, int64_t width, int64_t max_pixels, std::st
   return Status::Ok();
 }
 
-Result<Image> ImageFromRgbBuffer(std::span<const uint8_t> data, int height, int width,
-                                 int channels, int64_t max_pixels) {
+Result<Image> ImageFromRgbBuffer(std::span<const uint8_t> data, int height, int width, int channels,
+                                 int64_t max_pixels) {
   constexpr std::string_view kWhat = "image from raw buffer";
   VLART_TRY(CheckImageDims(height, width, max_pixels, kWhat));
   if (channels != 1 && channels != 3 && channels != 4) {

@@ -61,8 +61,8 @@ Status CheckImageDims(int64_t height, int64_t width, int64_t max_pixels, std::st
 // without compositing, exactly as Pillow's Image.fromarray(a).convert("RGB") does.
 // `data` must hold exactly height * width * channels bytes. InvalidArgument on any
 // mismatch (sizes, channel count, byte count, more than max_pixels pixels).
-Result<Image> ImageFromRgbBuffer(std::span<const uint8_t> data, int height, int width,
-                                 int channels, int64_t max_pixels = kDefaultMaxImagePixels);
+Result<Image> ImageFromRgbBuffer(std::span<const uint8_t> data, int height, int width, int channels,
+                                 int64_t max_pixels = kDefaultMaxImagePixels);
 
 // Rotates by 180 degrees (flips both H and W), as LIBERO clients do with
 // img[::-1, ::-1] for the agent-view camera.

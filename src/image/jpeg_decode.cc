@@ -11,15 +11,17 @@
 // Running out of data is a libjpeg *warning* (it pads with a fake EOI and grey
 // pixels); it is an error here, as "image file is truncated" is in Pillow.
 
-// jpeglib.h needs size_t and FILE declared before it, and jerror.h needs jpeglib.h.
 #include <csetjmp>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
+// jpeglib.h needs size_t and FILE declared before it, and jerror.h needs jpeglib.h.
+// clang-format off
 #include <jpeglib.h>
 #include <jerror.h>
+// clang-format on
 
 #include "image/decode_internal.h"
 

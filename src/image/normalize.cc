@@ -13,13 +13,15 @@ using ChannelTables = std::array<std::array<float, 256>, 3>;  // [3][256]
 
 Status CheckInput(const ImageView& rgb, std::string_view what) {
   if (rgb.channels != 3 || rgb.data == nullptr || rgb.height < 1 || rgb.width < 1) {
-    return InvalidArgument("{}: input: expected an RGB image [H, W, 3] with H, W >= 1, got [{}, {}, {}]",
-                           what, rgb.height, rgb.width, rgb.channels);
+    return InvalidArgument(
+        "{}: input: expected an RGB image [H, W, 3] with H, W >= 1, got [{}, {}, {}]", what,
+        rgb.height, rgb.width, rgb.channels);
   }
   return Status::Ok();
 }
 
-Status CheckOutput(const ImageView& rgb, const Tensor& out, const Shape& want, std::string_view what) {
+Status CheckOutput(const ImageView& rgb, const Tensor& out, const Shape& want,
+                   std::string_view what) {
   VLART_TRY(CheckInput(rgb, what));
   if (out.dtype != DType::kF32 || out.device != Device::kCpu || !out.is_contiguous() ||
       out.shape != want || out.data == nullptr) {

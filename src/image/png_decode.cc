@@ -78,7 +78,8 @@ bool Prepare(PngReader& r) {
   if (r.color_type == PNG_COLOR_TYPE_PALETTE) {
     png_colorp entries = nullptr;
     int n = 0;
-    if (png_get_PLTE(r.png, r.info, &entries, &n) == 0) png_error(r.png, "palette image without PLTE");
+    if (png_get_PLTE(r.png, r.info, &entries, &n) == 0)
+      png_error(r.png, "palette image without PLTE");
     for (int i = 0; i < n && i < 256; ++i) {
       r.palette[i][0] = entries[i].red;
       r.palette[i][1] = entries[i].green;
@@ -103,7 +104,10 @@ void ConvertRow(const PngReader& r, const uint8_t* in, uint8_t* out) {
         }
       } else {
         // 1/2/4-bit gray scales by bit replication (x255, x85, x17), 8-bit is as is.
-        const int scale = r.bit_depth == 1 ? 255 : r.bit_depth == 2 ? 85 : r.bit_depth == 4 ? 17 : 1;
+        const int scale = r.bit_depth == 1   ? 255
+                          : r.bit_depth == 2 ? 85
+                          : r.bit_depth == 4 ? 17
+                                             : 1;
         for (int x = 0; x < w; ++x) {
           const uint8_t v = static_cast<uint8_t>(in[x] * scale);
           out[3 * x] = out[3 * x + 1] = out[3 * x + 2] = v;
@@ -157,8 +161,9 @@ bool ReadInterlaced(PngReader& r, png_bytepp rows) {
 }
 
 Status LibpngFailure(const PngReader& r, std::string_view name) {
-  return DataLoss("decoding image: {}: expected a valid PNG stream, got libpng error '{}' at byte {} of {}",
-                  name, r.error, r.offset, r.bytes.size());
+  return DataLoss(
+      "decoding image: {}: expected a valid PNG stream, got libpng error '{}' at byte {} of {}",
+      name, r.error, r.offset, r.bytes.size());
 }
 
 }  // namespace

@@ -62,9 +62,7 @@ double Sinc(double x) {
 }
 
 // Lanczos-3: sinc(x) * sinc(x / 3) on [-3, 3).
-double LanczosWeight(double x) {
-  return (-3.0 <= x && x < 3.0) ? Sinc(x) * Sinc(x / 3.0) : 0.0;
-}
+double LanczosWeight(double x) { return (-3.0 <= x && x < 3.0) ? Sinc(x) * Sinc(x / 3.0) : 0.0; }
 
 struct FilterDef {
   double (*weight)(double);
@@ -150,8 +148,8 @@ Status PlanResizeCall(int in_h, int in_w, int out_h, int out_w, ResampleFilter f
                       const ResampleBox& box, std::vector<Resampler::Step>& steps) {
   using Step = Resampler::Step;
   if (out_h < 1 || out_w < 1) {
-    return InvalidArgument("resize: output size: expected height and width >= 1, got {}x{}",
-                           out_h, out_w);
+    return InvalidArgument("resize: output size: expected height and width >= 1, got {}x{}", out_h,
+                           out_w);
   }
   if (box.x0 < 0 || box.y0 < 0 || box.x1 > in_w || box.y1 > in_h || box.x1 - box.x0 < 0 ||
       box.y1 - box.y0 < 0) {
@@ -291,13 +289,13 @@ VLART_PASS_CLONES void TransposePixels(const uint8_t* in, int rows, int cols, in
 // in: the step's input [in_height, in_width, C]; out: [out_height, out_width, C], made
 // of input rows [row_offset, row_offset + out_height). transposed: [in_width * rows * C]
 // and convolved: [out_width * rows * C] scratch; acc: [rows * C].
-void HorizontalPass(const uint8_t* in, int channels, const Resampler::Step& s,
-                    uint8_t* transposed, uint8_t* convolved, int32_t* acc, uint8_t* out) {
+void HorizontalPass(const uint8_t* in, int channels, const Resampler::Step& s, uint8_t* transposed,
+                    uint8_t* convolved, int32_t* acc, uint8_t* out) {
   const int rows = s.out_height;
   const uint8_t* band = in + static_cast<size_t>(s.row_offset) * s.in_width * channels;
-  TransposePixels(band, rows, s.in_width, channels, transposed);       // [in_width, rows, C]
+  TransposePixels(band, rows, s.in_width, channels, transposed);  // [in_width, rows, C]
   ConvolveRows(transposed, static_cast<size_t>(rows) * channels, s.axis, acc, convolved);
-  TransposePixels(convolved, s.out_width, rows, channels, out);        // [rows, out_width, C]
+  TransposePixels(convolved, s.out_width, rows, channels, out);  // [rows, out_width, C]
 }
 
 void VerticalPass(const uint8_t* in, int channels, const Resampler::Step& s, int32_t* acc,
@@ -389,8 +387,8 @@ Result<Resampler> Resampler::Create(int in_height, int in_width, int out_height,
 
 Status Resampler::Run(const ImageView& in, uint8_t* out) {
   if (in.height != in_height_ || in.width != in_width_) {
-    return InvalidArgument("resize: input: expected {}x{} (HxW) as planned, got {}x{}",
-                           in_height_, in_width_, in.height, in.width);
+    return InvalidArgument("resize: input: expected {}x{} (HxW) as planned, got {}x{}", in_height_,
+                           in_width_, in.height, in.width);
   }
   if (in.channels < 1 || in.channels > 4) {
     return InvalidArgument("resize: input: expected 1 to 4 channels, got {}", in.channels);

@@ -24,8 +24,8 @@ Result<PadGeometry> ResizeWithPadGeometry(int in_height, int in_width, int heigh
     g.resized_height = height, g.resized_width = width;
     return g;
   }
-  const double ratio = std::max(static_cast<double>(in_width) / width,
-                                static_cast<double>(in_height) / height);
+  const double ratio =
+      std::max(static_cast<double>(in_width) / width, static_cast<double>(in_height) / height);
   g.resized_height = static_cast<int>(in_height / ratio);
   g.resized_width = static_cast<int>(in_width / ratio);
   if (g.resized_height < 1 || g.resized_width < 1) {
@@ -42,8 +42,8 @@ Result<PadGeometry> ResizeWithPadGeometry(int in_height, int in_width, int heigh
 
 Result<Image> ResizeWithPad(const ImageView& rgb, int height, int width, ResampleFilter filter) {
   if (rgb.channels != 3 || rgb.data == nullptr) {
-    return InvalidArgument("resize_with_pad: input: expected an RGB image [H, W, 3], got {} channels",
-                           rgb.channels);
+    return InvalidArgument(
+        "resize_with_pad: input: expected an RGB image [H, W, 3], got {} channels", rgb.channels);
   }
   VLART_ASSIGN_OR_RETURN(const PadGeometry g,
                          ResizeWithPadGeometry(rgb.height, rgb.width, height, width));

@@ -74,15 +74,18 @@ TEST(Decode, BadFilesAreRefusedWithAReason) {
 TEST(Decode, BombMessagesNameTheSize) {
   const Result<Image> png = DecodeImageFile(ImageFixturePath("bad/huge_100000x100000.png"));
   ASSERT_FALSE(png.ok());
-  EXPECT_NE(png.status().message().find("100000x100000"), std::string::npos) << png.status().message();
+  EXPECT_NE(png.status().message().find("100000x100000"), std::string::npos)
+      << png.status().message();
   EXPECT_NE(png.status().message().find("at most 89478485 pixels"), std::string::npos);
   const Result<Image> jpg = DecodeImageFile(ImageFixturePath("bad/huge_60000x60000.jpg"));
   ASSERT_FALSE(jpg.ok());
-  EXPECT_NE(jpg.status().message().find("60000x60000"), std::string::npos) << jpg.status().message();
+  EXPECT_NE(jpg.status().message().find("60000x60000"), std::string::npos)
+      << jpg.status().message();
 }
 
 TEST(Decode, TruncationIsReportedAsSuch) {
-  for (const char* file : {"bad/truncated.png", "bad/truncated.jpg", "bad/truncated_progressive.jpg"}) {
+  for (const char* file :
+       {"bad/truncated.png", "bad/truncated.jpg", "bad/truncated_progressive.jpg"}) {
     const Result<Image> image = DecodeImageFile(ImageFixturePath(file));
     ASSERT_FALSE(image.ok()) << file;
     EXPECT_NE(image.status().message().find("truncated"), std::string::npos)

@@ -29,12 +29,14 @@ TEST(Normalize, ClipTableMatchesTransformers) {
   int mismatches = 0;
   for (int c = 0; c < 3; ++c) {
     for (int v = 0; v < 256; ++v) {
-      const uint32_t got = std::bit_cast<uint32_t>(ClipPixelValue(static_cast<uint8_t>(v), c, norm));
+      const uint32_t got =
+          std::bit_cast<uint32_t>(ClipPixelValue(static_cast<uint8_t>(v), c, norm));
       mismatches += got != table[c][v].get<uint32_t>();
     }
   }
   EXPECT_EQ(mismatches, 0);
-  EXPECT_EQ(norm.rescale_factor, ImageFixtureIndex()["clip_config"]["rescale_factor"].get<double>());
+  EXPECT_EQ(norm.rescale_factor,
+            ImageFixtureIndex()["clip_config"]["rescale_factor"].get<double>());
 }
 
 TEST(Normalize, OpenpiTableMatchesNumpy) {

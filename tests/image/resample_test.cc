@@ -38,8 +38,8 @@ TEST(Resample, MatchesPillowOnEveryFixture) {
     const Image in = Synth(c["in_height"], c["in_width"], c["seed"]);
     const Result<ResampleFilter> filter = ResampleFilterFromPil(c["filter"]);
     ASSERT_TRUE(filter.ok());
-    Result<Resampler> r = Resampler::Create(in.height, in.width, c["out_height"], c["out_width"],
-                                            *filter, BoxOf(c));
+    Result<Resampler> r =
+        Resampler::Create(in.height, in.width, c["out_height"], c["out_width"], *filter, BoxOf(c));
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     const Result<Image> out = r->Run(in.view());
     ASSERT_TRUE(out.ok()) << out.status().ToString();
@@ -68,8 +68,8 @@ TEST(Resample, ChannelsAreIndependent) {
   // Pillow resamples each band alike, so a 1-channel ("L") resize equals one channel
   // of the RGB resize; likewise 4 channels.
   const Image rgb = Synth(61, 37, 3);
-  for (const ResampleFilter f : {ResampleFilter::kBicubic, ResampleFilter::kLanczos,
-                                 ResampleFilter::kNearest}) {
+  for (const ResampleFilter f :
+       {ResampleFilter::kBicubic, ResampleFilter::kLanczos, ResampleFilter::kNearest}) {
     Result<Resampler> r = Resampler::Create(61, 37, 224, 200, f);
     ASSERT_TRUE(r.ok());
     const Result<Image> ref = r->Run(rgb.view());
@@ -98,13 +98,16 @@ TEST(Resample, RefusesBadArguments) {
   EXPECT_EQ(Resampler::Create(0, 10, 5, 5, ResampleFilter::kBicubic).status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(Resampler::Create(10, 10, 5, 5, ResampleFilter::kBilinear, ResampleBox{-1, 0, 5, 5})
-                .status().code(),
+                .status()
+                .code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(Resampler::Create(10, 10, 5, 5, ResampleFilter::kBilinear, ResampleBox{0, 0, 11, 5})
-                .status().code(),
+                .status()
+                .code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(Resampler::Create(10, 10, 5, 5, ResampleFilter::kBilinear, ResampleBox{6, 0, 5, 5})
-                .status().code(),
+                .status()
+                .code(),
             StatusCode::kInvalidArgument);
   Result<Resampler> r = Resampler::Create(10, 10, 5, 5, ResampleFilter::kBicubic);
   ASSERT_TRUE(r.ok());
