@@ -363,6 +363,11 @@ Result<Resampler> Resampler::Create(int in_height, int in_width, int out_height,
     return InvalidArgument("resize: filter: expected a PIL.Image.Resampling value, got {}",
                            static_cast<int>(filter));
   }
+  if (out_height > 0 && out_width > 0 &&
+      static_cast<int64_t>(out_height) * out_width > kDefaultMaxImagePixels) {
+    return InvalidArgument("resize: output size: expected at most {} pixels, got {}x{}",
+                           kDefaultMaxImagePixels, out_height, out_width);
+  }
   Resampler r;
   r.in_height_ = in_height, r.in_width_ = in_width;
   r.out_height_ = out_height, r.out_width_ = out_width;

@@ -97,6 +97,8 @@ TEST(Resample, RefusesBadArguments) {
             StatusCode::kInvalidArgument);
   EXPECT_EQ(Resampler::Create(0, 10, 5, 5, ResampleFilter::kBicubic).status().code(),
             StatusCode::kInvalidArgument);
+  EXPECT_EQ(Resampler::Create(10, 10, 100000, 100000, ResampleFilter::kBicubic).status().code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(Resampler::Create(10, 10, 5, 5, ResampleFilter::kBilinear, ResampleBox{-1, 0, 5, 5})
                 .status()
                 .code(),
