@@ -61,6 +61,7 @@ bool IsCastSupported(DType from, DType to) { return IsCastFloat(from) && IsCastF
 void CastFloats(const void* src, DType from, void* dst, DType to, int64_t numel) {
   VLART_CHECK(IsCastSupported(from, to), "CastFloats {} -> {}", DTypeName(from), DTypeName(to));
   VLART_CHECK(numel >= 0, "CastFloats: numel {}", numel);
+  if (numel == 0) return;  // pointers may be null then (memcpy must not see them)
   const auto* s = static_cast<const std::byte*>(src);
   auto* d = static_cast<std::byte*>(dst);
   const int64_t hw = std::max(1u, std::thread::hardware_concurrency());
