@@ -27,7 +27,7 @@ Result<std::unique_ptr<Checkpoint>> Checkpoint::Open(const fs::path& path) {
   }
   std::unique_ptr<Checkpoint> ckpt(new Checkpoint());
   if (fs::is_regular_file(st)) {
-    ckpt->dir_ = path.parent_path();
+    ckpt->dir_ = path.has_parent_path() ? path.parent_path() : fs::path(".");
     VLART_TRY(ckpt->OpenSingle(path));
     return ckpt;
   }

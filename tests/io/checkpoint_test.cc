@@ -105,6 +105,19 @@ TEST(Checkpoint, SingleFileFolder) {
   EXPECT_EQ(std::memcmp(view->data, w.view().data, w.nbytes()), 0);
 }
 
+TEST(Checkpoint, ZeroSizeAndScalarTensors) {
+  auto ckpt = Checkpoint::Open(TestDataPath("io/data/python_written.safetensors"));
+  ASSERT_TRUE(ckpt.ok()) << ckpt.status().ToString();
+  EXPECT_EQ((*ckpt)->dir(), TestDataPath("io/data"));
+  auto empty = (*ckpt)->Load("empty", DType::kBF16);
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_EQ(empty->shape(), Shape({0, 4}));
+  auto scalar = (*ckpt)->Load("scalar", DType::kF16);
+  ASSERT_TRUE(scalar.ok());
+  EXPECT_EQ(scalar->shape().size(), 0);
+  EXPECT_EQ(scalar->data<uint16_t>()[0], F32ToF16Bits(-1.75f));
+}
+
 TEST(Checkpoint, ShardedFolder) {
   auto ckpt = Checkpoint::Open(TestDataPath("io/data/sharded"));
   ASSERT_TRUE(ckpt.ok()) << ckpt.status().ToString();
