@@ -9,15 +9,15 @@
 // files are valid (and, with a provider, the weights fit); 1 on any file, config or
 // weight problem, with the message on stderr as "vlart inspect: <message>".
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "io/checkpoint.h"
@@ -89,8 +89,7 @@ nlohmann::json ReportJson(const WeightReport& r) {
 }
 
 void PrintJson(const nlohmann::json& j) {
-  std::printf("%s\n",
-              j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 }
 
 int Fail(const InspectOptions& o, const Status& st) {
@@ -128,8 +127,9 @@ int RunInspect(const InspectOptions& o) {
   if (model_type) {
     const WeightSpecProvider* provider = FindWeightSpecProvider(*model_type);
     if (provider == nullptr) {
-      model_note = fmt::format("no model spec is known for model_type '{}' (known: {}): model not checked",
-                               *model_type, JoinTypes(RegisteredModelTypes()));
+      model_note =
+          fmt::format("no model spec is known for model_type '{}' (known: {}): model not checked",
+                      *model_type, JoinTypes(RegisteredModelTypes()));
     } else {
       Result<std::vector<WeightSpec>> specs = (*provider)(ckpt.dir());
       if (!specs.ok()) return Fail(o, specs.status());
@@ -150,7 +150,8 @@ int RunInspect(const InspectOptions& o) {
   for (const std::string& name : ckpt.Names()) {
     const TensorInfo& t = *ckpt.Find(name);
     shape_width = std::max(shape_width, t.shape.ToString().size());
-    for (Totals* tot : {&by_file[ckpt.FileNameOf(name)], &by_dtype[std::string(DTypeName(t.dtype))], &all}) {
+    for (Totals* tot :
+         {&by_file[ckpt.FileNameOf(name)], &by_dtype[std::string(DTypeName(t.dtype))], &all}) {
       ++tot->tensors;
       tot->bytes += t.nbytes;
     }
@@ -174,7 +175,8 @@ int RunInspect(const InspectOptions& o) {
                             {"metadata", f->metadata()}});
     }
     j["dtypes"] = nlohmann::json::object();
-    for (const auto& [dtype, tot] : by_dtype) j["dtypes"][dtype] = {{"tensors", tot.tensors}, {"bytes", tot.bytes}};
+    for (const auto& [dtype, tot] : by_dtype)
+      j["dtypes"][dtype] = {{"tensors", tot.tensors}, {"bytes", tot.bytes}};
     if (!o.no_table) {
       j["tensors"] = nlohmann::json::array();
       for (const std::string& name : ckpt.Names()) {
@@ -191,9 +193,9 @@ int RunInspect(const InspectOptions& o) {
     j["weights"] = report ? ReportJson(*report) : nlohmann::json(nullptr);
     PrintJson(j);
   } else {
-    std::printf("checkpoint %s: %zu file%s, %llu tensors, %s\n", o.path.c_str(), ckpt.files().size(),
-                ckpt.files().size() == 1 ? "" : "s", static_cast<unsigned long long>(all.tensors),
-                HumanBytes(all.bytes).c_str());
+    std::printf("checkpoint %s: %zu file%s, %llu tensors, %s\n", o.path.c_str(),
+                ckpt.files().size(), ckpt.files().size() == 1 ? "" : "s",
+                static_cast<unsigned long long>(all.tensors), HumanBytes(all.bytes).c_str());
     for (const auto& f : ckpt.files()) {
       const std::string name = fs::path(f->label()).filename().string();
       std::printf("  %s: %llu tensors, %s (%zu bytes)\n", name.c_str(),
@@ -213,7 +215,8 @@ int RunInspect(const InspectOptions& o) {
         std::string line = fmt::format("  {:<{}}  {:<8} {}", name, name_width, DTypeName(t.dtype),
                                        t.shape.ToString());
         if (ckpt.sharded()) {
-          line += std::string(shape_width - t.shape.ToString().size() + 2, ' ') + ckpt.FileNameOf(name);
+          line +=
+              std::string(shape_width - t.shape.ToString().size() + 2, ' ') + ckpt.FileNameOf(name);
         }
         std::printf("%s\n", line.c_str());
       }
@@ -237,7 +240,8 @@ int RunInspect(const InspectOptions& o) {
 void AddInspectCommand(CLI::App& app, int* exit_code) {
   auto opts = std::make_shared<InspectOptions>();
   CLI::App* sub = app.add_subcommand(
-      "inspect", "Validate a checkpoint folder and list its tensors (and check them against the model)");
+      "inspect",
+      "Validate a checkpoint folder and list its tensors (and check them against the model)");
   sub->add_option("path", opts->path, "Checkpoint folder (or a .safetensors file)")->required();
   sub->add_flag("--json", opts->json, "Print one JSON object instead of text");
   sub->add_flag("--no-table", opts->no_table, "Leave out the per-tensor table");

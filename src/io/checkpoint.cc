@@ -32,8 +32,9 @@ Result<std::unique_ptr<Checkpoint>> Checkpoint::Open(const fs::path& path) {
     return ckpt;
   }
   if (!fs::is_directory(st)) {
-    return InvalidArgument("checkpoint '{}': expected a folder or .safetensors file, got a special file",
-                           path.string());
+    return InvalidArgument(
+        "checkpoint '{}': expected a folder or .safetensors file, got a special file",
+        path.string());
   }
   ckpt->dir_ = path;
   const fs::path single = path / kSingleFileName;
@@ -71,9 +72,8 @@ Status Checkpoint::OpenSharded(const fs::path& index_path) {
     const fs::path shard_path = dir_ / shard;
     Result<std::unique_ptr<SafetensorsFile>> f = SafetensorsFile::Open(shard_path);
     if (!f.ok()) {
-      return f.status().WithContext(
-          fmt::format("checkpoint '{}': shard '{}' (listed in {})", dir_.string(),
-                      Printable(shard), index_name));
+      return f.status().WithContext(fmt::format("checkpoint '{}': shard '{}' (listed in {})",
+                                                dir_.string(), Printable(shard), index_name));
     }
     by_name.emplace(shard, f->get());
     files_.push_back(std::move(f).value());
@@ -82,9 +82,10 @@ Status Checkpoint::OpenSharded(const fs::path& index_path) {
     const SafetensorsFile* file = by_name.at(shard);
     const TensorInfo* info = file->Find(name);
     if (info == nullptr) {
-      return DataLoss("checkpoint '{}': tensor '{}': expected in shard '{}' (as {} says), got a "
-                      "shard without it",
-                      dir_.string(), Printable(name), Printable(shard), index_name);
+      return DataLoss(
+          "checkpoint '{}': tensor '{}': expected in shard '{}' (as {} says), got a "
+          "shard without it",
+          dir_.string(), Printable(name), Printable(shard), index_name);
     }
     index_.emplace(name, Entry{info, file});
   }
@@ -131,9 +132,10 @@ std::vector<std::string> Checkpoint::Names() const {
 }
 
 Status Checkpoint::NotFoundError(std::string_view name) const {
-  return NotFound("checkpoint '{}': tensor '{}': expected present, got no such tensor ({} tensors in {} file{})",
-                  dir_.string(), Printable(name), index_.size(), files_.size(),
-                  files_.size() == 1 ? "" : "s");
+  return NotFound(
+      "checkpoint '{}': tensor '{}': expected present, got no such tensor ({} tensors in {} "
+      "file{})",
+      dir_.string(), Printable(name), index_.size(), files_.size(), files_.size() == 1 ? "" : "s");
 }
 
 Result<Tensor> Checkpoint::View(std::string_view name) const {

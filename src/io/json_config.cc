@@ -130,7 +130,8 @@ Result<const nlohmann::json*> FindField(const JsonDocument& doc, std::string_vie
   size_t start = 0;
   while (true) {
     const size_t dot = path.find('.', start);
-    const std::string key(path.substr(start, dot == std::string_view::npos ? path.npos : dot - start));
+    const std::string key(
+        path.substr(start, dot == std::string_view::npos ? path.npos : dot - start));
     if (!node->is_object()) {
       return InvalidArgument("{}: field '{}': expected an object at '{}', got {}", doc.label, path,
                              path.substr(0, start - 1), JsonTypeName(*node));

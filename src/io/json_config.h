@@ -7,17 +7,17 @@
 //   VLART_ASSIGN_OR_RETURN(int64_t n, GetInt(doc, "num_actions", 30));  // default when absent
 //
 // Errors name the file and the full path:
-//   "config.json: field 'florence_config.vision_config.dim_embed': expected array of integers, got string"
+//   "config.json: field 'florence_config.vision_config.dim_embed': expected array of integers, got
+//   string"
 // Rules: a getter with a default returns it when the field is absent or null (HF
 // configs write null for "unset"); a getter without one fails on absent or null. A
 // present field of the wrong type is an error either way, never silently defaulted.
 // Integers must be JSON integers (2.0 is not an int); floats accept integers.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>

@@ -50,8 +50,8 @@ class StrictDomBuilder {
                    const Json::exception& ex) {
     // what() is "[json.exception.parse_error.101] parse error at line 1, column 2: ...".
     std::string_view what = ex.what();
-    if (const size_t close = what.find("] "); what.starts_with("[json.exception.") &&
-                                              close != std::string_view::npos) {
+    if (const size_t close = what.find("] ");
+        what.starts_with("[json.exception.") && close != std::string_view::npos) {
       what.remove_prefix(close + 2);
     }
     error_ = "invalid JSON: " + Printable(what, 300);
@@ -62,9 +62,9 @@ class StrictDomBuilder {
 
  private:
   struct Frame {
-    Json* value;        // the open array or object
-    std::string key;    // objects: the member being read
-    int64_t index = -1; // arrays: the element being read
+    Json* value;         // the open array or object
+    std::string key;     // objects: the member being read
+    int64_t index = -1;  // arrays: the element being read
   };
 
   // Where the next value goes: the root, the next array slot, or the member just keyed.
@@ -86,8 +86,8 @@ class StrictDomBuilder {
 
   bool Open(Json container) {
     if (static_cast<int>(stack_.size()) >= kMaxJsonDepth) {
-      error_ = fmt::format("invalid JSON: nesting deeper than {} levels in {}", kMaxJsonDepth,
-                           Where());
+      error_ =
+          fmt::format("invalid JSON: nesting deeper than {} levels in {}", kMaxJsonDepth, Where());
       return false;
     }
     Json* slot = Slot();
@@ -139,16 +139,25 @@ Result<nlohmann::json> ParseJsonStrict(std::string_view text) {
 
 std::string_view JsonTypeName(const nlohmann::json& value) {
   switch (value.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::boolean: return "boolean";
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::boolean:
+      return "boolean";
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "integer";
-    case Json::value_t::number_float: return "float";
-    case Json::value_t::string: return "string";
-    case Json::value_t::array: return "array";
-    case Json::value_t::object: return "object";
-    case Json::value_t::binary: return "binary";
-    case Json::value_t::discarded: return "discarded";
+    case Json::value_t::number_unsigned:
+      return "integer";
+    case Json::value_t::number_float:
+      return "float";
+    case Json::value_t::string:
+      return "string";
+    case Json::value_t::array:
+      return "array";
+    case Json::value_t::object:
+      return "object";
+    case Json::value_t::binary:
+      return "binary";
+    case Json::value_t::discarded:
+      return "discarded";
   }
   return "unknown";
 }

@@ -42,8 +42,7 @@ Result<MappedFile> MappedFile::Open(const std::filesystem::path& path) {
     if (p == MAP_FAILED) {
       const int err = errno;
       ::close(fd);
-      return Internal("mapping '{}' ({} bytes): {}", path.string(), file.size_,
-                      std::strerror(err));
+      return Internal("mapping '{}' ({} bytes): {}", path.string(), file.size_, std::strerror(err));
     }
     file.data_ = static_cast<const std::byte*>(p);
   }

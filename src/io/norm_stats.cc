@@ -35,15 +35,15 @@ Result<NormStatsEntry> ReadEntry(const JsonDocument& doc, const std::string& key
   for (const char* field : {"mean", "std"}) {
     const auto it = v.find(field);
     if (it == v.end() || it->is_null()) {
-      return NotFound("{}: field '{}.{}': expected array of numbers, got nothing", doc.label,
-                      base, field);
+      return NotFound("{}: field '{}.{}': expected array of numbers, got nothing", doc.label, base,
+                      field);
     }
   }
   VLART_ASSIGN_OR_RETURN(e.mean, ReadVector(doc, base + ".mean", v["mean"]));
   VLART_ASSIGN_OR_RETURN(e.std, ReadVector(doc, base + ".std", v["std"]));
   if (e.mean.empty()) {
-    return InvalidArgument("{}: field '{}.mean': expected at least one value, got none",
-                           doc.label, base);
+    return InvalidArgument("{}: field '{}.mean': expected at least one value, got none", doc.label,
+                           base);
   }
   if (e.std.size() != e.mean.size()) {
     return InvalidArgument("{}: field '{}.std': expected {} values (as mean), got {}", doc.label,

@@ -32,7 +32,9 @@ Result<int64_t> PositiveInt(const JsonDocument& doc, std::string_view path, cons
                            uint64_t{1} << 31, v.get<uint64_t>());
   }
   const int64_t n = v.get<int64_t>();
-  if (n <= 0) return InvalidArgument("{}: field '{}': expected a positive integer, got {}", doc.label, path, n);
+  if (n <= 0)
+    return InvalidArgument("{}: field '{}': expected a positive integer, got {}", doc.label, path,
+                           n);
   return n;
 }
 
@@ -63,20 +65,22 @@ Result<ImageSize> ReadSize(const JsonDocument& doc, std::string_view key, ImageS
     if (hw) {
       VLART_ASSIGN_OR_RETURN(out.height,
                              PositiveInt(doc, fmt::format("{}.height", key), (*v)["height"]));
-      VLART_ASSIGN_OR_RETURN(out.width, PositiveInt(doc, fmt::format("{}.width", key), (*v)["width"]));
+      VLART_ASSIGN_OR_RETURN(out.width,
+                             PositiveInt(doc, fmt::format("{}.width", key), (*v)["width"]));
       return out;
     }
     if (se) {
-      VLART_ASSIGN_OR_RETURN(out.shortest_edge, PositiveInt(doc, fmt::format("{}.shortest_edge", key),
-                                                            (*v)["shortest_edge"]));
+      VLART_ASSIGN_OR_RETURN(
+          out.shortest_edge,
+          PositiveInt(doc, fmt::format("{}.shortest_edge", key), (*v)["shortest_edge"]));
       return out;
     }
     std::string keys;
-    for (const auto& [k, unused] : v->items()) keys += (keys.empty() ? "" : ", ") + Printable(k, 40);
-    return InvalidArgument("{}: field '{}': expected keys {}, got {{{}}}", doc.label, key,
-                           allow_shortest_edge ? "{height, width} or {shortest_edge}"
-                                               : "{height, width}",
-                           keys);
+    for (const auto& [k, unused] : v->items())
+      keys += (keys.empty() ? "" : ", ") + Printable(k, 40);
+    return InvalidArgument(
+        "{}: field '{}': expected keys {}, got {{{}}}", doc.label, key,
+        allow_shortest_edge ? "{height, width} or {shortest_edge}" : "{height, width}", keys);
   }
   return FieldTypeError(doc, key, "integer, [height, width] or object", *v);
 }
@@ -91,8 +95,8 @@ Result<std::array<double, 3>> ReadRgb(const JsonDocument& doc, std::string_view 
     out.fill(v->get<double>());
   } else if (v->is_array()) {
     if (v->size() != 3) {
-      return InvalidArgument("{}: field '{}': expected 3 numbers (R, G, B), got {}", doc.label,
-                             key, v->size());
+      return InvalidArgument("{}: field '{}': expected 3 numbers (R, G, B), got {}", doc.label, key,
+                             v->size());
     }
     for (size_t c = 0; c < 3; ++c) {
       if (!(*v)[c].is_number()) {
@@ -129,8 +133,8 @@ Result<PreprocessorConfig> PreprocessorConfig::FromDocument(const JsonDocument& 
                                           /*allow_shortest_edge=*/true));
   VLART_ASSIGN_OR_RETURN(const bool use_square_size, GetBool(doc, "use_square_size", false));
   if (use_square_size && c.size.is_shortest_edge()) {
-    c.size = ImageSize{.height = c.size.shortest_edge, .width = c.size.shortest_edge,
-                       .shortest_edge = 0};
+    c.size = ImageSize{
+        .height = c.size.shortest_edge, .width = c.size.shortest_edge, .shortest_edge = 0};
   }
 
   VLART_ASSIGN_OR_RETURN(const Json* resample, FindField(doc, "resample"));
@@ -140,10 +144,9 @@ Result<PreprocessorConfig> PreprocessorConfig::FromDocument(const JsonDocument& 
     } else if (!resample->is_number_integer() || resample->get<int64_t>() < 0 ||
                resample->get<int64_t>() > 5 ||
                (resample->is_number_unsigned() && resample->get<uint64_t>() > 5)) {
-      return InvalidArgument("{}: field 'resample': expected a PIL filter code 0..5, got {}",
-                             doc.label,
-                             resample->is_number_integer() ? resample->dump()
-                                                           : std::string(JsonTypeName(*resample)));
+      return InvalidArgument(
+          "{}: field 'resample': expected a PIL filter code 0..5, got {}", doc.label,
+          resample->is_number_integer() ? resample->dump() : std::string(JsonTypeName(*resample)));
     } else {
       c.resample = static_cast<PilResample>(resample->get<int>());
     }

@@ -37,7 +37,7 @@ enum class PilResample : int {
 
 // Either an exact {height, width} or "scale the shorter side to shortest_edge".
 struct ImageSize {
-  int64_t height = 0;         // exact size when shortest_edge == 0
+  int64_t height = 0;  // exact size when shortest_edge == 0
   int64_t width = 0;
   int64_t shortest_edge = 0;  // > 0: keep aspect ratio, shorter side becomes this
   bool is_shortest_edge() const { return shortest_edge > 0; }
@@ -55,7 +55,7 @@ struct PreprocessorConfig {
   double rescale_factor = 1.0 / 255.0;
   bool do_normalize = true;
   std::array<double, 3> image_mean = {0.48145466, 0.4578275, 0.40821073};  // OPENAI_CLIP_MEAN, RGB
-  std::array<double, 3> image_std = {0.26862954, 0.26130258, 0.27577711};   // OPENAI_CLIP_STD, RGB
+  std::array<double, 3> image_std = {0.26862954, 0.26130258, 0.27577711};  // OPENAI_CLIP_STD, RGB
   bool do_convert_rgb = true;
 
   static Result<PreprocessorConfig> FromDocument(const JsonDocument& doc);

@@ -23,7 +23,8 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr std::string_view kKnownDTypes = "F64, F32, F16, BF16, F8_E4M3, I64, I32, I16, I8, U8, BOOL";
+constexpr std::string_view kKnownDTypes =
+    "F64, F32, F16, BF16, F8_E4M3, I64, I32, I16, I8, U8, BOOL";
 
 struct ParsedHeader {
   size_t header_bytes = 0;
@@ -86,8 +87,7 @@ class HeaderParser {
   Status ParseMetadata(const Json& value) {
     if (value.is_null()) return Status::Ok();  // serde reads null as "no metadata"
     if (!value.is_object()) {
-      return Fail("__metadata__: expected an object of string values, got {}",
-                  JsonTypeName(value));
+      return Fail("__metadata__: expected an object of string values, got {}", JsonTypeName(value));
     }
     for (const auto& [k, v] : value.items()) {
       if (!v.is_string()) {
@@ -107,8 +107,8 @@ class HeaderParser {
       return Status::Ok();
     }
     if (v.is_number_integer()) {
-      return Fail("tensor '{}': {}: expected a non-negative integer, got {}", Printable(name),
-                  what, v.get<int64_t>());
+      return Fail("tensor '{}': {}: expected a non-negative integer, got {}", Printable(name), what,
+                  v.get<int64_t>());
     }
     return Fail("tensor '{}': {}: expected a non-negative integer, got {}", Printable(name), what,
                 JsonTypeName(v));
@@ -161,10 +161,11 @@ class HeaderParser {
     }
     int64_t nbits = 0;
     if (overflow || __builtin_mul_overflow(numel, int64_t{DTypeBits(info.dtype)}, &nbits)) {
-      return Fail("tensor '{}': shape {}: element count times element size overflows int64",
-                  pname, info.shape.ToString());
+      return Fail("tensor '{}': shape {}: element count times element size overflows int64", pname,
+                  info.shape.ToString());
     }
-    info.nbytes = static_cast<size_t>(nbits / 8);  // every safetensors dtype we accept is whole bytes
+    info.nbytes =
+        static_cast<size_t>(nbits / 8);  // every safetensors dtype we accept is whole bytes
 
     const Json& offsets = entry["data_offsets"];
     if (!offsets.is_array() || offsets.size() != 2) {
@@ -292,8 +293,7 @@ std::span<const std::byte> SafetensorsFile::Bytes(const TensorInfo& info) const 
 Tensor SafetensorsFile::View(const TensorInfo& info) const {
   const std::span<const std::byte> b = Bytes(info);
   // NOTE: const_cast because Tensor is a mutable view type; the pages are PROT_READ.
-  return Tensor::Contiguous(const_cast<std::byte*>(b.data()), info.dtype, info.shape,
-                            Device::kCpu);
+  return Tensor::Contiguous(const_cast<std::byte*>(b.data()), info.dtype, info.shape, Device::kCpu);
 }
 
 bool SafetensorsFile::IsAligned(const TensorInfo& info) const {

@@ -34,9 +34,9 @@ namespace vlart {
 inline constexpr size_t kMaxSafetensorsHeaderBytes = 100'000'000;
 
 struct TensorInfo {
-  std::string name;   // the checkpoint key, verbatim
+  std::string name;  // the checkpoint key, verbatim
   DType dtype = DType::kF32;
-  Shape shape;        // outermost-first, as stored
+  Shape shape;             // outermost-first, as stored
   size_t file_offset = 0;  // first byte, counted from the start of the file
   size_t nbytes = 0;       // numel * element size
 };

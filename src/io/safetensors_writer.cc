@@ -26,18 +26,30 @@ constexpr size_t kChunkBytes = size_t{8} << 20;  // gather buffer for strided vi
 // nullopt for dtypes safetensors (and so our reader) has no name for.
 std::optional<int> SafetensorsRank(DType dtype) {
   switch (dtype) {
-    case DType::kBool: return 0;
-    case DType::kU8: return 4;
-    case DType::kI8: return 5;
-    case DType::kF8E4M3: return 7;
-    case DType::kI16: return 11;
-    case DType::kF16: return 13;
-    case DType::kBF16: return 14;
-    case DType::kI32: return 15;
-    case DType::kF32: return 17;
-    case DType::kF64: return 19;
-    case DType::kI64: return 20;
-    case DType::kFp4E2M1: return std::nullopt;
+    case DType::kBool:
+      return 0;
+    case DType::kU8:
+      return 4;
+    case DType::kI8:
+      return 5;
+    case DType::kF8E4M3:
+      return 7;
+    case DType::kI16:
+      return 11;
+    case DType::kF16:
+      return 13;
+    case DType::kBF16:
+      return 14;
+    case DType::kI32:
+      return 15;
+    case DType::kF32:
+      return 17;
+    case DType::kF64:
+      return 19;
+    case DType::kI64:
+      return 20;
+    case DType::kFp4E2M1:
+      return std::nullopt;
   }
   return std::nullopt;
 }
@@ -81,13 +93,27 @@ void AppendJsonString(std::string& out, std::string_view s) {
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";
@@ -116,15 +142,20 @@ Result<Plan> MakePlan(const std::vector<std::pair<std::string, Tensor>>& tensors
   for (size_t i = 0; i < tensors.size(); ++i) {
     const auto& [name, t] = tensors[i];
     if (!IsValidUtf8(name)) {
-      return InvalidArgument("writing safetensors: tensor '{}': expected a UTF-8 name, got invalid bytes",
-                             Printable(name));
+      return InvalidArgument(
+          "writing safetensors: tensor '{}': expected a UTF-8 name, got invalid bytes",
+          Printable(name));
     }
     if (name == "__metadata__") {
-      return InvalidArgument("writing safetensors: tensor '__metadata__': expected any other name, got the reserved one");
+      return InvalidArgument(
+          "writing safetensors: tensor '__metadata__': expected any other name, got the reserved "
+          "one");
     }
     if (!SafetensorsRank(t.dtype)) {
-      return InvalidArgument("writing safetensors: tensor '{}': expected a safetensors dtype, got {}; hint: store packed formats as U8",
-                             Printable(name), DTypeName(t.dtype));
+      return InvalidArgument(
+          "writing safetensors: tensor '{}': expected a safetensors dtype, got {}; hint: store "
+          "packed formats as U8",
+          Printable(name), DTypeName(t.dtype));
     }
     if (t.device != Device::kCpu) {
       return InvalidArgument("writing safetensors: tensor '{}': expected a CPU view, got {}",
@@ -132,8 +163,9 @@ Result<Plan> MakePlan(const std::vector<std::pair<std::string, Tensor>>& tensors
     }
     for (const int64_t d : t.shape) {
       if (d < 0) {
-        return InvalidArgument("writing safetensors: tensor '{}': expected non-negative dims, got {}",
-                               Printable(name), t.shape.ToString());
+        return InvalidArgument(
+            "writing safetensors: tensor '{}': expected non-negative dims, got {}", Printable(name),
+            t.shape.ToString());
       }
     }
     if (t.data == nullptr && t.numel() > 0) {
@@ -150,8 +182,8 @@ Result<Plan> MakePlan(const std::vector<std::pair<std::string, Tensor>>& tensors
   }
   for (const auto& [k, v] : metadata) {
     if (!IsValidUtf8(k) || !IsValidUtf8(v)) {
-      return InvalidArgument("writing safetensors: metadata '{}': expected UTF-8, got invalid bytes",
-                             Printable(k));
+      return InvalidArgument(
+          "writing safetensors: metadata '{}': expected UTF-8, got invalid bytes", Printable(k));
     }
   }
 
@@ -236,7 +268,8 @@ Status WriteTensor(int fd, const Tensor& t, std::vector<char>& buffer, const std
   const int64_t row_len = t.shape[nd - 1];
   const int64_t num_rows = numel / row_len;
   const size_t row_bytes = static_cast<size_t>(row_len) * es;
-  if (buffer.size() < std::max(kChunkBytes, row_bytes)) buffer.resize(std::max(kChunkBytes, row_bytes));
+  if (buffer.size() < std::max(kChunkBytes, row_bytes))
+    buffer.resize(std::max(kChunkBytes, row_bytes));
   size_t used = 0;
   for (int64_t r = 0; r < num_rows; ++r) {
     int64_t off = 0;  // element offset of row r
@@ -255,7 +288,8 @@ Status WriteTensor(int fd, const Tensor& t, std::vector<char>& buffer, const std
     if (inner == 1) {
       std::memcpy(dst, src, row_bytes);
     } else {
-      for (int64_t k = 0; k < row_len; ++k) std::memcpy(dst + k * es, src + k * inner * static_cast<int64_t>(es), es);
+      for (int64_t k = 0; k < row_len; ++k)
+        std::memcpy(dst + k * es, src + k * inner * static_cast<int64_t>(es), es);
     }
     used += row_bytes;
   }
@@ -295,7 +329,8 @@ Status WriteSafetensors(const std::filesystem::path& path,
   if (::fchmod(fd, 0644) != 0 && st.ok()) {
     st = Internal("writing '{}': fchmod: {}", tmp, std::strerror(errno));
   }
-  if (::close(fd) != 0 && st.ok()) st = Internal("writing '{}': close: {}", tmp, std::strerror(errno));
+  if (::close(fd) != 0 && st.ok())
+    st = Internal("writing '{}': close: {}", tmp, std::strerror(errno));
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
     st = Internal("writing '{}': rename from '{}': {}", path.string(), tmp, std::strerror(errno));
   }

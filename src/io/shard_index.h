@@ -3,7 +3,8 @@
 // shard_index.h: parsing model.safetensors.index.json, the map of a sharded checkpoint.
 //
 // Format (written by transformers' save_pretrained / huggingface_hub):
-//   {"metadata": {"total_size": 123, ...}, "weight_map": {"tensor.name": "model-00001-of-00002.safetensors", ...}}
+//   {"metadata": {"total_size": 123, ...}, "weight_map": {"tensor.name":
+//   "model-00001-of-00002.safetensors", ...}}
 // Shard names must be plain file names in the same folder: a name with a path
 // separator, "." or ".." is rejected, so an index cannot point outside its folder.
 #pragma once

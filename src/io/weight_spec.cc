@@ -31,8 +31,9 @@ std::string MissingLine(const WeightReport::Missing& m, std::string_view kind) {
                      m.expected.ToString(), kind);
 }
 std::string DTypeLine(const WeightReport::DTypeProblem& p) {
-  return fmt::format("tensor '{}': expected a float dtype (F32, F16, BF16, F64, F8_E4M3), got {} ({})",
-                     Printable(p.name, 300), DTypeName(p.got), p.file);
+  return fmt::format(
+      "tensor '{}': expected a float dtype (F32, F16, BF16, F64, F8_E4M3), got {} ({})",
+      Printable(p.name, 300), DTypeName(p.got), p.file);
 }
 
 }  // namespace
@@ -45,8 +46,7 @@ WeightReport CheckWeights(const Checkpoint& checkpoint, const std::vector<Weight
     VLART_CHECK(asked.insert(spec.name).second, "CheckWeights: two specs name '{}'", spec.name);
     const TensorInfo* info = checkpoint.Find(spec.name);
     if (info == nullptr) {
-      (spec.required ? r.missing_required : r.missing_optional)
-          .push_back({spec.name, spec.shape});
+      (spec.required ? r.missing_required : r.missing_optional).push_back({spec.name, spec.shape});
       continue;
     }
     bool ok = true;

@@ -72,7 +72,8 @@ TEST(Checkpoint, SingleFileFolder) {
   const std::filesystem::path dir = ScratchDir();
   HostTensor w = FillFixture(DType::kBF16, {2, 3});
   HostTensor idx = FillFixture(DType::kI64, {4});
-  ASSERT_TRUE(WriteSafetensors(dir / "model.safetensors", {{"w", w.view()}, {"idx", idx.view()}}).ok());
+  ASSERT_TRUE(
+      WriteSafetensors(dir / "model.safetensors", {{"w", w.view()}, {"idx", idx.view()}}).ok());
   auto ckpt = Checkpoint::Open(dir);
   ASSERT_TRUE(ckpt.ok()) << ckpt.status().ToString();
   const Checkpoint& c = **ckpt;
@@ -92,8 +93,9 @@ TEST(Checkpoint, SingleFileFolder) {
 
   auto bad = c.Load("idx", DType::kF32);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("loading tensor 'idx' (model.safetensors): dtype: expected F32"),
-            std::string::npos)
+  EXPECT_NE(
+      bad.status().message().find("loading tensor 'idx' (model.safetensors): dtype: expected F32"),
+      std::string::npos)
       << bad.status().ToString();
   auto missing = c.Load("nope", DType::kF32);
   ASSERT_FALSE(missing.ok());

@@ -8,10 +8,9 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-
-#include "commands.h"
 #include <nlohmann/json.hpp>
 
+#include "commands.h"
 #include "io/json_config.h"
 #include "io/safetensors_writer.h"
 #include "io_test_util.h"
@@ -60,12 +59,12 @@ std::filesystem::path MakeFolder(const std::string& type, int width) {
 // The toy model reads w [4, width] (from config.json) and an optional b [4].
 void RegisterToyOnce() {
   static const bool registered = [] {
-    RegisterWeightSpecProvider("toy_inspect", [](const std::filesystem::path& dir)
-                                                  -> Result<std::vector<WeightSpec>> {
-      VLART_ASSIGN_OR_RETURN(JsonDocument config, ReadJsonFile(dir / "config.json"));
-      VLART_ASSIGN_OR_RETURN(int64_t width, GetInt(config, "width"));
-      return std::vector<WeightSpec>{{"w", {4, width}, true}, {"b", {4}, false}};
-    });
+    RegisterWeightSpecProvider(
+        "toy_inspect", [](const std::filesystem::path& dir) -> Result<std::vector<WeightSpec>> {
+          VLART_ASSIGN_OR_RETURN(JsonDocument config, ReadJsonFile(dir / "config.json"));
+          VLART_ASSIGN_OR_RETURN(int64_t width, GetInt(config, "width"));
+          return std::vector<WeightSpec>{{"w", {4, width}, true}, {"b", {4}, false}};
+        });
     return true;
   }();
   (void)registered;
@@ -89,7 +88,8 @@ TEST(Inspect, MismatchExitsOne) {
   EXPECT_NE(r.out.find("tensor 'w': expected [4, 9], got [4, 8] (model.safetensors)"),
             std::string::npos)
       << r.out;
-  EXPECT_NE(r.err.find("vlart inspect: checkpoint weights do not match the model"), std::string::npos)
+  EXPECT_NE(r.err.find("vlart inspect: checkpoint weights do not match the model"),
+            std::string::npos)
       << r.err;
   const RunResult j = RunInspect({"--json", dir.string()});
   EXPECT_EQ(j.exit_code, 1);
@@ -111,7 +111,8 @@ TEST(Inspect, ProviderErrorExitsOne) {
 TEST(Inspect, UnknownModelTypeIsFine) {
   const RunResult r = RunInspect({MakeFolder("mystery", 8).string(), "--no-table"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("no model spec is known for model_type 'mystery'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("no model spec is known for model_type 'mystery'"), std::string::npos)
+      << r.out;
   EXPECT_EQ(r.out.find("tensors:\n"), std::string::npos) << r.out;
 }
 

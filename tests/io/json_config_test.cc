@@ -49,7 +49,8 @@ TEST(JsonConfig, DefaultsApplyToAbsentAndNullOnly) {
   EXPECT_EQ(*GetFloatArray(doc, "f", {1.5}), std::vector<double>{1.5});
   EXPECT_EQ(*GetInt(doc, "i", 7), 3);
   // Present with the wrong type: an error even with a default.
-  EXPECT_EQ(ErrorOf(GetInt(doc, "a.s", 7)), "config.json: field 'a.s': expected integer, got string");
+  EXPECT_EQ(ErrorOf(GetInt(doc, "a.s", 7)),
+            "config.json: field 'a.s': expected integer, got string");
 }
 
 TEST(JsonConfig, TypeErrorsNameFileFieldExpectedAndGot) {
@@ -65,10 +66,12 @@ TEST(JsonConfig, TypeErrorsNameFileFieldExpectedAndGot) {
   EXPECT_EQ(ErrorOf(GetInt(doc, "florence_config.vision_config.big")),
             "config.json: field 'florence_config.vision_config.big': expected integer in int64 "
             "range, got 18446744073709551615");
-  EXPECT_EQ(ErrorOf(GetBool(doc, "florence_config.vision_config.flag")),
-            "config.json: field 'florence_config.vision_config.flag': expected boolean, got integer");
+  EXPECT_EQ(
+      ErrorOf(GetBool(doc, "florence_config.vision_config.flag")),
+      "config.json: field 'florence_config.vision_config.flag': expected boolean, got integer");
   EXPECT_EQ(ErrorOf(GetInt(doc, "f")), "config.json: field 'f': expected integer, got float");
-  EXPECT_DOUBLE_EQ(*GetFloat(doc, "florence_config.vision_config.list[0]", 4.0), 4.0);  // no index syntax: absent
+  EXPECT_DOUBLE_EQ(*GetFloat(doc, "florence_config.vision_config.list[0]", 4.0),
+                   4.0);  // no index syntax: absent
   EXPECT_EQ(*GetFloatArray(doc, "florence_config.vision_config.list"), (std::vector<double>{1, 2}));
   EXPECT_EQ(ErrorOf(GetInt(doc, "top.x")),
             "config.json: field 'top.x': expected an object at 'top', got array");
@@ -79,19 +82,25 @@ TEST(JsonConfig, TypeErrorsNameFileFieldExpectedAndGot) {
 }
 
 TEST(JsonConfig, FileErrors) {
-  EXPECT_NE(ErrorOf(ReadJsonFile(TestDataPath("io/data/configs/missing.json"))).find("file not found"),
-            std::string::npos);
+  EXPECT_NE(
+      ErrorOf(ReadJsonFile(TestDataPath("io/data/configs/missing.json"))).find("file not found"),
+      std::string::npos);
   const std::filesystem::path dir = testing::ScratchDir();
   testing::WriteFileBytes(dir / "bad.json", "{\n  \"a\": 1,\n  \"b\": tru\n}\n");
   const std::string bad = ErrorOf(ReadJsonFile(dir / "bad.json"));
-  EXPECT_NE(bad.find("bad.json: invalid JSON: parse error at line 4, column 0: syntax error while parsing value - invalid literal"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("bad.json: invalid JSON: parse error at line 4, column 0: syntax error while "
+                     "parsing value - invalid literal"),
+            std::string::npos)
+      << bad;
   testing::WriteFileBytes(dir / "arr.json", "[1, 2]");
-  EXPECT_NE(ErrorOf(ReadJsonFile(dir / "arr.json")).find("arr.json: expected a JSON object at the top level, got array"),
+  EXPECT_NE(ErrorOf(ReadJsonFile(dir / "arr.json"))
+                .find("arr.json: expected a JSON object at the top level, got array"),
             std::string::npos);
   testing::WriteFileBytes(dir / "dup.json", R"({"a": 1, "a": 2})");
   EXPECT_NE(ErrorOf(ReadJsonFile(dir / "dup.json")).find("duplicate key 'a'"), std::string::npos);
   testing::WriteFileBytes(dir / "empty.json", "");
-  EXPECT_NE(ErrorOf(ReadJsonFile(dir / "empty.json")).find("empty.json: invalid JSON"), std::string::npos);
+  EXPECT_NE(ErrorOf(ReadJsonFile(dir / "empty.json")).find("empty.json: invalid JSON"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -15,7 +15,8 @@ std::string ErrorOf(std::string_view text) {
 }
 
 TEST(JsonParse, ParsesValidDocuments) {
-  auto r = ParseJsonStrict(R"(  {"a": [1, -2, 3.5, "x", true, null, {"b": {}}], "c": {"d": []}}  )");
+  auto r =
+      ParseJsonStrict(R"(  {"a": [1, -2, 3.5, "x", true, null, {"b": {}}], "c": {"d": []}}  )");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ((*r)["a"][1].get<int>(), -2);
   EXPECT_TRUE((*r)["a"][1].is_number_integer());
@@ -27,7 +28,8 @@ TEST(JsonParse, ParsesValidDocuments) {
 }
 
 TEST(JsonParse, RejectsDuplicateKeysAnywhere) {
-  EXPECT_EQ(ErrorOf(R"({"a": 1, "a": 2})"), "invalid JSON: duplicate key 'a' in the top-level object");
+  EXPECT_EQ(ErrorOf(R"({"a": 1, "a": 2})"),
+            "invalid JSON: duplicate key 'a' in the top-level object");
   EXPECT_EQ(ErrorOf(R"({"x": {"y": [0, {"k": 1, "k": 1}]}})"),
             "invalid JSON: duplicate key 'k' in object 'x.y[1]'");
   EXPECT_EQ(ErrorOf(R"([{"a": 1}, {"a": 1, "b": 2, "a": 3}])"),
@@ -48,7 +50,8 @@ TEST(JsonParse, ReportsLineAndColumn) {
 TEST(JsonParse, BoundsNesting) {
   const std::string ok = std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']');
   EXPECT_EQ(ErrorOf(ok), "ok");
-  const std::string deep = std::string(kMaxJsonDepth + 1, '[') + std::string(kMaxJsonDepth + 1, ']');
+  const std::string deep =
+      std::string(kMaxJsonDepth + 1, '[') + std::string(kMaxJsonDepth + 1, ']');
   EXPECT_NE(ErrorOf(deep).find("nesting deeper than 128 levels"), std::string::npos);
   // A million-deep document must fail fast, not overflow the stack.
   EXPECT_NE(ErrorOf(std::string(1 << 20, '[')).find("nesting deeper"), std::string::npos);

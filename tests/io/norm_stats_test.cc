@@ -49,12 +49,15 @@ TEST(NormStats, AbsentQuantilesAreFine) {
 }
 
 TEST(NormStats, BadFiles) {
-  EXPECT_EQ(ErrorOf(R"({"state": {}})"),
-            "norm_stats.json: field 'norm_stats': expected object, got nothing (the field is missing)");
-  EXPECT_EQ(ErrorOf(R"({"norm_stats": {"state": [1]}})"),
-            "norm_stats.json: field 'norm_stats.state': expected object with mean and std, got array");
-  EXPECT_EQ(ErrorOf(R"({"norm_stats": {"state": {"mean": [1]}}})"),
-            "norm_stats.json: field 'norm_stats.state.std': expected array of numbers, got nothing");
+  EXPECT_EQ(
+      ErrorOf(R"({"state": {}})"),
+      "norm_stats.json: field 'norm_stats': expected object, got nothing (the field is missing)");
+  EXPECT_EQ(
+      ErrorOf(R"({"norm_stats": {"state": [1]}})"),
+      "norm_stats.json: field 'norm_stats.state': expected object with mean and std, got array");
+  EXPECT_EQ(
+      ErrorOf(R"({"norm_stats": {"state": {"mean": [1]}}})"),
+      "norm_stats.json: field 'norm_stats.state.std': expected array of numbers, got nothing");
   EXPECT_EQ(ErrorOf(R"({"norm_stats": {"state": {"mean": [1, "2"], "std": [1, 1]}}})"),
             "norm_stats.json: field 'norm_stats.state.mean': expected array of numbers, got string "
             "at index 1");

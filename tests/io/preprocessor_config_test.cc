@@ -23,7 +23,8 @@ std::string ErrorOf(std::string_view text) {
 }
 
 TEST(PreprocessorConfig, XvlaStyleFile) {
-  auto c = PreprocessorConfig::Load(testing::TestDataPath("io/data/configs/preprocessor_config.json"));
+  auto c =
+      PreprocessorConfig::Load(testing::TestDataPath("io/data/configs/preprocessor_config.json"));
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->image_processor_type, "CLIPImageProcessor");
   EXPECT_TRUE(c->do_resize);

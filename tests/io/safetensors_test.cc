@@ -50,13 +50,13 @@ TEST(Safetensors, ReadsPythonWrittenFile) {
     Shape shape;
   };
   const std::vector<Want> wants = {
-      {"a.bias", DType::kF32, {5}},       {"emb", DType::kBF16, {2, 3}},
-      {"half", DType::kF16, {3}},         {"dbl", DType::kF64, {2}},
-      {"idx", DType::kI64, {3}},          {"i32", DType::kI32, {2, 2}},
-      {"i16", DType::kI16, {3}},          {"i8", DType::kI8, {4}},
-      {"u8", DType::kU8, {5}},            {"mask", DType::kBool, {3}},
-      {"fp8", DType::kF8E4M3, {4}},       {"scalar", DType::kF32, {}},
-      {"empty", DType::kF32, {0, 4}},     {"odd \"name\"\\\t\xc3\xa9\x01", DType::kF16, {2}},
+      {"a.bias", DType::kF32, {5}},   {"emb", DType::kBF16, {2, 3}},
+      {"half", DType::kF16, {3}},     {"dbl", DType::kF64, {2}},
+      {"idx", DType::kI64, {3}},      {"i32", DType::kI32, {2, 2}},
+      {"i16", DType::kI16, {3}},      {"i8", DType::kI8, {4}},
+      {"u8", DType::kU8, {5}},        {"mask", DType::kBool, {3}},
+      {"fp8", DType::kF8E4M3, {4}},   {"scalar", DType::kF32, {}},
+      {"empty", DType::kF32, {0, 4}}, {"odd \"name\"\\\t\xc3\xa9\x01", DType::kF16, {2}},
   };
   for (const Want& w : wants) {
     SCOPED_TRACE(w.name);
@@ -156,7 +156,8 @@ TEST(Safetensors, ErrorsNameTheFile) {
   auto f = SafetensorsFile::Open(TestDataPath("io/corrupt/size_mismatch/model.safetensors"));
   ASSERT_FALSE(f.ok());
   EXPECT_EQ(f.status().code(), StatusCode::kDataLoss);
-  EXPECT_NE(f.status().message().find("corrupt/size_mismatch/model.safetensors"), std::string::npos);
+  EXPECT_NE(f.status().message().find("corrupt/size_mismatch/model.safetensors"),
+            std::string::npos);
 }
 
 TEST(Safetensors, MissingFileIsNotFound) {

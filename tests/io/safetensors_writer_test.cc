@@ -38,13 +38,13 @@ WriterTensors MakeWriterTensors() {
   };
   // Deliberately not in file order.
   const std::vector<Spec> specs = {
-      {"mask", DType::kBool, {3}},       {"scalar", DType::kF32, {}},
-      {"a.bias", DType::kF32, {5}},      {"emb", DType::kBF16, {2, 3}},
-      {"half", DType::kF16, {3}},        {"dbl", DType::kF64, {2}},
-      {"idx", DType::kI64, {3}},         {"i32", DType::kI32, {2, 2}},
-      {"i16", DType::kI16, {3}},         {"i8", DType::kI8, {4}},
-      {"u8", DType::kU8, {5}},           {"fp8", DType::kF8E4M3, {4}},
-      {"empty", DType::kF32, {0, 4}},    {"odd \"name\"\\\t\xc3\xa9\x01", DType::kF16, {2}},
+      {"mask", DType::kBool, {3}},    {"scalar", DType::kF32, {}},
+      {"a.bias", DType::kF32, {5}},   {"emb", DType::kBF16, {2, 3}},
+      {"half", DType::kF16, {3}},     {"dbl", DType::kF64, {2}},
+      {"idx", DType::kI64, {3}},      {"i32", DType::kI32, {2, 2}},
+      {"i16", DType::kI16, {3}},      {"i8", DType::kI8, {4}},
+      {"u8", DType::kU8, {5}},        {"fp8", DType::kF8E4M3, {4}},
+      {"empty", DType::kF32, {0, 4}}, {"odd \"name\"\\\t\xc3\xa9\x01", DType::kF16, {2}},
   };
   w.storage.reserve(specs.size() + 1);
   for (const Spec& s : specs) {
@@ -70,9 +70,9 @@ TEST(SafetensorsWriter, ByteIdenticalToPythonSafetensors) {
   if (got != want) {
     size_t i = 0;
     while (i < got.size() && i < want.size() && got[i] == want[i]) ++i;
-    ADD_FAILURE() << "first difference at byte " << i << "\nours:   "
-                  << got.substr(8, std::min<size_t>(got.size(), 400)) << "\npython: "
-                  << want.substr(8, std::min<size_t>(want.size(), 400));
+    ADD_FAILURE() << "first difference at byte " << i
+                  << "\nours:   " << got.substr(8, std::min<size_t>(got.size(), 400))
+                  << "\npython: " << want.substr(8, std::min<size_t>(want.size(), 400));
   }
 }
 
@@ -153,9 +153,11 @@ TEST(SafetensorsWriter, RejectsBadInput) {
 
 TEST(SafetensorsWriter, MissingFolderIsAnError) {
   HostTensor a = FillFixture(DType::kF32, {3});
-  const Status st = WriteSafetensors(ScratchDir() / "no" / "such" / "x.safetensors", {{"a", a.view()}});
+  const Status st =
+      WriteSafetensors(ScratchDir() / "no" / "such" / "x.safetensors", {{"a", a.view()}});
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("cannot create a temporary file"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("cannot create a temporary file"), std::string::npos)
+      << st.ToString();
 }
 
 }  // namespace

@@ -24,9 +24,9 @@ class WeightSpecTest : public ::testing::Test {
     HostTensor idx = FillFixture(DType::kI64, {3});
     HostTensor extra = FillFixture(DType::kF32, {1});
     ASSERT_TRUE(WriteSafetensors(dir / "model.safetensors", {{"a.weight", a.view()},
-                                                            {"x.y.weight", b.view()},
-                                                            {"idx", idx.view()},
-                                                            {"extra", extra.view()}})
+                                                             {"x.y.weight", b.view()},
+                                                             {"idx", idx.view()},
+                                                             {"extra", extra.view()}})
                     .ok());
     auto c = Checkpoint::Open(dir);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
