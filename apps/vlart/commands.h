@@ -12,5 +12,6 @@
 namespace vlart::cli {
 
 void AddVersionCommand(CLI::App& app, int* exit_code);
+void AddInspectCommand(CLI::App& app, int* exit_code);
 
 }  // namespace vlart::cli

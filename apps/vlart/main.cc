@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "vlart 0.1.0");
   int exit_code = 0;
   vlart::cli::AddVersionCommand(app, &exit_code);
+  vlart::cli::AddInspectCommand(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
