@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// cpu_backend.cc: CpuBackend, the Backend that forwards every op to backends/cpu's
+// free functions (cpu_ops.h). Ops run synchronously on the calling thread (with
+// OpenMP/OpenBLAS helpers), so Synchronize has nothing to wait for.
+
+#include "backends/cpu/cpu_backend.h"
+
+#include "backends/cpu/cpu_ops.h"
+
+namespace vlart {
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  std::string_view name() const override { return "cpu-ref"; }
+  Device device() const override { return Device::kCpu; }
+  DType compute_dtype() const override { return DType::kF32; }
+
+  std::unique_ptr<Arena> NewArena() override { return cpu::NewArena(); }
+  void Upload(const Tensor& host_src, const Tensor& dst) override { cpu::Upload(host_src, dst); }
+  void Download(const Tensor& src, const Tensor& host_dst) override {
+    cpu::Download(src, host_dst);
+  }
+  void Synchronize() override {}
+
+  void Copy(const Tensor& src, const Tensor& dst) override { cpu::Copy(src, dst); }
+  void Fill(const Tensor& dst, float value) override { cpu::Fill(dst, value); }
+  void Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) override {
+    cpu::Embedding(ids, table, out);
+  }
+
+  void Add(const Tensor& a, const Tensor& b, const Tensor& out) override { cpu::Add(a, b, out); }
+  void Mul(const Tensor& a, const Tensor& b, const Tensor& out) override { cpu::Mul(a, b, out); }
+  void Axpby(float alpha, const Tensor& x, float beta, const Tensor& y,
+             const Tensor& out) override {
+    cpu::Axpby(alpha, x, beta, y, out);
+  }
+  void Activate(Activation act, const Tensor& x, const Tensor& out) override {
+    cpu::Activate(act, x, out);
+  }
+
+  void Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act,
+              const Tensor* residual, const Tensor& out) override {
+    cpu::Linear(x, w, bias, act, residual, out);
+  }
+  void DomainLinear(const Tensor& x, const Tensor& weight_table, const Tensor& bias_table,
+                    const Tensor& domain_ids, const Tensor& out) override {
+    cpu::DomainLinear(x, weight_table, bias_table, domain_ids, out);
+  }
+
+  void LayerNorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps,
+                 const Tensor& out) override {
+    cpu::LayerNorm(x, gamma, beta, eps, out);
+  }
+  void RmsNorm(const Tensor& x, const Tensor& w, float eps, float weight_offset,
+               const Tensor& out) override {
+    cpu::RmsNorm(x, w, eps, weight_offset, out);
+  }
+  void Softmax(const Tensor& x, const Tensor& out) override { cpu::Softmax(x, out); }
+  void MeanOverTokens(const Tensor& x, const Tensor& out) override {
+    cpu::MeanOverTokens(x, out);
+  }
+
+  void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* mask,
+                 float scale, const Tensor& out) override {
+    cpu::Attention(q, k, v, mask, scale, out);
+  }
+  void ChannelAttention(const Tensor& q, const Tensor& k, const Tensor& v, float scale,
+                        const Tensor& out) override {
+    cpu::ChannelAttention(q, k, v, scale, out);
+  }
+  void Rope(const Tensor& x, const Tensor& positions, float theta, const Tensor& out) override {
+    cpu::Rope(x, positions, theta, out);
+  }
+
+  void Conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dParams& params,
+              const Tensor* residual, const Tensor& out) override {
+    cpu::Conv2d(x, w, bias, params, residual, out);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> CreateCpuBackend() { return std::make_unique<CpuBackend>(); }
+
+}  // namespace vlart

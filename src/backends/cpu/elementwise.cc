@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// elementwise.cc: Add, Mul, Axpby and Activate on the CPU reference backend.
+//
+// Math: out = a + b; out = a * b; out = alpha * x + beta * y; out = act(x)
+// (activation.h lists the activations). Shapes are equal; broadcasting is done by the
+// caller with stride-0 views (Tensor::Broadcast), so inputs may have any strides,
+// innermost included. In place allowed: out may be exactly a (or b, x, y).
+// Reference: torch.add, torch.mul, alpha * x + beta * y (two products, then the sum:
+// three f32 roundings, which is what that PyTorch expression computes), torch GELU /
+// SiLU / sigmoid.
+// Numerics: one f32 operation per element, -ffp-contract=off (no FMA).
+
+#include <cstdint>
+
+#include "backends/cpu/activation.h"
+#include "backends/cpu/cpu_ops.h"
+#include "backends/cpu/cpu_util.h"
+#include "ops/op_checks.h"
+
+namespace vlart::cpu {
+namespace {
+
+// out[i] = f(a[i], b[i]) over rows; safe in place because each element is read
+// before it is written and out is either exactly a/b or disjoint from them.
+template <typename F>
+void Binary(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
+  if (out.numel() == 0) return;
+  const int64_t rows = NumRows(out);
+  const int64_t n = RowLength(out);
+  const int64_t as = InnerStride(a);
+  const int64_t bs = InnerStride(b);
+#pragma omp parallel for schedule(static) if (rows * n >= kParallelWork)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* pa = RowPtr<const float>(a, r);
+    const float* pb = RowPtr<const float>(b, r);
+    float* po = RowPtr<float>(out, r);
+    for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i * as], pb[i * bs]);
+  }
+}
+
+void RequireAllF32(std::string_view op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  RequireF32(op, "a", a);
+  RequireF32(op, "b", b);
+  RequireF32(op, "out", out);
+}
+
+}  // namespace
+
+void Add(const Tensor& a, const Tensor& b, const Tensor& out) {
+  CheckBinaryElementwiseArgs(Device::kCpu, "Add", a, b, out);
+  RequireAllF32("Add", a, b, out);
+  Binary(a, b, out, [](float x, float y) { return x + y; });
+}
+
+void Mul(const Tensor& a, const Tensor& b, const Tensor& out) {
+  CheckBinaryElementwiseArgs(Device::kCpu, "Mul", a, b, out);
+  RequireAllF32("Mul", a, b, out);
+  Binary(a, b, out, [](float x, float y) { return x * y; });
+}
+
+void Axpby(float alpha, const Tensor& x, float beta, const Tensor& y, const Tensor& out) {
+  CheckBinaryElementwiseArgs(Device::kCpu, "Axpby", x, y, out);
+  RequireAllF32("Axpby", x, y, out);
+  Binary(x, y, out, [alpha, beta](float xv, float yv) { return alpha * xv + beta * yv; });
+}
+
+void Activate(Activation act, const Tensor& x, const Tensor& out) {
+  CheckActivateArgs(Device::kCpu, x, out);
+  RequireF32("Activate", "x", x);
+  RequireF32("Activate", "out", out);
+  Binary(x, x, out, [act](float v, float) { return ApplyActivation(act, v); });
+}
+
+}  // namespace vlart::cpu
