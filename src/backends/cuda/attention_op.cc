@@ -14,36 +14,23 @@
 #include "backends/cuda/cuda_backend_impl.h"
 #include "backends/cuda/kernels.h"
 #include "core/check.h"
+#include "ops/op_checks.h"
 
 namespace vlart::cuda {
 
 void CudaBackend::Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* mask,
                             float scale, const Tensor& out) {
   BeginOp();
-  CheckDeviceTensor(q, "Attention", "q");
-  CheckDeviceTensor(k, "Attention", "k");
-  CheckDeviceTensor(v, "Attention", "v");
-  CheckDeviceTensor(out, "Attention", "out");
-  VLART_CHECK(q.ndim() == 4 && k.ndim() == 4 && v.ndim() == 4 && out.ndim() == 4,
-              "Attention: q, k, v, out must be 4-d [B, S, H, D], got {}, {}, {}, {}", q.ToString(),
-              k.ToString(), v.ToString(), out.ToString());
+  // q [B, Sq, Hq, D], k [B, Sk, Hkv, D], v [B, Sk, Hkv, Dv], out [B, Sq, Hq, Dv], mask [B, Sq, Sk]
+  CheckAttentionArgs(Device::kCuda, q, k, v, mask, scale, out);
   const int64_t batch = q.dim(0), sq = q.dim(1), hq = q.dim(2), d = q.dim(3);
   const int64_t sk = k.dim(1), hkv = k.dim(2), dv = v.dim(3);
-  VLART_CHECK(k.dim(0) == batch && k.dim(3) == d, "Attention: k must be [{}, Sk, Hkv, {}], got {}", batch,
-              d, k.ToString());
-  VLART_CHECK(v.dim(0) == batch && v.dim(1) == sk && v.dim(2) == hkv,
-              "Attention: v must be [{}, {}, {}, Dv], got {}", batch, sk, hkv, v.ToString());
-  VLART_CHECK(out.dim(0) == batch && out.dim(1) == sq && out.dim(2) == hq && out.dim(3) == dv,
-              "Attention: out must be [{}, {}, {}, {}], got {}", batch, sq, hq, dv, out.ToString());
-  VLART_CHECK(hkv >= 1 && hq % hkv == 0, "Attention: Hq {} must be a multiple of Hkv {}", hq, hkv);
-  VLART_CHECK(sk >= 1 && d >= 1, "Attention: needs at least one key and one channel: k {}", k.ToString());
-  for (const Tensor* t : {&q, &k, &v, &out}) {
-    VLART_CHECK(IsComputeFloat(t->dtype), "Attention: tensors must be F32/F16/BF16, got {}", t->ToString());
-    VLART_CHECK(t->stride[3] == 1 || t->dim(3) == 1, "Attention: the head dim must be contiguous: {}",
-                t->ToString());
+  if (out.numel() == 0) {
+    AfterOp("Attention");
+    return;
   }
-  VLART_CHECK(batch <= 65535 && hq <= 65535 && sq <= INT32_MAX && sk <= INT32_MAX,
-              "Attention: sizes out of range: q {} k {}", q.ToString(), k.ToString());
+  VLART_CHECK(batch <= 65535 && hq <= 65535 && sq <= INT32_MAX && sk <= INT32_MAX && d <= INT32_MAX,
+              "Attention: sizes beyond the kernels' grid: q {} k {}", q.ToString(), k.ToString());
   AttentionArgs a;
   a.batch = static_cast<int>(batch);
   a.sq = static_cast<int>(sq);
@@ -66,11 +53,6 @@ void CudaBackend::Attention(const Tensor& q, const Tensor& k, const Tensor& v, c
   a.v_sb = v.stride[0], a.v_ss = v.stride[1], a.v_sh = v.stride[2];
   a.o_sb = out.stride[0], a.o_ss = out.stride[1], a.o_sh = out.stride[2];
   if (mask != nullptr) {
-    CheckDeviceTensor(*mask, "Attention", "mask");
-    VLART_CHECK(mask->dtype == DType::kF32 && mask->ndim() == 3 && mask->dim(0) == batch &&
-                    mask->dim(1) == sq && mask->dim(2) == sk,
-                "Attention: mask must be F32 [{}, {}, {}] (stride 0 to share), got {}", batch, sq, sk,
-                mask->ToString());
     a.mask = mask->data_as<const float>();
     a.m_sb = mask->stride[0], a.m_si = mask->stride[1], a.m_sj = mask->stride[2];
   }
@@ -90,17 +72,7 @@ void CudaBackend::Attention(const Tensor& q, const Tensor& k, const Tensor& v, c
 void CudaBackend::ChannelAttention(const Tensor& q, const Tensor& k, const Tensor& v, float scale,
                                    const Tensor& out) {
   BeginOp();
-  CheckDeviceTensor(q, "ChannelAttention", "q");
-  CheckDeviceTensor(k, "ChannelAttention", "k");
-  CheckDeviceTensor(v, "ChannelAttention", "v");
-  CheckDeviceTensor(out, "ChannelAttention", "out");
-  VLART_CHECK(q.ndim() == 4 && SameShape(q, k) && SameShape(q, v) && SameShape(q, out),
-              "ChannelAttention: q, k, v, out must share one [B, N, G, d] shape, got {}, {}, {}, {}",
-              q.ToString(), k.ToString(), v.ToString(), out.ToString());
-  for (const Tensor* t : {&q, &k, &v, &out}) {
-    VLART_CHECK(IsComputeFloat(t->dtype), "ChannelAttention: tensors must be F32/F16/BF16, got {}",
-                t->ToString());
-  }
+  CheckChannelAttentionArgs(Device::kCuda, q, k, v, scale, out);  // all [B, N, G, d]
   const int64_t batch = q.dim(0), groups = q.dim(2), d = q.dim(3);
   VLART_CHECK(d <= 64, "ChannelAttention: group dim at most 64, got {}", d);
   VLART_CHECK(batch <= 65535 && groups <= 65535, "ChannelAttention: sizes out of range: {}", q.ToString());

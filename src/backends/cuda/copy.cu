@@ -61,12 +61,7 @@ __global__ void RawCopyStridedKernel(StridedArg src, StridedArg dst, int64_t n) 
 __global__ void FillKernel(StridedArg dst, float value, int64_t n) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t off = OffsetOf(dst, i);
-    if (dst.dtype == DType::kI32) {
-      static_cast<int32_t*>(dst.data)[off] = static_cast<int32_t>(value);
-    } else {
-      StoreFromFloat(dst.data, dst.dtype, off, value);
-    }
+    StoreFromFloat(dst.data, dst.dtype, OffsetOf(dst, i), value);
   }
 }
 

@@ -101,7 +101,7 @@ Result<std::unique_ptr<LtGemm>> LtGemm::Create(size_t workspace_bytes) {
 
 LtGemm::~LtGemm() {
   for (auto& [key, plan] : plans_) Destroy(plan);
-  if (workspace_ != nullptr) VLART_CUDA_CHECK(cudaFree(workspace_));
+  if (workspace_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(workspace_));
   if (handle_ != nullptr) VLART_CUBLAS_CHECK(cublasLtDestroy(handle_));
 }
 
@@ -135,6 +135,10 @@ LtGemm::Plan& LtGemm::PlanFor(const Key& key) {
   cublasLtMatmulPreference_t pref = nullptr;
   VLART_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
   SetPrefAttr(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, static_cast<uint64_t>(workspace_bytes_));
+  // Split-K partial sums only in f32 (the compute type): the INPLACE and OUTPUT_TYPE schemes
+  // would add bf16/f16-rounded partials and break "accumulation is always f32".
+  SetPrefAttr(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK,
+              static_cast<uint32_t>(CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE));
   SetPrefAttr(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, static_cast<uint32_t>(key.align_b));
   SetPrefAttr(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, static_cast<uint32_t>(key.align_a));
   SetPrefAttr(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, static_cast<uint32_t>(key.align_c));

@@ -7,9 +7,10 @@
 // cuBLASLt is column-major, so LtGemm computes Dᵀ (N x M, ld = ldd) = op_T(B) · A with B as
 // cuBLASLt's "A" (transposed) and our A as its "B" -- no data movement. Compute type is
 // CUBLAS_COMPUTE_32F for every input type: f32 accumulation, and true FP32 (no TF32) when the
-// inputs are f32. Plans (descriptors, layouts, the heuristic's algorithm) are cached per
-// problem signature, pointer alignments included; a signature cuBLASLt cannot run is
-// remembered as unsupported and Run() returns false so the caller can fall back.
+// inputs are f32; split-K partials are reduced in f32 too (REDUCTION_SCHEME_MASK). Plans
+// (descriptors, layouts, the heuristic's algorithm) are cached per problem signature,
+// pointer alignments included; a signature cuBLASLt cannot run is remembered as unsupported
+// and Run() returns false so the caller can fall back.
 #pragma once
 
 #include <cublasLt.h>

@@ -19,6 +19,7 @@
 #include "core/check.h"
 #include "core/float_convert.h"
 #include "core/host_tensor.h"
+#include "ops/op_checks.h"
 
 namespace vlart {
 namespace cuda {
@@ -38,7 +39,7 @@ class CudaArena final : public Arena {
  public:
   CudaArena(int device, size_t chunk_bytes) : device_(device), chunk_bytes_(chunk_bytes) {}
   ~CudaArena() override {
-    for (const Chunk& c : chunks_) VLART_CUDA_CHECK(cudaFree(c.base));
+    for (const Chunk& c : chunks_) VLART_CUDA_CHECK_TEARDOWN(cudaFree(c.base));
   }
 
   Tensor Allocate(const Shape& shape, DType dtype) override {
@@ -100,26 +101,6 @@ void StoreHost(void* dst, DType dtype, int64_t i, float v) {
   VLART_CHECK(false, "StoreHost: unsupported dtype {}", DTypeName(dtype));
 }
 
-// Byte offsets (relative to data) of the lowest and one past the highest element of a view
-// with non-negative strides.
-size_t SpanBytes(const Tensor& t) {
-  int64_t last = 0;
-  for (int d = 0; d < t.ndim(); ++d) {
-    VLART_CHECK(t.stride[d] >= 0, "negative stride in {}", t.ToString());
-    last += (t.shape[d] - 1) * t.stride[d];
-  }
-  return static_cast<size_t>(last + 1) * ElementBytes(t.dtype);
-}
-
-int64_t StridedOffset(const Tensor& t, int64_t linear) {
-  int64_t off = 0;
-  for (int d = t.ndim() - 1; d >= 0; --d) {
-    off += (linear % t.shape[d]) * t.stride[d];
-    linear /= t.shape[d];
-  }
-  return off;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOptions& options) {
@@ -167,10 +148,10 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
 }
 
 CudaBackend::~CudaBackend() {
-  if (stream_ != nullptr) VLART_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  if (stream_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaStreamSynchronize(stream_));
   lt_.reset();
-  if (scratch_ != nullptr) VLART_CUDA_CHECK(cudaFree(scratch_));
-  if (stream_ != nullptr) VLART_CUDA_CHECK(cudaStreamDestroy(stream_));
+  if (scratch_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(scratch_));
+  if (stream_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaStreamDestroy(stream_));
 }
 
 std::unique_ptr<Arena> CudaBackend::NewArena() {
@@ -194,40 +175,17 @@ void CudaBackend::AfterOp(const char* op) {
               cudaGetErrorName(err), cudaGetErrorString(err));
 }
 
-void CudaBackend::CheckDeviceTensor(const Tensor& t, const char* op, const char* what) const {
-  VLART_CHECK(t.device == Device::kCuda, "{}: {} must be a CUDA tensor, got {}", op, what,
-              t.ToString());
-  VLART_CHECK(t.data != nullptr || t.numel() == 0, "{}: {} has no data", op, what);
-}
-
 void CudaBackend::Upload(const Tensor& host_src, const Tensor& dst) {
   BeginOp();
-  VLART_CHECK(host_src.device == Device::kCpu, "Upload: source must be a host tensor, got {}",
-              host_src.ToString());
-  CheckDeviceTensor(dst, "Upload", "dst");
-  VLART_CHECK(dst.is_contiguous(), "Upload: dst must be contiguous, got {}", dst.ToString());
-  VLART_CHECK(SameShape(host_src, dst), "Upload: shapes differ: src {} dst {}",
-              host_src.ToString(), dst.ToString());
+  CheckUploadArgs(Device::kCuda, host_src, dst);  // both contiguous, same shape
   const int64_t n = dst.numel();
   if (n == 0) return;
-  const size_t bytes = dst.nbytes();
+  const size_t bytes = DTypeBytes(dst.dtype, n);
   std::vector<unsigned char> staging;
   const void* src_ptr = host_src.data;
-  if (host_src.dtype == dst.dtype) {
-    if (!host_src.is_contiguous()) {
-      const int eb = ElementBytes(dst.dtype);
-      staging.resize(bytes);
-      for (int64_t i = 0; i < n; ++i) {
-        std::memcpy(staging.data() + i * eb,
-                    static_cast<const char*>(host_src.data) + StridedOffset(host_src, i) * eb, eb);
-      }
-      src_ptr = staging.data();
-    }
-  } else {
-    VLART_CHECK(IsFloat(host_src.dtype) && IsComputeFloat(dst.dtype),
-                "Upload: cannot convert {} to {}", DTypeName(host_src.dtype), DTypeName(dst.dtype));
+  if (host_src.dtype != dst.dtype) {  // F32/F16/BF16 (checked): convert on the host like torch
     staging.resize(bytes);
-    if (host_src.dtype == DType::kF32 && host_src.is_contiguous()) {
+    if (host_src.dtype == DType::kF32) {
       const float* s = host_src.data_as<const float>();
       for (int64_t i = 0; i < n; ++i) StoreHost(staging.data(), dst.dtype, i, s[i]);
     } else {
@@ -241,41 +199,23 @@ void CudaBackend::Upload(const Tensor& host_src, const Tensor& dst) {
 
 void CudaBackend::Download(const Tensor& src, const Tensor& host_dst) {
   BeginOp();
-  CheckDeviceTensor(src, "Download", "src");
-  VLART_CHECK(host_dst.device == Device::kCpu, "Download: destination must be a host tensor, got {}",
-              host_dst.ToString());
-  VLART_CHECK(host_dst.is_contiguous(), "Download: host_dst must be contiguous, got {}",
-              host_dst.ToString());
-  VLART_CHECK(SameShape(src, host_dst), "Download: shapes differ: src {} dst {}", src.ToString(),
-              host_dst.ToString());
+  CheckDownloadArgs(Device::kCuda, src, host_dst);  // both contiguous, same shape
   const int64_t n = src.numel();
   if (n == 0) return;
-  const bool same = src.dtype == host_dst.dtype;
-  VLART_CHECK(same || (IsComputeFloat(src.dtype) && IsComputeFloat(host_dst.dtype)),
-              "Download: cannot convert {} to {}", DTypeName(src.dtype), DTypeName(host_dst.dtype));
-  if (same && src.is_contiguous()) {
-    VLART_CUDA_CHECK(cudaMemcpyAsync(host_dst.data, src.data, host_dst.nbytes(),
+  if (src.dtype == host_dst.dtype) {
+    VLART_CUDA_CHECK(cudaMemcpyAsync(host_dst.data, src.data, DTypeBytes(src.dtype, n),
                                      cudaMemcpyDeviceToHost, stream_));
     VLART_CUDA_CHECK(cudaStreamSynchronize(stream_));
     return;
   }
-  // Bring the whole span of the view over, then gather / convert on the host.
-  const size_t span = SpanBytes(src);
-  std::vector<unsigned char> staging(span);
-  VLART_CUDA_CHECK(cudaMemcpyAsync(staging.data(), src.data, span, cudaMemcpyDeviceToHost, stream_));
+  std::vector<unsigned char> staging(DTypeBytes(src.dtype, n));
+  VLART_CUDA_CHECK(cudaMemcpyAsync(staging.data(), src.data, staging.size(), cudaMemcpyDeviceToHost,
+                                   stream_));
   VLART_CUDA_CHECK(cudaStreamSynchronize(stream_));
   Tensor staged = src;
   staged.data = staging.data();
   staged.device = Device::kCpu;
-  const int eb = ElementBytes(src.dtype);
-  for (int64_t i = 0; i < n; ++i) {
-    if (same) {
-      std::memcpy(static_cast<char*>(host_dst.data) + i * eb,
-                  staging.data() + StridedOffset(src, i) * eb, eb);
-    } else {
-      StoreHost(host_dst.data, host_dst.dtype, i, LoadAsF32(staged, i));
-    }
-  }
+  for (int64_t i = 0; i < n; ++i) StoreHost(host_dst.data, host_dst.dtype, i, LoadAsF32(staged, i));
 }
 
 void CudaBackend::Synchronize() {

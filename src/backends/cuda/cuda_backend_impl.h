@@ -122,7 +122,6 @@ class CudaBackend final : public Backend {
   // Per-op epilogue: with VLART_CUDA_SYNC_CHECK=1 (and no capture in progress) waits for the
   // stream and names `op` if the device faulted.
   void AfterOp(const char* op);
-  void CheckDeviceTensor(const Tensor& t, const char* op, const char* what) const;
   void RunGemm(const GemmOperands& g, const RowMaterializer* materialize_a);
   void RunGemmChunk(const GemmOperands& g);
   void RunSimtGemm(const GemmOperands& g);

@@ -26,6 +26,16 @@ namespace vlart::cuda::detail {
     }                                                                           \
   } while (0)
 
+// In destructors: also accepts cudaErrorCudartUnloading, which a CUDA object destroyed
+// during process exit (after the runtime began its own teardown) legitimately sees.
+#define VLART_CUDA_CHECK_TEARDOWN(expr)                                         \
+  do {                                                                          \
+    const cudaError_t vlart_cuda_err_ = (expr);                                 \
+    if (vlart_cuda_err_ != cudaSuccess && vlart_cuda_err_ != cudaErrorCudartUnloading) [[unlikely]] { \
+      ::vlart::cuda::detail::CudaCheckFailed(#expr, __FILE__, __LINE__, vlart_cuda_err_); \
+    }                                                                           \
+  } while (0)
+
 // After every kernel launch: catches bad launch configurations immediately.
 #define VLART_CUDA_CHECK_LAUNCH() VLART_CUDA_CHECK(cudaGetLastError())
 

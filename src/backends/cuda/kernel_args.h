@@ -43,7 +43,8 @@ struct SimtGemmArgs {
   const void* b = nullptr;  // [*, N, K] (element (n, k) at n*b_n_stride + k*b_k_stride)
   DType b_dtype = DType::kF32;
   int64_t b_batch_stride = 0, b_n_stride = 0, b_k_stride = 1;
-  const int32_t* b_batch_index = nullptr;  // [batch] or null
+  const int32_t* b_batch_index = nullptr;  // [batch] (stride b_index_stride) or null
+  int64_t b_index_stride = 1;
   const void* bias = nullptr;  // [*, N] or null (batch picked like B)
   DType bias_dtype = DType::kF32;
   int64_t bias_batch_stride = 0, bias_stride = 1;

@@ -20,7 +20,7 @@ namespace vlart::cuda {
 // dst = src elementwise over dst's shape; float dtypes convert (round to nearest even),
 // equal dtypes copy bits. Operands should already be collapsed (CollapseDims).
 void LaunchCopy(const StridedArg& src, const StridedArg& dst, cudaStream_t stream);
-// Every element of dst = value rounded to dst's float dtype.
+// Every element of dst (F32/F16/BF16) = value rounded to dst's dtype.
 void LaunchFill(const StridedArg& dst, float value, cudaStream_t stream);
 // out[n, :] = table[ids[n], :]; ids I32 [N] (stride ids_stride), table [V, D], out [N, D].
 void LaunchEmbedding(const int32_t* ids, int64_t ids_stride, const StridedArg& table,

@@ -38,7 +38,7 @@ __global__ void __launch_bounds__(kGemmThreads) SimtGemmKernel(SimtGemmArgs p) {
   const int z = blockIdx.z;
   const int64_t m0 = static_cast<int64_t>(blockIdx.y) * kTileM;
   const int64_t n0 = static_cast<int64_t>(blockIdx.x) * kTileN;
-  const int64_t zb = p.b_batch_index != nullptr ? p.b_batch_index[z] : z;
+  const int64_t zb = p.b_batch_index != nullptr ? p.b_batch_index[z * p.b_index_stride] : z;
   const int64_t a_off = z * p.a_batch_stride;
   const int64_t b_off = zb * p.b_batch_stride;
   const int tx = threadIdx.x % 16;

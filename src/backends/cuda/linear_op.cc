@@ -24,6 +24,7 @@
 #include "backends/cuda/cuda_backend_impl.h"
 #include "backends/cuda/kernels.h"
 #include "core/check.h"
+#include "ops/op_checks.h"
 
 namespace vlart::cuda {
 namespace {
@@ -35,70 +36,34 @@ constexpr int64_t kSimtMaxRowsPerLaunch = int64_t{65535} * 64;  // gridDim.y lim
 void CudaBackend::Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act,
                          const Tensor* residual, const Tensor& out) {
   BeginOp();
-  CheckDeviceTensor(x, "Linear", "x");
-  CheckDeviceTensor(w, "Linear", "w");
-  CheckDeviceTensor(out, "Linear", "out");
-  VLART_CHECK(w.ndim() == 2 && (w.stride[1] == 1 || w.dim(1) <= 1),
-              "Linear: w must be [N, K] with contiguous rows, got {}", w.ToString());
-  const int64_t n = w.dim(0);
-  const int64_t k = w.dim(1);
-  VLART_CHECK(x.ndim() >= 1 && x.dim(-1) == k, "Linear: x must be [..., {}], got {}", k,
-              x.ToString());
-  VLART_CHECK(out.ndim() == x.ndim() && out.dim(-1) == n, "Linear: out must be [..., {}] like x {}, got {}",
-              n, x.ToString(), out.ToString());
-  for (int d = 0; d + 1 < x.ndim(); ++d) {
-    VLART_CHECK(out.dim(d) == x.dim(d), "Linear: out {} and x {} differ in leading dims",
-                out.ToString(), x.ToString());
-  }
-  VLART_CHECK(IsComputeFloat(x.dtype) && IsComputeFloat(w.dtype) && IsComputeFloat(out.dtype),
-              "Linear: x, w, out must be F32/F16/BF16, got {}, {}, {}", DTypeName(x.dtype),
-              DTypeName(w.dtype), DTypeName(out.dtype));
+  CheckLinearArgs(Device::kCuda, x, w, bias, residual, out);  // x [M, K], w [N, K], out [M, N]
   GemmOperands g;
-  VLART_CHECK(CollapseRows(x, &g.m, &g.lda), "Linear: x's leading dims need one row stride: {}",
-              x.ToString());
-  int64_t out_rows = 0;
-  VLART_CHECK(CollapseRows(out, &out_rows, &g.ldd),
-              "Linear: out's leading dims need one row stride: {}", out.ToString());
-  g.n = n;
-  g.k = k;
+  g.m = x.dim(0);
+  g.n = w.dim(0);
+  g.k = w.dim(1);
+  // A size-1 dim's stride is arbitrary; any ld >= the row length is valid for one row.
+  const auto row_stride = [](const Tensor& t) {
+    return t.dim(0) > 1 ? t.stride[0] : std::max<int64_t>(t.dim(1), 1);
+  };
   g.a = x.data;
   g.a_dtype = x.dtype;
-  g.a_col_stride = x.dim(-1) > 1 ? x.stride[x.ndim() - 1] : 1;
-  if (g.m <= 1) g.lda = std::max<int64_t>(k, 1);
+  g.lda = row_stride(x);
   g.b = w.data;
   g.b_dtype = w.dtype;
-  g.ldb = w.dim(0) > 1 ? w.stride[0] : std::max<int64_t>(k, 1);
+  g.ldb = std::max<int64_t>(g.k, 1);  // w is contiguous (checked)
   if (bias != nullptr) {
-    CheckDeviceTensor(*bias, "Linear", "bias");
-    VLART_CHECK(bias->ndim() == 1 && bias->dim(0) == n && IsComputeFloat(bias->dtype),
-                "Linear: bias must be a float [{}], got {}", n, bias->ToString());
     g.bias = bias->data;
     g.bias_dtype = bias->dtype;
-    g.bias_stride = bias->stride[0];
   }
   g.act = ToActKind(act);
-  g.d = out.data;
-  g.d_dtype = out.dtype;
-  g.d_col_stride = n > 1 ? out.stride[out.ndim() - 1] : 1;
-  if (g.m <= 1) g.ldd = std::max<int64_t>(n, 1);
   if (residual != nullptr) {
-    CheckDeviceTensor(*residual, "Linear", "residual");
-    VLART_CHECK(SameShape(*residual, out) && IsComputeFloat(residual->dtype),
-                "Linear: residual must be a float tensor shaped like out {}, got {}",
-                out.ToString(), residual->ToString());
-    if (residual->data == out.data) {
-      VLART_CHECK(residual->dtype == out.dtype && residual->stride == out.stride,
-                  "Linear: a residual that aliases out must be the same view: {} vs {}",
-                  residual->ToString(), out.ToString());
-    }
-    int64_t r_rows = 0;
-    VLART_CHECK(CollapseRows(*residual, &r_rows, &g.ldr),
-                "Linear: residual's leading dims need one row stride: {}", residual->ToString());
-    if (g.m <= 1) g.ldr = std::max<int64_t>(n, 1);
     g.residual = residual->data;
     g.residual_dtype = residual->dtype;
-    g.r_col_stride = n > 1 ? residual->stride[residual->ndim() - 1] : 1;
+    g.ldr = row_stride(*residual);
   }
+  g.d = out.data;
+  g.d_dtype = out.dtype;
+  g.ldd = row_stride(out);
   RunGemm(g, nullptr);
   AfterOp("Linear");
 }
@@ -107,34 +72,14 @@ void CudaBackend::DomainLinear(const Tensor& x, const Tensor& weight_table,
                                const Tensor& bias_table, const Tensor& domain_ids,
                                const Tensor& out) {
   BeginOp();
-  CheckDeviceTensor(x, "DomainLinear", "x");
-  CheckDeviceTensor(weight_table, "DomainLinear", "weight_table");
-  CheckDeviceTensor(bias_table, "DomainLinear", "bias_table");
-  CheckDeviceTensor(domain_ids, "DomainLinear", "domain_ids");
-  CheckDeviceTensor(out, "DomainLinear", "out");
-  VLART_CHECK(x.ndim() == 3 && IsComputeFloat(x.dtype), "DomainLinear: x must be a float [B, T, K], got {}",
-              x.ToString());
+  // x [B, T, K], weight_table [D, K*N], bias_table [D, N], domain_ids [B], out [B, T, N]
+  CheckDomainLinearArgs(Device::kCuda, x, weight_table, bias_table, domain_ids, out);
   const int64_t batch = x.dim(0);
   const int64_t tokens = x.dim(1);
   const int64_t k = x.dim(2);
-  VLART_CHECK(out.ndim() == 3 && out.dim(0) == batch && out.dim(1) == tokens && IsComputeFloat(out.dtype),
-              "DomainLinear: out must be a float [{}, {}, N], got {}", batch, tokens, out.ToString());
   const int64_t n = out.dim(2);
-  VLART_CHECK(weight_table.ndim() == 2 && weight_table.dim(1) == k * n &&
-                  (weight_table.stride[1] == 1 || k * n <= 1) && IsComputeFloat(weight_table.dtype),
-              "DomainLinear: weight_table must be a float [D, {}] with contiguous rows, got {}", k * n,
-              weight_table.ToString());
-  const int64_t domains = weight_table.dim(0);
-  VLART_CHECK(bias_table.ndim() == 2 && bias_table.dim(0) == domains && bias_table.dim(1) == n &&
-                  IsComputeFloat(bias_table.dtype),
-              "DomainLinear: bias_table must be a float [{}, {}], got {}", domains, n,
-              bias_table.ToString());
-  VLART_CHECK(domain_ids.dtype == DType::kI32 && domain_ids.ndim() == 1 && domain_ids.dim(0) == batch &&
-                  (domain_ids.stride[0] == 1 || batch <= 1),
-              "DomainLinear: domain_ids must be a contiguous I32 [{}], got {}", batch,
-              domain_ids.ToString());
   VLART_CHECK(batch <= 65535 && tokens <= kSimtMaxRowsPerLaunch,
-              "DomainLinear: at most 65535 samples of {} tokens, got {}", kSimtMaxRowsPerLaunch,
+              "DomainLinear: at most 65535 samples of {} tokens, got x {}", kSimtMaxRowsPerLaunch,
               x.ToString());
   SimtGemmArgs a;
   a.m = tokens;
@@ -146,16 +91,17 @@ void CudaBackend::DomainLinear(const Tensor& x, const Tensor& weight_table,
   a.a_batch_stride = x.stride[0];
   a.a_m_stride = x.stride[1];
   a.a_k_stride = x.stride[2];
-  a.b = weight_table.data;  // W_d[k, n] = weight_table[d, k * N + n]
+  a.b = weight_table.data;  // W_d[k, n] = weight_table[d, k * N + n] (contiguous, checked)
   a.b_dtype = weight_table.dtype;
-  a.b_batch_stride = weight_table.stride[0];
+  a.b_batch_stride = k * n;
   a.b_n_stride = 1;
   a.b_k_stride = n;
   a.b_batch_index = domain_ids.data_as<const int32_t>();
-  a.bias = bias_table.data;
+  a.b_index_stride = domain_ids.stride[0];
+  a.bias = bias_table.data;  // contiguous (checked)
   a.bias_dtype = bias_table.dtype;
-  a.bias_batch_stride = bias_table.stride[0];
-  a.bias_stride = bias_table.stride[1];
+  a.bias_batch_stride = n;
+  a.bias_stride = 1;
   a.d = out.data;
   a.d_dtype = out.dtype;
   a.d_batch_stride = out.stride[0];

@@ -11,27 +11,16 @@
 #include "backends/cuda/cuda_backend_impl.h"
 #include "backends/cuda/kernels.h"
 #include "core/check.h"
+#include "ops/op_checks.h"
 
 namespace vlart::cuda {
 
 void CudaBackend::Rope(const Tensor& x, const Tensor& positions, float theta, const Tensor& out) {
   BeginOp();
-  CheckDeviceTensor(x, "Rope", "x");
-  CheckDeviceTensor(positions, "Rope", "positions");
-  CheckDeviceTensor(out, "Rope", "out");
-  VLART_CHECK(x.ndim() == 4 && SameShape(x, out), "Rope: x and out must be one [B, S, H, D] shape, got {} and {}",
-              x.ToString(), out.ToString());
-  VLART_CHECK(IsComputeFloat(x.dtype) && IsComputeFloat(out.dtype), "Rope: x and out must be F32/F16/BF16");
+  CheckRopeArgs(Device::kCuda, x, positions, theta, out);  // x, out [B, S, H, D]; positions [B, S]
   const int64_t head_dim = x.dim(3);
-  VLART_CHECK(head_dim % 2 == 0 && head_dim / 2 <= kRopeMaxHalf,
-              "Rope: head dim must be even and at most {}, got {}", 2 * kRopeMaxHalf, head_dim);
-  VLART_CHECK(positions.dtype == DType::kI32 && positions.ndim() == 2 && positions.dim(0) == x.dim(0) &&
-                  positions.dim(1) == x.dim(1),
-              "Rope: positions must be I32 [{}, {}], got {}", x.dim(0), x.dim(1), positions.ToString());
-  if (x.data == out.data) {
-    VLART_CHECK(x.stride == out.stride && x.dtype == out.dtype,
-                "Rope: in place needs out to be the same view as x: {} vs {}", x.ToString(), out.ToString());
-  }
+  VLART_CHECK(head_dim / 2 <= kRopeMaxHalf, "Rope: head dim at most {}, got x {}", 2 * kRopeMaxHalf,
+              x.ToString());
   RopeArgs a;
   a.x = ToArg(x);
   a.out = ToArg(out);
