@@ -191,7 +191,7 @@ TEST_P(AttentionParity, ModelRealShapes) {
 }
 
 TEST_P(AttentionParity, ModelShapesTakeTheExpectedPath) {
-  VLART_REQUIRE_CUDA();
+  VLART_REQUIRE_REAL_CUDA();
   const ParityMode mode = GetParam();
   const DType dt = ModeDType(mode);
   Backend& cuda = CudaFor(mode);

@@ -153,7 +153,7 @@ TEST_P(ConvParity, DenseAndGroupedConvs) {
 }
 
 TEST_P(ConvParity, PathsTaken) {
-  VLART_REQUIRE_CUDA();
+  VLART_REQUIRE_REAL_CUDA();
   const ParityMode mode = GetParam();
   const DType dt = ModeDType(mode);
   Backend& cuda = CudaFor(mode);

@@ -52,7 +52,7 @@ void Poison(Backend& be, const Chain& c) {
 VLART_PARITY_SUITE(CudaGraphCapture);
 
 TEST_P(CudaGraphCapture, ReplayMatchesEagerBitForBit) {
-  VLART_REQUIRE_CUDA();
+  VLART_REQUIRE_REAL_CUDA();
   const DType dt = ModeDType(GetParam());
   Backend& cuda = CudaFor(GetParam());
   auto arena = cuda.NewArena();

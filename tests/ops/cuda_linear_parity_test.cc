@@ -185,7 +185,7 @@ TEST_P(LinearParity, ModelRealShapes) {
 // The fast paths really run: cuBLASLt for the model shapes (no SIMT fallback, no extra pass
 // when the epilogue fits cuBLASLt's), the SIMT kernel in fallback mode.
 TEST_P(LinearParity, ModelShapesTakeTheExpectedPath) {
-  VLART_REQUIRE_CUDA();
+  VLART_REQUIRE_REAL_CUDA();
   const ParityMode mode = GetParam();
   Backend& cuda = CudaFor(mode);
   const DType dt = ModeDType(mode);

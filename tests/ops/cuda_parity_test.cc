@@ -9,6 +9,7 @@
 // movement is exact (tolerance 0). A failure prints the seed; rerun one case with
 //   VLART_TEST_SEED=<seed> ./ops_cuda_parity_test --gtest_filter='*LayerNorm*'
 
+#include <gtest/gtest-spi.h>  // EXPECT_NONFATAL_FAILURE
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -35,6 +36,7 @@ HostTensor CpuOut(const Shape& shape) { return HostTensor(DType::kF32, shape); }
 TEST(CudaCanary, CudaDevicePresent) {
   const char* require = std::getenv("VLART_REQUIRE_GPU");
   const bool required = require != nullptr && std::string(require) == "1";
+  if (SelfCheck()) GTEST_SKIP() << "VLART_PARITY_SELF_CHECK=1: no CUDA backend in use";
   if (!CudaPresent()) {
     if (required) FAIL() << "VLART_REQUIRE_GPU=1 but the CUDA runtime finds no device";
     GTEST_SKIP() << "no CUDA device (set VLART_REQUIRE_GPU=1 to make this a failure)";
@@ -46,7 +48,7 @@ TEST(CudaCanary, CudaDevicePresent) {
 }
 
 TEST(CudaCanary, BadOptionsAreErrorsNotCrashes) {
-  VLART_REQUIRE_CUDA();
+  VLART_REQUIRE_REAL_CUDA();
   CudaBackendOptions bad_device;
   bad_device.device = 4096;
   EXPECT_FALSE(CreateCudaBackend(bad_device).ok());
@@ -55,10 +57,46 @@ TEST(CudaCanary, BadOptionsAreErrorsNotCrashes) {
   EXPECT_FALSE(CreateCudaBackend(bad_dtype).ok());
 }
 
+// ---- the harness itself ------------------------------------------------------------------------
+
+TEST(ParityHarness, ExpectCloseCatchesValueNanAndInfMismatches) {
+  HostTensor want(DType::kF32, Shape{4});
+  HostTensor got(DType::kF32, Shape{4});
+  const float w[] = {1.0f, kNaN, kInf, 2.0f};
+  std::memcpy(want.data<float>(), w, sizeof(w));
+  std::memcpy(got.data<float>(), w, sizeof(w));
+  ExpectClose(got, want, {0.0}, "identical");
+  got.data<float>()[0] = 1.0f + 1e-3f;
+  EXPECT_NONFATAL_FAILURE(ExpectClose(got, want, {1e-4}, "value"), "outside tolerance");
+  ExpectClose(got, want, {2e-3}, "value within");
+  got.data<float>()[0] = 1.0f;
+  got.data<float>()[1] = 0.0f;
+  EXPECT_NONFATAL_FAILURE(ExpectClose(got, want, {1.0}, "nan"), "outside tolerance");
+  got.data<float>()[1] = kNaN;
+  got.data<float>()[2] = -kInf;
+  EXPECT_NONFATAL_FAILURE(ExpectClose(got, want, {1.0}, "inf sign"), "outside tolerance");
+  got.data<float>()[2] = kInf;
+  got.data<float>()[3] = kNaN;
+  EXPECT_NONFATAL_FAILURE(ExpectClose(got, want, {1.0}, "unexpected nan"), "outside tolerance");
+}
+
+TEST(ParityHarness, ReadGuardedCatchesWritesOutsideTheView) {
+  VLART_REQUIRE_CUDA();
+  Backend& be = CudaFor(ParityMode::kF32);
+  auto arena = be.NewArena();
+  GuardedOutput out = MakeGuarded(be, *arena, Shape{3, 5}, DType::kF32, /*row_pad=*/2, /*guard=*/4);
+  be.Fill(out.view, 1.0f);
+  const HostTensor clean = ReadGuarded(be, out, "clean");
+  EXPECT_EQ(clean.data<float>()[14], 1.0f);
+  const Tensor row_gap = out.buffer.Slice(0, 4 + 5, 4 + 7);  // the pad after row 0
+  be.Fill(row_gap, 2.0f);
+  EXPECT_NONFATAL_FAILURE(ReadGuarded(be, out, "gap"), "outside the output view were overwritten");
+}
+
 // ---- memory --------------------------------------------------------------------------------
 
 TEST(CudaMemory, ArenaAlignsEveryAllocationTo256Bytes) {
-  VLART_REQUIRE_CUDA();
+  VLART_REQUIRE_REAL_CUDA();
   Backend& cuda = CudaFor(ParityMode::kBF16);
   auto arena = cuda.NewArena();
   size_t expected = 0;

@@ -81,9 +81,30 @@ std::string SeedNote(uint64_t seed) {
   return fmt::format("seed {} (VLART_TEST_SEED={})", seed, env != nullptr ? env : "unset: 20261122");
 }
 
+bool SelfCheck() {
+  static const bool self_check = [] {
+    const char* env = std::getenv("VLART_PARITY_SELF_CHECK");
+    return env != nullptr && std::string(env) == "1";
+  }();
+  return self_check;
+}
+
 bool CudaPresent() {
-  static const bool present = CudaDeviceAvailable();
+  static const bool present = SelfCheck() || CudaDeviceAvailable();
   return present;
+}
+
+std::string SkipReason(bool needs_real_cuda) {
+  if (SelfCheck()) {
+    if (needs_real_cuda) return "needs a real CUDA backend (VLART_PARITY_SELF_CHECK=1)";
+    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    const char* param = info != nullptr ? info->value_param() : nullptr;
+    if (param != nullptr && std::string(param) != "F32") {
+      return "the self-check runs F32 cases only (the CPU reference is f32-only)";
+    }
+    return "";
+  }
+  return CudaPresent() ? "" : "no CUDA device";
 }
 
 // Backends live until the process exits and are deliberately never destroyed: destroying
@@ -96,6 +117,7 @@ Backend& CpuRef() {
 Backend& CudaFor(ParityMode mode) {
   static Backend* backends[4] = {};
   Backend*& slot = backends[static_cast<int>(mode)];
+  if (slot == nullptr && SelfCheck()) slot = CreateCpuBackend().release();
   if (slot == nullptr) {
     CudaBackendOptions options;
     options.compute_dtype = ModeDType(mode);
@@ -202,7 +224,7 @@ GuardedOutput MakeGuarded(Backend& cuda, Arena& arena, const Shape& shape, DType
   cuda.Upload(PoisonedHost(dtype, g.buffer.numel()).view(), g.buffer);
   g.view.data = static_cast<char*>(g.buffer.data) + guard * (DTypeBits(dtype) / 8);
   g.view.dtype = dtype;
-  g.view.device = Device::kCuda;
+  g.view.device = g.buffer.device;
   g.view.shape = shape;
   int64_t stride = 1;
   for (int d = shape.size() - 1; d >= 0; --d) {

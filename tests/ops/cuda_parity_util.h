@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -58,11 +59,27 @@ inline constexpr double kFunctionUlps = 16.0;
 uint64_t TestSeed(uint64_t salt);
 std::string SeedNote(uint64_t seed);  // "seed 123 (rerun with VLART_TEST_SEED=...)"
 
-bool CudaPresent();
+// gtest prints the mode by name ("GetParam() = BF16").
+inline void PrintTo(ParityMode mode, std::ostream* os) { *os << ParityModeName(mode); }
+
+// Harness self-check: with VLART_PARITY_SELF_CHECK=1 a second CPU reference backend stands in
+// for CUDA and only the F32 cases run (the CPU backend computes in f32 only). Every comparison
+// is then CPU against CPU, so this proves nothing about the kernels; it exercises the harness
+// itself (views, guards, tolerance code, argument checks of every case) on machines without a
+// GPU. ctest registers it as ops_cuda_parity_selfcheck (label cpu).
+bool SelfCheck();
+bool CudaPresent();  // a CUDA device, or the self-check stand-in
+// Why the current test cannot run, or "" (used by the macros below).
+std::string SkipReason(bool needs_real_cuda);
 // Skips the calling test when there is no CUDA device (must be used in the test body).
-#define VLART_REQUIRE_CUDA()                                      \
-  do {                                                            \
-    if (!::vlart::testing::CudaPresent()) GTEST_SKIP() << "no CUDA device"; \
+#define VLART_REQUIRE_CUDA()                                                          \
+  do {                                                                                \
+    if (const std::string r = ::vlart::testing::SkipReason(false); !r.empty()) GTEST_SKIP() << r; \
+  } while (0)
+// Same, and also skipped in the self-check (tests of CUDA-only machinery: paths, graphs).
+#define VLART_REQUIRE_REAL_CUDA()                                                     \
+  do {                                                                                \
+    if (const std::string r = ::vlart::testing::SkipReason(true); !r.empty()) GTEST_SKIP() << r; \
   } while (0)
 
 Backend& CpuRef();

@@ -7,6 +7,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -107,8 +108,10 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   int count = 0;
   const cudaError_t count_err = cudaGetDeviceCount(&count);
   if (count_err != cudaSuccess || count == 0) {
-    return Unimplemented("creating CUDA backend: devices: expected at least one, got {} ({})",
-                         count_err == cudaSuccess ? 0 : -1, cudaGetErrorString(count_err));
+    return Unimplemented("creating CUDA backend: devices: expected at least one, got none ({}); hint: "
+                         "check the driver with nvidia-smi",
+                         count_err == cudaSuccess ? "cudaGetDeviceCount returned 0"
+                                                  : cudaGetErrorString(count_err));
   }
   if (options.device < 0 || options.device >= count) {
     return InvalidArgument("creating CUDA backend: device: expected 0 <= device < {}, got {}", count,
