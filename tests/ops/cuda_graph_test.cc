@@ -9,9 +9,12 @@
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <vector>
 
+#include "backends/cuda/cuda_backend.h"
 #include "backends/cuda/cuda_backend_internal.h"
 #include "cuda_parity_util.h"
 
@@ -21,8 +24,9 @@ namespace {
 #define EXPECT_CUDA_OK(expr) ASSERT_EQ((expr), cudaSuccess) << #expr
 
 struct Chain {
-  Twin x, w1, b1, gamma, beta, qkv, dw, dwb, img, xd, table, bias_table, ids;
-  Tensor h1, ln, attn, conv, dom, copy;
+  Twin x, w1, b1, gamma, beta, qkv, dw, dwb, img, xd, table, bias_table, ids, dense, cqkv;
+  Tensor h1, ln, attn, conv, dom, copy, conv2, chan;
+  std::vector<const Tensor*> outputs() const { return {&h1, &ln, &attn, &conv, &dom, &copy, &conv2, &chan}; }
 };
 
 void RunChain(Backend& be, const Chain& c) {
@@ -32,11 +36,13 @@ void RunChain(Backend& be, const Chain& c) {
   be.Conv2d(c.img.dev, c.dw.dev, &c.dwb.dev, Conv2dParams{1, 1, 32}, &c.img.dev, c.conv);
   be.DomainLinear(c.xd.dev, c.table.dev, c.bias_table.dev, c.ids.dev, c.dom);
   be.Copy(c.attn.Permute({0, 2, 1, 3}), c.copy);
+  be.Conv2d(c.img.dev, c.dense.dev, nullptr, Conv2dParams{2, 1, 1}, nullptr, c.conv2);
+  be.ChannelAttention(c.cqkv.dev.Select(2, 0), c.cqkv.dev.Select(2, 1), c.cqkv.dev.Select(2, 2), 0.05f, c.chan);
 }
 
 std::vector<std::vector<unsigned char>> Snapshot(Backend& be, const Chain& c) {
   std::vector<std::vector<unsigned char>> out;
-  for (const Tensor* t : {&c.h1, &c.ln, &c.attn, &c.conv, &c.dom, &c.copy}) {
+  for (const Tensor* t : c.outputs()) {
     HostTensor h(t->dtype, t->shape);
     be.Download(*t, h.view());
     out.emplace_back(static_cast<unsigned char*>(h.view().data),
@@ -46,7 +52,35 @@ std::vector<std::vector<unsigned char>> Snapshot(Backend& be, const Chain& c) {
 }
 
 void Poison(Backend& be, const Chain& c) {
-  for (const Tensor* t : {&c.h1, &c.ln, &c.attn, &c.conv, &c.dom, &c.copy}) be.Fill(*t, -7.0f);
+  for (const Tensor* t : c.outputs()) be.Fill(*t, -7.0f);
+}
+
+Chain MakeChain(Backend& be, Arena& arena, DType dt, uint64_t seed) {
+  Chain c;
+  c.x = RandomTwin(be, arena, Shape{19, 64}, dt, seed);
+  c.w1 = RandomTwin(be, arena, Shape{96, 64}, dt, seed + 1);
+  c.b1 = RandomTwin(be, arena, Shape{96}, dt, seed + 2);
+  c.gamma = RandomTwin(be, arena, Shape{96}, dt, seed + 3);
+  c.beta = RandomTwin(be, arena, Shape{96}, dt, seed + 4);
+  c.qkv = RandomTwin(be, arena, Shape{2, 70, 3, 4, 64}, dt, seed + 5);
+  c.dw = RandomTwin(be, arena, Shape{32, 1, 3, 3}, dt, seed + 6);
+  c.dwb = RandomTwin(be, arena, Shape{32}, dt, seed + 7);
+  c.img = RandomTwin(be, arena, Shape{2, 9, 9, 32}, dt, seed + 8);
+  c.xd = RandomTwin(be, arena, Shape{2, 30, 72}, dt, seed + 9);
+  c.table = RandomTwin(be, arena, Shape{5, 72 * 20}, dt, seed + 10);
+  c.bias_table = RandomTwin(be, arena, Shape{5, 20}, dt, seed + 11);
+  c.ids = IntTwin(be, arena, {3, 1}, Shape{2});
+  c.h1 = arena.Allocate(Shape{19, 96}, dt);
+  c.ln = arena.Allocate(Shape{19, 96}, dt);
+  c.attn = arena.Allocate(Shape{2, 70, 4, 64}, dt);
+  c.conv = arena.Allocate(Shape{2, 9, 9, 32}, dt);
+  c.dom = arena.Allocate(Shape{2, 30, 20}, dt);
+  c.copy = arena.Allocate(Shape{2, 4, 70, 64}, dt);
+  c.dense = RandomTwin(be, arena, Shape{16, 32, 3, 3}, dt, seed + 12);
+  c.cqkv = RandomTwin(be, arena, Shape{2, 300, 3, 4, 32}, dt, seed + 13);
+  c.conv2 = arena.Allocate(Shape{2, 5, 5, 16}, dt);
+  c.chan = arena.Allocate(Shape{2, 300, 4, 32}, dt);
+  return c;
 }
 
 VLART_PARITY_SUITE(CudaGraphCapture);
@@ -58,27 +92,7 @@ TEST_P(CudaGraphCapture, ReplayMatchesEagerBitForBit) {
   auto arena = cuda.NewArena();
   const uint64_t seed = TestSeed(4000);
   SCOPED_TRACE(SeedNote(seed));
-  Chain c;
-  c.x = RandomTwin(cuda, *arena, Shape{19, 64}, dt, seed);
-  c.w1 = RandomTwin(cuda, *arena, Shape{96, 64}, dt, seed + 1);
-  c.b1 = RandomTwin(cuda, *arena, Shape{96}, dt, seed + 2);
-  c.gamma = RandomTwin(cuda, *arena, Shape{96}, dt, seed + 3);
-  c.beta = RandomTwin(cuda, *arena, Shape{96}, dt, seed + 4);
-  c.qkv = RandomTwin(cuda, *arena, Shape{2, 70, 3, 4, 64}, dt, seed + 5);
-  c.dw = RandomTwin(cuda, *arena, Shape{32, 1, 3, 3}, dt, seed + 6);
-  c.dwb = RandomTwin(cuda, *arena, Shape{32}, dt, seed + 7);
-  c.img = RandomTwin(cuda, *arena, Shape{2, 9, 9, 32}, dt, seed + 8);
-  c.xd = RandomTwin(cuda, *arena, Shape{2, 30, 72}, dt, seed + 9);
-  c.table = RandomTwin(cuda, *arena, Shape{5, 72 * 20}, dt, seed + 10);
-  c.bias_table = RandomTwin(cuda, *arena, Shape{5, 20}, dt, seed + 11);
-  c.ids = IntTwin(cuda, *arena, {3, 1}, Shape{2});
-  c.h1 = arena->Allocate(Shape{19, 96}, dt);
-  c.ln = arena->Allocate(Shape{19, 96}, dt);
-  c.attn = arena->Allocate(Shape{2, 70, 4, 64}, dt);
-  c.conv = arena->Allocate(Shape{2, 9, 9, 32}, dt);
-  c.dom = arena->Allocate(Shape{2, 30, 20}, dt);
-  c.copy = arena->Allocate(Shape{2, 4, 70, 64}, dt);
-
+  Chain c = MakeChain(cuda, *arena, dt, seed);
   RunChain(cuda, c);  // eager (also warms cuBLASLt's plan cache)
   const auto eager = Snapshot(cuda, c);
 
@@ -112,6 +126,36 @@ TEST_P(CudaGraphCapture, ReplayMatchesEagerBitForBit) {
   EXPECT_FALSE(eager_new[4] == eager[4]) << "new domain ids should change the DomainLinear output";
   EXPECT_CUDA_OK(cudaGraphExecDestroy(exec));
   EXPECT_CUDA_OK(cudaGraphDestroy(graph));
+}
+
+// VLART_CUDA_SYNC_CHECK=1 synchronises after every eager op and must stand aside while the
+// stream is being captured (a synchronisation would invalidate the capture).
+TEST(CudaSyncCheck, EagerOpsSynchroniseAndCaptureStillWorks) {
+  VLART_REQUIRE_REAL_CUDA();
+  ::setenv("VLART_CUDA_SYNC_CHECK", "1", 1);
+  CudaBackendOptions options;
+  Result<std::unique_ptr<Backend>> created = CreateCudaBackend(options);
+  ::unsetenv("VLART_CUDA_SYNC_CHECK");
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  Backend& be = **created;
+  auto arena = be.NewArena();
+  const Chain c = MakeChain(be, *arena, DType::kBF16, TestSeed(4100));
+  RunChain(be, c);
+  const auto eager = Snapshot(be, c);
+  cudaStream_t stream = cuda::StreamOf(be);
+  cudaGraph_t graph = nullptr;
+  EXPECT_CUDA_OK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  RunChain(be, c);
+  EXPECT_CUDA_OK(cudaStreamEndCapture(stream, &graph));
+  cudaGraphExec_t exec = nullptr;
+  EXPECT_CUDA_OK(cudaGraphInstantiate(&exec, graph, 0));
+  Poison(be, c);
+  EXPECT_CUDA_OK(cudaGraphLaunch(exec, stream));
+  be.Synchronize();
+  EXPECT_TRUE(Snapshot(be, c) == eager);
+  EXPECT_CUDA_OK(cudaGraphExecDestroy(exec));
+  EXPECT_CUDA_OK(cudaGraphDestroy(graph));
+  arena.reset();
 }
 
 }  // namespace
