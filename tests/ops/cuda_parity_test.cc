@@ -358,22 +358,27 @@ TEST_P(NormParity, LayerNormAndRmsNorm) {
   auto arena = cuda.NewArena();
   struct Case {
     Shape shape;
-    float offset;  // x = offset + U[-2, 2]: a large offset checks the two-pass variance
+    float offset;    // x = offset + U[-2, 2]: a large offset checks the two-pass variance
+    int64_t x_pad;   // x rows are slices of rows C + x_pad long (padding poisoned with NaN)
+    int64_t out_pad;
   };
-  const std::vector<Case> cases = {{{1, 1}, 0.0f},   {{7, 7}, 0.0f},      {{19, 19}, 3.0f},
-                                   {{3, 7, 111}, 0.0f}, {{262, 1024}, 0.0f}, {{2, 3136, 256}, 20.0f},
-                                   {{5, 2048}, 0.0f}};
+  // Pads of 5 / 2 misalign rows (scalar kernels); 0 / 8 keep 16-byte rows (vector kernels when
+  // C is a multiple of the vector width).
+  const std::vector<Case> cases = {{{1, 1}, 0.0f, 5, 2},          {{7, 7}, 0.0f, 5, 2},
+                                   {{19, 19}, 3.0f, 5, 2},        {{3, 7, 111}, 0.0f, 5, 2},
+                                   {{262, 1024}, 0.0f, 8, 0},     {{2, 3136, 256}, 20.0f, 0, 8},
+                                   {{5, 2048}, 0.0f, 5, 2},       {{4, 7, 64}, 0.0f, 8, 8}};
   uint64_t salt = 500;
   for (const Case& c : cases) {
     const uint64_t seed = TestSeed(++salt);
     const int64_t width = c.shape[-1];
+    const int64_t pitch = width + c.x_pad;
     SCOPED_TRACE(SeedNote(seed) + " shape " + c.shape.ToString());
-    // Input rows padded by 5 elements (poisoned with NaN): a strided x.
     Shape padded = c.shape;
-    padded[-1] = width + 5;
+    padded[-1] = pitch;
     HostTensor xv = Uniform(padded, seed, c.offset - 2.0f, c.offset + 2.0f);
-    for (int64_t r = 0; r < xv.numel() / (width + 5); ++r) {
-      for (int64_t j = width; j < width + 5; ++j) xv.data<float>()[r * (width + 5) + j] = kNaN;
+    for (int64_t r = 0; r < xv.numel() / pitch; ++r) {
+      for (int64_t j = width; j < pitch; ++j) xv.data<float>()[r * pitch + j] = kNaN;
     }
     Twin xbuf = MakeTwin(cuda, *arena, std::move(xv), dt);
     const Tensor xh = xbuf.h().Slice(-1, 0, width);
@@ -406,7 +411,7 @@ TEST_P(NormParity, LayerNormAndRmsNorm) {
                            (rms ? 0.0 : 2 * kUnitF32 * std::fabs(beta.host.data<float>()[j]));
         tol[static_cast<size_t>(i)] = UnitRoundoff(dt) * std::fabs(want.data<float>()[i]) + err + AbsFloor(dt);
       }
-      GuardedOutput out = MakeGuarded(cuda, *arena, c.shape, dt, 2);
+      GuardedOutput out = MakeGuarded(cuda, *arena, c.shape, dt, c.out_pad);
       if (rms) {
         cuda.RmsNorm(xd, gamma.dev, eps, offset, out.view);
       } else {
@@ -423,7 +428,9 @@ TEST_P(NormParity, SoftmaxWithMaskedEntries) {
   Backend& cuda = CudaFor(GetParam());
   auto arena = cuda.NewArena();
   uint64_t salt = 600;
-  for (const Shape& shape : {Shape{1, 1}, Shape{7, 19}, Shape{19, 111}, Shape{16, 262}, Shape{3, 3136}}) {
+  // Widths 262 and below misalign rows (scalar kernel); 1024 and 3136 give 16-byte rows.
+  for (const Shape& shape : {Shape{1, 1}, Shape{7, 19}, Shape{19, 111}, Shape{16, 262}, Shape{3, 3136},
+                             Shape{4, 1024}}) {
     const uint64_t seed = TestSeed(++salt);
     SCOPED_TRACE(SeedNote(seed) + " shape " + shape.ToString());
     const int64_t width = shape[-1];
@@ -453,7 +460,7 @@ TEST_P(NormParity, SoftmaxWithMaskedEntries) {
         tol[static_cast<size_t>(i)] = (UnitRoundoff(dt) + rel) * p + AbsFloor(dt);
       }
     }
-    GuardedOutput out = MakeGuarded(cuda, *arena, shape, dt, 1);
+    GuardedOutput out = MakeGuarded(cuda, *arena, shape, dt);
     cuda.Softmax(x.dev, out.view);
     ExpectClose(ReadGuarded(cuda, out, "Softmax"), want, tol, "Softmax");
   }

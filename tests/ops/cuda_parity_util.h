@@ -106,14 +106,16 @@ Twin RandomTwin(Backend& cuda, Arena& arena, const Shape& shape, DType dtype, ui
 Twin IntTwin(Backend& cuda, Arena& arena, const std::vector<int32_t>& values, const Shape& shape);
 
 // A device output view inside a poisoned buffer. `row_pad` > 0 makes the rows (all dims but
-// the last) non-adjacent: row stride = C + row_pad.
+// the last) non-adjacent: row stride = C + row_pad. The default guard (64 elements) keeps the
+// view 16-byte aligned (the buffer is 256-byte aligned), so vectorised paths can be reached;
+// an odd guard or row_pad misaligns it.
 struct GuardedOutput {
   Tensor buffer;  // [guard + rows * (C + row_pad) + guard], contiguous
   Tensor view;    // the op's output
   int64_t guard = 0;
 };
 GuardedOutput MakeGuarded(Backend& cuda, Arena& arena, const Shape& shape, DType dtype,
-                          int64_t row_pad = 0, int64_t guard = 67);
+                          int64_t row_pad = 0, int64_t guard = 64);
 // Downloads the buffer, expects every element outside the view to still hold the poison
 // bits, and returns the view's values as a contiguous f32 host tensor.
 HostTensor ReadGuarded(Backend& cuda, const GuardedOutput& out, const std::string& what);

@@ -84,6 +84,23 @@ __device__ __forceinline__ int64_t RowOffsetOf(const StridedArg& t, int64_t row)
   return off;
 }
 
+// Size and stride of the innermost dim, selected with unrolled compile-time indices: indexing
+// the kernel-parameter arrays with ndim - 1 (or an equality select the compiler turns back into
+// that) copies the struct to local memory (ptxas reports a stack frame).
+__device__ __forceinline__ int64_t InnerSize(const StridedArg& t) {
+  int64_t r = 1;
+#pragma unroll
+  for (int d = 0; d < kKernelMaxDims; ++d) r = d < t.ndim ? t.shape[d] : r;
+  return r;
+}
+
+__device__ __forceinline__ int64_t InnerStride(const StridedArg& t) {
+  int64_t r = 1;
+#pragma unroll
+  for (int d = 0; d < kKernelMaxDims; ++d) r = d < t.ndim ? t.stride[d] : r;
+  return r;
+}
+
 // ---- activations (backend.h's formulas, in f32) -------------------------------------------
 __device__ __forceinline__ float ApplyActivation(ActKind act, float x) {
   switch (act) {
