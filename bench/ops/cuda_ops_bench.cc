@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// cuda_ops_bench.cc: times the CUDA backend's ops at the models' real shapes with CUDA events.
+//
+// What is timed: device time of one op, from an event recorded before it to one after it on
+// the backend's stream, inputs resident (warm L2 unless --cold-l2, which rewrites a 128 MiB
+// buffer before every timed call). --graph captures 20 back-to-back calls into a CUDA graph and
+// reports replay time / 20 (launch gaps mostly gone: what the op costs inside a captured act()).
+// Warm-up calls are excluded; the table shows median and p90 over --iters samples, the path the
+// backend took (cuda_backend_internal.h Stats), and a napkin floor max(bytes / 3.0 TB/s,
+// FLOP / rate) with rate = 700 TFLOP/s for bf16/f16 tensor cores and 50 TFLOP/s for f32
+// (performance.md §0c / §2.1: measured H100 copy 3.0 TB/s, ~700 TFLOP/s bf16 cuBLASLt).
+// Inputs are random (never zeros: zeros run faster than real data).
+//
+//   cuda_ops_bench [--mode bf16|f16|f32] [--iters 200] [--graph] [--cold-l2] [--fallback]
+//                  [--filter substring] [--csv file]
+
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "backends/cuda/cuda_backend.h"
+#include "backends/cuda/cuda_backend_internal.h"
+#include "core/host_tensor.h"
+
+namespace vlart {
+namespace {
+
+#define BENCH_CUDA(expr)                                                                  \
+  do {                                                                                    \
+    const cudaError_t e_ = (expr);                                                        \
+    if (e_ != cudaSuccess) {                                                              \
+      std::fprintf(stderr, "%s failed: %s\n", #expr, cudaGetErrorString(e_));             \
+      std::exit(1);                                                                       \
+    }                                                                                     \
+  } while (0)
+
+struct Options {
+  DType dtype = DType::kBF16;
+  int iters = 200;
+  bool graph = false;
+  bool cold_l2 = false;
+  bool fallback = false;
+  std::string filter;
+  std::string csv;
+};
+
+struct BenchCase {
+  std::string name;   // op and model shape
+  double flop = 0;    // useful FLOP per call
+  double bytes = 0;   // minimal bytes moved per call (inputs read once, outputs written once)
+  std::function<void()> run;
+};
+
+class Bench {
+ public:
+  Bench(Backend& be, const Options& o) : be_(be), opt_(o), arena_(be.NewArena()) {}
+
+  // A random tensor (uniform [-1, 1)) of the bench dtype unless given.
+  Tensor Rand(const Shape& shape, DType dtype) {
+    HostTensor h(DType::kF32, shape);
+    for (int64_t i = 0; i < h.numel(); ++i) h.data<float>()[i] = static_cast<float>(dist_(rng_));
+    const Tensor t = arena_->Allocate(shape, dtype);
+    be_.Upload(h.view(), t);
+    return t;
+  }
+  Tensor Rand(const Shape& shape) { return Rand(shape, opt_.dtype); }
+  Tensor Empty(const Shape& shape) { return Empty(shape, opt_.dtype); }
+  Tensor Empty(const Shape& shape, DType dtype) {
+    const Tensor t = arena_->Allocate(shape, dtype);
+    be_.Fill(t, 0.5f);
+    return t;
+  }
+  Tensor Ints(const Shape& shape, int modulo) {
+    HostTensor h(DType::kI32, shape);
+    for (int64_t i = 0; i < h.numel(); ++i) h.data<int32_t>()[i] = static_cast<int32_t>(i % modulo);
+    const Tensor t = arena_->Allocate(shape, DType::kI32);
+    be_.Upload(h.view(), t);
+    return t;
+  }
+  double Elem() const { return DTypeBits(opt_.dtype) / 8.0; }
+  Backend& backend() { return be_; }
+  DType dtype() const { return opt_.dtype; }
+
+  void Add(BenchCase c) {
+    if (!opt_.filter.empty() && c.name.find(opt_.filter) == std::string::npos) return;
+    cases_.push_back(std::move(c));
+  }
+
+  void RunAll() {
+    cudaStream_t stream = cuda::StreamOf(be_);
+    void* flush = nullptr;
+    constexpr size_t kFlushBytes = size_t{128} << 20;
+    if (opt_.cold_l2) BENCH_CUDA(cudaMalloc(&flush, kFlushBytes));
+    cudaEvent_t start, stop;
+    BENCH_CUDA(cudaEventCreate(&start));
+    BENCH_CUDA(cudaEventCreate(&stop));
+    FILE* csv = opt_.csv.empty() ? nullptr : std::fopen(opt_.csv.c_str(), "w");
+    if (csv != nullptr) std::fprintf(csv, "op,path,median_us,p90_us,floor_us,tflops,tbps\n");
+    std::printf("backend %s, %s, %s L2, %d samples\n\n", std::string(be_.name()).c_str(),
+                opt_.graph ? "CUDA-graph replay / 20" : "eager, event per call",
+                opt_.cold_l2 ? "cold" : "warm", opt_.iters);
+    std::printf("| %-48s | %-22s | %9s | %9s | %9s | %7s | %6s |\n", "op (shape)", "path", "median us",
+                "p90 us", "floor us", "TFLOP/s", "TB/s");
+    std::printf("|%s|%s|%s|%s|%s|%s|%s|\n", std::string(50, '-').c_str(), std::string(24, '-').c_str(),
+                std::string(11, '-').c_str(), std::string(11, '-').c_str(), std::string(11, '-').c_str(),
+                std::string(9, '-').c_str(), std::string(8, '-').c_str());
+    for (BenchCase& c : cases_) {
+      for (int i = 0; i < 5; ++i) c.run();  // warm-up: plan caches, clocks
+      be_.Synchronize();
+      cuda::ResetStats(be_);
+      c.run();
+      be_.Synchronize();
+      const std::string path = PathOf(cuda::StatsOf(be_));
+      std::vector<float> samples;
+      cudaGraphExec_t exec = nullptr;
+      constexpr int kGraphCalls = 20;
+      if (opt_.graph) {
+        cudaGraph_t graph = nullptr;
+        BENCH_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+        for (int i = 0; i < kGraphCalls; ++i) c.run();
+        BENCH_CUDA(cudaStreamEndCapture(stream, &graph));
+        BENCH_CUDA(cudaGraphInstantiate(&exec, graph, 0));
+        BENCH_CUDA(cudaGraphDestroy(graph));
+        BENCH_CUDA(cudaGraphLaunch(exec, stream));
+      }
+      for (int it = 0; it < opt_.iters; ++it) {
+        if (flush != nullptr) BENCH_CUDA(cudaMemsetAsync(flush, it & 0xff, kFlushBytes, stream));
+        BENCH_CUDA(cudaEventRecord(start, stream));
+        if (opt_.graph) {
+          BENCH_CUDA(cudaGraphLaunch(exec, stream));
+        } else {
+          c.run();
+        }
+        BENCH_CUDA(cudaEventRecord(stop, stream));
+        BENCH_CUDA(cudaEventSynchronize(stop));
+        float ms = 0;
+        BENCH_CUDA(cudaEventElapsedTime(&ms, start, stop));
+        samples.push_back(opt_.graph ? ms / kGraphCalls : ms);
+      }
+      if (exec != nullptr) BENCH_CUDA(cudaGraphExecDestroy(exec));
+      std::sort(samples.begin(), samples.end());
+      const double med = samples[samples.size() / 2] * 1e3;
+      const double p90 = samples[std::min(samples.size() - 1, samples.size() * 9 / 10)] * 1e3;
+      const double rate = opt_.dtype == DType::kF32 ? 50e12 : 700e12;
+      const double floor_us = std::max(c.bytes / 3.0e12, c.flop / rate) * 1e6;
+      const double tflops = c.flop / (med * 1e-6) / 1e12;
+      const double tbps = c.bytes / (med * 1e-6) / 1e12;
+      std::printf("| %-48s | %-22s | %9.2f | %9.2f | %9.2f | %7.1f | %6.2f |\n", c.name.c_str(),
+                  path.c_str(), med, p90, floor_us, tflops, tbps);
+      if (csv != nullptr) {
+        std::fprintf(csv, "\"%s\",%s,%.3f,%.3f,%.3f,%.2f,%.3f\n", c.name.c_str(), path.c_str(), med, p90,
+                     floor_us, tflops, tbps);
+      }
+    }
+    if (csv != nullptr) std::fclose(csv);
+    BENCH_CUDA(cudaEventDestroy(start));
+    BENCH_CUDA(cudaEventDestroy(stop));
+    if (flush != nullptr) BENCH_CUDA(cudaFree(flush));
+  }
+
+ private:
+  static std::string PathOf(const cuda::Stats& s) {
+    std::string p;
+    const auto add = [&p](int64_t n, const char* what) {
+      if (n <= 0) return;
+      if (!p.empty()) p += '+';
+      p += what;
+    };
+    add(s.conv_depthwise, "dwconv");
+    add(s.conv_im2col_gemm, "im2col");
+    add(s.conv_direct, "directconv");
+    add(s.gemm_cublaslt, "cublasLt");
+    add(s.gemm_simt, "simt-gemm");
+    add(s.epilogue_passes, "epilogue");
+    add(s.attention_mma, "mma");
+    add(s.attention_simt, "simt-attn");
+    return p.empty() ? "kernel" : p;
+  }
+
+  Backend& be_;
+  Options opt_;
+  std::unique_ptr<Arena> arena_;
+  std::mt19937 rng_{20261122};
+  std::uniform_real_distribution<double> dist_{-1.0, 1.0};
+  std::vector<BenchCase> cases_;
+};
+
+void AddLinear(Bench& b, const char* model, int64_t m, int64_t k, int64_t n, bool bias, Activation act,
+               bool residual) {
+  const Tensor x = b.Rand({m, k});
+  const Tensor w = b.Rand({n, k});
+  const Tensor bv = b.Rand({n});
+  const Tensor out = b.Rand({m, n});
+  const double e = b.Elem();
+  b.Add({fmt::format("Linear {} {}x{}->{}{}{}{}", model, m, k, n, bias ? " +b" : "",
+                     act != Activation::kNone ? std::string(" +") + ActivationName(act) : "",
+                     residual ? " +res(in place)" : ""),
+         2.0 * m * k * n, e * (m * k + n * k + n + m * n * (residual ? 2 : 1)),
+         [=, &b]() { b.backend().Linear(x, w, bias ? &bv : nullptr, act, residual ? &out : nullptr, out); }});
+}
+
+void AddAttention(Bench& b, const char* model, int64_t batch, int64_t s, int64_t sk, int64_t hq, int64_t hkv,
+                  int64_t d, bool fused) {
+  const double e = b.Elem();
+  Tensor q, k, v;
+  if (fused) {
+    const Tensor qkv = b.Rand({batch, s, 3, hq, d});
+    q = qkv.Select(2, 0), k = qkv.Select(2, 1), v = qkv.Select(2, 2);
+  } else {
+    q = b.Rand({batch, s, hq, d});
+    k = b.Rand({batch, sk, hkv, d});
+    v = b.Rand({batch, sk, hkv, d});
+  }
+  const Tensor out = b.Empty({batch, s, hq, d});
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  b.Add({fmt::format("Attention {} B{} Sq{} Sk{} H{}/{} D{}", model, batch, s, sk, hq, hkv, d),
+         4.0 * batch * hq * s * sk * d, e * (batch * (s * hq * d * 2 + 2 * sk * hkv * d)),
+         [=, &b]() { b.backend().Attention(q, k, v, nullptr, scale, out); }});
+}
+
+void AddChannelAttention(Bench& b, const char* model, int64_t batch, int64_t n, int64_t groups, int64_t d) {
+  const Tensor qkv = b.Rand({batch, n, 3, groups, d});
+  const Tensor out = b.Empty({batch, n, groups, d});
+  const float scale = 1.0f / std::sqrt(static_cast<float>(n));
+  b.Add({fmt::format("ChannelAttention {} B{} N{} G{} d{}", model, batch, n, groups, d),
+         4.0 * batch * groups * n * d * d, b.Elem() * batch * n * groups * d * 4,
+         [=, &b]() { b.backend().ChannelAttention(qkv.Select(2, 0), qkv.Select(2, 1), qkv.Select(2, 2), scale, out); }});
+}
+
+void AddConv(Bench& b, const char* model, int64_t batch, int64_t h, int64_t w, int64_t cin, int64_t cout, int k,
+             int stride, int pad, int groups, bool residual, bool nchw_f32_image) {
+  Tensor x;
+  if (nchw_f32_image) {
+    x = b.Rand({batch, cin, h, w}, DType::kF32).Permute({0, 2, 3, 1});
+  } else {
+    x = b.Rand({batch, h, w, cin});
+  }
+  const Tensor wt = b.Rand({cout, cin / groups, k, k});
+  const Tensor bias = b.Rand({cout});
+  const int64_t ho = (h + 2 * pad - k) / stride + 1, wo = (w + 2 * pad - k) / stride + 1;
+  const Tensor res = b.Rand({batch, ho, wo, cout});
+  const Tensor out = b.Empty({batch, ho, wo, cout});
+  const double e = b.Elem();
+  const double x_bytes = (nchw_f32_image ? 4.0 : e) * batch * h * w * cin;
+  b.Add({fmt::format("Conv2d {} {}x{}x{}x{} -> {} k{} s{} g{}{}", model, batch, h, w, cin, cout, k, stride, groups,
+                     residual ? " +res" : ""),
+         2.0 * batch * ho * wo * cout * (cin / groups) * k * k,
+         x_bytes + e * (cout * (cin / groups) * k * k + batch * ho * wo * cout * (residual ? 2 : 1)),
+         [=, &b]() {
+           b.backend().Conv2d(x, wt, &bias, Conv2dParams{stride, pad, groups}, residual ? &res : nullptr, out);
+         }});
+}
+
+void AddRows(Bench& b) {
+  const double e = b.Elem();
+  {
+    const Tensor x = b.Rand({262, 1024}), g = b.Rand({1024}), beta = b.Rand({1024}), out = b.Empty({262, 1024});
+    b.Add({"LayerNorm X-VLA 262x1024", 0, e * 2 * 262 * 1024,
+           [=, &b]() { b.backend().LayerNorm(x, g, beta, 1e-5f, out); }});
+  }
+  {
+    const Tensor x = b.Rand({2, 3136, 256}), g = b.Rand({256}), beta = b.Rand({256}), out = b.Empty({2, 3136, 256});
+    b.Add({"LayerNorm DaViT-0 2x3136x256", 0, e * 2 * 2 * 3136 * 256,
+           [=, &b]() { b.backend().LayerNorm(x, g, beta, 1e-5f, out); }});
+  }
+  {
+    const Tensor x = b.Rand({51, 1024}), w = b.Rand({1024}), out = b.Empty({51, 1024});
+    b.Add({"RmsNorm pi0-expert 51x1024", 0, e * 2 * 51 * 1024,
+           [=, &b]() { b.backend().RmsNorm(x, w, 1e-6f, 1.0f, out); }});
+  }
+  {
+    const Tensor x = b.Rand({16, 262, 262}), out = b.Empty({16, 262, 262});
+    b.Add({"Softmax 16x262x262", 0, e * 2 * 16 * 262 * 262, [=, &b]() { b.backend().Softmax(x, out); }});
+  }
+  {
+    const Tensor x = b.Rand({2, 3136, 256}), out = b.Empty({2, 256});
+    b.Add({"MeanOverTokens 2x3136x256", 0, e * 2 * 3136 * 256, [=, &b]() { b.backend().MeanOverTokens(x, out); }});
+  }
+  {
+    const Tensor x = b.Rand({1, 532, 8, 256}), pos = b.Ints({1, 532}, 1000);
+    b.Add({"Rope pi0-prefix 1x532x8x256 in place", 0, e * 2 * 532 * 8 * 256,
+           [=, &b]() { b.backend().Rope(x, pos, 10000.0f, x); }});
+  }
+  {
+    const Tensor x = b.Rand({262, 1024}), y = b.Rand({262, 1024}), out = b.Empty({262, 1024});
+    b.Add({"Add 262x1024", 0, e * 3 * 262 * 1024, [=, &b]() { b.backend().Add(x, y, out); }});
+    b.Add({"Activate gelu_tanh 262x1024", 0, e * 2 * 262 * 1024,
+           [=, &b]() { b.backend().Activate(Activation::kGeluTanh, x, out); }});
+  }
+  {
+    // DaViT window partition of a padded 60x60x256 map (2 views): one strided Copy.
+    const Tensor x = b.Rand({2, 5, 12, 5, 12, 256}), out = b.Empty({2, 5, 5, 12, 12, 256});
+    b.Add({"Copy window-partition 2x60x60x256", 0, e * 2 * 2 * 3600 * 256,
+           [=, &b]() { b.backend().Copy(x.Permute({0, 1, 3, 2, 4, 5}), out); }});
+  }
+  {
+    const Tensor x = b.Rand({1, 30, 72}), table = b.Rand({30, 72 * 1024}), bias = b.Rand({30, 1024});
+    const Tensor ids = b.Ints({1}, 30), out = b.Empty({1, 30, 1024});
+    b.Add({"DomainLinear X-VLA 1x30x72->1024", 2.0 * 30 * 72 * 1024, e * (30 * 72 + 72 * 1024 + 1024 + 30 * 1024),
+           [=, &b]() { b.backend().DomainLinear(x, table, bias, ids, out); }});
+  }
+}
+
+int Main(int argc, char** argv) {
+  Options opt;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--mode") {
+      const std::string m = next();
+      if (m == "bf16") {
+        opt.dtype = DType::kBF16;
+      } else if (m == "f16") {
+        opt.dtype = DType::kF16;
+      } else if (m == "f32") {
+        opt.dtype = DType::kF32;
+      } else {
+        std::fprintf(stderr, "--mode: expected bf16, f16 or f32, got %s\n", m.c_str());
+        return 2;
+      }
+    } else if (a == "--iters") {
+      opt.iters = std::max(1, std::atoi(next().c_str()));
+    } else if (a == "--graph") {
+      opt.graph = true;
+    } else if (a == "--cold-l2") {
+      opt.cold_l2 = true;
+    } else if (a == "--fallback") {
+      opt.fallback = true;
+    } else if (a == "--filter") {
+      opt.filter = next();
+    } else if (a == "--csv") {
+      opt.csv = next();
+    } else {
+      std::fprintf(stderr,
+                   "usage: cuda_ops_bench [--mode bf16|f16|f32] [--iters N] [--graph] [--cold-l2] "
+                   "[--fallback] [--filter substring] [--csv file]\n");
+      return 2;
+    }
+  }
+  CudaBackendOptions bo;
+  bo.compute_dtype = opt.dtype;
+  bo.force_fallback_kernels = opt.fallback;
+  Result<std::unique_ptr<Backend>> created = CreateCudaBackend(bo);
+  if (!created.ok()) {
+    std::fprintf(stderr, "cuda_ops_bench: %s\n", created.status().ToString().c_str());
+    return 1;
+  }
+  std::unique_ptr<Backend> be = std::move(created).value();
+  cudaDeviceProp prop{};
+  BENCH_CUDA(cudaGetDeviceProperties(&prop, cuda::DeviceOf(*be)));
+  std::printf("device %s (%d SMs), CUDA runtime bench of vlart ops\n", prop.name, prop.multiProcessorCount);
+  {
+    Bench b(*be, opt);
+    // X-VLA policy layer (24 per step, 10 steps): 262 tokens, width 1024, MLP 4096.
+    AddLinear(b, "X-VLA qkv", 262, 1024, 3072, true, Activation::kNone, false);
+    AddLinear(b, "X-VLA proj", 262, 1024, 1024, true, Activation::kNone, true);
+    AddLinear(b, "X-VLA fc1", 262, 1024, 4096, true, Activation::kGeluTanh, false);
+    AddLinear(b, "X-VLA fc2", 262, 4096, 1024, true, Activation::kNone, true);
+    // pi0 action expert (M ~ 51): q/k/v 1024 -> 2560, o 2048 -> 1024, gate+up 1024 -> 8192, down 4096 -> 1024.
+    AddLinear(b, "pi0-expert qkv", 51, 1024, 2560, false, Activation::kNone, false);
+    AddLinear(b, "pi0-expert o", 51, 2048, 1024, false, Activation::kNone, true);
+    AddLinear(b, "pi0-expert gate_up", 51, 1024, 8192, false, Activation::kNone, false);
+    AddLinear(b, "pi0-expert down", 51, 4096, 1024, false, Activation::kNone, true);
+    // BART encoder (M = 100 prompt tokens).
+    AddLinear(b, "BART fc1", 100, 1024, 4096, true, Activation::kGeluErf, false);
+    AddAttention(b, "X-VLA", 1, 262, 262, 16, 16, 64, true);
+    AddAttention(b, "DaViT windows", 50, 144, 144, 8, 8, 32, true);
+    AddAttention(b, "BART", 1, 100, 100, 16, 16, 64, true);
+    AddAttention(b, "pi0-expert MQA", 1, 51, 581, 8, 1, 256, false);
+    AddChannelAttention(b, "DaViT-0", 2, 3136, 8, 32);
+    AddChannelAttention(b, "DaViT-2", 2, 196, 32, 32);
+    AddConv(b, "DaViT-0 dw", 2, 56, 56, 256, 256, 3, 1, 1, 256, true, false);
+    AddConv(b, "DaViT-2 dw", 2, 14, 14, 1024, 1024, 3, 1, 1, 1024, true, false);
+    AddConv(b, "DaViT stage-0 embed", 2, 224, 224, 3, 256, 7, 4, 3, 1, false, true);
+    AddConv(b, "DaViT stage-1 embed", 2, 56, 56, 256, 512, 3, 2, 1, 1, false, false);
+    AddRows(b);
+    b.RunAll();
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace vlart
+
+int main(int argc, char** argv) { return vlart::Main(argc, argv); }

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// attention_op.cc: CudaBackend::Attention and ChannelAttention: validation and path choice
+// (kernels in attention.cu and channel_attention.cu).
+//
+// Attention takes the tensor-core kernel for bf16/f16 q/k/v with head dim 32, 64 or 128 and
+// Dv == D, and the SIMT kernel otherwise (f32 compute mode, other head dims, mixed dtypes,
+// force_fallback_kernels). The SIMT kernel keeps one score per key in shared memory, so Sk is
+// bounded by the device's opt-in shared memory (about 57k keys on Hopper).
+
+#include <algorithm>
+#include <cstdint>
+
+#include "backends/cuda/cuda_backend_impl.h"
+#include "backends/cuda/kernels.h"
+#include "core/check.h"
+#include "ops/op_checks.h"
+
+namespace vlart::cuda {
+
+void CudaBackend::Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* mask,
+                            float scale, const Tensor& out) {
+  BeginOp();
+  // q [B, Sq, Hq, D], k [B, Sk, Hkv, D], v [B, Sk, Hkv, Dv], out [B, Sq, Hq, Dv], mask [B, Sq, Sk]
+  CheckAttentionArgs(Device::kCuda, q, k, v, mask, scale, out);
+  const int64_t batch = q.dim(0), sq = q.dim(1), hq = q.dim(2), d = q.dim(3);
+  const int64_t sk = k.dim(1), hkv = k.dim(2), dv = v.dim(3);
+  if (out.numel() == 0) {
+    AfterOp("Attention");
+    return;
+  }
+  VLART_CHECK(batch <= 65535 && hq <= 65535 && sq <= INT32_MAX && sk <= INT32_MAX && d <= INT32_MAX,
+              "Attention: sizes beyond the kernels' grid: q {} k {}", q.ToString(), k.ToString());
+  AttentionArgs a;
+  a.batch = static_cast<int>(batch);
+  a.sq = static_cast<int>(sq);
+  a.sk = static_cast<int>(sk);
+  a.hq = static_cast<int>(hq);
+  a.hkv = static_cast<int>(hkv);
+  a.d = static_cast<int>(d);
+  a.dv = static_cast<int>(dv);
+  a.scale = scale;
+  a.q = q.data;
+  a.k = k.data;
+  a.v = v.data;
+  a.out = out.data;
+  a.q_dtype = q.dtype;
+  a.k_dtype = k.dtype;
+  a.v_dtype = v.dtype;
+  a.out_dtype = out.dtype;
+  a.q_sb = q.stride[0], a.q_ss = q.stride[1], a.q_sh = q.stride[2];
+  a.k_sb = k.stride[0], a.k_ss = k.stride[1], a.k_sh = k.stride[2];
+  a.v_sb = v.stride[0], a.v_ss = v.stride[1], a.v_sh = v.stride[2];
+  a.o_sb = out.stride[0], a.o_ss = out.stride[1], a.o_sh = out.stride[2];
+  if (mask != nullptr) {
+    a.mask = mask->data_as<const float>();
+    a.m_sb = mask->stride[0], a.m_si = mask->stride[1], a.m_sj = mask->stride[2];
+  }
+  if (!force_fallback_ && AttentionMmaSupported(a)) {
+    LaunchAttention(a, AttentionPath::kMma, stream_);
+    ++stats_.attention_mma;
+  } else {
+    VLART_CHECK(AttentionSimtSmemBytes(a) <= attention_simt_smem_limit_,
+                "Attention: the SIMT kernel keeps {} keys in shared memory, limit {} bytes", sk,
+                attention_simt_smem_limit_);
+    LaunchAttention(a, AttentionPath::kSimt, stream_);
+    ++stats_.attention_simt;
+  }
+  AfterOp("Attention");
+}
+
+void CudaBackend::ChannelAttention(const Tensor& q, const Tensor& k, const Tensor& v, float scale,
+                                   const Tensor& out) {
+  BeginOp();
+  CheckChannelAttentionArgs(Device::kCuda, q, k, v, scale, out);  // all [B, N, G, d]
+  const int64_t batch = q.dim(0), groups = q.dim(2), d = q.dim(3);
+  VLART_CHECK(d <= 64, "ChannelAttention: group dim at most 64, got {}", d);
+  VLART_CHECK(batch <= 65535 && groups <= 65535, "ChannelAttention: sizes out of range: {}", q.ToString());
+  VLART_CHECK(ChannelAttentionScratchBytes(batch, groups, d, 1) <= scratch_bytes_,
+              "ChannelAttention: partial scores need {} bytes of scratch, have {}; raise "
+              "CudaBackendOptions::scratch_bytes",
+              ChannelAttentionScratchBytes(batch, groups, d, 1), scratch_bytes_);
+  LaunchChannelAttention(ToArg(q), ToArg(k), ToArg(v), scale, ToArg(out), scratch_, scratch_bytes_,
+                         stream_);
+  AfterOp("ChannelAttention");
+}
+
+}  // namespace vlart::cuda

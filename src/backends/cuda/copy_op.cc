@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// copy_op.cc: CudaBackend::Copy, Fill and Embedding: shared argument checks (ops/op_checks.h),
+// dim collapsing, launch (kernels in copy.cu).
+
+#include "backends/cuda/cuda_backend_impl.h"
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/kernels.h"
+#include "core/check.h"
+#include "ops/op_checks.h"
+
+namespace vlart::cuda {
+
+void CudaBackend::Copy(const Tensor& src, const Tensor& dst) {
+  BeginOp();
+  CheckCopyArgs(Device::kCuda, src, dst);
+  if (DTypeBits(dst.dtype) % 8 != 0) {  // packed formats: contiguous on both sides (checked)
+    VLART_CUDA_CHECK(cudaMemcpyAsync(dst.data, src.data, DTypeBytes(dst.dtype, dst.numel()),
+                                     cudaMemcpyDeviceToDevice, stream_));
+  } else {
+    StridedArg s = ToArg(src);
+    StridedArg d = ToArg(dst);
+    CollapseDims({&s, &d});
+    LaunchCopy(s, d, stream_);
+  }
+  AfterOp("Copy");
+}
+
+void CudaBackend::Fill(const Tensor& dst, float value) {
+  BeginOp();
+  CheckFillArgs(Device::kCuda, dst);
+  StridedArg d = ToArg(dst);
+  CollapseDims({&d});
+  LaunchFill(d, value, stream_);
+  AfterOp("Fill");
+}
+
+void CudaBackend::Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) {
+  BeginOp();
+  CheckEmbeddingArgs(Device::kCuda, ids, table, out);
+  LaunchEmbedding(ids.data_as<const int32_t>(), ids.stride[0], ToArg(table), ToArg(out), stream_);
+  AfterOp("Embedding");
+}
+
+}  // namespace vlart::cuda

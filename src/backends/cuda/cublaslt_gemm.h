@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// cublaslt_gemm.h: LtGemm, the cuBLASLt matmul behind Linear and the dense Conv2d path.
+//
+// Problems are row-major, in nn.Linear's orientation:
+//   D[M, N] = A[M, K] · B[N, K]ᵀ (+ bias[N]) (+ C[M, N])
+// cuBLASLt is column-major, so LtGemm computes Dᵀ (N x M, ld = ldd) = op_T(B) · A with B as
+// cuBLASLt's "A" (transposed) and our A as its "B" -- no data movement. Compute type is
+// CUBLAS_COMPUTE_32F for every input type: f32 accumulation, and true FP32 (no TF32) when the
+// inputs are f32; split-K partials are reduced in f32 too (REDUCTION_SCHEME_MASK). Plans
+// (descriptors, layouts, the heuristic's algorithm) are cached per problem signature,
+// pointer alignments included; a signature cuBLASLt cannot run is remembered as unsupported
+// and Run() returns false so the caller can fall back.
+#pragma once
+
+#include <cublasLt.h>
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+#include "core/dtype.h"
+#include "core/status.h"
+
+namespace vlart::cuda {
+
+struct LtGemmProblem {
+  int64_t m = 0, n = 0, k = 0;
+  const void* a = nullptr;  // [M, K] row-major, row stride lda, dtype ab_dtype
+  int64_t lda = 0;
+  const void* b = nullptr;  // [N, K] row-major, row stride ldb, dtype ab_dtype
+  int64_t ldb = 0;
+  DType ab_dtype = DType::kBF16;
+  const void* bias = nullptr;  // [N], contiguous, dtype d_dtype; or null
+  const void* c = nullptr;     // [M, N], row stride ldc, dtype d_dtype; or null. May equal d
+  int64_t ldc = 0;             //   (then ldc must equal ldd).
+  void* d = nullptr;           // [M, N], row stride ldd
+  int64_t ldd = 0;
+  DType d_dtype = DType::kBF16;  // ab_dtype or F32
+};
+
+class LtGemm {
+ public:
+  static Result<std::unique_ptr<LtGemm>> Create(size_t workspace_bytes);
+  ~LtGemm();
+  LtGemm(const LtGemm&) = delete;
+  LtGemm& operator=(const LtGemm&) = delete;
+
+  // Enqueues the GEMM on `stream`; false (nothing enqueued) when cuBLASLt has no algorithm
+  // for this signature. Aborts on any other cuBLASLt failure.
+  bool Run(const LtGemmProblem& problem, cudaStream_t stream);
+
+ private:
+  struct Key {
+    int64_t m, n, k, lda, ldb, ldc, ldd;
+    int ab_dtype, d_dtype;
+    bool has_bias, has_c;
+    int align_a, align_b, align_c, align_d;
+    bool operator==(const Key& o) const;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const;
+  };
+  struct Plan {
+    bool supported = false;
+    cublasLtMatmulDesc_t desc = nullptr;
+    cublasLtMatrixLayout_t layout_w = nullptr;  // cuBLASLt "A": our B (weights)
+    cublasLtMatrixLayout_t layout_x = nullptr;  // cuBLASLt "B": our A (activations)
+    cublasLtMatrixLayout_t layout_c = nullptr;
+    cublasLtMatrixLayout_t layout_d = nullptr;
+    cublasLtMatmulAlgo_t algo{};
+  };
+
+  LtGemm() = default;
+  Plan& PlanFor(const Key& key);
+  void Destroy(Plan& plan);
+
+  cublasLtHandle_t handle_ = nullptr;
+  void* workspace_ = nullptr;
+  size_t workspace_bytes_ = 0;
+  std::unordered_map<Key, Plan, KeyHash> plans_;
+};
+
+}  // namespace vlart::cuda

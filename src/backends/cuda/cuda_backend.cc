@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// cuda_backend.cc: CudaBackend creation and teardown, the cudaMalloc'd bump Arena,
+// Upload/Download (host-side dtype conversion, bit-exact with torch via float_convert.h),
+// Synchronize, the per-op hooks (device selection, VLART_CUDA_SYNC_CHECK) and the accessors
+// of cuda_backend_internal.h.
+
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+#include "backends/cuda/cuda_backend_impl.h"
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/kernels.h"
+#include "core/check.h"
+#include "core/float_convert.h"
+#include "core/host_tensor.h"
+#include "ops/op_checks.h"
+
+namespace vlart {
+namespace cuda {
+namespace {
+
+constexpr size_t kArenaAlignment = 256;
+
+bool EnvFlag(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && std::string_view(v) == "1";
+}
+
+size_t RoundUp(size_t n, size_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+
+// Bump allocator over cudaMalloc'd chunks; everything is freed with the arena.
+class CudaArena final : public Arena {
+ public:
+  CudaArena(int device, size_t chunk_bytes) : device_(device), chunk_bytes_(chunk_bytes) {}
+  ~CudaArena() override {
+    for (const Chunk& c : chunks_) VLART_CUDA_CHECK_TEARDOWN(cudaFree(c.base));
+  }
+
+  Tensor Allocate(const Shape& shape, DType dtype) override {
+    const int64_t numel = shape.numel();
+    VLART_CHECK(numel >= 0, "CudaArena: negative shape {}", shape.ToString());
+    // Empty tensors still get a distinct, aligned address.
+    const size_t bytes = RoundUp(std::max<size_t>(DTypeBytes(dtype, numel), 1), kArenaAlignment);
+    if (chunks_.empty() || chunks_.back().size - chunks_.back().used < bytes) {
+      const size_t size = std::max(chunk_bytes_, bytes);
+      int previous = 0;
+      VLART_CUDA_CHECK(cudaGetDevice(&previous));
+      VLART_CUDA_CHECK(cudaSetDevice(device_));
+      void* base = nullptr;
+      const cudaError_t err = cudaMalloc(&base, size);
+      VLART_CHECK(err == cudaSuccess,
+                  "CudaArena: cudaMalloc of {} bytes on device {} failed: {} ({} bytes already "
+                  "allocated by this arena)",
+                  size, device_, cudaGetErrorString(err), bytes_allocated_);
+      VLART_CUDA_CHECK(cudaSetDevice(previous));
+      chunks_.push_back({static_cast<char*>(base), size, 0});
+    }
+    Chunk& c = chunks_.back();
+    void* data = c.base + c.used;
+    c.used += bytes;
+    bytes_allocated_ += bytes;
+    return Tensor::Contiguous(data, dtype, shape, Device::kCuda);
+  }
+
+  size_t bytes_allocated() const override { return bytes_allocated_; }
+
+ private:
+  struct Chunk {
+    char* base;
+    size_t size;
+    size_t used;
+  };
+  int device_;
+  size_t chunk_bytes_;
+  std::vector<Chunk> chunks_;
+  size_t bytes_allocated_ = 0;
+};
+
+// Writes element i of `dtype` (F32/F16/BF16) into `dst` from an f32 value, rounding like torch.
+void StoreHost(void* dst, DType dtype, int64_t i, float v) {
+  switch (dtype) {
+    case DType::kF32: static_cast<float*>(dst)[i] = v; return;
+    case DType::kF16: static_cast<uint16_t*>(dst)[i] = F32ToF16Bits(v); return;
+    case DType::kBF16: static_cast<uint16_t*>(dst)[i] = F32ToBF16Bits(v); return;
+    case DType::kF8E4M3:
+    case DType::kF64:
+    case DType::kI64:
+    case DType::kI32:
+    case DType::kI16:
+    case DType::kI8:
+    case DType::kU8:
+    case DType::kBool:
+    case DType::kFp4E2M1: break;
+  }
+  VLART_CHECK(false, "StoreHost: unsupported dtype {}", DTypeName(dtype));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOptions& options) {
+  int count = 0;
+  const cudaError_t count_err = cudaGetDeviceCount(&count);
+  if (count_err != cudaSuccess || count == 0) {
+    return Unimplemented("creating CUDA backend: devices: expected at least one, got none ({}); hint: "
+                         "check the driver with nvidia-smi",
+                         count_err == cudaSuccess ? "cudaGetDeviceCount returned 0"
+                                                  : cudaGetErrorString(count_err));
+  }
+  if (options.device < 0 || options.device >= count) {
+    return InvalidArgument("creating CUDA backend: device: expected 0 <= device < {}, got {}", count,
+                           options.device);
+  }
+  if (!IsComputeFloat(options.compute_dtype)) {
+    return InvalidArgument("creating CUDA backend: compute dtype: expected F32, F16 or BF16, got {}",
+                           DTypeName(options.compute_dtype));
+  }
+  std::unique_ptr<CudaBackend> be(new CudaBackend());
+  be->device_ = options.device;
+  be->compute_dtype_ = options.compute_dtype;
+  be->arena_chunk_bytes_ = std::max<size_t>(options.arena_chunk_bytes, kArenaAlignment);
+  be->sync_check_ = EnvFlag("VLART_CUDA_SYNC_CHECK");
+  be->force_fallback_ = options.force_fallback_kernels || EnvFlag("VLART_CUDA_FALLBACK");
+  be->name_ = fmt::format("cuda:{} {}{}", options.device, DTypeName(options.compute_dtype),
+                          be->force_fallback_ ? " fallback" : "");
+
+  const auto fail = [](const char* what, cudaError_t err) {
+    return Internal("creating CUDA backend: {}: {} ({})", what, cudaGetErrorName(err),
+                    cudaGetErrorString(err));
+  };
+  if (cudaError_t e = cudaSetDevice(options.device); e != cudaSuccess) return fail("cudaSetDevice", e);
+  if (cudaError_t e = cudaStreamCreateWithFlags(&be->stream_, cudaStreamNonBlocking); e != cudaSuccess) {
+    return fail("cudaStreamCreateWithFlags", e);
+  }
+  if (options.scratch_bytes > 0) {
+    if (cudaError_t e = cudaMalloc(&be->scratch_, options.scratch_bytes); e != cudaSuccess) {
+      return fail("cudaMalloc(scratch)", e);
+    }
+  }
+  be->scratch_bytes_ = options.scratch_bytes;
+  VLART_ASSIGN_OR_RETURN(be->lt_, LtGemm::Create(options.cublaslt_workspace_bytes));
+  be->attention_simt_smem_limit_ = InitAttentionKernels(options.device);
+  (void)cudaGetLastError();  // clear non-sticky errors of probing calls (none expected)
+  return be;
+}
+
+CudaBackend::~CudaBackend() {
+  if (stream_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaStreamSynchronize(stream_));
+  lt_.reset();
+  if (scratch_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(scratch_));
+  if (stream_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaStreamDestroy(stream_));
+}
+
+std::unique_ptr<Arena> CudaBackend::NewArena() {
+  return std::make_unique<CudaArena>(device_, arena_chunk_bytes_);
+}
+
+void CudaBackend::BeginOp() {
+  int current = -1;
+  VLART_CUDA_CHECK(cudaGetDevice(&current));
+  if (current != device_) VLART_CUDA_CHECK(cudaSetDevice(device_));
+}
+
+void CudaBackend::AfterOp(const char* op) {
+  VLART_CUDA_CHECK_LAUNCH();
+  if (!sync_check_) return;
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  VLART_CUDA_CHECK(cudaStreamIsCapturing(stream_, &capture));
+  if (capture != cudaStreamCaptureStatusNone) return;  // synchronising would break the capture
+  const cudaError_t err = cudaStreamSynchronize(stream_);
+  VLART_CHECK(err == cudaSuccess, "VLART_CUDA_SYNC_CHECK: op {} faulted on {}: {} ({})", op, name_,
+              cudaGetErrorName(err), cudaGetErrorString(err));
+}
+
+void CudaBackend::Upload(const Tensor& host_src, const Tensor& dst) {
+  BeginOp();
+  CheckUploadArgs(Device::kCuda, host_src, dst);  // both contiguous, same shape
+  const int64_t n = dst.numel();
+  if (n == 0) return;
+  const size_t bytes = DTypeBytes(dst.dtype, n);
+  std::vector<unsigned char> staging;
+  const void* src_ptr = host_src.data;
+  if (host_src.dtype != dst.dtype) {  // F32/F16/BF16 (checked): convert on the host like torch
+    staging.resize(bytes);
+    if (host_src.dtype == DType::kF32) {
+      const float* s = host_src.data_as<const float>();
+      for (int64_t i = 0; i < n; ++i) StoreHost(staging.data(), dst.dtype, i, s[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) StoreHost(staging.data(), dst.dtype, i, LoadAsF32(host_src, i));
+    }
+    src_ptr = staging.data();
+  }
+  VLART_CUDA_CHECK(cudaMemcpyAsync(dst.data, src_ptr, bytes, cudaMemcpyHostToDevice, stream_));
+  VLART_CUDA_CHECK(cudaStreamSynchronize(stream_));  // staging dies here; pageable source
+}
+
+void CudaBackend::Download(const Tensor& src, const Tensor& host_dst) {
+  BeginOp();
+  CheckDownloadArgs(Device::kCuda, src, host_dst);  // both contiguous, same shape
+  const int64_t n = src.numel();
+  if (n == 0) return;
+  if (src.dtype == host_dst.dtype) {
+    VLART_CUDA_CHECK(cudaMemcpyAsync(host_dst.data, src.data, DTypeBytes(src.dtype, n),
+                                     cudaMemcpyDeviceToHost, stream_));
+    VLART_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    return;
+  }
+  std::vector<unsigned char> staging(DTypeBytes(src.dtype, n));
+  VLART_CUDA_CHECK(cudaMemcpyAsync(staging.data(), src.data, staging.size(), cudaMemcpyDeviceToHost,
+                                   stream_));
+  VLART_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  Tensor staged = src;
+  staged.data = staging.data();
+  staged.device = Device::kCpu;
+  for (int64_t i = 0; i < n; ++i) StoreHost(host_dst.data, host_dst.dtype, i, LoadAsF32(staged, i));
+}
+
+void CudaBackend::Synchronize() {
+  BeginOp();
+  const cudaError_t err = cudaStreamSynchronize(stream_);
+  VLART_CHECK(err == cudaSuccess, "Synchronize on {}: {} ({})", name_, cudaGetErrorName(err),
+              cudaGetErrorString(err));
+}
+
+// ---- cuda_backend_internal.h ----------------------------------------------------------------
+namespace {
+CudaBackend& AsCuda(Backend& backend) {
+  auto* cuda = dynamic_cast<CudaBackend*>(&backend);
+  VLART_CHECK(cuda != nullptr, "{} is not a CUDA backend", backend.name());
+  return *cuda;
+}
+}  // namespace
+
+cudaStream_t StreamOf(Backend& backend) { return AsCuda(backend).stream(); }
+int DeviceOf(Backend& backend) { return AsCuda(backend).device_index(); }
+Stats StatsOf(Backend& backend) { return AsCuda(backend).stats(); }
+void ResetStats(Backend& backend) { AsCuda(backend).stats() = Stats{}; }
+
+}  // namespace cuda
+
+Result<std::unique_ptr<Backend>> CreateCudaBackend(const CudaBackendOptions& options) {
+  VLART_ASSIGN_OR_RETURN(std::unique_ptr<cuda::CudaBackend> be, cuda::CudaBackend::Create(options));
+  return std::unique_ptr<Backend>(std::move(be));
+}
+
+bool CudaDeviceAvailable() {
+  int count = 0;
+  return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+}
+
+}  // namespace vlart

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// cuda_backend.h: creates the CUDA backend (plain C++: no CUDA types, safe to include
+// anywhere; the library exists only when the build has CUDA, see VLART_HAVE_CUDA).
+//
+// The backend owns one non-blocking stream, a cuBLASLt handle with its workspace and a
+// scratch buffer, all made at creation: ops only enqueue work on the stream (no allocation,
+// no synchronisation, no host round trip), so a sequence of them can be captured into a
+// CUDA graph. Upload/Download/Synchronize do synchronise. The stream and counters for the
+// runtime are in cuda_backend_internal.h.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "core/dtype.h"
+#include "core/status.h"
+#include "ops/backend.h"
+
+namespace vlart {
+
+struct CudaBackendOptions {
+  int device = 0;
+  // kBF16 or kF16 for inference; kF32 for parity work (true FP32 GEMMs: no TF32 anywhere).
+  DType compute_dtype = DType::kBF16;
+  // Device scratch reserved at creation for ops that need temporary space: GEMM inputs
+  // converted to the weight dtype, im2col row chunks of dense convs, channel-attention
+  // partial sums. Ops split their work into row chunks that fit, so a smaller value costs
+  // speed, not correctness (an op aborts only if a single row does not fit).
+  size_t scratch_bytes = size_t{64} << 20;
+  // cuBLASLt workspace (NVIDIA recommends 32 MiB on Hopper).
+  size_t cublaslt_workspace_bytes = size_t{32} << 20;
+  // Default size of the cudaMalloc'd chunks behind each Arena (larger requests get their own).
+  size_t arena_chunk_bytes = size_t{256} << 20;
+  // Run every op on its simple SIMT kernel (GEMM, attention, conv): parity debugging of the
+  // fast paths. Also switched on by the environment variable VLART_CUDA_FALLBACK=1.
+  bool force_fallback_kernels = false;
+};
+
+// Fails (never aborts) when no device / driver is usable, the device index is out of range,
+// compute_dtype is not F32/F16/BF16, or the creation-time allocations fail.
+Result<std::unique_ptr<Backend>> CreateCudaBackend(const CudaBackendOptions& options);
+
+// True when the CUDA runtime finds at least one device.
+bool CudaDeviceAvailable();
+
+}  // namespace vlart

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// cuda_backend_impl.h: the CudaBackend class. Its methods are spread over one *_op.cc per op
+// family (validation, path choice, kernel launch); memory, Upload/Download and creation are
+// in cuda_backend.cc. Host-only (uses fmt through VLART_CHECK); kernels live in *.cu.
+//
+// Invariants every op keeps: work goes only to stream_; nothing is allocated or
+// synchronised (graph capture); scratch_ is reused by one op at a time (ops are serialised
+// on the stream); AfterOp() runs once per op (launch check, VLART_CUDA_SYNC_CHECK).
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "backends/cuda/cublaslt_gemm.h"
+#include "backends/cuda/cuda_backend.h"
+#include "backends/cuda/cuda_backend_internal.h"
+#include "backends/cuda/kernel_args.h"
+#include "core/tensor.h"
+#include "ops/backend.h"
+
+namespace vlart::cuda {
+
+static_assert(kKernelMaxDims == kMaxDims, "kernel_args.h must mirror core/tensor.h");
+
+// ---- host helpers shared by the *_op.cc files (strided.cc) ----------------------------------
+StridedArg ToArg(const Tensor& t);
+// Drops size-1 dims and merges neighbouring dims that are contiguous in every operand (all
+// operands have the same shape). A fully contiguous set becomes one flat dim.
+void CollapseDims(std::initializer_list<StridedArg*> args);
+// All dims but the last as one row index with a uniform stride: rows = Π shape[:-1]; false
+// when the leading dims cannot be expressed as a single stride. rows <= 1 gives row_stride 0.
+bool CollapseRows(const Tensor& t, int64_t* rows, int64_t* row_stride);
+ActKind ToActKind(Activation act);
+// F32, F16 or BF16.
+bool IsComputeFloat(DType dtype);
+int ElementBytes(DType dtype);
+const void* OffsetPtr(const void* p, int64_t elements, DType dtype);
+void* OffsetPtr(void* p, int64_t elements, DType dtype);
+
+// A GEMM in nn.Linear orientation, D[M, N] = act(A[M, K]·B[N, K]ᵀ + bias) + residual, with
+// row-major operands (B's rows contiguous). RunGemm picks cuBLASLt (+ an epilogue pass) or
+// the SIMT kernel.
+struct GemmOperands {
+  int64_t m = 0, n = 0, k = 0;
+  const void* a = nullptr;  // [M, K]; row stride lda, column stride a_col_stride
+  DType a_dtype = DType::kF32;
+  int64_t lda = 0, a_col_stride = 1;
+  const void* b = nullptr;  // [N, K]; row stride ldb, contiguous rows
+  DType b_dtype = DType::kF32;
+  int64_t ldb = 0;
+  const void* bias = nullptr;  // [N] or null
+  DType bias_dtype = DType::kF32;
+  int64_t bias_stride = 1;
+  ActKind act = ActKind::kNone;
+  const void* residual = nullptr;  // [M, N] or null; may be d itself (same strides)
+  DType residual_dtype = DType::kF32;
+  int64_t ldr = 0, r_col_stride = 1;
+  void* d = nullptr;  // [M, N]
+  DType d_dtype = DType::kF32;
+  int64_t ldd = 0, d_col_stride = 1;
+};
+// Writes rows [row0, row0 + rows) of A into dst (dtype = B's, row stride ld).
+using RowMaterializer = std::function<void(int64_t row0, int64_t rows, void* dst, int64_t ld)>;
+
+class CudaBackend final : public Backend {
+ public:
+  static Result<std::unique_ptr<CudaBackend>> Create(const CudaBackendOptions& options);
+  ~CudaBackend() override;
+
+  std::string_view name() const override { return name_; }
+  Device device() const override { return Device::kCuda; }
+  DType compute_dtype() const override { return compute_dtype_; }
+
+  std::unique_ptr<Arena> NewArena() override;
+  void Upload(const Tensor& host_src, const Tensor& dst) override;
+  void Download(const Tensor& src, const Tensor& host_dst) override;
+  void Synchronize() override;
+
+  void Copy(const Tensor& src, const Tensor& dst) override;
+  void Fill(const Tensor& dst, float value) override;
+  void Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) override;
+
+  void Add(const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void Mul(const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void Axpby(float alpha, const Tensor& x, float beta, const Tensor& y, const Tensor& out) override;
+  void Activate(Activation act, const Tensor& x, const Tensor& out) override;
+
+  void Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act,
+              const Tensor* residual, const Tensor& out) override;
+  void DomainLinear(const Tensor& x, const Tensor& weight_table, const Tensor& bias_table,
+                    const Tensor& domain_ids, const Tensor& out) override;
+
+  void LayerNorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps,
+                 const Tensor& out) override;
+  void RmsNorm(const Tensor& x, const Tensor& w, float eps, float weight_offset,
+               const Tensor& out) override;
+  void Softmax(const Tensor& x, const Tensor& out) override;
+  void MeanOverTokens(const Tensor& x, const Tensor& out) override;
+
+  void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* mask, float scale,
+                 const Tensor& out) override;
+  void ChannelAttention(const Tensor& q, const Tensor& k, const Tensor& v, float scale,
+                        const Tensor& out) override;
+  void Rope(const Tensor& x, const Tensor& positions, float theta, const Tensor& out) override;
+
+  void Conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dParams& params,
+              const Tensor* residual, const Tensor& out) override;
+
+  cudaStream_t stream() const { return stream_; }
+  int device_index() const { return device_; }
+  Stats& stats() { return stats_; }
+
+ private:
+  CudaBackend() = default;
+  // Makes device_ current for this thread (launches go to the current device).
+  void BeginOp();
+  // Per-op epilogue: with VLART_CUDA_SYNC_CHECK=1 (and no capture in progress) waits for the
+  // stream and names `op` if the device faulted.
+  void AfterOp(const char* op);
+  void RunGemm(const GemmOperands& g, const RowMaterializer* materialize_a);
+  void RunGemmChunk(const GemmOperands& g);
+  void RunSimtGemm(const GemmOperands& g);
+
+  int device_ = 0;
+  DType compute_dtype_ = DType::kBF16;
+  std::string name_;
+  cudaStream_t stream_ = nullptr;
+  std::unique_ptr<LtGemm> lt_;
+  void* scratch_ = nullptr;
+  size_t scratch_bytes_ = 0;
+  size_t arena_chunk_bytes_ = 0;
+  size_t attention_simt_smem_limit_ = 0;
+  bool sync_check_ = false;
+  bool force_fallback_ = false;
+  Stats stats_;
+};
+
+}  // namespace vlart::cuda

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// cuda_backend_internal.h: the CUDA-specific accessors of a CUDA backend, for the runtime
+// (CUDA-graph capture, stage timing with events) and for tests/benchmarks. Includes CUDA
+// runtime headers, so only code that links CUDA may include it.
+//
+// Every function aborts (VLART_CHECK) when `backend` is not a CUDA backend.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "ops/backend.h"
+
+namespace vlart::cuda {
+
+// How many times each implementation ran since creation (or the last ResetStats); lets
+// tests and benchmarks confirm which path a shape took.
+struct Stats {
+  int64_t gemm_cublaslt = 0;    // Linear/Conv2d GEMMs run by cuBLASLt
+  int64_t gemm_simt = 0;        // ... by the SIMT fallback GEMM (incl. DomainLinear)
+  int64_t epilogue_passes = 0;  // extra elementwise passes after a cuBLASLt GEMM
+  int64_t attention_mma = 0;
+  int64_t attention_simt = 0;
+  int64_t conv_depthwise = 0;
+  int64_t conv_im2col_gemm = 0;
+  int64_t conv_direct = 0;
+};
+
+// The non-blocking stream every op of `backend` is enqueued on.
+cudaStream_t StreamOf(Backend& backend);
+// The device ordinal the backend runs on.
+int DeviceOf(Backend& backend);
+Stats StatsOf(Backend& backend);
+void ResetStats(Backend& backend);
+
+}  // namespace vlart::cuda

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// kernel_args.h: plain structs that carry tensor views and op parameters from the host
+// side of the CUDA backend (*_op.cc, which validates with VLART_CHECK) into the kernels
+// (*.cu, which see only these PODs).
+//
+// NOTE: .cu files must not include core/tensor.h or anything that includes fmt: nvcc 13
+// rejects fmt 9's consteval format strings. Keep this header free of fmt, Status and Tensor.
+#pragma once
+
+#include <cstdint>
+
+#include "core/dtype.h"  // DType (plain enum, safe in device code)
+
+namespace vlart::cuda {
+
+inline constexpr int kKernelMaxDims = 6;  // == kMaxDims (static_assert in cuda_backend_impl.h)
+
+// A strided view as kernels see it: strides in elements, any sign, stride 0 broadcasts.
+// Float views are F32, F16 or BF16; index views I32; Copy also moves any other dtype bytewise.
+struct StridedArg {
+  void* data = nullptr;
+  DType dtype = DType::kF32;
+  int ndim = 0;
+  int64_t shape[kKernelMaxDims] = {};
+  int64_t stride[kKernelMaxDims] = {};
+};
+
+// Mirrors ops/backend.h's Activation (mapped by a switch in the host code).
+enum class ActKind : int { kNone = 0, kGeluErf, kGeluTanh, kSilu, kSigmoid };
+
+enum class BinaryKind : int { kAdd = 0, kMul, kAxpby };
+
+// C[z, m, n] = act(Σ_k A[z, m, k] · B[z', n, k] + bias[z', n]) + residual[z, m, n], f32 accumulation.
+// z' = b_batch_index ? b_batch_index[z] : z (a device-side table: DomainLinear's domain ids).
+// Every operand is addressed through explicit strides, so transposed / [in, out] weights work.
+struct SimtGemmArgs {
+  int64_t m = 0, n = 0, k = 0;
+  int batch = 1;
+  const void* a = nullptr;  // [batch, M, K]
+  DType a_dtype = DType::kF32;
+  int64_t a_batch_stride = 0, a_m_stride = 0, a_k_stride = 1;
+  const void* b = nullptr;  // [*, N, K] (element (n, k) at n*b_n_stride + k*b_k_stride)
+  DType b_dtype = DType::kF32;
+  int64_t b_batch_stride = 0, b_n_stride = 0, b_k_stride = 1;
+  const int32_t* b_batch_index = nullptr;  // [batch] (stride b_index_stride) or null
+  int64_t b_index_stride = 1;
+  const void* bias = nullptr;  // [*, N] or null (batch picked like B)
+  DType bias_dtype = DType::kF32;
+  int64_t bias_batch_stride = 0, bias_stride = 1;
+  ActKind act = ActKind::kNone;
+  const void* residual = nullptr;  // [batch, M, N] or null; may equal d (same strides)
+  DType residual_dtype = DType::kF32;
+  int64_t r_batch_stride = 0, r_m_stride = 0, r_n_stride = 1;
+  void* d = nullptr;  // [batch, M, N]
+  DType d_dtype = DType::kF32;
+  int64_t d_batch_stride = 0, d_m_stride = 0, d_n_stride = 1;
+};
+
+// out[m, n] = act(out[m, n] + bias[n]) + residual[m, n] over a row-strided matrix, in place.
+// The second half of a cuBLASLt Linear whose epilogue cuBLASLt could not do.
+struct EpilogueArgs {
+  int64_t m = 0, n = 0;
+  void* d = nullptr;  // [M, N], row stride ldd
+  DType d_dtype = DType::kF32;
+  int64_t ldd = 0;
+  const void* bias = nullptr;  // [N] (stride bias_stride) or null
+  DType bias_dtype = DType::kF32;
+  int64_t bias_stride = 1;
+  ActKind act = ActKind::kNone;
+  const void* residual = nullptr;  // [M, N] (row stride ldr) or null; may equal d
+  DType residual_dtype = DType::kF32;
+  int64_t ldr = 0;
+};
+
+// Multi-head attention (backend.h). Tensors are [B, S, H, D] with explicit batch/token/head
+// strides and a contiguous head dim; mask is an additive f32 [B, Sq, Sk] (any strides) or null.
+struct AttentionArgs {
+  int batch = 0, sq = 0, sk = 0, hq = 0, hkv = 0, d = 0, dv = 0;
+  float scale = 1.0f;
+  const void* q = nullptr;
+  const void* k = nullptr;
+  const void* v = nullptr;
+  void* out = nullptr;
+  DType q_dtype = DType::kF32, k_dtype = DType::kF32, v_dtype = DType::kF32, out_dtype = DType::kF32;
+  int64_t q_sb = 0, q_ss = 0, q_sh = 0;
+  int64_t k_sb = 0, k_ss = 0, k_sh = 0;
+  int64_t v_sb = 0, v_ss = 0, v_sh = 0;
+  int64_t o_sb = 0, o_ss = 0, o_sh = 0;
+  const float* mask = nullptr;
+  int64_t m_sb = 0, m_si = 0, m_sj = 0;
+};
+
+// Conv2d on NHWC views (backend.h). x [B, H, W, Cin], w [Cout, Cin/groups, kh, kw] contiguous,
+// bias [Cout] or null, residual/out [B, Ho, Wo, Cout].
+struct ConvArgs {
+  StridedArg x;
+  const void* w = nullptr;
+  DType w_dtype = DType::kF32;
+  const void* bias = nullptr;
+  DType bias_dtype = DType::kF32;
+  int64_t bias_stride = 1;
+  StridedArg residual;  // data == nullptr when absent
+  StridedArg out;
+  int kh = 1, kw = 1, stride = 1, padding = 0, groups = 1;
+};
+
+// Rope (backend.h). inv_freq is computed on the host (f32, see rope_op.cc) and passed by value.
+inline constexpr int kRopeMaxHalf = 128;  // head dims up to 256
+struct RopeArgs {
+  StridedArg x;    // [B, S, H, D]
+  StridedArg out;  // [B, S, H, D]
+  const int32_t* positions = nullptr;  // [B, S]
+  int64_t pos_sb = 0, pos_ss = 0;
+  int half = 0;  // D / 2
+  float inv_freq[kRopeMaxHalf] = {};
+};
+
+}  // namespace vlart::cuda

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// kernels.h: the kernel launchers of the CUDA backend, one group per .cu file.
+//
+// Launchers take already-validated PODs (kernel_args.h) and a stream, enqueue work and
+// check the launch; they never allocate or synchronise. Validation (shapes, dtypes,
+// aliasing) lives in the matching *_op.cc. Launchers return early on empty work.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "backends/cuda/kernel_args.h"
+
+namespace vlart::cuda {
+
+// ---- copy.cu ------------------------------------------------------------------------------
+// dst = src elementwise over dst's shape; float dtypes convert (round to nearest even),
+// equal dtypes copy bits. Operands should already be collapsed (CollapseDims).
+void LaunchCopy(const StridedArg& src, const StridedArg& dst, cudaStream_t stream);
+// Every element of dst (F32/F16/BF16) = value rounded to dst's dtype.
+void LaunchFill(const StridedArg& dst, float value, cudaStream_t stream);
+// out[n, :] = table[ids[n], :]; ids I32 [N] (stride ids_stride), table [V, D], out [N, D].
+void LaunchEmbedding(const int32_t* ids, int64_t ids_stride, const StridedArg& table,
+                     const StridedArg& out, cudaStream_t stream);
+
+// ---- elementwise.cu -----------------------------------------------------------------------
+// out = a + b | a * b | alpha * a + beta * b, computed in f32; same shapes (broadcast views).
+void LaunchBinary(BinaryKind kind, float alpha, float beta, const StridedArg& a,
+                  const StridedArg& b, const StridedArg& out, cudaStream_t stream);
+void LaunchActivate(ActKind act, const StridedArg& x, const StridedArg& out, cudaStream_t stream);
+
+// ---- linear.cu ----------------------------------------------------------------------------
+// Tiled SIMT GEMM with the whole epilogue fused; every dtype combination, any strides.
+void LaunchSimtGemm(const SimtGemmArgs& args, cudaStream_t stream);
+// In-place epilogue pass after a cuBLASLt GEMM.
+void LaunchEpilogue(const EpilogueArgs& args, cudaStream_t stream);
+
+// ---- norm.cu ------------------------------------------------------------------------------
+// Rows are all dims but the last; gamma/beta/w are 1-D [C] views (any float dtype).
+void LaunchLayerNorm(const StridedArg& x, const StridedArg& gamma, const StridedArg& beta,
+                     float eps, const StridedArg& out, cudaStream_t stream);
+void LaunchRmsNorm(const StridedArg& x, const StridedArg& w, float eps, float weight_offset,
+                   const StridedArg& out, cudaStream_t stream);
+void LaunchSoftmax(const StridedArg& x, const StridedArg& out, cudaStream_t stream);
+// x [B, N, C] -> out [B, C].
+void LaunchMeanOverTokens(const StridedArg& x, const StridedArg& out, cudaStream_t stream);
+
+// ---- attention.cu -------------------------------------------------------------------------
+enum class AttentionPath : int { kMma = 0, kSimt };
+// True when the tensor-core kernel handles these dtypes / head dims.
+bool AttentionMmaSupported(const AttentionArgs& args);
+// Shared memory the SIMT kernel needs for these sizes (bytes).
+size_t AttentionSimtSmemBytes(const AttentionArgs& args);
+void LaunchAttention(const AttentionArgs& args, AttentionPath path, cudaStream_t stream);
+// Raises the dynamic shared-memory limits of the attention kernels; called once at backend
+// creation so that nothing host-side happens during graph capture. Returns the SIMT limit.
+size_t InitAttentionKernels(int device);
+
+// ---- channel_attention.cu -------------------------------------------------------------------
+// q, k, v, out [B, N, G, d]; `partials` is backend scratch of at least
+// ChannelAttentionScratchBytes(B, G, d, 1) bytes. Chooses the chunk count to fit.
+size_t ChannelAttentionScratchBytes(int64_t batch, int64_t groups, int64_t d, int64_t chunks);
+void LaunchChannelAttention(const StridedArg& q, const StridedArg& k, const StridedArg& v,
+                            float scale, const StridedArg& out, void* partials,
+                            size_t partials_bytes, cudaStream_t stream);
+
+// ---- rope.cu ------------------------------------------------------------------------------
+void LaunchRope(const RopeArgs& args, cudaStream_t stream);
+
+// ---- conv2d.cu ----------------------------------------------------------------------------
+// Direct convolution, one thread per output element (any groups / kernel / stride / padding).
+void LaunchConv2dDirect(const ConvArgs& args, cudaStream_t stream);
+// Depthwise (groups == Cin == Cout) direct convolution with the 3x3 taps unrolled.
+void LaunchDepthwiseConv2d(const ConvArgs& args, cudaStream_t stream);
+// Writes rows [row0, row0 + rows) of the im2col matrix of x (groups == 1) into dst
+// (dtype dst_dtype, row stride ld): dst[r, (ci*kh + ky)*kw + kx] = x[b, y*s-p+ky, x*s-p+kx, ci]
+// (0 outside the image), r = (b*Ho + y)*Wo + x; column order matches w [Cout, Cin, kh, kw].
+void LaunchIm2col(const ConvArgs& args, int64_t row0, int64_t rows, void* dst, DType dst_dtype,
+                  int64_t ld, cudaStream_t stream);
+
+}  // namespace vlart::cuda

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// linear.cu: the SIMT GEMM fallback (with its fused epilogue) and the epilogue pass that
+// follows a cuBLASLt GEMM. The fast Linear path is cuBLASLt (cublaslt_gemm.cc); these kernels
+// cover what it cannot: DomainLinear's per-sample weights picked by a device-side id, mixed
+// dtypes, odd strides, and the activations cuBLASLt's epilogues do not provide exactly.
+//
+// Math:      C[z, m, n] = act(Σ_k A[z, m, k] · B[z', n, k] + bias[z', n]) + residual[z, m, n]
+//            with z' = index[z] when an index table is given (DomainLinear), else z.
+//            Epilogue pass: D[m, n] = act(D[m, n] + bias[n]) + residual[m, n].
+// Mapping:   GEMM: 64x64 output tile per block of 256 threads, each thread a 4x4 sub-tile
+//            strided by 16 so stores coalesce; K in steps of 16 through shared memory (f32).
+//            Epilogue: one thread per element.
+// Numerics:  products and sums in f32 (bf16/f16 inputs are exact in f32), k ascending within
+//            a thread; bias, activation and residual in f32, one rounding at the store.
+//            Residual may alias D: each element is read and written by the same thread.
+// Reference: backends/cpu Linear / DomainLinear (GEMM, then bias, act, residual).
+// Napkin:    a correctness path (~10-20 TFLOP/s-class SIMT at best), not the model hot path.
+
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/device_common.cuh"
+#include "backends/cuda/kernels.h"
+
+namespace vlart::cuda {
+namespace {
+
+constexpr int kTileM = 64;
+constexpr int kTileN = 64;
+constexpr int kTileK = 16;
+constexpr int kGemmThreads = 256;
+constexpr int kLoadsPerThread = kTileM * kTileK / kGemmThreads;  // 4
+static_assert(kTileM == kTileN, "the load mapping assumes square tiles");
+
+__global__ void __launch_bounds__(kGemmThreads) SimtGemmKernel(SimtGemmArgs p) {
+  __shared__ float as[kTileK][kTileM + 1];  // as[k][m]
+  __shared__ float bs[kTileK][kTileN + 1];  // bs[k][n]
+
+  const int z = blockIdx.z;
+  const int64_t m0 = static_cast<int64_t>(blockIdx.y) * kTileM;
+  const int64_t n0 = static_cast<int64_t>(blockIdx.x) * kTileN;
+  const int64_t zb = p.b_batch_index != nullptr ? p.b_batch_index[z * p.b_index_stride] : z;
+  const int64_t a_off = z * p.a_batch_stride;
+  const int64_t b_off = zb * p.b_batch_stride;
+  const int tx = threadIdx.x % 16;
+  const int ty = threadIdx.x / 16;
+  // Load mapping: consecutive threads walk the operand's unit-stride axis when it has one.
+  const bool a_k_fast = p.a_k_stride == 1;
+  const bool b_k_fast = p.b_k_stride == 1;
+
+  float acc[4][4] = {};
+  for (int64_t k0 = 0; k0 < p.k; k0 += kTileK) {
+#pragma unroll
+    for (int e = 0; e < kLoadsPerThread; ++e) {
+      const int idx = threadIdx.x + e * kGemmThreads;
+      {
+        const int r = a_k_fast ? idx / kTileK : idx % kTileM;
+        const int kk = a_k_fast ? idx % kTileK : idx / kTileM;
+        const int64_t gm = m0 + r;
+        const int64_t gk = k0 + kk;
+        as[kk][r] = (gm < p.m && gk < p.k)
+                        ? LoadAsFloat(p.a, p.a_dtype, a_off + gm * p.a_m_stride + gk * p.a_k_stride)
+                        : 0.0f;
+      }
+      {
+        const int r = b_k_fast ? idx / kTileK : idx % kTileN;
+        const int kk = b_k_fast ? idx % kTileK : idx / kTileN;
+        const int64_t gn = n0 + r;
+        const int64_t gk = k0 + kk;
+        bs[kk][r] = (gn < p.n && gk < p.k)
+                        ? LoadAsFloat(p.b, p.b_dtype, b_off + gn * p.b_n_stride + gk * p.b_k_stride)
+                        : 0.0f;
+      }
+    }
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < kTileK; ++kk) {
+      float a_reg[4];
+      float b_reg[4];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) a_reg[i] = as[kk][ty + 16 * i];
+#pragma unroll
+      for (int j = 0; j < 4; ++j) b_reg[j] = bs[kk][tx + 16 * j];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+#pragma unroll
+        for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(a_reg[i], b_reg[j], acc[i][j]);
+      }
+    }
+    __syncthreads();
+  }
+
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const int64_t gm = m0 + ty + 16 * i;
+    if (gm >= p.m) continue;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const int64_t gn = n0 + tx + 16 * j;
+      if (gn >= p.n) continue;
+      float v = acc[i][j];
+      if (p.bias != nullptr) {
+        v += LoadAsFloat(p.bias, p.bias_dtype, zb * p.bias_batch_stride + gn * p.bias_stride);
+      }
+      v = ApplyActivation(p.act, v);
+      if (p.residual != nullptr) {
+        v += LoadAsFloat(p.residual, p.residual_dtype,
+                         z * p.r_batch_stride + gm * p.r_m_stride + gn * p.r_n_stride);
+      }
+      StoreFromFloat(p.d, p.d_dtype, z * p.d_batch_stride + gm * p.d_m_stride + gn * p.d_n_stride,
+                     v);
+    }
+  }
+}
+
+__global__ void EpilogueKernel(EpilogueArgs p) {
+  const int64_t total = p.m * p.n;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t row = i / p.n;
+    const int64_t col = i - row * p.n;
+    const int64_t d_idx = row * p.ldd + col;
+    float v = LoadAsFloat(p.d, p.d_dtype, d_idx);
+    if (p.bias != nullptr) v += LoadAsFloat(p.bias, p.bias_dtype, col * p.bias_stride);
+    v = ApplyActivation(p.act, v);
+    if (p.residual != nullptr) v += LoadAsFloat(p.residual, p.residual_dtype, row * p.ldr + col);
+    StoreFromFloat(p.d, p.d_dtype, d_idx, v);
+  }
+}
+
+}  // namespace
+
+void LaunchSimtGemm(const SimtGemmArgs& args, cudaStream_t stream) {
+  if (args.m == 0 || args.n == 0 || args.batch == 0) return;
+  const dim3 grid(static_cast<unsigned int>((args.n + kTileN - 1) / kTileN),
+                  static_cast<unsigned int>((args.m + kTileM - 1) / kTileM),
+                  static_cast<unsigned int>(args.batch));
+  SimtGemmKernel<<<grid, kGemmThreads, 0, stream>>>(args);
+  VLART_CUDA_CHECK_LAUNCH();
+}
+
+void LaunchEpilogue(const EpilogueArgs& args, cudaStream_t stream) {
+  const int64_t total = args.m * args.n;
+  if (total == 0) return;
+  constexpr int kThreads = 256;
+  EpilogueKernel<<<GridFor(total, kThreads), kThreads, 0, stream>>>(args);
+  VLART_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace vlart::cuda

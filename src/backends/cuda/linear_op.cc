@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// linear_op.cc: CudaBackend::Linear, DomainLinear and the shared GEMM driver RunGemm (also
+// used by Conv2d's im2col path).
+//
+// Path choice for D = act(A·Bᵀ + bias) + residual:
+//  - cuBLASLt (cublaslt_gemm.h) when B is F32/F16/BF16, D is B's dtype or F32 and D's and the
+//    residual's columns are contiguous. A of another dtype (f32 activations against bf16
+//    weights) or strided columns is first converted into backend scratch in row chunks.
+//    bias goes into cuBLASLt's BIAS epilogue when it has D's dtype, stride 1 and 16-byte
+//    alignment; the residual goes in as C with beta = 1 when there is no activation (C == D
+//    in place is cuBLASLt's documented in-place mode). Whatever is left (activation, bias or
+//    residual of another dtype) is one elementwise pass over D (LaunchEpilogue).
+//    GELU is never delegated to cuBLASLt: its header does not say which GELU form its
+//    epilogue computes, so exact erf/tanh forms are ours.
+//  - the SIMT GEMM (linear.cu) otherwise, or when act != none and the residual is D itself
+//    (cuBLASLt would overwrite the residual before the activation pass could read it), or
+//    with CudaBackendOptions::force_fallback_kernels. DomainLinear always takes it (per-sample
+//    weights picked on the device by domain id, so graphs replay with new ids).
+
+#include <algorithm>
+#include <cstdint>
+
+#include "backends/cuda/cuda_backend_impl.h"
+#include "backends/cuda/kernels.h"
+#include "core/check.h"
+#include "ops/op_checks.h"
+
+namespace vlart::cuda {
+namespace {
+
+constexpr int64_t kSimtMaxRowsPerLaunch = int64_t{65535} * 64;  // gridDim.y limit x tile rows
+
+}  // namespace
+
+void CudaBackend::Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act,
+                         const Tensor* residual, const Tensor& out) {
+  BeginOp();
+  CheckLinearArgs(Device::kCuda, x, w, bias, residual, out);  // x [M, K], w [N, K], out [M, N]
+  GemmOperands g;
+  g.m = x.dim(0);
+  g.n = w.dim(0);
+  g.k = w.dim(1);
+  // A size-1 dim's stride is arbitrary; any ld >= the row length is valid for one row.
+  const auto row_stride = [](const Tensor& t) {
+    return t.dim(0) > 1 ? t.stride[0] : std::max<int64_t>(t.dim(1), 1);
+  };
+  g.a = x.data;
+  g.a_dtype = x.dtype;
+  g.lda = row_stride(x);
+  g.b = w.data;
+  g.b_dtype = w.dtype;
+  g.ldb = std::max<int64_t>(g.k, 1);  // w is contiguous (checked)
+  if (bias != nullptr) {
+    g.bias = bias->data;
+    g.bias_dtype = bias->dtype;
+  }
+  g.act = ToActKind(act);
+  if (residual != nullptr) {
+    g.residual = residual->data;
+    g.residual_dtype = residual->dtype;
+    g.ldr = row_stride(*residual);
+  }
+  g.d = out.data;
+  g.d_dtype = out.dtype;
+  g.ldd = row_stride(out);
+  RunGemm(g, nullptr);
+  AfterOp("Linear");
+}
+
+void CudaBackend::DomainLinear(const Tensor& x, const Tensor& weight_table,
+                               const Tensor& bias_table, const Tensor& domain_ids,
+                               const Tensor& out) {
+  BeginOp();
+  // x [B, T, K], weight_table [D, K*N], bias_table [D, N], domain_ids [B], out [B, T, N]
+  CheckDomainLinearArgs(Device::kCuda, x, weight_table, bias_table, domain_ids, out);
+  const int64_t batch = x.dim(0);
+  const int64_t tokens = x.dim(1);
+  const int64_t k = x.dim(2);
+  const int64_t n = out.dim(2);
+  VLART_CHECK(batch <= 65535 && tokens <= kSimtMaxRowsPerLaunch,
+              "DomainLinear: at most 65535 samples of {} tokens, got x {}", kSimtMaxRowsPerLaunch,
+              x.ToString());
+  SimtGemmArgs a;
+  a.m = tokens;
+  a.n = n;
+  a.k = k;
+  a.batch = static_cast<int>(batch);
+  a.a = x.data;
+  a.a_dtype = x.dtype;
+  a.a_batch_stride = x.stride[0];
+  a.a_m_stride = x.stride[1];
+  a.a_k_stride = x.stride[2];
+  a.b = weight_table.data;  // W_d[k, n] = weight_table[d, k * N + n] (contiguous, checked)
+  a.b_dtype = weight_table.dtype;
+  a.b_batch_stride = k * n;
+  a.b_n_stride = 1;
+  a.b_k_stride = n;
+  a.b_batch_index = domain_ids.data_as<const int32_t>();
+  a.b_index_stride = domain_ids.stride[0];
+  a.bias = bias_table.data;  // contiguous (checked)
+  a.bias_dtype = bias_table.dtype;
+  a.bias_batch_stride = n;
+  a.bias_stride = 1;
+  a.d = out.data;
+  a.d_dtype = out.dtype;
+  a.d_batch_stride = out.stride[0];
+  a.d_m_stride = out.stride[1];
+  a.d_n_stride = out.stride[2];
+  LaunchSimtGemm(a, stream_);
+  ++stats_.gemm_simt;
+  AfterOp("DomainLinear");
+}
+
+void CudaBackend::RunGemm(const GemmOperands& g, const RowMaterializer* materialize_a) {
+  if (g.m == 0 || g.n == 0) return;
+  const bool residual_is_out = g.residual != nullptr && g.residual == g.d;
+  const bool lt_ok = !force_fallback_ && g.k > 0 && IsComputeFloat(g.b_dtype) &&
+                     (g.d_dtype == g.b_dtype || g.d_dtype == DType::kF32) && g.d_col_stride == 1 &&
+                     (g.residual == nullptr || g.r_col_stride == 1) &&
+                     !(residual_is_out && g.act != ActKind::kNone);
+  if (!lt_ok) {
+    VLART_CHECK(materialize_a == nullptr, "RunGemm: a materialised A needs the cuBLASLt path");
+    RunSimtGemm(g);
+    return;
+  }
+  if (materialize_a == nullptr && g.a_dtype == g.b_dtype && g.a_col_stride == 1) {
+    RunGemmChunk(g);
+    return;
+  }
+  // A goes through scratch in B's dtype, rows padded to 16 bytes, in as many row chunks as needed.
+  const int64_t ld = (g.k + 7) / 8 * 8;
+  const size_t row_bytes = static_cast<size_t>(ld) * ElementBytes(g.b_dtype);
+  const int64_t chunk_rows = static_cast<int64_t>(scratch_bytes_ / row_bytes);
+  VLART_CHECK(chunk_rows >= 1,
+              "RunGemm: one {}-byte row of A does not fit the {}-byte scratch; raise "
+              "CudaBackendOptions::scratch_bytes",
+              row_bytes, scratch_bytes_);
+  for (int64_t row0 = 0; row0 < g.m; row0 += chunk_rows) {
+    const int64_t rows = std::min(chunk_rows, g.m - row0);
+    if (materialize_a != nullptr) {
+      (*materialize_a)(row0, rows, scratch_, ld);
+    } else {
+      StridedArg src;
+      src.data = const_cast<void*>(OffsetPtr(g.a, row0 * g.lda, g.a_dtype));
+      src.dtype = g.a_dtype;
+      src.ndim = 2;
+      src.shape[0] = rows;
+      src.shape[1] = g.k;
+      src.stride[0] = g.lda;
+      src.stride[1] = g.a_col_stride;
+      StridedArg dst;
+      dst.data = scratch_;
+      dst.dtype = g.b_dtype;
+      dst.ndim = 2;
+      dst.shape[0] = rows;
+      dst.shape[1] = g.k;
+      dst.stride[0] = ld;
+      dst.stride[1] = 1;
+      CollapseDims({&src, &dst});
+      LaunchCopy(src, dst, stream_);
+    }
+    GemmOperands c = g;
+    c.m = rows;
+    c.a = scratch_;
+    c.a_dtype = g.b_dtype;
+    c.lda = ld;
+    c.a_col_stride = 1;
+    if (g.residual != nullptr) c.residual = OffsetPtr(g.residual, row0 * g.ldr, g.residual_dtype);
+    c.d = OffsetPtr(g.d, row0 * g.ldd, g.d_dtype);
+    RunGemmChunk(c);
+  }
+}
+
+void CudaBackend::RunGemmChunk(const GemmOperands& g) {
+  LtGemmProblem p;
+  p.m = g.m;
+  p.n = g.n;
+  p.k = g.k;
+  p.a = g.a;
+  p.lda = g.lda;
+  p.b = g.b;
+  p.ldb = g.ldb;
+  p.ab_dtype = g.b_dtype;
+  p.d = g.d;
+  p.ldd = g.ldd;
+  p.d_dtype = g.d_dtype;
+  const bool bias_in_lt = g.bias != nullptr && g.bias_dtype == g.d_dtype && g.bias_stride == 1 &&
+                          reinterpret_cast<uintptr_t>(g.bias) % 16 == 0;
+  const bool residual_in_lt = g.residual != nullptr && g.act == ActKind::kNone &&
+                              g.residual_dtype == g.d_dtype &&
+                              (g.residual != g.d || g.ldr == g.ldd);
+  p.bias = bias_in_lt ? g.bias : nullptr;
+  p.c = residual_in_lt ? g.residual : nullptr;
+  p.ldc = g.ldr;
+  if (!lt_->Run(p, stream_)) {
+    RunSimtGemm(g);
+    return;
+  }
+  ++stats_.gemm_cublaslt;
+  const bool bias_left = g.bias != nullptr && !bias_in_lt;
+  const bool residual_left = g.residual != nullptr && !residual_in_lt;
+  if (g.act == ActKind::kNone && !bias_left && !residual_left) return;
+  EpilogueArgs e;
+  e.m = g.m;
+  e.n = g.n;
+  e.d = g.d;
+  e.d_dtype = g.d_dtype;
+  e.ldd = g.ldd;
+  e.bias = bias_left ? g.bias : nullptr;
+  e.bias_dtype = g.bias_dtype;
+  e.bias_stride = g.bias_stride;
+  e.act = g.act;
+  e.residual = residual_left ? g.residual : nullptr;
+  e.residual_dtype = g.residual_dtype;
+  e.ldr = g.ldr;
+  LaunchEpilogue(e, stream_);
+  ++stats_.epilogue_passes;
+}
+
+void CudaBackend::RunSimtGemm(const GemmOperands& g) {
+  for (int64_t row0 = 0; row0 < g.m; row0 += kSimtMaxRowsPerLaunch) {
+    SimtGemmArgs a;
+    a.m = std::min(kSimtMaxRowsPerLaunch, g.m - row0);
+    a.n = g.n;
+    a.k = g.k;
+    a.a = OffsetPtr(g.a, row0 * g.lda, g.a_dtype);
+    a.a_dtype = g.a_dtype;
+    a.a_m_stride = g.lda;
+    a.a_k_stride = g.a_col_stride;
+    a.b = g.b;
+    a.b_dtype = g.b_dtype;
+    a.b_n_stride = g.ldb;
+    a.b_k_stride = 1;
+    a.bias = g.bias;
+    a.bias_dtype = g.bias_dtype;
+    a.bias_stride = g.bias_stride;
+    a.act = g.act;
+    if (g.residual != nullptr) a.residual = OffsetPtr(g.residual, row0 * g.ldr, g.residual_dtype);
+    a.residual_dtype = g.residual_dtype;
+    a.r_m_stride = g.ldr;
+    a.r_n_stride = g.r_col_stride;
+    a.d = OffsetPtr(g.d, row0 * g.ldd, g.d_dtype);
+    a.d_dtype = g.d_dtype;
+    a.d_m_stride = g.ldd;
+    a.d_n_stride = g.d_col_stride;
+    LaunchSimtGemm(a, stream_);
+    ++stats_.gemm_simt;
+  }
+}
+
+}  // namespace vlart::cuda

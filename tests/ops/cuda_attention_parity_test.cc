@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// cuda_attention_parity_test.cc: CUDA Attention and ChannelAttention against the CPU
+// reference, in every ParityMode: awkward sizes, GQA/MQA, masks (full, stride-0 shared,
+// BART's finfo.min padding, openpi's finite -2.38e38 with a fully masked row), q/k/v as strided
+// views into one fused qkv buffer, and the model shapes (X-VLA 262x16x64, DaViT windows
+// 50x144x8x32, BART 100x16x64, pi0-like MQA 8x256 on the fallback path; channel attention at
+// N = 3136 / 196 / 49).
+//
+// Attention tolerance, per output element (b, i, h, e), from a double-precision replay:
+//   s_j  = fl32(fl32(scale q·k_j) + mask_ij)         (the scores both sides round to)
+//   δ_j  = ReductionTol(D, |scale| Σ_d |q_d k_jd|) + 2 u32 |scale q·k_j|   (score error)
+//   p_j  = softmax(s)_j;  V_e = Σ_j p_j |v_je|
+//   tol  = u_out |want| + (2 max_j δ_j + kFunctionUlps u32 + ReductionTol(Sk, 1) + 2 u_in) V_e
+// A score error δ moves p_j by at most 2 max δ relative (first order of the softmax); exp and
+// the normalisation add a few ulps; P·V is a length-Sk reduction of p_j |v_je|; the
+// tensor-core path rounds P to the input dtype (u_in, 0 in f32 mode) while the row sum uses the
+// unrounded P (another u_in).
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "backends/cuda/cuda_backend_internal.h"
+#include "cuda_parity_util.h"
+
+namespace vlart::testing {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+constexpr float kTorchF32Min = -3.4028234663852886e38f;  // torch.finfo(float32).min (BART)
+constexpr float kOpenpiMask = -2.3819763e38f;
+
+enum class MaskKind { kNone, kFull, kSharedAcrossBatch, kBartPadding, kOpenpiWithFullyMaskedRow };
+
+struct AttnCase {
+  int64_t batch, sq, sk, hq, hkv, d, dv;
+  MaskKind mask;
+  bool fused_qkv = false;  // q, k, v are views of one [B, S, 3, H, D] buffer (needs sq == sk, hq == hkv, d == dv)
+};
+
+std::string Describe(const AttnCase& c) {
+  return fmt::format("B {} Sq {} Sk {} Hq {} Hkv {} D {} Dv {} mask {} fused {}", c.batch, c.sq, c.sk, c.hq,
+                     c.hkv, c.d, c.dv, static_cast<int>(c.mask), c.fused_qkv);
+}
+
+HostTensor MakeMask(const AttnCase& c, uint64_t seed) {
+  HostTensor m(DType::kF32, Shape{c.batch, c.sq, c.sk});
+  const HostTensor noise = Uniform(m.shape(), seed, -2.0f, 2.0f);
+  for (int64_t b = 0; b < c.batch; ++b) {
+    for (int64_t i = 0; i < c.sq; ++i) {
+      for (int64_t j = 0; j < c.sk; ++j) {
+        const int64_t e = (b * c.sq + i) * c.sk + j;
+        float v = 0.0f;
+        switch (c.mask) {
+          case MaskKind::kNone: break;
+          case MaskKind::kFull:
+          case MaskKind::kSharedAcrossBatch:
+            v = (j * 7 + i * 3) % 5 == 0 ? kNegInf : noise.data<float>()[e];
+            if (j == 0) v = 0.0f;  // every row keeps a finite key
+            break;
+          case MaskKind::kBartPadding: v = j >= c.sk - c.sk / 10 ? kTorchF32Min : 0.0f; break;
+          case MaskKind::kOpenpiWithFullyMaskedRow:
+            v = (i == 1 || j > i) ? kOpenpiMask : 0.0f;  // causal-ish, row 1 fully masked
+            break;
+        }
+        m.data<float>()[e] = v;
+      }
+    }
+  }
+  return m;
+}
+
+void RunAttentionCase(ParityMode mode, const AttnCase& c, uint64_t seed) {
+  SCOPED_TRACE(SeedNote(seed) + " " + Describe(c));
+  const DType dt = ModeDType(mode);
+  Backend& cuda = CudaFor(mode);
+  auto arena = cuda.NewArena();
+
+  Tensor qh, kh, vh, qd, kd, vd;
+  Twin fused, qt, kt, vt;
+  if (c.fused_qkv) {
+    fused = RandomTwin(cuda, *arena, Shape{c.batch, c.sq, 3, c.hq, c.d}, dt, seed, -1.5f, 1.5f);
+    qh = fused.h().Select(2, 0), kh = fused.h().Select(2, 1), vh = fused.h().Select(2, 2);
+    qd = fused.dev.Select(2, 0), kd = fused.dev.Select(2, 1), vd = fused.dev.Select(2, 2);
+  } else {
+    qt = RandomTwin(cuda, *arena, Shape{c.batch, c.sq, c.hq, c.d}, dt, seed, -1.5f, 1.5f);
+    kt = RandomTwin(cuda, *arena, Shape{c.batch, c.sk, c.hkv, c.d}, dt, seed + 1, -1.5f, 1.5f);
+    vt = RandomTwin(cuda, *arena, Shape{c.batch, c.sk, c.hkv, c.dv}, dt, seed + 2, -1.5f, 1.5f);
+    qh = qt.h(), kh = kt.h(), vh = vt.h();
+    qd = qt.dev, kd = kt.dev, vd = vt.dev;
+  }
+  Twin mask_t;
+  Tensor mask_h, mask_d;
+  const bool has_mask = c.mask != MaskKind::kNone;
+  if (has_mask) {
+    mask_t = MakeTwin(cuda, *arena, MakeMask(c, seed + 3), DType::kF32);
+    mask_h = mask_t.h();
+    mask_d = mask_t.dev;
+    if (c.mask == MaskKind::kSharedAcrossBatch || c.mask == MaskKind::kBartPadding) {
+      mask_h = mask_h.Slice(0, 0, 1).Broadcast(mask_h.shape);  // one mask, stride-0 batch
+      mask_d = mask_d.Slice(0, 0, 1).Broadcast(mask_d.shape);
+    }
+  }
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c.d));
+  const Shape out_shape{c.batch, c.sq, c.hq, c.dv};
+  HostTensor want(DType::kF32, out_shape);
+  CpuRef().Attention(qh, kh, vh, has_mask ? &mask_h : nullptr, scale, want.view());
+
+  // Tolerance replay in double (see the file header).
+  const std::vector<double> q = Values(qh), k = Values(kh), v = Values(vh);
+  const std::vector<double> mk = has_mask ? Values(mask_h) : std::vector<double>();
+  const double u_in = dt == DType::kF32 ? 0.0 : UnitRoundoff(dt);
+  std::vector<double> tol(static_cast<size_t>(want.numel()));
+  std::vector<double> s(static_cast<size_t>(c.sk)), p(static_cast<size_t>(c.sk));
+  const int64_t group = c.hq / c.hkv;
+  for (int64_t b = 0; b < c.batch; ++b) {
+    for (int64_t h = 0; h < c.hq; ++h) {
+      const int64_t g = h / group;
+      for (int64_t i = 0; i < c.sq; ++i) {
+        const double* qi = &q[static_cast<size_t>(((b * c.sq + i) * c.hq + h) * c.d)];
+        double max_delta = 0.0;
+        double m = -INFINITY;
+        for (int64_t j = 0; j < c.sk; ++j) {
+          const double* kj = &k[static_cast<size_t>(((b * c.sk + j) * c.hkv + g) * c.d)];
+          double dot = 0.0, abs_dot = 0.0;
+          for (int64_t e = 0; e < c.d; ++e) {
+            dot += qi[e] * kj[e];
+            abs_dot += std::fabs(qi[e] * kj[e]);
+          }
+          const float scaled = static_cast<float>(scale * dot);
+          const float masked = has_mask ? scaled + static_cast<float>(mk[static_cast<size_t>((b * c.sq + i) * c.sk + j)]) : scaled;
+          s[static_cast<size_t>(j)] = masked;
+          max_delta = std::max(max_delta, ReductionTol(c.d, scale * abs_dot) + 2 * kUnitF32 * std::fabs(scaled));
+          m = std::max(m, static_cast<double>(masked));
+        }
+        double sum = 0.0;
+        for (int64_t j = 0; j < c.sk; ++j) {
+          p[static_cast<size_t>(j)] = std::exp(s[static_cast<size_t>(j)] - m);
+          sum += p[static_cast<size_t>(j)];
+        }
+        const double rel = 2 * max_delta + kFunctionUlps * kUnitF32 + ReductionTol(c.sk, 1.0) + 2 * u_in;
+        for (int64_t e = 0; e < c.dv; ++e) {
+          double pv = 0.0;
+          for (int64_t j = 0; j < c.sk; ++j) {
+            pv += p[static_cast<size_t>(j)] / sum * std::fabs(v[static_cast<size_t>(((b * c.sk + j) * c.hkv + g) * c.dv + e)]);
+          }
+          const size_t o = static_cast<size_t>(((b * c.sq + i) * c.hq + h) * c.dv + e);
+          tol[o] = UnitRoundoff(dt) * std::fabs(want.data<float>()[o]) + rel * pv + AbsFloor(dt);
+        }
+      }
+    }
+  }
+  GuardedOutput out = MakeGuarded(cuda, *arena, out_shape, dt, 3);
+  cuda.Attention(qd, kd, vd, has_mask ? &mask_d : nullptr, scale, out.view);
+  ExpectClose(ReadGuarded(cuda, out, "Attention"), want, tol, "Attention");
+}
+
+VLART_PARITY_SUITE(AttentionParity);
+
+TEST_P(AttentionParity, AwkwardSizesGqaMqaAndMasks) {
+  VLART_REQUIRE_CUDA();
+  uint64_t salt = 2000;
+  const std::vector<AttnCase> cases = {
+      {1, 1, 1, 1, 1, 32, 32, MaskKind::kNone},
+      {2, 7, 19, 4, 2, 64, 64, MaskKind::kFull},
+      {2, 19, 7, 3, 1, 32, 32, MaskKind::kSharedAcrossBatch},
+      {2, 111, 111, 2, 2, 128, 128, MaskKind::kNone},
+      {1, 65, 129, 2, 1, 64, 64, MaskKind::kFull},  // one past the 64-row / 64-key tiles
+      {1, 7, 19, 2, 1, 48, 48, MaskKind::kFull},    // head dim 48: SIMT kernel
+      {1, 19, 111, 2, 2, 64, 32, MaskKind::kNone},  // Dv != D: SIMT kernel
+      {1, 7, 7, 2, 2, 64, 64, MaskKind::kOpenpiWithFullyMaskedRow},
+  };
+  for (const AttnCase& c : cases) RunAttentionCase(GetParam(), c, TestSeed(++salt));
+}
+
+TEST_P(AttentionParity, ModelRealShapes) {
+  VLART_REQUIRE_CUDA();
+  uint64_t salt = 2100;
+  const std::vector<AttnCase> cases = {
+      {1, 262, 262, 16, 16, 64, 64, MaskKind::kNone, true},        // X-VLA policy, fused qkv
+      {50, 144, 144, 8, 8, 32, 32, MaskKind::kNone, true},         // DaViT windows, 2 views x 25
+      {1, 100, 100, 16, 16, 64, 64, MaskKind::kBartPadding, true}, // BART encoder, padded prompt
+      {1, 256, 256, 8, 1, 256, 256, MaskKind::kOpenpiWithFullyMaskedRow},  // pi0-like MQA, D 256
+  };
+  for (const AttnCase& c : cases) RunAttentionCase(GetParam(), c, TestSeed(++salt));
+}
+
+TEST_P(AttentionParity, ModelShapesTakeTheExpectedPath) {
+  VLART_REQUIRE_REAL_CUDA();
+  const ParityMode mode = GetParam();
+  const DType dt = ModeDType(mode);
+  Backend& cuda = CudaFor(mode);
+  auto arena = cuda.NewArena();
+  const Tensor qkv = arena->Allocate(Shape{1, 262, 3, 16, 64}, dt);
+  const Tensor out = arena->Allocate(Shape{1, 262, 16, 64}, dt);
+  cuda.Fill(qkv, 0.25f);
+  cuda::ResetStats(cuda);
+  cuda.Attention(qkv.Select(2, 0), qkv.Select(2, 1), qkv.Select(2, 2), nullptr, 0.125f, out);
+  cuda.Synchronize();
+  const cuda::Stats s = cuda::StatsOf(cuda);
+  const bool mma = mode == ParityMode::kBF16 || mode == ParityMode::kF16;
+  EXPECT_EQ(s.attention_mma, mma ? 1 : 0);
+  EXPECT_EQ(s.attention_simt, mma ? 0 : 1);
+}
+
+// ---- ChannelAttention ------------------------------------------------------------------------
+
+VLART_PARITY_SUITE(ChannelAttentionParity);
+
+// Tolerance, per (b, n, g, i), from a double replay per (b, g):
+//   S_ij = Σ_n q_ni k_nj;  δ_ij = ReductionTol(N, scale Σ_n |q_ni k_nj|) + 2 u32 |scale S_ij|
+//   A = softmax_j(scale S);  V = Σ_j A_ij |v_nj|
+//   tol = u_out |want| + (2 max_j δ_ij + kFunctionUlps u32 + ReductionTol(d, 1)) V
+// (all f32 on the device: no rounding of A).
+TEST_P(ChannelAttentionParity, AwkwardAndDaVitShapes) {
+  VLART_REQUIRE_CUDA();
+  const ParityMode mode = GetParam();
+  const DType dt = ModeDType(mode);
+  Backend& cuda = CudaFor(mode);
+  struct Case {
+    int64_t batch, n, groups, d;
+  };
+  uint64_t salt = 2200;
+  for (const Case& c : {Case{1, 1, 1, 1}, Case{2, 7, 3, 19}, Case{1, 111, 2, 32}, Case{1, 300, 1, 64},
+                        Case{2, 3136, 8, 32}, Case{2, 196, 32, 32}, Case{2, 49, 64, 32}}) {
+    const uint64_t seed = TestSeed(++salt);
+    SCOPED_TRACE(SeedNote(seed) + fmt::format(" B {} N {} G {} d {}", c.batch, c.n, c.groups, c.d));
+    auto arena = cuda.NewArena();
+    Twin qkv = RandomTwin(cuda, *arena, Shape{c.batch, c.n, 3, c.groups, c.d}, dt, seed, -1.0f, 1.0f);
+    const Tensor qh = qkv.h().Select(2, 0), kh = qkv.h().Select(2, 1), vh = qkv.h().Select(2, 2);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.n));
+    const Shape shape{c.batch, c.n, c.groups, c.d};
+    HostTensor want(DType::kF32, shape);
+    CpuRef().ChannelAttention(qh, kh, vh, scale, want.view());
+
+    const std::vector<double> q = Values(qh), k = Values(kh), v = Values(vh);
+    const auto at = [&](const std::vector<double>& t, int64_t b, int64_t n, int64_t g, int64_t i) {
+      return t[static_cast<size_t>(((b * c.n + n) * c.groups + g) * c.d + i)];
+    };
+    std::vector<double> tol(static_cast<size_t>(want.numel()));
+    std::vector<double> a(static_cast<size_t>(c.d * c.d));
+    std::vector<double> row_rel(static_cast<size_t>(c.d));
+    for (int64_t b = 0; b < c.batch; ++b) {
+      for (int64_t g = 0; g < c.groups; ++g) {
+        for (int64_t i = 0; i < c.d; ++i) {
+          double m = -INFINITY, max_delta = 0.0;
+          for (int64_t j = 0; j < c.d; ++j) {
+            double sij = 0.0, abs_sij = 0.0;
+            for (int64_t n = 0; n < c.n; ++n) {
+              sij += at(q, b, n, g, i) * at(k, b, n, g, j);
+              abs_sij += std::fabs(at(q, b, n, g, i) * at(k, b, n, g, j));
+            }
+            a[static_cast<size_t>(i * c.d + j)] = scale * sij;
+            m = std::max(m, scale * sij);
+            max_delta = std::max(max_delta, ReductionTol(c.n, scale * abs_sij) + 2 * kUnitF32 * std::fabs(scale * sij));
+          }
+          double sum = 0.0;
+          for (int64_t j = 0; j < c.d; ++j) sum += (a[static_cast<size_t>(i * c.d + j)] = std::exp(a[static_cast<size_t>(i * c.d + j)] - m));
+          for (int64_t j = 0; j < c.d; ++j) a[static_cast<size_t>(i * c.d + j)] /= sum;
+          row_rel[static_cast<size_t>(i)] = 2 * max_delta + kFunctionUlps * kUnitF32 + ReductionTol(c.d, 1.0);
+        }
+        for (int64_t n = 0; n < c.n; ++n) {
+          for (int64_t i = 0; i < c.d; ++i) {
+            double av = 0.0;
+            for (int64_t j = 0; j < c.d; ++j) av += a[static_cast<size_t>(i * c.d + j)] * std::fabs(at(v, b, n, g, j));
+            const size_t o = static_cast<size_t>(((b * c.n + n) * c.groups + g) * c.d + i);
+            tol[o] = UnitRoundoff(dt) * std::fabs(want.data<float>()[o]) + row_rel[static_cast<size_t>(i)] * av + AbsFloor(dt);
+          }
+        }
+      }
+    }
+    GuardedOutput out = MakeGuarded(cuda, *arena, shape, dt, 2);
+    cuda.ChannelAttention(qkv.dev.Select(2, 0), qkv.dev.Select(2, 1), qkv.dev.Select(2, 2), scale, out.view);
+    ExpectClose(ReadGuarded(cuda, out, "ChannelAttention"), want, tol, "ChannelAttention");
+  }
+}
+
+}  // namespace
+}  // namespace vlart::testing

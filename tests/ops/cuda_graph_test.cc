@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// cuda_graph_test.cc: ops are graph-capturable. A chain of ops (Linear with GELU, LayerNorm,
+// Attention on fused-qkv views, depthwise Conv2d with residual, DomainLinear, Copy) is captured
+// on the backend's stream into a CUDA graph; replays must reproduce the eager results bit for
+// bit (same kernels, same cuBLASLt algorithms, deterministic reductions), and a DomainLinear
+// replay must follow new domain ids uploaded between replays (ids stay on the device).
+
+#include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "backends/cuda/cuda_backend.h"
+#include "backends/cuda/cuda_backend_internal.h"
+#include "cuda_parity_util.h"
+
+namespace vlart::testing {
+namespace {
+
+#define EXPECT_CUDA_OK(expr) ASSERT_EQ((expr), cudaSuccess) << #expr
+
+struct Chain {
+  Twin x, w1, b1, gamma, beta, qkv, dw, dwb, img, xd, table, bias_table, ids, dense, cqkv;
+  Tensor h1, ln, attn, conv, dom, copy, conv2, chan;
+  std::vector<const Tensor*> outputs() const { return {&h1, &ln, &attn, &conv, &dom, &copy, &conv2, &chan}; }
+};
+
+void RunChain(Backend& be, const Chain& c) {
+  be.Linear(c.x.dev, c.w1.dev, &c.b1.dev, Activation::kGeluTanh, nullptr, c.h1);
+  be.LayerNorm(c.h1, c.gamma.dev, c.beta.dev, 1e-5f, c.ln);
+  be.Attention(c.qkv.dev.Select(2, 0), c.qkv.dev.Select(2, 1), c.qkv.dev.Select(2, 2), nullptr, 0.125f, c.attn);
+  be.Conv2d(c.img.dev, c.dw.dev, &c.dwb.dev, Conv2dParams{1, 1, 32}, &c.img.dev, c.conv);
+  be.DomainLinear(c.xd.dev, c.table.dev, c.bias_table.dev, c.ids.dev, c.dom);
+  be.Copy(c.attn.Permute({0, 2, 1, 3}), c.copy);
+  be.Conv2d(c.img.dev, c.dense.dev, nullptr, Conv2dParams{2, 1, 1}, nullptr, c.conv2);
+  be.ChannelAttention(c.cqkv.dev.Select(2, 0), c.cqkv.dev.Select(2, 1), c.cqkv.dev.Select(2, 2), 0.05f, c.chan);
+}
+
+std::vector<std::vector<unsigned char>> Snapshot(Backend& be, const Chain& c) {
+  std::vector<std::vector<unsigned char>> out;
+  for (const Tensor* t : c.outputs()) {
+    HostTensor h(t->dtype, t->shape);
+    be.Download(*t, h.view());
+    out.emplace_back(static_cast<unsigned char*>(h.view().data),
+                     static_cast<unsigned char*>(h.view().data) + h.nbytes());
+  }
+  return out;
+}
+
+void Poison(Backend& be, const Chain& c) {
+  for (const Tensor* t : c.outputs()) be.Fill(*t, -7.0f);
+}
+
+Chain MakeChain(Backend& be, Arena& arena, DType dt, uint64_t seed) {
+  Chain c;
+  c.x = RandomTwin(be, arena, Shape{19, 64}, dt, seed);
+  c.w1 = RandomTwin(be, arena, Shape{96, 64}, dt, seed + 1);
+  c.b1 = RandomTwin(be, arena, Shape{96}, dt, seed + 2);
+  c.gamma = RandomTwin(be, arena, Shape{96}, dt, seed + 3);
+  c.beta = RandomTwin(be, arena, Shape{96}, dt, seed + 4);
+  c.qkv = RandomTwin(be, arena, Shape{2, 70, 3, 4, 64}, dt, seed + 5);
+  c.dw = RandomTwin(be, arena, Shape{32, 1, 3, 3}, dt, seed + 6);
+  c.dwb = RandomTwin(be, arena, Shape{32}, dt, seed + 7);
+  c.img = RandomTwin(be, arena, Shape{2, 9, 9, 32}, dt, seed + 8);
+  c.xd = RandomTwin(be, arena, Shape{2, 30, 72}, dt, seed + 9);
+  c.table = RandomTwin(be, arena, Shape{5, 72 * 20}, dt, seed + 10);
+  c.bias_table = RandomTwin(be, arena, Shape{5, 20}, dt, seed + 11);
+  c.ids = IntTwin(be, arena, {3, 1}, Shape{2});
+  c.h1 = arena.Allocate(Shape{19, 96}, dt);
+  c.ln = arena.Allocate(Shape{19, 96}, dt);
+  c.attn = arena.Allocate(Shape{2, 70, 4, 64}, dt);
+  c.conv = arena.Allocate(Shape{2, 9, 9, 32}, dt);
+  c.dom = arena.Allocate(Shape{2, 30, 20}, dt);
+  c.copy = arena.Allocate(Shape{2, 4, 70, 64}, dt);
+  c.dense = RandomTwin(be, arena, Shape{16, 32, 3, 3}, dt, seed + 12);
+  c.cqkv = RandomTwin(be, arena, Shape{2, 300, 3, 4, 32}, dt, seed + 13);
+  c.conv2 = arena.Allocate(Shape{2, 5, 5, 16}, dt);
+  c.chan = arena.Allocate(Shape{2, 300, 4, 32}, dt);
+  return c;
+}
+
+VLART_PARITY_SUITE(CudaGraphCapture);
+
+TEST_P(CudaGraphCapture, ReplayMatchesEagerBitForBit) {
+  VLART_REQUIRE_REAL_CUDA();
+  const DType dt = ModeDType(GetParam());
+  Backend& cuda = CudaFor(GetParam());
+  auto arena = cuda.NewArena();
+  const uint64_t seed = TestSeed(4000);
+  SCOPED_TRACE(SeedNote(seed));
+  Chain c = MakeChain(cuda, *arena, dt, seed);
+  RunChain(cuda, c);  // eager (also warms cuBLASLt's plan cache)
+  const auto eager = Snapshot(cuda, c);
+
+  cudaStream_t stream = cuda::StreamOf(cuda);
+  cudaGraph_t graph = nullptr;
+  EXPECT_CUDA_OK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  RunChain(cuda, c);
+  EXPECT_CUDA_OK(cudaStreamEndCapture(stream, &graph));
+  cudaGraphExec_t exec = nullptr;
+  EXPECT_CUDA_OK(cudaGraphInstantiate(&exec, graph, 0));
+  for (int replay = 0; replay < 2; ++replay) {
+    Poison(cuda, c);
+    EXPECT_CUDA_OK(cudaGraphLaunch(exec, stream));
+    cuda.Synchronize();
+    const auto got = Snapshot(cuda, c);
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_TRUE(got[i] == eager[i]) << "output " << i << " replay " << replay;
+  }
+
+  // New domain ids between replays: the captured DomainLinear reads them from the device.
+  const std::vector<int32_t> new_ids = {0, 4};
+  HostTensor ids_host(DType::kI32, Shape{2});
+  std::memcpy(ids_host.data<int32_t>(), new_ids.data(), sizeof(int32_t) * 2);
+  cuda.Upload(ids_host.view(), c.ids.dev);
+  Poison(cuda, c);
+  EXPECT_CUDA_OK(cudaGraphLaunch(exec, stream));
+  cuda.Synchronize();
+  const auto replayed = Snapshot(cuda, c);
+  RunChain(cuda, c);
+  const auto eager_new = Snapshot(cuda, c);
+  EXPECT_TRUE(replayed[4] == eager_new[4]) << "DomainLinear replay with new ids";
+  EXPECT_FALSE(eager_new[4] == eager[4]) << "new domain ids should change the DomainLinear output";
+  EXPECT_CUDA_OK(cudaGraphExecDestroy(exec));
+  EXPECT_CUDA_OK(cudaGraphDestroy(graph));
+}
+
+// VLART_CUDA_SYNC_CHECK=1 synchronises after every eager op and must stand aside while the
+// stream is being captured (a synchronisation would invalidate the capture).
+TEST(CudaSyncCheck, EagerOpsSynchroniseAndCaptureStillWorks) {
+  VLART_REQUIRE_REAL_CUDA();
+  ::setenv("VLART_CUDA_SYNC_CHECK", "1", 1);
+  CudaBackendOptions options;
+  Result<std::unique_ptr<Backend>> created = CreateCudaBackend(options);
+  ::unsetenv("VLART_CUDA_SYNC_CHECK");
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  Backend& be = **created;
+  auto arena = be.NewArena();
+  const Chain c = MakeChain(be, *arena, DType::kBF16, TestSeed(4100));
+  RunChain(be, c);
+  const auto eager = Snapshot(be, c);
+  cudaStream_t stream = cuda::StreamOf(be);
+  cudaGraph_t graph = nullptr;
+  EXPECT_CUDA_OK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  RunChain(be, c);
+  EXPECT_CUDA_OK(cudaStreamEndCapture(stream, &graph));
+  cudaGraphExec_t exec = nullptr;
+  EXPECT_CUDA_OK(cudaGraphInstantiate(&exec, graph, 0));
+  Poison(be, c);
+  EXPECT_CUDA_OK(cudaGraphLaunch(exec, stream));
+  be.Synchronize();
+  EXPECT_TRUE(Snapshot(be, c) == eager);
+  EXPECT_CUDA_OK(cudaGraphExecDestroy(exec));
+  EXPECT_CUDA_OK(cudaGraphDestroy(graph));
+  arena.reset();
+}
+
+}  // namespace
+}  // namespace vlart::testing

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// cuda_linear_parity_test.cc: CUDA Linear and DomainLinear against the CPU reference, in every
+// ParityMode: awkward sizes with every epilogue (bias, each activation, residual separate or in
+// place), strided rows in and out, NaN/Inf rows, f32 activations against low-precision
+// weights, and X-VLA's real shapes; plus which implementation ran (cuda_backend_internal.h).
+//
+// Tolerance (LinearTol): with pre = x·wᵀ + b (the CPU's value) and
+// S = ||x_m||·||w_n|| + |b_n| >= Σ_k |x_mk w_nk| + |b_n| (Cauchy-Schwarz),
+//   tol = u_out |want| + L (ReductionTol(K, S) + u_w S [x rounded to w's dtype on the device])
+//         + [act] (L u_out |pre| + kFunctionUlps u32 (|pre| + |want|)) + AbsFloor(out)
+// where L = kActLipschitz when there is an activation (1 otherwise): the GEMM's reduction
+// error, the pre-activation rounded to the output dtype before the activation pass (the
+// cuBLASLt path writes D, then activates it), the activation's own evaluation, and the final
+// rounding. The residual is added in f32 before that rounding on every path.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "backends/cuda/cuda_backend_internal.h"
+#include "cuda_parity_util.h"
+
+namespace vlart::testing {
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+enum class Residual { kNone, kSeparate, kInPlace };
+
+struct LinearCase {
+  int64_t m, k, n;
+  bool bias;
+  Activation act;
+  Residual residual;
+  int64_t x_pad = 0;    // x rows are slices of [M, K + x_pad]
+  int64_t out_pad = 0;  // out rows have stride N + out_pad
+  bool f32_x = false;   // x stays f32 against weights in the mode's dtype
+  bool specials = false;  // NaN in row 0, +inf in row 1
+};
+
+std::string Describe(const LinearCase& c) {
+  return fmt::format("M {} K {} N {} bias {} act {} residual {} x_pad {} out_pad {} f32_x {}", c.m, c.k,
+                     c.n, c.bias, ActivationName(c.act), static_cast<int>(c.residual), c.x_pad,
+                     c.out_pad, c.f32_x);
+}
+
+std::vector<double> RowNorms(const Tensor& rows_view) {  // host f32 [R, C] (any strides)
+  const std::vector<double> v = Values(rows_view);
+  const int64_t r = rows_view.dim(0), c = rows_view.dim(1);
+  std::vector<double> norms(static_cast<size_t>(r), 0.0);
+  for (int64_t i = 0; i < r; ++i) {
+    double s = 0;
+    for (int64_t j = 0; j < c; ++j) s += v[static_cast<size_t>(i * c + j)] * v[static_cast<size_t>(i * c + j)];
+    norms[static_cast<size_t>(i)] = std::sqrt(s);
+  }
+  return norms;
+}
+
+void RunLinearCase(ParityMode mode, const LinearCase& c, uint64_t seed) {
+  SCOPED_TRACE(SeedNote(seed) + " " + Describe(c));
+  const DType dt = ModeDType(mode);
+  const DType x_dt = c.f32_x ? DType::kF32 : dt;
+  Backend& cuda = CudaFor(mode);
+  Backend& cpu = CpuRef();
+  auto arena = cuda.NewArena();
+
+  HostTensor xv = Uniform(Shape{c.m, c.k + c.x_pad}, seed, -1.0f, 1.0f);
+  for (int64_t r = 0; r < c.m; ++r) {
+    for (int64_t j = c.k; j < c.k + c.x_pad; ++j) xv.data<float>()[r * (c.k + c.x_pad) + j] = kNaN;
+  }
+  if (c.specials && c.m >= 2) {
+    xv.data<float>()[0] = kNaN;
+    xv.data<float>()[c.k + c.x_pad] = kInf;
+  }
+  Twin xbuf = MakeTwin(cuda, *arena, std::move(xv), x_dt);
+  const Tensor xh = xbuf.h().Slice(1, 0, c.k);
+  const Tensor xd = xbuf.dev.Slice(1, 0, c.k);
+  Twin w = RandomTwin(cuda, *arena, Shape{c.n, c.k}, dt, seed + 1, -1.0f, 1.0f);
+  Twin bias = RandomTwin(cuda, *arena, Shape{c.n}, dt, seed + 2, -1.0f, 1.0f);
+  Twin res = RandomTwin(cuda, *arena, Shape{c.m, c.n}, dt, seed + 3, -2.0f, 2.0f);
+  const Tensor* bias_h = c.bias ? &bias.host.view() : nullptr;
+  const Tensor* bias_d = c.bias ? &bias.dev : nullptr;
+  const Tensor* res_h = c.residual != Residual::kNone ? &res.host.view() : nullptr;
+
+  HostTensor want(DType::kF32, Shape{c.m, c.n});
+  cpu.Linear(xh, w.h(), bias_h, c.act, res_h, want.view());
+  HostTensor pre(DType::kF32, Shape{c.m, c.n});
+  cpu.Linear(xh, w.h(), bias_h, Activation::kNone, nullptr, pre.view());
+
+  const std::vector<double> xn = RowNorms(xh);
+  const std::vector<double> wn = RowNorms(w.h());
+  const double u_out = UnitRoundoff(dt);
+  const bool has_act = c.act != Activation::kNone;
+  const double lip = has_act ? kActLipschitz : 1.0;
+  const double x_round = x_dt != dt ? UnitRoundoff(dt) : 0.0;
+  std::vector<double> tol(static_cast<size_t>(c.m * c.n));
+  for (int64_t i = 0; i < c.m; ++i) {
+    for (int64_t j = 0; j < c.n; ++j) {
+      const size_t e = static_cast<size_t>(i * c.n + j);
+      const double s = xn[static_cast<size_t>(i)] * wn[static_cast<size_t>(j)] +
+                       (c.bias ? std::fabs(bias.host.data<float>()[j]) : 0.0);
+      const double p = std::fabs(pre.data<float>()[e]);
+      const double wv = std::fabs(want.data<float>()[e]);
+      double t = u_out * wv + lip * (ReductionTol(c.k, s) + x_round * s) + AbsFloor(dt);
+      if (has_act) t += lip * u_out * p + kFunctionUlps * kUnitF32 * (p + wv);
+      tol[e] = t;
+    }
+  }
+
+  GuardedOutput out = MakeGuarded(cuda, *arena, Shape{c.m, c.n}, dt, c.out_pad);
+  if (c.residual == Residual::kInPlace) {
+    cuda.Copy(res.dev, out.view);
+    cuda.Linear(xd, w.dev, bias_d, c.act, &out.view, out.view);
+  } else {
+    cuda.Linear(xd, w.dev, bias_d, c.act, c.residual == Residual::kSeparate ? &res.dev : nullptr, out.view);
+  }
+  ExpectClose(ReadGuarded(cuda, out, "Linear"), want, tol, "Linear");
+}
+
+VLART_PARITY_SUITE(LinearParity);
+
+TEST_P(LinearParity, AwkwardSizesEveryEpilogue) {
+  VLART_REQUIRE_CUDA();
+  struct Mkn {
+    int64_t m, k, n;
+  };
+  uint64_t salt = 1000;
+  for (const Mkn& s : {Mkn{1, 1, 1}, Mkn{1, 7, 19}, Mkn{7, 19, 111}, Mkn{19, 111, 7}, Mkn{111, 7, 1},
+                       Mkn{111, 111, 111}, Mkn{7, 64, 33}}) {
+    for (Activation act : {Activation::kNone, Activation::kGeluErf, Activation::kGeluTanh,
+                           Activation::kSilu, Activation::kSigmoid}) {
+      for (Residual r : {Residual::kNone, Residual::kSeparate, Residual::kInPlace}) {
+        for (bool bias : {false, true}) {
+          LinearCase c{s.m, s.k, s.n, bias, act, r};
+          c.x_pad = (salt % 3 == 0) ? 3 : 0;
+          c.out_pad = (salt % 2 == 0) ? 2 : 0;
+          RunLinearCase(GetParam(), c, TestSeed(++salt));
+        }
+      }
+    }
+  }
+}
+
+TEST_P(LinearParity, NanAndInfRowsPropagateLikeTheReference) {
+  VLART_REQUIRE_CUDA();
+  uint64_t salt = 1500;
+  for (Activation act : {Activation::kNone, Activation::kGeluTanh, Activation::kSilu}) {
+    LinearCase c{7, 19, 111, true, act, Residual::kSeparate};
+    c.specials = true;
+    RunLinearCase(GetParam(), c, TestSeed(++salt));
+  }
+}
+
+TEST_P(LinearParity, F32ActivationsAgainstModeWeights) {
+  VLART_REQUIRE_CUDA();
+  uint64_t salt = 1600;
+  for (int64_t m : {1, 19, 262}) {
+    LinearCase c{m, 1024, 111, true, Activation::kNone, Residual::kSeparate};
+    c.f32_x = true;
+    c.x_pad = 5;
+    RunLinearCase(GetParam(), c, TestSeed(++salt));
+  }
+}
+
+// X-VLA policy layer (262 tokens, width 1024, MLP 4096): qkv, fc1 + GELU-tanh, fc2 + residual
+// in place, proj + residual; BART/DaViT-like fc1 + GELU-erf.
+TEST_P(LinearParity, ModelRealShapes) {
+  VLART_REQUIRE_CUDA();
+  uint64_t salt = 1700;
+  const std::vector<LinearCase> cases = {
+      {262, 1024, 3072, true, Activation::kNone, Residual::kNone},
+      {262, 1024, 4096, true, Activation::kGeluTanh, Residual::kNone},
+      {262, 4096, 1024, true, Activation::kNone, Residual::kInPlace},
+      {262, 1024, 1024, true, Activation::kNone, Residual::kSeparate},
+      {100, 1024, 4096, true, Activation::kGeluErf, Residual::kNone},
+  };
+  for (const LinearCase& c : cases) RunLinearCase(GetParam(), c, TestSeed(++salt));
+}
+
+// The fast paths really run: cuBLASLt for the model shapes (no SIMT fallback, no extra pass
+// when the epilogue fits cuBLASLt's), the SIMT kernel in fallback mode.
+TEST_P(LinearParity, ModelShapesTakeTheExpectedPath) {
+  VLART_REQUIRE_REAL_CUDA();
+  const ParityMode mode = GetParam();
+  Backend& cuda = CudaFor(mode);
+  const DType dt = ModeDType(mode);
+  auto arena = cuda.NewArena();
+  const Tensor x = arena->Allocate(Shape{262, 4096}, dt);
+  const Tensor w = arena->Allocate(Shape{1024, 4096}, dt);
+  const Tensor b = arena->Allocate(Shape{1024}, dt);
+  const Tensor out = arena->Allocate(Shape{262, 1024}, dt);
+  for (const Tensor* t : {&x, &w, &b, &out}) cuda.Fill(*t, 0.5f);
+  cuda::ResetStats(cuda);
+  cuda.Linear(x, w, &b, Activation::kNone, &out, out);
+  cuda.Synchronize();
+  const cuda::Stats s = cuda::StatsOf(cuda);
+  if (mode == ParityMode::kBF16Fallback) {
+    EXPECT_EQ(s.gemm_cublaslt, 0);
+    EXPECT_EQ(s.gemm_simt, 1);
+  } else {
+    EXPECT_EQ(s.gemm_cublaslt, 1);
+    EXPECT_EQ(s.gemm_simt, 0);
+    EXPECT_EQ(s.epilogue_passes, 0);  // bias and in-place residual both inside cuBLASLt
+  }
+}
+
+// ---- DomainLinear ----------------------------------------------------------------------------
+
+VLART_PARITY_SUITE(DomainLinearParity);
+
+TEST_P(DomainLinearParity, PerSampleWeightsPickedOnTheDevice) {
+  VLART_REQUIRE_CUDA();
+  const ParityMode mode = GetParam();
+  const DType dt = ModeDType(mode);
+  Backend& cuda = CudaFor(mode);
+  auto arena = cuda.NewArena();
+  struct Case {
+    int64_t batch, tokens, k, n, domains, x_pad;
+  };
+  uint64_t salt = 1800;
+  // X-VLA: action encoder 72 -> 1024, decoder 1024 -> 20, 30 domains, 30 action tokens.
+  for (const Case& c : {Case{1, 1, 1, 1, 1, 0}, Case{3, 7, 19, 111, 5, 3}, Case{2, 30, 72, 1024, 30, 0},
+                        Case{2, 30, 1024, 20, 30, 4}}) {
+    const uint64_t seed = TestSeed(++salt);
+    SCOPED_TRACE(SeedNote(seed) + fmt::format(" B {} T {} K {} N {} D {}", c.batch, c.tokens, c.k, c.n, c.domains));
+    HostTensor xv = Uniform(Shape{c.batch, c.tokens, c.k + c.x_pad}, seed);
+    Twin xbuf = MakeTwin(cuda, *arena, std::move(xv), dt);
+    const Tensor xh = xbuf.h().Slice(2, 0, c.k);
+    const Tensor xd = xbuf.dev.Slice(2, 0, c.k);
+    Twin table = RandomTwin(cuda, *arena, Shape{c.domains, c.k * c.n}, dt, seed + 1);
+    Twin bias = RandomTwin(cuda, *arena, Shape{c.domains, c.n}, dt, seed + 2);
+    std::vector<int32_t> ids(static_cast<size_t>(c.batch));
+    for (int64_t b = 0; b < c.batch; ++b) ids[static_cast<size_t>(b)] = static_cast<int32_t>((3 + 7 * b) % c.domains);
+    Twin id = IntTwin(cuda, *arena, ids, Shape{c.batch});
+    const Shape out_shape{c.batch, c.tokens, c.n};
+    HostTensor want(DType::kF32, out_shape);
+    CpuRef().DomainLinear(xh, table.h(), bias.h(), id.h(), want.view());
+    // Bound: a length-K reduction with S = Σ_k |x_tk W_d[k, n]| + |b_d[n]| (exact here), then
+    // the output rounding.
+    const std::vector<double> xs = Values(xh);
+    std::vector<double> tol(static_cast<size_t>(want.numel()));
+    for (int64_t b = 0; b < c.batch; ++b) {
+      const int64_t d = ids[static_cast<size_t>(b)];
+      const float* wd = table.host.data<float>() + d * c.k * c.n;
+      for (int64_t t = 0; t < c.tokens; ++t) {
+        for (int64_t n = 0; n < c.n; ++n) {
+          double s = std::fabs(bias.host.data<float>()[d * c.n + n]);
+          for (int64_t k = 0; k < c.k; ++k) s += std::fabs(xs[static_cast<size_t>((b * c.tokens + t) * c.k + k)] * wd[k * c.n + n]);
+          const size_t e = static_cast<size_t>((b * c.tokens + t) * c.n + n);
+          tol[e] = UnitRoundoff(dt) * std::fabs(want.data<float>()[e]) + ReductionTol(c.k, s) + AbsFloor(dt);
+        }
+      }
+    }
+    GuardedOutput out = MakeGuarded(cuda, *arena, out_shape, dt, 1);
+    cuda.DomainLinear(xd, table.dev, bias.dev, id.dev, out.view);
+    ExpectClose(ReadGuarded(cuda, out, "DomainLinear"), want, tol, "DomainLinear");
+  }
+}
+
+}  // namespace
+}  // namespace vlart::testing

@@ -1,0 +1,543 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// cuda_parity_test.cc: the CUDA backend against the CPU reference for memory, data
+// movement, elementwise, normalisation and rotary ops, in every ParityMode.
+//
+// Every case: seeded inputs rounded through the device dtype, the CPU reference on host
+// views, the CUDA op on device views (strided where named), a guarded output, and a
+// per-element bound whose derivation sits next to it (helpers in cuda_parity_util.h). Data
+// movement is exact (tolerance 0). A failure prints the seed; rerun one case with
+//   VLART_TEST_SEED=<seed> ./ops_cuda_parity_test --gtest_filter='*LayerNorm*'
+
+#include <gtest/gtest-spi.h>  // EXPECT_NONFATAL_FAILURE
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "backends/cuda/cuda_backend.h"
+#include "core/float_convert.h"
+#include "cuda_parity_util.h"
+
+namespace vlart::testing {
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+HostTensor CpuOut(const Shape& shape) { return HostTensor(DType::kF32, shape); }
+
+// ---- device presence ---------------------------------------------------------------------
+
+TEST(CudaCanary, CudaDevicePresent) {
+  const char* require = std::getenv("VLART_REQUIRE_GPU");
+  const bool required = require != nullptr && std::string(require) == "1";
+  if (SelfCheck()) GTEST_SKIP() << "VLART_PARITY_SELF_CHECK=1: no CUDA backend in use";
+  if (!CudaPresent()) {
+    if (required) FAIL() << "VLART_REQUIRE_GPU=1 but the CUDA runtime finds no device";
+    GTEST_SKIP() << "no CUDA device (set VLART_REQUIRE_GPU=1 to make this a failure)";
+  }
+  Backend& cuda = CudaFor(ParityMode::kBF16);
+  EXPECT_EQ(cuda.device(), Device::kCuda);
+  EXPECT_EQ(cuda.compute_dtype(), DType::kBF16);
+  EXPECT_EQ(std::string(cuda.name()), "cuda:0 BF16");
+}
+
+TEST(CudaCanary, BadOptionsAreErrorsNotCrashes) {
+  VLART_REQUIRE_REAL_CUDA();
+  CudaBackendOptions bad_device;
+  bad_device.device = 4096;
+  EXPECT_FALSE(CreateCudaBackend(bad_device).ok());
+  CudaBackendOptions bad_dtype;
+  bad_dtype.compute_dtype = DType::kI32;
+  EXPECT_FALSE(CreateCudaBackend(bad_dtype).ok());
+}
+
+// ---- the harness itself ------------------------------------------------------------------------
+
+TEST(ParityHarness, ExpectCloseCatchesValueNanAndInfMismatches) {
+  HostTensor want(DType::kF32, Shape{4});
+  HostTensor got(DType::kF32, Shape{4});
+  const float w[] = {1.0f, kNaN, kInf, 2.0f};
+  std::memcpy(want.data<float>(), w, sizeof(w));
+  std::memcpy(got.data<float>(), w, sizeof(w));
+  ExpectClose(got, want, {0.0}, "identical");
+  got.data<float>()[0] = 1.0f + 1e-3f;
+  EXPECT_NONFATAL_FAILURE(ExpectClose(got, want, {1e-4}, "value"), "outside tolerance");
+  ExpectClose(got, want, {2e-3}, "value within");
+  got.data<float>()[0] = 1.0f;
+  got.data<float>()[1] = 0.0f;
+  EXPECT_NONFATAL_FAILURE(ExpectClose(got, want, {1.0}, "nan"), "outside tolerance");
+  got.data<float>()[1] = kNaN;
+  got.data<float>()[2] = -kInf;
+  EXPECT_NONFATAL_FAILURE(ExpectClose(got, want, {1.0}, "inf sign"), "outside tolerance");
+  got.data<float>()[2] = kInf;
+  got.data<float>()[3] = kNaN;
+  EXPECT_NONFATAL_FAILURE(ExpectClose(got, want, {1.0}, "unexpected nan"), "outside tolerance");
+}
+
+TEST(ParityHarness, ReadGuardedCatchesWritesOutsideTheView) {
+  VLART_REQUIRE_CUDA();
+  Backend& be = CudaFor(ParityMode::kF32);
+  auto arena = be.NewArena();
+  GuardedOutput out = MakeGuarded(be, *arena, Shape{3, 5}, DType::kF32, /*row_pad=*/2, /*guard=*/4);
+  be.Fill(out.view, 1.0f);
+  const HostTensor clean = ReadGuarded(be, out, "clean");
+  EXPECT_EQ(clean.data<float>()[14], 1.0f);
+  const Tensor row_gap = out.buffer.Slice(0, 4 + 5, 4 + 7);  // the pad after row 0
+  be.Fill(row_gap, 2.0f);
+  EXPECT_NONFATAL_FAILURE(ReadGuarded(be, out, "gap"), "outside the output view were overwritten");
+}
+
+// ---- memory --------------------------------------------------------------------------------
+
+TEST(CudaMemory, ArenaAlignsEveryAllocationTo256Bytes) {
+  VLART_REQUIRE_REAL_CUDA();
+  Backend& cuda = CudaFor(ParityMode::kBF16);
+  auto arena = cuda.NewArena();
+  size_t expected = 0;
+  for (int64_t n : {1, 7, 0, 19, 111, 1 << 20}) {
+    const Tensor t = arena->Allocate(Shape{n}, DType::kBF16);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data) % 256, 0u) << n;
+    EXPECT_EQ(t.device, Device::kCuda);
+    expected += (std::max<size_t>(n * 2, 1) + 255) / 256 * 256;
+  }
+  EXPECT_EQ(arena->bytes_allocated(), expected);
+}
+
+// Upload converts like torch's .to(dtype) (float_convert.h is bit-exact with it); Download
+// widens exactly. Special values ride along: signed zeros, infinities, NaN, f16 overflow
+// (70000 -> inf), ties, subnormals.
+TEST(CudaMemory, UploadDownloadConvertExactly) {
+  VLART_REQUIRE_CUDA();
+  const uint64_t seed = TestSeed(1);
+  SCOPED_TRACE(SeedNote(seed));
+  Backend& cuda = CudaFor(ParityMode::kBF16);
+  auto arena = cuda.NewArena();
+  HostTensor src = Uniform(Shape{1000}, seed, -3.0f, 3.0f);
+  const float specials[] = {0.0f, -0.0f, kInf, -kInf, kNaN, 70000.0f, -70000.0f, 1.00390625f,
+                            1.01171875f, 1e-40f, -3e-8f, 65504.0f, 65520.0f, 3.4e38f};
+  std::memcpy(src.data<float>(), specials, sizeof(specials));
+  for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
+    SCOPED_TRACE(std::string(DTypeName(dtype)));
+    const Tensor dev = arena->Allocate(src.shape(), dtype);
+    cuda.Upload(src.view(), dev);
+    HostTensor back(DType::kF32, src.shape());
+    cuda.Download(dev, back.view());
+    for (int64_t i = 0; i < src.numel(); ++i) {
+      const float x = src.data<float>()[i];
+      float want = x;
+      if (dtype == DType::kBF16) want = BF16BitsToF32(F32ToBF16Bits(x));
+      if (dtype == DType::kF16) want = F16BitsToF32(F32ToF16Bits(x));
+      const float got = back.data<float>()[i];
+      if (std::isnan(want)) {
+        EXPECT_TRUE(std::isnan(got)) << i;
+      } else {
+        EXPECT_EQ(std::memcmp(&got, &want, 4), 0) << i << ": x " << x << " want " << want << " got " << got;
+      }
+    }
+  }
+}
+
+// ---- data movement ---------------------------------------------------------------------------
+
+VLART_PARITY_SUITE(CopyParity);
+
+// Copy between any views and dtypes is exact: same dtype copies bits, conversions round to
+// nearest even on both backends.
+TEST_P(CopyParity, StridedViewsAndConversionsAreExact) {
+  VLART_REQUIRE_CUDA();
+  const DType dt = ModeDType(GetParam());
+  Backend& cuda = CudaFor(GetParam());
+  auto arena = cuda.NewArena();
+  uint64_t salt = 100;
+  struct Case {
+    Shape shape;
+    std::vector<int> perm;  // applied to the source view
+  };
+  const std::vector<Case> cases = {
+      {{1}, {0}},
+      {{7, 19}, {1, 0}},
+      {{19, 7, 3}, {2, 0, 1}},
+      {{2, 3, 5, 7, 11}, {0, 2, 1, 4, 3}},
+      {{2, 14, 14, 96}, {0, 1, 2, 3}},       // contiguous: the flat fast path
+      {{2, 4, 12, 4, 12, 8}, {0, 1, 3, 2, 4, 5}},  // window partition of a 48x48x8 map
+  };
+  for (const Case& c : cases) {
+    for (DType dst_dtype : {dt, DType::kF32}) {
+      const uint64_t seed = TestSeed(++salt);
+      SCOPED_TRACE(SeedNote(seed) + " shape " + c.shape.ToString() + " -> " + std::string(DTypeName(dst_dtype)));
+      Twin src = RandomTwin(cuda, *arena, c.shape, dt, seed, -100.0f, 100.0f);
+      Tensor hv = src.h();
+      Tensor dv = src.dev;
+      for (size_t i = 0; i < c.perm.size(); ++i) {  // the same permutation on both sides
+        hv.shape[static_cast<int>(i)] = src.h().shape[c.perm[i]];
+        hv.stride[i] = src.h().stride[c.perm[i]];
+        dv.shape[static_cast<int>(i)] = src.dev.shape[c.perm[i]];
+        dv.stride[i] = src.dev.stride[c.perm[i]];
+      }
+      HostTensor want = CpuOut(hv.shape);
+      CpuRef().Copy(hv, want.view());
+      RoundThrough(want, dst_dtype);
+      GuardedOutput out = MakeGuarded(cuda, *arena, hv.shape, dst_dtype, /*row_pad=*/3);
+      cuda.Copy(dv, out.view);
+      ExpectClose(ReadGuarded(cuda, out, "Copy"), want, {0.0}, "Copy");
+    }
+  }
+}
+
+TEST_P(CopyParity, FillAndEmbeddingAreExact) {
+  VLART_REQUIRE_CUDA();
+  const DType dt = ModeDType(GetParam());
+  Backend& cuda = CudaFor(GetParam());
+  auto arena = cuda.NewArena();
+  const uint64_t seed = TestSeed(200);
+  SCOPED_TRACE(SeedNote(seed));
+  for (float value : {0.1f, -3.0f, kInf}) {
+    GuardedOutput out = MakeGuarded(cuda, *arena, Shape{7, 19}, dt, 5);
+    cuda.Fill(out.view, value);
+    HostTensor want = CpuOut(Shape{7, 19});
+    CpuRef().Fill(want.view(), value);
+    RoundThrough(want, dt);
+    ExpectClose(ReadGuarded(cuda, out, "Fill"), want, {0.0}, "Fill");
+  }
+  for (auto [vocab, width, n] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {19, 7, 111}, {1000, 1024, 50}}) {
+    Twin table = RandomTwin(cuda, *arena, Shape{vocab, width}, dt, seed + vocab);
+    std::vector<int32_t> ids(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) ids[static_cast<size_t>(i)] = static_cast<int32_t>((i * 7919 + seed) % vocab);
+    Twin id = IntTwin(cuda, *arena, ids, Shape{n});
+    HostTensor want = CpuOut(Shape{n, width});
+    CpuRef().Embedding(id.h(), table.h(), want.view());
+    GuardedOutput out = MakeGuarded(cuda, *arena, Shape{n, width}, dt, 2);
+    cuda.Embedding(id.dev, table.dev, out.view);
+    ExpectClose(ReadGuarded(cuda, out, "Embedding"), want, {0.0}, "Embedding");
+  }
+}
+
+// ---- elementwise -------------------------------------------------------------------------------
+
+VLART_PARITY_SUITE(ElementwiseParity);
+
+// Bound: one f32 evaluation per element on each side (Axpby may fuse into an FMA on the
+// device: <= 2 u32 (|αa| + |βb|)), then one rounding into the output dtype (u_out |want|).
+std::vector<double> BinaryTol(const HostTensor& a, const HostTensor& b, float alpha, float beta,
+                              const HostTensor& want, DType out) {
+  std::vector<double> tol(static_cast<size_t>(want.numel()));
+  const std::vector<double> va = Values(a.view()), vb = Values(b.view());
+  for (size_t i = 0; i < tol.size(); ++i) {
+    const double terms = std::fabs(alpha * va[i]) + std::fabs(beta * vb[i]);
+    tol[i] = UnitRoundoff(out) * std::fabs(want.data<float>()[i]) + 4 * kUnitF32 * terms + AbsFloor(out);
+  }
+  return tol;
+}
+
+TEST_P(ElementwiseParity, AddMulAxpbyOnStridedBroadcastAndInPlaceViews) {
+  VLART_REQUIRE_CUDA();
+  const DType dt = ModeDType(GetParam());
+  Backend& cuda = CudaFor(GetParam());
+  auto arena = cuda.NewArena();
+  uint64_t salt = 300;
+  for (const Shape& shape : {Shape{1}, Shape{7}, Shape{19, 111}, Shape{2, 7, 19}, Shape{262, 1024}}) {
+    const uint64_t seed = TestSeed(++salt);
+    SCOPED_TRACE(SeedNote(seed) + " shape " + shape.ToString());
+    HostTensor av = Uniform(shape, seed, -4.0f, 4.0f);
+    if (av.numel() >= 7) {  // NaN and infinity positions must agree
+      av.data<float>()[3] = kNaN;
+      av.data<float>()[5] = kInf;
+      av.data<float>()[6] = -kInf;
+    }
+    Twin a = MakeTwin(cuda, *arena, std::move(av), dt);
+    // b broadcasts its last row over the leading dims (stride 0).
+    Shape row_shape{shape[-1]};
+    Twin b_row = RandomTwin(cuda, *arena, row_shape, dt, seed + 1, -4.0f, 4.0f);
+    const Tensor b_h = b_row.h().Broadcast(shape);
+    const Tensor b_d = b_row.dev.Broadcast(shape);
+    HostTensor b_dense = HostTensor::CopyOf(b_h);
+    struct Op {
+      const char* name;
+      float alpha, beta;
+    };
+    for (const Op& op : {Op{"Add", 1.0f, 1.0f}, Op{"Mul", 1.0f, 1.0f}, Op{"Axpby", 0.37f, -1.5f}}) {
+      SCOPED_TRACE(op.name);
+      HostTensor want = CpuOut(shape);
+      const std::string name = op.name;
+      const auto run = [&](Backend& be, const Tensor& x, const Tensor& y, const Tensor& out) {
+        if (name == "Add") be.Add(x, y, out);
+        if (name == "Mul") be.Mul(x, y, out);
+        if (name == "Axpby") be.Axpby(op.alpha, x, op.beta, y, out);
+      };
+      run(CpuRef(), a.h(), b_h, want.view());
+      std::vector<double> tol;
+      if (name == "Mul") {
+        // One rounded f32 product on both sides: identical before the output rounding.
+        tol.resize(static_cast<size_t>(want.numel()));
+        for (size_t i = 0; i < tol.size(); ++i) tol[i] = UnitRoundoff(dt) * std::fabs(want.data<float>()[i]) + AbsFloor(dt);
+      } else {
+        tol = BinaryTol(a.host, b_dense, op.alpha, op.beta, want, dt);
+      }
+      GuardedOutput out = MakeGuarded(cuda, *arena, shape, dt, 4);
+      run(cuda, a.dev, b_d, out.view);
+      ExpectClose(ReadGuarded(cuda, out, name), want, tol, name);
+      // In place: out aliases a.
+      GuardedOutput inplace = MakeGuarded(cuda, *arena, shape, dt, 1);
+      cuda.Copy(a.dev, inplace.view);
+      run(cuda, inplace.view, b_d, inplace.view);
+      ExpectClose(ReadGuarded(cuda, inplace, name + " in place"), want, tol, name + " in place");
+    }
+  }
+}
+
+TEST_P(ElementwiseParity, EveryActivation) {
+  VLART_REQUIRE_CUDA();
+  const DType dt = ModeDType(GetParam());
+  Backend& cuda = CudaFor(GetParam());
+  auto arena = cuda.NewArena();
+  for (const Shape& shape : {Shape{1}, Shape{7, 19}, Shape{111, 111}, Shape{262, 4096}}) {
+    const uint64_t seed = TestSeed(400 + shape.numel());
+    SCOPED_TRACE(SeedNote(seed) + " shape " + shape.ToString());
+    HostTensor xv = Uniform(shape, seed, -8.0f, 8.0f);
+    if (xv.numel() >= 3) xv.data<float>()[2] = kNaN;
+    Twin x = MakeTwin(cuda, *arena, std::move(xv), dt);
+    for (Activation act : {Activation::kNone, Activation::kGeluErf, Activation::kGeluTanh,
+                           Activation::kSilu, Activation::kSigmoid}) {
+      SCOPED_TRACE(ActivationName(act));
+      HostTensor want = CpuOut(shape);
+      CpuRef().Activate(act, x.h(), want.view());
+      // One function evaluation on each side (<= kFunctionUlps u32 of the magnitudes; the GELU
+      // forms cancel in 1 + erf / 1 + tanh for x << 0, so the bound scales with |x|), then the
+      // output rounding.
+      std::vector<double> tol(static_cast<size_t>(want.numel()));
+      for (size_t i = 0; i < tol.size(); ++i) {
+        const double w = std::fabs(want.data<float>()[i]);
+        tol[i] = UnitRoundoff(dt) * w + kFunctionUlps * kUnitF32 * (std::fabs(x.host.data<float>()[i]) + w) + AbsFloor(dt);
+      }
+      GuardedOutput out = MakeGuarded(cuda, *arena, shape, dt, 3);
+      cuda.Activate(act, x.dev, out.view);
+      ExpectClose(ReadGuarded(cuda, out, "Activate"), want, tol, ActivationName(act));
+    }
+  }
+}
+
+// ---- normalisation -------------------------------------------------------------------------------
+
+VLART_PARITY_SUITE(NormParity);
+
+struct RowStats {
+  std::vector<double> mean, rstd, mean_abs;  // per row
+};
+
+// Rows of a host f32 view [rows, C] (after flattening): mean, 1/sqrt(var + eps), mean |x|.
+RowStats Stats(const HostTensor& x, int64_t c, double eps, bool rms) {
+  RowStats s;
+  const int64_t rows = c > 0 ? x.numel() / c : 0;
+  const float* p = x.data<float>();
+  for (int64_t r = 0; r < rows; ++r) {
+    double sum = 0, abs_sum = 0;
+    for (int64_t j = 0; j < c; ++j) {
+      sum += p[r * c + j];
+      abs_sum += std::fabs(p[r * c + j]);
+    }
+    const double mean = rms ? 0.0 : sum / c;
+    double sq = 0;
+    for (int64_t j = 0; j < c; ++j) sq += (p[r * c + j] - mean) * (p[r * c + j] - mean);
+    s.mean.push_back(mean);
+    s.rstd.push_back(1.0 / std::sqrt(sq / c + eps));
+    s.mean_abs.push_back(abs_sum / c);
+  }
+  return s;
+}
+
+TEST_P(NormParity, LayerNormAndRmsNorm) {
+  VLART_REQUIRE_CUDA();
+  const DType dt = ModeDType(GetParam());
+  Backend& cuda = CudaFor(GetParam());
+  auto arena = cuda.NewArena();
+  struct Case {
+    Shape shape;
+    float offset;    // x = offset + U[-2, 2]: a large offset checks the two-pass variance
+    int64_t x_pad;   // x rows are slices of rows C + x_pad long (padding poisoned with NaN)
+    int64_t out_pad;
+  };
+  // Pads of 5 / 2 misalign rows (scalar kernels); 0 / 8 keep 16-byte rows (vector kernels when
+  // C is a multiple of the vector width).
+  const std::vector<Case> cases = {{{1, 1}, 0.0f, 5, 2},          {{7, 7}, 0.0f, 5, 2},
+                                   {{19, 19}, 3.0f, 5, 2},        {{3, 7, 111}, 0.0f, 5, 2},
+                                   {{262, 1024}, 0.0f, 8, 0},     {{2, 3136, 256}, 20.0f, 0, 8},
+                                   {{5, 2048}, 0.0f, 5, 2},       {{4, 7, 64}, 0.0f, 8, 8}};
+  uint64_t salt = 500;
+  for (const Case& c : cases) {
+    const uint64_t seed = TestSeed(++salt);
+    const int64_t width = c.shape[-1];
+    const int64_t pitch = width + c.x_pad;
+    SCOPED_TRACE(SeedNote(seed) + " shape " + c.shape.ToString());
+    Shape padded = c.shape;
+    padded[-1] = pitch;
+    HostTensor xv = Uniform(padded, seed, c.offset - 2.0f, c.offset + 2.0f);
+    for (int64_t r = 0; r < xv.numel() / pitch; ++r) {
+      for (int64_t j = width; j < pitch; ++j) xv.data<float>()[r * pitch + j] = kNaN;
+    }
+    Twin xbuf = MakeTwin(cuda, *arena, std::move(xv), dt);
+    const Tensor xh = xbuf.h().Slice(-1, 0, width);
+    const Tensor xd = xbuf.dev.Slice(-1, 0, width);
+    const HostTensor x_dense = HostTensor::CopyOf(xh);
+    Twin gamma = RandomTwin(cuda, *arena, Shape{width}, dt, seed + 1, 0.5f, 1.5f);
+    Twin beta = RandomTwin(cuda, *arena, Shape{width}, dt, seed + 2, -0.5f, 0.5f);
+    const float eps = 1e-5f;
+    for (bool rms : {false, true}) {
+      SCOPED_TRACE(rms ? "RmsNorm" : "LayerNorm");
+      HostTensor want = CpuOut(c.shape);
+      const float offset = 1.0f;  // Gemma's (1 + w)
+      if (rms) {
+        CpuRef().RmsNorm(xh, gamma.h(), eps, offset, want.view());
+      } else {
+        CpuRef().LayerNorm(xh, gamma.h(), beta.h(), eps, want.view());
+      }
+      // Bound: the row statistics are length-C reductions (ReductionTol relative to the
+      // row's mean |x| for the mean, and to the variance's own terms, which perturbs rstd
+      // relatively by the same order); an output element is (x - mean) rstd g + b, so its
+      // error is rstd |g| (|x - mean| rel + mean-error) + a few roundings, then the output rounding.
+      const RowStats st = Stats(x_dense, width, eps, rms);
+      std::vector<double> tol(static_cast<size_t>(want.numel()));
+      for (int64_t i = 0; i < want.numel(); ++i) {
+        const int64_t r = i / width, j = i % width;
+        const double g = std::fabs(gamma.host.data<float>()[j] + (rms ? offset : 0.0f));
+        const double centred = std::fabs(x_dense.data<float>()[i] - st.mean[r]);
+        const double rel = ReductionTol(width, 1.0) + 8 * kUnitF32;
+        const double err = st.rstd[r] * g * (centred * 2 * rel + ReductionTol(width, st.mean_abs[r])) +
+                           (rms ? 0.0 : 2 * kUnitF32 * std::fabs(beta.host.data<float>()[j]));
+        tol[static_cast<size_t>(i)] = UnitRoundoff(dt) * std::fabs(want.data<float>()[i]) + err + AbsFloor(dt);
+      }
+      GuardedOutput out = MakeGuarded(cuda, *arena, c.shape, dt, c.out_pad);
+      if (rms) {
+        cuda.RmsNorm(xd, gamma.dev, eps, offset, out.view);
+      } else {
+        cuda.LayerNorm(xd, gamma.dev, beta.dev, eps, out.view);
+      }
+      ExpectClose(ReadGuarded(cuda, out, "norm"), want, tol, rms ? "RmsNorm" : "LayerNorm");
+    }
+  }
+}
+
+TEST_P(NormParity, SoftmaxWithMaskedEntries) {
+  VLART_REQUIRE_CUDA();
+  const DType dt = ModeDType(GetParam());
+  Backend& cuda = CudaFor(GetParam());
+  auto arena = cuda.NewArena();
+  uint64_t salt = 600;
+  // Widths 262 and below misalign rows (scalar kernel); 1024 and 3136 give 16-byte rows.
+  for (const Shape& shape : {Shape{1, 1}, Shape{7, 19}, Shape{19, 111}, Shape{16, 262}, Shape{3, 3136},
+                             Shape{4, 1024}}) {
+    const uint64_t seed = TestSeed(++salt);
+    SCOPED_TRACE(SeedNote(seed) + " shape " + shape.ToString());
+    const int64_t width = shape[-1];
+    HostTensor xv = Uniform(shape, seed, -10.0f, 10.0f);
+    const int64_t rows = shape.numel() / width;
+    if (width >= 7) {
+      for (int64_t r = 0; r < rows; ++r) xv.data<float>()[r * width + (r % width)] = -kInf;  // masked
+    }
+    if (rows >= 3) {
+      for (int64_t j = 0; j < width; ++j) xv.data<float>()[2 * width + j] = -kInf;  // all masked: NaN
+    }
+    Twin x = MakeTwin(cuda, *arena, std::move(xv), dt);
+    HostTensor want = CpuOut(shape);
+    CpuRef().Softmax(x.h(), want.view());
+    // Bound: p_j = exp(x_j - m) / Σ. The exponent difference rounds (u32 |x_j - m| absolute,
+    // i.e. relative on p), each exp errs by <= kFunctionUlps u32 relative, the sum by
+    // ReductionTol relative, plus the output rounding.
+    std::vector<double> tol(static_cast<size_t>(want.numel()));
+    for (int64_t r = 0; r < rows; ++r) {
+      double m = -INFINITY;
+      for (int64_t j = 0; j < width; ++j) m = std::max<double>(m, x.host.data<float>()[r * width + j]);
+      for (int64_t j = 0; j < width; ++j) {
+        const int64_t i = r * width + j;
+        const double p = std::fabs(want.data<float>()[i]);
+        const double d = std::isfinite(m) ? std::fabs(x.host.data<float>()[i] - m) : 0.0;
+        const double rel = 2 * kUnitF32 * (std::isfinite(d) ? d : 0.0) + kFunctionUlps * kUnitF32 + ReductionTol(width, 1.0);
+        tol[static_cast<size_t>(i)] = (UnitRoundoff(dt) + rel) * p + AbsFloor(dt);
+      }
+    }
+    GuardedOutput out = MakeGuarded(cuda, *arena, shape, dt);
+    cuda.Softmax(x.dev, out.view);
+    ExpectClose(ReadGuarded(cuda, out, "Softmax"), want, tol, "Softmax");
+  }
+}
+
+TEST_P(NormParity, MeanOverTokens) {
+  VLART_REQUIRE_CUDA();
+  const DType dt = ModeDType(GetParam());
+  Backend& cuda = CudaFor(GetParam());
+  auto arena = cuda.NewArena();
+  uint64_t salt = 700;
+  for (const Shape& shape : {Shape{1, 1, 1}, Shape{7, 19, 111}, Shape{2, 3136, 256}, Shape{3, 49, 2048}}) {
+    const uint64_t seed = TestSeed(++salt);
+    SCOPED_TRACE(SeedNote(seed) + " shape " + shape.ToString());
+    Twin x = RandomTwin(cuda, *arena, shape, dt, seed, -1.0f, 3.0f);
+    const Shape out_shape{shape[0], shape[2]};
+    HostTensor want = CpuOut(out_shape);
+    CpuRef().MeanOverTokens(x.h(), want.view());
+    // Bound: a length-N reduction (relative to mean |x| after the division), then the output rounding.
+    std::vector<double> tol(static_cast<size_t>(want.numel()));
+    for (int64_t b = 0; b < shape[0]; ++b) {
+      for (int64_t c = 0; c < shape[2]; ++c) {
+        double abs_mean = 0;
+        for (int64_t n = 0; n < shape[1]; ++n) abs_mean += std::fabs(x.host.data<float>()[(b * shape[1] + n) * shape[2] + c]);
+        abs_mean /= static_cast<double>(shape[1]);
+        const size_t i = static_cast<size_t>(b * shape[2] + c);
+        tol[i] = UnitRoundoff(dt) * std::fabs(want.data<float>()[i]) + ReductionTol(shape[1], abs_mean) +
+                 2 * kUnitF32 * abs_mean + AbsFloor(dt);
+      }
+    }
+    GuardedOutput out = MakeGuarded(cuda, *arena, out_shape, dt, 3);
+    cuda.MeanOverTokens(x.dev, out.view);
+    ExpectClose(ReadGuarded(cuda, out, "MeanOverTokens"), want, tol, "MeanOverTokens");
+  }
+}
+
+// ---- rotary embedding -------------------------------------------------------------------------
+
+VLART_PARITY_SUITE(RopeParity);
+
+TEST_P(RopeParity, PositionsUpToAThousandInPlaceAndNot) {
+  VLART_REQUIRE_CUDA();
+  const DType dt = ModeDType(GetParam());
+  Backend& cuda = CudaFor(GetParam());
+  auto arena = cuda.NewArena();
+  uint64_t salt = 800;
+  for (const Shape& shape : {Shape{1, 1, 1, 2}, Shape{2, 7, 3, 32}, Shape{1, 19, 8, 256}, Shape{2, 262, 16, 64},
+                             Shape{1, 532, 1, 256}}) {
+    const uint64_t seed = TestSeed(++salt);
+    SCOPED_TRACE(SeedNote(seed) + " shape " + shape.ToString());
+    Twin x = RandomTwin(cuda, *arena, shape, dt, seed, -2.0f, 2.0f);
+    std::vector<int32_t> pos(static_cast<size_t>(shape[0] * shape[1]));
+    for (size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<int32_t>((i * 389 + seed) % 1024);
+    Twin positions = IntTwin(cuda, *arena, pos, Shape{shape[0], shape[1]});
+    const float theta = 10000.0f;
+    HostTensor want = CpuOut(shape);
+    CpuRef().Rope(x.h(), positions.h(), theta, want.view());
+    // Bound: both sides compute the same f32 angle (same inv_freq bits, one f32 product);
+    // cos/sin differ by <= a few ulps (CUDA <= 2, libm <= 1); the rotation rounds twice; then
+    // the output rounding.
+    const int64_t d = shape[3], half = d / 2;
+    std::vector<double> tol(static_cast<size_t>(want.numel()));
+    for (int64_t i = 0; i < want.numel(); ++i) {
+      const int64_t j = i % d;
+      const int64_t base = i - j;
+      const double mag = std::fabs(x.host.data<float>()[base + j % half]) + std::fabs(x.host.data<float>()[base + j % half + half]);
+      tol[static_cast<size_t>(i)] = UnitRoundoff(dt) * std::fabs(want.data<float>()[i]) + kFunctionUlps * kUnitF32 * mag + AbsFloor(dt);
+    }
+    GuardedOutput out = MakeGuarded(cuda, *arena, shape, dt, 2);
+    cuda.Rope(x.dev, positions.dev, theta, out.view);
+    ExpectClose(ReadGuarded(cuda, out, "Rope"), want, tol, "Rope");
+    GuardedOutput inplace = MakeGuarded(cuda, *arena, shape, dt);
+    cuda.Copy(x.dev, inplace.view);
+    cuda.Rope(inplace.view, positions.dev, theta, inplace.view);
+    ExpectClose(ReadGuarded(cuda, inplace, "Rope in place"), want, tol, "Rope in place");
+  }
+}
+
+}  // namespace
+}  // namespace vlart::testing
