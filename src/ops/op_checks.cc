@@ -364,7 +364,7 @@ void CheckLayerNormArgs(Device device, const Tensor& x, const Tensor& gamma, con
   CheckVector(kOp, "beta", beta, c, "the last dim of x", device);
   VLART_CHECK(std::isfinite(eps) && eps >= 0.0f, "LayerNorm: eps must be finite and >= 0, got {}",
               eps);
-  CheckNoAlias(kOp, "out", out, "x", x);
+  CheckExactAliasOnly(kOp, "out", out, "x", x);
 }
 
 void CheckRmsNormArgs(Device device, const Tensor& x, const Tensor& w, float eps,
@@ -374,12 +374,12 @@ void CheckRmsNormArgs(Device device, const Tensor& x, const Tensor& w, float eps
   CheckVector(kOp, "w", w, x.shape[-1], "the last dim of x", device);
   VLART_CHECK(std::isfinite(eps) && eps >= 0.0f, "RmsNorm: eps must be finite and >= 0, got {}",
               eps);
-  CheckNoAlias(kOp, "out", out, "x", x);
+  CheckExactAliasOnly(kOp, "out", out, "x", x);
 }
 
 void CheckSoftmaxArgs(Device device, const Tensor& x, const Tensor& out) {
   CheckRowsOp(device, "Softmax", x, out);
-  CheckNoAlias("Softmax", "out", out, "x", x);
+  CheckExactAliasOnly("Softmax", "out", out, "x", x);
 }
 
 void CheckMeanOverTokensArgs(Device device, const Tensor& x, const Tensor& out) {
