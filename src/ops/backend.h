@@ -25,9 +25,11 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string_view>
 
+#include "core/status.h"
 #include "core/tensor.h"
 
 namespace vlart {
@@ -52,6 +54,27 @@ enum class Activation {
 };
 const char* ActivationName(Activation act);
 
+// A recorded sequence of enqueued ops that can be replayed: on CUDA a CUDA graph
+// (one launch instead of hundreds), on the CPU the recorded function run again.
+class RecordedWork {
+ public:
+  virtual ~RecordedWork() = default;
+  // Enqueues the whole sequence again, with whatever the input buffers hold now.
+  virtual void Replay() = 0;
+};
+
+// Timestamps on the backend's stream for stage timing. Mark(i) enqueues timestamp i
+// (also inside a recording: on CUDA it becomes an event node of the graph, so replays
+// keep timing the stages). After Synchronize(), ElapsedMs(i, j) is the time from mark
+// i to mark j of the most recent execution: device time on CUDA, host time on the CPU.
+class StageClock {
+ public:
+  virtual ~StageClock() = default;
+  virtual int num_marks() const = 0;
+  virtual void Mark(int index) = 0;
+  virtual double ElapsedMs(int from, int to) const = 0;
+};
+
 struct Conv2dParams {
   int stride = 1;
   int padding = 0;  // symmetric zero padding on H and W
@@ -75,6 +98,16 @@ class Backend {
   virtual void Download(const Tensor& src, const Tensor& host_dst) = 0;
   // Waits until every op issued so far has finished.
   virtual void Synchronize() = 0;
+
+  // ---- recording and timing ----------------------------------------------------
+  // Records the ops `enqueue` issues (it must only issue ops: no Upload, Download or
+  // Synchronize, no allocation) so that Replay() repeats them. `enqueue` runs once
+  // during recording; on CUDA nothing executes until the first Replay().
+  virtual Result<std::unique_ptr<RecordedWork>> Record(const std::function<void()>& enqueue) = 0;
+  virtual std::unique_ptr<StageClock> NewStageClock(int num_marks) = 0;
+  // Device memory in use by this backend's arenas and workspaces, and the device's peak
+  // since creation where the backend can tell (0 when unknown).
+  virtual size_t bytes_in_use() const = 0;
 
   // ---- data movement ----------------------------------------------------------
   // dst = src, same shape, any strides on both sides (innermost too), float dtypes convert.

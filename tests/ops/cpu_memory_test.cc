@@ -22,6 +22,29 @@ TEST(CpuBackendIdentity, NameDeviceAndComputeDtype) {
   EXPECT_EQ(Cpu().name(), "cpu-ref");
   EXPECT_EQ(Cpu().device(), Device::kCpu);
   EXPECT_EQ(Cpu().compute_dtype(), DType::kF32);
+  EXPECT_EQ(Cpu().bytes_in_use(), 0u);  // host memory is not device memory
+}
+
+TEST(CpuRecording, ReplayRunsTheRecordedOpsAgainOnCurrentInputs) {
+  HostTensor a = Full({3}, 1.0f);
+  HostTensor out(DType::kF32, {3});
+  auto rec = Cpu().Record([&] { Cpu().Add(a.view(), a.view(), out.view()); });
+  ASSERT_TRUE(rec.ok());
+  ExpectExact(out.view(), {2.0, 2.0, 2.0}, "the CPU executes while recording");
+  for (int64_t i = 0; i < 3; ++i) a.data<float>()[i] = 5.0f;
+  (*rec)->Replay();
+  ExpectExact(out.view(), {10.0, 10.0, 10.0}, "replay sees the new inputs");
+}
+
+TEST(CpuStageClock, MarksAreOrderedAndChecked) {
+  auto clock = Cpu().NewStageClock(3);
+  EXPECT_EQ(clock->num_marks(), 3);
+  clock->Mark(0);
+  clock->Mark(1);
+  clock->Mark(2);
+  EXPECT_GE(clock->ElapsedMs(0, 1), 0.0);
+  EXPECT_GE(clock->ElapsedMs(0, 2), clock->ElapsedMs(0, 1));
+  EXPECT_DEATH(clock->Mark(3), "StageClock");
 }
 
 TEST(CpuArena, AlignedDistinctCountedAndPoisoned) {

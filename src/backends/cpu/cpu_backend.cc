@@ -5,6 +5,7 @@
 // OpenMP/OpenBLAS helpers), so Synchronize has nothing to wait for.
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/recording.h"
 
 #include "backends/cpu/cpu_ops.h"
 
@@ -23,6 +24,14 @@ class CpuBackend final : public Backend {
     cpu::Download(src, host_dst);
   }
   void Synchronize() override {}
+
+  Result<std::unique_ptr<RecordedWork>> Record(const std::function<void()>& enqueue) override {
+    return cpu::RecordFunction(enqueue);
+  }
+  std::unique_ptr<StageClock> NewStageClock(int num_marks) override {
+    return cpu::NewHostStageClock(num_marks);
+  }
+  size_t bytes_in_use() const override { return 0; }
 
   void Copy(const Tensor& src, const Tensor& dst) override { cpu::Copy(src, dst); }
   void Fill(const Tensor& dst, float value) override { cpu::Fill(dst, value); }

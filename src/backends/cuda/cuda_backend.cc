@@ -7,6 +7,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include <atomic>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -38,9 +40,13 @@ size_t RoundUp(size_t n, size_t multiple) { return (n + multiple - 1) / multiple
 // Bump allocator over cudaMalloc'd chunks; everything is freed with the arena.
 class CudaArena final : public Arena {
  public:
-  CudaArena(int device, size_t chunk_bytes) : device_(device), chunk_bytes_(chunk_bytes) {}
+  CudaArena(int device, size_t chunk_bytes, std::shared_ptr<std::atomic<size_t>> reserved)
+      : device_(device), chunk_bytes_(chunk_bytes), reserved_(std::move(reserved)) {}
   ~CudaArena() override {
-    for (const Chunk& c : chunks_) VLART_CUDA_CHECK_TEARDOWN(cudaFree(c.base));
+    for (const Chunk& c : chunks_) {
+      VLART_CUDA_CHECK_TEARDOWN(cudaFree(c.base));
+      *reserved_ -= c.size;
+    }
   }
 
   Tensor Allocate(const Shape& shape, DType dtype) override {
@@ -61,6 +67,7 @@ class CudaArena final : public Arena {
                   size, device_, cudaGetErrorString(err), bytes_allocated_);
       VLART_CUDA_CHECK(cudaSetDevice(previous));
       chunks_.push_back({static_cast<char*>(base), size, 0});
+      *reserved_ += size;
     }
     Chunk& c = chunks_.back();
     void* data = c.base + c.used;
@@ -81,6 +88,7 @@ class CudaArena final : public Arena {
   size_t chunk_bytes_;
   std::vector<Chunk> chunks_;
   size_t bytes_allocated_ = 0;
+  std::shared_ptr<std::atomic<size_t>> reserved_;  // the backend's total of cudaMalloc'd chunks
 };
 
 // Writes element i of `dtype` (F32/F16/BF16) into `dst` from an f32 value, rounding like torch.
@@ -145,6 +153,7 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   }
   be->scratch_bytes_ = options.scratch_bytes;
   VLART_ASSIGN_OR_RETURN(be->lt_, LtGemm::Create(options.cublaslt_workspace_bytes));
+  be->workspace_bytes_ = options.cublaslt_workspace_bytes;
   be->attention_simt_smem_limit_ = InitAttentionKernels(options.device);
   (void)cudaGetLastError();  // clear non-sticky errors of probing calls (none expected)
   return be;
@@ -158,7 +167,7 @@ CudaBackend::~CudaBackend() {
 }
 
 std::unique_ptr<Arena> CudaBackend::NewArena() {
-  return std::make_unique<CudaArena>(device_, arena_chunk_bytes_);
+  return std::make_unique<CudaArena>(device_, arena_chunk_bytes_, arena_reserved_);
 }
 
 void CudaBackend::BeginOp() {

@@ -11,6 +11,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -81,6 +82,10 @@ class CudaBackend final : public Backend {
   void Download(const Tensor& src, const Tensor& host_dst) override;
   void Synchronize() override;
 
+  Result<std::unique_ptr<RecordedWork>> Record(const std::function<void()>& enqueue) override;
+  std::unique_ptr<StageClock> NewStageClock(int num_marks) override;
+  size_t bytes_in_use() const override;
+
   void Copy(const Tensor& src, const Tensor& dst) override;
   void Fill(const Tensor& dst, float value) override;
   void Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) override;
@@ -138,6 +143,9 @@ class CudaBackend final : public Backend {
   bool sync_check_ = false;
   bool force_fallback_ = false;
   Stats stats_;
+  // Bytes of every live arena's cudaMalloc'd chunks (shared with the arenas).
+  std::shared_ptr<std::atomic<size_t>> arena_reserved_ = std::make_shared<std::atomic<size_t>>(0);
+  size_t workspace_bytes_ = 0;  // cuBLASLt workspace
 };
 
 }  // namespace vlart::cuda
