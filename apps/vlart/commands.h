@@ -12,6 +12,9 @@
 namespace vlart::cli {
 
 void AddVersionCommand(CLI::App& app, int* exit_code);
+void AddRunCommand(CLI::App& app, int* exit_code);
+void AddDemoCommand(CLI::App& app, int* exit_code);
+void AddMakeSyntheticCommand(CLI::App& app, int* exit_code);
 void AddInspectCommand(CLI::App& app, int* exit_code);
 
 }  // namespace vlart::cli

@@ -13,6 +13,9 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   vlart::cli::AddVersionCommand(app, &exit_code);
   vlart::cli::AddInspectCommand(app, &exit_code);
+  vlart::cli::AddRunCommand(app, &exit_code);
+  vlart::cli::AddDemoCommand(app, &exit_code);
+  vlart::cli::AddMakeSyntheticCommand(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -386,15 +386,19 @@ Status XvlaModel::Download(Plan& plan, XvlaOutputs* out) {
   return Status::Ok();
 }
 
-Result<XvlaOutputs> XvlaModel::Run(const XvlaInputs& inputs) {
-  VLART_TRY(Validate(inputs));
+XvlaModel::PlanKey XvlaModel::KeyFor(const XvlaInputs& inputs) {
   PlanKey key;
   key.batch = static_cast<int>(inputs.input_ids.shape()[0]);
   key.view_mask.assign(inputs.image_mask.data<uint8_t>(),
                        inputs.image_mask.data<uint8_t>() + inputs.image_mask.numel());
   for (uint8_t& m : key.view_mask) m = m != 0;
   key.steps = inputs.steps;
-  VLART_ASSIGN_OR_RETURN(Plan * plan, GetPlan(key));
+  return key;
+}
+
+Result<XvlaOutputs> XvlaModel::Run(const XvlaInputs& inputs) {
+  VLART_TRY(Validate(inputs));
+  VLART_ASSIGN_OR_RETURN(Plan * plan, GetPlan(KeyFor(inputs)));
   VLART_TRY(Upload(*plan, inputs));
   Forward(*plan);
   XvlaOutputs out;

@@ -97,6 +97,9 @@ class XvlaModel {
     auto operator<=>(const PlanKey&) const = default;
   };
   class Plan;
+  // Checks shapes, dtypes, ranges and finiteness of `inputs` (Run calls it).
+  Status Validate(const XvlaInputs& inputs) const;
+  static PlanKey KeyFor(const XvlaInputs& inputs);
   Result<Plan*> GetPlan(const PlanKey& key);
   Status Upload(Plan& plan, const XvlaInputs& inputs);  // host -> the plan's input buffers
   void Forward(Plan& plan);                             // enqueue everything
@@ -107,7 +110,6 @@ class XvlaModel {
 
  private:
   XvlaModel(const XvlaConfig& cfg, Backend& backend, XvlaModelOptions options);
-  Status Validate(const XvlaInputs& inputs) const;
   void Stage(std::string_view name) {
     if (stage_hook_) stage_hook_(name);
   }

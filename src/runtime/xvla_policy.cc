@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// xvla_policy.cc: loading and acting for X-VLA (see the header).
+
+#include "runtime/xvla_policy.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "runtime/backend_factory.h"
+
+namespace vlart {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double MsSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// Mark indices of the model's stage hook (XvlaModel::Forward's stage names).
+constexpr const char* kStages[] = {"vision", "encoder", "policy", "post", "end"};
+constexpr int kNumMarks = 5;
+
+int MarkIndex(std::string_view stage) {
+  for (int i = 0; i < kNumMarks; ++i) {
+    if (stage == kStages[i]) return i;
+  }
+  return -1;
+}
+
+}  // namespace
+
+XvlaPolicy::~XvlaPolicy() {
+  // Graphs and clocks reference the backend's stream: release them before the backend.
+  executions_.clear();
+  model_.reset();
+}
+
+Result<std::unique_ptr<Policy>> XvlaPolicy::Load(const std::filesystem::path& dir,
+                                                 const PolicyOptions& options) {
+  std::unique_ptr<XvlaPolicy> p(new XvlaPolicy());
+  p->options_ = options;
+  VLART_ASSIGN_OR_RETURN(const xvla::XvlaConfig cfg, xvla::ParseXvlaConfig(dir / "config.json"));
+  VLART_ASSIGN_OR_RETURN(std::unique_ptr<Checkpoint> ckpt, Checkpoint::Open(dir));
+  if (ckpt->Find("model.transformer.pos_emb") != nullptr) {
+    return Unimplemented(
+        "X-VLA checkpoint '{}': this is a LeRobot-format checkpoint ('model.' keys with "
+        "transformers' native Florence-2 names); vlart loads the official format "
+        "(2toINF/X-VLA-*) for now",
+        dir.string());
+  }
+  p->source_ = std::make_unique<CheckpointSource>(std::move(ckpt));
+  VLART_ASSIGN_OR_RETURN(p->backend_,
+                         CreateBackend(BackendSpec{options.device, options.precision}));
+  VLART_ASSIGN_OR_RETURN(p->model_, xvla::XvlaModel::Load(cfg, *p->source_, *p->backend_));
+  VLART_ASSIGN_OR_RETURN(xvla::XvlaProcessor processor, xvla::XvlaProcessor::Load(dir, cfg));
+  p->processor_ = std::make_unique<xvla::XvlaProcessor>(std::move(processor));
+  return std::unique_ptr<Policy>(std::move(p));
+}
+
+std::string XvlaPolicy::description() const {
+  const xvla::XvlaConfig& c = model_->config();
+  return fmt::format(
+      "X-VLA: DaViT {}/{}/{}/{} + BART {}x{} + policy {}x{} ({} actions x {}, {} soft prompts) "
+      "on {}",
+      c.vision.dim_embed[0], c.vision.dim_embed[1], c.vision.dim_embed[2], c.vision.dim_embed[3],
+      c.text.encoder_layers, c.text.d_model, c.policy.depth, c.policy.hidden_size,
+      c.policy.num_actions, c.action_space.dim_action, c.policy.len_soft_prompts,
+      backend_->name());
+}
+
+Result<XvlaPolicy::Execution*> XvlaPolicy::ExecutionFor(xvla::XvlaModel::Plan* plan) {
+  auto it = executions_.find(plan);
+  if (it != executions_.end()) return &it->second;
+  Execution e;
+  e.clock = backend_->NewStageClock(kNumMarks);
+  StageClock* clock = e.clock.get();
+  model_->SetStageHook([clock](std::string_view stage) {
+    const int i = MarkIndex(stage);
+    if (i >= 0) clock->Mark(i);
+  });
+  if (options_.cuda_graphs && backend_->device() == Device::kCuda) {
+    VLART_ASSIGN_OR_RETURN(e.graph, backend_->Record([&] { model_->Forward(*plan); }));
+  }
+  return &executions_.emplace(plan, std::move(e)).first->second;
+}
+
+Result<std::vector<ActionChunk>> XvlaPolicy::ActBatch(std::span<const Observation> batch,
+                                                      const ActOptions& options) {
+  const auto t0 = Clock::now();
+  std::vector<xvla::XvlaRequest> requests(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Observation& o = batch[i];
+    if (!o.domain_id) {
+      return InvalidArgument(
+          "X-VLA observation{}: domain_id: expected the embodiment's domain id (LIBERO: 3), got "
+          "none",
+          batch.size() == 1 ? std::string() : fmt::format(" {}", i));
+    }
+    requests[i] = xvla::XvlaRequest{o.images, o.prompt, o.state, *o.domain_id};
+  }
+  const int steps = options.steps > 0 ? options.steps : 10;
+  VLART_ASSIGN_OR_RETURN(const xvla::XvlaInputs inputs,
+                         processor_->Prepare(requests, steps, options.noise, options.seed,
+                                             options.notices));
+  VLART_TRY(model_->Validate(inputs));
+  const double preprocess_ms = MsSince(t0);
+
+  VLART_ASSIGN_OR_RETURN(xvla::XvlaModel::Plan * plan, model_->GetPlan(xvla::XvlaModel::KeyFor(inputs)));
+  const auto t_upload = Clock::now();
+  VLART_TRY(model_->Upload(*plan, inputs));
+  const double upload_ms = MsSince(t_upload);
+
+  VLART_ASSIGN_OR_RETURN(Execution * exec, ExecutionFor(plan));
+  if (exec->graph) {
+    exec->graph->Replay();  // the marks were recorded into the graph
+  } else {
+    StageClock* clock = exec->clock.get();
+    model_->SetStageHook([clock](std::string_view stage) {
+      const int i = MarkIndex(stage);
+      if (i >= 0) clock->Mark(i);
+    });
+    model_->Forward(*plan);
+  }
+  const auto t_download = Clock::now();
+  xvla::XvlaOutputs out;
+  VLART_TRY(model_->Download(*plan, &out));
+  const double download_ms = MsSince(t_download);
+
+  if (options.timings != nullptr) {
+    CallTimings& t = *options.timings;
+    t.preprocess_ms = preprocess_ms;
+    t.upload_ms = upload_ms;
+    t.download_ms = download_ms;
+    t.stages.clear();
+    for (int i = 0; i + 1 < kNumMarks; ++i) {
+      t.stages.emplace_back(kStages[i], exec->clock->ElapsedMs(i, i + 1));
+    }
+    t.total_ms = MsSince(t0);
+  }
+  std::vector<ActionChunk> chunks(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    chunks[i].actions = HostTensor::CopyOf(out.actions.view().Select(0, static_cast<int64_t>(i)));
+  }
+  return chunks;
+}
+
+}  // namespace vlart

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// xvla_policy.h: the Policy for X-VLA checkpoints: processor + model + replay.
+//
+// Each input shape (batch, present views, steps) gets one plan in the model and, when
+// the backend supports it, one recorded whole-call graph (DaViT, BART, all denoising
+// steps, postprocess) replayed on every later call of that shape. Stage timestamps are
+// recorded inside the graph.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+
+#include "models/common/checkpoint_source.h"
+#include "models/xvla/xvla_model.h"
+#include "models/xvla/xvla_processor.h"
+#include "ops/backend.h"
+#include "vlart/policy.h"
+
+namespace vlart {
+
+class XvlaPolicy final : public Policy {
+ public:
+  static Result<std::unique_ptr<Policy>> Load(const std::filesystem::path& dir,
+                                              const PolicyOptions& options);
+  ~XvlaPolicy() override;
+
+  std::string model_type() const override { return "xvla"; }
+  std::string description() const override;
+  Backend& backend() override { return *backend_; }
+  Result<std::vector<ActionChunk>> ActBatch(std::span<const Observation> batch,
+                                            const ActOptions& options) override;
+
+  xvla::XvlaModel& model() { return *model_; }
+
+ private:
+  struct Execution {  // per plan: its clock and (with graphs) its recorded call
+    std::unique_ptr<StageClock> clock;
+    std::unique_ptr<RecordedWork> graph;
+  };
+  XvlaPolicy() = default;
+  Result<Execution*> ExecutionFor(xvla::XvlaModel::Plan* plan);
+
+  PolicyOptions options_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<CheckpointSource> source_;
+  std::unique_ptr<xvla::XvlaModel> model_;
+  std::unique_ptr<xvla::XvlaProcessor> processor_;
+  std::map<const xvla::XvlaModel::Plan*, Execution> executions_;
+};
+
+}  // namespace vlart
