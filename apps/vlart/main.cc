@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   vlart::cli::AddVersionCommand(app, &exit_code);
   vlart::cli::AddInspectCommand(app, &exit_code);
   vlart::cli::AddRunCommand(app, &exit_code);
+  vlart::cli::AddBenchCommand(app, &exit_code);
   vlart::cli::AddDemoCommand(app, &exit_code);
   vlart::cli::AddMakeSyntheticCommand(app, &exit_code);
   CLI11_PARSE(app, argc, argv);

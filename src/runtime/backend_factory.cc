@@ -5,6 +5,9 @@
 #include "runtime/backend_factory.h"
 
 #include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <string>
 
 #include "backends/cpu/cpu_backend.h"
 #if VLART_RUNTIME_HAS_CUDA
@@ -19,6 +22,26 @@ bool CudaAvailable() {
 #else
   return false;
 #endif
+}
+
+std::string DescribeDevice(const Backend& backend) {
+#if VLART_RUNTIME_HAS_CUDA
+  if (backend.device() == Device::kCuda) {
+    const std::string name(backend.name());  // "cuda:N ..."
+    int index = 0;
+    if (name.rfind("cuda:", 0) == 0) index = std::atoi(name.c_str() + 5);
+    return CudaDeviceDescription(index);
+  }
+#endif
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) return "CPU: " + line.substr(colon + 2);
+    }
+  }
+  return "CPU";
 }
 
 Result<std::unique_ptr<Backend>> CreateBackend(const BackendSpec& spec) {

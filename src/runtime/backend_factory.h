@@ -23,5 +23,8 @@ struct BackendSpec {
 Result<std::unique_ptr<Backend>> CreateBackend(const BackendSpec& spec);
 // True when this build has the CUDA backend and a CUDA device is present.
 bool CudaAvailable();
+// The hardware behind `backend`, for benchmark headers ("NVIDIA H100 ... driver 13.0" or
+// the CPU model name).
+std::string DescribeDevice(const Backend& backend);
 
 }  // namespace vlart

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include "core/dtype.h"
 #include "core/status.h"
@@ -43,5 +44,9 @@ Result<std::unique_ptr<Backend>> CreateCudaBackend(const CudaBackendOptions& opt
 
 // True when the CUDA runtime finds at least one device.
 bool CudaDeviceAvailable();
+
+// "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 79.2 GiB), driver 13.0, runtime 13.0" for
+// benchmark headers; an error string when the device cannot be queried.
+std::string CudaDeviceDescription(int device);
 
 }  // namespace vlart

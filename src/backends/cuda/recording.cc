@@ -13,6 +13,8 @@
 
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "backends/cuda/cuda_backend_impl.h"
 #include "backends/cuda/cuda_check.h"
 
@@ -103,3 +105,19 @@ size_t CudaBackend::bytes_in_use() const {
 }
 
 }  // namespace vlart::cuda
+
+namespace vlart {
+
+std::string CudaDeviceDescription(int device) {
+  cudaDeviceProp p{};
+  if (cudaGetDeviceProperties(&p, device) != cudaSuccess) return "unknown CUDA device";
+  int driver = 0, runtime = 0;
+  cudaDriverGetVersion(&driver);
+  cudaRuntimeGetVersion(&runtime);
+  return fmt::format("{} (sm_{}{}, {} SMs, {:.1f} GiB), driver {}.{}, runtime {}.{}", p.name,
+                     p.major, p.minor, p.multiProcessorCount,
+                     static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0),
+                     driver / 1000, (driver % 1000) / 10, runtime / 1000, (runtime % 1000) / 10);
+}
+
+}  // namespace vlart

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// cmd_bench.cc: `vlart bench`: per-stage and end-to-end latency of a policy, llama-bench style.
+//
+//   vlart bench --model DIR --device cuda [--precision bf16|fp16|fp32] [--steps 10]
+//               [--batch 1,4,8] [--warmup 10] [--iters 100] [--format md|csv|json]
+//
+// Timed region of one call (printed with the table): Policy::ActBatch on a fixed
+// synthetic LIBERO-style observation (two 256x256 views + the empty third slot, a
+// LIBERO instruction padded to 50 tokens, domain 3), i.e. host preprocessing (resize,
+// normalise, tokenise, noise), input upload, the whole forward (one CUDA-graph replay
+// on CUDA), and the action download. Not timed: model load, image file decoding, and
+// the warm-up calls (the first call of a shape plans buffers and records the graph).
+// Stage times are timestamps on the backend's stream (device time on CUDA, host time
+// on the CPU); e2e is host wall clock, what a robot sees. Every list-valued option is
+// swept as a cartesian product, one row per configuration.
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <map>
+
+#include "bench_stats.h"
+#include "cli_util.h"
+#include "commands.h"
+#include "image/decode.h"
+#include "ops/backend.h"
+#include "runtime/backend_factory.h"
+#include "runtime/build_info.h"
+#include "text/embedded_assets.h"
+#include "vlart/policy.h"
+
+namespace vlart::cli {
+namespace {
+
+struct BenchArgs {
+  std::string model;
+  std::string device = "cuda";
+  std::string precision;
+  std::string steps = "10";
+  std::string batch = "1";
+  int warmup = 10;
+  int iters = 100;
+  std::string format = "md";
+  bool no_graphs = false;
+};
+
+struct Row {
+  std::string precision;
+  int batch = 0, steps = 0;
+  std::map<std::string, SampleStats> stats;  // per stage name, plus "e2e"
+  std::vector<std::string> stage_order;
+  double peak_mib = 0;
+};
+
+Result<std::vector<int>> IntList(const std::string& text, const std::string& flag) {
+  VLART_ASSIGN_OR_RETURN(const std::vector<double> v, ParseNumberList(text, flag));
+  std::vector<int> out;
+  for (double x : v) {
+    if (x < 1 || x > 4096 || x != static_cast<int>(x)) {
+      return InvalidArgument("{}: expected positive integers, got {}", flag, x);
+    }
+    out.push_back(static_cast<int>(x));
+  }
+  return out;
+}
+
+Result<Observation> BenchObservation() {
+  Observation o;
+  for (const char* name : {"demo/agentview.png", "demo/wrist.png"}) {
+    const auto bytes = EmbeddedAsset(name);
+    VLART_ASSIGN_OR_RETURN(Image img, DecodeImageBytes(bytes, name));
+    o.images.push_back(std::move(img));
+  }
+  o.prompt = "put both the alphabet soup and the tomato sauce in the basket";
+  o.state.assign(20, 0.0);
+  o.state[3] = 1.0;
+  o.state[7] = 1.0;
+  o.domain_id = 3;
+  return o;
+}
+
+Result<Row> BenchOne(Policy& policy, const Observation& obs, int batch, int steps,
+                     const BenchArgs& a) {
+  const std::vector<Observation> observations(batch, obs);
+  Row row;
+  row.batch = batch;
+  row.steps = steps;
+  std::map<std::string, std::vector<double>> samples;
+  for (int i = 0; i < a.warmup + a.iters; ++i) {
+    CallTimings t;
+    ActOptions ao;
+    ao.steps = steps;
+    ao.seed = static_cast<uint64_t>(i);
+    ao.timings = &t;
+    VLART_ASSIGN_OR_RETURN(const auto chunks, policy.ActBatch(observations, ao));
+    if (i < a.warmup) continue;
+    if (row.stage_order.empty()) {
+      row.stage_order.push_back("preprocess");
+      row.stage_order.push_back("upload");
+      for (const auto& [name, ms] : t.stages) row.stage_order.push_back(name);
+      row.stage_order.push_back("download");
+      row.stage_order.push_back("e2e");
+    }
+    samples["preprocess"].push_back(t.preprocess_ms);
+    samples["upload"].push_back(t.upload_ms);
+    for (const auto& [name, ms] : t.stages) samples[name].push_back(ms);
+    samples["download"].push_back(t.download_ms);
+    samples["e2e"].push_back(t.total_ms);
+  }
+  for (auto& [name, v] : samples) row.stats[name] = Summarize(v);
+  row.peak_mib = static_cast<double>(policy.backend().bytes_in_use()) / (1024.0 * 1024.0);
+  return row;
+}
+
+void PrintMarkdown(const std::vector<Row>& rows) {
+  std::printf("| precision | batch | steps | stage | median ms | p90 | p99 | mean +- sd | Hz (e2e) | device MiB |\n");
+  std::printf("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
+  for (const Row& r : rows) {
+    for (const std::string& name : r.stage_order) {
+      const SampleStats& s = r.stats.at(name);
+      const bool e2e = name == "e2e";
+      std::printf("| %s | %d | %d | %s%s%s | %.3f | %.3f | %.3f | %.3f +- %.3f | %s | %s |\n",
+                  r.precision.c_str(), r.batch, r.steps, e2e ? "**" : "", name.c_str(),
+                  e2e ? "**" : "", s.median, s.p90, s.p99, s.mean, s.sd,
+                  e2e ? fmt::format("{:.1f}", 1000.0 / s.median).c_str() : "",
+                  e2e ? fmt::format("{:.0f}", r.peak_mib).c_str() : "");
+    }
+  }
+}
+
+void PrintCsv(const std::vector<Row>& rows) {
+  std::printf("precision,batch,steps,stage,n,median_ms,p90_ms,p99_ms,mean_ms,sd_ms,hz,device_mib\n");
+  for (const Row& r : rows) {
+    for (const std::string& name : r.stage_order) {
+      const SampleStats& s = r.stats.at(name);
+      std::printf("%s,%d,%d,%s,%d,%.4f,%.4f,%.4f,%.4f,%.4f,%.2f,%.0f\n", r.precision.c_str(),
+                  r.batch, r.steps, name.c_str(), s.n, s.median, s.p90, s.p99, s.mean, s.sd,
+                  name == "e2e" ? 1000.0 / s.median : 0.0, r.peak_mib);
+    }
+  }
+}
+
+void PrintJson(const std::vector<Row>& rows, const std::string& header) {
+  std::printf("{\n  \"header\": \"%s\",\n  \"rows\": [", header.c_str());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& r = rows[i];
+    std::printf("%s\n    {\"precision\": \"%s\", \"batch\": %d, \"steps\": %d, \"device_mib\": %.0f, \"stages\": {",
+                i ? "," : "", r.precision.c_str(), r.batch, r.steps, r.peak_mib);
+    for (size_t j = 0; j < r.stage_order.size(); ++j) {
+      const SampleStats& s = r.stats.at(r.stage_order[j]);
+      std::printf("%s\"%s\": {\"n\": %d, \"median_ms\": %.4f, \"p90_ms\": %.4f, \"p99_ms\": %.4f, "
+                  "\"mean_ms\": %.4f, \"sd_ms\": %.4f}",
+                  j ? ", " : "", r.stage_order[j].c_str(), s.n, s.median, s.p90, s.p99, s.mean, s.sd);
+    }
+    std::printf("}}");
+  }
+  std::printf("\n  ]\n}\n");
+}
+
+int Bench(const BenchArgs& a) {
+  auto batches = IntList(a.batch, "--batch");
+  if (!batches.ok()) return Fail("bench", batches.status());
+  auto steps = IntList(a.steps, "--steps");
+  if (!steps.ok()) return Fail("bench", steps.status());
+  if (a.format != "md" && a.format != "csv" && a.format != "json") {
+    return Fail("bench", InvalidArgument("--format: expected md, csv or json, got '{}'", a.format));
+  }
+  auto obs = BenchObservation();
+  if (!obs.ok()) return Fail("bench", obs.status());
+  std::vector<std::string> precisions;
+  for (size_t pos = 0;;) {
+    const size_t comma = a.precision.find(',', pos);
+    precisions.push_back(a.precision.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  std::vector<Row> rows;
+  std::string header;
+  for (const std::string& precision : precisions) {
+    PolicyOptions po;
+    po.device = a.device;
+    po.precision = precision;
+    po.cuda_graphs = !a.no_graphs;
+    auto policy = Policy::Load(a.model, po);
+    if (!policy.ok()) return Fail("bench", policy.status());
+    if (header.empty()) {
+      header = fmt::format(
+          "{} | {} | {} | {} | warmup {} + {} timed calls | graphs {} | timed: preprocess (resize "
+          "+ normalise 2 views, tokenise, noise) + upload + forward + download; stages = "
+          "timestamps on the backend stream; e2e = host wall clock",
+          BuildInfoString(), DescribeDevice((*policy)->backend()), (*policy)->description(),
+          a.model, a.warmup, a.iters, a.no_graphs ? "off" : "on");
+    }
+    for (int b : *batches) {
+      for (int s : *steps) {
+        auto row = BenchOne(**policy, *obs, b, s, a);
+        if (!row.ok()) return Fail("bench", row.status());
+        row->precision = precision.empty() ? (a.device == "cpu" ? "f32" : "bf16") : precision;
+        rows.push_back(std::move(row).value());
+        std::fprintf(stderr, "bench: %s batch %d steps %d: e2e median %.3f ms\n",
+                     rows.back().precision.c_str(), b, s, rows.back().stats.at("e2e").median);
+      }
+    }
+  }
+  if (a.format == "json") {
+    PrintJson(rows, header);
+    return 0;
+  }
+  std::printf("%s\n\n", header.c_str());
+  if (a.format == "csv") {
+    PrintCsv(rows);
+  } else {
+    PrintMarkdown(rows);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddBenchCommand(CLI::App& app, int* exit_code) {
+  auto args = std::make_shared<BenchArgs>();
+  CLI::App* sub = app.add_subcommand("bench", "Per-stage and end-to-end latency of a policy");
+  sub->add_option("--model", args->model, "Checkpoint folder")->required();
+  sub->add_option("--device", args->device, "cpu, cuda or cuda:N");
+  sub->add_option("--precision", args->precision, "f32, bf16, f16, or a list (bf16,f32)");
+  sub->add_option("--steps", args->steps, "Denoising steps, or a list (5,10)");
+  sub->add_option("--batch", args->batch, "Batch sizes (robots per call), or a list (1,4,8)");
+  sub->add_option("--warmup", args->warmup, "Untimed calls per configuration")->check(CLI::Range(1, 100000));
+  sub->add_option("--iters", args->iters, "Timed calls per configuration")->check(CLI::Range(1, 1000000));
+  sub->add_option("--format", args->format, "md, csv or json");
+  sub->add_flag("--no-graphs", args->no_graphs, "Run ops eagerly instead of replaying CUDA graphs");
+  sub->callback([args, exit_code] { *exit_code = Bench(*args); });
+}
+
+}  // namespace vlart::cli
