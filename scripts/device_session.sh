@@ -14,6 +14,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/vlart-out}
 mkdir -p "$OUT"
+# The device tool returns at most 8 files: logs go to LOGS and come back as one tarball.
+FINAL_OUT="$OUT"
+OUT=$(mktemp -d /tmp/vlart-logs.XXXX)
 STEPS=${STEPS:-"parity model bench ops peers"}
 BIN=.device/bin
 export LD_LIBRARY_PATH="$PWD/.device/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
@@ -75,4 +78,6 @@ if has peers && [ -d .whl ] && [ -f bench/peers/xvla_peers.py ]; then
   note "peers: exit $?"; tail -30 "$OUT/peers.log" >> "$SUMMARY"
 fi
 
+cp "$SUMMARY" "$FINAL_OUT/summary.md"
+tar -czf "$FINAL_OUT/logs.tar.gz" -C "$OUT" .
 echo; echo "==================== SUMMARY ===================="; cat "$SUMMARY"

@@ -3,8 +3,10 @@
 // attention_op.cc: CudaBackend::Attention and ChannelAttention: validation and path choice
 // (kernels in attention.cu and channel_attention.cu).
 //
-// Attention takes the tensor-core kernel for bf16/f16 q/k/v with head dim 32, 64 or 128 and
-// Dv == D, and the SIMT kernel otherwise (f32 compute mode, other head dims, mixed dtypes,
+// Attention takes the K/V-resident tensor-core kernel (attention_resident.cu) for short keys
+// (Sk <= 320, head dim 32/64, aligned rows: X-VLA, BART, DaViT windows), else the streaming
+// tensor-core kernel for bf16/f16 q/k/v with head dim 32, 64 or 128 and Dv == D, and the
+// SIMT kernel otherwise (f32 compute mode, other head dims, mixed dtypes,
 // force_fallback_kernels). The SIMT kernel keeps one score per key in shared memory, so Sk is
 // bounded by the device's opt-in shared memory (about 57k keys on Hopper).
 
@@ -56,7 +58,11 @@ void CudaBackend::Attention(const Tensor& q, const Tensor& k, const Tensor& v, c
     a.mask = mask->data_as<const float>();
     a.m_sb = mask->stride[0], a.m_si = mask->stride[1], a.m_sj = mask->stride[2];
   }
-  if (!force_fallback_ && AttentionMmaSupported(a)) {
+  if (!force_fallback_ && AttentionResidentSupported(a)) {
+    LaunchAttentionResident(a, stream_);
+    ++stats_.attention_mma;  // a tensor-core path too
+    ++stats_.attention_resident;
+  } else if (!force_fallback_ && AttentionMmaSupported(a)) {
     LaunchAttention(a, AttentionPath::kMma, stream_);
     ++stats_.attention_mma;
   } else {

@@ -155,6 +155,7 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   VLART_ASSIGN_OR_RETURN(be->lt_, LtGemm::Create(options.cublaslt_workspace_bytes));
   be->workspace_bytes_ = options.cublaslt_workspace_bytes;
   be->attention_simt_smem_limit_ = InitAttentionKernels(options.device);
+  InitAttentionResidentKernels();
   (void)cudaGetLastError();  // clear non-sticky errors of probing calls (none expected)
   return be;
 }

@@ -55,6 +55,12 @@ bool AttentionMmaSupported(const AttentionArgs& args);
 // Shared memory the SIMT kernel needs for these sizes (bytes).
 size_t AttentionSimtSmemBytes(const AttentionArgs& args);
 void LaunchAttention(const AttentionArgs& args, AttentionPath path, cudaStream_t stream);
+// The K/V-resident tensor-core kernel (attention_resident.cu): bf16/f16, head dim 32 or 64,
+// Sk <= 320, 16-byte aligned rows. Init raises the kernels' shared-memory limit (once per
+// device) and returns it.
+bool AttentionResidentSupported(const AttentionArgs& args);
+void LaunchAttentionResident(const AttentionArgs& args, cudaStream_t stream);
+size_t InitAttentionResidentKernels();
 // Raises the dynamic shared-memory limits of the attention kernels; called once at backend
 // creation so that nothing host-side happens during graph capture. Returns the SIMT limit.
 size_t InitAttentionKernels(int device);

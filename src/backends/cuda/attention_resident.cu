@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// attention_resident.cu: fused attention for short key sequences whose K and V fit in
+// shared memory: X-VLA's policy (262 tokens, head dim 64), BART (100 x 64), DaViT windows
+// (144 x 32).
+//
+// Math:      out[b,i,h,:] = Σ_j softmax_j(scale · q[b,i,h,:]·k[b,j,g,:] + mask[b,i,j]) v[b,j,g,:],
+//            g = h / (Hq / Hkv).
+// Mapping:   one block of 4 warps per (64 queries, head, batch). The block copies the
+//            head's whole K and V (Sk rounded up to 64 keys, zero rows past Sk) and its 64
+//            query rows into shared memory with 16-byte cp.async loads, one barrier, then
+//            each warp owns 16 query rows: Q·Kᵀ per 64-key block with mma.sync m16n8k16
+//            (fragments by ldmatrix; V through ldmatrix.trans), online softmax across key
+//            blocks, O += P·V. No score matrix leaves registers.
+// Numerics:  scores, running max/sum and O accumulate in f32; P is rounded to the input
+//            dtype for P·V (FlashAttention-2's choice), the row sum uses the unrounded P.
+//            Keys past Sk get -inf. Identical to attention.cu's tensor-core path up to the
+//            order of the key-block reduction.
+// Reference: backends/cpu Attention; parity cases in tests/ops/cuda_attention_parity_test.cc.
+// Napkin:    X-VLA layer (B1, 16 heads, 262 x 64): 80 blocks, 0.28 GFLOP, 2 x 0.53 MB of K/V
+//            read per q-tile from L2; latency-bound at a few microseconds.
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cstring>
+#include <type_traits>
+
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/device_common.cuh"
+#include "backends/cuda/kernels.h"
+
+namespace vlart::cuda {
+namespace {
+
+constexpr int kThreads = 128;  // 4 warps x 16 query rows
+constexpr int kBlockQ = 64;
+constexpr int kBlockK = 64;
+constexpr int kMaxKeys = 320;  // K + V + Q of a 64-dim head: (2 * 320 + 64) * 72 * 2 B = 99 KB
+
+template <int kD>
+constexpr int Stride() {
+  return kD + 8;  // 16 extra bytes per row: conflict-free ldmatrix rows
+}
+
+template <int kD>
+size_t SmemBytes(int sk_padded) {
+  return static_cast<size_t>(2 * sk_padded + kBlockQ) * Stride<kD>() * sizeof(uint16_t);
+}
+
+__device__ __forceinline__ uint32_t SmemAddr(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+__device__ __forceinline__ void CpAsync16(void* smem, const void* gmem) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(SmemAddr(smem)), "l"(gmem));
+}
+
+__device__ __forceinline__ void Ldmatrix4(uint32_t (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(SmemAddr(p)));
+}
+
+__device__ __forceinline__ void Ldmatrix4Trans(uint32_t (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(SmemAddr(p)));
+}
+
+template <typename T>
+__device__ __forceinline__ void Mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+        "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  } else {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+        "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+}
+
+template <typename T>
+__device__ __forceinline__ uint32_t Pack(float lo, float hi) {
+  uint32_t r;
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    memcpy(&r, &v, sizeof(r));
+  } else {
+    const __half2 v = __floats2half2_rn(lo, hi);
+    memcpy(&r, &v, sizeof(r));
+  }
+  return r;
+}
+
+// Copies `rows` rows of kD 16-bit values from global (row stride `ld` elements) into shared
+// memory (row stride Stride<kD>()), zero-filling rows [rows, rows_padded).
+template <int kD>
+__device__ __forceinline__ void LoadRows(uint16_t* smem, const uint16_t* g, int64_t ld, int rows,
+                                         int rows_padded) {
+  constexpr int kChunks = kD / 8;  // 16-byte chunks per row
+  for (int idx = threadIdx.x; idx < rows_padded * kChunks; idx += kThreads) {
+    const int r = idx / kChunks;
+    const int c = (idx % kChunks) * 8;
+    uint16_t* dst = smem + r * Stride<kD>() + c;
+    if (r < rows) {
+      CpAsync16(dst, g + r * ld + c);
+    } else {
+      *reinterpret_cast<uint4*>(dst) = make_uint4(0, 0, 0, 0);
+    }
+  }
+}
+
+template <typename T, int kD>
+__global__ void __launch_bounds__(kThreads) AttentionResidentKernel(AttentionArgs p, int sk_padded) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  constexpr int kS = Stride<kD>();
+  uint16_t* ks = reinterpret_cast<uint16_t*>(smem_raw);
+  uint16_t* vs = ks + sk_padded * kS;
+  uint16_t* qs = vs + sk_padded * kS;
+
+  const int b = blockIdx.z;
+  const int h = blockIdx.y;
+  const int q0 = blockIdx.x * kBlockQ;
+  const int g = h / (p.hq / p.hkv);
+  const uint16_t* qg = static_cast<const uint16_t*>(p.q) + b * p.q_sb + h * p.q_sh + q0 * p.q_ss;
+  const uint16_t* kg = static_cast<const uint16_t*>(p.k) + b * p.k_sb + g * p.k_sh;
+  const uint16_t* vg = static_cast<const uint16_t*>(p.v) + b * p.v_sb + g * p.v_sh;
+
+  LoadRows<kD>(ks, kg, p.k_ss, p.sk, sk_padded);
+  LoadRows<kD>(vs, vg, p.v_ss, p.sk, sk_padded);
+  LoadRows<kD>(qs, qg, p.q_ss, min(kBlockQ, p.sq - q0), kBlockQ);
+  asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::: "memory");
+  __syncthreads();
+
+  const int warp = threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  const int grp = lane / 4;
+  const int tig = lane % 4;
+  const int wr = warp * 16;
+
+  // Q A-fragments for this warp's 16 rows: lane l addresses row (l % 16), column half (l / 16).
+  uint32_t qf[kD / 16][4];
+#pragma unroll
+  for (int kk = 0; kk < kD / 16; ++kk) {
+    Ldmatrix4(qf[kk], qs + (wr + (lane % 16)) * kS + kk * 16 + (lane / 16) * 8);
+  }
+
+  float o[kD / 8][4];
+#pragma unroll
+  for (int dt = 0; dt < kD / 8; ++dt) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
+  float m[2] = {-INFINITY, -INFINITY};
+  float l[2] = {0.0f, 0.0f};
+  const int row[2] = {q0 + wr + grp, q0 + wr + grp + 8};
+
+  for (int k0 = 0; k0 < sk_padded; k0 += kBlockK) {
+    // S = Q·Kᵀ over 64 keys: each ldmatrix.x4 gives B fragments of two 8-key n-tiles.
+    float s[kBlockK / 8][4];
+#pragma unroll
+    for (int nt = 0; nt < kBlockK / 8; ++nt) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+#pragma unroll
+    for (int np = 0; np < kBlockK / 16; ++np) {
+#pragma unroll
+      for (int kk = 0; kk < kD / 16; ++kk) {
+        uint32_t bf[4];
+        Ldmatrix4(bf, ks + (k0 + np * 16 + (lane / 16) * 8 + (lane % 8)) * kS + kk * 16 +
+                          ((lane / 8) % 2) * 8);
+        Mma<T>(s[2 * np], qf[kk], bf[0], bf[1]);
+        Mma<T>(s[2 * np + 1], qf[kk], bf[2], bf[3]);
+      }
+    }
+    float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int nt = 0; nt < kBlockK / 8; ++nt) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int j = k0 + nt * 8 + 2 * tig + (e & 1);
+        const int r = row[e >> 1];
+        float val = -INFINITY;
+        if (j < p.sk) {
+          val = s[nt][e] * p.scale;
+          if (p.mask != nullptr && r < p.sq) {
+            val += p.mask[b * p.m_sb + static_cast<int64_t>(r) * p.m_si + static_cast<int64_t>(j) * p.m_sj];
+          }
+        }
+        s[nt][e] = val;
+        mx[e >> 1] = fmaxf(mx[e >> 1], val);
+      }
+    }
+    float alpha[2], base[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+      const float m_new = fmaxf(m[r], mx[r]);
+      base[r] = m_new == -INFINITY ? 0.0f : m_new;
+      alpha[r] = __expf(m[r] - base[r]);
+      m[r] = m_new;
+      l[r] *= alpha[r];
+    }
+#pragma unroll
+    for (int nt = 0; nt < kBlockK / 8; ++nt) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        s[nt][e] = __expf(s[nt][e] - base[e >> 1]);
+        l[e >> 1] += s[nt][e];
+      }
+    }
+#pragma unroll
+    for (int dt = 0; dt < kD / 8; ++dt) {
+      o[dt][0] *= alpha[0];
+      o[dt][1] *= alpha[0];
+      o[dt][2] *= alpha[1];
+      o[dt][3] *= alpha[1];
+    }
+    // O += P·V: A from the S accumulators; B (k = key, n = dim) by ldmatrix.trans of V rows:
+    // lane l addresses key (l % 8) + ((l / 8) % 2) * 8, dim half (l / 16).
+#pragma unroll
+    for (int kk2 = 0; kk2 < kBlockK / 16; ++kk2) {
+      uint32_t a[4];
+      a[0] = Pack<T>(s[2 * kk2][0], s[2 * kk2][1]);
+      a[1] = Pack<T>(s[2 * kk2][2], s[2 * kk2][3]);
+      a[2] = Pack<T>(s[2 * kk2 + 1][0], s[2 * kk2 + 1][1]);
+      a[3] = Pack<T>(s[2 * kk2 + 1][2], s[2 * kk2 + 1][3]);
+#pragma unroll
+      for (int dp = 0; dp < kD / 16; ++dp) {
+        uint32_t bf[4];
+        Ldmatrix4Trans(bf, vs + (k0 + kk2 * 16 + ((lane / 8) % 2) * 8 + (lane % 8)) * kS +
+                               dp * 16 + (lane / 16) * 8);
+        Mma<T>(o[2 * dp], a, bf[0], bf[1]);
+        Mma<T>(o[2 * dp + 1], a, bf[2], bf[3]);
+      }
+    }
+  }
+
+  float inv[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
+    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
+    inv[r] = 1.0f / l[r];
+  }
+  T* out = static_cast<T*>(p.out);
+#pragma unroll
+  for (int dt = 0; dt < kD / 8; ++dt) {
+    const int col = dt * 8 + 2 * tig;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      if (row[r] >= p.sq) continue;
+      const int64_t off = b * p.o_sb + static_cast<int64_t>(row[r]) * p.o_ss + h * p.o_sh + col;
+      *reinterpret_cast<uint32_t*>(out + off) = Pack<T>(o[dt][2 * r] * inv[r], o[dt][2 * r + 1] * inv[r]);
+    }
+  }
+}
+
+template <typename T, int kD>
+void Launch(const AttentionArgs& a, cudaStream_t stream) {
+  const int sk_padded = (a.sk + kBlockK - 1) / kBlockK * kBlockK;
+  const size_t smem = SmemBytes<kD>(sk_padded);
+  const dim3 grid((a.sq + kBlockQ - 1) / kBlockQ, a.hq, a.batch);
+  AttentionResidentKernel<T, kD><<<grid, kThreads, smem, stream>>>(a, sk_padded);
+  VLART_CUDA_CHECK(cudaGetLastError());
+}
+
+bool Aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
+
+}  // namespace
+
+size_t InitAttentionResidentKernels() {
+  const size_t max64 = SmemBytes<64>(kMaxKeys);
+  const size_t max32 = SmemBytes<32>(kMaxKeys);
+  VLART_CUDA_CHECK(cudaFuncSetAttribute(AttentionResidentKernel<__nv_bfloat16, 64>,
+                                        cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(max64)));
+  VLART_CUDA_CHECK(cudaFuncSetAttribute(AttentionResidentKernel<__half, 64>,
+                                        cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(max64)));
+  VLART_CUDA_CHECK(cudaFuncSetAttribute(AttentionResidentKernel<__nv_bfloat16, 32>,
+                                        cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(max32)));
+  VLART_CUDA_CHECK(cudaFuncSetAttribute(AttentionResidentKernel<__half, 32>,
+                                        cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(max32)));
+  return max64;
+}
+
+bool AttentionResidentSupported(const AttentionArgs& a) {
+  const DType t = a.q_dtype;
+  if (t != DType::kBF16 && t != DType::kF16) return false;
+  if (a.k_dtype != t || a.v_dtype != t || a.out_dtype != t) return false;
+  if ((a.d != 32 && a.d != 64) || a.dv != a.d) return false;
+  if (a.sk < 1 || a.sk > kMaxKeys || a.sq < 1) return false;
+  if (a.hq % a.hkv != 0) return false;
+  // 16-byte rows: base pointers aligned and every stride a multiple of 8 elements.
+  for (const void* ptr : {a.q, a.k, a.v}) {
+    if (!Aligned16(ptr)) return false;
+  }
+  for (int64_t s : {a.q_sb, a.q_ss, a.q_sh, a.k_sb, a.k_ss, a.k_sh, a.v_sb, a.v_ss, a.v_sh}) {
+    if (s % 8 != 0) return false;
+  }
+  // Output stores are 4-byte pairs.
+  if ((reinterpret_cast<uintptr_t>(a.out) & 3) != 0) return false;
+  for (int64_t s : {a.o_sb, a.o_ss, a.o_sh}) {
+    if (s % 2 != 0) return false;
+  }
+  return true;
+}
+
+void LaunchAttentionResident(const AttentionArgs& a, cudaStream_t stream) {
+  const bool bf = a.q_dtype == DType::kBF16;
+  if (a.d == 64) {
+    bf ? Launch<__nv_bfloat16, 64>(a, stream) : Launch<__half, 64>(a, stream);
+  } else {
+    bf ? Launch<__nv_bfloat16, 32>(a, stream) : Launch<__half, 32>(a, stream);
+  }
+}
+
+}  // namespace vlart::cuda
