@@ -17,7 +17,7 @@ mkdir -p "$OUT"
 # The device tool returns at most 8 files: logs go to LOGS and come back as one tarball.
 FINAL_OUT="$OUT"
 OUT=$(mktemp -d /tmp/vlart-logs.XXXX)
-STEPS=${STEPS:-"parity model bench ops peers"}
+STEPS=${STEPS:-"parity model bench profile ops peers"}
 BIN=.device/bin
 export LD_LIBRARY_PATH="$PWD/.device/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 export VLART_SOURCE_DIR="$PWD"
@@ -46,7 +46,7 @@ if has model; then
 fi
 
 FULL=/tmp/xvla-full
-if has bench || has peers; then
+if has bench || has peers || has profile; then
   if [ ! -f "$FULL/model.safetensors" ]; then
     ( time "$BIN/vlart" make-synthetic --arch xvla --size full --seed 0 --out "$FULL" ) > "$OUT/make_full.log" 2>&1
     note "make-synthetic full: $(tail -3 "$OUT/make_full.log" | tr '\n' ' ')"
@@ -63,6 +63,12 @@ if has bench; then
   timeout 600 "$BIN/vlart" bench --model "$FULL" --device cuda --precision f32 --batch 1 \
       --warmup 3 --iters 10 > "$OUT/bench_f32.md" 2> "$OUT/bench_f32.err"
   note "bench f32: exit $?"; grep -E "e2e|policy|vision" "$OUT/bench_f32.md" >> "$SUMMARY"
+fi
+
+if has profile; then
+  timeout 600 "$BIN/vlart" bench --model "$FULL" --device cuda --precision bf16 --batch 1 \
+      --warmup 3 --iters 5 --profile-ops > "$OUT/profile.md" 2> "$OUT/profile.err"
+  note "op profile bf16 batch 1: exit $?"; grep -A40 "op profile" "$OUT/profile.err" >> "$SUMMARY"
 fi
 
 if has ops; then

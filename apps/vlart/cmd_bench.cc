@@ -43,6 +43,7 @@ struct BenchArgs {
   int iters = 100;
   std::string format = "md";
   bool no_graphs = false;
+  bool profile_ops = false;
 };
 
 struct Row {
@@ -182,6 +183,7 @@ int Bench(const BenchArgs& a) {
     po.device = a.device;
     po.precision = precision;
     po.cuda_graphs = !a.no_graphs;
+    po.profile_ops = a.profile_ops ? 20000 : 0;
     auto policy = Policy::Load(a.model, po);
     if (!policy.ok()) return Fail("bench", policy.status());
     if (header.empty()) {
@@ -200,6 +202,13 @@ int Bench(const BenchArgs& a) {
         rows.push_back(std::move(row).value());
         std::fprintf(stderr, "bench: %s batch %d steps %d: e2e median %.3f ms\n",
                      rows.back().precision.c_str(), b, s, rows.back().stats.at("e2e").median);
+        if (a.profile_ops) {
+          auto report = (*policy)->ProfileReport();
+          if (!report.ok()) return Fail("bench", report.status());
+          std::fprintf(stderr, "\nop profile (%s, batch %d, steps %d; marks make the call slower "
+                       "than the timed rows):\n%s\n", rows.back().precision.c_str(), b, s,
+                       report->c_str());
+        }
       }
     }
   }
@@ -230,6 +239,8 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   sub->add_option("--iters", args->iters, "Timed calls per configuration")->check(CLI::Range(1, 1000000));
   sub->add_option("--format", args->format, "md, csv or json");
   sub->add_flag("--no-graphs", args->no_graphs, "Run ops eagerly instead of replaying CUDA graphs");
+  sub->add_flag("--profile-ops", args->profile_ops,
+                "Also time every op inside the call (printed to stderr; adds event nodes)");
   sub->callback([args, exit_code] { *exit_code = Bench(*args); });
 }
 

@@ -181,10 +181,12 @@ class Bench {
     add(s.conv_depthwise, "dwconv");
     add(s.conv_im2col_gemm, "im2col");
     add(s.conv_direct, "directconv");
+    add(s.gemm_mma, "mma-gemm");
     add(s.gemm_cublaslt, "cublasLt");
     add(s.gemm_simt, "simt-gemm");
     add(s.epilogue_passes, "epilogue");
-    add(s.attention_mma, "mma");
+    add(s.attention_resident, "resident-attn");
+    add(s.attention_mma - s.attention_resident, "mma");
     add(s.attention_simt, "simt-attn");
     return p.empty() ? "kernel" : p;
   }

@@ -32,6 +32,7 @@ struct PolicyOptions {
   std::string device = "cpu";  // "cpu", "cuda", "cuda:N"
   std::string precision;       // "f32" | "bf16" | "f16"; empty: the device's default
   bool cuda_graphs = true;     // replay each input shape's whole call as one CUDA graph
+  int profile_ops = 0;         // > 0: time every op of the call (up to this many) in place
 };
 
 // One robot's observation. Which fields a model reads: X-VLA uses images (1..3 views,
@@ -81,6 +82,9 @@ class Policy {
 
   virtual Result<std::vector<ActionChunk>> ActBatch(std::span<const Observation> batch,
                                                     const ActOptions& options = {}) = 0;
+  // With PolicyOptions::profile_ops: a table of where the last call's time went, per op
+  // kind and per op shape (markdown). An error when profiling is off.
+  virtual Result<std::string> ProfileReport() const = 0;
   Result<ActionChunk> Act(const Observation& obs, const ActOptions& options = {});
 };
 

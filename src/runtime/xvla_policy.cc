@@ -9,6 +9,8 @@
 #include <chrono>
 
 #include "runtime/backend_factory.h"
+#include "runtime/profile_report.h"
+#include "runtime/profiling_backend.h"
 
 namespace vlart {
 namespace {
@@ -53,6 +55,11 @@ Result<std::unique_ptr<Policy>> XvlaPolicy::Load(const std::filesystem::path& di
   p->source_ = std::make_unique<CheckpointSource>(std::move(ckpt));
   VLART_ASSIGN_OR_RETURN(p->backend_,
                          CreateBackend(BackendSpec{options.device, options.precision}));
+  if (options.profile_ops > 0) {
+    auto profiler = std::make_unique<ProfilingBackend>(std::move(p->backend_), options.profile_ops);
+    p->profiler_ = profiler.get();
+    p->backend_ = std::move(profiler);
+  }
   VLART_ASSIGN_OR_RETURN(p->model_, xvla::XvlaModel::Load(cfg, *p->source_, *p->backend_));
   VLART_ASSIGN_OR_RETURN(xvla::XvlaProcessor processor, xvla::XvlaProcessor::Load(dir, cfg));
   p->processor_ = std::make_unique<xvla::XvlaProcessor>(std::move(processor));
@@ -81,9 +88,17 @@ Result<XvlaPolicy::Execution*> XvlaPolicy::ExecutionFor(xvla::XvlaModel::Plan* p
     if (i >= 0) clock->Mark(i);
   });
   if (options_.cuda_graphs && backend_->device() == Device::kCuda) {
+    if (profiler_ != nullptr) profiler_->ResetOps();  // marks restart with this graph
     VLART_ASSIGN_OR_RETURN(e.graph, backend_->Record([&] { model_->Forward(*plan); }));
   }
   return &executions_.emplace(plan, std::move(e)).first->second;
+}
+
+Result<std::string> XvlaPolicy::ProfileReport() const {
+  if (profiler_ == nullptr) {
+    return InvalidArgument("profile: the policy was loaded without PolicyOptions::profile_ops");
+  }
+  return FormatProfile(profiler_->Timings());
 }
 
 Result<std::vector<ActionChunk>> XvlaPolicy::ActBatch(std::span<const Observation> batch,
@@ -121,6 +136,7 @@ Result<std::vector<ActionChunk>> XvlaPolicy::ActBatch(std::span<const Observatio
       const int i = MarkIndex(stage);
       if (i >= 0) clock->Mark(i);
     });
+    if (profiler_ != nullptr) profiler_->ResetOps();
     model_->Forward(*plan);
   }
   const auto t_download = Clock::now();

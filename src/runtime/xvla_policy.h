@@ -32,6 +32,8 @@ class XvlaPolicy final : public Policy {
   Result<std::vector<ActionChunk>> ActBatch(std::span<const Observation> batch,
                                             const ActOptions& options) override;
 
+  Result<std::string> ProfileReport() const override;
+
   xvla::XvlaModel& model() { return *model_; }
 
  private:
@@ -44,6 +46,7 @@ class XvlaPolicy final : public Policy {
 
   PolicyOptions options_;
   std::unique_ptr<Backend> backend_;
+  class ProfilingBackend* profiler_ = nullptr;  // == backend_ when profiling
   std::unique_ptr<CheckpointSource> source_;
   std::unique_ptr<xvla::XvlaModel> model_;
   std::unique_ptr<xvla::XvlaProcessor> processor_;

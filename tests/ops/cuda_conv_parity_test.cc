@@ -174,7 +174,7 @@ TEST_P(ConvParity, PathsTaken) {
   } else {
     EXPECT_EQ(s.conv_depthwise, 1);
     EXPECT_EQ(s.conv_im2col_gemm, 1);
-    EXPECT_EQ(s.gemm_cublaslt, 1);
+    EXPECT_EQ(s.gemm_cublaslt + s.gemm_mma, 1);  // mma for bf16/f16, cuBLASLt for f32
   }
 }
 

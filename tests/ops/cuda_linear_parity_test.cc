@@ -202,10 +202,13 @@ TEST_P(LinearParity, ModelShapesTakeTheExpectedPath) {
   if (mode == ParityMode::kBF16Fallback) {
     EXPECT_EQ(s.gemm_cublaslt, 0);
     EXPECT_EQ(s.gemm_simt, 1);
-  } else {
+  } else if (dt == DType::kF32) {
     EXPECT_EQ(s.gemm_cublaslt, 1);
     EXPECT_EQ(s.gemm_simt, 0);
     EXPECT_EQ(s.epilogue_passes, 0);  // bias and in-place residual both inside cuBLASLt
+  } else {
+    EXPECT_EQ(s.gemm_mma, 1);  // vlart's GEMM: bias and residual in its f32 epilogue
+    EXPECT_EQ(s.gemm_cublaslt + s.gemm_simt + s.epilogue_passes, 0);
   }
 }
 

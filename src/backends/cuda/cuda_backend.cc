@@ -156,6 +156,12 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   be->workspace_bytes_ = options.cublaslt_workspace_bytes;
   be->attention_simt_smem_limit_ = InitAttentionKernels(options.device);
   InitAttentionResidentKernels();
+  InitGemmMmaKernels();
+  int sms = 0;
+  if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, options.device) == cudaSuccess &&
+      sms > 0) {
+    be->num_sms_ = sms;
+  }
   (void)cudaGetLastError();  // clear non-sticky errors of probing calls (none expected)
   return be;
 }

@@ -130,6 +130,8 @@ class CudaBackend final : public Backend {
   void RunGemm(const GemmOperands& g, const RowMaterializer* materialize_a);
   void RunGemmChunk(const GemmOperands& g);
   void RunSimtGemm(const GemmOperands& g);
+  // vlart's bf16/f16 tensor-core GEMM when the operands qualify; false otherwise.
+  bool TryGemmMma(const GemmOperands& g);
 
   int device_ = 0;
   DType compute_dtype_ = DType::kBF16;
@@ -146,6 +148,7 @@ class CudaBackend final : public Backend {
   // Bytes of every live arena's cudaMalloc'd chunks (shared with the arenas).
   std::shared_ptr<std::atomic<size_t>> arena_reserved_ = std::make_shared<std::atomic<size_t>>(0);
   size_t workspace_bytes_ = 0;  // cuBLASLt workspace
+  int num_sms_ = 132;
 };
 
 }  // namespace vlart::cuda

@@ -91,6 +91,23 @@ struct AttentionArgs {
   int64_t m_sb = 0, m_si = 0, m_sj = 0;
 };
 
+// vlart's tensor-core GEMM (gemm_mma.cu): D = act(A·Bᵀ + bias) + residual, every operand of
+// one 16-bit dtype, K-contiguous A [M, K] and B [N, K], row-major D/residual [M, N].
+struct GemmMmaArgs {
+  int m = 0, n = 0, k = 0;
+  const void* a = nullptr;
+  int64_t lda = 0;
+  const void* b = nullptr;
+  int64_t ldb = 0;
+  const void* bias = nullptr;  // [N] or null
+  int act = 0;                 // ActKind
+  const void* residual = nullptr;  // [M, N] or null; may be d
+  int64_t ldr = 0;
+  void* d = nullptr;
+  int64_t ldd = 0;
+  bool paired_stores = false;  // set by the launcher: D allows 4-byte pair stores
+};
+
 // Conv2d on NHWC views (backend.h). x [B, H, W, Cin], w [Cout, Cin/groups, kh, kw] contiguous,
 // bias [Cout] or null, residual/out [B, Ho, Wo, Cout].
 struct ConvArgs {

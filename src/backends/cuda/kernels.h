@@ -59,6 +59,12 @@ void LaunchAttention(const AttentionArgs& args, AttentionPath path, cudaStream_t
 // Sk <= 320, 16-byte aligned rows. Init raises the kernels' shared-memory limit (once per
 // device) and returns it.
 bool AttentionResidentSupported(const AttentionArgs& args);
+// vlart's tensor-core GEMM (gemm_mma.cu).
+enum class GemmMmaShape : int { kWide = 0, kNarrow };
+void InitGemmMmaKernels();
+bool GemmMmaSupported(const GemmMmaArgs& args, DType dtype);
+GemmMmaShape ChooseGemmMmaShape(int64_t m, int64_t n, int num_sms);
+void LaunchGemmMma(const GemmMmaArgs& args, DType dtype, GemmMmaShape shape, cudaStream_t stream);
 void LaunchAttentionResident(const AttentionArgs& args, cudaStream_t stream);
 size_t InitAttentionResidentKernels();
 // Raises the dynamic shared-memory limits of the attention kernels; called once at backend

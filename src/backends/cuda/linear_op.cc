@@ -4,6 +4,9 @@
 // used by Conv2d's im2col path).
 //
 // Path choice for D = act(A·Bᵀ + bias) + residual:
+//  - vlart's tensor-core GEMM (gemm_mma.cu) when A, B, D, bias and residual all share one
+//    16-bit dtype, K is a multiple of 8 and rows are 16-byte aligned: the whole epilogue in
+//    f32 with one rounding (X-VLA, BART, DaViT and SigLIP shapes in bf16/f16 land here).
 //  - cuBLASLt (cublaslt_gemm.h) when B is F32/F16/BF16, D is B's dtype or F32 and D's and the
 //    residual's columns are contiguous. A of another dtype (f32 activations against bf16
 //    weights) or strided columns is first converted into backend scratch in row chunks.
@@ -112,8 +115,37 @@ void CudaBackend::DomainLinear(const Tensor& x, const Tensor& weight_table,
   AfterOp("DomainLinear");
 }
 
+bool CudaBackend::TryGemmMma(const GemmOperands& g) {
+  if (force_fallback_) return false;
+  const DType t = g.b_dtype;
+  if ((t != DType::kBF16 && t != DType::kF16) || g.a_dtype != t || g.d_dtype != t) return false;
+  if (g.a_col_stride != 1 || g.d_col_stride != 1) return false;
+  if (g.bias != nullptr && (g.bias_dtype != t || g.bias_stride != 1)) return false;
+  if (g.residual != nullptr && (g.residual_dtype != t || g.r_col_stride != 1)) return false;
+  if (g.residual != nullptr && g.residual == g.d && g.ldr != g.ldd) return false;
+  GemmMmaArgs p;
+  p.m = static_cast<int>(g.m);
+  p.n = static_cast<int>(g.n);
+  p.k = static_cast<int>(g.k);
+  p.a = g.a;
+  p.lda = g.lda;
+  p.b = g.b;
+  p.ldb = g.ldb;
+  p.bias = g.bias;
+  p.act = static_cast<int>(g.act);
+  p.residual = g.residual;
+  p.ldr = g.ldr;
+  p.d = g.d;
+  p.ldd = g.ldd;
+  if (g.m > INT32_MAX || g.n > INT32_MAX || g.k > INT32_MAX || !GemmMmaSupported(p, t)) return false;
+  LaunchGemmMma(p, t, ChooseGemmMmaShape(g.m, g.n, num_sms_), stream_);
+  ++stats_.gemm_mma;
+  return true;
+}
+
 void CudaBackend::RunGemm(const GemmOperands& g, const RowMaterializer* materialize_a) {
   if (g.m == 0 || g.n == 0) return;
+  if (materialize_a == nullptr && TryGemmMma(g)) return;
   const bool residual_is_out = g.residual != nullptr && g.residual == g.d;
   const bool lt_ok = !force_fallback_ && g.k > 0 && IsComputeFloat(g.b_dtype) &&
                      (g.d_dtype == g.b_dtype || g.d_dtype == DType::kF32) && g.d_col_stride == 1 &&
@@ -173,6 +205,7 @@ void CudaBackend::RunGemm(const GemmOperands& g, const RowMaterializer* material
 }
 
 void CudaBackend::RunGemmChunk(const GemmOperands& g) {
+  if (TryGemmMma(g)) return;
   LtGemmProblem p;
   p.m = g.m;
   p.n = g.n;
