@@ -54,7 +54,7 @@ if has bench || has peers || has profile; then
 fi
 
 if has bench; then
-  timeout 900 "$BIN/vlart" bench --model "$FULL" --device cuda --precision bf16 --batch 1,4 \
+  VLART_GEMM_VERBOSE=1 timeout 900 "$BIN/vlart" bench --model "$FULL" --device cuda --precision bf16 --batch 1,4 \
       --warmup 10 --iters ${ITERS:-50} > "$OUT/bench_bf16.md" 2> "$OUT/bench_bf16.err"
   note "bench bf16 (graphs): exit $?"; cat "$OUT/bench_bf16.md" >> "$SUMMARY"
   timeout 600 "$BIN/vlart" bench --model "$FULL" --device cuda --precision bf16 --batch 1 \

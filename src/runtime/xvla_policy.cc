@@ -88,6 +88,10 @@ Result<XvlaPolicy::Execution*> XvlaPolicy::ExecutionFor(xvla::XvlaModel::Plan* p
     if (i >= 0) clock->Mark(i);
   });
   if (options_.cuda_graphs && backend_->device() == Device::kCuda) {
+    // One eager call first: kernels that tune themselves per shape (the GEMM) do it here,
+    // outside the capture, so the graph records the tuned choices.
+    model_->Forward(*plan);
+    backend_->Synchronize();
     if (profiler_ != nullptr) profiler_->ResetOps();  // marks restart with this graph
     VLART_ASSIGN_OR_RETURN(e.graph, backend_->Record([&] { model_->Forward(*plan); }));
   }

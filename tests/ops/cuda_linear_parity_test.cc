@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "backends/cuda/cuda_backend_internal.h"
+#include "backends/cuda/kernels.h"
 #include "cuda_parity_util.h"
 
 namespace vlart::testing {
@@ -180,6 +181,33 @@ TEST_P(LinearParity, ModelRealShapes) {
       {100, 1024, 4096, true, Activation::kGeluErf, Residual::kNone},
   };
   for (const LinearCase& c : cases) RunLinearCase(GetParam(), c, TestSeed(++salt));
+}
+
+// vlart's tensor-core GEMM in every tile shape and K split the tuner may pick (the tuner
+// chooses by speed, so every candidate must compute the op).
+TEST_P(LinearParity, EveryTensorCoreGemmConfig) {
+  VLART_REQUIRE_REAL_CUDA();
+  const ParityMode mode = GetParam();
+  if (mode != ParityMode::kBF16 && mode != ParityMode::kF16) GTEST_SKIP() << "16-bit modes only";
+  Backend& cuda = CudaFor(mode);
+  uint64_t salt = 2100;
+  const std::vector<LinearCase> cases = {
+      {262, 1024, 1024, true, Activation::kNone, Residual::kInPlace},
+      {100, 1024, 3072, true, Activation::kGeluErf, Residual::kNone},
+      {50, 2048, 1024, false, Activation::kNone, Residual::kSeparate},
+      {7, 64, 33, true, Activation::kSilu, Residual::kNone},
+      {130, 520, 200, true, Activation::kGeluTanh, Residual::kSeparate},  // K not a slice multiple
+  };
+  for (const LinearCase& c : cases) {
+    for (const cuda::GemmMmaConfig& cfg : cuda::GemmMmaCandidates(c.m, c.n, c.k, 132)) {
+      SCOPED_TRACE(fmt::format("tile {} splits {}", cfg.tile, cfg.splits));
+      cuda::ForceGemmConfig(cuda, cfg.tile, cfg.splits);
+      cuda::ResetStats(cuda);
+      RunLinearCase(mode, c, TestSeed(++salt));
+      EXPECT_EQ(cuda::StatsOf(cuda).gemm_mma, 1);
+    }
+  }
+  cuda::ForceGemmConfig(cuda, -1, 1);
 }
 
 // The fast paths really run: cuBLASLt for the model shapes (no SIMT fallback, no extra pass

@@ -157,6 +157,20 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   be->attention_simt_smem_limit_ = InitAttentionKernels(options.device);
   InitAttentionResidentKernels();
   InitGemmMmaKernels();
+  if (cudaError_t e = cudaMalloc(reinterpret_cast<void**>(&be->gemm_workspace_), kGemmWorkspaceFloats * sizeof(float));
+      e != cudaSuccess) {
+    return fail("cudaMalloc(gemm workspace)", e);
+  }
+  if (cudaError_t e = cudaMalloc(reinterpret_cast<void**>(&be->gemm_counters_), kGemmCounters * sizeof(int)); e != cudaSuccess) {
+    return fail("cudaMalloc(gemm counters)", e);
+  }
+  VLART_CUDA_CHECK(cudaMemset(be->gemm_counters_, 0, kGemmCounters * sizeof(int)));
+  if (const char* env = std::getenv("VLART_GEMM_AUTOTUNE"); env != nullptr && std::string_view(env) == "0") {
+    be->gemm_autotune_ = false;
+  }
+  if (const char* env = std::getenv("VLART_GEMM_VERBOSE"); env != nullptr && std::string_view(env) == "1") {
+    be->gemm_verbose_ = true;
+  }
   int sms = 0;
   if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, options.device) == cudaSuccess &&
       sms > 0) {
@@ -170,6 +184,9 @@ CudaBackend::~CudaBackend() {
   if (stream_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaStreamSynchronize(stream_));
   lt_.reset();
   if (scratch_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(scratch_));
+  if (gemm_workspace_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(gemm_workspace_));
+  if (tune_out_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(tune_out_));
+  if (gemm_counters_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(gemm_counters_));
   if (stream_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaStreamDestroy(stream_));
 }
 
@@ -257,6 +274,15 @@ cudaStream_t StreamOf(Backend& backend) { return AsCuda(backend).stream(); }
 int DeviceOf(Backend& backend) { return AsCuda(backend).device_index(); }
 Stats StatsOf(Backend& backend) { return AsCuda(backend).stats(); }
 void ResetStats(Backend& backend) { AsCuda(backend).stats() = Stats{}; }
+
+void ForceGemmConfig(Backend& backend, int tile, int splits) {
+  CudaBackend& be = AsCuda(backend);
+  if (tile < 0) {
+    be.forced_gemm_config_.reset();
+  } else {
+    be.forced_gemm_config_ = GemmMmaConfig{tile, splits};
+  }
+}
 
 }  // namespace cuda
 

@@ -12,6 +12,9 @@
 #include <cuda_runtime_api.h>
 
 #include <atomic>
+#include <map>
+#include <optional>
+#include <tuple>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -21,6 +24,7 @@
 #include "backends/cuda/cuda_backend.h"
 #include "backends/cuda/cuda_backend_internal.h"
 #include "backends/cuda/kernel_args.h"
+#include "backends/cuda/kernels.h"
 #include "core/tensor.h"
 #include "ops/backend.h"
 
@@ -132,6 +136,9 @@ class CudaBackend final : public Backend {
   void RunSimtGemm(const GemmOperands& g);
   // vlart's bf16/f16 tensor-core GEMM when the operands qualify; false otherwise.
   bool TryGemmMma(const GemmOperands& g);
+  // The tile/split configuration for a problem: timed on first eager use, cached per shape.
+  GemmMmaConfig GemmConfigFor(const GemmMmaArgs& p, DType dtype);
+  bool GemmConfigFits(const GemmMmaArgs& p, const GemmMmaConfig& c) const;
 
   int device_ = 0;
   DType compute_dtype_ = DType::kBF16;
@@ -147,8 +154,23 @@ class CudaBackend final : public Backend {
   Stats stats_;
   // Bytes of every live arena's cudaMalloc'd chunks (shared with the arenas).
   std::shared_ptr<std::atomic<size_t>> arena_reserved_ = std::make_shared<std::atomic<size_t>>(0);
-  size_t workspace_bytes_ = 0;  // cuBLASLt workspace
+  size_t workspace_bytes_ = 0;  // cuBLASLt workspace (and the GEMM split-K buffers below)
   int num_sms_ = 132;
+  // Split-K partials and per-tile arrival counters of the tensor-core GEMM (created once;
+  // the counters return to zero after every GEMM).
+  static constexpr size_t kGemmWorkspaceFloats = size_t{8} << 20;  // 32 MiB
+  static constexpr int64_t kGemmCounters = 1 << 16;
+  float* gemm_workspace_ = nullptr;
+  int* gemm_counters_ = nullptr;
+  bool gemm_autotune_ = true;  // VLART_GEMM_AUTOTUNE=0 turns timing off
+  void* tune_out_ = nullptr;   // output of timed candidate runs
+  size_t tune_out_bytes_ = 0;
+  bool gemm_verbose_ = false;  // VLART_GEMM_VERBOSE=1 prints every choice
+  using GemmTuneKey = std::tuple<int, int, int, int, bool, int, bool, int>;
+  std::map<GemmTuneKey, GemmMmaConfig> gemm_configs_;
+ public:
+  std::optional<GemmMmaConfig> forced_gemm_config_;  // ForceGemmConfig (tests)
+ private:
 };
 
 }  // namespace vlart::cuda

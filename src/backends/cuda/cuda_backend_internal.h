@@ -36,5 +36,8 @@ cudaStream_t StreamOf(Backend& backend);
 int DeviceOf(Backend& backend);
 Stats StatsOf(Backend& backend);
 void ResetStats(Backend& backend);
+// Test hook: every tensor-core GEMM uses this tile/split configuration (when the problem
+// fits it) instead of the tuned one; tile < 0 clears it.
+void ForceGemmConfig(Backend& backend, int tile, int splits);
 
 }  // namespace vlart::cuda

@@ -1,22 +1,28 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// gemm_mma.cu: vlart's bf16/f16 tensor-core GEMM with a fused f32 epilogue.
+// gemm_mma.cu: vlart's bf16/f16 tensor-core GEMM with split-K and a fused f32 epilogue.
 //
 // Math:      D[m, n] = act(Σ_k A[m, k]·B[n, k] + bias[n]) + residual[m, n]   (nn.Linear: B = W)
 //            A [M, K] rows of stride lda, B [N, K] rows of stride ldb (both K-contiguous),
 //            D / residual [M, N] rows of stride ldd / ldr. residual may alias D.
-// Mapping:   a block of 4 warps owns a BM x BN tile of D; K advances in 32-wide slices that
-//            a STAGES-deep cp.async pipeline stages into shared memory (16-byte copies,
-//            zero-filled past M, N and K); each warp computes its (BM/2) x (BN/2) sub-tile
-//            with mma.sync m16n8k16 on fragments fetched by ldmatrix. Two tile shapes:
-//            64x128 for wide problems and 32x64 when the wide shape would leave SMs idle
-//            (X-VLA's N = 1024 projections at M = 262: 40 -> 144 blocks).
-// Numerics:  products accumulate in f32; bias, activation and residual are applied to the f32
-//            accumulator and the result is rounded once to the output dtype (cuBLASLt's bias
-//            epilogue rounds the product first, which is why this kernel exists).
+// Mapping:   a block owns a BM x BN tile of D and one of `splits` K ranges (blockIdx.z).
+//            K advances in 64-wide slices staged into shared memory by a 4-deep cp.async
+//            pipeline (16-byte copies, zero-filled past M, N and K); each warp computes its
+//            sub-tile with mma.sync m16n8k16 on fragments fetched by ldmatrix. With splits > 1
+//            every block stores its f32 partial tile to a workspace and bumps a per-tile
+//            counter; the last block to arrive sums the partials in split order (so the
+//            result does not depend on arrival order), resets the counter for the next call
+//            (graph replays included) and runs the epilogue. Tile shapes (kGemmConfigs): small
+//            M at VLA sizes (50..1000 tokens) streams the weight matrix once per M-tile, so the
+//            choice trades L2 re-reads (short BM) against idle SMs (few tiles); the backend
+//            times the candidates per shape on first use (CudaBackend::TryGemmMma).
+// Numerics:  products accumulate in f32 (split partials too, summed in f32 in a fixed
+//            order); bias, activation and residual are applied to the f32 sum and the result
+//            is rounded once to the output dtype. Different tile configs or split counts may
+//            differ in the last f32 bits, not beyond.
 // Reference: backends/cpu Linear; parity in tests/ops/cuda_linear_parity_test.cc.
 // Napkin:    X-VLA fc1 at M = 262: 2.2 GFLOP and 8.4 MB of weights: ~3 us at the H100's bf16
-//            roofline; mma.sync reaches a fraction of wgmma's rate, so expect 5-8 us.
+//            roofline; mma.sync peaks near half of wgmma's rate.
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -31,10 +37,9 @@
 namespace vlart::cuda {
 namespace {
 
-constexpr int kBK = 32;
-constexpr int kThreads = 128;  // 4 warps in a 2 x 2 grid
-constexpr int kRowPad = 8;     // 16 extra bytes per smem row: conflict-free ldmatrix
-constexpr int kSmemStride = kBK + kRowPad;
+constexpr int kBK = 64;
+constexpr int kStages = 4;
+constexpr int kSmemStride = kBK + 8;  // 144-byte rows: conflict-free ldmatrix
 
 __device__ __forceinline__ uint32_t SmemAddr(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
@@ -86,51 +91,56 @@ __device__ __forceinline__ float Activate(float x, int act) {
   }
 }
 
-// Copies a rows x 32 slice (k0..k0+31) of a K-contiguous matrix into shared memory.
-template <int kRows>
+// Copies a kRows x 64 slice (columns k0..k0+63, clipped to k_end) of a K-contiguous matrix.
+template <int kRows, int kThreads>
 __device__ __forceinline__ void LoadSlice(uint16_t* smem, const uint16_t* g, int64_t ld, int row0,
-                                          int rows_valid, int k0, int k) {
+                                          int rows_valid, int k0, int k_end) {
   constexpr int kChunks = kRows * (kBK / 8);
+  static_assert(kChunks % kThreads == 0, "whole chunks per thread");
 #pragma unroll
-  for (int i = 0; i < (kChunks + kThreads - 1) / kThreads; ++i) {
+  for (int i = 0; i < kChunks / kThreads; ++i) {
     const int idx = threadIdx.x + i * kThreads;
-    if (kChunks % kThreads != 0 && idx >= kChunks) break;
     const int r = idx / (kBK / 8);
     const int c = (idx % (kBK / 8)) * 8;
     const int gr = row0 + r;
     const int gk = k0 + c;
     int bytes = 0;
     const uint16_t* src = g;
-    if (gr < rows_valid && gk < k) {
-      bytes = min(8, k - gk) * 2;
+    if (gr < rows_valid && gk < k_end) {
+      bytes = min(8, k_end - gk) * 2;
       src = g + static_cast<int64_t>(gr) * ld + gk;
     }
     CpAsync16(smem + r * kSmemStride + c, src, bytes);
   }
 }
 
-template <typename T, int kBM, int kBN, int kStages>
-__global__ void __launch_bounds__(kThreads) GemmMmaKernel(GemmMmaArgs p) {
-  extern __shared__ __align__(16) unsigned char smem_raw[];
-  constexpr int kWarpM = kBM / 2;
-  constexpr int kWarpN = kBN / 2;
+template <typename T, int kBM, int kBN, int kWarpsM, int kWarpsN>
+__global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
+    GemmMmaKernel(GemmMmaArgs p, int splits, int k_per_split, float* workspace, int* counters) {
+  constexpr int kThreads = kWarpsM * kWarpsN * 32;
+  constexpr int kWarpM = kBM / kWarpsM;
+  constexpr int kWarpN = kBN / kWarpsN;
   constexpr int kMi = kWarpM / 16;
   constexpr int kNi = kWarpN / 8;
   static_assert(kNi % 2 == 0, "B fragments come in pairs of 8-wide tiles");
   constexpr int kStageElems = (kBM + kBN) * kSmemStride;
+  extern __shared__ __align__(16) unsigned char smem_raw[];
   uint16_t* smem = reinterpret_cast<uint16_t*>(smem_raw);
 
   const int m0 = blockIdx.y * kBM;
   const int n0 = blockIdx.x * kBN;
+  const int split = blockIdx.z;
+  const int k_begin = split * k_per_split;
+  const int k_end = min(p.k, k_begin + k_per_split);
+  const int num_k = (k_end - k_begin + kBK - 1) / kBK;
   const uint16_t* a = static_cast<const uint16_t*>(p.a);
   const uint16_t* b = static_cast<const uint16_t*>(p.b);
-  const int num_k = (p.k + kBK - 1) / kBK;
 
   auto load_stage = [&](int stage, int kt) {
     uint16_t* as = smem + stage * kStageElems;
     uint16_t* bs = as + kBM * kSmemStride;
-    LoadSlice<kBM>(as, a, p.lda, m0, p.m, kt * kBK, p.k);
-    LoadSlice<kBN>(bs, b, p.ldb, n0, p.n, kt * kBK, p.k);
+    LoadSlice<kBM, kThreads>(as, a, p.lda, m0, p.m, k_begin + kt * kBK, k_end);
+    LoadSlice<kBN, kThreads>(bs, b, p.ldb, n0, p.n, k_begin + kt * kBK, k_end);
   };
 
 #pragma unroll
@@ -141,8 +151,8 @@ __global__ void __launch_bounds__(kThreads) GemmMmaKernel(GemmMmaArgs p) {
 
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
-  const int wm = warp / 2;
-  const int wn = warp % 2;
+  const int wm = warp / kWarpsN;
+  const int wn = warp % kWarpsN;
   float acc[kMi][kNi][4];
 #pragma unroll
   for (int i = 0; i < kMi; ++i)
@@ -180,6 +190,47 @@ __global__ void __launch_bounds__(kThreads) GemmMmaKernel(GemmMmaArgs p) {
     }
   }
   asm volatile("cp.async.wait_group 0;\n" ::);
+
+  if (splits > 1) {
+    // Partial tile -> workspace in this thread's own fragment order (no index math needed to
+    // read it back: the same thread of every split holds the same output elements).
+    constexpr int kPerThread = kMi * kNi * 4;
+    const int tile = blockIdx.y * gridDim.x + blockIdx.x;
+    float* ws_tile = workspace + static_cast<int64_t>(tile) * splits * kThreads * kPerThread;
+    float* mine = ws_tile + (static_cast<int64_t>(split) * kThreads + threadIdx.x) * kPerThread;
+#pragma unroll
+    for (int i = 0; i < kMi; ++i)
+#pragma unroll
+      for (int j = 0; j < kNi; ++j)
+        *reinterpret_cast<float4*>(mine + (i * kNi + j) * 4) =
+            make_float4(acc[i][j][0], acc[i][j][1], acc[i][j][2], acc[i][j][3]);
+    __threadfence();
+    __syncthreads();
+    __shared__ int arrived;
+    if (threadIdx.x == 0) arrived = atomicAdd(&counters[tile], 1);
+    __syncthreads();
+    if (arrived != splits - 1) return;
+    __threadfence();
+    // Last block: sum every split's partial in split order.
+#pragma unroll
+    for (int i = 0; i < kMi; ++i)
+#pragma unroll
+      for (int j = 0; j < kNi; ++j) acc[i][j][0] = acc[i][j][1] = acc[i][j][2] = acc[i][j][3] = 0.0f;
+    for (int s = 0; s < splits; ++s) {
+      const float* part = ws_tile + (static_cast<int64_t>(s) * kThreads + threadIdx.x) * kPerThread;
+#pragma unroll
+      for (int i = 0; i < kMi; ++i)
+#pragma unroll
+        for (int j = 0; j < kNi; ++j) {
+          const float4 v = __ldcg(reinterpret_cast<const float4*>(part + (i * kNi + j) * 4));
+          acc[i][j][0] += v.x;
+          acc[i][j][1] += v.y;
+          acc[i][j][2] += v.z;
+          acc[i][j][3] += v.w;
+        }
+    }
+    if (threadIdx.x == 0) counters[tile] = 0;  // ready for the next call
+  }
 
   // Epilogue in f32: + bias, activation, + residual, one rounding to T.
   const int grp = lane / 4;
@@ -225,29 +276,63 @@ __global__ void __launch_bounds__(kThreads) GemmMmaKernel(GemmMmaArgs p) {
   }
 }
 
-template <int kBM, int kBN, int kStages>
-constexpr size_t SmemBytes() {
-  return static_cast<size_t>(kStages) * (kBM + kBN) * kSmemStride * sizeof(uint16_t);
+// The tile configurations, indexed by GemmMmaConfig::tile.
+struct TileShape {
+  int bm, bn, warps_m, warps_n;
+};
+constexpr TileShape kTiles[] = {
+    {128, 128, 2, 4},  // 0: 8 warps, warp tile 64x32
+    {64, 128, 2, 2},   // 1: 4 warps, warp tile 32x64
+    {128, 64, 2, 2},   // 2: 4 warps, warp tile 64x32
+    {64, 64, 2, 2},    // 3: 4 warps, warp tile 32x32
+    {32, 64, 2, 2},    // 4: 4 warps, warp tile 16x32
+};
+constexpr int kNumTiles = sizeof(kTiles) / sizeof(kTiles[0]);
+
+constexpr size_t SmemBytes(int bm, int bn) {
+  return static_cast<size_t>(kStages) * (bm + bn) * kSmemStride * sizeof(uint16_t);
 }
 
-constexpr int kStagesWide = 4;
-constexpr int kStagesNarrow = 4;
-
-template <typename T, int kBM, int kBN, int kStages>
-void LaunchShape(const GemmMmaArgs& p, cudaStream_t stream) {
-  const dim3 grid((p.n + kBN - 1) / kBN, (p.m + kBM - 1) / kBM);
-  GemmMmaKernel<T, kBM, kBN, kStages><<<grid, kThreads, SmemBytes<kBM, kBN, kStages>(), stream>>>(p);
+template <typename T, int kTile>
+void LaunchTile(const GemmMmaArgs& p, int splits, float* workspace, int* counters,
+                cudaStream_t stream) {
+  constexpr TileShape s = kTiles[kTile];
+  const int k_per_split = ((p.k + splits - 1) / splits + kBK - 1) / kBK * kBK;
+  const int used_splits = (p.k + k_per_split - 1) / k_per_split;
+  const dim3 grid((p.n + s.bn - 1) / s.bn, (p.m + s.bm - 1) / s.bm, used_splits);
+  GemmMmaKernel<T, s.bm, s.bn, s.warps_m, s.warps_n>
+      <<<grid, s.warps_m * s.warps_n * 32, SmemBytes(s.bm, s.bn), stream>>>(p, used_splits, k_per_split,
+                                                                           workspace, counters);
   VLART_CUDA_CHECK(cudaGetLastError());
 }
 
+template <typename T, int kTile>
+void SetLimit() {
+  constexpr TileShape s = kTiles[kTile];
+  VLART_CUDA_CHECK(cudaFuncSetAttribute(GemmMmaKernel<T, s.bm, s.bn, s.warps_m, s.warps_n>,
+                                        cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        static_cast<int>(SmemBytes(s.bm, s.bn))));
+}
+
 template <typename T>
-void SetSmemLimits() {
-  VLART_CUDA_CHECK(cudaFuncSetAttribute(GemmMmaKernel<T, 64, 128, kStagesWide>,
-                                        cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        static_cast<int>(SmemBytes<64, 128, kStagesWide>())));
-  VLART_CUDA_CHECK(cudaFuncSetAttribute(GemmMmaKernel<T, 32, 64, kStagesNarrow>,
-                                        cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        static_cast<int>(SmemBytes<32, 64, kStagesNarrow>())));
+void SetLimits() {
+  SetLimit<T, 0>();
+  SetLimit<T, 1>();
+  SetLimit<T, 2>();
+  SetLimit<T, 3>();
+  SetLimit<T, 4>();
+}
+
+template <typename T>
+void Dispatch(const GemmMmaArgs& p, const GemmMmaConfig& c, float* ws, int* counters,
+              cudaStream_t stream) {
+  switch (c.tile) {
+    case 0: LaunchTile<T, 0>(p, c.splits, ws, counters, stream); return;
+    case 1: LaunchTile<T, 1>(p, c.splits, ws, counters, stream); return;
+    case 2: LaunchTile<T, 2>(p, c.splits, ws, counters, stream); return;
+    case 3: LaunchTile<T, 3>(p, c.splits, ws, counters, stream); return;
+    default: LaunchTile<T, 4>(p, c.splits, ws, counters, stream); return;
+  }
 }
 
 bool Aligned16(const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15) == 0; }
@@ -255,13 +340,13 @@ bool Aligned16(const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15)
 }  // namespace
 
 void InitGemmMmaKernels() {
-  SetSmemLimits<__nv_bfloat16>();
-  SetSmemLimits<__half>();
+  SetLimits<__nv_bfloat16>();
+  SetLimits<__half>();
 }
 
 bool GemmMmaSupported(const GemmMmaArgs& p, DType dtype) {
   if (dtype != DType::kBF16 && dtype != DType::kF16) return false;
-  if (p.m < 1 || p.n < 1 || p.k < 8 || p.k % 8 != 0) return false;
+  if (p.m < 1 || p.n < 1 || p.k < 8) return false;
   if (p.m > (1 << 30) || p.n > (1 << 30) || p.k > (1 << 30)) return false;
   if (!Aligned16(p.a) || !Aligned16(p.b) || p.lda % 8 != 0 || p.ldb % 8 != 0) return false;
   if (p.lda < p.k || p.ldb < p.k || p.ldd < p.n) return false;
@@ -269,23 +354,56 @@ bool GemmMmaSupported(const GemmMmaArgs& p, DType dtype) {
   return true;
 }
 
-GemmMmaShape ChooseGemmMmaShape(int64_t m, int64_t n, int num_sms) {
-  const int64_t wide_blocks = ((n + 127) / 128) * ((m + 63) / 64);
-  // The wide tile does 4x the work per block; take it when it still covers ~3/4 of the SMs.
-  return wide_blocks * 4 >= static_cast<int64_t>(num_sms) * 3 ? GemmMmaShape::kWide
-                                                               : GemmMmaShape::kNarrow;
+std::vector<GemmMmaConfig> GemmMmaCandidates(int64_t m, int64_t n, int64_t k, int num_sms) {
+  std::vector<GemmMmaConfig> out;
+  for (int t = 0; t < kNumTiles; ++t) {
+    const TileShape& s = kTiles[t];
+    const int64_t tiles = ((m + s.bm - 1) / s.bm) * ((n + s.bn - 1) / s.bn);
+    if (s.bm > 32 && (m + s.bm - 1) / s.bm * s.bm > 2 * m + 64) continue;  // mostly padding
+    for (int splits : {1, 2, 3, 4, 6, 8}) {
+      if (splits > 1 && k / splits < 256) break;
+      const int64_t blocks = tiles * splits;
+      if (blocks > 8 * num_sms) break;
+      if (splits > 1 && tiles * (splits - 1) >= 2 * num_sms) break;  // already enough blocks
+      out.push_back(GemmMmaConfig{t, splits});
+    }
+  }
+  return out;
 }
 
-void LaunchGemmMma(const GemmMmaArgs& p, DType dtype, GemmMmaShape shape, cudaStream_t stream) {
+GemmMmaConfig GemmMmaHeuristic(int64_t m, int64_t n, int64_t k, int num_sms) {
+  // Without timing: the widest tile that gives at least ~3/4 of a wave, splitting K if needed.
+  for (int t : {0, 1, 2, 3, 4}) {
+    const TileShape& s = kTiles[t];
+    const int64_t tiles = ((m + s.bm - 1) / s.bm) * ((n + s.bn - 1) / s.bn);
+    for (int splits : {1, 2, 4}) {
+      if (splits > 1 && k / splits < 256) break;
+      if (tiles * splits * 4 >= static_cast<int64_t>(num_sms) * 3) return GemmMmaConfig{t, splits};
+    }
+  }
+  return GemmMmaConfig{4, 1};
+}
+
+size_t GemmMmaWorkspaceFloats(int64_t m, int64_t n, const GemmMmaConfig& c) {
+  if (c.splits <= 1) return 0;
+  const TileShape& s = kTiles[c.tile];
+  const int64_t tiles = ((m + s.bm - 1) / s.bm) * ((n + s.bn - 1) / s.bn);
+  return static_cast<size_t>(tiles) * c.splits * s.bm * s.bn;
+}
+
+int64_t GemmMmaTiles(int64_t m, int64_t n, const GemmMmaConfig& c) {
+  const TileShape& s = kTiles[c.tile];
+  return ((m + s.bm - 1) / s.bm) * ((n + s.bn - 1) / s.bn);
+}
+
+void LaunchGemmMma(const GemmMmaArgs& p, DType dtype, const GemmMmaConfig& config, float* workspace,
+                   int* counters, cudaStream_t stream) {
   GemmMmaArgs q = p;
   q.paired_stores = (reinterpret_cast<uintptr_t>(p.d) & 3) == 0 && p.ldd % 2 == 0;
-  const bool bf = dtype == DType::kBF16;
-  if (shape == GemmMmaShape::kWide) {
-    bf ? LaunchShape<__nv_bfloat16, 64, 128, kStagesWide>(q, stream)
-       : LaunchShape<__half, 64, 128, kStagesWide>(q, stream);
+  if (dtype == DType::kBF16) {
+    Dispatch<__nv_bfloat16>(q, config, workspace, counters, stream);
   } else {
-    bf ? LaunchShape<__nv_bfloat16, 32, 64, kStagesNarrow>(q, stream)
-       : LaunchShape<__half, 32, 64, kStagesNarrow>(q, stream);
+    Dispatch<__half>(q, config, workspace, counters, stream);
   }
 }
 

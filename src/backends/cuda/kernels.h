@@ -10,6 +10,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
+#include <vector>
 #include <cstdint>
 
 #include "backends/cuda/kernel_args.h"
@@ -59,12 +60,24 @@ void LaunchAttention(const AttentionArgs& args, AttentionPath path, cudaStream_t
 // Sk <= 320, 16-byte aligned rows. Init raises the kernels' shared-memory limit (once per
 // device) and returns it.
 bool AttentionResidentSupported(const AttentionArgs& args);
-// vlart's tensor-core GEMM (gemm_mma.cu).
-enum class GemmMmaShape : int { kWide = 0, kNarrow };
+// vlart's tensor-core GEMM (gemm_mma.cu): a tile shape and a K split count per problem.
+struct GemmMmaConfig {
+  int tile = 0;    // index into the kernel's tile table
+  int splits = 1;  // K ranges reduced through the workspace (1: none)
+};
 void InitGemmMmaKernels();
 bool GemmMmaSupported(const GemmMmaArgs& args, DType dtype);
-GemmMmaShape ChooseGemmMmaShape(int64_t m, int64_t n, int num_sms);
-void LaunchGemmMma(const GemmMmaArgs& args, DType dtype, GemmMmaShape shape, cudaStream_t stream);
+// Configurations worth timing for an M x N x K problem on `num_sms` SMs.
+std::vector<GemmMmaConfig> GemmMmaCandidates(int64_t m, int64_t n, int64_t k, int num_sms);
+// A configuration chosen without timing (used while a graph is being captured).
+GemmMmaConfig GemmMmaHeuristic(int64_t m, int64_t n, int64_t k, int num_sms);
+// f32 workspace and counters a configuration needs (0 without a K split).
+size_t GemmMmaWorkspaceFloats(int64_t m, int64_t n, const GemmMmaConfig& config);
+int64_t GemmMmaTiles(int64_t m, int64_t n, const GemmMmaConfig& config);
+// workspace / counters: see GemmMmaWorkspaceFloats / GemmMmaTiles; counters start at 0 and
+// are left at 0.
+void LaunchGemmMma(const GemmMmaArgs& args, DType dtype, const GemmMmaConfig& config,
+                   float* workspace, int* counters, cudaStream_t stream);
 void LaunchAttentionResident(const AttentionArgs& args, cudaStream_t stream);
 size_t InitAttentionResidentKernels();
 // Raises the dynamic shared-memory limits of the attention kernels; called once at backend

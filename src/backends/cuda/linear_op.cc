@@ -21,10 +21,16 @@
 //    with CudaBackendOptions::force_fallback_kernels. DomainLinear always takes it (per-sample
 //    weights picked on the device by domain id, so graphs replay with new ids).
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
 
 #include "backends/cuda/cuda_backend_impl.h"
+#include "backends/cuda/cuda_check.h"
 #include "backends/cuda/kernels.h"
 #include "core/check.h"
 #include "ops/op_checks.h"
@@ -123,6 +129,7 @@ bool CudaBackend::TryGemmMma(const GemmOperands& g) {
   if (g.bias != nullptr && (g.bias_dtype != t || g.bias_stride != 1)) return false;
   if (g.residual != nullptr && (g.residual_dtype != t || g.r_col_stride != 1)) return false;
   if (g.residual != nullptr && g.residual == g.d && g.ldr != g.ldd) return false;
+  if (g.m > INT32_MAX || g.n > INT32_MAX || g.k > INT32_MAX) return false;
   GemmMmaArgs p;
   p.m = static_cast<int>(g.m);
   p.n = static_cast<int>(g.n);
@@ -137,10 +144,79 @@ bool CudaBackend::TryGemmMma(const GemmOperands& g) {
   p.ldr = g.ldr;
   p.d = g.d;
   p.ldd = g.ldd;
-  if (g.m > INT32_MAX || g.n > INT32_MAX || g.k > INT32_MAX || !GemmMmaSupported(p, t)) return false;
-  LaunchGemmMma(p, t, ChooseGemmMmaShape(g.m, g.n, num_sms_), stream_);
+  if (!GemmMmaSupported(p, t)) return false;
+  const GemmMmaConfig config = GemmConfigFor(p, t);
+  LaunchGemmMma(p, t, config, gemm_workspace_, gemm_counters_, stream_);
   ++stats_.gemm_mma;
   return true;
+}
+
+bool CudaBackend::GemmConfigFits(const GemmMmaArgs& p, const GemmMmaConfig& c) const {
+  return GemmMmaWorkspaceFloats(p.m, p.n, c) <= kGemmWorkspaceFloats &&
+         GemmMmaTiles(p.m, p.n, c) <= kGemmCounters;
+}
+
+GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
+  // Keyed by everything that changes the kernel's speed; alignment of D decides paired stores.
+  const GemmTuneKey key{p.m, p.n, p.k, static_cast<int>(dtype), p.bias != nullptr, p.act,
+                        p.residual != nullptr, static_cast<int>(p.ldd % 2)};
+  if (forced_gemm_config_ && GemmConfigFits(p, *forced_gemm_config_)) return *forced_gemm_config_;
+  if (auto it = gemm_configs_.find(key); it != gemm_configs_.end()) return it->second;
+  GemmMmaConfig best = GemmMmaHeuristic(p.m, p.n, p.k, num_sms_);
+  if (!GemmConfigFits(p, best)) best = GemmMmaConfig{best.tile, 1};
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  VLART_CUDA_CHECK(cudaStreamIsCapturing(stream_, &capture));
+  const size_t out_bytes = static_cast<size_t>(p.m) * p.ldd * ElementBytes(dtype);
+  if (capture != cudaStreamCaptureStatusNone || !gemm_autotune_) {
+    // Capturing (or tuning off): use the heuristic now, but do not remember it, so the next
+    // eager call of this shape still gets timed.
+    return best;
+  }
+  // Time every candidate into scratch (never into D: with an in-place residual, running the
+  // GEMM twice would add the residual twice). Median of 5 after 2 warm-up launches each.
+  // (scratch_ may hold this GEMM's materialised A, so trials write to their own buffer,
+  // grown here: no graph is being captured.)
+  if (tune_out_bytes_ < out_bytes) {
+    if (tune_out_ != nullptr) VLART_CUDA_CHECK(cudaFree(tune_out_));
+    VLART_CUDA_CHECK(cudaMalloc(&tune_out_, out_bytes));
+    tune_out_bytes_ = out_bytes;
+  }
+  GemmMmaArgs trial = p;
+  trial.d = tune_out_;
+  cudaEvent_t start, stop;
+  VLART_CUDA_CHECK(cudaEventCreate(&start));
+  VLART_CUDA_CHECK(cudaEventCreate(&stop));
+  float best_us = 1e30f;
+  std::string log;
+  for (const GemmMmaConfig& c : GemmMmaCandidates(p.m, p.n, p.k, num_sms_)) {
+    if (!GemmConfigFits(trial, c)) continue;
+    for (int i = 0; i < 2; ++i) LaunchGemmMma(trial, dtype, c, gemm_workspace_, gemm_counters_, stream_);
+    std::vector<float> us;
+    for (int i = 0; i < 5; ++i) {
+      VLART_CUDA_CHECK(cudaEventRecord(start, stream_));
+      LaunchGemmMma(trial, dtype, c, gemm_workspace_, gemm_counters_, stream_);
+      VLART_CUDA_CHECK(cudaEventRecord(stop, stream_));
+      VLART_CUDA_CHECK(cudaEventSynchronize(stop));
+      float ms = 0;
+      VLART_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+      us.push_back(ms * 1000.0f);
+    }
+    std::sort(us.begin(), us.end());
+    const float med = us[us.size() / 2];
+    if (gemm_verbose_) log += fmt::format(" t{}s{}:{:.1f}", c.tile, c.splits, med);
+    if (med < best_us) {
+      best_us = med;
+      best = c;
+    }
+  }
+  VLART_CUDA_CHECK(cudaEventDestroy(start));
+  VLART_CUDA_CHECK(cudaEventDestroy(stop));
+  if (gemm_verbose_) {
+    std::fprintf(stderr, "vlart gemm %dx%dx%d act %d -> tile %d splits %d (%.1f us) |%s\n", p.m,
+                 p.n, p.k, p.act, best.tile, best.splits, best_us, log.c_str());
+  }
+  gemm_configs_.emplace(key, best);
+  return best;
 }
 
 void CudaBackend::RunGemm(const GemmOperands& g, const RowMaterializer* materialize_a) {
@@ -206,6 +282,15 @@ void CudaBackend::RunGemm(const GemmOperands& g, const RowMaterializer* material
 
 void CudaBackend::RunGemmChunk(const GemmOperands& g) {
   if (TryGemmMma(g)) return;
+  if (g.d_dtype != DType::kF32 &&
+      (g.bias != nullptr || g.act != ActKind::kNone || g.residual != nullptr)) {
+    // cuBLASLt rounds the product to a 16-bit D before its bias epilogue and before our
+    // epilogue pass could add bias/activation/residual: two roundings. Only the SIMT GEMM
+    // (f32 epilogue, one rounding) keeps the op's numerics here; the model shapes all take
+    // the tensor-core GEMM above.
+    RunSimtGemm(g);
+    return;
+  }
   LtGemmProblem p;
   p.m = g.m;
   p.n = g.n;

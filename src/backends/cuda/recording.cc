@@ -101,7 +101,8 @@ std::unique_ptr<StageClock> CudaBackend::NewStageClock(int num_marks) {
 }
 
 size_t CudaBackend::bytes_in_use() const {
-  return arena_reserved_->load() + scratch_bytes_ + workspace_bytes_;
+  return arena_reserved_->load() + scratch_bytes_ + workspace_bytes_ +
+         kGemmWorkspaceFloats * sizeof(float) + kGemmCounters * sizeof(int);
 }
 
 }  // namespace vlart::cuda
