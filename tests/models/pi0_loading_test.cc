@@ -275,6 +275,15 @@ TEST(Pi0Loading, LeRobotPrefixAndEmbedTokensAliasLoadTheSameModel) {
   const HostTensor x0 = RunTinyX0(dir, in);
   const HostTensor want = RunTinyX0(testing::TestDataPath("golden/pi0/pi05_tiny"), in);
   EXPECT_TRUE(testing::BitEqual(x0, want));
+  // `vlart inspect`'s view: the specs name the stored keys, and the file satisfies them.
+  auto specs = pi0::Pi0WeightSpecs(dir);
+  ASSERT_TRUE(specs.ok()) << specs.status().message();
+  auto ckpt = Checkpoint::Open(dir);
+  ASSERT_TRUE(ckpt.ok());
+  const WeightReport report = CheckWeights(**ckpt, *specs);
+  EXPECT_TRUE(report.usable()) << report.ToStatus().message();
+  EXPECT_EQ(report.num_matched, report.num_specs);
+  EXPECT_EQ(report.unexpected.size(), 2u) << "the VLM final norm and the expert lm_head";
 }
 
 TEST(Pi0Loading, Bf16FileLoadsAsItsValues) {

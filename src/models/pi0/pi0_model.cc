@@ -48,6 +48,7 @@ Pi0Model::Plan::Plan(const Pi0Model& model, const PlanKey& k) : key(k) {
     for (int64_t v = 0; v < nv; ++v) {
       if (k.encoded[i * nv + v]) {
         encoded_views.emplace_back(static_cast<int>(i), static_cast<int>(v));
+        image_row0.push_back(int64_t{images_per_sample[i]} * cfg.vision.tokens());
         ++images_per_sample[i];
       }
     }
@@ -329,12 +330,10 @@ void Pi0Model::Forward(Plan& p) {
   // then overwrite the image rows; sample b's j-th encoded view fills rows [jT, (j+1)T).
   Stage("prefix");
   be_.Embedding(p.ids, w_.vlm.embed, p.prefix_x.Reshape({b * l, w}));
-  std::vector<int> slot(b, 0);
   for (size_t e = 0; e < p.encoded_views.size(); ++e) {
-    const int bi = p.encoded_views[e].first;
-    const int64_t r0 = int64_t{slot[bi]++} * t;
+    const int64_t r0 = p.image_row0[e];
     be_.Copy(p.image_tokens.Select(0, static_cast<int64_t>(e)),
-             p.prefix_x.Select(0, bi).Slice(0, r0, r0 + t));
+             p.prefix_x.Select(0, p.encoded_views[e].first).Slice(0, r0, r0 + t));
   }
   trace("prefix.embs", p.prefix_x);
   p.prefix->Forward(p.prefix_x, p.positions, p.prefix_mask, p.kv, trace);

@@ -145,6 +145,7 @@ class Pi0Model::Plan {
   PlanKey key;
   std::vector<std::pair<int, int>> encoded_views;  // (b, v) of each encoded image, in order
   std::vector<int> images_per_sample;              // [B] encoded views of each sample
+  std::vector<int64_t> image_row0;                 // [N] first prefix row of each encoded view
   // Host layout of the last Upload: for sample b and prefix row r, the index of the
   // openpi prefix slot it holds (0 .. V*T + max_token_len - 1), or -1 for batch padding.
   std::vector<std::vector<int>> prefix_slots;

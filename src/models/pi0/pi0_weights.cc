@@ -269,6 +269,25 @@ Status LoadPi0Weights(const Pi0Config& cfg, const WeightSource& source, Backend&
   return Status::Ok();
 }
 
+Result<std::vector<WeightSpec>> Pi0WeightSpecs(const std::filesystem::path& dir) {
+  VLART_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointSource> source, OpenPi0Checkpoint(dir));
+  VLART_ASSIGN_OR_RETURN(const Pi0Config cfg, LoadPi0Config(dir, *source));
+  Pi0Weights slots;
+  WeightTable table;
+  DescribePi0Weights(cfg, Pi0EmbeddingKey(*source), &slots, &table);
+  // Specs name the keys as stored (LeRobot's "model." included).
+  const Checkpoint& ckpt = source->checkpoint();
+  const std::string prefix =
+      ckpt.Find("action_in_proj.weight") == nullptr && ckpt.Find("model.action_in_proj.weight")
+          ? "model."
+          : "";
+  std::vector<WeightSpec> specs;
+  for (const WeightSlot& s : table.slots()) {
+    specs.push_back(WeightSpec{prefix + s.name, s.shape, s.required});
+  }
+  return specs;
+}
+
 Result<std::unique_ptr<CheckpointSource>> OpenPi0Checkpoint(const std::filesystem::path& path) {
   VLART_ASSIGN_OR_RETURN(std::unique_ptr<Checkpoint> ckpt, Checkpoint::Open(path));
   // LeRobot wraps openpi's module tree in PI0Policy.model: every key gains "model.".

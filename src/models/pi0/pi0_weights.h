@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "io/weight_spec.h"
 #include "models/common/checkpoint_source.h"
 #include "models/common/weights.h"
 #include "models/pi0/pi0_config.h"
@@ -117,6 +118,10 @@ void DescribePi0Weights(const Pi0Config& cfg, const std::string& embed_key, Pi0W
 // (backbone in `dtype`, the action path in f32) and applies the load-time algebra.
 Status LoadPi0Weights(const Pi0Config& cfg, const WeightSource& source, Backend& backend,
                       Arena& arena, DType dtype, Pi0Weights* w);
+
+// What `vlart inspect` lists for the checkpoint folder `dir`: every tensor the model
+// reads, for the config inferred from the folder (a WeightSpecProvider).
+Result<std::vector<WeightSpec>> Pi0WeightSpecs(const std::filesystem::path& dir);
 
 // Opens a checkpoint folder (or one .safetensors file) as a WeightSource, stripping
 // LeRobot's "model." prefix when the file uses it.
