@@ -221,7 +221,8 @@ RunResult RunAndCompare(Pi0Tiny& t, const pi0::Pi0ModelOptions& options) {
         const std::string name = fmt::format("step0.expert.layer{}", l);
         rows(name, name, expert_pairs);
         if (state_cached && l + 1 < cfg.expert.depth) {  // the cached state token's rows
-          rows(name, fmt::format("expert.state.layer{}", l), RangePairs(b, 0, 0, 1));
+          const std::string ours = fmt::format("expert.state.layer{}", l);
+          add(CompareRows(name + " (state row)", ours, traced(ours), g.F32(name), RangePairs(b, 0, 0, 1)));
         }
       }
       rows("step0.expert.final_norm", "step0.expert.final_norm", RangePairs(b, 0, sfx - h, h));

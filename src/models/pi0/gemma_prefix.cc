@@ -11,8 +11,7 @@ namespace vlart::pi0 {
 GemmaPrefix::GemmaPrefix(const GemmaConfig& cfg, const VlmWeights& weights, Backend& backend,
                          Arena& arena, int64_t batch, int64_t len, DType dtype,
                          bool skip_dead_last_layer)
-    : cfg_(cfg),
-      w_(weights),
+    : w_(weights),
       skip_dead_(skip_dead_last_layer),
       block_(std::make_unique<GemmaBlock>(cfg, backend, arena, batch, len, dtype)) {}
 

@@ -43,7 +43,6 @@ class GemmaPrefix {
                const Tracer& trace);
 
  private:
-  const GemmaConfig& cfg_;
   const VlmWeights& w_;
   bool skip_dead_;
   std::unique_ptr<GemmaBlock> block_;

@@ -408,7 +408,7 @@ Pi0Config Pi0TinyConfig(bool pi05, int vocab_size) {
   return c;
 }
 
-std::string Pi0ConfigToJson(const Pi0Config& c) {
+std::string Pi0ConfigToJson(const Pi0Config& c, const std::string& precision) {
   const Pi0Config full = Pi0FullConfig(c.pi05);
   auto same_gemma = [](const GemmaConfig& a, const GemmaConfig& b) {
     return a.width == b.width && a.depth == b.depth && a.mlp_dim == b.mlp_dim &&
@@ -427,7 +427,7 @@ std::string Pi0ConfigToJson(const Pi0Config& c) {
   j["action_horizon"] = c.action_horizon;
   j["paligemma_variant"] = same_gemma(c.vlm, full.vlm) ? "gemma_2b" : "vlart_tiny_vlm";
   j["action_expert_variant"] = same_gemma(c.expert, full.expert) ? "gemma_300m" : "vlart_tiny_expert";
-  j["precision"] = "bfloat16";
+  j["precision"] = precision;
   if (!real) {
     auto gemma = [](const GemmaConfig& g) {
       nlohmann::ordered_json o;

@@ -137,8 +137,9 @@ Pi0Config Pi0FullConfig(bool pi05);
 // the tokenizer (the embedded paligemma_tiny model has 1200 pieces).
 Pi0Config Pi0TinyConfig(bool pi05, int vocab_size);
 
-// config.json as openpi's converter writes it (five keys), plus `vlart_tiny_arch` with
-// every size when the architecture is not the released one (so it parses back).
-std::string Pi0ConfigToJson(const Pi0Config& cfg);
+// config.json as openpi's converter writes it (five keys; `precision` names the weight
+// dtype of the file, "bfloat16" or "float32"), plus `vlart_tiny_arch` with every size
+// when the architecture is not the released one (so it parses back).
+std::string Pi0ConfigToJson(const Pi0Config& cfg, const std::string& precision = "bfloat16");
 
 }  // namespace vlart::pi0
