@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// gemma_block.cc: one Gemma decoder layer (see gemma_block.h).
+
+#include "models/pi0/gemma_block.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <string>
+
+namespace vlart::pi0 {
+namespace {
+
+// A modulation [R, W] (R = 1 or B) seen as [B, 1, W], as openpi's tensors are.
+Tensor PerSample(const Tensor& m, int64_t b) {
+  const Shape to{b, 1, m.dim(1)};
+  return m.dim(0) == 1 ? m.Select(0, 0).Broadcast(to) : m.Unsqueeze(1);
+}
+
+}  // namespace
+
+GemmaBlock::GemmaBlock(const GemmaConfig& cfg, Backend& backend, Arena& arena, int64_t batch,
+                       int64_t max_seq, DType dtype)
+    : cfg_(cfg), be_(backend), batch_(batch), max_seq_(max_seq) {
+  const int64_t rows = batch * max_seq;
+  normed_ = arena.Allocate({rows, cfg.width}, dtype);
+  qkv_ = arena.Allocate({rows, cfg.q_dim() + 2 * cfg.kv_dim()}, dtype);
+  attn_ = arena.Allocate({rows, cfg.q_dim()}, dtype);
+  hidden_ = arena.Allocate({rows, 2 * int64_t{cfg.mlp_dim}}, dtype);
+  tmp_ = arena.Allocate({rows, cfg.width}, dtype);
+}
+
+void GemmaBlock::Norm(const Tensor& x, const Tensor* weight, const AdaModulation* ada,
+                      const Tensor& out) {
+  const float eps = cfg_.rms_norm_eps;
+  if (ada == nullptr) {
+    be_.RmsNorm(x, *weight, eps, 1.0f, out);
+    return;
+  }
+  // x_hat * (1 + scale) is RmsNorm with the scale as its offset weight; then + shift.
+  const int64_t b = x.dim(0);
+  if (ada->scale.dim(0) == 1) {
+    be_.RmsNorm(x, ada->scale.Select(0, 0), eps, 1.0f, out);
+    be_.Add(out, ada->shift.Select(0, 0).Broadcast(out.shape), out);
+  } else {
+    for (int64_t i = 0; i < b; ++i) {
+      be_.RmsNorm(x.Select(0, i), ada->scale.Select(0, i), eps, 1.0f, out.Select(0, i));
+    }
+    be_.Add(out, ada->shift.Unsqueeze(1).Broadcast(out.shape), out);
+  }
+}
+
+void GemmaBlock::Residual(const Tensor& x, const Tensor& y, const AdaModulation* ada) {
+  if (ada != nullptr) {
+    const Tensor gate = ada->gate.dim(0) == 1 ? ada->gate.Select(0, 0).Broadcast(y.shape)
+                                              : ada->gate.Unsqueeze(1).Broadcast(y.shape);
+    be_.Mul(y, gate, y);  // openpi: x + y * gate
+  }
+  be_.Add(x, y, x);
+}
+
+void GemmaBlock::Forward(const GemmaLayerWeights& w, const Tensor& x,
+                         const GemmaAttentionArgs& a, const AdaModulation* ada_in,
+                         const AdaModulation* ada_post, bool kv_only, const Tracer& trace,
+                         std::string_view internals) {
+  const int64_t b = x.dim(0);
+  const int64_t s = x.dim(1);
+  const int64_t width = cfg_.width;
+  const int64_t hq = cfg_.num_heads;
+  const int64_t hkv = cfg_.num_kv_heads;
+  const int64_t d = cfg_.head_dim;
+  const int64_t rows = b * s;
+  VLART_CHECK(b == batch_ && s <= max_seq_, "GemmaBlock: x {} exceeds the scratch for {} x {}",
+              x.ToString(), batch_, max_seq_);
+  VLART_CHECK(a.kv_offset + s <= a.kv_len && a.mask.dim(2) == a.kv_len,
+              "GemmaBlock: chunk [{}, {}) outside the attended keys [0, {}) (mask {})",
+              a.kv_offset, a.kv_offset + s, a.kv_len, a.mask.ToString());
+  const bool detail = !internals.empty() && trace.active();
+  auto name = [&](const char* what) { return fmt::format("{}.{}", internals, what); };
+
+  // ---- attention ----------------------------------------------------------------------
+  const Tensor h = normed_.Slice(0, 0, rows).Reshape({b, s, width});
+  Norm(x, &w.input_norm, ada_in, h);
+  if (detail) {
+    trace(name("input_norm"), h);
+    if (ada_in != nullptr) trace(name("attn_gate"), PerSample(ada_in->gate, b));
+  }
+  const Tensor qkv = qkv_.Slice(0, 0, rows);
+  be_.Linear(h.Reshape({rows, width}), w.qkv_w, nullptr, Activation::kNone, nullptr, qkv);
+  const Tensor qkv4 = qkv.Reshape({b, s, hq + 2 * hkv, d});
+  const Tensor q = qkv4.Slice(2, 0, hq);
+  const Tensor k = qkv4.Slice(2, hq, hq + hkv);
+  const Tensor v = qkv4.Slice(2, hq + hkv, hq + 2 * hkv);
+  be_.Rope(q, a.positions, cfg_.rope_theta, q);
+  be_.Rope(k, a.positions, cfg_.rope_theta, a.k_cache.Slice(1, a.kv_offset, a.kv_offset + s));
+  be_.Copy(v, a.v_cache.Slice(1, a.kv_offset, a.kv_offset + s));
+  if (kv_only) return;
+
+  const Tensor attn = attn_.Slice(0, 0, rows);
+  // HF Gemma: self.scaling = head_dim ** -0.5 (a Python float, f32 in the multiply).
+  const auto scale = static_cast<float>(std::pow(static_cast<double>(d), -0.5));
+  be_.Attention(q, a.k_cache.Slice(1, 0, a.kv_len), a.v_cache.Slice(1, 0, a.kv_len), &a.mask,
+                scale, attn.Reshape({b, s, hq, d}));
+  const Tensor y = tmp_.Slice(0, 0, rows);
+  const Tensor x2 = x.Reshape({rows, width});
+  if (ada_in == nullptr && !detail) {
+    be_.Linear(attn, w.o_w, nullptr, Activation::kNone, &x2, x2);
+  } else {
+    be_.Linear(attn, w.o_w, nullptr, Activation::kNone, nullptr, y);
+    if (detail) trace(name("attn_out"), y.Reshape({b, s, width}));
+    Residual(x, y.Reshape({b, s, width}), ada_in);
+  }
+
+  // ---- MLP (GeGLU) -----------------------------------------------------------------------
+  Norm(x, &w.post_norm, ada_post, h);
+  if (detail) {
+    trace(name("post_norm"), h);
+    if (ada_post != nullptr) trace(name("mlp_gate"), PerSample(ada_post->gate, b));
+  }
+  const int64_t m = cfg_.mlp_dim;
+  const Tensor hid = hidden_.Slice(0, 0, rows);
+  be_.Linear(h.Reshape({rows, width}), w.gate_up_w, nullptr, Activation::kNone, nullptr, hid);
+  const Tensor gate = hid.Slice(1, 0, m);
+  be_.Activate(Activation::kGeluTanh, gate, gate);
+  be_.Mul(gate, hid.Slice(1, m, 2 * m), gate);
+  if (ada_post == nullptr && !detail) {
+    be_.Linear(gate, w.down_w, nullptr, Activation::kNone, &x2, x2);
+  } else {
+    be_.Linear(gate, w.down_w, nullptr, Activation::kNone, nullptr, y);
+    if (detail) trace(name("mlp_out"), y.Reshape({b, s, width}));
+    Residual(x, y.Reshape({b, s, width}), ada_post);
+  }
+}
+
+}  // namespace vlart::pi0
