@@ -31,6 +31,11 @@ class FixedOrderBackend : public Backend {
   void Upload(const Tensor& s, const Tensor& d) override { cpu_->Upload(s, d); }
   void Download(const Tensor& s, const Tensor& d) override { cpu_->Download(s, d); }
   void Synchronize() override { cpu_->Synchronize(); }
+  Result<std::unique_ptr<RecordedWork>> Record(const std::function<void()>& enqueue) override {
+    return cpu_->Record(enqueue);
+  }
+  std::unique_ptr<StageClock> NewStageClock(int n) override { return cpu_->NewStageClock(n); }
+  size_t bytes_in_use() const override { return 0; }
   void Copy(const Tensor& s, const Tensor& d) override { cpu_->Copy(s, d); }
   void Fill(const Tensor& d, float v) override { cpu_->Fill(d, v); }
   void Embedding(const Tensor& i, const Tensor& t, const Tensor& o) override { cpu_->Embedding(i, t, o); }
