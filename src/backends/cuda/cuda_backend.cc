@@ -161,6 +161,11 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
       e != cudaSuccess) {
     return fail("cudaMalloc(gemm workspace)", e);
   }
+  if (cudaError_t e = cudaMalloc(reinterpret_cast<void**>(&be->gemm_f32_),
+                                 kGemmWorkspaceFloats * sizeof(float));
+      e != cudaSuccess) {
+    return fail("cudaMalloc(gemm f32 products)", e);
+  }
   if (cudaError_t e = cudaMalloc(reinterpret_cast<void**>(&be->gemm_counters_), kGemmCounters * sizeof(int)); e != cudaSuccess) {
     return fail("cudaMalloc(gemm counters)", e);
   }
@@ -186,6 +191,8 @@ CudaBackend::~CudaBackend() {
   if (scratch_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(scratch_));
   if (gemm_workspace_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(gemm_workspace_));
   if (tune_out_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(tune_out_));
+  if (gemm_f32_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(gemm_f32_));
+  if (staging_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFreeHost(staging_));
   if (gemm_counters_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(gemm_counters_));
   if (stream_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaStreamDestroy(stream_));
 }
@@ -217,20 +224,28 @@ void CudaBackend::Upload(const Tensor& host_src, const Tensor& dst) {
   const int64_t n = dst.numel();
   if (n == 0) return;
   const size_t bytes = DTypeBytes(dst.dtype, n);
-  std::vector<unsigned char> staging;
-  const void* src_ptr = host_src.data;
+  // Everything goes through a pinned staging buffer: a DMA from pinned memory runs at PCIe
+  // speed, a pageable one is copied by the driver first. The copy is complete when Upload
+  // returns (the staging buffer is reused by the next Upload).
+  if (staging_bytes_ < bytes) {
+    if (staging_ != nullptr) VLART_CUDA_CHECK(cudaFreeHost(staging_));
+    const size_t grow = std::max(bytes, size_t{4} << 20);
+    VLART_CUDA_CHECK(cudaMallocHost(&staging_, grow));
+    staging_bytes_ = grow;
+  }
+  auto* staging = static_cast<unsigned char*>(staging_);
   if (host_src.dtype != dst.dtype) {  // F32/F16/BF16 (checked): convert on the host like torch
-    staging.resize(bytes);
     if (host_src.dtype == DType::kF32) {
       const float* s = host_src.data_as<const float>();
-      for (int64_t i = 0; i < n; ++i) StoreHost(staging.data(), dst.dtype, i, s[i]);
+      for (int64_t i = 0; i < n; ++i) StoreHost(staging, dst.dtype, i, s[i]);
     } else {
-      for (int64_t i = 0; i < n; ++i) StoreHost(staging.data(), dst.dtype, i, LoadAsF32(host_src, i));
+      for (int64_t i = 0; i < n; ++i) StoreHost(staging, dst.dtype, i, LoadAsF32(host_src, i));
     }
-    src_ptr = staging.data();
+  } else {
+    std::memcpy(staging, host_src.data, bytes);
   }
-  VLART_CUDA_CHECK(cudaMemcpyAsync(dst.data, src_ptr, bytes, cudaMemcpyHostToDevice, stream_));
-  VLART_CUDA_CHECK(cudaStreamSynchronize(stream_));  // staging dies here; pageable source
+  VLART_CUDA_CHECK(cudaMemcpyAsync(dst.data, staging, bytes, cudaMemcpyHostToDevice, stream_));
+  VLART_CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
 
 void CudaBackend::Download(const Tensor& src, const Tensor& host_dst) {

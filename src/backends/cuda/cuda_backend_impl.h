@@ -139,6 +139,10 @@ class CudaBackend final : public Backend {
   // The tile/split configuration for a problem: timed on first eager use, cached per shape.
   GemmMmaConfig GemmConfigFor(const GemmMmaArgs& p, DType dtype);
   bool GemmConfigFits(const GemmMmaArgs& p, const GemmMmaConfig& c) const;
+  // cuBLASLt product in f32 + one fused epilogue pass (exact single rounding); false when
+  // cuBLASLt rejects the problem.
+  bool RunGemmLtF32(const GemmMmaArgs& p, DType dtype);
+  static constexpr int kGemmViaCublasF32 = -1;  // GemmMmaConfig::tile of that candidate
 
   int device_ = 0;
   DType compute_dtype_ = DType::kBF16;
@@ -161,9 +165,12 @@ class CudaBackend final : public Backend {
   static constexpr size_t kGemmWorkspaceFloats = size_t{8} << 20;  // 32 MiB
   static constexpr int64_t kGemmCounters = 1 << 16;
   float* gemm_workspace_ = nullptr;
+  float* gemm_f32_ = nullptr;  // [kGemmWorkspaceFloats] f32 products of the cuBLASLt candidate
   int* gemm_counters_ = nullptr;
   bool gemm_autotune_ = true;  // VLART_GEMM_AUTOTUNE=0 turns timing off
   void* tune_out_ = nullptr;   // output of timed candidate runs
+  void* staging_ = nullptr;    // pinned host buffer of Upload
+  size_t staging_bytes_ = 0;
   size_t tune_out_bytes_ = 0;
   bool gemm_verbose_ = false;  // VLART_GEMM_VERBOSE=1 prints every choice
   using GemmTuneKey = std::tuple<int, int, int, int, bool, int, bool, int>;

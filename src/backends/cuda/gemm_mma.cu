@@ -363,7 +363,7 @@ std::vector<GemmMmaConfig> GemmMmaCandidates(int64_t m, int64_t n, int64_t k, in
     for (int splits : {1, 2, 3, 4, 6, 8}) {
       if (splits > 1 && k / splits < 256) break;
       const int64_t blocks = tiles * splits;
-      if (blocks > 8 * num_sms) break;
+      if (splits > 1 && blocks > 8 * num_sms) break;
       if (splits > 1 && tiles * (splits - 1) >= 2 * num_sms) break;  // already enough blocks
       out.push_back(GemmMmaConfig{t, splits});
     }

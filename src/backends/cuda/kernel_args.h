@@ -71,6 +71,10 @@ struct EpilogueArgs {
   const void* residual = nullptr;  // [M, N] (row stride ldr) or null; may equal d
   DType residual_dtype = DType::kF32;
   int64_t ldr = 0;
+  // When set, the pre-epilogue values come from this f32 matrix (row stride lds) instead of
+  // d: a GEMM that wrote its f32 product there gets exactly one rounding, at the store.
+  const float* src = nullptr;
+  int64_t lds = 0;
 };
 
 // Multi-head attention (backend.h). Tensors are [B, S, H, D] with explicit batch/token/head
@@ -89,6 +93,24 @@ struct AttentionArgs {
   int64_t o_sb = 0, o_ss = 0, o_sh = 0;
   const float* mask = nullptr;
   int64_t m_sb = 0, m_si = 0, m_sj = 0;
+};
+
+// DomainLinear (backend.h): out[b, t, n] = Σ_k x[b, t, k] W_d[k, n] + bias[d, n], d = ids[b],
+// W_d = table + d * K * N stored [in, out]. Any float dtypes, f32 accumulation.
+struct DomainLinearArgs {
+  int batch = 0, tokens = 0, k = 0, n = 0;
+  const void* x = nullptr;  // [B, T, K] strides below, contiguous K
+  DType x_dtype = DType::kF32;
+  int64_t x_sb = 0, x_st = 0;
+  const void* table = nullptr;  // [D, K * N]
+  DType table_dtype = DType::kF32;
+  const void* bias = nullptr;  // [D, N]
+  DType bias_dtype = DType::kF32;
+  const int32_t* ids = nullptr;  // [B], stride ids_stride
+  int64_t ids_stride = 1;
+  void* out = nullptr;  // [B, T, N] strides below, contiguous N
+  DType out_dtype = DType::kF32;
+  int64_t o_sb = 0, o_st = 0;
 };
 
 // vlart's tensor-core GEMM (gemm_mma.cu): D = act(A·Bᵀ + bias) + residual, every operand of

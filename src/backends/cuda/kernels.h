@@ -38,6 +38,7 @@ void LaunchActivate(ActKind act, const StridedArg& x, const StridedArg& out, cud
 void LaunchSimtGemm(const SimtGemmArgs& args, cudaStream_t stream);
 // In-place epilogue pass after a cuBLASLt GEMM.
 void LaunchEpilogue(const EpilogueArgs& args, cudaStream_t stream);
+void LaunchDomainLinear(const DomainLinearArgs& args, cudaStream_t stream);
 
 // ---- norm.cu ------------------------------------------------------------------------------
 // Rows are all dims but the last; gamma/beta/w are 1-D [C] views (any float dtype).

@@ -7,7 +7,9 @@
 //
 // Math:      C[z, m, n] = act(Σ_k A[z, m, k] · B[z', n, k] + bias[z', n]) + residual[z, m, n]
 //            with z' = index[z] when an index table is given (DomainLinear), else z.
-//            Epilogue pass: D[m, n] = act(D[m, n] + bias[n]) + residual[m, n].
+//            Epilogue pass: D[m, n] = act(D[m, n] + bias[n]) + residual[m, n] (D's values or an
+//            f32 source: a cuBLASLt product in f32).
+//            DomainLinear: per-sample weight tables picked on the device (see kernel comments).
 // Mapping:   GEMM: 64x64 output tile per block of 256 threads, each thread a 4x4 sub-tile
 //            strided by 16 so stores coalesce; K in steps of 16 through shared memory (f32).
 //            Epilogue: one thread per element.
@@ -119,7 +121,7 @@ __global__ void EpilogueKernel(EpilogueArgs p) {
     const int64_t row = i / p.n;
     const int64_t col = i - row * p.n;
     const int64_t d_idx = row * p.ldd + col;
-    float v = LoadAsFloat(p.d, p.d_dtype, d_idx);
+    float v = p.src != nullptr ? p.src[row * p.lds + col] : LoadAsFloat(p.d, p.d_dtype, d_idx);
     if (p.bias != nullptr) v += LoadAsFloat(p.bias, p.bias_dtype, col * p.bias_stride);
     v = ApplyActivation(p.act, v);
     if (p.residual != nullptr) v += LoadAsFloat(p.residual, p.residual_dtype, row * p.ldr + col);
@@ -127,7 +129,63 @@ __global__ void EpilogueKernel(EpilogueArgs p) {
   }
 }
 
+// DomainLinear, one thread per output (wide N: consecutive threads read consecutive W
+// columns). Σ_k in ascending k, f32.
+__global__ void DomainLinearThreadKernel(DomainLinearArgs p) {
+  const int n = blockIdx.x * blockDim.x + threadIdx.x;
+  const int t = blockIdx.y;
+  const int b = blockIdx.z;
+  if (n >= p.n) return;
+  const int64_t d = p.ids[b * p.ids_stride];
+  const int64_t x0 = b * p.x_sb + static_cast<int64_t>(t) * p.x_st;
+  const int64_t w0 = d * static_cast<int64_t>(p.k) * p.n + n;
+  float acc = 0.0f;
+  for (int k = 0; k < p.k; ++k) {
+    acc += LoadAsFloat(p.x, p.x_dtype, x0 + k) * LoadAsFloat(p.table, p.table_dtype, w0 + static_cast<int64_t>(k) * p.n);
+  }
+  acc += LoadAsFloat(p.bias, p.bias_dtype, d * p.n + n);
+  StoreFromFloat(p.out, p.out_dtype, b * p.o_sb + static_cast<int64_t>(t) * p.o_st + n, acc);
+}
+
+// DomainLinear, one warp per output (narrow N, long K): lanes take k = lane, lane + 32, ...
+// (each lane's partial in ascending k), then a fixed shuffle tree.
+__global__ void DomainLinearWarpKernel(DomainLinearArgs p) {
+  const int64_t warp_id = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+  const int lane = threadIdx.x % 32;
+  const int64_t total = static_cast<int64_t>(p.batch) * p.tokens * p.n;
+  if (warp_id >= total) return;
+  const int n = static_cast<int>(warp_id % p.n);
+  const int t = static_cast<int>((warp_id / p.n) % p.tokens);
+  const int b = static_cast<int>(warp_id / (static_cast<int64_t>(p.n) * p.tokens));
+  const int64_t d = p.ids[b * p.ids_stride];
+  const int64_t x0 = b * p.x_sb + static_cast<int64_t>(t) * p.x_st;
+  const int64_t w0 = d * static_cast<int64_t>(p.k) * p.n + n;
+  float acc = 0.0f;
+  for (int k = lane; k < p.k; k += 32) {
+    acc += LoadAsFloat(p.x, p.x_dtype, x0 + k) * LoadAsFloat(p.table, p.table_dtype, w0 + static_cast<int64_t>(k) * p.n);
+  }
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) acc += __shfl_xor_sync(0xffffffffu, acc, off);
+  if (lane == 0) {
+    acc += LoadAsFloat(p.bias, p.bias_dtype, d * p.n + n);
+    StoreFromFloat(p.out, p.out_dtype, b * p.o_sb + static_cast<int64_t>(t) * p.o_st + n, acc);
+  }
+}
+
 }  // namespace
+
+void LaunchDomainLinear(const DomainLinearArgs& a, cudaStream_t stream) {
+  if (a.batch == 0 || a.tokens == 0 || a.n == 0) return;
+  if (a.n >= 128 && a.k <= 512) {
+    const dim3 grid((a.n + 127) / 128, a.tokens, a.batch);
+    DomainLinearThreadKernel<<<grid, 128, 0, stream>>>(a);
+  } else {
+    const int64_t warps = static_cast<int64_t>(a.batch) * a.tokens * a.n;
+    const int64_t blocks = (warps * 32 + 255) / 256;
+    DomainLinearWarpKernel<<<static_cast<unsigned int>(blocks), 256, 0, stream>>>(a);
+  }
+  VLART_CUDA_CHECK_LAUNCH();
+}
 
 void LaunchSimtGemm(const SimtGemmArgs& args, cudaStream_t stream) {
   if (args.m == 0 || args.n == 0 || args.batch == 0) return;

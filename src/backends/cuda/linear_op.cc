@@ -90,34 +90,28 @@ void CudaBackend::DomainLinear(const Tensor& x, const Tensor& weight_table,
   VLART_CHECK(batch <= 65535 && tokens <= kSimtMaxRowsPerLaunch,
               "DomainLinear: at most 65535 samples of {} tokens, got x {}", kSimtMaxRowsPerLaunch,
               x.ToString());
-  SimtGemmArgs a;
-  a.m = tokens;
-  a.n = n;
-  a.k = k;
+  DomainLinearArgs a;
   a.batch = static_cast<int>(batch);
-  a.a = x.data;
-  a.a_dtype = x.dtype;
-  a.a_batch_stride = x.stride[0];
-  a.a_m_stride = x.stride[1];
-  a.a_k_stride = x.stride[2];
-  a.b = weight_table.data;  // W_d[k, n] = weight_table[d, k * N + n] (contiguous, checked)
-  a.b_dtype = weight_table.dtype;
-  a.b_batch_stride = k * n;
-  a.b_n_stride = 1;
-  a.b_k_stride = n;
-  a.b_batch_index = domain_ids.data_as<const int32_t>();
-  a.b_index_stride = domain_ids.stride[0];
+  a.tokens = static_cast<int>(tokens);
+  a.k = static_cast<int>(k);
+  a.n = static_cast<int>(n);
+  a.x = x.data;
+  a.x_dtype = x.dtype;
+  a.x_sb = x.stride[0];
+  a.x_st = x.stride[1];
+  a.table = weight_table.data;  // W_d[k, n] = weight_table[d, k * N + n] (contiguous, checked)
+  a.table_dtype = weight_table.dtype;
   a.bias = bias_table.data;  // contiguous (checked)
   a.bias_dtype = bias_table.dtype;
-  a.bias_batch_stride = n;
-  a.bias_stride = 1;
-  a.d = out.data;
-  a.d_dtype = out.dtype;
-  a.d_batch_stride = out.stride[0];
-  a.d_m_stride = out.stride[1];
-  a.d_n_stride = out.stride[2];
-  LaunchSimtGemm(a, stream_);
-  ++stats_.gemm_simt;
+  a.ids = domain_ids.data_as<const int32_t>();
+  a.ids_stride = domain_ids.stride[0];
+  a.out = out.data;
+  a.out_dtype = out.dtype;
+  a.o_sb = out.stride[0];
+  a.o_st = out.stride[1];
+  VLART_CHECK(k <= INT32_MAX && n <= INT32_MAX && tokens <= 65535, "DomainLinear: sizes {} -> {}",
+              x.ToString(), out.ToString());
+  LaunchDomainLinear(a, stream_);
   AfterOp("DomainLinear");
 }
 
@@ -146,8 +140,56 @@ bool CudaBackend::TryGemmMma(const GemmOperands& g) {
   p.ldd = g.ldd;
   if (!GemmMmaSupported(p, t)) return false;
   const GemmMmaConfig config = GemmConfigFor(p, t);
-  LaunchGemmMma(p, t, config, gemm_workspace_, gemm_counters_, stream_);
+  if (config.tile == kGemmViaCublasF32) {
+    if (RunGemmLtF32(p, t)) {
+      ++stats_.gemm_cublaslt;
+      return true;
+    }
+    LaunchGemmMma(p, t, GemmMmaHeuristic(p.m, p.n, p.k, num_sms_), gemm_workspace_, gemm_counters_,
+                  stream_);
+  } else {
+    LaunchGemmMma(p, t, config, gemm_workspace_, gemm_counters_, stream_);
+  }
   ++stats_.gemm_mma;
+  return true;
+}
+
+bool CudaBackend::RunGemmLtF32(const GemmMmaArgs& p, DType t) {
+  // cuBLASLt writes the f32 product into gemm_f32_ (row chunks), then one epilogue pass adds
+  // bias, activation and residual in f32 and rounds once: the op's numerics, cuBLAS's speed.
+  const int64_t chunk_rows = std::max<int64_t>(1, static_cast<int64_t>(kGemmWorkspaceFloats) / p.n);
+  for (int64_t row0 = 0; row0 < p.m; row0 += chunk_rows) {
+    const int64_t rows = std::min<int64_t>(chunk_rows, p.m - row0);
+    LtGemmProblem lt;
+    lt.m = rows;
+    lt.n = p.n;
+    lt.k = p.k;
+    lt.a = OffsetPtr(p.a, row0 * p.lda, t);
+    lt.lda = p.lda;
+    lt.b = p.b;
+    lt.ldb = p.ldb;
+    lt.ab_dtype = t;
+    lt.d = gemm_f32_;
+    lt.ldd = p.n;
+    lt.d_dtype = DType::kF32;
+    if (!lt_->Run(lt, stream_)) return false;
+    EpilogueArgs e;
+    e.m = rows;
+    e.n = p.n;
+    e.d = OffsetPtr(p.d, row0 * p.ldd, t);
+    e.d_dtype = t;
+    e.ldd = p.ldd;
+    e.bias = p.bias;
+    e.bias_dtype = t;
+    e.bias_stride = 1;
+    e.act = static_cast<ActKind>(p.act);
+    if (p.residual != nullptr) e.residual = OffsetPtr(p.residual, row0 * p.ldr, t);
+    e.residual_dtype = t;
+    e.ldr = p.ldr;
+    e.src = gemm_f32_;
+    e.lds = p.n;
+    LaunchEpilogue(e, stream_);
+  }
   return true;
 }
 
@@ -188,13 +230,24 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   VLART_CUDA_CHECK(cudaEventCreate(&stop));
   float best_us = 1e30f;
   std::string log;
-  for (const GemmMmaConfig& c : GemmMmaCandidates(p.m, p.n, p.k, num_sms_)) {
-    if (!GemmConfigFits(trial, c)) continue;
-    for (int i = 0; i < 2; ++i) LaunchGemmMma(trial, dtype, c, gemm_workspace_, gemm_counters_, stream_);
+  std::vector<GemmMmaConfig> candidates = GemmMmaCandidates(p.m, p.n, p.k, num_sms_);
+  candidates.push_back(GemmMmaConfig{kGemmViaCublasF32, 1});
+  for (const GemmMmaConfig& c : candidates) {
+    if (c.tile != kGemmViaCublasF32 && !GemmConfigFits(trial, c)) continue;
+    bool ran = true;
+    const auto launch = [&] {
+      if (c.tile == kGemmViaCublasF32) {
+        ran = RunGemmLtF32(trial, dtype);
+      } else {
+        LaunchGemmMma(trial, dtype, c, gemm_workspace_, gemm_counters_, stream_);
+      }
+    };
+    for (int i = 0; i < 2; ++i) launch();
+    if (!ran) continue;
     std::vector<float> us;
     for (int i = 0; i < 5; ++i) {
       VLART_CUDA_CHECK(cudaEventRecord(start, stream_));
-      LaunchGemmMma(trial, dtype, c, gemm_workspace_, gemm_counters_, stream_);
+      launch();
       VLART_CUDA_CHECK(cudaEventRecord(stop, stream_));
       VLART_CUDA_CHECK(cudaEventSynchronize(stop));
       float ms = 0;

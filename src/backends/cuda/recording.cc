@@ -102,7 +102,7 @@ std::unique_ptr<StageClock> CudaBackend::NewStageClock(int num_marks) {
 
 size_t CudaBackend::bytes_in_use() const {
   return arena_reserved_->load() + scratch_bytes_ + workspace_bytes_ +
-         kGemmWorkspaceFloats * sizeof(float) + kGemmCounters * sizeof(int);
+         2 * kGemmWorkspaceFloats * sizeof(float) + kGemmCounters * sizeof(int);
 }
 
 }  // namespace vlart::cuda

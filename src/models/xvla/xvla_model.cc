@@ -166,7 +166,8 @@ XvlaModel::Plan::Plan(const XvlaModel& model, const PlanKey& k) : key(k) {
   const int64_t dtm = cfg.policy.dim_time;
 
   arena = be.NewArena();
-  images = arena->Allocate({n, 3, s, s}, dt);
+  images_f32 = arena->Allocate({n, 3, s, s}, DType::kF32);
+  images = dt == DType::kF32 ? images_f32 : arena->Allocate({n, 3, s, s}, dt);
   ids = arena->Allocate({b * l}, DType::kI32);
   domains = arena->Allocate({b}, DType::kI32);
   proprio = arena->Allocate({b, dp}, DType::kF32);
@@ -276,7 +277,7 @@ Status XvlaModel::Upload(Plan& plan, const XvlaInputs& in) {
   const int64_t v = cfg_.num_views;
   const int64_t per_image = 3LL * cfg_.vision.image_size * cfg_.vision.image_size;
   // Pack the present views in (b, v) order; absent views are never encoded.
-  HostTensor packed(DType::kF32, plan.images.shape);
+  HostTensor packed(DType::kF32, plan.images_f32.shape);
   for (size_t k = 0; k < plan.valid_views.size(); ++k) {
     const auto [b, j] = plan.valid_views[k];
     const float* src = in.images.data<float>() + (b * v + j) * per_image;
@@ -288,7 +289,7 @@ Status XvlaModel::Upload(Plan& plan, const XvlaInputs& in) {
     }
     std::memcpy(packed.data<float>() + k * per_image, src, per_image * sizeof(float));
   }
-  be_.Upload(packed.view(), plan.images);
+  be_.Upload(packed.view(), plan.images_f32);
   be_.Upload(in.input_ids.view().Reshape({-1}), plan.ids);
   be_.Upload(in.domain_id.view(), plan.domains);
   be_.Upload(in.proprio.view(), plan.proprio);
@@ -313,6 +314,9 @@ void XvlaModel::Forward(Plan& p) {
 
   // ---- vision: DaViT, positions, mean token, projection -------------------------
   Stage("vision");
+  // Pixels arrive in f32 (no host-side conversion); the rounding to the compute dtype
+  // happens here, inside the recorded call.
+  if (p.images.data != p.images_f32.data) be_.Copy(p.images_f32, p.images);
   p.davit->Forward(p.images, p.vision_out, trace);
   trace("vision.features", p.vision_out);
   const Tensor grid_tokens = p.tokens.Slice(1, 1, t);

@@ -135,7 +135,8 @@ class XvlaModel::Plan {
   std::unique_ptr<BartEncoder> bart;
   std::unique_ptr<PolicyTransformer> policy;
   // inputs
-  Tensor images;        // [n_valid, 3, S, S] compute dtype
+  Tensor images_f32;    // F32 [n_valid, 3, S, S] as uploaded (normalised pixels)
+  Tensor images;        // [n_valid, 3, S, S] compute dtype (== images_f32 on f32 backends)
   Tensor ids;           // I32 [B * L]
   Tensor domains;       // I32 [B]
   Tensor proprio;       // F32 [B, dp]

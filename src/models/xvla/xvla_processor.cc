@@ -37,7 +37,7 @@ Result<XvlaProcessor> XvlaProcessor::Load(const std::filesystem::path& dir, cons
                          "supported", (dir / "preprocessor_config.json").string(),
                          image_cfg.crop_size.ToString());
   }
-  if (tok.VocabSize() > cfg.text.vocab_size) {
+  if (tok.VocabSize() > static_cast<size_t>(cfg.text.vocab_size)) {
     return InvalidArgument("{}: tokenizer has {} ids but the model's vocab_size is {}",
                            (dir / "tokenizer.json").string(), tok.VocabSize(), cfg.text.vocab_size);
   }
