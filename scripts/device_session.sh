@@ -72,8 +72,10 @@ if has profile; then
 fi
 
 if has ops; then
-  timeout 300 "$BIN/cuda_ops_bench" > "$OUT/ops_bench.log" 2>&1
+  timeout 300 "$BIN/cuda_ops_bench" ${OPS_ARGS:-} > "$OUT/ops_bench.log" 2>&1
   note "ops bench: exit $?"; tail -40 "$OUT/ops_bench.log" >> "$SUMMARY"
+  timeout 300 "$BIN/cuda_ops_bench" --graph ${OPS_ARGS:-} > "$OUT/ops_bench_graph.log" 2>&1
+  note "ops bench --graph: exit $?"; tail -40 "$OUT/ops_bench_graph.log" >> "$SUMMARY"
 fi
 
 if has peers && [ -d .whl ] && [ -f bench/peers/xvla_peers.py ]; then

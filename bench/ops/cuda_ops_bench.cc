@@ -181,7 +181,8 @@ class Bench {
     add(s.conv_depthwise, "dwconv");
     add(s.conv_im2col_gemm, "im2col");
     add(s.conv_direct, "directconv");
-    add(s.gemm_mma, "mma-gemm");
+    add(s.gemm_mma - s.gemm_wgmma, "mma-gemm");
+    add(s.gemm_wgmma, "wgmma-gemm");
     add(s.gemm_cublaslt, "cublasLt");
     add(s.gemm_simt, "simt-gemm");
     add(s.epilogue_passes, "epilogue");

@@ -342,6 +342,7 @@ bool Aligned16(const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15)
 void InitGemmMmaKernels() {
   SetLimits<__nv_bfloat16>();
   SetLimits<__half>();
+  InitGemmWgmmaKernels();
 }
 
 bool GemmMmaSupported(const GemmMmaArgs& p, DType dtype) {
@@ -368,6 +369,7 @@ std::vector<GemmMmaConfig> GemmMmaCandidates(int64_t m, int64_t n, int64_t k, in
       out.push_back(GemmMmaConfig{t, splits});
     }
   }
+  for (const GemmMmaConfig& c : GemmWgmmaCandidates(m, n, k, num_sms)) out.push_back(c);
   return out;
 }
 
@@ -385,19 +387,24 @@ GemmMmaConfig GemmMmaHeuristic(int64_t m, int64_t n, int64_t k, int num_sms) {
 }
 
 size_t GemmMmaWorkspaceFloats(int64_t m, int64_t n, const GemmMmaConfig& c) {
-  if (c.splits <= 1) return 0;
+  if (c.splits <= 1 || c.tile >= kWgmmaTileBase) return 0;
   const TileShape& s = kTiles[c.tile];
   const int64_t tiles = ((m + s.bm - 1) / s.bm) * ((n + s.bn - 1) / s.bn);
   return static_cast<size_t>(tiles) * c.splits * s.bm * s.bn;
 }
 
 int64_t GemmMmaTiles(int64_t m, int64_t n, const GemmMmaConfig& c) {
+  if (c.tile >= kWgmmaTileBase) return 0;  // cluster reduction: no counters
   const TileShape& s = kTiles[c.tile];
   return ((m + s.bm - 1) / s.bm) * ((n + s.bn - 1) / s.bn);
 }
 
 void LaunchGemmMma(const GemmMmaArgs& p, DType dtype, const GemmMmaConfig& config, float* workspace,
                    int* counters, cudaStream_t stream) {
+  if (config.tile >= kWgmmaTileBase) {
+    LaunchGemmWgmma(p, dtype, config, stream);
+    return;
+  }
   GemmMmaArgs q = p;
   q.paired_stores = (reinterpret_cast<uintptr_t>(p.d) & 3) == 0 && p.ldd % 2 == 0;
   if (dtype == DType::kBF16) {

@@ -79,6 +79,15 @@ int64_t GemmMmaTiles(int64_t m, int64_t n, const GemmMmaConfig& config);
 // are left at 0.
 void LaunchGemmMma(const GemmMmaArgs& args, DType dtype, const GemmMmaConfig& config,
                    float* workspace, int* counters, cudaStream_t stream);
+// vlart's Hopper GEMM (gemm_wgmma.cu, sm_90a): same contract as LaunchGemmMma, configs with
+// tile >= kWgmmaTileBase; splits = cluster size (K ranges reduced through distributed shared
+// memory: no workspace, no counters). Init probes the device once (backend creation).
+inline constexpr int kWgmmaTileBase = 16;
+void InitGemmWgmmaKernels();
+bool GemmWgmmaAvailable();
+std::vector<GemmMmaConfig> GemmWgmmaCandidates(int64_t m, int64_t n, int64_t k, int num_sms);
+void LaunchGemmWgmma(const GemmMmaArgs& args, DType dtype, const GemmMmaConfig& config,
+                     cudaStream_t stream);
 void LaunchAttentionResident(const AttentionArgs& args, cudaStream_t stream);
 size_t InitAttentionResidentKernels();
 // Raises the dynamic shared-memory limits of the attention kernels; called once at backend

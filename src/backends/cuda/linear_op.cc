@@ -149,6 +149,7 @@ bool CudaBackend::TryGemmMma(const GemmOperands& g) {
                   stream_);
   } else {
     LaunchGemmMma(p, t, config, gemm_workspace_, gemm_counters_, stream_);
+    if (config.tile >= kWgmmaTileBase) ++stats_.gemm_wgmma;
   }
   ++stats_.gemm_mma;
   return true;
