@@ -5,7 +5,8 @@
 # generate_actions call to a safetensors file, for tests/models/xvla_fullsize_test.cc.
 # Nothing it writes is committed (the checkpoint is 3.5 GB; the reference ~0.3 GB).
 #
-# Run from the repository root (about 10 minutes on 2 cores, peak ~11 GB of memory):
+# Run from the repository root (about 5 minutes on 2 quiet cores; peak 11.7 GB resident,
+# during the fp64 rerun):
 #
 #   ./build/vlart make-synthetic --arch xvla --size full --seed 7 --out /work/xvla-full
 #   /work/pyref/bin/python tests/golden/make_xvla_fullsize_reference.py --model /work/xvla-full
