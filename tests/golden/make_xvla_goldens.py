@@ -23,7 +23,7 @@
 # What a reader must know:
 #   - model.safetensors uses the OFFICIAL key names (vendored Florence-2 layout);
 #     the LeRobot model is filled through an explicit, verified name map
-#     (official_key_for / to_official_state_dict below).
+#     (official_key_for / to_official_state_dict in xvla_reference.py).
 #   - Weights are drawn per official key from a generator seeded with the key's
 #     CRC32, so values do not depend on module iteration order.
 #   - Output files are bit-identical between runs on the same machine (1 thread).
@@ -44,14 +44,19 @@ import torch.nn.functional as F
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from xvla_capture import ModuleSet, run_generate, valid_view_map  # noqa: E402
+from xvla_capture import run_generate, valid_view_map  # noqa: E402
+# Key map, model construction, capture module set and the byte-stable writer are shared
+# with the full-size reference and the peer benchmark (xvla_reference.py).
+from xvla_reference import (  # noqa: E402,F401  (re-exported for xvla_sensitivity.py)
+    OFFICIAL_ONLY, build_lerobot_model, lerobot_state_dict_from_official, module_set, official_key_for,
+    save_sorted, to_official_state_dict)
 
 import lerobot  # noqa: E402
 import transformers  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
 from lerobot.policies.xvla.configuration_xvla import XVLAConfig  # noqa: E402
-from lerobot.policies.xvla.modeling_xvla import XVLAModel, _remap_vendored_florence_state_dict  # noqa: E402
+from lerobot.policies.xvla.modeling_xvla import XVLAModel  # noqa: E402
 from lerobot.policies.xvla.soft_transformer import DomainAwareLinear  # noqa: E402
 
 # ------------------------------------------------------------------ tiny config
@@ -154,102 +159,6 @@ def preprocessor_config() -> dict:
         "image_processor_type": "CLIPImageProcessor", "image_std": IMAGENET_STD, "resample": 3,
         "rescale_factor": 1 / 255, "size": {"height": 224, "width": 224},
     }
-
-
-def build_lerobot_model(cfg_json: dict) -> XVLAModel:
-    """LeRobot's XVLAModel built from the official config.json (exercises its translation)."""
-    cfg = XVLAConfig(
-        florence_config=cfg_json["florence_config"], chunk_size=cfg_json["num_actions"],
-        n_action_steps=cfg_json["num_actions"], hidden_size=cfg_json["hidden_size"], depth=cfg_json["depth"],
-        num_heads=cfg_json["num_heads"], mlp_ratio=cfg_json["mlp_ratio"], num_domains=cfg_json["num_domains"],
-        len_soft_prompts=cfg_json["len_soft_prompts"], dim_time=cfg_json["dim_time"],
-        max_len_seq=cfg_json["max_len_seq"], use_hetero_proj=cfg_json["use_hetero_proj"],
-        action_mode=cfg_json["action_mode"], max_state_dim=DIM_ACTION, dtype="float32", device="cpu",
-    )
-    model = XVLAModel(cfg, cfg.get_florence_config(), proprio_dim=DIM_ACTION)
-    return model.eval()
-
-
-# ------------------------------------------------------------- key name mapping
-# LeRobot (native transformers Florence-2) name -> official (vendored) name.
-# Rules are anchored and tried in order; exactly one must match every key.
-_V = r"vlm\.vision_tower\."
-_BLK = _V + r"blocks\.(\d+)\.(\d+)\.(spatial_block|channel_block)\."
-_ATTN = {"spatial_block": "window_attn", "channel_block": "channel_attn"}
-_RULES = [
-    (re.compile(_V + r"convs\.(\d+)\.conv\.(weight|bias)$"), lambda m: f"vlm.vision_tower.convs.{m[1]}.proj.{m[2]}"),
-    (re.compile(_V + r"convs\.(\d+)\.norm\.(weight|bias)$"), lambda m: f"vlm.vision_tower.convs.{m[1]}.norm.{m[2]}"),
-    (re.compile(_BLK + r"(conv1|conv2)\.(weight|bias)$"),
-     lambda m: f"vlm.vision_tower.blocks.{m[1]}.{m[2]}.{m[3]}.{m[4]}.fn.dw.{m[5]}"),
-    (re.compile(_BLK + r"norm1\.(weight|bias)$"),
-     lambda m: f"vlm.vision_tower.blocks.{m[1]}.{m[2]}.{m[3]}.{_ATTN[m[3]]}.norm.{m[4]}"),
-    (re.compile(_BLK + r"(window_attn|channel_attn)\.(qkv|proj)\.(weight|bias)$"),
-     lambda m: f"vlm.vision_tower.blocks.{m[1]}.{m[2]}.{m[3]}.{m[4]}.fn.{m[5]}.{m[6]}"),
-    (re.compile(_BLK + r"norm2\.(weight|bias)$"),
-     lambda m: f"vlm.vision_tower.blocks.{m[1]}.{m[2]}.{m[3]}.ffn.norm.{m[4]}"),
-    (re.compile(_BLK + r"ffn\.(fc1|fc2)\.(weight|bias)$"),
-     lambda m: f"vlm.vision_tower.blocks.{m[1]}.{m[2]}.{m[3]}.ffn.fn.net.{m[4]}.{m[5]}"),
-    (re.compile(r"vlm\.multi_modal_projector\.image_projection\.weight$"), lambda m: "vlm.image_projection"),
-    (re.compile(r"vlm\.multi_modal_projector\.image_proj_norm\.(weight|bias)$"),
-     lambda m: f"vlm.image_proj_norm.{m[1]}"),
-    (re.compile(r"vlm\.multi_modal_projector\.image_position_embed\.(row|column)_embeddings\.weight$"),
-     lambda m: f"vlm.image_pos_embed.{m[1]}_embeddings.weight"),
-    (re.compile(r"vlm\.multi_modal_projector\.visual_temporal_embed\.pos_idx_to_embed$"),
-     lambda m: "vlm.visual_temporal_embed.pos_idx_to_embed"),
-    (re.compile(r"vlm\.language_model\.shared\.weight$"), lambda m: "vlm.language_model.model.shared.weight"),
-    # tied alias of shared: the official save_pretrained drops it (checked with 4.51.3)
-    (re.compile(r"vlm\.language_model\.encoder\.embed_tokens\.weight$"), lambda m: None),
-    (re.compile(r"vlm\.language_model\.encoder\.(.+)$"), lambda m: f"vlm.language_model.model.encoder.{m[1]}"),
-    (re.compile(r"transformer\.(.+)$"), lambda m: f"transformer.{m[1]}"),
-]
-# Keys only the official model has: buffer of the (deleted) LM head, zeros [1, vocab].
-OFFICIAL_ONLY = {"vlm.language_model.final_logits_bias"}
-TRANSPOSED = {"vlm.image_projection"}  # official [in, out] used as x @ W; native Linear weight [out, in]
-
-
-def official_key_for(lerobot_key: str) -> str | None:
-    hits = [(rx, fn) for rx, fn in _RULES if rx.match(lerobot_key)]
-    if not hits:
-        raise KeyError(f"no official name for LeRobot key {lerobot_key}")
-    return hits[0][1](hits[0][0].match(lerobot_key))
-
-
-def official_temporal_table(max_len: int, dim: int) -> torch.Tensor:
-    """pos_idx_to_embed as the vendored PositionalEmbeddingCosine1D computes it (fp32)."""
-    denom = torch.exp(-math.log(10000) * torch.arange(0, dim, 2) / dim)
-    freqs = torch.arange(0, max_len).reshape(max_len, 1) * denom
-    table = torch.zeros(max_len, dim)
-    table[:, 0::2] = torch.sin(freqs)
-    table[:, 1::2] = torch.cos(freqs)
-    return table
-
-
-def to_official_state_dict(lr_sd: dict) -> dict:
-    out = {}
-    for k, v in lr_sd.items():
-        ok = official_key_for(k)
-        if ok is None:
-            continue
-        if ok in out:
-            raise KeyError(f"two LeRobot keys map to {ok}")
-        out[ok] = v.t().contiguous() if ok in TRANSPOSED else v.contiguous()
-    vocab = lr_sd["vlm.language_model.shared.weight"].shape[0]
-    out["vlm.language_model.final_logits_bias"] = torch.zeros(1, vocab)
-    # The file carries the buffer as the official code computes it (the native
-    # formula is written differently; the tables agree on torch 2.11, and only
-    # row 0 is ever used).
-    tbl = out["vlm.visual_temporal_embed.pos_idx_to_embed"]
-    out["vlm.visual_temporal_embed.pos_idx_to_embed"] = official_temporal_table(*tbl.shape)
-    return out
-
-
-def lerobot_state_dict_from_official(off_sd: dict) -> dict:
-    """Official-layout tensors -> LeRobot XVLAModel state dict, through LeRobot's own
-    loader remap (the independent direction of _RULES); restores the tied alias."""
-    sd = _remap_vendored_florence_state_dict({f"model.{k}": v for k, v in off_sd.items()})
-    sd = {k[len("model."):]: v for k, v in sd.items()}
-    sd["vlm.language_model.encoder.embed_tokens.weight"] = sd["vlm.language_model.shared.weight"]
-    return sd
 
 
 def _require(ok: bool, what: str) -> None:
@@ -376,17 +285,6 @@ def make_inputs() -> dict:
 
 
 # -------------------------------------------------------------------- capture
-def module_set(model: XVLAModel) -> ModuleSet:
-    vt, mp = model.vlm.vision_tower, model.vlm.multi_modal_projector
-    return ModuleSet(
-        vision_convs=list(vt.convs), vision_blocks=[list(b) for b in vt.blocks],
-        pos_embed=mp.image_position_embed, temporal_embed=mp.visual_temporal_embed,
-        proj_norm=mp.image_proj_norm, proj_linear=mp.image_projection,
-        token_embedding=model.vlm.language_model.shared, encoder=model.vlm.language_model.encoder,
-        policy=model.transformer, pos_embed_layout="nchw",
-    )
-
-
 DETAIL_VIEW = (0, 0)  # the view with every DaViT block dumped
 DETAIL_STEPS = {0}  # denoising steps with the full policy sequence dumped
 
@@ -447,29 +345,6 @@ def write_lerobot_checkpoint(out: Path, cfg_json: dict, lr_sd: dict) -> None:
         if not torch.equal(got[k], v):
             raise RuntimeError(f"LeRobot checkpoint reload: {k} differs")
     print(f"wrote LeRobot-format checkpoint to {out} (reloaded with XVLAPolicy.from_pretrained)")
-
-
-_ST_DTYPE = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.bool: "BOOL"}
-
-
-def save_sorted(tensors: dict, path: Path, metadata: dict) -> None:
-    """safetensors writer with a byte-stable header (safetensors' own writer emits the
-    metadata in hash order, so two runs differ). Tensors are laid out by sorted name."""
-    header = {"__metadata__": dict(sorted(metadata.items()))}
-    offset, blobs = 0, []
-    for name in sorted(tensors):
-        t = tensors[name].detach().cpu().contiguous()
-        blob = t.numpy().tobytes()
-        header[name] = {"dtype": _ST_DTYPE[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(blob)]}
-        offset += len(blob)
-        blobs.append(blob)
-    head = json.dumps(header, separators=(",", ":")).encode()
-    head += b" " * (-len(head) % 8)
-    with open(path, "wb") as f:
-        f.write(len(head).to_bytes(8, "little"))
-        f.write(head)
-        for blob in blobs:
-            f.write(blob)
 
 
 # ----------------------------------------------------------------------- main
