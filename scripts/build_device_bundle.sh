@@ -4,24 +4,26 @@
 # build_device_bundle.sh: builds the CUDA binaries here (nvcc, sm_90a) and stages them in
 # .device/ (git-ignored) with the shared libraries the GPU machine's image lacks, so a
 # device session spends its time running, not compiling. Then, from the device tool:
-#   run(command="scripts/device_session.sh", carry=[".device", ".whl"])
+#   run(command="scripts/device_session.sh", carry=[".device-bundle", ".whl"])
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${VLART_CUDA_BUILD_DIR:-build-cuda}
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVLART_CUDA=ON \
       -DVLART_CUDA_ARCHS="${VLART_CUDA_ARCHS:-90a}" > /dev/null
-# Each binary embeds the CUDA kernels (~8 MB), and a device call carries at most 64 MiB with
-# the working tree: the op micro-benchmark comes along only with BUNDLE_OPS_BENCH=1.
-TARGETS="vlart ops_cuda_parity_test models_xvla_cuda_test"
-[ "${BUNDLE_OPS_BENCH:-0}" = 1 ] && TARGETS="$TARGETS cuda_ops_bench"
+# Each binary embeds the CUDA kernels (~8 MB) and a device call carries at most 64 MiB with
+# the working tree, so the bundle travels xz-compressed (~7 MB for all four binaries) as
+# .device-bundle/device.tar.xz; device_session.sh unpacks it into .device/.
+TARGETS="vlart ops_cuda_parity_test models_xvla_cuda_test cuda_ops_bench"
 cmake --build "$BUILD" -j "$(nproc)" --target $TARGETS
 rm -rf .device && mkdir -p .device/bin .device/lib
 cp "$BUILD/vlart" "$BUILD/tests/ops/ops_cuda_parity_test" "$BUILD/tests/models/models_xvla_cuda_test" \
    .device/bin/
-[ "${BUNDLE_OPS_BENCH:-0}" = 1 ] && cp "$BUILD/bench/ops/cuda_ops_bench" .device/bin/
+cp "$BUILD/bench/ops/cuda_ops_bench" .device/bin/
 strip .device/bin/*
 # Debian-only libraries (the device image is Ubuntu 24.04: it has OpenBLAS, libgomp,
 # libpng and libstdc++ of its own, but not Debian's libjpeg62-turbo soname).
 for lib in libjpeg.so.62; do cp -L "/lib/x86_64-linux-gnu/$lib" .device/lib/; done
 git rev-parse --short=12 HEAD > .device/COMMIT
-du -sh .device
+rm -rf .device-bundle && mkdir -p .device-bundle
+tar -cf - .device | xz -6 -T"$(nproc)" > .device-bundle/device.tar.xz
+du -sh .device .device-bundle/device.tar.xz

@@ -9,7 +9,7 @@
 # sweep, graphs on/off), the op micro-benchmark, and (with the carried wheels) the
 # PyTorch peers. Every log lands under $OUT; a summary table is printed last.
 #
-#   STEPS="parity model bench ops peers" scripts/device_session.sh   # default: all
+#   STEPS="parity model bench profile ops sweep peers" scripts/device_session.sh   # default: all
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/vlart-out}
@@ -17,8 +17,13 @@ mkdir -p "$OUT"
 # The device tool returns at most 8 files: logs go to LOGS and come back as one tarball.
 FINAL_OUT="$OUT"
 OUT=$(mktemp -d /tmp/vlart-logs.XXXX)
-STEPS=${STEPS:-"parity model bench profile ops peers"}
+STEPS=${STEPS:-"parity model bench profile ops sweep peers"}
 BIN=.device/bin
+# The bundle arrives compressed (scripts/build_device_bundle.sh); python's tarfile needs no xz tool.
+if [ -f .device-bundle/device.tar.xz ]; then
+  rm -rf .device
+  python3 -c "import tarfile; tarfile.open('.device-bundle/device.tar.xz').extractall('.')"
+fi
 export LD_LIBRARY_PATH="$PWD/.device/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 export VLART_SOURCE_DIR="$PWD"
 SUMMARY="$OUT/summary.md"
@@ -78,11 +83,57 @@ if has ops; then
   note "ops bench --graph: exit $?"; tail -40 "$OUT/ops_bench_graph.log" >> "$SUMMARY"
 fi
 
+if has sweep; then
+  timeout 300 "$BIN/cuda_ops_bench" --graph --gemm-sweep --iters 50 > "$OUT/gemm_sweep.log" 2>&1
+  note "gemm sweep (graph): exit $?"
+  # Best config per shape, for the summary (the full table stays in the log).
+  python3 - "$OUT/gemm_sweep.log" <<'PY' | tee -a "$SUMMARY"
+import re, sys
+best = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"\| (Linear .*?) \[(t-?\d+s\d+)\]\s*\| (\S+)\s*\|\s*([\d.]+)", line)
+    if not m:
+        continue
+    shape, cfg, path, us = m.group(1).strip(), m.group(2), m.group(3), float(m.group(4))
+    if shape not in best or us < best[shape][0]:
+        best[shape] = (us, cfg, path)
+for shape, (us, cfg, path) in best.items():
+    print(f"best {shape}: {cfg} {path} {us:.2f} us")
+PY
+fi
+
+if has probe; then
+  # Leave-one-out timing of the wgmma GEMM's stages (VLART_WGMMA_PROBE, wrong results by design).
+  for mode in 0 1 2 4 3 6; do
+    VLART_WGMMA_PROBE=$mode timeout 120 "$BIN/cuda_ops_bench" --graph --gemm-sweep --iters 30 \
+        --filter "${PROBE_FILTER:-X-VLA fc1}" > "$OUT/probe_$mode.log" 2>&1
+    note "probe $mode: $(grep -E '^\| Linear' "$OUT/probe_$mode.log" | grep wgmma | awk -F'|' '{printf "%s=%s ", $2, $4}' | sed 's/ *Linear [^[]*\[/[/g; s/  */ /g')"
+  done
+fi
+
+if has ncu; then
+  # Nsight Compute on single kernels of the op bench: NCU_CASES is a ';'-separated list of
+  # --filter substrings (sweep mode names configs as "[t<tile>s<splits>]").
+  IFS=';' read -ra cases <<< "${NCU_CASES:-X-VLA fc1}"
+  i=0
+  for c in "${cases[@]}"; do
+    i=$((i + 1))
+    timeout 240 ncu --clock-control none --launch-skip 3 --launch-count 1 \
+        --section SpeedOfLight --section LaunchStats --section Occupancy --section WarpStateStats \
+        --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
+        --metrics "regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio,regex:sm__pipe_tensor_op_gmma.*" \
+        "$BIN/cuda_ops_bench" --gemm-sweep --iters 1 --filter "$c" > "$OUT/ncu_$i.log" 2>&1
+    note "ncu [$c]: exit $?"
+    grep -E "^  [A-Za-z].*Gemm|Duration|Throughput|Achieved Occupancy|Registers Per|Stall|L2 Hit|L1/TEX Hit|Issue Slots Busy|Executed Ipc A" \
+        "$OUT/ncu_$i.log" | head -40 | tee -a "$SUMMARY"
+  done
+fi
+
 if has peers && [ -d .whl ] && [ -f bench/peers/xvla_peers.py ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
       --target /tmp/site .whl/*.whl > "$OUT/pip.log" 2>&1 && export PYTHONPATH=/tmp/site
-  PYTHONUNBUFFERED=1 timeout 900 python3 bench/peers/xvla_peers.py --checkpoint "$FULL" \
-      --vlart "$BIN/vlart" --out "$OUT/peers" > "$OUT/peers.log" 2>&1
+  PYTHONUNBUFFERED=1 timeout 560 python3 bench/peers/xvla_peers.py --model "$FULL" \
+      --vlart "$BIN/vlart" --out "$OUT/peers" --batch ${PEER_BATCH:-1} --iters 30 --warmup 5 > "$OUT/peers.log" 2>&1
   note "peers: exit $?"; tail -30 "$OUT/peers.log" >> "$SUMMARY"
 fi
 

@@ -32,6 +32,7 @@
 
 #include "backends/cuda/cuda_backend.h"
 #include "backends/cuda/cuda_backend_internal.h"
+#include "backends/cuda/kernels.h"
 #include "core/host_tensor.h"
 
 namespace vlart {
@@ -54,6 +55,7 @@ struct Options {
   bool fallback = false;
   std::string filter;
   std::string csv;
+  bool gemm_sweep = false;  // Linear shapes only, once per tensor-core GEMM config the tuner may pick
 };
 
 struct BenchCase {
@@ -65,7 +67,9 @@ struct BenchCase {
 
 class Bench {
  public:
-  Bench(Backend& be, const Options& o) : be_(be), opt_(o), arena_(be.NewArena()) {}
+  Bench(Backend& be, const Options& o, int num_sms)
+      : be_(be), opt_(o), num_sms_(num_sms), arena_(be.NewArena()) {}
+  int num_sms() const { return num_sms_; }
 
   // A random tensor (uniform [-1, 1)) of the bench dtype unless given.
   Tensor Rand(const Shape& shape, DType dtype) {
@@ -194,24 +198,41 @@ class Bench {
 
   Backend& be_;
   Options opt_;
+  int num_sms_ = 0;
   std::unique_ptr<Arena> arena_;
   std::mt19937 rng_{20261122};
   std::uniform_real_distribution<double> dist_{-1.0, 1.0};
   std::vector<BenchCase> cases_;
 };
 
+// With `sweep`, one case per tensor-core GEMM config the tuner may pick for this shape (forced
+// through ForceGemmConfig: the tuner itself times eagerly, launch overhead included, while
+// these rows show what each config costs inside a graph); otherwise one case, tuner's choice.
 void AddLinear(Bench& b, const char* model, int64_t m, int64_t k, int64_t n, bool bias, Activation act,
-               bool residual) {
+               bool residual, bool sweep = false) {
   const Tensor x = b.Rand({m, k});
   const Tensor w = b.Rand({n, k});
   const Tensor bv = b.Rand({n});
   const Tensor out = b.Rand({m, n});
   const double e = b.Elem();
-  b.Add({fmt::format("Linear {} {}x{}->{}{}{}{}", model, m, k, n, bias ? " +b" : "",
-                     act != Activation::kNone ? std::string(" +") + ActivationName(act) : "",
-                     residual ? " +res(in place)" : ""),
-         2.0 * m * k * n, e * (m * k + n * k + n + m * n * (residual ? 2 : 1)),
-         [=, &b]() { b.backend().Linear(x, w, bias ? &bv : nullptr, act, residual ? &out : nullptr, out); }});
+  const std::string name = fmt::format("Linear {} {}x{}->{}{}{}{}", model, m, k, n, bias ? " +b" : "",
+                                       act != Activation::kNone ? std::string(" +") + ActivationName(act) : "",
+                                       residual ? " +res(in place)" : "");
+  const double flop = 2.0 * m * k * n;
+  const double bytes = e * (m * k + n * k + n + m * n * (residual ? 2 : 1));
+  if (!sweep) {
+    b.Add({name, flop, bytes, [=, &b]() {
+             cuda::ForceGemmConfig(b.backend(), -1, 1);
+             b.backend().Linear(x, w, bias ? &bv : nullptr, act, residual ? &out : nullptr, out);
+           }});
+    return;
+  }
+  for (const cuda::GemmMmaConfig& c : cuda::GemmMmaCandidates(m, n, k, b.num_sms())) {
+    b.Add({fmt::format("{} [t{}s{}]", name, c.tile, c.splits), flop, bytes, [=, &b]() {
+             cuda::ForceGemmConfig(b.backend(), c.tile, c.splits);
+             b.backend().Linear(x, w, bias ? &bv : nullptr, act, residual ? &out : nullptr, out);
+           }});
+  }
 }
 
 void AddAttention(Bench& b, const char* model, int64_t batch, int64_t s, int64_t sk, int64_t hq, int64_t hkv,
@@ -351,10 +372,12 @@ int Main(int argc, char** argv) {
       opt.filter = next();
     } else if (a == "--csv") {
       opt.csv = next();
+    } else if (a == "--gemm-sweep") {
+      opt.gemm_sweep = true;
     } else {
       std::fprintf(stderr,
                    "usage: cuda_ops_bench [--mode bf16|f16|f32] [--iters N] [--graph] [--cold-l2] "
-                   "[--fallback] [--filter substring] [--csv file]\n");
+                   "[--fallback] [--filter substring] [--csv file] [--gemm-sweep]\n");
       return 2;
     }
   }
@@ -371,19 +394,24 @@ int Main(int argc, char** argv) {
   BENCH_CUDA(cudaGetDeviceProperties(&prop, cuda::DeviceOf(*be)));
   std::printf("device %s (%d SMs), CUDA runtime bench of vlart ops\n", prop.name, prop.multiProcessorCount);
   {
-    Bench b(*be, opt);
+    Bench b(*be, opt, prop.multiProcessorCount);
+    const bool sw = opt.gemm_sweep;
     // X-VLA policy layer (24 per step, 10 steps): 262 tokens, width 1024, MLP 4096.
-    AddLinear(b, "X-VLA qkv", 262, 1024, 3072, true, Activation::kNone, false);
-    AddLinear(b, "X-VLA proj", 262, 1024, 1024, true, Activation::kNone, true);
-    AddLinear(b, "X-VLA fc1", 262, 1024, 4096, true, Activation::kGeluTanh, false);
-    AddLinear(b, "X-VLA fc2", 262, 4096, 1024, true, Activation::kNone, true);
+    AddLinear(b, "X-VLA qkv", 262, 1024, 3072, true, Activation::kNone, false, sw);
+    AddLinear(b, "X-VLA proj", 262, 1024, 1024, true, Activation::kNone, true, sw);
+    AddLinear(b, "X-VLA fc1", 262, 1024, 4096, true, Activation::kGeluTanh, false, sw);
+    AddLinear(b, "X-VLA fc2", 262, 4096, 1024, true, Activation::kNone, true, sw);
     // pi0 action expert (M ~ 51): q/k/v 1024 -> 2560, o 2048 -> 1024, gate+up 1024 -> 8192, down 4096 -> 1024.
-    AddLinear(b, "pi0-expert qkv", 51, 1024, 2560, false, Activation::kNone, false);
-    AddLinear(b, "pi0-expert o", 51, 2048, 1024, false, Activation::kNone, true);
-    AddLinear(b, "pi0-expert gate_up", 51, 1024, 8192, false, Activation::kNone, false);
-    AddLinear(b, "pi0-expert down", 51, 4096, 1024, false, Activation::kNone, true);
+    AddLinear(b, "pi0-expert qkv", 51, 1024, 2560, false, Activation::kNone, false, sw);
+    AddLinear(b, "pi0-expert o", 51, 2048, 1024, false, Activation::kNone, true, sw);
+    AddLinear(b, "pi0-expert gate_up", 51, 1024, 8192, false, Activation::kNone, false, sw);
+    AddLinear(b, "pi0-expert down", 51, 4096, 1024, false, Activation::kNone, true, sw);
     // BART encoder (M = 100 prompt tokens).
-    AddLinear(b, "BART fc1", 100, 1024, 4096, true, Activation::kGeluErf, false);
+    AddLinear(b, "BART fc1", 100, 1024, 4096, true, Activation::kGeluErf, false, sw);
+    if (sw) {
+      b.RunAll();
+      return 0;
+    }
     AddAttention(b, "X-VLA", 1, 262, 262, 16, 16, 64, true);
     AddAttention(b, "DaViT windows", 50, 144, 144, 8, 8, 32, true);
     AddAttention(b, "BART", 1, 100, 100, 16, 16, 64, true);

@@ -29,6 +29,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/pdl.cuh"
 
 namespace vlart::cuda {
 namespace {
@@ -118,6 +119,8 @@ __device__ __forceinline__ void LoadRows(uint16_t* smem, const uint16_t* g, int6
 
 template <typename T, int kD>
 __global__ void __launch_bounds__(kThreads) AttentionResidentKernel(AttentionArgs p, int sk_padded) {
+  PdlAllowDependents();
+  PdlWaitPrior();  // launched with PDL (pdl.cuh): nothing before this touches global memory
   extern __shared__ __align__(16) unsigned char smem_raw[];
   constexpr int kS = Stride<kD>();
   uint16_t* ks = reinterpret_cast<uint16_t*>(smem_raw);
@@ -263,8 +266,7 @@ void Launch(const AttentionArgs& a, cudaStream_t stream) {
   const int sk_padded = (a.sk + kBlockK - 1) / kBlockK * kBlockK;
   const size_t smem = SmemBytes<kD>(sk_padded);
   const dim3 grid((a.sq + kBlockQ - 1) / kBlockQ, a.hq, a.batch);
-  AttentionResidentKernel<T, kD><<<grid, kThreads, smem, stream>>>(a, sk_padded);
-  VLART_CUDA_CHECK(cudaGetLastError());
+  LaunchPdl(AttentionResidentKernel<T, kD>, grid, dim3(kThreads), smem, stream, 1, a, sk_padded);
 }
 
 bool Aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }

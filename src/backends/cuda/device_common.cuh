@@ -102,17 +102,33 @@ __device__ __forceinline__ int64_t InnerStride(const StridedArg& t) {
 }
 
 // ---- activations (backend.h's formulas, in f32) -------------------------------------------
+// Activate<kAct>: the activation as straight-line code. Hot epilogues template on it: a
+// run-time switch per element puts a branch around every transcendental and stops the
+// compiler from interleaving independent elements (the wgmma GEMM's epilogue ran ~3x slower).
+template <ActKind kAct>
+__device__ __forceinline__ float Activate(float x) {
+  if constexpr (kAct == ActKind::kGeluErf) {
+    return x * 0.5f * (1.0f + erff(x * 0.70710678118654752f));
+  } else if constexpr (kAct == ActKind::kGeluTanh) {
+    // torch: 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))
+    const float inner = 0.79788456080286536f * (x + 0.044715f * x * x * x);
+    return 0.5f * x * (1.0f + tanhf(inner));
+  } else if constexpr (kAct == ActKind::kSilu) {
+    return x / (1.0f + expf(-x));
+  } else if constexpr (kAct == ActKind::kSigmoid) {
+    return 1.0f / (1.0f + expf(-x));
+  } else {
+    return x;
+  }
+}
+
 __device__ __forceinline__ float ApplyActivation(ActKind act, float x) {
   switch (act) {
     case ActKind::kNone: return x;
-    case ActKind::kGeluErf: return x * 0.5f * (1.0f + erff(x * 0.70710678118654752f));
-    case ActKind::kGeluTanh: {
-      // torch: 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))
-      const float inner = 0.79788456080286536f * (x + 0.044715f * x * x * x);
-      return 0.5f * x * (1.0f + tanhf(inner));
-    }
-    case ActKind::kSilu: return x / (1.0f + expf(-x));
-    case ActKind::kSigmoid: return 1.0f / (1.0f + expf(-x));
+    case ActKind::kGeluErf: return Activate<ActKind::kGeluErf>(x);
+    case ActKind::kGeluTanh: return Activate<ActKind::kGeluTanh>(x);
+    case ActKind::kSilu: return Activate<ActKind::kSilu>(x);
+    case ActKind::kSigmoid: return Activate<ActKind::kSigmoid>(x);
   }
   return x;
 }

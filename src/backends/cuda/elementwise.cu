@@ -16,6 +16,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/pdl.cuh"
 
 namespace vlart::cuda {
 namespace {
@@ -43,6 +44,8 @@ __device__ __forceinline__ float Combine(BinaryKind kind, float alpha, float bet
 template <typename T>
 __global__ void BinaryContigKernel(BinaryKind kind, float alpha, float beta, const T* a,
                                    const T* b, T* out, int64_t n) {
+  PdlAllowDependents();
+  PdlWaitPrior();  // launched with PDL (pdl.cuh)
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     out[i] = FromFloat<T>(Combine(kind, alpha, beta, ToFloat(a[i]), ToFloat(b[i])));
@@ -85,17 +88,17 @@ void LaunchBinary(BinaryKind kind, float alpha, float beta, const StridedArg& a,
   const bool same_dtype = a.dtype == out.dtype && b.dtype == out.dtype;
   if (same_dtype && IsFlat(a) && IsFlat(b) && IsFlat(out)) {
     if (out.dtype == DType::kF32) {
-      BinaryContigKernel<float><<<grid, kThreads, 0, stream>>>(
-          kind, alpha, beta, static_cast<const float*>(a.data), static_cast<const float*>(b.data),
-          static_cast<float*>(out.data), n);
+      LaunchPdl(BinaryContigKernel<float>, dim3(grid), dim3(kThreads), 0, stream, 1, kind, alpha, beta,
+                static_cast<const float*>(a.data), static_cast<const float*>(b.data),
+                static_cast<float*>(out.data), n);
     } else if (out.dtype == DType::kF16) {
-      BinaryContigKernel<__half><<<grid, kThreads, 0, stream>>>(
-          kind, alpha, beta, static_cast<const __half*>(a.data),
-          static_cast<const __half*>(b.data), static_cast<__half*>(out.data), n);
+      LaunchPdl(BinaryContigKernel<__half>, dim3(grid), dim3(kThreads), 0, stream, 1, kind, alpha, beta,
+                static_cast<const __half*>(a.data), static_cast<const __half*>(b.data),
+                static_cast<__half*>(out.data), n);
     } else {
-      BinaryContigKernel<__nv_bfloat16><<<grid, kThreads, 0, stream>>>(
-          kind, alpha, beta, static_cast<const __nv_bfloat16*>(a.data),
-          static_cast<const __nv_bfloat16*>(b.data), static_cast<__nv_bfloat16*>(out.data), n);
+      LaunchPdl(BinaryContigKernel<__nv_bfloat16>, dim3(grid), dim3(kThreads), 0, stream, 1, kind, alpha,
+                beta, static_cast<const __nv_bfloat16*>(a.data),
+                static_cast<const __nv_bfloat16*>(b.data), static_cast<__nv_bfloat16*>(out.data), n);
     }
   } else {
     BinaryStridedKernel<<<grid, kThreads, 0, stream>>>(kind, alpha, beta, a, b, out, n);

@@ -128,6 +128,8 @@ struct GemmMmaArgs {
   void* d = nullptr;
   int64_t ldd = 0;
   bool paired_stores = false;  // set by the launcher: D allows 4-byte pair stores
+  bool vec_io = false;         // set by the wgmma launcher: D / residual rows allow 16-byte access
+  int probe = 0;               // wgmma timing experiments only (VLART_WGMMA_PROBE); 0 in use
 };
 
 // Conv2d on NHWC views (backend.h). x [B, H, W, Cin], w [Cout, Cin/groups, kh, kw] contiguous,

@@ -22,6 +22,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/pdl.cuh"
 
 namespace vlart::cuda {
 namespace {
@@ -115,6 +116,8 @@ __global__ void __launch_bounds__(kGemmThreads) SimtGemmKernel(SimtGemmArgs p) {
 }
 
 __global__ void EpilogueKernel(EpilogueArgs p) {
+  PdlAllowDependents();
+  PdlWaitPrior();  // launched with PDL (pdl.cuh)
   const int64_t total = p.m * p.n;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -200,8 +203,7 @@ void LaunchEpilogue(const EpilogueArgs& args, cudaStream_t stream) {
   const int64_t total = args.m * args.n;
   if (total == 0) return;
   constexpr int kThreads = 256;
-  EpilogueKernel<<<GridFor(total, kThreads), kThreads, 0, stream>>>(args);
-  VLART_CUDA_CHECK_LAUNCH();
+  LaunchPdl(EpilogueKernel, dim3(GridFor(total, kThreads)), dim3(kThreads), 0, stream, 1, args);
 }
 
 }  // namespace vlart::cuda

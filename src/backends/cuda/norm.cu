@@ -28,6 +28,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/pdl.cuh"
 
 namespace vlart::cuda {
 namespace {
@@ -144,6 +145,8 @@ template <typename T, int kKind>
 __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, float eps,
                              float weight_offset, StridedArg out) {
   constexpr int kW = kVecWidth<T>;
+  PdlAllowDependents();
+  PdlWaitPrior();  // launched with PDL (pdl.cuh)
   __shared__ float scratch[32];
   const int64_t width = InnerSize(x);
   const T* xr = static_cast<const T*>(x.data) + RowOffsetOf(x, blockIdx.x);
@@ -228,17 +231,16 @@ void LaunchRowVec(const StridedArg& x, const StridedArg& gamma, const StridedArg
   const int64_t width = x.shape[x.ndim - 1];
   const unsigned int grid = static_cast<unsigned int>(rows);
   if (x.dtype == DType::kF32) {
-    RowVecKernel<float, kKind><<<grid, ThreadsForRow(width / kVecWidth<float>), 0, stream>>>(
-        x, gamma, beta, eps, weight_offset, out);
+    LaunchPdl(RowVecKernel<float, kKind>, dim3(grid), dim3(ThreadsForRow(width / kVecWidth<float>)), 0,
+              stream, 1, x, gamma, beta, eps, weight_offset, out);
   } else if (x.dtype == DType::kF16) {
-    RowVecKernel<__half, kKind><<<grid, ThreadsForRow(width / kVecWidth<__half>), 0, stream>>>(
-        x, gamma, beta, eps, weight_offset, out);
+    LaunchPdl(RowVecKernel<__half, kKind>, dim3(grid), dim3(ThreadsForRow(width / kVecWidth<__half>)), 0,
+              stream, 1, x, gamma, beta, eps, weight_offset, out);
   } else {
-    RowVecKernel<__nv_bfloat16, kKind>
-        <<<grid, ThreadsForRow(width / kVecWidth<__nv_bfloat16>), 0, stream>>>(x, gamma, beta, eps,
-                                                                                weight_offset, out);
+    LaunchPdl(RowVecKernel<__nv_bfloat16, kKind>, dim3(grid),
+              dim3(ThreadsForRow(width / kVecWidth<__nv_bfloat16>)), 0, stream, 1, x, gamma, beta, eps,
+              weight_offset, out);
   }
-  VLART_CUDA_CHECK_LAUNCH();
 }
 
 constexpr int kMeanChannels = 32;
