@@ -12,12 +12,12 @@ cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVLART_CUDA=ON \
       -DVLART_CUDA_ARCHS="${VLART_CUDA_ARCHS:-90a}" > /dev/null
 # Each binary embeds the CUDA kernels (~8 MB), and a device call carries at most 64 MiB with
 # the working tree: the op micro-benchmark comes along only with BUNDLE_OPS_BENCH=1.
-TARGETS="vlart ops_cuda_parity_test models_xvla_cuda_test"
+TARGETS="vlart ops_cuda_parity_test models_xvla_cuda_test models_pi0_cuda_test"
 [ "${BUNDLE_OPS_BENCH:-0}" = 1 ] && TARGETS="$TARGETS cuda_ops_bench"
 cmake --build "$BUILD" -j "$(nproc)" --target $TARGETS
 rm -rf .device && mkdir -p .device/bin .device/lib
 cp "$BUILD/vlart" "$BUILD/tests/ops/ops_cuda_parity_test" "$BUILD/tests/models/models_xvla_cuda_test" \
-   .device/bin/
+   "$BUILD/tests/models/models_pi0_cuda_test" .device/bin/
 [ "${BUNDLE_OPS_BENCH:-0}" = 1 ] && cp "$BUILD/bench/ops/cuda_ops_bench" .device/bin/
 strip .device/bin/*
 # Debian-only libraries (the device image is Ubuntu 24.04: it has OpenBLAS, libgomp,
