@@ -168,16 +168,19 @@ TEST_P(Pi0Cuda, Bf16StaysWithinTheBf16BudgetOfTheReference) {
   const int64_t s_run = cfg.pi05 ? sfx : cfg.action_horizon;  // the state token is cached (pi0)
   const RowPairs prefix_rows = testing::PrefixRowPairs(p, t, /*all=*/false);
   const RowPairs expert_rows = testing::RangePairs(b, 0, sfx - s_run, s_run);
-  auto traced = [&](const std::string& name) -> const HostTensor& {
-    EXPECT_TRUE(capture.Has(name)) << "not traced: " << name;
-    return capture.Get(name);
+  auto traced = [&](const std::string& name) -> HostTensor {
+    if (!capture.Has(name)) {
+      ADD_FAILURE() << "not traced: " << name;
+      return HostTensor(DType::kF32, {1, 1, 1});
+    }
+    return HostTensor::CopyOf(capture.Get(name).view());
   };
 
   std::map<std::string, RelL2> stages;
   // Vision: ours [N, T, W] over the encoded (b, v) views; golden per slot [B, T, W].
   for (size_t e = 0; e < p.encoded_views.size(); ++e) {
     const auto [bi, vi] = p.encoded_views[e];
-    const HostTensor& ours = traced("vision.projector");
+    const HostTensor ours = traced("vision.projector");
     const HostTensor gold = g.F32(fmt::format("vision.img{}.projector", vi));
     RowPairs one(1);
     one[0].emplace_back(static_cast<int64_t>(e), bi);

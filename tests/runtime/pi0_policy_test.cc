@@ -2,8 +2,9 @@
 //
 // pi0_policy_test.cc: pi0 / pi0.5 through the public Policy API on the CPU, on tiny
 // synthetic checkpoints written by WriteSyntheticCheckpoint (what `vlart make-synthetic
-// --arch pi0|pi05 --size tiny` writes): detection, loading, determinism, explicit noise,
-// batching, timings, profiling, and the exact error texts for bad inputs and folders.
+// --arch pi0|pi05 --size tiny` writes): detection (openpi and LeRobot layouts), loading,
+// determinism, explicit noise, batching, timings, profiling, and the exact error texts for
+// bad inputs and folders.
 //
 // Batch tolerance: a batch of two runs the same math as two single calls, with the
 // shorter prompt padded by masked prefix rows (exact: weight exp(-2.38e38 - max) = +0).
@@ -22,10 +23,14 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "image/decode.h"
 #include "image/resize_with_pad.h"
 #include "io/checkpoint.h"
+#include "io/json_config.h"
+#include "io/safetensors.h"
+#include "io/safetensors_writer.h"
 #include "models/pi0/pi0_transforms.h"
 #include "runtime/model_detect.h"
 #include "runtime/pi0_policy.h"
@@ -343,6 +348,53 @@ TEST_P(Pi0PolicyTest, BadFoldersGiveExactErrors) {
   const fs::path no_weights = CopyWithout("model.safetensors");
   auto e = Policy::Load(no_weights);
   EXPECT_FALSE(e.ok());
+}
+
+// LeRobot's layout: every key under "model.", a config.json naming the policy under
+// "type" (and none of openpi's keys). Same weights, so the same actions.
+TEST_P(Pi0PolicyTest, LoadsLeRobotLayout) {
+  const fs::path out = scratch_ / "lerobot";
+  fs::create_directories(out);
+  fs::copy(dir() / "assets", out / "assets", fs::copy_options::recursive);
+  fs::copy_file(dir() / "tokenizer.model", out / "tokenizer.model");
+  auto file = SafetensorsFile::Open(dir() / "model.safetensors");
+  ASSERT_TRUE(file.ok());
+  std::vector<std::pair<std::string, Tensor>> renamed;
+  for (const std::string& n : (*file)->Names()) {
+    renamed.emplace_back("model." + n, (*file)->View(*(*file)->Find(n)));
+  }
+  ASSERT_TRUE(WriteSafetensors(out / "model.safetensors", renamed).ok());
+  // The tiny sizes still need vlart_tiny_arch (a released checkpoint infers them).
+  auto config = ReadJsonFile(dir() / "config.json");
+  ASSERT_TRUE(config.ok());
+  nlohmann::json j = config->root;
+  j["type"] = GetParam();
+  const auto write_config = [&](const nlohmann::json& c) {
+    std::ofstream(out / "config.json") << c.dump(2);
+  };
+  write_config(j);
+  auto m = DetectModelType(out);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->type, GetParam());
+  auto lerobot = Policy::Load(out);
+  ASSERT_TRUE(lerobot.ok()) << lerobot.status().message();
+  auto openpi = Load();
+  ActOptions ao;
+  ao.seed = 2;
+  auto a = (*lerobot)->Act(LiberoObservation(), ao);
+  auto b = openpi->Act(LiberoObservation(), ao);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(std::memcmp(a->actions.view().data, b->actions.view().data, a->actions.nbytes()), 0);
+
+  j["type"] = pi05() ? "pi0" : "pi05";
+  write_config(j);
+  auto wrong = Policy::Load(out);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().message(),
+            fmt::format("policy: {}: field 'type': expected '{}' (the weights have {}), got '{}'",
+                        (out / "config.json").string(), GetParam(),
+                        pi05() ? "time_mlp_in.weight" : "state_proj.weight",
+                        pi05() ? "pi0" : "pi05"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, Pi0PolicyTest, ::testing::Values("pi0", "pi05"),
