@@ -257,7 +257,7 @@ TEST_P(Pi0Cuda, GraphReplayIsBitIdenticalToEager) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Tiny, Pi0Cuda, ::testing::Values("pi0_tiny", "pi05_tiny"),
-                         [](const auto& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 // The runtime's rule (eager first call, then record and replay) through the public API, on
 // a synthetic tiny checkpoint at the LIBERO size (224 px, two views, 8-d state, batch 2).

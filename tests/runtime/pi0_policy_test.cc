@@ -398,7 +398,7 @@ TEST_P(Pi0PolicyTest, LoadsLeRobotLayout) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, Pi0PolicyTest, ::testing::Values("pi0", "pi05"),
-                         [](const auto& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 TEST(SyntheticPi0, DeterministicAndByteIdenticalAcrossRuns) {
   const fs::path scratch = ScratchDir();
