@@ -11,14 +11,13 @@ BUILD=${VLART_CUDA_BUILD_DIR:-build-cuda}
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVLART_CUDA=ON \
       -DVLART_CUDA_ARCHS="${VLART_CUDA_ARCHS:-90a}" > /dev/null
 # Each binary embeds the CUDA kernels (~8 MB) and a device call carries at most 64 MiB with
-# the working tree, so the bundle travels xz-compressed (~7 MB for all four binaries) as
+# the working tree, so the bundle travels xz-compressed (~15 MB for all five binaries) as
 # .device-bundle/device.tar.xz; device_session.sh unpacks it into .device/.
-TARGETS="vlart ops_cuda_parity_test models_xvla_cuda_test cuda_ops_bench"
+TARGETS="vlart ops_cuda_parity_test models_xvla_cuda_test models_pi0_cuda_test cuda_ops_bench"
 cmake --build "$BUILD" -j "$(nproc)" --target $TARGETS
 rm -rf .device && mkdir -p .device/bin .device/lib
 cp "$BUILD/vlart" "$BUILD/tests/ops/ops_cuda_parity_test" "$BUILD/tests/models/models_xvla_cuda_test" \
-   .device/bin/
-cp "$BUILD/bench/ops/cuda_ops_bench" .device/bin/
+   "$BUILD/tests/models/models_pi0_cuda_test" "$BUILD/bench/ops/cuda_ops_bench" .device/bin/
 strip .device/bin/*
 # Debian-only libraries (the device image is Ubuntu 24.04: it has OpenBLAS, libgomp,
 # libpng and libstdc++ of its own, but not Debian's libjpeg62-turbo soname).

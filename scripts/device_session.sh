@@ -6,10 +6,11 @@
 # Runs prebuilt binaries carried in .device/ (built on the dev machine by
 # scripts/build_device_bundle.sh) so no device time goes to compiling: GPU parity tests,
 # the X-VLA CUDA model tests, the full-size synthetic X-VLA bench (bf16/f32, batch
-# sweep, graphs on/off), the op micro-benchmark, and (with the carried wheels) the
+# sweep, graphs on/off), the pi0 / pi0.5 CUDA model tests and full-size synthetic pi0 /
+# pi0.5 benches (`pi0`), the op micro-benchmark, and (with the carried wheels) the
 # PyTorch peers. Every log lands under $OUT; a summary table is printed last.
 #
-#   STEPS="parity model bench profile ops sweep peers" scripts/device_session.sh   # default: all
+#   STEPS="parity model pi0 bench profile ops sweep peers" scripts/device_session.sh   # default: all
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/vlart-out}
@@ -17,7 +18,7 @@ mkdir -p "$OUT"
 # The device tool returns at most 8 files: logs go to LOGS and come back as one tarball.
 FINAL_OUT="$OUT"
 OUT=$(mktemp -d /tmp/vlart-logs.XXXX)
-STEPS=${STEPS:-"parity model bench profile ops sweep peers"}
+STEPS=${STEPS:-"parity model pi0 bench profile ops sweep peers"}
 BIN=.device/bin
 # The bundle arrives compressed (scripts/build_device_bundle.sh); python's tarfile needs no xz tool.
 if [ -f .device-bundle/device.tar.xz ]; then
@@ -48,6 +49,26 @@ if has model; then
   timeout 600 "$BIN/models_xvla_cuda_test" > "$OUT/model.log" 2>&1
   note "xvla cuda model: exit $? ; $(grep -E '^\[  (PASSED|FAILED)  \]' "$OUT/model.log" | tr '\n' ' ')"
   grep -E "rel L2|FAILED|<==|max\|diff" "$OUT/model.log" | head -40 | tee -a "$SUMMARY"
+fi
+
+if has pi0; then
+  # Tiny goldens on CUDA (f32 golden rule, bf16 budget, graph replay): ~10-20 s.
+  timeout 600 "$BIN/models_pi0_cuda_test" > "$OUT/pi0_model.log" 2>&1
+  note "pi0 cuda model: exit $? ; $(grep -E '^\[  (PASSED|FAILED)  \]' "$OUT/pi0_model.log" | tr '\n' ' ')"
+  grep -E "rel L2|FAILED|<==|max\|diff|not exact" "$OUT/pi0_model.log" | head -60 | tee -a "$SUMMARY"
+  # Full-size synthetic pi0 / pi0.5 (3.5B parameters, bf16 files of ~7 GB, written on all cores).
+  for arch in pi0 pi05; do
+    DIR=/tmp/$arch-full
+    if [ ! -f "$DIR/model.safetensors" ]; then
+      ( time "$BIN/vlart" make-synthetic --arch $arch --size full --seed 0 --out "$DIR" ) \
+          > "$OUT/make_${arch}_full.log" 2>&1
+      note "make-synthetic $arch full: exit $? ; $(tail -4 "$OUT/make_${arch}_full.log" | tr '\n' ' ')"
+    fi
+    VLART_GEMM_VERBOSE=1 timeout 900 "$BIN/vlart" bench --model "$DIR" --device cuda --precision bf16 \
+        --batch 1,4 --warmup 5 --iters ${PI0_ITERS:-30} > "$OUT/bench_${arch}_bf16.md" 2> "$OUT/bench_${arch}_bf16.err"
+    note "bench $arch bf16 (graphs): exit $?"; cat "$OUT/bench_${arch}_bf16.md" >> "$SUMMARY"
+    grep -E "^bench:|vlart bench:" "$OUT/bench_${arch}_bf16.err" >> "$SUMMARY"
+  done
 fi
 
 FULL=/tmp/xvla-full

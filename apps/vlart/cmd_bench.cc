@@ -6,10 +6,15 @@
 //               [--batch 1,4,8] [--warmup 10] [--iters 100] [--format md|csv|json]
 //
 // Timed region of one call (printed with the table): Policy::ActBatch on a fixed
-// synthetic LIBERO-style observation (two 256x256 views + the empty third slot, a
-// LIBERO instruction padded to 50 tokens, domain 3), i.e. host preprocessing (resize,
-// normalise, tokenise, noise), input upload, the whole forward (one CUDA-graph replay
-// on CUDA), and the action download. Not timed: model load, image file decoding, and
+// synthetic LIBERO-style observation matching the model type (BenchObservation):
+//   X-VLA:  two 256x256 views + the empty third slot, a LIBERO instruction padded to 50
+//           tokens, 20-d proprio, domain 3;
+//   pi0/pi0.5: two 224x224 views (the bundled 256x256 views through openpi's client
+//           resize_with_pad, as LIBERO clients send them; the third slot masked), the
+//           8-d LIBERO state, a LIBERO instruction;
+// i.e. host preprocessing (resize, normalise, tokenise, noise), input upload, the whole
+// forward (one CUDA-graph replay on CUDA), the action download and (pi0) the float64
+// output transforms. Not timed: model load, image file decoding, and
 // the warm-up calls (the first call of a shape plans buffers and records the graph).
 // Stage times are timestamps on the backend's stream (device time on CUDA, host time
 // on the CPU); e2e is host wall clock, what a robot sees. Every list-valued option is
@@ -24,6 +29,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "image/decode.h"
+#include "image/resize_with_pad.h"
 #include "ops/backend.h"
 #include "runtime/backend_factory.h"
 #include "runtime/build_info.h"
@@ -42,6 +48,7 @@ struct BenchArgs {
   int warmup = 10;
   int iters = 100;
   std::string format = "md";
+  std::string tokenizer;
   bool no_graphs = false;
   bool profile_ops = false;
 };
@@ -66,14 +73,25 @@ Result<std::vector<int>> IntList(const std::string& text, const std::string& fla
   return out;
 }
 
-Result<Observation> BenchObservation() {
+// The bench's observation for `model_type` (Policy::model_type()).
+Result<Observation> BenchObservation(const std::string& model_type) {
+  const bool pi0 = model_type == "pi0" || model_type == "pi05";
   Observation o;
   for (const char* name : {"demo/agentview.png", "demo/wrist.png"}) {
     const auto bytes = EmbeddedAsset(name);
     VLART_ASSIGN_OR_RETURN(Image img, DecodeImageBytes(bytes, name));
+    if (pi0) {
+      // LIBERO clients send 224x224 (openpi's image_tools.resize_with_pad on the client).
+      VLART_ASSIGN_OR_RETURN(img, ResizeWithPad(img.view(), 224, 224));
+    }
     o.images.push_back(std::move(img));
   }
   o.prompt = "put both the alphabet soup and the tomato sauce in the basket";
+  if (pi0) {
+    // LIBERO's state: eef position, axis-angle, two gripper joints.
+    o.state = {-0.05, 0.03, 0.78, 2.97, -0.09, -0.11, 0.026, -0.026};
+    return o;
+  }
   o.state.assign(20, 0.0);
   o.state[3] = 1.0;
   o.state[7] = 1.0;
@@ -167,8 +185,6 @@ int Bench(const BenchArgs& a) {
   if (a.format != "md" && a.format != "csv" && a.format != "json") {
     return Fail("bench", InvalidArgument("--format: expected md, csv or json, got '{}'", a.format));
   }
-  auto obs = BenchObservation();
-  if (!obs.ok()) return Fail("bench", obs.status());
   std::vector<std::string> precisions;
   for (size_t pos = 0;;) {
     const size_t comma = a.precision.find(',', pos);
@@ -184,15 +200,22 @@ int Bench(const BenchArgs& a) {
     po.precision = precision;
     po.cuda_graphs = !a.no_graphs;
     po.profile_ops = a.profile_ops ? 20000 : 0;
+    po.tokenizer = a.tokenizer;
     auto policy = Policy::Load(a.model, po);
     if (!policy.ok()) return Fail("bench", policy.status());
+    auto obs = BenchObservation((*policy)->model_type());
+    if (!obs.ok()) return Fail("bench", obs.status());
     if (header.empty()) {
+      const bool pi0 = (*policy)->model_type() != "xvla";
       header = fmt::format(
-          "{} | {} | {} | {} | warmup {} + {} timed calls | graphs {} | timed: preprocess (resize "
-          "+ normalise 2 views, tokenise, noise) + upload + forward + download; stages = "
-          "timestamps on the backend stream; e2e = host wall clock",
+          "{} | {} | {} | {} | warmup {} + {} timed calls | graphs {} | timed: preprocess ({}, "
+          "tokenise, noise) + upload + forward + download{}; stages = timestamps on the backend "
+          "stream; e2e = host wall clock",
           BuildInfoString(), DescribeDevice((*policy)->backend()), (*policy)->description(),
-          a.model, a.warmup, a.iters, a.no_graphs ? "off" : "on");
+          a.model, a.warmup, a.iters, a.no_graphs ? "off" : "on",
+          pi0 ? "normalise 2 views of 224x224, normalise state"
+              : "resize + normalise 2 views",
+          pi0 ? " + float64 output transforms" : "");
     }
     for (int b : *batches) {
       for (int s : *steps) {
@@ -238,6 +261,7 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   sub->add_option("--warmup", args->warmup, "Untimed calls per configuration")->check(CLI::Range(1, 100000));
   sub->add_option("--iters", args->iters, "Timed calls per configuration")->check(CLI::Range(1, 1000000));
   sub->add_option("--format", args->format, "md, csv or json");
+  sub->add_option("--tokenizer", args->tokenizer, "pi0/pi0.5: the PaliGemma tokenizer.model");
   sub->add_flag("--no-graphs", args->no_graphs, "Run ops eagerly instead of replaying CUDA graphs");
   sub->add_flag("--profile-ops", args->profile_ops,
                 "Also time every op inside the call (printed to stderr; adds event nodes)");

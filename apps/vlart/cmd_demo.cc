@@ -2,14 +2,16 @@
 //
 // cmd_demo.cc: `vlart demo`: the main job on the embedded default, no downloads.
 //
-// Writes a tiny random-weight X-VLA checkpoint (make-synthetic --arch xvla --size tiny)
-// unless the folder already holds one, then runs the bundled LIBERO-style observation
-// (an agent view and a wrist view of a table top, assets/demo/) through it with the
-// official server's preprocessing, and prints the 30 x 20 chunk and the stage times.
-// The weights are random, so the actions are meaningless; the pipeline is the real one.
+// Writes a tiny random-weight checkpoint (make-synthetic --arch xvla|pi0|pi05 --size
+// tiny) unless the folder already holds one, then runs the bundled LIBERO-style
+// observation (an agent view and a wrist view of a table top, assets/demo/) through it
+// with the official server's preprocessing, and prints the first rows of the chunk
+// (X-VLA 30 x 20, pi0 50 x 7, pi0.5 10 x 7) and the stage times. The weights are random,
+// so the actions are meaningless; the pipeline is the real one.
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -24,7 +26,8 @@ namespace vlart::cli {
 namespace {
 
 struct DemoArgs {
-  std::string dir = "build/demo-xvla-tiny";
+  std::string arch = "xvla";
+  std::string dir;  // default: build/demo-<arch>-tiny
   std::string device = "cpu";
   bool json = false;
 };
@@ -36,10 +39,15 @@ Result<Image> EmbeddedImage(std::string_view name) {
 }
 
 int Demo(const DemoArgs& a) {
-  const std::filesystem::path dir = a.dir;
+  const bool pi0 = a.arch == "pi0" || a.arch == "pi05";
+  if (a.arch != "xvla" && !pi0) {
+    return Fail("demo", InvalidArgument("--arch: expected xvla, pi0 or pi05, got '{}'", a.arch));
+  }
+  const std::filesystem::path dir = a.dir.empty() ? "build/demo-" + a.arch + "-tiny" : a.dir;
   if (!std::filesystem::exists(dir / "model.safetensors")) {
-    std::printf("demo: writing a tiny random-weight X-VLA checkpoint to %s\n", dir.c_str());
-    const Status s = WriteSyntheticCheckpoint({"xvla", "tiny", 0}, dir, {});
+    std::printf("demo: writing a tiny random-weight %s checkpoint to %s\n", a.arch.c_str(),
+                dir.c_str());
+    const Status s = WriteSyntheticCheckpoint({a.arch, "tiny", 0}, dir, {});
     if (!s.ok()) return Fail("demo", s);
   }
   PolicyOptions po;
@@ -54,10 +62,15 @@ int Demo(const DemoArgs& a) {
     obs.images.push_back(std::move(img).value());
   }
   obs.prompt = "put the black bowl on the plate";
-  // LIBERO's first query: [ee_pos, R[:, 0], R[:, 1], gripper 0, second arm zeros].
-  obs.state = {0.05, -0.02, 1.10, 1.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0,
-               0.0,  0.0,   0.0,  0.0, 0.0, 0.0, 0.0, 0.0,  0.0, 0.0};
-  obs.domain_id = 3;
+  if (pi0) {
+    // LIBERO's state: eef position, axis-angle, two gripper joints.
+    obs.state = {0.05, -0.02, 1.10, 3.14, 0.0, 0.0, 0.04, -0.04};
+  } else {
+    // LIBERO's first query: [ee_pos, R[:, 0], R[:, 1], gripper 0, second arm zeros].
+    obs.state = {0.05, -0.02, 1.10, 1.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0,
+                 0.0,  0.0,   0.0,  0.0, 0.0, 0.0, 0.0, 0.0,  0.0, 0.0};
+    obs.domain_id = 3;
+  }
 
   CallTimings timings;
   ActOptions ao;
@@ -76,13 +89,16 @@ int Demo(const DemoArgs& a) {
     return 0;
   }
   std::printf("%s\n", (*policy)->description().c_str());
-  std::printf("observation: 2 views (agent view, wrist) 256x256 -> 224x224, \"%s\", domain 3\n",
-              obs.prompt.c_str());
-  std::printf("action chunk %s; first rows (xyz, rot6d, gripper p):\n", act.shape().ToString().c_str());
+  std::printf("observation: 2 views (agent view, wrist) 256x256 -> 224x224, \"%s\"%s\n",
+              obs.prompt.c_str(), pi0 ? ", 8-d LIBERO state" : ", domain 3");
+  std::printf("action chunk %s; first rows (%s):\n", act.shape().ToString().c_str(),
+              pi0 ? "delta xyz, delta axis-angle, gripper" : "xyz, rot6d, gripper p");
   const int64_t cols = act.shape()[1];
   for (int64_t i = 0; i < 5; ++i) {
     std::string line = fmt::format("{:3d}:", i);
-    for (int64_t j = 0; j < 10; ++j) line += fmt::format(" {:8.4f}", act.data<float>()[i * cols + j]);
+    for (int64_t j = 0; j < std::min<int64_t>(cols, 10); ++j) {
+      line += fmt::format(" {:8.4f}", act.data<float>()[i * cols + j]);
+    }
     std::printf("%s\n", line.c_str());
   }
   std::printf("time (second call): %s\n", TimingsLine(timings).c_str());
@@ -95,8 +111,9 @@ int Demo(const DemoArgs& a) {
 void AddDemoCommand(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<DemoArgs>();
   CLI::App* sub = app.add_subcommand(
-      "demo", "Run X-VLA end to end on a generated tiny checkpoint and a bundled observation");
-  sub->add_option("--dir", args->dir, "Where the generated checkpoint lives");
+      "demo", "Run a policy end to end on a generated tiny checkpoint and a bundled observation");
+  sub->add_option("--arch", args->arch, "xvla, pi0 or pi05");
+  sub->add_option("--dir", args->dir, "Where the generated checkpoint lives (default build/demo-<arch>-tiny)");
   sub->add_option("--device", args->device, "cpu, cuda or cuda:N");
   sub->add_flag("--json", args->json, "Print JSON");
   sub->callback([args, exit_code] { *exit_code = Demo(*args); });

@@ -5,7 +5,9 @@
 //
 // Prints the files, tensor count, bytes per dtype and a table of tensors (`--json` for
 // scripts). If config.json names a model_type with a registered weight-spec provider
-// (runtime/model_registry.h), it also prints the weight report. Exit status: 0 when the
+// (runtime/model_registry.h), it also prints the weight report. Folders whose config.json
+// has no model_type (openpi's pi0 checkpoints) or that have none are routed by their
+// weight keys (runtime/model_detect.h: pi0 / pi05). Exit status: 0 when the
 // files are valid (and, with a provider, the weights fit); 1 on any file, config or
 // weight problem, with the message on stderr as "vlart inspect: <message>".
 
@@ -23,6 +25,7 @@
 #include "io/checkpoint.h"
 #include "io/json_config.h"
 #include "io/weight_spec.h"
+#include "runtime/model_detect.h"
 #include "runtime/model_registry.h"
 
 namespace vlart::cli {
@@ -98,7 +101,15 @@ int Fail(const InspectOptions& o, const Status& st) {
   return 1;
 }
 
+// The model type a folder's weights say (pi0 / pi05), when config.json names none.
+std::optional<std::string> TypeByWeights(const std::string& path) {
+  Result<DetectedModel> m = DetectModelType(path);
+  if (m.ok() && m->how == "weight keys") return m->type;
+  return std::nullopt;
+}
+
 int RunInspect(const InspectOptions& o) {
+  RegisterBuiltinWeightSpecProviders();
   Result<std::unique_ptr<Checkpoint>> opened = Checkpoint::Open(o.path);
   if (!opened.ok()) return Fail(o, opened.status());
   const Checkpoint& ckpt = **opened;
@@ -111,14 +122,23 @@ int RunInspect(const InspectOptions& o) {
   if (!fs::is_directory(o.path, ec)) {
     model_note = "a single file: model not checked";
   } else if (!fs::exists(config_path, ec)) {
-    model_note = "no config.json: model not checked";
+    model_type = TypeByWeights(o.path);
+    if (model_type) {
+      model_note = fmt::format("no config.json; model type '{}' from the weight keys", *model_type);
+    } else {
+      model_note = "no config.json: model not checked";
+    }
   } else {
     Result<JsonDocument> config = ReadJsonFile(config_path);
     if (!config.ok()) return Fail(o, config.status());
     Result<std::string> type = GetString(*config, "model_type", "");
     if (!type.ok()) return Fail(o, type.status());
     if (type->empty()) {
-      model_note = "config.json has no model_type: model not checked";
+      model_type = TypeByWeights(o.path);
+      model_note = model_type ? fmt::format("config.json has no model_type; model type '{}' from "
+                                            "the weight keys",
+                                            *model_type)
+                              : "config.json has no model_type: model not checked";
     } else {
       model_type = *type;
     }
@@ -221,7 +241,11 @@ int RunInspect(const InspectOptions& o) {
         std::printf("%s\n", line.c_str());
       }
     }
-    if (model_type) std::printf("config.json: model_type '%s'\n", model_type->c_str());
+    if (model_type && model_note.empty()) {
+      std::printf("config.json: model_type '%s'\n", model_type->c_str());
+    } else if (model_type) {
+      std::printf("%s\n", model_note.c_str());
+    }
     if (report) {
       std::printf("%s", FormatReport(*report, 50).c_str());
       std::printf("%s\n", report->usable() ? "weights: usable" : "weights: NOT usable");

@@ -4,14 +4,20 @@
 //
 //   vlart run --model DIR --image0 a.png [--image1 b.png] [--image2 c.png]
 //             --prompt "open the drawer" --proprio v1,...,v20 --domain-id 3   (X-VLA)
-//             [--steps 10] [--seed S | --noise x1.npy] [--device cpu|cuda] [--json]
+//   vlart run --model DIR --image0 base.png --image1 wrist.png
+//             --prompt "put the bowl on the plate" --state v1,...,v8          (pi0, pi0.5)
+//             [--tokenizer tokenizer.model]
+//   common:   [--steps 10] [--seed S | --noise x1.npy] [--device cpu|cuda] [--json]
 //
-// Prints the chunk (X-VLA: 30 x 20 after the sigmoid on the grippers) and where the
-// time went. The same seed gives the same actions.
+// Prints the chunk (X-VLA: 30 x 20 after the sigmoid on the grippers; pi0: 50 x 7 and
+// pi0.5: 10 x 7 LIBERO actions after openpi's output transforms) and where the time
+// went. The same seed gives the same actions. Notices (e.g. openpi's prompt-truncation
+// warning) go to stderr and, with --json, into "notices".
 
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "cli_util.h"
@@ -35,6 +41,7 @@ struct RunArgs {
   std::string noise;
   std::string device = "cpu";
   std::string precision;
+  std::string tokenizer;
   bool no_graphs = false;
   bool json = false;
 };
@@ -78,6 +85,7 @@ int Run(const RunArgs& a) {
   po.device = a.device;
   po.precision = a.precision;
   po.cuda_graphs = !a.no_graphs;
+  po.tokenizer = a.tokenizer;
   auto policy = Policy::Load(a.model, po);
   if (!policy.ok()) return Fail("run", policy.status());
 
@@ -95,9 +103,7 @@ int Run(const RunArgs& a) {
 
   const HostTensor& act = chunk->actions;
   if (a.json) {
-    std::string notes = "[";
-    for (size_t i = 0; i < notices.size(); ++i) notes += fmt::format("{}\"{}\"", i ? ", " : "", notices[i]);
-    notes += "]";
+    const std::string notes = nlohmann::json(notices).dump();
     std::printf("{\n  \"model\": \"%s\",\n  \"shape\": [%lld, %lld],\n  \"actions\": %s,\n"
                 "  \"timings\": %s,\n  \"notices\": %s\n}\n",
                 (*policy)->model_type().c_str(), static_cast<long long>(act.shape()[0]),
@@ -123,16 +129,20 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* sub = app.add_subcommand("run", "Run a policy on one observation and print the action chunk");
   sub->add_option("--model", args->model, "Checkpoint folder (config.json, model.safetensors, ...)")->required();
-  sub->add_option("--image0", args->image0, "First view (X-VLA: main view, goes through the encoder)");
-  sub->add_option("--image1", args->image1, "Second view (X-VLA: e.g. the wrist camera)");
+  sub->add_option("--image0", args->image0, "First view (X-VLA: main view, goes through the encoder; pi0: base camera)");
+  sub->add_option("--image1", args->image1, "Second view (X-VLA: e.g. the wrist camera; pi0: wrist camera)");
   sub->add_option("--image2", args->image2, "Third view");
   sub->add_option("--prompt", args->prompt, "The language instruction");
   sub->add_option("--proprio", args->proprio, "X-VLA proprio, comma-separated (ee6d: 20 values)");
-  sub->add_option("--state", args->state, "pi0/pi0.5 robot state, comma-separated");
+  sub->add_option("--state", args->state, "pi0/pi0.5 raw robot state, comma-separated (LIBERO: 8 values)");
+  sub->add_option("--tokenizer", args->tokenizer,
+                  "pi0/pi0.5: the PaliGemma tokenizer.model (default: DIR/tokenizer.model, then "
+                  "openpi's download cache)");
   sub->add_option("--domain-id", args->domain_id, "X-VLA embodiment id (LIBERO: 3)");
   sub->add_option("--steps", args->steps, "Denoising steps")->check(CLI::Range(1, 1000));
   sub->add_option("--seed", args->seed, "Seed of the initial noise (vlart's generator)");
-  sub->add_option("--noise", args->noise, "Initial noise as .npy [A, D] or [1, A, D] (overrides --seed)");
+  sub->add_option("--noise", args->noise,
+                  "Initial noise as .npy [A, D] or [1, A, D] (overrides --seed; pi0: [H, 32])");
   sub->add_option("--device", args->device, "cpu, cuda or cuda:N");
   sub->add_option("--precision", args->precision, "f32, bf16 or f16 (default: f32 on cpu, bf16 on cuda)");
   sub->add_flag("--no-graphs", args->no_graphs, "Do not replay the call as a CUDA graph");

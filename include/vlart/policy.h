@@ -33,11 +33,14 @@ struct PolicyOptions {
   std::string precision;       // "f32" | "bf16" | "f16"; empty: the device's default
   bool cuda_graphs = true;     // replay each input shape's whole call as one CUDA graph
   int profile_ops = 0;         // > 0: time every op of the call (up to this many) in place
+  std::string tokenizer;       // pi0/pi0.5: the PaliGemma SentencePiece model; empty: looked
+                               // up (DIR/tokenizer.model, then openpi's download cache)
 };
 
 // One robot's observation. Which fields a model reads: X-VLA uses images (1..3 views,
 // slot order image0, image1, image2), prompt, state (proprio, 20 for ee6d) and
-// domain_id; pi0/pi0.5 use images (base, wrist), prompt and state (the raw robot state).
+// domain_id; pi0/pi0.5 use images (exactly 2: base, wrist), prompt and state (the raw
+// LIBERO robot state, 8 values) and ignore domain_id.
 struct Observation {
   std::vector<Image> images;
   std::string prompt;

@@ -11,6 +11,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
+#include <functional>
+#include <future>
 #include <numeric>
 #include <string_view>
 
@@ -129,18 +132,26 @@ void AppendJsonString(std::string& out, std::string_view s) {
 
 struct Plan {
   std::string header;          // padded JSON
-  std::vector<size_t> order;   // indices into `tensors`, in file order
-  std::vector<size_t> nbytes;  // per input tensor
+  std::vector<size_t> order;   // indices into the entries, in file order
+  std::vector<size_t> nbytes;  // per entry
   size_t data_bytes = 0;
 };
 
-Result<Plan> MakePlan(const std::vector<std::pair<std::string, Tensor>>& tensors,
+// What the header needs of one tensor.
+struct Entry {
+  std::string_view name;
+  DType dtype;
+  const Shape* shape;
+};
+
+Result<Plan> MakePlan(const std::vector<Entry>& tensors,
                       const std::map<std::string, std::string>& metadata) {
   Plan plan;
   plan.nbytes.resize(tensors.size());
   std::vector<std::string_view> names;
   for (size_t i = 0; i < tensors.size(); ++i) {
-    const auto& [name, t] = tensors[i];
+    const Entry& t = tensors[i];
+    const std::string_view name = t.name;
     if (!IsValidUtf8(name)) {
       return InvalidArgument(
           "writing safetensors: tensor '{}': expected a UTF-8 name, got invalid bytes",
@@ -157,22 +168,16 @@ Result<Plan> MakePlan(const std::vector<std::pair<std::string, Tensor>>& tensors
           "packed formats as U8",
           Printable(name), DTypeName(t.dtype));
     }
-    if (t.device != Device::kCpu) {
-      return InvalidArgument("writing safetensors: tensor '{}': expected a CPU view, got {}",
-                             Printable(name), DeviceName(t.device));
-    }
-    for (const int64_t d : t.shape) {
+    int64_t numel = 1;
+    for (const int64_t d : *t.shape) {
       if (d < 0) {
         return InvalidArgument(
             "writing safetensors: tensor '{}': expected non-negative dims, got {}", Printable(name),
-            t.shape.ToString());
+            t.shape->ToString());
       }
+      numel *= d;
     }
-    if (t.data == nullptr && t.numel() > 0) {
-      return InvalidArgument("writing safetensors: tensor '{}': expected data, got a null pointer",
-                             Printable(name));
-    }
-    plan.nbytes[i] = DTypeBytes(t.dtype, t.numel());
+    plan.nbytes[i] = DTypeBytes(t.dtype, numel);
     names.push_back(name);
   }
   std::sort(names.begin(), names.end());
@@ -190,10 +195,10 @@ Result<Plan> MakePlan(const std::vector<std::pair<std::string, Tensor>>& tensors
   plan.order.resize(tensors.size());
   std::iota(plan.order.begin(), plan.order.end(), size_t{0});
   std::sort(plan.order.begin(), plan.order.end(), [&](size_t a, size_t b) {
-    const int ra = *SafetensorsRank(tensors[a].second.dtype);
-    const int rb = *SafetensorsRank(tensors[b].second.dtype);
+    const int ra = *SafetensorsRank(tensors[a].dtype);
+    const int rb = *SafetensorsRank(tensors[b].dtype);
     if (ra != rb) return ra > rb;
-    return tensors[a].first < tensors[b].first;
+    return tensors[a].name < tensors[b].name;
   });
 
   std::string& h = plan.header;
@@ -213,16 +218,16 @@ Result<Plan> MakePlan(const std::vector<std::pair<std::string, Tensor>>& tensors
   }
   size_t offset = 0;
   for (const size_t i : plan.order) {
-    const auto& [name, t] = tensors[i];
+    const Entry& t = tensors[i];
     if (!first) h += ',';
     first = false;
-    AppendJsonString(h, name);
+    AppendJsonString(h, t.name);
     h += ":{\"dtype\":\"";
     h += DTypeName(t.dtype);
     h += "\",\"shape\":[";
-    for (int d = 0; d < t.ndim(); ++d) {
+    for (int d = 0; d < t.shape->size(); ++d) {
       if (d) h += ',';
-      h += std::to_string(t.shape[d]);
+      h += std::to_string((*t.shape)[d]);
     }
     h += "],\"data_offsets\":[";
     h += std::to_string(offset);
@@ -296,18 +301,27 @@ Status WriteTensor(int fd, const Tensor& t, std::vector<char>& buffer, const std
   return WriteAll(fd, buffer.data(), used, where);
 }
 
-}  // namespace
-
-Result<std::string> SafetensorsHeader(const std::vector<std::pair<std::string, Tensor>>& tensors,
-                                      const std::map<std::string, std::string>& metadata) {
-  VLART_ASSIGN_OR_RETURN(Plan plan, MakePlan(tensors, metadata));
-  return std::move(plan.header);
+Result<std::vector<Entry>> ViewEntries(const std::vector<std::pair<std::string, Tensor>>& tensors) {
+  std::vector<Entry> entries;
+  entries.reserve(tensors.size());
+  for (const auto& [name, t] : tensors) {
+    if (t.device != Device::kCpu) {
+      return InvalidArgument("writing safetensors: tensor '{}': expected a CPU view, got {}",
+                             Printable(name), DeviceName(t.device));
+    }
+    if (t.data == nullptr && t.numel() > 0) {
+      return InvalidArgument("writing safetensors: tensor '{}': expected data, got a null pointer",
+                             Printable(name));
+    }
+    entries.push_back(Entry{name, t.dtype, &t.shape});
+  }
+  return entries;
 }
 
-Status WriteSafetensors(const std::filesystem::path& path,
-                        const std::vector<std::pair<std::string, Tensor>>& tensors,
-                        const std::map<std::string, std::string>& metadata) {
-  VLART_ASSIGN_OR_RETURN(Plan plan, MakePlan(tensors, metadata));
+// Writes the file through a temporary next to `path`: length, header, then
+// `write_data(fd, tmp)` for the tensor bytes in file order; renamed into place on success.
+Status WriteFileAtomically(const std::filesystem::path& path, const Plan& plan,
+                           const std::function<Status(int fd, const std::string& tmp)>& write_data) {
   const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
   std::string tmp = fmt::format("{}/.{}.tmp-XXXXXX", dir.string(), path.filename().string());
   const int fd = ::mkstemp(tmp.data());
@@ -321,9 +335,7 @@ Status WriteSafetensors(const std::filesystem::path& path,
     for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
     VLART_TRY(WriteAll(fd, len, 8, tmp));
     VLART_TRY(WriteAll(fd, plan.header.data(), plan.header.size(), tmp));
-    std::vector<char> buffer;
-    for (const size_t i : plan.order) VLART_TRY(WriteTensor(fd, tensors[i].second, buffer, tmp));
-    return Status::Ok();
+    return write_data(fd, tmp);
   };
   Status st = write_body();
   if (::fchmod(fd, 0644) != 0 && st.ok()) {
@@ -336,6 +348,86 @@ Status WriteSafetensors(const std::filesystem::path& path,
   }
   if (!st.ok()) ::unlink(tmp.c_str());
   return st;
+}
+
+// One streamed tensor's bytes, filled (possibly on another thread).
+struct FilledTensor {
+  std::vector<std::byte> bytes;
+  Status status;
+};
+
+FilledTensor FillOne(const StreamedTensor& t, size_t nbytes) {
+  FilledTensor f;
+  f.bytes.resize(nbytes);
+  f.status = t.fill(std::span<std::byte>(f.bytes));
+  if (!f.status.ok()) {
+    f.status = f.status.WithContext(fmt::format("writing safetensors: tensor '{}'", Printable(t.name)));
+  }
+  return f;
+}
+
+}  // namespace
+
+Result<std::string> SafetensorsHeader(const std::vector<std::pair<std::string, Tensor>>& tensors,
+                                      const std::map<std::string, std::string>& metadata) {
+  VLART_ASSIGN_OR_RETURN(const std::vector<Entry> entries, ViewEntries(tensors));
+  VLART_ASSIGN_OR_RETURN(Plan plan, MakePlan(entries, metadata));
+  return std::move(plan.header);
+}
+
+Status WriteSafetensors(const std::filesystem::path& path,
+                        const std::vector<std::pair<std::string, Tensor>>& tensors,
+                        const std::map<std::string, std::string>& metadata) {
+  VLART_ASSIGN_OR_RETURN(const std::vector<Entry> entries, ViewEntries(tensors));
+  VLART_ASSIGN_OR_RETURN(const Plan plan, MakePlan(entries, metadata));
+  return WriteFileAtomically(path, plan, [&](int fd, const std::string& tmp) -> Status {
+    std::vector<char> buffer;
+    for (const size_t i : plan.order) VLART_TRY(WriteTensor(fd, tensors[i].second, buffer, tmp));
+    return Status::Ok();
+  });
+}
+
+Status WriteSafetensorsStreamed(const std::filesystem::path& path,
+                                const std::vector<StreamedTensor>& tensors,
+                                const std::map<std::string, std::string>& metadata,
+                                int threads) {
+  std::vector<Entry> entries;
+  entries.reserve(tensors.size());
+  for (const StreamedTensor& t : tensors) {
+    if (!t.fill) {
+      return InvalidArgument("writing safetensors: tensor '{}': expected a fill function, got none",
+                             Printable(t.name));
+    }
+    entries.push_back(Entry{t.name, t.dtype, &t.shape});
+  }
+  VLART_ASSIGN_OR_RETURN(const Plan plan, MakePlan(entries, metadata));
+  const size_t window = static_cast<size_t>(std::max(threads, 1));
+  return WriteFileAtomically(path, plan, [&](int fd, const std::string& tmp) -> Status {
+    // A sliding window over the file order: up to `window` tensors are being filled while
+    // the oldest is written, so at most `window` tensors are in memory at once.
+    std::deque<std::future<FilledTensor>> pending;
+    size_t next = 0;
+    const auto launch = [&] {
+      const size_t i = plan.order[next++];
+      const StreamedTensor* t = &tensors[i];
+      const size_t nbytes = plan.nbytes[i];
+      pending.push_back(window == 1 ? std::async(std::launch::deferred, FillOne, std::cref(*t), nbytes)
+                                    : std::async(std::launch::async, FillOne, std::cref(*t), nbytes));
+    };
+    Status st = Status::Ok();
+    while (next < plan.order.size() || !pending.empty()) {
+      while (next < plan.order.size() && pending.size() < window) launch();
+      FilledTensor f = pending.front().get();
+      pending.pop_front();
+      if (st.ok()) st = f.status;
+      if (st.ok()) st = WriteAll(fd, f.bytes.data(), f.bytes.size(), tmp);
+      if (!st.ok()) {
+        for (auto& p : pending) p.wait();  // let running fills finish before returning
+        return st;
+      }
+    }
+    return st;
+  });
 }
 
 }  // namespace vlart

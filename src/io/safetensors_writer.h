@@ -13,11 +13,17 @@
 //
 // Data is streamed from the views (no whole-file buffer) into a temporary file next to
 // `path`, renamed into place on success, so a failed write never leaves a partial file
-// and never truncates a file someone has mmapped.
+// and never truncates a file someone has mmapped. WriteSafetensorsStreamed writes the
+// same layout from (name, shape, dtype, fill) descriptors: each tensor's bytes are
+// produced only when the file reaches it, so a model larger than memory (synthetic
+// full-size checkpoints) can be written one tensor at a time.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +37,24 @@ namespace vlart {
 Status WriteSafetensors(const std::filesystem::path& path,
                         const std::vector<std::pair<std::string, Tensor>>& tensors,
                         const std::map<std::string, std::string>& metadata = {});
+
+// A tensor given by description; `fill` writes its bytes, row-major, into `dst`
+// (DTypeBytes(dtype, shape.numel()) bytes) and may fail with a Status.
+struct StreamedTensor {
+  std::string name;
+  Shape shape;
+  DType dtype = DType::kF32;
+  std::function<Status(std::span<std::byte> dst)> fill;
+};
+
+// Writes `tensors` with the layout WriteSafetensors gives the same names, shapes and
+// dtypes (byte-identical for the same bytes). Fills run in file order; with threads > 1
+// up to `threads` fills run concurrently (on their own threads: `fill` must be safe to
+// call concurrently for different tensors), holding at most `threads` tensors in memory.
+Status WriteSafetensorsStreamed(const std::filesystem::path& path,
+                                const std::vector<StreamedTensor>& tensors,
+                                const std::map<std::string, std::string>& metadata = {},
+                                int threads = 1);
 
 // The header WriteSafetensors would write: padded JSON, without the 8-byte length.
 Result<std::string> SafetensorsHeader(const std::vector<std::pair<std::string, Tensor>>& tensors,

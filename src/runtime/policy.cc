@@ -1,26 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// policy.cc: Policy::Load dispatches on config.json's model type.
+// policy.cc: Policy::Load dispatches on the model type of the folder (model_detect.h):
+// config.json's model_type for X-VLA, the weight keys for openpi / LeRobot pi0 and pi0.5.
 
 #include "vlart/policy.h"
 
-#include "io/json_config.h"
+#include "runtime/model_detect.h"
+#include "runtime/pi0_policy.h"
 #include "runtime/xvla_policy.h"
 
 namespace vlart {
 
 Result<std::unique_ptr<Policy>> Policy::Load(const std::filesystem::path& dir,
                                              const PolicyOptions& options) {
-  if (!std::filesystem::is_directory(dir)) {
-    return NotFound("policy: '{}' is not a folder; hint: pass the checkpoint folder that holds "
-                    "config.json and model.safetensors", dir.string());
-  }
-  VLART_ASSIGN_OR_RETURN(const JsonDocument config, ReadJsonFile(dir / "config.json"));
-  VLART_ASSIGN_OR_RETURN(const std::string model_type, GetString(config, "model_type", ""));
-  if (model_type == "xvla") return XvlaPolicy::Load(dir, options);
+  VLART_ASSIGN_OR_RETURN(const DetectedModel model, DetectModelType(dir));
+  if (model.type == "xvla") return XvlaPolicy::Load(dir, options);
+  if (model.type == "pi0" || model.type == "pi05") return Pi0Policy::Load(dir, options);
   return Unimplemented(
-      "policy: {}: model_type '{}' is not one vlart serves; expected xvla (pi0/pi0.5 support is "
-      "being added)", (dir / "config.json").string(), model_type);
+      "policy: {}: model_type '{}' is not one vlart serves; expected xvla, or an openpi / LeRobot "
+      "pi0 or pi0.5 checkpoint (recognised by its weights)",
+      (dir / "config.json").string(), model.type);
 }
 
 Result<ActionChunk> Policy::Act(const Observation& obs, const ActOptions& options) {

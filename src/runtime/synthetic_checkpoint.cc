@@ -6,12 +6,18 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <map>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "core/float_convert.h"
 #include "io/safetensors_writer.h"
+#include "models/pi0/pi0_config.h"
+#include "models/pi0/pi0_synthetic.h"
 #include "models/xvla/xvla_config.h"
 #include "models/xvla/xvla_synthetic.h"
 #include "text/bpe_tokenizer.h"
@@ -46,6 +52,15 @@ Status WriteText(const std::filesystem::path& path, std::string_view text) {
   f.write(text.data(), static_cast<std::streamsize>(text.size()));
   if (!f) return DataLoss("make-synthetic: writing '{}' failed (disk full?)", path.string());
   return Status::Ok();
+}
+
+Status WriteProvenance(const SyntheticSpec& spec, const std::filesystem::path& dir) {
+  const std::string provenance = fmt::format(
+      "{{\n  \"generator\": \"vlart make-synthetic\",\n  \"arch\": \"{}\",\n  \"size\": \"{}\",\n"
+      "  \"seed\": {},\n  \"note\": \"random weights with the real names and shapes; not a "
+      "trained policy\"\n}}\n",
+      spec.arch, spec.size, spec.seed);
+  return WriteText(dir / "vlart_synthetic.json", provenance);
 }
 
 Status WriteXvla(const SyntheticSpec& spec, const std::filesystem::path& dir,
@@ -84,12 +99,68 @@ Status WriteXvla(const SyntheticSpec& spec, const std::filesystem::path& dir,
   if (progress) {
     progress(fmt::format("model.safetensors ({} tensors, {} parameters, f32)", views.size(), params));
   }
-  const std::string provenance = fmt::format(
-      "{{\n  \"generator\": \"vlart make-synthetic\",\n  \"arch\": \"{}\",\n  \"size\": \"{}\",\n"
-      "  \"seed\": {},\n  \"note\": \"random weights with the real names and shapes; not a "
-      "trained policy\"\n}}\n",
-      spec.arch, spec.size, spec.seed);
-  return WriteText(dir / "vlart_synthetic.json", provenance);
+  return WriteProvenance(spec, dir);
+}
+
+// pi0 / pi0.5 in openpi's converted layout: config.json (five keys, + vlart_tiny_arch for
+// tiny), model.safetensors in bf16 (openpi's converter casts the whole model with
+// `.to(torch.bfloat16)` before save_model), the norm stats under openpi's assets path,
+// and the embedded tiny SentencePiece model as tokenizer.model (openpi checkpoints carry
+// no tokenizer; Pi0Policy looks for DIR/tokenizer.model first). The weights are streamed:
+// tensor by tensor, on all cores, so the 3.5B-parameter model (7 GB) is never in memory.
+Status WritePi0(const SyntheticSpec& spec, const std::filesystem::path& dir,
+                const std::function<void(std::string_view)>& progress) {
+  const bool pi05 = spec.arch == "pi05";
+  pi0::Pi0Config cfg;
+  if (spec.size == "full") {
+    cfg = pi0::Pi0FullConfig(pi05);
+  } else if (spec.size == "tiny") {
+    cfg = pi0::Pi0TinyConfig(pi05, pi0::kTinyTokenizerVocab);
+  } else {
+    return InvalidArgument("make-synthetic: --size: expected tiny or full, got '{}'", spec.size);
+  }
+  VLART_TRY(WriteText(dir / "config.json", pi0::Pi0ConfigToJson(cfg, "bfloat16")));
+  if (progress) progress("config.json");
+  VLART_TRY(WriteEmbeddedAsset(pi0::kTinyTokenizerAsset, dir / "tokenizer.model"));
+  if (progress) progress("tokenizer.model (vlart's tiny SentencePiece model, not PaliGemma's)");
+  const std::filesystem::path stats = dir / pi0::kLiberoNormStatsPath;
+  std::error_code ec;
+  std::filesystem::create_directories(stats.parent_path(), ec);
+  if (ec) {
+    return InvalidArgument("make-synthetic: cannot create '{}': {}", stats.parent_path().string(),
+                           ec.message());
+  }
+  VLART_TRY(WriteText(stats, pi0::SyntheticPi0NormStatsJson()));
+  if (progress) progress(pi0::kLiberoNormStatsPath);
+
+  std::vector<StreamedTensor> tensors;
+  int64_t params = 0;
+  for (const auto& [name, shape] : pi0::SyntheticPi0TensorList(cfg)) {
+    params += shape.numel();
+    const uint64_t seed = spec.seed;
+    tensors.push_back(StreamedTensor{
+        name, shape, DType::kBF16,
+        [name = name, shape = shape, &cfg, seed](std::span<std::byte> dst) -> Status {
+          const HostTensor t = pi0::MakeSyntheticPi0Tensor(name, shape, cfg, seed);
+          if (dst.size() != static_cast<size_t>(t.numel()) * 2) {
+            return Internal("make-synthetic: {} bytes for {} values", dst.size(), t.numel());
+          }
+          const float* src = t.data<float>();
+          for (int64_t i = 0; i < t.numel(); ++i) {
+            const uint16_t bits = F32ToBF16Bits(src[i]);
+            std::memcpy(dst.data() + 2 * i, &bits, 2);
+          }
+          return Status::Ok();
+        }});
+  }
+  const int threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 32u));
+  VLART_TRY(WriteSafetensorsStreamed(dir / "model.safetensors", tensors, {{"format", "pt"}},
+                                     threads));
+  if (progress) {
+    progress(fmt::format("model.safetensors ({} tensors, {} parameters, bf16)", tensors.size(),
+                         params));
+  }
+  return WriteProvenance(spec, dir);
 }
 
 }  // namespace
@@ -102,9 +173,7 @@ Status WriteSyntheticCheckpoint(const SyntheticSpec& spec, const std::filesystem
     return InvalidArgument("make-synthetic: cannot create '{}': {}", dir.string(), ec.message());
   }
   if (spec.arch == "xvla") return WriteXvla(spec, dir, progress);
-  if (spec.arch == "pi0" || spec.arch == "pi05") {
-    return Unimplemented("make-synthetic: --arch {}: not available in this build yet", spec.arch);
-  }
+  if (spec.arch == "pi0" || spec.arch == "pi05") return WritePi0(spec, dir, progress);
   return InvalidArgument("make-synthetic: --arch: expected xvla, pi0 or pi05, got '{}'", spec.arch);
 }
 

@@ -8,6 +8,12 @@
 // byte-level BPE of the same family: <s>=0 <pad>=1 </s>=2) and preprocessor_config.json
 // (the released CLIP settings). `full` is the released 0.9B architecture (3.5 GB),
 // `tiny` the same architecture with narrow widths (a few MB).
+// pi0 / pi0.5 (`pi0`, `pi05`): openpi's converted layout: config.json (its five keys;
+// tiny adds `vlart_tiny_arch`), model.safetensors (bf16, openpi's names: 777 / 812
+// tensors, 7.0 / 7.2 GB for `full`, written tensor by tensor on all cores),
+// assets/physical-intelligence/libero/norm_stats.json (LIBERO-shaped stats) and
+// tokenizer.model (vlart's tiny 1200-piece SentencePiece model, which the tiny vocab
+// matches; with `full` only its ids < 1200 are ever used: not PaliGemma's tokenizer).
 #pragma once
 
 #include <cstdint>
@@ -21,7 +27,7 @@
 namespace vlart {
 
 struct SyntheticSpec {
-  std::string arch = "xvla";  // xvla (pi0, pi05: once their models land)
+  std::string arch = "xvla";  // xvla, pi0, pi05
   std::string size = "tiny";  // tiny | full
   uint64_t seed = 0;
 };

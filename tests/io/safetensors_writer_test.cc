@@ -3,7 +3,9 @@
 // safetensors_writer_test.cc: WriteSafetensors must produce the exact bytes the Python
 // safetensors package writes (tests/io/data/python_written.safetensors, from
 // tools/make_io_fixtures.py) for the same tensors, given in a different order and
-// partly as strided views; and what it writes must read back.
+// partly as strided views; and what it writes must read back. The streamed variant
+// (WriteSafetensorsStreamed: descriptors + fill callbacks) must write the same bytes,
+// with one fill at a time and with several concurrent ones.
 
 #include "io/safetensors_writer.h"
 
@@ -149,6 +151,65 @@ TEST(SafetensorsWriter, RejectsBadInput) {
     EXPECT_NE(st.message().find(c.expect), std::string::npos) << st.ToString();
   }
   EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+// The same tensors as descriptors whose fill copies the view's row-major bytes.
+std::vector<StreamedTensor> Streamed(const WriterTensors& w, std::vector<HostTensor>* copies) {
+  std::vector<StreamedTensor> out;
+  copies->reserve(w.views.size());
+  for (const auto& [name, view] : w.views) {
+    copies->push_back(HostTensor::CopyOf(view));
+    const HostTensor* src = &copies->back();
+    out.push_back(StreamedTensor{name, view.shape, view.dtype, [src](std::span<std::byte> dst) {
+                                   if (dst.size() != src->nbytes()) {
+                                     return Internal("fill: {} bytes asked, {} held", dst.size(),
+                                                     src->nbytes());
+                                   }
+                                   if (!dst.empty()) std::memcpy(dst.data(), src->view().data, dst.size());
+                                   return Status::Ok();
+                                 }});
+  }
+  return out;
+}
+
+TEST(SafetensorsWriter, StreamedIsByteIdenticalToPythonSafetensors) {
+  const WriterTensors w = MakeWriterTensors();
+  std::vector<HostTensor> copies;
+  const std::vector<StreamedTensor> streamed = Streamed(w, &copies);
+  const std::string want = ReadFileBytes(TestDataPath("io/data/python_written.safetensors"));
+  ASSERT_FALSE(want.empty());
+  for (int threads : {1, 3, 64}) {
+    SCOPED_TRACE(threads);
+    const std::filesystem::path out = ScratchDir() / "streamed.safetensors";
+    const Status st = WriteSafetensorsStreamed(out, streamed, {{"format", "pt"}}, threads);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    EXPECT_TRUE(ReadFileBytes(out) == want);
+  }
+}
+
+TEST(SafetensorsWriter, StreamedFillErrorsLeaveNoFile) {
+  const std::filesystem::path dir = ScratchDir();
+  const std::filesystem::path out = dir / "s.safetensors";
+  int calls = 0;
+  std::vector<StreamedTensor> tensors;
+  for (const char* name : {"a", "b", "c"}) {
+    tensors.push_back(StreamedTensor{name, {4}, DType::kF32, [&calls, name](std::span<std::byte> d) {
+                                       ++calls;
+                                       if (std::string_view(name) == "b") return DataLoss("no data");
+                                       std::memset(d.data(), 0, d.size());
+                                       return Status::Ok();
+                                     }});
+  }
+  const Status st = WriteSafetensorsStreamed(out, tensors);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("tensor 'b'"), std::string::npos) << st.ToString();
+  EXPECT_NE(st.message().find("no data"), std::string::npos) << st.ToString();
+  EXPECT_EQ(calls, 2);  // one at a time, in file order: c is never filled
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 0);
+  tensors[0].fill = nullptr;
+  const Status none = WriteSafetensorsStreamed(out, tensors);
+  EXPECT_NE(none.message().find("tensor 'a': expected a fill function"), std::string::npos)
+      << none.ToString();
 }
 
 TEST(SafetensorsWriter, MissingFolderIsAnError) {

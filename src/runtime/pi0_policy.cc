@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// pi0_policy.cc: loading and acting for pi0 / pi0.5 (see the header).
+
+#include "runtime/pi0_policy.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <vector>
+
+#include "io/norm_stats.h"
+#include "models/pi0/pi0_config.h"
+#include "models/pi0/pi0_synthetic.h"
+#include "models/pi0/pi0_weights.h"
+#include "runtime/backend_factory.h"
+#include "runtime/profile_report.h"
+#include "runtime/profiling_backend.h"
+
+namespace vlart {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+double MsSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// Mark indices of the model's stage hook (Pi0Model::Forward's stage names).
+constexpr const char* kStages[] = {"vision", "prefix", "denoise", "post", "end"};
+constexpr int kNumMarks = 5;
+
+int MarkIndex(std::string_view stage) {
+  for (int i = 0; i < kNumMarks; ++i) {
+    if (stage == kStages[i]) return i;
+  }
+  return -1;
+}
+
+bool IsFile(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_regular_file(p, ec);
+}
+
+// openpi's download cache (openpi.shared.download.get_cache_dir), or empty when neither
+// OPENPI_DATA_HOME nor HOME is set.
+fs::path OpenpiCacheDir() {
+  if (const char* v = std::getenv("OPENPI_DATA_HOME"); v != nullptr && *v != '\0') {
+    std::string s = v;
+    if (s.starts_with("~/")) {
+      const char* home = std::getenv("HOME");
+      if (home != nullptr) s = std::string(home) + s.substr(1);
+    }
+    return s;
+  }
+  const char* home = std::getenv("HOME");
+  if (home == nullptr || *home == '\0') return {};
+  return fs::path(home) / ".cache" / "openpi";
+}
+
+}  // namespace
+
+Result<fs::path> FindPi0NormStats(const fs::path& dir) {
+  const fs::path libero = dir / pi0::kLiberoNormStatsPath;
+  if (IsFile(libero)) return libero;
+  std::vector<fs::path> found;
+  std::error_code ec;
+  const fs::path assets = dir / "assets";
+  if (fs::is_directory(assets, ec)) {
+    for (auto it = fs::recursive_directory_iterator(assets, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->path().filename() == "norm_stats.json" && IsFile(it->path())) {
+        found.push_back(it->path());
+      }
+    }
+  }
+  if (found.size() == 1) return found.front();
+  if (found.empty()) {
+    return NotFound(
+        "pi0 policy: norm stats: expected {} (openpi's assets layout), got no norm_stats.json "
+        "under '{}'; hint: openpi checkpoints carry assets/<asset_id>/norm_stats.json next to "
+        "model.safetensors",
+        libero.string(), assets.string());
+  }
+  std::sort(found.begin(), found.end());
+  std::string list;
+  for (const fs::path& p : found) list += (list.empty() ? "" : ", ") + p.string();
+  return InvalidArgument(
+      "pi0 policy: norm stats: expected {} or a single norm_stats.json under '{}', got {} ({})",
+      libero.string(), assets.string(), found.size(), list);
+}
+
+Result<fs::path> FindPi0Tokenizer(const fs::path& dir, const std::string& explicit_path) {
+  if (!explicit_path.empty()) {
+    if (IsFile(explicit_path)) return fs::path(explicit_path);
+    return NotFound("pi0 policy: tokenizer: expected a SentencePiece model at '{}' (--tokenizer), "
+                    "got no such file",
+                    explicit_path);
+  }
+  std::vector<fs::path> looked;
+  looked.push_back(dir / "tokenizer.model");
+  if (const fs::path cache = OpenpiCacheDir(); !cache.empty()) {
+    looked.push_back(cache / "big_vision" / "paligemma_tokenizer.model");
+  }
+  for (const fs::path& p : looked) {
+    if (IsFile(p)) return p;
+  }
+  std::string list;
+  for (const fs::path& p : looked) list += (list.empty() ? "" : ", ") + p.string();
+  return NotFound(
+      "pi0 policy: tokenizer: expected the PaliGemma SentencePiece model at one of {}, got none; "
+      "hint: openpi checkpoints do not carry it: copy paligemma_tokenizer.model "
+      "(gs://big_vision/paligemma_tokenizer.model) into the folder as tokenizer.model, or pass "
+      "its path (--tokenizer)",
+      list);
+}
+
+Pi0Policy::~Pi0Policy() {
+  // Graphs and clocks reference the backend's stream: release them before the backend.
+  executions_.clear();
+  model_.reset();
+}
+
+Result<std::unique_ptr<Policy>> Pi0Policy::Load(const fs::path& dir, const PolicyOptions& options) {
+  std::unique_ptr<Pi0Policy> p(new Pi0Policy());
+  p->options_ = options;
+  VLART_ASSIGN_OR_RETURN(p->source_, pi0::OpenPi0Checkpoint(dir));
+  VLART_ASSIGN_OR_RETURN(const pi0::Pi0Config cfg, pi0::LoadPi0Config(dir, *p->source_));
+
+  // Side files first: a missing tokenizer or norm stats should not cost a weight load.
+  VLART_ASSIGN_OR_RETURN(p->norm_stats_path_, FindPi0NormStats(dir));
+  VLART_ASSIGN_OR_RETURN(NormStats stats, NormStats::Load(p->norm_stats_path_));
+  VLART_ASSIGN_OR_RETURN(pi0::Pi0Transforms transforms,
+                         pi0::Pi0Transforms::Create(cfg, std::move(stats)));
+  p->transforms_.emplace(std::move(transforms));
+  VLART_ASSIGN_OR_RETURN(p->tokenizer_path_, FindPi0Tokenizer(dir, options.tokenizer));
+  VLART_ASSIGN_OR_RETURN(SentencePieceTokenizer tok,
+                         SentencePieceTokenizer::FromFile(p->tokenizer_path_));
+  if (tok.vocab_size() > cfg.vocab_size) {
+    return InvalidArgument(
+        "pi0 policy: tokenizer '{}': expected at most {} pieces (the checkpoint's token "
+        "embedding rows), got {}; hint: the tokenizer does not belong to this checkpoint",
+        p->tokenizer_path_.string(), cfg.vocab_size, tok.vocab_size());
+  }
+  p->tokenizer_.emplace(std::move(tok));
+  // pi0_libero and pi05_libero both use the pi0 prompt format (discrete_state_input=False).
+  p->prompt_tokenizer_ = pi0::SentencePiecePromptTokenizer(*p->tokenizer_);
+
+  VLART_ASSIGN_OR_RETURN(p->backend_,
+                         CreateBackend(BackendSpec{options.device, options.precision}));
+  if (options.profile_ops > 0) {
+    auto profiler = std::make_unique<ProfilingBackend>(std::move(p->backend_), options.profile_ops);
+    p->profiler_ = profiler.get();
+    p->backend_ = std::move(profiler);
+  }
+  VLART_ASSIGN_OR_RETURN(p->model_, pi0::Pi0Model::Load(cfg, *p->source_, *p->backend_));
+  return std::unique_ptr<Policy>(std::move(p));
+}
+
+std::string Pi0Policy::model_type() const { return model_->config().pi05 ? "pi05" : "pi0"; }
+
+std::string Pi0Policy::description() const {
+  const pi0::Pi0Config& c = model_->config();
+  return fmt::format(
+      "{}: SigLIP {}x{} ({}px/{}) + Gemma {}x{} + expert {}x{} ({} actions x {} -> {}, {} prompt "
+      "tokens, {} norm) on {}",
+      c.pi05 ? "pi0.5" : "pi0", c.vision.depth, c.vision.width, c.vision.image_size,
+      c.vision.patch_size, c.vlm.depth, c.vlm.width, c.expert.depth, c.expert.width,
+      c.action_horizon, c.action_dim, c.transforms.output_action_dim, c.max_token_len,
+      pi0::NormModeName(c.transforms.norm), backend_->name());
+}
+
+void Pi0Policy::HookStages(StageClock* clock) {
+  model_->SetStageHook([clock](std::string_view stage) {
+    const int i = MarkIndex(stage);
+    if (i >= 0) clock->Mark(i);
+  });
+}
+
+Result<Pi0Policy::Execution*> Pi0Policy::ExecutionFor(pi0::Pi0Model::Plan* plan) {
+  auto it = executions_.find(plan);
+  if (it != executions_.end()) return &it->second;
+  Execution e;
+  e.clock = backend_->NewStageClock(kNumMarks);
+  HookStages(e.clock.get());
+  if (options_.cuda_graphs && backend_->device() == Device::kCuda) {
+    // One eager call first: kernels that tune themselves per shape (the GEMM) do it here,
+    // outside the capture, so the graph records the tuned choices.
+    model_->Forward(*plan);
+    backend_->Synchronize();
+    if (profiler_ != nullptr) profiler_->ResetOps();  // marks restart with this graph
+    VLART_ASSIGN_OR_RETURN(e.graph, backend_->Record([&] { model_->Forward(*plan); }));
+  }
+  return &executions_.emplace(plan, std::move(e)).first->second;
+}
+
+Result<std::string> Pi0Policy::ProfileReport() const {
+  if (profiler_ == nullptr) {
+    return InvalidArgument("profile: the policy was loaded without PolicyOptions::profile_ops");
+  }
+  return FormatProfile(profiler_->Timings());
+}
+
+Result<std::vector<ActionChunk>> Pi0Policy::ActBatch(std::span<const Observation> batch,
+                                                     const ActOptions& options) {
+  const auto t0 = Clock::now();
+  const pi0::Pi0Config& cfg = model_->config();
+  const char* name = cfg.pi05 ? "pi0.5" : "pi0";
+  if (batch.empty()) {
+    return InvalidArgument("{} observations: expected at least one, got none", name);
+  }
+  const int64_t b = static_cast<int64_t>(batch.size());
+  std::vector<pi0::LiberoObservation> requests(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Observation& o = batch[i];
+    if (o.images.size() != 2) {
+      return InvalidArgument(
+          "{} observation{}: images: expected 2 views (LIBERO: base camera, wrist camera; the "
+          "third image slot is masked as openpi does), got {}",
+          name, b == 1 ? std::string() : fmt::format(" {}", i), o.images.size());
+    }
+    requests[i] = pi0::LiberoObservation{o.images[0].view(), o.images[1].view(), o.state, o.prompt};
+  }
+  VLART_ASSIGN_OR_RETURN(pi0::Pi0Prepared prep, transforms_->Prepare(requests, prompt_tokenizer_));
+  pi0::Pi0Inputs& in = prep.inputs;
+  in.steps = options.steps > 0 ? options.steps : cfg.num_steps;
+  const Shape noise_shape{b, cfg.action_horizon, cfg.action_dim};
+  if (options.noise != nullptr) {
+    if (options.noise->dtype() != DType::kF32 || options.noise->shape() != noise_shape) {
+      return InvalidArgument("{} noise: expected F32{}, got {}{}", name, noise_shape.ToString(),
+                             DTypeName(options.noise->dtype()), options.noise->shape().ToString());
+    }
+    in.noise = HostTensor::CopyOf(options.noise->view());
+  } else {
+    in.noise = pi0::MakeNoise(cfg, static_cast<int>(b), options.seed);
+  }
+  VLART_TRY(model_->Validate(in));
+  if (options.notices != nullptr) {
+    for (std::string& n : prep.notices) options.notices->push_back(std::move(n));
+  }
+  const double preprocess_ms = MsSince(t0);
+
+  VLART_ASSIGN_OR_RETURN(pi0::Pi0Model::Plan * plan, model_->GetPlan(model_->MakePlanKey(in)));
+  const auto t_upload = Clock::now();
+  VLART_TRY(model_->Upload(*plan, in));
+  const double upload_ms = MsSince(t_upload);
+
+  VLART_ASSIGN_OR_RETURN(Execution * exec, ExecutionFor(plan));
+  if (exec->graph) {
+    exec->graph->Replay();  // the marks were recorded into the graph
+  } else {
+    HookStages(exec->clock.get());
+    if (profiler_ != nullptr) profiler_->ResetOps();
+    model_->Forward(*plan);
+  }
+  const auto t_download = Clock::now();
+  pi0::Pi0Outputs out;
+  VLART_TRY(model_->Download(*plan, &out));
+  const double download_ms = MsSince(t_download);
+
+  // Output transforms on the host in float64 (openpi's NumPy), then F32 for the chunk.
+  VLART_ASSIGN_OR_RETURN(const pi0::Pi0ActionOutputs acts, transforms_->Finish(out.x0, in.state));
+  std::vector<ActionChunk> chunks(batch.size());
+  for (int64_t i = 0; i < b; ++i) {
+    chunks[i].actions = HostTensor::ToF32(acts.actions.view().Select(0, i));
+  }
+  if (options.timings != nullptr) {
+    CallTimings& t = *options.timings;
+    t.preprocess_ms = preprocess_ms;
+    t.upload_ms = upload_ms;
+    t.download_ms = download_ms;
+    t.stages.clear();
+    for (int i = 0; i + 1 < kNumMarks; ++i) {
+      t.stages.emplace_back(kStages[i], exec->clock->ElapsedMs(i, i + 1));
+    }
+    t.total_ms = MsSince(t0);
+  }
+  return chunks;
+}
+
+}  // namespace vlart
