@@ -199,7 +199,11 @@ TEST_P(LinearParity, EveryTensorCoreGemmConfig) {
       {130, 520, 200, true, Activation::kGeluTanh, Residual::kSeparate},  // K not a slice multiple
   };
   for (const LinearCase& c : cases) {
-    for (const cuda::GemmMmaConfig& cfg : cuda::GemmMmaCandidates(c.m, c.n, c.k, 132)) {
+    std::vector<cuda::GemmMmaConfig> configs = cuda::GemmMmaCandidates(c.m, c.n, c.k, 132);
+    if (!cuda::GemmWgmmaOffered()) {  // the experimental Hopper kernel must compute the op too
+      for (const cuda::GemmMmaConfig& w : cuda::GemmWgmmaCandidates(c.m, c.n, c.k, 132)) configs.push_back(w);
+    }
+    for (const cuda::GemmMmaConfig& cfg : configs) {
       SCOPED_TRACE(fmt::format("tile {} splits {}", cfg.tile, cfg.splits));
       cuda::ForceGemmConfig(cuda, cfg.tile, cfg.splits);
       cuda::ResetStats(cuda);

@@ -292,7 +292,7 @@ void ResetStats(Backend& backend) { AsCuda(backend).stats() = Stats{}; }
 
 void ForceGemmConfig(Backend& backend, int tile, int splits) {
   CudaBackend& be = AsCuda(backend);
-  if (tile < 0) {
+  if (tile < 0 && tile != kForceCublasF32) {
     be.forced_gemm_config_.reset();
   } else {
     be.forced_gemm_config_ = GemmMmaConfig{tile, splits};

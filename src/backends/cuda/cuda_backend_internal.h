@@ -39,6 +39,8 @@ Stats StatsOf(Backend& backend);
 void ResetStats(Backend& backend);
 // Test hook: every tensor-core GEMM uses this tile/split configuration (when the problem
 // fits it) instead of the tuned one; tile < 0 clears it.
+// tile -1: back to the tuner; kForceCublasF32: cuBLASLt f32 product + fused epilogue pass.
+inline constexpr int kForceCublasF32 = -2;
 void ForceGemmConfig(Backend& backend, int tile, int splits);
 
 }  // namespace vlart::cuda

@@ -502,6 +502,14 @@ void InitGemmWgmmaKernels() {
 
 bool GemmWgmmaAvailable() { return g_wgmma_available; }
 
+bool GemmWgmmaOffered() {
+  static const bool on = [] {
+    const char* v = std::getenv("VLART_WGMMA");
+    return v != nullptr && v[0] == '1';
+  }();
+  return g_wgmma_available && on;
+}
+
 std::vector<GemmMmaConfig> GemmWgmmaCandidates(int64_t m, int64_t n, int64_t k, int num_sms) {
   std::vector<GemmMmaConfig> out;
   if (!g_wgmma_available) return out;

@@ -68,7 +68,8 @@ struct GemmMmaConfig {
 };
 void InitGemmMmaKernels();
 bool GemmMmaSupported(const GemmMmaArgs& args, DType dtype);
-// Configurations worth timing for an M x N x K problem on `num_sms` SMs.
+// Configurations worth timing for an M x N x K problem on `num_sms` SMs (wgmma ones only
+// when GemmWgmmaOffered()).
 std::vector<GemmMmaConfig> GemmMmaCandidates(int64_t m, int64_t n, int64_t k, int num_sms);
 // A configuration chosen without timing (used while a graph is being captured).
 GemmMmaConfig GemmMmaHeuristic(int64_t m, int64_t n, int64_t k, int num_sms);
@@ -82,9 +83,13 @@ void LaunchGemmMma(const GemmMmaArgs& args, DType dtype, const GemmMmaConfig& co
 // vlart's Hopper GEMM (gemm_wgmma.cu, sm_90a): same contract as LaunchGemmMma, configs with
 // tile >= kWgmmaTileBase; splits = cluster size (K ranges reduced through distributed shared
 // memory: no workspace, no counters). Init probes the device once (backend creation).
+// Not offered to the tuner unless VLART_WGMMA=1: at X-VLA's shapes it matches cuBLASLt in
+// isolation but made the whole policy 2.6 ms slower (docs/PERFORMANCE.md), cause not found yet.
 inline constexpr int kWgmmaTileBase = 16;
 void InitGemmWgmmaKernels();
 bool GemmWgmmaAvailable();
+bool GemmWgmmaOffered();
+// Every wgmma config worth timing (whether or not offered; the parity test runs them all).
 std::vector<GemmMmaConfig> GemmWgmmaCandidates(int64_t m, int64_t n, int64_t k, int num_sms);
 void LaunchGemmWgmma(const GemmMmaArgs& args, DType dtype, const GemmMmaConfig& config,
                      cudaStream_t stream);

@@ -203,6 +203,9 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   // Keyed by everything that changes the kernel's speed; alignment of D decides paired stores.
   const GemmTuneKey key{p.m, p.n, p.k, static_cast<int>(dtype), p.bias != nullptr, p.act,
                         p.residual != nullptr, static_cast<int>(p.ldd % 2)};
+  if (forced_gemm_config_ && forced_gemm_config_->tile == kForceCublasF32) {
+    return GemmMmaConfig{kGemmViaCublasF32, 1};
+  }
   if (forced_gemm_config_ && GemmConfigFits(p, *forced_gemm_config_)) return *forced_gemm_config_;
   if (auto it = gemm_configs_.find(key); it != gemm_configs_.end()) return it->second;
   GemmMmaConfig best = GemmMmaHeuristic(p.m, p.n, p.k, num_sms_);
@@ -219,11 +222,24 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   // GEMM twice would add the residual twice). Each sample is a burst of kBurst back-to-back
   // launches between two events, divided by kBurst: the launches queue up behind each other,
   // so the sample is close to the kernel's cost inside a graph (one launch per sample mostly
-  // measured launch latency and picked configs that were slower in the graph). Median of 5
-  // samples after 2 warm-up launches.
+  // measured launch latency and picked configs that were slower in the graph). The burst
+  // cycles through copies of B so that, as in a model where every layer has its own weights,
+  // the weights come from HBM rather than from an L2 warmed by the previous launch (timing
+  // one hot B picked configs that lost in the model). Median of 5 samples after warm-up.
   // (scratch_ may hold this GEMM's materialised A, so trials write to their own buffer,
   // grown here: no graph is being captured.)
   constexpr int kBurst = 8;
+  const size_t b_bytes = static_cast<size_t>(p.n) * p.ldb * ElementBytes(dtype);
+  constexpr size_t kColdBytes = size_t{96} << 20;  // ~2x the H100's 50 MB L2
+  const int copies = static_cast<int>(std::min<size_t>(kBurst, (kColdBytes + b_bytes - 1) / b_bytes));
+  void* b_copies = nullptr;
+  if (copies > 1) {
+    VLART_CUDA_CHECK(cudaMalloc(&b_copies, b_bytes * copies));
+    for (int c = 0; c < copies; ++c) {
+      VLART_CUDA_CHECK(cudaMemcpyAsync(static_cast<char*>(b_copies) + b_bytes * c, p.b, b_bytes,
+                                       cudaMemcpyDeviceToDevice, stream_));
+    }
+  }
   if (tune_out_bytes_ < out_bytes) {
     if (tune_out_ != nullptr) VLART_CUDA_CHECK(cudaFree(tune_out_));
     VLART_CUDA_CHECK(cudaMalloc(&tune_out_, out_bytes));
@@ -241,7 +257,12 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   for (const GemmMmaConfig& c : candidates) {
     if (c.tile != kGemmViaCublasF32 && !GemmConfigFits(trial, c)) continue;
     bool ran = true;
+    int next_copy = 0;
     const auto launch = [&] {
+      if (copies > 1) {
+        trial.b = static_cast<const char*>(b_copies) + b_bytes * next_copy;
+        next_copy = (next_copy + 1) % copies;
+      }
       if (c.tile == kGemmViaCublasF32) {
         ran = RunGemmLtF32(trial, dtype);
       } else {
@@ -270,6 +291,10 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   }
   VLART_CUDA_CHECK(cudaEventDestroy(start));
   VLART_CUDA_CHECK(cudaEventDestroy(stop));
+  if (b_copies != nullptr) {
+    VLART_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    VLART_CUDA_CHECK(cudaFree(b_copies));
+  }
   if (gemm_verbose_) {
     std::fprintf(stderr, "vlart gemm %dx%dx%d act %d -> tile %d splits %d (%.1f us) |%s\n", p.m,
                  p.n, p.k, p.act, best.tile, best.splits, best_us, log.c_str());
