@@ -15,14 +15,17 @@ BUILD_DIR=${VLART_BUILD_DIR:-build}
 CUDA_MODE=${VLART_CUDA:-AUTO}
 CUDA_ARCHS=${VLART_CUDA_ARCHS:-90a}
 
-# Debian packages (bookworm names). Why each is needed: docs/ARCHITECTURE.md "Dependencies".
+# Debian packages. Why each is needed: docs/ARCHITECTURE.md "Build and dependencies".
+# Names that exist on Debian 12 and Ubuntu 24.04 alike: libjpeg-dev is libjpeg-turbo on
+# both (Debian: libjpeg62-turbo-dev), libclang-rt-dev is the sanitizer/libFuzzer runtime
+# of the default clang (a versioned name would break when the default clang moves on).
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   nlohmann-json3-dev libfmt-dev libcli11-dev
   libsentencepiece-dev libopenblas-dev
-  libpng-dev libjpeg62-turbo-dev
+  libpng-dev libjpeg-dev
   libgtest-dev libgmock-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-dev
 )
 
 missing=()

@@ -35,7 +35,8 @@ struct RunArgs {
   std::string prompt;
   std::string proprio;
   std::string state;
-  int domain_id = -1;
+  int domain_id = 0;
+  bool domain_id_given = false;  // any value, negative ones included, goes to the model
   int steps = 10;
   uint64_t seed = 0;
   std::string noise;
@@ -70,7 +71,7 @@ int Run(const RunArgs& a) {
     if (!v.ok()) return Fail("run", v.status());
     obs.state = std::move(v).value();
   }
-  if (a.domain_id >= 0) obs.domain_id = a.domain_id;
+  if (a.domain_id_given) obs.domain_id = a.domain_id;
 
   std::optional<HostTensor> noise;
   if (!a.noise.empty()) {
@@ -138,7 +139,8 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
   sub->add_option("--tokenizer", args->tokenizer,
                   "pi0/pi0.5: the PaliGemma tokenizer.model (default: DIR/tokenizer.model, then "
                   "openpi's download cache)");
-  sub->add_option("--domain-id", args->domain_id, "X-VLA embodiment id (LIBERO: 3)");
+  CLI::Option* domain_id =
+      sub->add_option("--domain-id", args->domain_id, "X-VLA embodiment id (LIBERO: 3)");
   sub->add_option("--steps", args->steps, "Denoising steps")->check(CLI::Range(1, 1000));
   sub->add_option("--seed", args->seed, "Seed of the initial noise (vlart's generator)");
   sub->add_option("--noise", args->noise,
@@ -147,7 +149,10 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
   sub->add_option("--precision", args->precision, "f32, bf16 or f16 (default: f32 on cpu, bf16 on cuda)");
   sub->add_flag("--no-graphs", args->no_graphs, "Do not replay the call as a CUDA graph");
   sub->add_flag("--json", args->json, "Print JSON ({\"actions\": [[...]], \"timings\": {...}})");
-  sub->callback([args, exit_code] { *exit_code = Run(*args); });
+  sub->callback([args, exit_code, domain_id] {
+    args->domain_id_given = domain_id->count() > 0;
+    *exit_code = Run(*args);
+  });
 }
 
 }  // namespace vlart::cli

@@ -17,6 +17,13 @@ int main(int argc, char** argv) {
   vlart::cli::AddBenchCommand(app, &exit_code);
   vlart::cli::AddDemoCommand(app, &exit_code);
   vlart::cli::AddMakeSyntheticCommand(app, &exit_code);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help / --version exit 0; every usage error (unknown or repeated flag, a value
+    // CLI11 cannot convert or that fails its check) exits 2, as commands.h promises,
+    // instead of CLI11's per-error codes (105, 106, 109, 114, ...).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   return exit_code;
 }
