@@ -270,8 +270,10 @@ HostTensor Pi0Mask(int64_t batch, int64_t sq, int64_t sk) {
   return m;
 }
 
+// splits > 0 forces the head-folded kernel's key split count (ForceAttentionSplits): "[sN]" rows
+// show what the split heuristic trades.
 void AddAttention(Bench& b, const char* model, int64_t batch, int64_t s, int64_t sk, int64_t hq, int64_t hkv,
-                  int64_t d, bool fused, bool pi0_mask = false) {
+                  int64_t d, bool fused, bool pi0_mask = false, int splits = 0) {
   const double e = b.Elem();
   Tensor q, k, v;
   if (fused) {
@@ -285,11 +287,15 @@ void AddAttention(Bench& b, const char* model, int64_t batch, int64_t s, int64_t
   const Tensor out = b.Empty({batch, s, hq, d});
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const Tensor mask = pi0_mask ? b.Upload(Pi0Mask(batch, s, sk)) : Tensor();
-  b.Add({fmt::format("Attention {} B{} Sq{} Sk{} H{}/{} D{}{}", model, batch, s, sk, hq, hkv, d,
-                     pi0_mask ? " +mask" : ""),
+  b.Add({fmt::format("Attention {} B{} Sq{} Sk{} H{}/{} D{}{}{}", model, batch, s, sk, hq, hkv, d,
+                     pi0_mask ? " +mask" : "", splits > 0 ? fmt::format(" [s{}]", splits) : ""),
          4.0 * batch * hq * s * sk * d,
          e * (batch * (s * hq * d * 2 + 2 * sk * hkv * d)) + (pi0_mask ? 4.0 * batch * s * sk : 0.0),
-         [=, &b]() { b.backend().Attention(q, k, v, pi0_mask ? &mask : nullptr, scale, out); }});
+         [=, &b]() {
+           cuda::ForceAttentionSplits(b.backend(), splits);
+           b.backend().Attention(q, k, v, pi0_mask ? &mask : nullptr, scale, out);
+           cuda::ForceAttentionSplits(b.backend(), 0);
+         }});
 }
 
 void AddChannelAttention(Bench& b, const char* model, int64_t batch, int64_t n, int64_t groups, int64_t d) {
@@ -455,10 +461,12 @@ int Main(int argc, char** argv) {
     AddAttention(b, "BART", 1, 100, 100, 16, 16, 64, true);
     AddAttention(b, "pi0-expert MQA", 1, 51, 581, 8, 1, 256, false);
     AddAttention(b, "pi0-expert MQA", 1, 51, 581, 8, 1, 256, false, true);
+    for (int splits : {1, 2, 4, 7, 10}) AddAttention(b, "pi0-expert MQA", 1, 51, 581, 8, 1, 256, false, true, splits);
     AddAttention(b, "pi0-expert MQA", 1, 51, 867, 8, 1, 256, false, true);
     AddAttention(b, "pi05-expert MQA", 1, 10, 810, 8, 1, 256, false, true);
     AddAttention(b, "pi0-expert MQA", 4, 51, 581, 8, 1, 256, false, true);
     AddAttention(b, "pi0-prefix MQA", 1, 532, 532, 8, 1, 256, false, true);
+    for (int splits : {2, 3}) AddAttention(b, "pi0-prefix MQA", 1, 532, 532, 8, 1, 256, false, true, splits);
     AddAttention(b, "pi0-prefix MQA", 1, 816, 816, 8, 1, 256, false, true);
     AddAttention(b, "pi0-prefix MQA", 4, 816, 816, 8, 1, 256, false, true);
     AddChannelAttention(b, "DaViT-0", 2, 3136, 8, 32);

@@ -4,7 +4,8 @@
 // reference, in every ParityMode: awkward sizes, GQA/MQA, masks (full, stride-0 shared,
 // BART's finfo.min padding, openpi's finite -2.38e38 with a fully masked row), q/k/v as strided
 // views into one fused qkv buffer, and the model shapes (X-VLA 262x16x64, DaViT windows
-// 50x144x8x32, BART 100x16x64; channel attention at N = 3136 / 196 / 49). The pi0 / pi0.5
+// 50x144x8x32, BART 100x16x64, a pi0-like MQA 8x256 whose odd output pitch keeps the SIMT
+// kernel; channel attention at N = 3136 / 196 / 49). The pi0 / pi0.5
 // shapes (Gemma MQA 8/1 x 256: prefix with the prefix-LM + padding mask, action expert with
 // padding + block-causal suffix mask, GQA 8/2, D 128) exercise the head-folded kernel
 // (attention_flash.cu) with and without split keys, including fully masked rows (finite mask:
@@ -126,9 +127,15 @@ HostTensor MakeMask(const AttnCase& c, uint64_t seed) {
   return m;
 }
 
-// force_splits > 0 makes the head-folded kernel split its keys that many ways (clamped).
-void RunAttentionCase(ParityMode mode, const AttnCase& c, uint64_t seed, int force_splits = 0) {
-  SCOPED_TRACE(SeedNote(seed) + " " + Describe(c) + fmt::format(" splits {}", force_splits));
+struct RunOptions {
+  int force_splits = 0;      // > 0: the head-folded kernel splits its keys that many ways (clamped)
+  int64_t out_row_pad = 3;   // output pitch = Dv + pad; odd pads misalign the rows (SIMT kernel)
+  bool expect_flash = false;  // 16-bit modes must take the head-folded kernel (Stats)
+};
+
+void RunAttentionCase(ParityMode mode, const AttnCase& c, uint64_t seed, const RunOptions& opt = {}) {
+  SCOPED_TRACE(SeedNote(seed) + " " + Describe(c) +
+               fmt::format(" splits {} pad {}", opt.force_splits, opt.out_row_pad));
   const DType dt = ModeDType(mode);
   Backend& cuda = CudaFor(mode);
   auto arena = cuda.NewArena();
@@ -210,13 +217,26 @@ void RunAttentionCase(ParityMode mode, const AttnCase& c, uint64_t seed, int for
       }
     }
   }
-  GuardedOutput out = MakeGuarded(cuda, *arena, out_shape, dt, 3);
-  const bool force = force_splits > 0 && !SelfCheck();
-  if (force) cuda::ForceAttentionSplits(cuda, force_splits);
+  GuardedOutput out = MakeGuarded(cuda, *arena, out_shape, dt, opt.out_row_pad);
+  const bool real = !SelfCheck();
+  if (real) {
+    cuda::ForceAttentionSplits(cuda, opt.force_splits);
+    cuda::ResetStats(cuda);
+  }
   cuda.Attention(qd, kd, vd, has_mask ? &mask_d : nullptr, scale, out.view);
-  if (force) cuda::ForceAttentionSplits(cuda, 0);
+  if (real) {
+    cuda::ForceAttentionSplits(cuda, 0);
+    if (opt.expect_flash) {
+      const bool flash = mode == ParityMode::kBF16 || mode == ParityMode::kF16;
+      EXPECT_EQ(cuda::StatsOf(cuda).attention_flash, flash ? 1 : 0) << "head-folded kernel not taken";
+    }
+  }
   ExpectClose(ReadGuarded(cuda, out, "Attention"), want, tol, "Attention");
 }
+
+// The pi0 cases: an even output pitch (4-byte pairs), so the head-folded kernel is eligible.
+constexpr RunOptions kFlash{.force_splits = 0, .out_row_pad = 2, .expect_flash = true};
+RunOptions FlashSplits(int splits) { return {.force_splits = splits, .out_row_pad = 2, .expect_flash = true}; }
 
 VLART_PARITY_SUITE(AttentionParity);
 
@@ -260,7 +280,7 @@ TEST_P(AttentionParity, Pi0PrefixShapes) {
       {1, 130, 130, 8, 2, 256, 256, MaskKind::kPi0Prefix},  // GQA 8/2
       {1, 200, 200, 8, 1, 128, 128, MaskKind::kPi0Prefix},  // MQA, D 128
   };
-  for (const AttnCase& c : cases) RunAttentionCase(GetParam(), c, TestSeed(++salt));
+  for (const AttnCase& c : cases) RunAttentionCase(GetParam(), c, TestSeed(++salt), kFlash);
 }
 
 // Action expert attention: Sq = suffix tokens against the cached prefix + the suffix itself.
@@ -279,7 +299,9 @@ TEST_P(AttentionParity, Pi0ExpertShapes) {
       {1, 5, 9, 8, 1, 256, 256, MaskKind::kFull},           // one partial key tile
       {1, 3, 1, 8, 1, 256, 256, MaskKind::kNone},           // a single key
   };
-  for (const AttnCase& c : cases) RunAttentionCase(GetParam(), c, TestSeed(++salt));
+  for (const AttnCase& c : cases) RunAttentionCase(GetParam(), c, TestSeed(++salt), kFlash);
+  // An odd output pitch (2-byte aligned rows) keeps the SIMT kernel: same results.
+  RunAttentionCase(GetParam(), cases[0], TestSeed(++salt), {.out_row_pad = 3});
 }
 
 // Every split count (1 = none, up to one split per 64-key tile) stays within the tolerance.
@@ -287,9 +309,9 @@ TEST_P(AttentionParity, Pi0ExpertEverySplitCount) {
   VLART_REQUIRE_CUDA();
   uint64_t salt = 2500;
   const AttnCase c{1, 51, 581, 8, 1, 256, 256, MaskKind::kPi0Suffix};
-  for (int splits : {1, 2, 3, 7, 10}) RunAttentionCase(GetParam(), c, TestSeed(++salt), splits);
+  for (int splits : {1, 2, 3, 7, 10}) RunAttentionCase(GetParam(), c, TestSeed(++salt), FlashSplits(splits));
   const AttnCase prefix{1, 300, 300, 8, 1, 256, 256, MaskKind::kPi0PrefixNegInf};
-  RunAttentionCase(GetParam(), prefix, TestSeed(++salt), 5);
+  RunAttentionCase(GetParam(), prefix, TestSeed(++salt), FlashSplits(5));
 }
 
 // The pi0 shapes take the head-folded kernel in the 16-bit modes (the expert with split keys),
