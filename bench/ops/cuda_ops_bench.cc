@@ -95,6 +95,11 @@ class Bench {
     be_.Upload(h.view(), t);
     return t;
   }
+  Tensor Upload(const HostTensor& h) {
+    const Tensor t = arena_->Allocate(h.shape(), h.dtype());
+    be_.Upload(h.view(), t);
+    return t;
+  }
   double Elem() const { return DTypeBits(opt_.dtype) / 8.0; }
   Backend& backend() { return be_; }
   DType dtype() const { return opt_.dtype; }
@@ -193,7 +198,9 @@ class Bench {
     add(s.gemm_simt, "simt-gemm");
     add(s.epilogue_passes, "epilogue");
     add(s.attention_resident, "resident-attn");
-    add(s.attention_mma - s.attention_resident, "mma");
+    add(s.attention_flash - s.attention_flash_split, "flash-attn");
+    add(s.attention_flash_split, "flash-attn-split");
+    add(s.attention_mma - s.attention_resident - s.attention_flash, "mma");
     add(s.attention_simt, "simt-attn");
     return p.empty() ? "kernel" : p;
   }
@@ -253,8 +260,38 @@ void AddLinear(Bench& b, const char* model, int64_t m, int64_t k, int64_t n, boo
   }
 }
 
+// openpi's additive mask F32 [B, Sq, Sk] (0 / -2.38e38): the last 8 prefix tokens are padding;
+// Sq == Sk: the prefix-LM mask (valid tokens see each other, padding rows fully masked);
+// Sq < Sk: the action expert's (valid prefix keys, then pi0's block-causal suffix: the state
+// token sees itself, the actions see the state and each other).
+HostTensor Pi0Mask(int64_t batch, int64_t sq, int64_t sk) {
+  constexpr float kMasked = -2.3819763e38f;
+  const int64_t prefix = sq == sk ? sk : sk - sq;
+  const auto valid = [&](int64_t j) { return j < prefix - 8; };
+  HostTensor m(DType::kF32, {batch, sq, sk});
+  float* p = m.data<float>();
+  for (int64_t bi = 0; bi < batch; ++bi) {
+    for (int64_t i = 0; i < sq; ++i) {
+      for (int64_t j = 0; j < sk; ++j) {
+        bool seen = false;
+        if (sq == sk) {
+          seen = valid(i) && valid(j);
+        } else if (j < prefix) {
+          seen = valid(j);
+        } else {
+          seen = (j - prefix == 0 ? 1 : 2) <= (i == 0 ? 1 : 2);
+        }
+        *p++ = seen ? 0.0f : kMasked;
+      }
+    }
+  }
+  return m;
+}
+
+// splits > 0 forces the head-folded kernel's key split count (ForceAttentionSplits): "[sN]" rows
+// show what the split heuristic trades.
 void AddAttention(Bench& b, const char* model, int64_t batch, int64_t s, int64_t sk, int64_t hq, int64_t hkv,
-                  int64_t d, bool fused) {
+                  int64_t d, bool fused, bool pi0_mask = false, int splits = 0) {
   const double e = b.Elem();
   Tensor q, k, v;
   if (fused) {
@@ -267,9 +304,16 @@ void AddAttention(Bench& b, const char* model, int64_t batch, int64_t s, int64_t
   }
   const Tensor out = b.Empty({batch, s, hq, d});
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  b.Add({fmt::format("Attention {} B{} Sq{} Sk{} H{}/{} D{}", model, batch, s, sk, hq, hkv, d),
-         4.0 * batch * hq * s * sk * d, e * (batch * (s * hq * d * 2 + 2 * sk * hkv * d)),
-         [=, &b]() { b.backend().Attention(q, k, v, nullptr, scale, out); }});
+  const Tensor mask = pi0_mask ? b.Upload(Pi0Mask(batch, s, sk)) : Tensor();
+  b.Add({fmt::format("Attention {} B{} Sq{} Sk{} H{}/{} D{}{}{}", model, batch, s, sk, hq, hkv, d,
+                     pi0_mask ? " +mask" : "", splits > 0 ? fmt::format(" [s{}]", splits) : ""),
+         4.0 * batch * hq * s * sk * d,
+         e * (batch * (s * hq * d * 2 + 2 * sk * hkv * d)) + (pi0_mask ? 4.0 * batch * s * sk : 0.0),
+         [=, &b]() {
+           cuda::ForceAttentionSplits(b.backend(), splits);
+           b.backend().Attention(q, k, v, pi0_mask ? &mask : nullptr, scale, out);
+           cuda::ForceAttentionSplits(b.backend(), 0);
+         }});
 }
 
 void AddChannelAttention(Bench& b, const char* model, int64_t batch, int64_t n, int64_t groups, int64_t d) {
@@ -434,6 +478,15 @@ int Main(int argc, char** argv) {
     AddAttention(b, "DaViT windows", 50, 144, 144, 8, 8, 32, true);
     AddAttention(b, "BART", 1, 100, 100, 16, 16, 64, true);
     AddAttention(b, "pi0-expert MQA", 1, 51, 581, 8, 1, 256, false);
+    AddAttention(b, "pi0-expert MQA", 1, 51, 581, 8, 1, 256, false, true);
+    for (int splits : {1, 2, 4, 7, 10}) AddAttention(b, "pi0-expert MQA", 1, 51, 581, 8, 1, 256, false, true, splits);
+    AddAttention(b, "pi0-expert MQA", 1, 51, 867, 8, 1, 256, false, true);
+    AddAttention(b, "pi05-expert MQA", 1, 10, 810, 8, 1, 256, false, true);
+    AddAttention(b, "pi0-expert MQA", 4, 51, 581, 8, 1, 256, false, true);
+    AddAttention(b, "pi0-prefix MQA", 1, 532, 532, 8, 1, 256, false, true);
+    for (int splits : {2, 3}) AddAttention(b, "pi0-prefix MQA", 1, 532, 532, 8, 1, 256, false, true, splits);
+    AddAttention(b, "pi0-prefix MQA", 1, 816, 816, 8, 1, 256, false, true);
+    AddAttention(b, "pi0-prefix MQA", 4, 816, 816, 8, 1, 256, false, true);
     AddChannelAttention(b, "DaViT-0", 2, 3136, 8, 32);
     AddChannelAttention(b, "DaViT-2", 2, 196, 32, 32);
     AddConv(b, "DaViT-0 dw", 2, 56, 56, 256, 256, 3, 1, 1, 256, true, false);

@@ -4,8 +4,13 @@
 // reference, in every ParityMode: awkward sizes, GQA/MQA, masks (full, stride-0 shared,
 // BART's finfo.min padding, openpi's finite -2.38e38 with a fully masked row), q/k/v as strided
 // views into one fused qkv buffer, and the model shapes (X-VLA 262x16x64, DaViT windows
-// 50x144x8x32, BART 100x16x64, pi0-like MQA 8x256 on the fallback path; channel attention at
-// N = 3136 / 196 / 49).
+// 50x144x8x32, BART 100x16x64, a pi0-like MQA 8x256 whose odd output pitch keeps the SIMT
+// kernel; channel attention at N = 3136 / 196 / 49). The pi0 / pi0.5
+// shapes (Gemma MQA 8/1 x 256: prefix with the prefix-LM + padding mask, action expert with
+// padding + block-causal suffix mask, GQA 8/2, D 128) exercise the head-folded kernel
+// (attention_flash.cu) with and without split keys, including fully masked rows (finite mask:
+// uniform; -inf: NaN, as the CPU), its path (Stats) and the bitwise determinism of the split
+// merge.
 //
 // Attention tolerance, per output element (b, i, h, e), from a double-precision replay:
 //   s_j  = fl32(fl32(scale q·k_j) + mask_ij)         (the scores both sides round to)
@@ -15,12 +20,19 @@
 // A score error δ moves p_j by at most 2 max δ relative (first order of the softmax); exp and
 // the normalisation add a few ulps; P·V is a length-Sk reduction of p_j |v_je|; the
 // tensor-core path rounds P to the input dtype (u_in, 0 in f32 mode) while the row sum uses the
-// unrounded P (another u_in).
+// unrounded P (another u_in). In f16, a weight below 2^-14 rounds into f16's subnormal range,
+// where the rounding is absolute (<= 2^-25) rather than relative: adds 2^-25 Σ_j |v_je| (the
+// row sum is >= 1, since the key at the row max has weight exactly 1; split-key merges scale
+// each split by w_s <= 1 and divide by a total >= 1, so the bound holds for them too). The
+// online-softmax rescale and the split merge multiply O and the row sum by the same factors, so
+// their exp errors cancel and leave a few f32 roundings per 64-key tile: inside kFunctionUlps
+// next to the u_in terms of the 16-bit modes (the only ones that take those kernels).
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -35,7 +47,17 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 constexpr float kTorchF32Min = -3.4028234663852886e38f;  // torch.finfo(float32).min (BART)
 constexpr float kOpenpiMask = -2.3819763e38f;
 
-enum class MaskKind { kNone, kFull, kSharedAcrossBatch, kBartPadding, kOpenpiWithFullyMaskedRow };
+// kPi0Prefix: openpi's prefix mask (query i sees key j iff both are valid tokens, finite
+//   -2.38e38 otherwise, so padding rows are fully masked and come out uniform); valid tokens:
+//   PrefixValid. kPi0PrefixNegInf: the same with -inf (fully masked rows are NaN).
+// kPi0Suffix / kPi05Suffix: the action expert's mask [B, S, L + S] (L = Sk - Sq): valid prefix
+//   keys, then suffix key j visible to query q iff cumsum(ar)[j] <= cumsum(ar)[q] with
+//   ar = [1, 1, 0, ...] (pi0: state, actions) or [1, 0, ...] (pi0.5). kPi0SuffixNegInf: pi0's
+//   with -inf and query row 1 masked everywhere (a NaN row through the split merge).
+enum class MaskKind {
+  kNone, kFull, kSharedAcrossBatch, kBartPadding, kOpenpiWithFullyMaskedRow,
+  kPi0Prefix, kPi0PrefixNegInf, kPi0Suffix, kPi05Suffix, kPi0SuffixNegInf,
+};
 
 struct AttnCase {
   int64_t batch, sq, sk, hq, hkv, d, dv;
@@ -46,6 +68,20 @@ struct AttnCase {
 std::string Describe(const AttnCase& c) {
   return fmt::format("B {} Sq {} Sk {} Hq {} Hkv {} D {} Dv {} mask {} fused {}", c.batch, c.sq, c.sk, c.hq,
                      c.hkv, c.d, c.dv, static_cast<int>(c.mask), c.fused_qkv);
+}
+
+// pi0 prefix token j of sample b (L tokens): 2 or 3 views of 256 image tokens, then the
+// prompt. A 3-view prefix (L > 768) has its third view absent (masked, as pi0 does for a
+// missing camera); the prompt's last 7 + 5b tokens are padding (different per sample).
+bool PrefixValid(int64_t b, int64_t j, int64_t l) {
+  if (l > 768 && j >= 512 && j < 768) return false;
+  return j < l - (7 + 5 * b);
+}
+
+// cumsum(ar)[j] of the action expert's suffix tokens.
+int SuffixCumAr(int64_t j, bool pi05) {
+  if (pi05) return 1;  // ar = [1, 0, 0, ...]
+  return j == 0 ? 1 : 2;  // ar = [1, 1, 0, ...]
 }
 
 HostTensor MakeMask(const AttnCase& c, uint64_t seed) {
@@ -67,6 +103,22 @@ HostTensor MakeMask(const AttnCase& c, uint64_t seed) {
           case MaskKind::kOpenpiWithFullyMaskedRow:
             v = (i == 1 || j > i) ? kOpenpiMask : 0.0f;  // causal-ish, row 1 fully masked
             break;
+          case MaskKind::kPi0Prefix:
+          case MaskKind::kPi0PrefixNegInf: {
+            const bool seen = PrefixValid(b, i, c.sq) && PrefixValid(b, j, c.sk);
+            v = seen ? 0.0f : (c.mask == MaskKind::kPi0Prefix ? kOpenpiMask : kNegInf);
+            break;
+          }
+          case MaskKind::kPi0Suffix:
+          case MaskKind::kPi05Suffix:
+          case MaskKind::kPi0SuffixNegInf: {
+            const int64_t l = c.sk - c.sq;  // cached prefix tokens
+            const bool pi05 = c.mask == MaskKind::kPi05Suffix;
+            const bool seen = j < l ? PrefixValid(b, j, l) : SuffixCumAr(j - l, pi05) <= SuffixCumAr(i, pi05);
+            const bool neg_inf = c.mask == MaskKind::kPi0SuffixNegInf;
+            v = seen && !(neg_inf && i == 1) ? 0.0f : (neg_inf ? kNegInf : kOpenpiMask);
+            break;
+          }
         }
         m.data<float>()[e] = v;
       }
@@ -75,8 +127,15 @@ HostTensor MakeMask(const AttnCase& c, uint64_t seed) {
   return m;
 }
 
-void RunAttentionCase(ParityMode mode, const AttnCase& c, uint64_t seed) {
-  SCOPED_TRACE(SeedNote(seed) + " " + Describe(c));
+struct RunOptions {
+  int force_splits = 0;      // > 0: the head-folded kernel splits its keys that many ways (clamped)
+  int64_t out_row_pad = 3;   // output pitch = Dv + pad; odd pads misalign the rows (SIMT kernel)
+  bool expect_flash = false;  // 16-bit modes must take the head-folded kernel (Stats)
+};
+
+void RunAttentionCase(ParityMode mode, const AttnCase& c, uint64_t seed, const RunOptions& opt = {}) {
+  SCOPED_TRACE(SeedNote(seed) + " " + Describe(c) +
+               fmt::format(" splits {} pad {}", opt.force_splits, opt.out_row_pad));
   const DType dt = ModeDType(mode);
   Backend& cuda = CudaFor(mode);
   auto arena = cuda.NewArena();
@@ -115,6 +174,7 @@ void RunAttentionCase(ParityMode mode, const AttnCase& c, uint64_t seed) {
   const std::vector<double> q = Values(qh), k = Values(kh), v = Values(vh);
   const std::vector<double> mk = has_mask ? Values(mask_h) : std::vector<double>();
   const double u_in = dt == DType::kF32 ? 0.0 : UnitRoundoff(dt);
+  const double p_subnormal = dt == DType::kF16 ? std::ldexp(1.0, -25) : 0.0;  // see the header
   std::vector<double> tol(static_cast<size_t>(want.numel()));
   std::vector<double> s(static_cast<size_t>(c.sk)), p(static_cast<size_t>(c.sk));
   const int64_t group = c.hq / c.hkv;
@@ -145,20 +205,38 @@ void RunAttentionCase(ParityMode mode, const AttnCase& c, uint64_t seed) {
         }
         const double rel = 2 * max_delta + kFunctionUlps * kUnitF32 + ReductionTol(c.sk, 1.0) + 2 * u_in;
         for (int64_t e = 0; e < c.dv; ++e) {
-          double pv = 0.0;
+          double pv = 0.0, abs_v = 0.0;
           for (int64_t j = 0; j < c.sk; ++j) {
-            pv += p[static_cast<size_t>(j)] / sum * std::fabs(v[static_cast<size_t>(((b * c.sk + j) * c.hkv + g) * c.dv + e)]);
+            const double vj = std::fabs(v[static_cast<size_t>(((b * c.sk + j) * c.hkv + g) * c.dv + e)]);
+            pv += p[static_cast<size_t>(j)] / sum * vj;
+            abs_v += vj;
           }
           const size_t o = static_cast<size_t>(((b * c.sq + i) * c.hq + h) * c.dv + e);
-          tol[o] = UnitRoundoff(dt) * std::fabs(want.data<float>()[o]) + rel * pv + AbsFloor(dt);
+          tol[o] = UnitRoundoff(dt) * std::fabs(want.data<float>()[o]) + rel * pv + p_subnormal * abs_v + AbsFloor(dt);
         }
       }
     }
   }
-  GuardedOutput out = MakeGuarded(cuda, *arena, out_shape, dt, 3);
+  GuardedOutput out = MakeGuarded(cuda, *arena, out_shape, dt, opt.out_row_pad);
+  const bool real = !SelfCheck();
+  if (real) {
+    cuda::ForceAttentionSplits(cuda, opt.force_splits);
+    cuda::ResetStats(cuda);
+  }
   cuda.Attention(qd, kd, vd, has_mask ? &mask_d : nullptr, scale, out.view);
+  if (real) {
+    cuda::ForceAttentionSplits(cuda, 0);
+    if (opt.expect_flash) {
+      const bool flash = mode == ParityMode::kBF16 || mode == ParityMode::kF16;
+      EXPECT_EQ(cuda::StatsOf(cuda).attention_flash, flash ? 1 : 0) << "head-folded kernel not taken";
+    }
+  }
   ExpectClose(ReadGuarded(cuda, out, "Attention"), want, tol, "Attention");
 }
+
+// The pi0 cases: an even output pitch (4-byte pairs), so the head-folded kernel is eligible.
+constexpr RunOptions kFlash{.force_splits = 0, .out_row_pad = 2, .expect_flash = true};
+RunOptions FlashSplits(int splits) { return {.force_splits = splits, .out_row_pad = 2, .expect_flash = true}; }
 
 VLART_PARITY_SUITE(AttentionParity);
 
@@ -188,6 +266,96 @@ TEST_P(AttentionParity, ModelRealShapes) {
       {1, 256, 256, 8, 1, 256, 256, MaskKind::kOpenpiWithFullyMaskedRow},  // pi0-like MQA, D 256
   };
   for (const AttnCase& c : cases) RunAttentionCase(GetParam(), c, TestSeed(++salt));
+}
+
+// Gemma prefix (VLM) attention: MQA 8/1 x 256, Sq = Sk, prefix-LM mask with padding rows.
+TEST_P(AttentionParity, Pi0PrefixShapes) {
+  VLART_REQUIRE_CUDA();
+  uint64_t salt = 2300;
+  const std::vector<AttnCase> cases = {
+      {1, 532, 532, 8, 1, 256, 256, MaskKind::kPi0Prefix},  // 2 views + 20 tokens
+      {1, 816, 816, 8, 1, 256, 256, MaskKind::kPi0Prefix},  // 3 views (3rd absent) + 48 tokens
+      {2, 600, 600, 8, 1, 256, 256, MaskKind::kPi0Prefix},  // batch 2, per-sample padding
+      {1, 300, 300, 8, 1, 256, 256, MaskKind::kPi0PrefixNegInf},  // -inf: padding rows are NaN
+      {1, 130, 130, 8, 2, 256, 256, MaskKind::kPi0Prefix},  // GQA 8/2
+      {1, 200, 200, 8, 1, 128, 128, MaskKind::kPi0Prefix},  // MQA, D 128
+  };
+  for (const AttnCase& c : cases) RunAttentionCase(GetParam(), c, TestSeed(++salt), kFlash);
+}
+
+// Action expert attention: Sq = suffix tokens against the cached prefix + the suffix itself.
+TEST_P(AttentionParity, Pi0ExpertShapes) {
+  VLART_REQUIRE_CUDA();
+  uint64_t salt = 2400;
+  const std::vector<AttnCase> cases = {
+      {1, 51, 581, 8, 1, 256, 256, MaskKind::kPi0Suffix},   // pi0, 2 views + 20 tokens
+      {2, 51, 867, 8, 1, 256, 256, MaskKind::kPi0Suffix},   // pi0, batch 2, 3 views + 48 tokens
+      {1, 10, 810, 8, 1, 256, 256, MaskKind::kPi05Suffix},  // pi0.5: 10 actions, 800-token prefix
+      {1, 51, 640, 8, 1, 256, 256, MaskKind::kPi0Suffix},   // Sk a multiple of the 64-key tile
+      {1, 51, 581, 8, 1, 256, 256, MaskKind::kPi0SuffixNegInf},  // a NaN row through the merge
+      {1, 51, 581, 8, 2, 256, 256, MaskKind::kPi0Suffix},   // GQA 8/2
+      {1, 51, 581, 8, 1, 128, 128, MaskKind::kPi0Suffix},   // MQA, D 128
+      {2, 37, 300, 8, 2, 128, 128, MaskKind::kFull},        // GQA, D 128, random -inf holes
+      {1, 5, 9, 8, 1, 256, 256, MaskKind::kFull},           // one partial key tile
+      {1, 3, 1, 8, 1, 256, 256, MaskKind::kNone},           // a single key
+  };
+  for (const AttnCase& c : cases) RunAttentionCase(GetParam(), c, TestSeed(++salt), kFlash);
+  // An odd output pitch (2-byte aligned rows) keeps the SIMT kernel: same results.
+  RunAttentionCase(GetParam(), cases[0], TestSeed(++salt), {.out_row_pad = 3});
+}
+
+// Every split count (1 = none, up to one split per 64-key tile) stays within the tolerance.
+TEST_P(AttentionParity, Pi0ExpertEverySplitCount) {
+  VLART_REQUIRE_CUDA();
+  uint64_t salt = 2500;
+  const AttnCase c{1, 51, 581, 8, 1, 256, 256, MaskKind::kPi0Suffix};
+  for (int splits : {1, 2, 3, 7, 10}) RunAttentionCase(GetParam(), c, TestSeed(++salt), FlashSplits(splits));
+  const AttnCase prefix{1, 300, 300, 8, 1, 256, 256, MaskKind::kPi0PrefixNegInf};
+  RunAttentionCase(GetParam(), prefix, TestSeed(++salt), FlashSplits(5));
+}
+
+// The pi0 shapes take the head-folded kernel in the 16-bit modes (the expert with split keys),
+// and the split merge is deterministic: repeated calls give bit-identical outputs.
+TEST_P(AttentionParity, Pi0FlashPathAndDeterministicSplits) {
+  VLART_REQUIRE_REAL_CUDA();
+  const ParityMode mode = GetParam();
+  const DType dt = ModeDType(mode);
+  const bool flash = mode == ParityMode::kBF16 || mode == ParityMode::kF16;
+  Backend& cuda = CudaFor(mode);
+  auto arena = cuda.NewArena();
+  const AttnCase c{1, 51, 581, 8, 1, 256, 256, MaskKind::kPi0Suffix};
+  const uint64_t seed = TestSeed(2600);
+  const Twin q = RandomTwin(cuda, *arena, Shape{1, 51, 8, 256}, dt, seed, -1.5f, 1.5f);
+  const Twin k = RandomTwin(cuda, *arena, Shape{1, 581, 1, 256}, dt, seed + 1, -1.5f, 1.5f);
+  const Twin v = RandomTwin(cuda, *arena, Shape{1, 581, 1, 256}, dt, seed + 2, -1.5f, 1.5f);
+  const Twin mask = MakeTwin(cuda, *arena, MakeMask(c, seed + 3), DType::kF32);
+  const Tensor out = arena->Allocate(Shape{1, 51, 8, 256}, dt);
+  const auto run = [&](int force_splits) {
+    cuda.Fill(out, std::numeric_limits<float>::quiet_NaN());  // every element must be rewritten
+    cuda::ForceAttentionSplits(cuda, force_splits);
+    cuda.Attention(q.dev, k.dev, v.dev, &mask.dev, 0.0625f, out);
+    cuda::ForceAttentionSplits(cuda, 0);
+    HostTensor bits(dt, out.shape);
+    cuda.Download(out, bits.view());
+    return bits;
+  };
+  const auto same_bits = [](const HostTensor& a, const HostTensor& b) {
+    return a.nbytes() == b.nbytes() && std::memcmp(a.data<uint8_t>(), b.data<uint8_t>(), a.nbytes()) == 0;
+  };
+  cuda::ResetStats(cuda);
+  const HostTensor first = run(0);
+  cuda::Stats s = cuda::StatsOf(cuda);
+  EXPECT_EQ(s.attention_flash, flash ? 1 : 0);
+  EXPECT_EQ(s.attention_flash_split, flash ? 1 : 0) << "7 row tiles cannot fill the SMs: keys split";
+  EXPECT_EQ(s.attention_simt, flash ? 0 : 1);
+  for (int rep = 0; rep < 3; ++rep) EXPECT_TRUE(same_bits(first, run(0))) << "heuristic splits, repeat " << rep;
+  const HostTensor five = run(5);
+  for (int rep = 0; rep < 3; ++rep) EXPECT_TRUE(same_bits(five, run(5))) << "5 splits, repeat " << rep;
+  cuda::ResetStats(cuda);
+  (void)run(1);
+  s = cuda::StatsOf(cuda);
+  EXPECT_EQ(s.attention_flash, flash ? 1 : 0);
+  EXPECT_EQ(s.attention_flash_split, 0);
 }
 
 TEST_P(AttentionParity, ModelShapesTakeTheExpectedPath) {

@@ -4,9 +4,10 @@
 // (kernels in attention.cu and channel_attention.cu).
 //
 // Attention takes the K/V-resident tensor-core kernel (attention_resident.cu) for short keys
-// (Sk <= 320, head dim 32/64, aligned rows: X-VLA, BART, DaViT windows), else the streaming
-// tensor-core kernel for bf16/f16 q/k/v with head dim 32, 64 or 128 and Dv == D, and the
-// SIMT kernel otherwise (f32 compute mode, other head dims, mixed dtypes,
+// (Sk <= 320, head dim 32/64, aligned rows: X-VLA, BART, DaViT windows), else the head-folded
+// streaming kernel (attention_flash.cu: head dim 256, or 128 with MQA/GQA, aligned rows: pi0's
+// Gemma), else the streaming tensor-core kernel for bf16/f16 q/k/v with head dim 32, 64 or 128
+// and Dv == D, and the SIMT kernel otherwise (f32 compute mode, other head dims, mixed dtypes,
 // force_fallback_kernels). The SIMT kernel keeps one score per key in shared memory, so Sk is
 // bounded by the device's opt-in shared memory (about 57k keys on Hopper).
 
@@ -62,6 +63,14 @@ void CudaBackend::Attention(const Tensor& q, const Tensor& k, const Tensor& v, c
     LaunchAttentionResident(a, stream_);
     ++stats_.attention_mma;  // a tensor-core path too
     ++stats_.attention_resident;
+  } else if (!force_fallback_ && AttentionFlashSupported(a)) {
+    // Partials live in scratch_ (one op at a time on the stream); a smaller scratch only
+    // lowers the split count.
+    const int splits = AttentionFlashSplits(a, num_sms_, scratch_bytes_, forced_attention_splits_);
+    LaunchAttentionFlash(a, splits, scratch_, stream_);
+    ++stats_.attention_mma;
+    ++stats_.attention_flash;
+    if (splits > 1) ++stats_.attention_flash_split;
   } else if (!force_fallback_ && AttentionMmaSupported(a)) {
     LaunchAttention(a, AttentionPath::kMma, stream_);
     ++stats_.attention_mma;

@@ -156,6 +156,7 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   be->workspace_bytes_ = options.cublaslt_workspace_bytes;
   be->attention_simt_smem_limit_ = InitAttentionKernels(options.device);
   InitAttentionResidentKernels();
+  InitAttentionFlashKernels();
   InitGemmMmaKernels();
   if (cudaError_t e = cudaMalloc(reinterpret_cast<void**>(&be->gemm_workspace_), kGemmWorkspaceFloats * sizeof(float));
       e != cudaSuccess) {
@@ -289,6 +290,10 @@ cudaStream_t StreamOf(Backend& backend) { return AsCuda(backend).stream(); }
 int DeviceOf(Backend& backend) { return AsCuda(backend).device_index(); }
 Stats StatsOf(Backend& backend) { return AsCuda(backend).stats(); }
 void ResetStats(Backend& backend) { AsCuda(backend).stats() = Stats{}; }
+
+void ForceAttentionSplits(Backend& backend, int splits) {
+  AsCuda(backend).forced_attention_splits_ = splits > 0 ? splits : 0;
+}
 
 void ForceGemmConfig(Backend& backend, int tile, int splits) {
   CudaBackend& be = AsCuda(backend);

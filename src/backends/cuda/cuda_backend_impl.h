@@ -177,6 +177,7 @@ class CudaBackend final : public Backend {
   std::map<GemmTuneKey, GemmMmaConfig> gemm_configs_;
  public:
   std::optional<GemmMmaConfig> forced_gemm_config_;  // ForceGemmConfig (tests)
+  int forced_attention_splits_ = 0;                   // ForceAttentionSplits (tests); 0: heuristic
  private:
 };
 

@@ -25,6 +25,8 @@ struct Stats {
   int64_t epilogue_passes = 0;  // extra elementwise passes after a cuBLASLt GEMM
   int64_t attention_mma = 0;       // any tensor-core attention kernel
   int64_t attention_resident = 0;  // ... of which the K/V-resident one
+  int64_t attention_flash = 0;     // ... of which the head-folded streaming one (D 256 / MQA 128)
+  int64_t attention_flash_split = 0;  // ... of those, calls with the keys split (+ merge kernel)
   int64_t attention_simt = 0;
   int64_t conv_depthwise = 0;
   int64_t conv_im2col_gemm = 0;
@@ -42,5 +44,9 @@ void ResetStats(Backend& backend);
 // tile -1: back to the tuner; kForceCublasF32: cuBLASLt f32 product + fused epilogue pass.
 inline constexpr int kForceCublasF32 = -2;
 void ForceGemmConfig(Backend& backend, int tile, int splits);
+// Test hook: the head-folded tensor-core attention (attention_flash.cu) splits its keys into
+// this many ranges (clamped to the key tiles, at most 16) instead of its heuristic's choice;
+// splits <= 0 clears it.
+void ForceAttentionSplits(Backend& backend, int splits);
 
 }  // namespace vlart::cuda
