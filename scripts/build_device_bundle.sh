@@ -20,8 +20,11 @@ cp "$BUILD/vlart" "$BUILD/tests/ops/ops_cuda_parity_test" "$BUILD/tests/models/m
    "$BUILD/tests/models/models_pi0_cuda_test" "$BUILD/bench/ops/cuda_ops_bench" .device/bin/
 strip .device/bin/*
 # Debian-only libraries (the device image is Ubuntu 24.04: it has OpenBLAS, libgomp,
-# libpng and libstdc++ of its own, but not Debian's libjpeg62-turbo soname).
-for lib in libjpeg.so.62; do cp -L "/lib/x86_64-linux-gnu/$lib" .device/lib/; done
+# libpng and libstdc++ of its own, but not Debian's libjpeg62-turbo soname). Its own
+# libsentencepiece.so.0 is a different release under the same soname (no ABI promise):
+# Debian's 0.1.97 headers against it crashed inside SentencePieceProcessor::Normalize, so
+# the library we compiled against travels too.
+for lib in libjpeg.so.62 libsentencepiece.so.0; do cp -L "/lib/x86_64-linux-gnu/$lib" .device/lib/; done
 git rev-parse --short=12 HEAD > .device/COMMIT
 rm -rf .device-bundle && mkdir -p .device-bundle
 tar -cf - .device | xz -6 -T"$(nproc)" > .device-bundle/device.tar.xz

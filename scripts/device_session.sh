@@ -71,6 +71,22 @@ if has pi0; then
   done
 fi
 
+if has debug; then
+  # A backtrace for a crashing binary: DEBUG_CMD is the command (default: the pi0 CUDA test).
+  DEBUG_CMD=${DEBUG_CMD:-"$BIN/models_pi0_cuda_test --gtest_filter=Pi0CudaPolicy.*"}
+  cc -shared -fPIC -O1 -o /tmp/segv_backtrace.so tools/segv_backtrace.c
+  if command -v gdb > /dev/null; then
+    timeout 300 gdb -q -batch -ex run -ex bt -ex "info registers rip" --args $DEBUG_CMD > "$OUT/debug.log" 2>&1
+  else
+    timeout 300 env LD_PRELOAD=/tmp/segv_backtrace.so $DEBUG_CMD > "$OUT/debug.log" 2>&1
+  fi
+  note "debug [$DEBUG_CMD]: exit $? (gdb: $(command -v gdb || echo none))"; tail -40 "$OUT/debug.log" >> "$SUMMARY"
+  if [ -n "${DEBUG_CMD2:-}" ]; then
+    timeout 300 env LD_PRELOAD=/tmp/segv_backtrace.so $DEBUG_CMD2 > "$OUT/debug2.log" 2>&1
+    note "debug2 [$DEBUG_CMD2]: exit $?"; grep -E "^\[  |fatal|  #" "$OUT/debug2.log" | tail -40 >> "$SUMMARY"
+  fi
+fi
+
 FULL=/tmp/xvla-full
 if has bench || has peers || has profile; then
   if [ ! -f "$FULL/model.safetensors" ]; then
