@@ -39,7 +39,7 @@ ldd "$BIN/vlart" | grep "not found" && note "MISSING LIBRARIES (see above)"
 has() { [[ " $STEPS " == *" $1 "* ]]; }
 
 if has parity; then
-  VLART_REQUIRE_GPU=1 timeout 900 "$BIN/ops_cuda_parity_test" --gtest_output=xml:"$OUT/parity.xml" \
+  VLART_REQUIRE_GPU=1 timeout 900 "$BIN/ops_cuda_parity_test" --gtest_filter="${PARITY_FILTER:-*}" --gtest_output=xml:"$OUT/parity.xml" \
       > "$OUT/parity.log" 2>&1
   note "parity: exit $? ; $(grep -E '^\[  (PASSED|FAILED)  \]' "$OUT/parity.log" | tr '\n' ' ')"
   grep -E '^\[  FAILED  \]' "$OUT/parity.log" | head -40 | tee -a "$SUMMARY"
@@ -57,7 +57,7 @@ if has pi0; then
   note "pi0 cuda model: exit $? ; $(grep -E '^\[  (PASSED|FAILED)  \]' "$OUT/pi0_model.log" | tr '\n' ' ')"
   grep -E "rel L2|FAILED|<==|max\|diff|not exact" "$OUT/pi0_model.log" | head -60 | tee -a "$SUMMARY"
   # Full-size synthetic pi0 / pi0.5 (3.5B parameters, bf16 files of ~7 GB, written on all cores).
-  for arch in pi0 pi05; do
+  for arch in ${PI0_ARCHS:-pi0 pi05}; do
     DIR=/tmp/$arch-full
     if [ ! -f "$DIR/model.safetensors" ]; then
       ( time "$BIN/vlart" make-synthetic --arch $arch --size full --seed 0 --out "$DIR" ) \
@@ -108,9 +108,14 @@ if has bench; then
 fi
 
 if has profile; then
-  timeout 600 "$BIN/vlart" bench --model "$FULL" --device cuda --precision bf16 --batch 1 \
-      --warmup 3 --iters 5 --profile-ops > "$OUT/profile.md" 2> "$OUT/profile.err"
-  note "op profile bf16 batch 1: exit $?"; grep -A40 "op profile" "$OUT/profile.err" >> "$SUMMARY"
+  # PROFILE_MODELS: model folders to profile (default the X-VLA one; /tmp/pi0-full and
+  # /tmp/pi05-full exist once the pi0 step ran on this machine).
+  for dir in ${PROFILE_MODELS:-$FULL}; do
+    name=$(basename "$dir")
+    timeout 600 "$BIN/vlart" bench --model "$dir" --device cuda --precision bf16 --batch 1 \
+        --warmup 3 --iters 5 --profile-ops > "$OUT/profile_$name.md" 2> "$OUT/profile_$name.err"
+    note "op profile $name bf16 batch 1: exit $?"; grep -A${PROFILE_LINES:-40} "op profile" "$OUT/profile_$name.err" >> "$SUMMARY"
+  done
 fi
 
 if has ops; then

@@ -4,8 +4,9 @@
 // reference, in every ParityMode: awkward sizes, GQA/MQA, masks (full, stride-0 shared,
 // BART's finfo.min padding, openpi's finite -2.38e38 with a fully masked row), q/k/v as strided
 // views into one fused qkv buffer, and the model shapes (X-VLA 262x16x64, DaViT windows
-// 50x144x8x32, BART 100x16x64, a pi0-like MQA 8x256 whose odd output pitch keeps the SIMT
-// kernel; channel attention at N = 3136 / 196 / 49). The pi0 / pi0.5
+// 50x144x8x32, BART 100x16x64, SigLIP 256x16x72 (resident kernel, head dim zero-padded to
+// 80), a pi0-like MQA 8x256 whose odd output pitch keeps the SIMT kernel; channel attention
+// at N = 3136 / 196 / 49). The pi0 / pi0.5
 // shapes (Gemma MQA 8/1 x 256: prefix with the prefix-LM + padding mask, action expert with
 // padding + block-causal suffix mask, GQA 8/2, D 128) exercise the head-folded kernel
 // (attention_flash.cu) with and without split keys, including fully masked rows (finite mask:
@@ -264,6 +265,8 @@ TEST_P(AttentionParity, ModelRealShapes) {
       {50, 144, 144, 8, 8, 32, 32, MaskKind::kNone, true},         // DaViT windows, 2 views x 25
       {1, 100, 100, 16, 16, 64, 64, MaskKind::kBartPadding, true}, // BART encoder, padded prompt
       {1, 256, 256, 8, 1, 256, 256, MaskKind::kOpenpiWithFullyMaskedRow},  // pi0-like MQA, D 256
+      {2, 256, 256, 16, 16, 72, 72, MaskKind::kNone, true},        // SigLIP So400m, 2 views
+      {1, 70, 201, 4, 2, 72, 72, MaskKind::kFull},                 // D 72: partial q / key tiles, GQA
   };
   for (const AttnCase& c : cases) RunAttentionCase(GetParam(), c, TestSeed(++salt));
 }
@@ -374,6 +377,16 @@ TEST_P(AttentionParity, ModelShapesTakeTheExpectedPath) {
   const bool mma = mode == ParityMode::kBF16 || mode == ParityMode::kF16;
   EXPECT_EQ(s.attention_mma, mma ? 1 : 0);
   EXPECT_EQ(s.attention_simt, mma ? 0 : 1);
+  EXPECT_EQ(s.attention_resident, mma ? 1 : 0);
+
+  // SigLIP So400m (pi0's vision tower): head dim 72, zero-padded to 80 in the resident kernel.
+  const Tensor qkv72 = arena->Allocate(Shape{2, 256, 3, 16, 72}, dt);
+  const Tensor out72 = arena->Allocate(Shape{2, 256, 16, 72}, dt);
+  cuda.Fill(qkv72, 0.25f);
+  cuda::ResetStats(cuda);
+  cuda.Attention(qkv72.Select(2, 0), qkv72.Select(2, 1), qkv72.Select(2, 2), nullptr, 0.1178511f, out72);
+  cuda.Synchronize();
+  EXPECT_EQ(cuda::StatsOf(cuda).attention_resident, mma ? 1 : 0) << "SigLIP shape missed the resident kernel";
 }
 
 // ---- ChannelAttention ------------------------------------------------------------------------

@@ -4,9 +4,9 @@
 // (kernels in attention.cu and channel_attention.cu).
 //
 // Attention takes the K/V-resident tensor-core kernel (attention_resident.cu) for short keys
-// (Sk <= 320, head dim 32/64, aligned rows: X-VLA, BART, DaViT windows), else the head-folded
-// streaming kernel (attention_flash.cu: head dim 256, or 128 with MQA/GQA, aligned rows: pi0's
-// Gemma), else the streaming tensor-core kernel for bf16/f16 q/k/v with head dim 32, 64 or 128
+// (Sk <= 320, head dim 32/64/72, aligned rows: X-VLA, BART, DaViT windows, SigLIP), else the
+// head-folded streaming kernel (attention_flash.cu: head dim 256, or 128 with MQA/GQA,
+// aligned rows: pi0's Gemma), else the streaming tensor-core kernel for bf16/f16 q/k/v with head dim 32, 64 or 128
 // and Dv == D, and the SIMT kernel otherwise (f32 compute mode, other head dims, mixed dtypes,
 // force_fallback_kernels). The SIMT kernel keeps one score per key in shared memory, so Sk is
 // bounded by the device's opt-in shared memory (about 57k keys on Hopper).

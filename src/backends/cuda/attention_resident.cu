@@ -2,7 +2,7 @@
 //
 // attention_resident.cu: fused attention for short key sequences whose K and V fit in
 // shared memory: X-VLA's policy (262 tokens, head dim 64), BART (100 x 64), DaViT windows
-// (144 x 32).
+// (144 x 32), SigLIP So400m (256 x 72: pi0 / pi0.5's vision tower).
 //
 // Math:      out[b,i,h,:] = Σ_j softmax_j(scale · q[b,i,h,:]·k[b,j,g,:] + mask[b,i,j]) v[b,j,g,:],
 //            g = h / (Hq / Hkv).
@@ -11,7 +11,9 @@
 //            query rows into shared memory with 16-byte cp.async loads, one barrier, then
 //            each warp owns 16 query rows: Q·Kᵀ per 64-key block with mma.sync m16n8k16
 //            (fragments by ldmatrix; V through ldmatrix.trans), online softmax across key
-//            blocks, O += P·V. No score matrix leaves registers.
+//            blocks, O += P·V. No score matrix leaves registers. A head dim that is not a
+//            multiple of 16 (SigLIP's 72) is zero-padded to the next one (80) in shared
+//            memory: the padded columns add 0 to Q·Kᵀ and their O columns are never stored.
 // Numerics:  scores, running max/sum and O accumulate in f32; P is rounded to the input
 //            dtype for P·V (FlashAttention-2's choice), the row sum uses the unrounded P.
 //            Keys past Sk get -inf. Identical to attention.cu's tensor-core path up to the
@@ -37,11 +39,19 @@ namespace {
 constexpr int kThreads = 128;  // 4 warps x 16 query rows
 constexpr int kBlockQ = 64;
 constexpr int kBlockK = 64;
-constexpr int kMaxKeys = 320;  // K + V + Q of a 64-dim head: (2 * 320 + 64) * 72 * 2 B = 99 KB
+constexpr int kMaxKeys = 320;  // K + V + Q of a 72-dim head: (2 * 320 + 64) * 88 * 2 B = 124 KB
+
+// Head dim rounded up to the mma k-step (16): what shared memory holds per row.
+template <int kD>
+constexpr int Padded() {
+  return (kD + 15) / 16 * 16;
+}
 
 template <int kD>
 constexpr int Stride() {
-  return kD + 8;  // 16 extra bytes per row: conflict-free ldmatrix rows
+  // 16 extra bytes per row; every padded row is an odd number of 16-byte chunks (72, 88 or
+  // 40 elements), so the 8 rows of one ldmatrix hit 8 different bank groups.
+  return Padded<kD>() + 8;
 }
 
 template <int kD>
@@ -100,16 +110,17 @@ __device__ __forceinline__ uint32_t Pack(float lo, float hi) {
 }
 
 // Copies `rows` rows of kD 16-bit values from global (row stride `ld` elements) into shared
-// memory (row stride Stride<kD>()), zero-filling rows [rows, rows_padded).
+// memory (row stride Stride<kD>()), zero-filling rows [rows, rows_padded) and the padded
+// columns [kD, Padded<kD>()).
 template <int kD>
 __device__ __forceinline__ void LoadRows(uint16_t* smem, const uint16_t* g, int64_t ld, int rows,
                                          int rows_padded) {
-  constexpr int kChunks = kD / 8;  // 16-byte chunks per row
+  constexpr int kChunks = Padded<kD>() / 8;  // 16-byte chunks per shared row
   for (int idx = threadIdx.x; idx < rows_padded * kChunks; idx += kThreads) {
     const int r = idx / kChunks;
     const int c = (idx % kChunks) * 8;
     uint16_t* dst = smem + r * Stride<kD>() + c;
-    if (r < rows) {
+    if (r < rows && c < kD) {
       CpAsync16(dst, g + r * ld + c);
     } else {
       *reinterpret_cast<uint4*>(dst) = make_uint4(0, 0, 0, 0);
@@ -123,6 +134,7 @@ __global__ void __launch_bounds__(kThreads) AttentionResidentKernel(AttentionArg
   PdlWaitPrior();  // launched with PDL (pdl.cuh): nothing before this touches global memory
   extern __shared__ __align__(16) unsigned char smem_raw[];
   constexpr int kS = Stride<kD>();
+  constexpr int kDp = Padded<kD>();  // head dim as computed (zero columns past kD)
   uint16_t* ks = reinterpret_cast<uint16_t*>(smem_raw);
   uint16_t* vs = ks + sk_padded * kS;
   uint16_t* qs = vs + sk_padded * kS;
@@ -148,15 +160,15 @@ __global__ void __launch_bounds__(kThreads) AttentionResidentKernel(AttentionArg
   const int wr = warp * 16;
 
   // Q A-fragments for this warp's 16 rows: lane l addresses row (l % 16), column half (l / 16).
-  uint32_t qf[kD / 16][4];
+  uint32_t qf[kDp / 16][4];
 #pragma unroll
-  for (int kk = 0; kk < kD / 16; ++kk) {
+  for (int kk = 0; kk < kDp / 16; ++kk) {
     Ldmatrix4(qf[kk], qs + (wr + (lane % 16)) * kS + kk * 16 + (lane / 16) * 8);
   }
 
-  float o[kD / 8][4];
+  float o[kDp / 8][4];
 #pragma unroll
-  for (int dt = 0; dt < kD / 8; ++dt) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
+  for (int dt = 0; dt < kDp / 8; ++dt) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
   float m[2] = {-INFINITY, -INFINITY};
   float l[2] = {0.0f, 0.0f};
   const int row[2] = {q0 + wr + grp, q0 + wr + grp + 8};
@@ -169,7 +181,7 @@ __global__ void __launch_bounds__(kThreads) AttentionResidentKernel(AttentionArg
 #pragma unroll
     for (int np = 0; np < kBlockK / 16; ++np) {
 #pragma unroll
-      for (int kk = 0; kk < kD / 16; ++kk) {
+      for (int kk = 0; kk < kDp / 16; ++kk) {
         uint32_t bf[4];
         Ldmatrix4(bf, ks + (k0 + np * 16 + (lane / 16) * 8 + (lane % 8)) * kS + kk * 16 +
                           ((lane / 8) % 2) * 8);
@@ -215,7 +227,7 @@ __global__ void __launch_bounds__(kThreads) AttentionResidentKernel(AttentionArg
       }
     }
 #pragma unroll
-    for (int dt = 0; dt < kD / 8; ++dt) {
+    for (int dt = 0; dt < kDp / 8; ++dt) {
       o[dt][0] *= alpha[0];
       o[dt][1] *= alpha[0];
       o[dt][2] *= alpha[1];
@@ -231,7 +243,7 @@ __global__ void __launch_bounds__(kThreads) AttentionResidentKernel(AttentionArg
       a[2] = Pack<T>(s[2 * kk2 + 1][0], s[2 * kk2 + 1][1]);
       a[3] = Pack<T>(s[2 * kk2 + 1][2], s[2 * kk2 + 1][3]);
 #pragma unroll
-      for (int dp = 0; dp < kD / 16; ++dp) {
+      for (int dp = 0; dp < kDp / 16; ++dp) {
         uint32_t bf[4];
         Ldmatrix4Trans(bf, vs + (k0 + kk2 * 16 + ((lane / 8) % 2) * 8 + (lane % 8)) * kS +
                                dp * 16 + (lane / 16) * 8);
@@ -274,8 +286,13 @@ bool Aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 
 }  // namespace
 
 size_t InitAttentionResidentKernels() {
+  const size_t max72 = SmemBytes<72>(kMaxKeys);
   const size_t max64 = SmemBytes<64>(kMaxKeys);
   const size_t max32 = SmemBytes<32>(kMaxKeys);
+  VLART_CUDA_CHECK(cudaFuncSetAttribute(AttentionResidentKernel<__nv_bfloat16, 72>,
+                                        cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(max72)));
+  VLART_CUDA_CHECK(cudaFuncSetAttribute(AttentionResidentKernel<__half, 72>,
+                                        cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(max72)));
   VLART_CUDA_CHECK(cudaFuncSetAttribute(AttentionResidentKernel<__nv_bfloat16, 64>,
                                         cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(max64)));
   VLART_CUDA_CHECK(cudaFuncSetAttribute(AttentionResidentKernel<__half, 64>,
@@ -284,14 +301,14 @@ size_t InitAttentionResidentKernels() {
                                         cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(max32)));
   VLART_CUDA_CHECK(cudaFuncSetAttribute(AttentionResidentKernel<__half, 32>,
                                         cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(max32)));
-  return max64;
+  return max72;
 }
 
 bool AttentionResidentSupported(const AttentionArgs& a) {
   const DType t = a.q_dtype;
   if (t != DType::kBF16 && t != DType::kF16) return false;
   if (a.k_dtype != t || a.v_dtype != t || a.out_dtype != t) return false;
-  if ((a.d != 32 && a.d != 64) || a.dv != a.d) return false;
+  if ((a.d != 32 && a.d != 64 && a.d != 72) || a.dv != a.d) return false;
   if (a.sk < 1 || a.sk > kMaxKeys || a.sq < 1) return false;
   if (a.hq % a.hkv != 0) return false;
   // 16-byte rows: base pointers aligned and every stride a multiple of 8 elements.
@@ -311,7 +328,9 @@ bool AttentionResidentSupported(const AttentionArgs& a) {
 
 void LaunchAttentionResident(const AttentionArgs& a, cudaStream_t stream) {
   const bool bf = a.q_dtype == DType::kBF16;
-  if (a.d == 64) {
+  if (a.d == 72) {
+    bf ? Launch<__nv_bfloat16, 72>(a, stream) : Launch<__half, 72>(a, stream);
+  } else if (a.d == 64) {
     bf ? Launch<__nv_bfloat16, 64>(a, stream) : Launch<__half, 64>(a, stream);
   } else {
     bf ? Launch<__nv_bfloat16, 32>(a, stream) : Launch<__half, 32>(a, stream);
