@@ -214,6 +214,41 @@ TEST_P(LinearParity, EveryTensorCoreGemmConfig) {
   cuda::ForceGemmConfig(cuda, -1, 1);
 }
 
+// The cuBLASLt candidate of the tuner in the 16-bit modes: straight to D for a plain product
+// (no bias, activation or residual), else the f32 product + one epilogue pass. Both round
+// once, so the same tolerance as every other path. (A residual as cuBLASLt's C failed this
+// test on the H100: one-ulp errors in bf16, so residuals take the epilogue.)
+TEST_P(LinearParity, CublasLtCandidateBothForms) {
+  VLART_REQUIRE_REAL_CUDA();
+  const ParityMode mode = GetParam();
+  if (mode != ParityMode::kBF16 && mode != ParityMode::kF16) GTEST_SKIP() << "16-bit modes only";
+  Backend& cuda = CudaFor(mode);
+  uint64_t salt = 2600;
+  struct Case {
+    LinearCase c;
+    bool direct;
+  };
+  const std::vector<Case> cases = {
+      {{526, 2048, 4096, false, Activation::kNone, Residual::kNone}, true},      // Gemma gate/up-like
+      {{50, 2048, 1024, false, Activation::kNone, Residual::kInPlace}, false},   // o_proj + residual
+      {{130, 520, 200, false, Activation::kNone, Residual::kSeparate}, false},
+      {{7, 64, 40, false, Activation::kNone, Residual::kNone, 8, 8}, true},      // padded rows
+      {{262, 1024, 3072, true, Activation::kNone, Residual::kNone}, false},      // bias: f32 pass
+      {{100, 1024, 512, false, Activation::kGeluTanh, Residual::kNone}, false},  // activation
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(fmt::format("M {} K {} N {} direct {}", k.c.m, k.c.k, k.c.n, k.direct));
+    cuda::ForceGemmConfig(cuda, cuda::kForceCublasF32, 1);
+    cuda::ResetStats(cuda);
+    RunLinearCase(mode, k.c, TestSeed(++salt));
+    const cuda::Stats s = cuda::StatsOf(cuda);
+    EXPECT_EQ(s.gemm_cublaslt, 1);
+    EXPECT_EQ(s.gemm_lt_direct, k.direct ? 1 : 0);
+    EXPECT_EQ(s.epilogue_passes, k.direct ? 0 : 1);
+  }
+  cuda::ForceGemmConfig(cuda, -1, 1);
+}
+
 // The fast paths really run: cuBLASLt for the model shapes (no SIMT fallback, no extra pass
 // when the epilogue fits cuBLASLt's), the SIMT kernel in fallback mode.
 TEST_P(LinearParity, ModelShapesTakeTheExpectedPath) {

@@ -237,8 +237,17 @@ void CudaBackend::Upload(const Tensor& host_src, const Tensor& dst) {
   auto* staging = static_cast<unsigned char*>(staging_);
   if (host_src.dtype != dst.dtype) {  // F32/F16/BF16 (checked): convert on the host like torch
     if (host_src.dtype == DType::kF32) {
+      // Tight per-dtype loops (the compiler vectorises them): the per-element dtype switch of
+      // StoreHost cost ~5 ns per element, ~1.5 ms for two 224x224 views.
       const float* s = host_src.data_as<const float>();
-      for (int64_t i = 0; i < n; ++i) StoreHost(staging, dst.dtype, i, s[i]);
+      auto* d16 = reinterpret_cast<uint16_t*>(staging);
+      if (dst.dtype == DType::kBF16) {
+        for (int64_t i = 0; i < n; ++i) d16[i] = F32ToBF16Bits(s[i]);
+      } else if (dst.dtype == DType::kF16) {
+        for (int64_t i = 0; i < n; ++i) d16[i] = F32ToF16Bits(s[i]);
+      } else {
+        for (int64_t i = 0; i < n; ++i) StoreHost(staging, dst.dtype, i, s[i]);
+      }
     } else {
       for (int64_t i = 0; i < n; ++i) StoreHost(staging, dst.dtype, i, LoadAsF32(host_src, i));
     }

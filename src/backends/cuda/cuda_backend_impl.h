@@ -139,7 +139,8 @@ class CudaBackend final : public Backend {
   // The tile/split configuration for a problem: timed on first eager use, cached per shape.
   GemmMmaConfig GemmConfigFor(const GemmMmaArgs& p, DType dtype);
   bool GemmConfigFits(const GemmMmaArgs& p, const GemmMmaConfig& c) const;
-  // cuBLASLt product in f32 + one fused epilogue pass (exact single rounding); false when
+  // cuBLASLt with one rounding: straight to D's dtype (residual as C) when there is no bias
+  // and no activation, else the product in f32 + one fused epilogue pass; false when
   // cuBLASLt rejects the problem.
   bool RunGemmLtF32(const GemmMmaArgs& p, DType dtype);
   static constexpr int kGemmViaCublasF32 = -1;  // GemmMmaConfig::tile of that candidate

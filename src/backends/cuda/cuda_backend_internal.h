@@ -23,6 +23,7 @@ struct Stats {
   int64_t gemm_cublaslt = 0;    // Linear/Conv2d GEMMs run by cuBLASLt
   int64_t gemm_simt = 0;        // ... by the SIMT fallback GEMM (incl. DomainLinear)
   int64_t epilogue_passes = 0;  // extra elementwise passes after a cuBLASLt GEMM
+  int64_t gemm_lt_direct = 0;   // 16-bit cuBLASLt GEMMs written straight to D (no f32 pass)
   int64_t attention_mma = 0;       // any tensor-core attention kernel
   int64_t attention_resident = 0;  // ... of which the K/V-resident one
   int64_t attention_flash = 0;     // ... of which the head-folded streaming one (D 256 / MQA 128)
