@@ -256,6 +256,9 @@ Result<std::vector<ActionChunk>> Pi0Policy::ActBatch(std::span<const Observation
     if (profiler_ != nullptr) profiler_->ResetOps();
     model_->Forward(*plan);
   }
+  // Wait for the forward first, so "download" is the copy alone (the forward's own time is
+  // in the device stages; e2e is unchanged: the download waited for it anyway).
+  backend_->Synchronize();
   const auto t_download = Clock::now();
   pi0::Pi0Outputs out;
   VLART_TRY(model_->Download(*plan, &out));

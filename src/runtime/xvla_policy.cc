@@ -143,6 +143,9 @@ Result<std::vector<ActionChunk>> XvlaPolicy::ActBatch(std::span<const Observatio
     if (profiler_ != nullptr) profiler_->ResetOps();
     model_->Forward(*plan);
   }
+  // Wait for the forward first, so "download" is the copy alone (the forward's own time is
+  // in the device stages; e2e is unchanged: the download waited for it anyway).
+  backend_->Synchronize();
   const auto t_download = Clock::now();
   xvla::XvlaOutputs out;
   VLART_TRY(model_->Download(*plan, &out));
