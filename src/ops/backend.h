@@ -127,6 +127,11 @@ class Backend {
   virtual void Axpby(float alpha, const Tensor& x, float beta, const Tensor& y,
                      const Tensor& out) = 0;
   virtual void Activate(Activation act, const Tensor& x, const Tensor& out) = 0;
+  // out = act(gate) * up, elementwise (a gated MLP: GeGLU, SwiGLU), computed in f32 and
+  // rounded once to out's dtype. gate, up, out same shape; in place allowed (out may be
+  // exactly gate or up). The CPU reference is Activate then Mul, both in f32.
+  virtual void GatedActivation(Activation act, const Tensor& gate, const Tensor& up,
+                               const Tensor& out) = 0;
 
   // ---- linear algebra ---------------------------------------------------------
   // out[M, N] = act(x[M, K] · w[N, K]ᵀ + bias[N]) + residual[M, N]

@@ -292,6 +292,23 @@ void CheckActivateArgs(Device device, const Tensor& x, const Tensor& out) {
   CheckExactAliasOnly(kOp, "out", out, "x", x);
 }
 
+void CheckGatedActivationArgs(Device device, const Tensor& gate, const Tensor& up,
+                              const Tensor& out) {
+  constexpr std::string_view kOp = "GatedActivation";
+  CheckDefined(kOp, "gate", gate);
+  CheckDefined(kOp, "up", up);
+  CheckDevice(kOp, "gate", gate, device);
+  CheckDevice(kOp, "up", up, device);
+  CheckOutput(kOp, "out", out, device);
+  CheckFloat(kOp, "gate", gate);
+  CheckFloat(kOp, "up", up);
+  CheckFloat(kOp, "out", out);
+  CheckSameShape(kOp, "gate", gate, "out", out);
+  CheckSameShape(kOp, "up", up, "out", out);
+  CheckExactAliasOnly(kOp, "out", out, "gate", gate);
+  CheckExactAliasOnly(kOp, "out", out, "up", up);
+}
+
 // ---- linear algebra ----------------------------------------------------------------------
 
 void CheckLinearArgs(Device device, const Tensor& x, const Tensor& w, const Tensor* bias,

@@ -58,6 +58,8 @@ void CheckEmbeddingArgs(Device device, const Tensor& ids, const Tensor& table, c
 void CheckBinaryElementwiseArgs(Device device, std::string_view op, const Tensor& a,
                                 const Tensor& b, const Tensor& out);
 void CheckActivateArgs(Device device, const Tensor& x, const Tensor& out);
+void CheckGatedActivationArgs(Device device, const Tensor& gate, const Tensor& up,
+                              const Tensor& out);
 
 // ---- linear algebra -----------------------------------------------------------------
 void CheckLinearArgs(Device device, const Tensor& x, const Tensor& w, const Tensor* bias,

@@ -72,6 +72,10 @@ void ProfilingBackend::Axpby(float alpha, const Tensor& x, float beta, const Ten
 void ProfilingBackend::Activate(Activation act, const Tensor& x, const Tensor& out) {
   VLART_PROFILED("Activate", S(out), inner_->Activate(act, x, out));
 }
+void ProfilingBackend::GatedActivation(Activation act, const Tensor& gate, const Tensor& up,
+                                       const Tensor& out) {
+  VLART_PROFILED("GatedActivation", S(out), inner_->GatedActivation(act, gate, up, out));
+}
 void ProfilingBackend::Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act,
                               const Tensor* residual, const Tensor& out) {
   VLART_PROFILED("Linear", fmt::format("{} x {}{}", S(x), S(w), residual ? " +res" : ""),

@@ -52,6 +52,8 @@ class ProfilingBackend final : public Backend {
   void Mul(const Tensor& a, const Tensor& b, const Tensor& out) override;
   void Axpby(float alpha, const Tensor& x, float beta, const Tensor& y, const Tensor& out) override;
   void Activate(Activation act, const Tensor& x, const Tensor& out) override;
+  void GatedActivation(Activation act, const Tensor& gate, const Tensor& up,
+                       const Tensor& out) override;
   void Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act,
               const Tensor* residual, const Tensor& out) override;
   void DomainLinear(const Tensor& x, const Tensor& weight_table, const Tensor& bias_table,

@@ -45,6 +45,9 @@ class FixedOrderBackend : public Backend {
     cpu_->Axpby(al, x, be, y, o);
   }
   void Activate(Activation a, const Tensor& x, const Tensor& o) override { cpu_->Activate(a, x, o); }
+  void GatedActivation(Activation a, const Tensor& g, const Tensor& u, const Tensor& o) override {
+    cpu_->GatedActivation(a, g, u, o);
+  }
   void DomainLinear(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& d,
                     const Tensor& o) override {
     cpu_->DomainLinear(x, w, b, d, o);

@@ -40,6 +40,7 @@ const std::map<std::string, std::string>& MethodSuites() {
       {"Mul", "CpuMul"},
       {"Axpby", "CpuAxpby"},
       {"Activate", "CpuActivate"},
+      {"GatedActivation", "CpuGatedActivation"},
       {"Linear", "CpuLinear"},
       {"DomainLinear", "CpuDomainLinear"},
       {"LayerNorm", "CpuLayerNorm"},

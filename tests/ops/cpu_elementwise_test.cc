@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// cpu_elementwise_test.cc: Add, Mul, Axpby and Activate of the CPU reference backend.
+// cpu_elementwise_test.cc: Add, Mul, Axpby, Activate and GatedActivation of the CPU reference
+// backend.
 //
 // Dyadic inputs make Add/Mul/Axpby exact (compared bitwise); activations are compared
 // with the double formula under a bound of 8u (|x| + |act(x)|): a handful of f32
-// roundings plus libm's erf/tanh/exp within 2 ulp, scaled by at most |x|.
+// roundings plus libm's erf/tanh/exp within 2 ulp, scaled by at most |x|. GatedActivation is
+// compared with the double formula act(g) * u under that bound times |u| plus the product's
+// rounding, and bit for bit with its spec (Activate, then Mul).
 
 #include <gtest/gtest.h>
 
@@ -170,6 +173,132 @@ TEST(CpuActivate, MatchesDoubleOnAGridStridedAndInPlace) {
     Cpu().Activate(act, inplace.view(), inplace.view());
     ExpectBitEqual(inplace.view(), out.view, fmt::format("Activate {} in place", ActivationName(act)));
   }
+}
+
+// ---- GatedActivation ------------------------------------------------------------------------
+
+// act(g) * u in double against the f32 result: the activation's bound 8u(|g| + |act(g)|)
+// (as in CpuActivate) carried through the product (times |u|), plus one rounding u |want|.
+std::vector<double> GatedTol(Activation act, const std::vector<double>& g,
+                             const std::vector<double>& u, std::vector<double>* want) {
+  std::vector<double> tol(g.size());
+  want->resize(g.size());
+  for (size_t i = 0; i < g.size(); ++i) {
+    const double a = ActD(act, g[i]);
+    (*want)[i] = a * u[i];
+    tol[i] = 8 * kU * (std::fabs(g[i]) + std::fabs(a)) * std::fabs(u[i]) + kU * std::fabs((*want)[i]) + 1e-30;
+  }
+  return tol;
+}
+
+TEST(CpuGatedActivation, HandValues) {
+  HostTensor g(DType::kF32, {4}), u(DType::kF32, {4}), out(DType::kF32, {4});
+  const float gs[] = {0.0f, 1.0f, -1.0f, 3.0f};
+  const float us[] = {2.0f, -0.5f, 4.0f, 1.0f};
+  std::memcpy(g.data<float>(), gs, sizeof(gs));
+  std::memcpy(u.data<float>(), us, sizeof(us));
+  struct Want {
+    Activation act;
+    double v[4];
+  };
+  // The CpuActivate.HandValues closed forms times u, e.g. gelu_tanh(1) * -0.5 =
+  // -0.4205959953041384, gelu_tanh(-1) * 4 = -0.6352320375668930.
+  const Want wants[] = {
+      {Activation::kNone, {0, -0.5, -4, 3}},
+      {Activation::kGeluErf, {0, -0.42067237303427146, -0.6346210157258283, 2.99595030590511}},
+      {Activation::kGeluTanh, {0, -0.4205959953041384, -0.635232037566893, 2.996362607918227}},
+      {Activation::kSilu, {0, -0.36552928931500245, -1.0757656854799804, 2.8577223804672998}},
+      {Activation::kSigmoid, {1.0, -0.36552928931500245, 1.0757656854799804, 0.9525741268224334}},
+  };
+  for (const Want& w : wants) {
+    Cpu().GatedActivation(w.act, g.view(), u.view(), out.view());
+    std::vector<double> want, tol = GatedTol(w.act, ToDouble(g.view()), ToDouble(u.view()), &want);
+    for (int i = 0; i < 4; ++i) tol[i] += 8 * kU * std::fabs(w.v[i]);  // the hand value's own digits
+    ExpectWithin(out.view(), std::vector<double>(w.v, w.v + 4), tol, ActivationName(w.act));
+  }
+}
+
+// The pi0 GeGLU layout: gate and up are the two column halves of one [rows, 2m] buffer (row
+// stride 2m), the result written over the gate half. Must equal Activate then Mul bit for bit,
+// into a separate padded output, in place over gate and in place over up, and with a
+// transposed (innermost-strided) gate and a broadcast up.
+TEST(CpuGatedActivation, BitEqualToActivateThenMulOnSlicesAndInPlace) {
+  const int64_t rows = 7, m = 19;
+  HostTensor hid = Random({rows, 2 * m}, 1030, -6.0f, 6.0f);
+  const Tensor gate = hid.view().Slice(1, 0, m);   // [7, 19], row stride 38
+  const Tensor up = hid.view().Slice(1, m, 2 * m);
+  for (Activation act : {Activation::kNone, Activation::kGeluErf, Activation::kGeluTanh,
+                         Activation::kSilu, Activation::kSigmoid}) {
+    SCOPED_TRACE(ActivationName(act));
+    HostTensor spec(DType::kF32, {rows, m});
+    Cpu().Activate(act, gate, spec.view());
+    Cpu().Mul(spec.view(), up, spec.view());
+
+    Padded out = PaddedF32({rows, m}, {1, 3});
+    Cpu().GatedActivation(act, gate, up, out.view);
+    ExpectBitEqual(out.view, spec.view(), "into a padded output");
+    ExpectPaddingUntouched(out, "padding");
+    std::vector<double> want;
+    const std::vector<double> tol = GatedTol(act, ToDouble(gate), ToDouble(up), &want);
+    ExpectWithin(out.view, want, tol, "against double");
+
+    HostTensor on_gate = HostTensor::CopyOf(hid.view());
+    const Tensor g2 = on_gate.view().Slice(1, 0, m), u2 = on_gate.view().Slice(1, m, 2 * m);
+    Cpu().GatedActivation(act, g2, u2, g2);
+    ExpectBitEqual(g2, spec.view(), "in place over gate");
+    ExpectBitEqual(u2, up, "up untouched");
+
+    HostTensor on_up = HostTensor::CopyOf(hid.view());
+    const Tensor g3 = on_up.view().Slice(1, 0, m), u3 = on_up.view().Slice(1, m, 2 * m);
+    Cpu().GatedActivation(act, g3, u3, u3);
+    ExpectBitEqual(u3, spec.view(), "in place over up");
+    ExpectBitEqual(g3, gate, "gate untouched");
+  }
+  // Innermost-strided gate (a transpose) and a stride-0 broadcast up row.
+  const HostTensor gt = Random({m, rows}, 1031, -6.0f, 6.0f);
+  const HostTensor row = Random({m}, 1032, -2.0f, 2.0f);
+  const Tensor g = gt.view().Transpose(0, 1);  // [7, 19], strides [1, 7]
+  const Tensor u = row.view().Broadcast({rows, m});
+  HostTensor spec(DType::kF32, {rows, m}), out(DType::kF32, {rows, m});
+  Cpu().Activate(Activation::kGeluTanh, g, spec.view());
+  Cpu().Mul(spec.view(), u, spec.view());
+  Cpu().GatedActivation(Activation::kGeluTanh, g, u, out.view());
+  ExpectBitEqual(out.view(), spec.view(), "transposed gate, broadcast up");
+}
+
+TEST(CpuGatedActivation, BadArgumentsAbortWithTheOpsMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  HostTensor buf = Full({3, 8}, 1.0f);
+  const Tensor g = buf.view().Slice(1, 0, 4), u = buf.view().Slice(1, 4, 8);
+  HostTensor wide(DType::kF32, {3, 5});
+  EXPECT_DEATH(Cpu().GatedActivation(Activation::kGeluTanh, g, u, wide.view()),
+               "GatedActivation: gate \\[3, 4\\] and out \\[3, 5\\] must have the same shape");
+  const HostTensor u_wide = Full({3, 5}, 1.0f);
+  HostTensor out(DType::kF32, {3, 4});
+  EXPECT_DEATH(Cpu().GatedActivation(Activation::kGeluTanh, g, u_wide.view(), out.view()),
+               "GatedActivation: gate \\[3, 4\\] and out \\[3, 4\\] must have the same shape|"
+               "GatedActivation: up \\[3, 5\\] and out \\[3, 4\\] must have the same shape");
+  // out starts where gate starts but with another row stride: not the identical view.
+  HostTensor buf2 = Full({6, 4}, 1.0f);
+  const Tensor g_rows = buf2.view().Slice(0, 0, 3);                      // rows 0..2
+  const Tensor o_rows = buf2.view().Reshape({3, 2, 4}).Select(1, 0);     // rows 0, 2, 4
+  const Tensor u_rows = buf2.view().Slice(0, 3, 6);
+  EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, g_rows, u_rows, o_rows),
+               "GatedActivation: out \\[3, 4\\] and gate \\[3, 4\\] share a start address");
+  HostTensor row(DType::kF32, {4});
+  EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, g, u, row.view().Broadcast({3, 4})),
+               "GatedActivation: output out \\[3, 4\\] has overlapping elements");
+  HostTensor i32(DType::kI32, {3, 4});
+  EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, i32.view(), u, out.view()),
+               "GatedActivation: gate \\[3, 4\\] has dtype I32, expected F32, F16 or BF16");
+  HostTensor bf16(DType::kBF16, {3, 4});
+  EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, g, bf16.view(), out.view()),
+               "GatedActivation: up \\[3, 4\\] has dtype BF16, which the CPU reference backend "
+               "does not support");
+  Tensor on_gpu = g;
+  on_gpu.device = Device::kCuda;
+  EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, on_gpu, u, out.view()),
+               "GatedActivation: gate \\[3, 4\\] is on cuda, expected cpu");
 }
 
 }  // namespace

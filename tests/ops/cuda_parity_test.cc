@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // cuda_parity_test.cc: the CUDA backend against the CPU reference for memory, data
-// movement, elementwise, normalisation and rotary ops, in every ParityMode.
+// movement, elementwise (incl. GatedActivation and which elementwise path a view takes),
+// normalisation and rotary ops, in every ParityMode.
 //
 // Every case: seeded inputs rounded through the device dtype, the CPU reference on host
 // views, the CUDA op on device views (strided where named), a guarded output, and a
@@ -15,11 +16,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "backends/cuda/cuda_backend.h"
+#include "backends/cuda/cuda_backend_internal.h"
 #include "core/float_convert.h"
 #include "cuda_parity_util.h"
 
@@ -318,6 +321,293 @@ TEST_P(ElementwiseParity, EveryActivation) {
       GuardedOutput out = MakeGuarded(cuda, *arena, shape, dt, 3);
       cuda.Activate(act, x.dev, out.view);
       ExpectClose(ReadGuarded(cuda, out, "Activate"), want, tol, ActivationName(act));
+    }
+  }
+}
+
+// ---- elementwise paths (elementwise.cu) and GatedActivation ----------------------------------
+
+// The path an elementwise call must take on the device: the strided kernel for the fallback mode
+// (force_fallback_kernels), mixed dtypes or a strided innermost dim; otherwise rows of 16-byte
+// vectors when every row start is aligned and rows are whole vectors, else plain rows.
+enum class Path { kVec, kRows, kStrided };
+const char* PathName(Path p) { return p == Path::kVec ? "rows-vec" : p == Path::kRows ? "rows" : "strided"; }
+
+Path ExpectedPath(ParityMode mode, bool same_dtype, bool inner_contiguous, bool aligned) {
+  if (mode == ParityMode::kBF16Fallback || !same_dtype || !inner_contiguous) return Path::kStrided;
+  return aligned ? Path::kVec : Path::kRows;
+}
+
+// Expects exactly one elementwise call since the last ResetStats, on path `want` (real CUDA only).
+void ExpectPath(Backend& cuda, Path want, const std::string& what) {
+  if (SelfCheck()) return;
+  const cuda::Stats s = cuda::StatsOf(cuda);
+  EXPECT_EQ(s.elementwise_vec, want == Path::kVec ? 1 : 0) << what << ": expected the " << PathName(want) << " path";
+  EXPECT_EQ(s.elementwise_rows, want == Path::kRows ? 1 : 0) << what << ": expected the " << PathName(want) << " path";
+  EXPECT_EQ(s.elementwise_strided, want == Path::kStrided ? 1 : 0) << what << ": expected the " << PathName(want) << " path";
+}
+
+void ResetPathStats(Backend& cuda) {
+  if (!SelfCheck()) cuda::ResetStats(cuda);
+}
+
+// Activate's bound (EveryActivation): one function evaluation on each side, then the output
+// rounding.
+std::vector<double> ActivateTol(const std::vector<double>& x, const HostTensor& want, DType out) {
+  std::vector<double> tol(x.size());
+  for (size_t i = 0; i < tol.size(); ++i) {
+    const double w = std::fabs(want.data<float>()[i]);
+    tol[i] = UnitRoundoff(out) * w + kFunctionUlps * kUnitF32 * (std::fabs(x[i]) + w) + AbsFloor(out);
+  }
+  return tol;
+}
+
+// Add / Mul / Axpby / Activate on column slices of wider buffers (rows with a row stride, the
+// GeGLU layout) and on a broadcast bias row: the rows paths, with the bounds of the cases above.
+TEST_P(ElementwiseParity, RowStridedViewsTakeTheRowsPaths) {
+  VLART_REQUIRE_CUDA();
+  const ParityMode mode = GetParam();
+  const DType dt = ModeDType(mode);
+  Backend& cuda = CudaFor(mode);
+  auto arena = cuda.NewArena();
+  struct Case {
+    int64_t rows, cols, pitch, x0, y0;  // x, y: columns [x0, x0 + cols), [y0, y0 + cols) of [rows, pitch]
+    int64_t out_pad, out_guard;
+    bool aligned;  // every operand's row starts 16-byte aligned, rows of whole 16-byte vectors
+  };
+  const std::vector<Case> cases = {
+      {50, 4096, 8192, 0, 4096, 8, 64, true},  // pi0 expert widths
+      {3, 17, 40, 0, 20, 3, 64, false},        // rows of 17: not whole vectors
+      {9, 64, 136, 1, 66, 8, 64, false},       // x starts one element in: misaligned
+      {9, 64, 128, 0, 64, 8, 1, false},        // misaligned output
+  };
+  uint64_t salt = 450;
+  for (const Case& c : cases) {
+    const uint64_t seed = TestSeed(++salt);
+    SCOPED_TRACE(SeedNote(seed) + fmt::format(" [{}, {}] of [{}, {}] at {} / {}", c.rows, c.cols, c.rows, c.pitch, c.x0, c.y0));
+    Twin buf = RandomTwin(cuda, *arena, Shape{c.rows, c.pitch}, dt, seed, -4.0f, 4.0f);
+    Twin bias = RandomTwin(cuda, *arena, Shape{c.cols}, dt, seed + 1, -4.0f, 4.0f);
+    const Tensor xh = buf.h().Slice(1, c.x0, c.x0 + c.cols), xd = buf.dev.Slice(1, c.x0, c.x0 + c.cols);
+    const Tensor yh = buf.h().Slice(1, c.y0, c.y0 + c.cols), yd = buf.dev.Slice(1, c.y0, c.y0 + c.cols);
+    const Shape shape{c.rows, c.cols};
+    const HostTensor x_dense = HostTensor::CopyOf(xh), y_dense = HostTensor::CopyOf(yh);
+    const std::vector<double> xv = Values(xh);
+    const Path want_path = ExpectedPath(mode, true, true, c.aligned);
+    for (const char* op : {"Add", "Mul", "Axpby", "Activate", "Add bias row"}) {
+      SCOPED_TRACE(op);
+      const std::string name = op;
+      const bool bias_row = name == "Add bias row";
+      const Tensor bh = bias_row ? bias.h().Broadcast(shape) : yh;
+      const Tensor bd = bias_row ? bias.dev.Broadcast(shape) : yd;
+      const auto run = [&](Backend& be, const Tensor& a, const Tensor& b, const Tensor& out) {
+        if (name == "Add" || bias_row) be.Add(a, b, out);
+        if (name == "Mul") be.Mul(a, b, out);
+        if (name == "Axpby") be.Axpby(0.37f, a, -1.5f, b, out);
+        if (name == "Activate") be.Activate(Activation::kGeluTanh, a, out);
+      };
+      HostTensor want = CpuOut(shape);
+      run(CpuRef(), xh, bh, want.view());
+      std::vector<double> tol;
+      if (name == "Activate") {
+        tol = ActivateTol(xv, want, dt);
+      } else if (name == "Mul") {
+        tol.resize(static_cast<size_t>(want.numel()));
+        for (size_t i = 0; i < tol.size(); ++i) tol[i] = UnitRoundoff(dt) * std::fabs(want.data<float>()[i]) + AbsFloor(dt);
+      } else {
+        const HostTensor b_dense = HostTensor::CopyOf(bh);
+        tol = BinaryTol(x_dense, b_dense, name == "Axpby" ? 0.37f : 1.0f, name == "Axpby" ? -1.5f : 1.0f, want, dt);
+      }
+      GuardedOutput out = MakeGuarded(cuda, *arena, shape, dt, c.out_pad, c.out_guard);
+      ResetPathStats(cuda);
+      run(cuda, xd, bd, out.view);
+      ExpectPath(cuda, want_path, name);
+      ExpectClose(ReadGuarded(cuda, out, name), want, tol, name);
+    }
+  }
+}
+
+// Bound: the device's act(g) is within Activate's bound kFunctionUlps u32 (|g| + |act(g)|) of the
+// CPU's; the product carries that times |u|; each side rounds its f32 product once
+// (2 u32 |act(g) u|); then the output rounding (u_out |want| + AbsFloor). act_g is the CPU's
+// Activate of the same gate values.
+std::vector<double> GatedTol(const std::vector<double>& g, const std::vector<double>& act_g,
+                             const std::vector<double>& u, const HostTensor& want, DType out) {
+  std::vector<double> tol(g.size());
+  for (size_t i = 0; i < tol.size(); ++i) {
+    const double a = std::fabs(act_g[i]), au = std::fabs(u[i]);
+    tol[i] = UnitRoundoff(out) * std::fabs(want.data<float>()[i]) +
+             (kFunctionUlps * kUnitF32 * (std::fabs(g[i]) + a) + 2 * kUnitF32 * a) * au + AbsFloor(out);
+  }
+  return tol;
+}
+
+// GatedActivation (pi0's GeGLU: gate and up are the column halves of one Linear output, the result
+// written over the gate half) at the model shapes, awkward and misaligned slices (rows path), a
+// transposed gate and mixed dtypes (strided path), into a separate guarded output and in place.
+TEST_P(ElementwiseParity, GatedActivationSlicesInPlaceAndPaths) {
+  VLART_REQUIRE_CUDA();
+  const ParityMode mode = GetParam();
+  const DType dt = ModeDType(mode);
+  Backend& cuda = CudaFor(mode);
+  auto arena = cuda.NewArena();
+  struct Case {
+    const char* name;
+    int64_t rows, cols, pitch, g0, u0;  // gate, up: columns [g0, g0 + cols), [u0, u0 + cols) of [rows, pitch]
+    bool transposed_gate;  // gate instead from its own [cols, rows] buffer, transposed
+    bool aligned;          // 16-byte row starts and whole 16-byte vectors in every mode
+    bool model;            // a pi0 shape: gelu_tanh only (the other activations run on the small ones)
+  };
+  const std::vector<Case> cases = {
+      {"pi0 prefix GeGLU", 526, 16384, 32768, 0, 16384, false, true, true},
+      {"pi0 expert GeGLU", 50, 4096, 8192, 0, 4096, false, true, true},
+      {"awkward 3x17 of 3x40", 3, 17, 40, 0, 20, false, false, false},
+      {"one element", 1, 1, 2, 0, 1, false, false, false},
+      {"gate one element in", 50, 4096, 8200, 1, 4100, false, false, false},
+      {"odd pitch", 7, 64, 129, 0, 64, false, false, false},
+      {"aligned small", 5, 96, 192, 0, 96, false, true, false},
+      {"transposed gate", 37, 64, 128, 0, 64, true, false, false},
+  };
+  const Activation all_acts[] = {Activation::kNone, Activation::kGeluErf, Activation::kGeluTanh,
+                                 Activation::kSilu, Activation::kSigmoid};
+  uint64_t salt = 500;
+  for (const Case& c : cases) {
+    const uint64_t seed = TestSeed(++salt);
+    SCOPED_TRACE(SeedNote(seed) + " " + c.name);
+    const Shape shape{c.rows, c.cols};
+    // Inputs: gate in [-8, 8) (the activations' interesting range), up in [-4, 4); NaN in the
+    // gate and ±inf in up (times act(1), act(2) > 0) must come out as NaN and ±inf.
+    HostTensor hv = Uniform(Shape{c.rows, c.pitch}, seed, -4.0f, 4.0f);
+    HostTensor gv = c.transposed_gate ? Uniform(Shape{c.cols, c.rows}, seed + 1, -8.0f, 8.0f)
+                                      : Uniform(Shape{1}, seed + 1);  // unused
+    const auto gate_of = [&](const Tensor& hid, const Tensor& own) {
+      return c.transposed_gate ? own.Transpose(0, 1) : hid.Slice(1, c.g0, c.g0 + c.cols);
+    };
+    {
+      const Tensor g = gate_of(hv.view(), gv.view());
+      if (!c.transposed_gate) {
+        const HostTensor wide = Uniform(shape, seed + 2, -8.0f, 8.0f);
+        CpuRef().Copy(wide.view(), g);
+      }
+      if (c.cols >= 7) {
+        const Tensor u = hv.view().Slice(1, c.u0, c.u0 + c.cols);
+        *static_cast<float*>(g.ElementPtr({0, 2})) = kNaN;
+        *static_cast<float*>(g.ElementPtr({0, 5})) = 1.0f;
+        *static_cast<float*>(u.ElementPtr({0, 5})) = kInf;
+        *static_cast<float*>(g.ElementPtr({0, 6})) = 2.0f;
+        *static_cast<float*>(u.ElementPtr({0, 6})) = -kInf;
+      }
+    }
+    Twin hid = MakeTwin(cuda, *arena, std::move(hv), dt);
+    Twin own = MakeTwin(cuda, *arena, std::move(gv), dt);
+    const Tensor gh = gate_of(hid.h(), own.h()), gd = gate_of(hid.dev, own.dev);
+    const Tensor uh = hid.h().Slice(1, c.u0, c.u0 + c.cols), ud = hid.dev.Slice(1, c.u0, c.u0 + c.cols);
+    const std::vector<double> g = Values(gh), u = Values(uh);
+    std::vector<Activation> acts(std::begin(all_acts), std::end(all_acts));
+    if (c.model) acts = {Activation::kGeluTanh};
+    for (Activation act : acts) {
+      SCOPED_TRACE(ActivationName(act));
+      HostTensor want = CpuOut(shape), act_g = CpuOut(shape);
+      CpuRef().GatedActivation(act, gh, uh, want.view());
+      CpuRef().Activate(act, gh, act_g.view());
+      const std::vector<double> tol = GatedTol(g, Values(act_g.view()), u, want, dt);
+
+      // Into a separate guarded output (row-strided; misaligned when the inputs are).
+      GuardedOutput out = MakeGuarded(cuda, *arena, shape, dt, c.aligned ? 8 : 3, c.aligned ? 64 : 1);
+      ResetPathStats(cuda);
+      cuda.GatedActivation(act, gd, ud, out.view);
+      ExpectPath(cuda, ExpectedPath(mode, true, !c.transposed_gate, c.aligned), "separate output");
+      ExpectClose(ReadGuarded(cuda, out, "GatedActivation"), want, tol, "GatedActivation");
+
+      // In place, as pi0 calls it: over the gate half (over up for the transposed gate, whose
+      // innermost stride an output may not have). The other columns must be untouched.
+      const int64_t o0 = c.transposed_gate ? c.u0 : c.g0;
+      GuardedOutput whole = MakeGuarded(cuda, *arena, Shape{c.rows, c.pitch}, dt);
+      cuda.Copy(hid.dev, whole.view);
+      const Tensor target = whole.view.Slice(1, o0, o0 + c.cols);
+      const Tensor g_in = c.transposed_gate ? gd : target;
+      const Tensor u_in = c.transposed_gate ? target : whole.view.Slice(1, c.u0, c.u0 + c.cols);
+      ResetPathStats(cuda);
+      cuda.GatedActivation(act, g_in, u_in, target);
+      ExpectPath(cuda, ExpectedPath(mode, true, !c.transposed_gate, c.aligned), "in place");
+      HostTensor got_whole = ReadGuarded(cuda, whole, "GatedActivation in place");
+      const HostTensor got = HostTensor::CopyOf(got_whole.view().Slice(1, o0, o0 + c.cols));
+      ExpectClose(got, want, tol, "GatedActivation in place");
+      HostTensor rest = HostTensor::CopyOf(hid.h());  // every other column exactly as uploaded
+      CpuRef().Copy(got.view(), rest.view().Slice(1, o0, o0 + c.cols));
+      ExpectClose(got_whole, rest, {0.0}, "GatedActivation in place: other columns");
+
+      // Mixed dtypes (f32 output of 16-bit inputs): the strided kernel, one rounding to f32.
+      if (!c.model && dt != DType::kF32) {
+        GuardedOutput out32 = MakeGuarded(cuda, *arena, shape, DType::kF32, 2);
+        ResetPathStats(cuda);
+        cuda.GatedActivation(act, gd, ud, out32.view);
+        ExpectPath(cuda, Path::kStrided, "f32 output");
+        ExpectClose(ReadGuarded(cuda, out32, "GatedActivation f32 out"), want,
+                    GatedTol(g, Values(act_g.view()), u, want, DType::kF32), "GatedActivation f32 out");
+      }
+    }
+  }
+}
+
+// The rows kernels (16-byte vectors and one element per thread) and the strided kernel evaluate
+// the same expressions, so a result must not depend on the path: bf16 operands on the rows paths
+// (the bf16 backend) against the strided kernel (the fallback backend), bit for bit, with NaN and
+// infinities among the inputs. This is also what keeps Add/Mul/Axpby/Activate numerically as they
+// were before the rows paths existed (their old kernels evaluated these expressions too).
+TEST(ElementwisePaths, RowsAndStridedKernelsAgreeBitForBit) {
+  VLART_REQUIRE_REAL_CUDA();
+  Backend& fast = CudaFor(ParityMode::kBF16);
+  Backend& slow = CudaFor(ParityMode::kBF16Fallback);
+  auto fast_arena = fast.NewArena();
+  auto slow_arena = slow.NewArena();
+  const uint64_t seed = TestSeed(590);
+  SCOPED_TRACE(SeedNote(seed));
+  struct Case {
+    int64_t rows, cols, pitch, x0;  // x, y: columns [x0, x0 + cols), [x0 + cols, x0 + 2 cols) of [rows, pitch]
+  };
+  for (const Case& c : {Case{50, 4096, 8192, 0}, Case{7, 61, 130, 1}}) {
+    const int64_t rows = c.rows, cols = c.cols, pitch = c.pitch, x0 = c.x0;
+    SCOPED_TRACE(fmt::format("[{}, {}] of [{}, {}] at {}", rows, cols, rows, pitch, x0));
+    HostTensor values = Uniform(Shape{rows, pitch}, seed + static_cast<uint64_t>(cols), -8.0f, 8.0f);
+    values.data<float>()[x0 + 2] = kNaN;
+    values.data<float>()[x0 + 3] = kInf;
+    values.data<float>()[x0 + cols + 4] = -kInf;
+    const Twin f = MakeTwin(fast, *fast_arena, HostTensor::CopyOf(values.view()), DType::kBF16);
+    const Twin s = MakeTwin(slow, *slow_arena, std::move(values), DType::kBF16);
+    const auto x_of = [&](const Twin& t) { return t.dev.Slice(1, x0, x0 + cols); };
+    const auto y_of = [&](const Twin& t) { return t.dev.Slice(1, x0 + cols, x0 + 2 * cols); };
+    const Shape shape{rows, cols};
+    struct Op {
+      std::string name;
+      std::function<void(Backend&, const Tensor&, const Tensor&, const Tensor&)> run;
+    };
+    std::vector<Op> ops = {
+        {"Add", [](Backend& be, const Tensor& a, const Tensor& b, const Tensor& o) { be.Add(a, b, o); }},
+        {"Mul", [](Backend& be, const Tensor& a, const Tensor& b, const Tensor& o) { be.Mul(a, b, o); }},
+        {"Axpby", [](Backend& be, const Tensor& a, const Tensor& b, const Tensor& o) { be.Axpby(0.37f, a, -1.5f, b, o); }},
+    };
+    for (Activation act : {Activation::kNone, Activation::kGeluErf, Activation::kGeluTanh,
+                           Activation::kSilu, Activation::kSigmoid}) {
+      ops.push_back({fmt::format("Activate {}", ActivationName(act)),
+                     [act](Backend& be, const Tensor& a, const Tensor&, const Tensor& o) { be.Activate(act, a, o); }});
+      ops.push_back({fmt::format("GatedActivation {}", ActivationName(act)),
+                     [act](Backend& be, const Tensor& a, const Tensor& b, const Tensor& o) {
+                       be.GatedActivation(act, a, b, o);
+                     }});
+    }
+    for (const Op& op : ops) {
+      SCOPED_TRACE(op.name);
+      GuardedOutput fo = MakeGuarded(fast, *fast_arena, shape, DType::kBF16, 8);
+      GuardedOutput so = MakeGuarded(slow, *slow_arena, shape, DType::kBF16, 8);
+      cuda::ResetStats(fast);
+      cuda::ResetStats(slow);
+      op.run(fast, x_of(f), y_of(f), fo.view);
+      op.run(slow, x_of(s), y_of(s), so.view);
+      const cuda::Stats fs = cuda::StatsOf(fast), ss = cuda::StatsOf(slow);
+      EXPECT_EQ(fs.elementwise_vec + fs.elementwise_rows, 1) << "bf16 backend: not a rows path";
+      EXPECT_EQ(fs.elementwise_vec, x0 == 0 ? 1 : 0) << "aligned views: the vector path";
+      EXPECT_EQ(ss.elementwise_strided, 1) << "fallback backend: not the strided kernel";
+      ExpectClose(ReadGuarded(fast, fo, op.name), ReadGuarded(slow, so, op.name), {0.0}, op.name);
     }
   }
 }

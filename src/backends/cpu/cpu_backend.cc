@@ -48,6 +48,10 @@ class CpuBackend final : public Backend {
   void Activate(Activation act, const Tensor& x, const Tensor& out) override {
     cpu::Activate(act, x, out);
   }
+  void GatedActivation(Activation act, const Tensor& gate, const Tensor& up,
+                       const Tensor& out) override {
+    cpu::GatedActivation(act, gate, up, out);
+  }
 
   void Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act,
               const Tensor* residual, const Tensor& out) override {

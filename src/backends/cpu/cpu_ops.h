@@ -31,6 +31,7 @@ void Add(const Tensor& a, const Tensor& b, const Tensor& out);
 void Mul(const Tensor& a, const Tensor& b, const Tensor& out);
 void Axpby(float alpha, const Tensor& x, float beta, const Tensor& y, const Tensor& out);
 void Activate(Activation act, const Tensor& x, const Tensor& out);
+void GatedActivation(Activation act, const Tensor& gate, const Tensor& up, const Tensor& out);
 
 // linear.cc
 void Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act,

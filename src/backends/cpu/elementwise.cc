@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// elementwise.cc: Add, Mul, Axpby and Activate on the CPU reference backend.
+// elementwise.cc: Add, Mul, Axpby, Activate and GatedActivation on the CPU reference backend.
 //
 // Math: out = a + b; out = a * b; out = alpha * x + beta * y; out = act(x)
-// (activation.h lists the activations). Shapes are equal; broadcasting is done by the
+// (activation.h lists the activations); out = act(gate) * up. Shapes are equal; broadcasting is done by the
 // caller with stride-0 views (Tensor::Broadcast), so inputs may have any strides,
 // innermost included. In place allowed: out may be exactly a (or b, x, y).
 // Reference: torch.add, torch.mul, alpha * x + beta * y (two products, then the sum:
 // three f32 roundings, which is what that PyTorch expression computes), torch GELU /
-// SiLU / sigmoid.
-// Numerics: one f32 operation per element, -ffp-contract=off (no FMA).
+// SiLU / sigmoid; GatedActivation is torch's act(gate) * up (HF GemmaMLP, pi0's GeGLU).
+// Numerics: one f32 operation per element, -ffp-contract=off (no FMA). GatedActivation
+// rounds act(gate) to f32 and then the product: bit for bit Activate followed by Mul.
 
 #include <cstdint>
 
@@ -74,6 +75,19 @@ void Activate(Activation act, const Tensor& x, const Tensor& out) {
   RequireF32("Activate", "x", x);
   RequireF32("Activate", "out", out);
   WithActivation(act, [&](auto fn) { Binary(x, x, out, [fn](float v, float) { return fn(v); }); });
+}
+
+void GatedActivation(Activation act, const Tensor& gate, const Tensor& up, const Tensor& out) {
+  CheckGatedActivationArgs(Device::kCpu, gate, up, out);
+  RequireF32("GatedActivation", "gate", gate);
+  RequireF32("GatedActivation", "up", up);
+  RequireF32("GatedActivation", "out", out);
+  WithActivation(act, [&](auto fn) {
+    Binary(gate, up, out, [fn](float g, float u) {
+      const float a = fn(g);  // rounded to f32 here, as Activate stores it
+      return a * u;
+    });
+  });
 }
 
 }  // namespace vlart::cpu

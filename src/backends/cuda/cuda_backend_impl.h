@@ -98,6 +98,8 @@ class CudaBackend final : public Backend {
   void Mul(const Tensor& a, const Tensor& b, const Tensor& out) override;
   void Axpby(float alpha, const Tensor& x, float beta, const Tensor& y, const Tensor& out) override;
   void Activate(Activation act, const Tensor& x, const Tensor& out) override;
+  void GatedActivation(Activation act, const Tensor& gate, const Tensor& up,
+                       const Tensor& out) override;
 
   void Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act,
               const Tensor* residual, const Tensor& out) override;
@@ -131,6 +133,8 @@ class CudaBackend final : public Backend {
   // Per-op epilogue: with VLART_CUDA_SYNC_CHECK=1 (and no capture in progress) waits for the
   // stream and names `op` if the device faulted.
   void AfterOp(const char* op);
+  // Counts an elementwise launch's path in stats_.
+  void CountElementwise(ElementwisePath path);
   void RunGemm(const GemmOperands& g, const RowMaterializer* materialize_a);
   void RunGemmChunk(const GemmOperands& g);
   void RunSimtGemm(const GemmOperands& g);

@@ -32,6 +32,10 @@ struct Stats {
   int64_t conv_depthwise = 0;
   int64_t conv_im2col_gemm = 0;
   int64_t conv_direct = 0;
+  // Add, Mul, Axpby, Activate, GatedActivation calls by path (elementwise.cu):
+  int64_t elementwise_vec = 0;      // rows of 16-byte vectors (aligned, contiguous inner dim)
+  int64_t elementwise_rows = 0;     // rows, one element per thread (contiguous inner dim)
+  int64_t elementwise_strided = 0;  // N-d index math per element (the general fallback)
 };
 
 // The non-blocking stream every op of `backend` is enqueued on.

@@ -1,17 +1,34 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// elementwise.cu: Add, Mul, Axpby and Activate.
+// elementwise.cu: Add, Mul, Axpby, Activate and GatedActivation.
 //
-// Math:      out = a + b | a * b | alpha * a + beta * b;  out = act(x) (backend.h formulas).
-// Mapping:   one thread per element, grid-stride. A contiguous fast path (all operands flat,
-//            one dtype) is templated on the element type; everything else (broadcast stride-0
-//            views, mixed dtypes, any strides up to 6 dims) takes the generic index-math kernel.
-// Numerics:  computed in f32, rounded once to out's dtype. In place (out == a or b) is safe:
-//            each thread reads its inputs before writing the same element.
-// Reference: backends/cpu (Add, Mul, Axpby, Activate).
+// Math:      out = a + b | a * b | alpha * a + beta * b;  out = act(x);  out = act(gate) * up
+//            (backend.h formulas).
+// Mapping:   three paths, picked on the host from the jointly collapsed operands (CollapseDims):
+//   rows-vec  every operand one dtype, innermost dim contiguous (stride 1), every row start
+//             16-byte aligned and the row length a multiple of the 16-byte vector (8 x bf16/f16,
+//             4 x f32): one 16-byte load per operand and one store per thread and vector. A
+//             contiguous tensor is one long row; a column slice of a wider buffer (GeGLU's
+//             gate / up halves) is rows with a row stride.
+//   rows      the same without the alignment: one element per thread, no index math per element.
+//   strided   anything else (a broadcast or strided innermost dim, mixed dtypes,
+//             force_fallback_kernels): one thread per element, N-d index math per element.
+//   The rows kernels use a 2-D grid: x over the vectors of a row, y over rows (blocks of
+//   kThreads threads shaped to the row length so short rows do not waste lanes). Row offsets
+//   come from the leading dims once per row (RowOffsetOf), never per element.
+// Numerics:  computed in f32, rounded once to out's dtype; every path evaluates the same
+//            expressions (Combine, Activate<kAct>), so the paths agree bit for bit.
+//            GatedActivation: act(gate) in f32, times up in f32, one rounding at the store.
+//            In place (out == a or b) is safe: each thread reads all of its inputs before
+//            it writes the same elements.
+// Reference: backends/cpu (Add, Mul, Axpby, Activate, GatedActivation).
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
@@ -22,6 +39,8 @@ namespace vlart::cuda {
 namespace {
 
 constexpr int kThreads = 256;
+constexpr int kVecBytes = 16;
+constexpr unsigned int kMaxGridY = 65535;
 
 int64_t NumElements(const StridedArg& t) {
   int64_t n = 1;
@@ -29,7 +48,7 @@ int64_t NumElements(const StridedArg& t) {
   return n;
 }
 
-bool IsFlat(const StridedArg& t) { return t.ndim == 0 || (t.ndim == 1 && t.stride[0] == 1); }
+// ---- device helpers ---------------------------------------------------------------------
 
 __device__ __forceinline__ float Combine(BinaryKind kind, float alpha, float beta, float a,
                                          float b) {
@@ -41,16 +60,118 @@ __device__ __forceinline__ float Combine(BinaryKind kind, float alpha, float bet
   return a;
 }
 
-template <typename T>
-__global__ void BinaryContigKernel(BinaryKind kind, float alpha, float beta, const T* a,
-                                   const T* b, T* out, int64_t n) {
-  PdlAllowDependents();
-  PdlWaitPrior();  // launched with PDL (pdl.cuh)
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    out[i] = FromFloat<T>(Combine(kind, alpha, beta, ToFloat(a[i]), ToFloat(b[i])));
+// Offset of row `row` (rows = all dims but the last). Collapsed operands are mostly 1-D or
+// 2-D: those skip the general div/mod walk.
+__device__ __forceinline__ int64_t RowStart(const StridedArg& t, int64_t row) {
+  if (t.ndim <= 1) return 0;
+  if (t.ndim == 2) return row * t.stride[0];
+  return RowOffsetOf(t, row);
+}
+
+// kVec consecutive elements at p as f32. kVec * sizeof(T) == 16 means one 16-byte load (the
+// host guarantees the alignment); otherwise element loads.
+template <typename T, int kVec>
+__device__ __forceinline__ void LoadVec(const T* p, float (&f)[kVec]) {
+  if constexpr (kVec * sizeof(T) == kVecBytes) {
+    const uint4 raw = *reinterpret_cast<const uint4*>(p);
+    const T* e = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+    for (int i = 0; i < kVec; ++i) f[i] = ToFloat(e[i]);
+  } else {
+#pragma unroll
+    for (int i = 0; i < kVec; ++i) f[i] = ToFloat(p[i]);
   }
 }
+
+// Raw bits of one element (16-bit types zero-extended).
+__device__ __forceinline__ uint32_t Bits(float v) { return __float_as_uint(v); }
+__device__ __forceinline__ uint32_t Bits(__half v) { return __half_as_ushort(v); }
+__device__ __forceinline__ uint32_t Bits(__nv_bfloat16 v) { return __bfloat16_as_ushort(v); }
+
+// Stores kVec elements rounded from f32. The 16-byte form packs the words and stores them with
+// __stwb (the default write-back store): a plain uint4 assignment came out of nvcc 13 as four
+// 4-byte stores.
+template <typename T, int kVec>
+__device__ __forceinline__ void StoreVec(T* p, const float (&f)[kVec]) {
+  if constexpr (kVec * sizeof(T) == kVecBytes) {
+    uint32_t w[4];
+    if constexpr (sizeof(T) == 4) {
+#pragma unroll
+      for (int j = 0; j < 4; ++j) w[j] = Bits(FromFloat<T>(f[j]));
+    } else {
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        w[j] = Bits(FromFloat<T>(f[2 * j])) | (Bits(FromFloat<T>(f[2 * j + 1])) << 16);
+      }
+    }
+    __stwb(reinterpret_cast<uint4*>(p), make_uint4(w[0], w[1], w[2], w[3]));  // st.global.wb.v4
+  } else {
+#pragma unroll
+    for (int i = 0; i < kVec; ++i) p[i] = FromFloat<T>(f[i]);
+  }
+}
+
+// The row/vector loops of the rows kernels: body(row, vector index) for every vector of
+// every row, 2-D grid, grid-stride in both directions.
+template <typename Body>
+__device__ __forceinline__ void ForEachRowVector(int64_t rows, int64_t vecs_per_row, Body body) {
+  const int64_t row_step = static_cast<int64_t>(gridDim.y) * blockDim.y;
+  const int64_t col_step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  const int64_t col0 = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  for (int64_t r = static_cast<int64_t>(blockIdx.y) * blockDim.y + threadIdx.y; r < rows; r += row_step) {
+    for (int64_t v = col0; v < vecs_per_row; v += col_step) body(r, v);
+  }
+}
+
+// ---- rows kernels (PDL: launched through LaunchPdl) ---------------------------------------
+
+template <typename T, int kVec>
+__global__ void BinaryRowsKernel(BinaryKind kind, float alpha, float beta, StridedArg a,
+                                 StridedArg b, StridedArg out, int64_t rows, int64_t vecs_per_row) {
+  PdlAllowDependents();
+  PdlWaitPrior();
+  ForEachRowVector(rows, vecs_per_row, [&](int64_t r, int64_t v) {
+    const int64_t col = v * kVec;
+    float fa[kVec], fb[kVec], fo[kVec];
+    LoadVec<T, kVec>(static_cast<const T*>(a.data) + RowStart(a, r) + col, fa);
+    LoadVec<T, kVec>(static_cast<const T*>(b.data) + RowStart(b, r) + col, fb);
+#pragma unroll
+    for (int i = 0; i < kVec; ++i) fo[i] = Combine(kind, alpha, beta, fa[i], fb[i]);
+    StoreVec<T, kVec>(static_cast<T*>(out.data) + RowStart(out, r) + col, fo);
+  });
+}
+
+template <ActKind kAct, typename T, int kVec>
+__global__ void ActivateRowsKernel(StridedArg x, StridedArg out, int64_t rows, int64_t vecs_per_row) {
+  PdlAllowDependents();
+  PdlWaitPrior();
+  ForEachRowVector(rows, vecs_per_row, [&](int64_t r, int64_t v) {
+    const int64_t col = v * kVec;
+    float f[kVec];
+    LoadVec<T, kVec>(static_cast<const T*>(x.data) + RowStart(x, r) + col, f);
+#pragma unroll
+    for (int i = 0; i < kVec; ++i) f[i] = Activate<kAct>(f[i]);
+    StoreVec<T, kVec>(static_cast<T*>(out.data) + RowStart(out, r) + col, f);
+  });
+}
+
+template <ActKind kAct, typename T, int kVec>
+__global__ void GatedRowsKernel(StridedArg gate, StridedArg up, StridedArg out, int64_t rows,
+                                int64_t vecs_per_row) {
+  PdlAllowDependents();
+  PdlWaitPrior();
+  ForEachRowVector(rows, vecs_per_row, [&](int64_t r, int64_t v) {
+    const int64_t col = v * kVec;
+    float g[kVec], u[kVec];
+    LoadVec<T, kVec>(static_cast<const T*>(gate.data) + RowStart(gate, r) + col, g);
+    LoadVec<T, kVec>(static_cast<const T*>(up.data) + RowStart(up, r) + col, u);
+#pragma unroll
+    for (int i = 0; i < kVec; ++i) g[i] = Activate<kAct>(g[i]) * u[i];
+    StoreVec<T, kVec>(static_cast<T*>(out.data) + RowStart(out, r) + col, g);
+  });
+}
+
+// ---- strided fallback kernels (any strides, any float dtype per operand) -----------------------
 
 __global__ void BinaryStridedKernel(BinaryKind kind, float alpha, float beta, StridedArg a,
                                     StridedArg b, StridedArg out, int64_t n) {
@@ -62,14 +183,6 @@ __global__ void BinaryStridedKernel(BinaryKind kind, float alpha, float beta, St
   }
 }
 
-template <typename T>
-__global__ void ActivateContigKernel(ActKind act, const T* x, T* out, int64_t n) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    out[i] = FromFloat<T>(ApplyActivation(act, ToFloat(x[i])));
-  }
-}
-
 __global__ void ActivateStridedKernel(ActKind act, StridedArg x, StridedArg out, int64_t n) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -78,55 +191,147 @@ __global__ void ActivateStridedKernel(ActKind act, StridedArg x, StridedArg out,
   }
 }
 
-}  // namespace
-
-void LaunchBinary(BinaryKind kind, float alpha, float beta, const StridedArg& a,
-                  const StridedArg& b, const StridedArg& out, cudaStream_t stream) {
-  const int64_t n = NumElements(out);
-  if (n == 0) return;
-  const unsigned int grid = GridFor(n, kThreads);
-  const bool same_dtype = a.dtype == out.dtype && b.dtype == out.dtype;
-  if (same_dtype && IsFlat(a) && IsFlat(b) && IsFlat(out)) {
-    if (out.dtype == DType::kF32) {
-      LaunchPdl(BinaryContigKernel<float>, dim3(grid), dim3(kThreads), 0, stream, 1, kind, alpha, beta,
-                static_cast<const float*>(a.data), static_cast<const float*>(b.data),
-                static_cast<float*>(out.data), n);
-    } else if (out.dtype == DType::kF16) {
-      LaunchPdl(BinaryContigKernel<__half>, dim3(grid), dim3(kThreads), 0, stream, 1, kind, alpha, beta,
-                static_cast<const __half*>(a.data), static_cast<const __half*>(b.data),
-                static_cast<__half*>(out.data), n);
-    } else {
-      LaunchPdl(BinaryContigKernel<__nv_bfloat16>, dim3(grid), dim3(kThreads), 0, stream, 1, kind, alpha,
-                beta, static_cast<const __nv_bfloat16*>(a.data),
-                static_cast<const __nv_bfloat16*>(b.data), static_cast<__nv_bfloat16*>(out.data), n);
-    }
-  } else {
-    BinaryStridedKernel<<<grid, kThreads, 0, stream>>>(kind, alpha, beta, a, b, out, n);
+__global__ void GatedStridedKernel(ActKind act, StridedArg gate, StridedArg up, StridedArg out,
+                                   int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float g = LoadAsFloat(gate.data, gate.dtype, OffsetOf(gate, i));
+    const float u = LoadAsFloat(up.data, up.dtype, OffsetOf(up, i));
+    StoreFromFloat(out.data, out.dtype, OffsetOf(out, i), ApplyActivation(act, g) * u);
   }
-  VLART_CUDA_CHECK_LAUNCH();
 }
 
-void LaunchActivate(ActKind act, const StridedArg& x, const StridedArg& out,
-                    cudaStream_t stream) {
-  const int64_t n = NumElements(out);
-  if (n == 0) return;
-  const unsigned int grid = GridFor(n, kThreads);
-  if (x.dtype == out.dtype && IsFlat(x) && IsFlat(out)) {
-    if (out.dtype == DType::kF32) {
-      ActivateContigKernel<float><<<grid, kThreads, 0, stream>>>(
-          act, static_cast<const float*>(x.data), static_cast<float*>(out.data), n);
-    } else if (out.dtype == DType::kF16) {
-      ActivateContigKernel<__half><<<grid, kThreads, 0, stream>>>(
-          act, static_cast<const __half*>(x.data), static_cast<__half*>(out.data), n);
-    } else {
-      ActivateContigKernel<__nv_bfloat16><<<grid, kThreads, 0, stream>>>(
-          act, static_cast<const __nv_bfloat16*>(x.data), static_cast<__nv_bfloat16*>(out.data),
-          n);
-    }
+// ---- host-side path choice -------------------------------------------------------------------
+
+// The rows geometry of collapsed operands, or ElementwisePath::kStrided when they do not fit.
+struct RowsPlan {
+  ElementwisePath path = ElementwisePath::kStrided;
+  int64_t rows = 0, cols = 0;
+  int vec = 1;  // elements per thread and step (1 on the unaligned rows path)
+  dim3 grid, block;
+};
+
+RowsPlan PlanRows(std::initializer_list<const StridedArg*> args, bool force_strided) {
+  RowsPlan p;
+  const StridedArg& out = **(args.end() - 1);
+  if (force_strided) return p;
+  for (const StridedArg* a : args) {
+    if (a->dtype != out.dtype || a->ndim < 1 || a->ndim != out.ndim) return p;
+    if (a->stride[a->ndim - 1] != 1) return p;  // innermost not contiguous
+  }
+  p.cols = out.shape[out.ndim - 1];
+  p.rows = NumElements(out) / p.cols;
+  const int elem = out.dtype == DType::kF32 ? 4 : 2;
+  const int vec = kVecBytes / elem;
+  bool aligned = p.cols % vec == 0;
+  for (const StridedArg* a : args) {
+    aligned = aligned && reinterpret_cast<uintptr_t>(a->data) % kVecBytes == 0;
+    for (int d = 0; d + 1 < a->ndim; ++d) aligned = aligned && a->stride[d] % vec == 0;
+  }
+  p.path = aligned ? ElementwisePath::kRowsVec : ElementwisePath::kRows;
+  p.vec = aligned ? vec : 1;
+  // Block: tx threads along a row (a power of two covering its vectors, at most kThreads),
+  // the rest of kThreads over rows.
+  const int64_t vecs = p.cols / p.vec;
+  int tx = 1;
+  while (tx < kThreads && tx < vecs) tx *= 2;
+  const int ty = kThreads / tx;
+  p.block = dim3(static_cast<unsigned int>(tx), static_cast<unsigned int>(ty));
+  p.grid = dim3(GridFor(vecs, tx), static_cast<unsigned int>(
+                                        std::min<int64_t>((p.rows + ty - 1) / ty, kMaxGridY)));
+  return p;
+}
+
+// Calls f(T{}) with T the C++ type of `dtype` (F32 / F16 / BF16).
+template <typename F>
+void WithType(DType dtype, F&& f) {
+  if (dtype == DType::kF32) {
+    f(float{});
+  } else if (dtype == DType::kF16) {
+    f(__half{});
   } else {
-    ActivateStridedKernel<<<grid, kThreads, 0, stream>>>(act, x, out, n);
+    f(__nv_bfloat16{});
+  }
+}
+
+// Calls f(std::integral_constant<ActKind, kAct>{}) for the run-time `act`.
+template <typename F>
+void WithAct(ActKind act, F&& f) {
+  switch (act) {
+    case ActKind::kNone: f(std::integral_constant<ActKind, ActKind::kNone>{}); return;
+    case ActKind::kGeluErf: f(std::integral_constant<ActKind, ActKind::kGeluErf>{}); return;
+    case ActKind::kGeluTanh: f(std::integral_constant<ActKind, ActKind::kGeluTanh>{}); return;
+    case ActKind::kSilu: f(std::integral_constant<ActKind, ActKind::kSilu>{}); return;
+    case ActKind::kSigmoid: f(std::integral_constant<ActKind, ActKind::kSigmoid>{}); return;
+  }
+}
+
+}  // namespace
+
+ElementwisePath LaunchBinary(BinaryKind kind, float alpha, float beta, const StridedArg& a,
+                             const StridedArg& b, const StridedArg& out, bool force_strided,
+                             cudaStream_t stream) {
+  const int64_t n = NumElements(out);
+  if (n == 0) return ElementwisePath::kNone;
+  const RowsPlan p = PlanRows({&a, &b, &out}, force_strided);
+  if (p.path == ElementwisePath::kStrided) {
+    BinaryStridedKernel<<<GridFor(n, kThreads), kThreads, 0, stream>>>(kind, alpha, beta, a, b, out, n);
+  } else {
+    WithType(out.dtype, [&](auto t) {
+      using T = decltype(t);
+      constexpr int kVec = kVecBytes / sizeof(T);
+      auto* kernel = p.vec == 1 ? BinaryRowsKernel<T, 1> : BinaryRowsKernel<T, kVec>;
+      LaunchPdl(kernel, p.grid, p.block, 0, stream, 1, kind, alpha, beta, a, b, out, p.rows,
+                p.cols / p.vec);
+    });
   }
   VLART_CUDA_CHECK_LAUNCH();
+  return p.path;
+}
+
+ElementwisePath LaunchActivate(ActKind act, const StridedArg& x, const StridedArg& out,
+                               bool force_strided, cudaStream_t stream) {
+  const int64_t n = NumElements(out);
+  if (n == 0) return ElementwisePath::kNone;
+  const RowsPlan p = PlanRows({&x, &out}, force_strided);
+  if (p.path == ElementwisePath::kStrided) {
+    ActivateStridedKernel<<<GridFor(n, kThreads), kThreads, 0, stream>>>(act, x, out, n);
+  } else {
+    WithType(out.dtype, [&](auto t) {
+      using T = decltype(t);
+      constexpr int kVec = kVecBytes / sizeof(T);
+      WithAct(act, [&](auto k) {
+        constexpr ActKind kAct = decltype(k)::value;
+        auto* kernel = p.vec == 1 ? ActivateRowsKernel<kAct, T, 1> : ActivateRowsKernel<kAct, T, kVec>;
+        LaunchPdl(kernel, p.grid, p.block, 0, stream, 1, x, out, p.rows, p.cols / p.vec);
+      });
+    });
+  }
+  VLART_CUDA_CHECK_LAUNCH();
+  return p.path;
+}
+
+ElementwisePath LaunchGatedActivation(ActKind act, const StridedArg& gate, const StridedArg& up,
+                                      const StridedArg& out, bool force_strided,
+                                      cudaStream_t stream) {
+  const int64_t n = NumElements(out);
+  if (n == 0) return ElementwisePath::kNone;
+  const RowsPlan p = PlanRows({&gate, &up, &out}, force_strided);
+  if (p.path == ElementwisePath::kStrided) {
+    GatedStridedKernel<<<GridFor(n, kThreads), kThreads, 0, stream>>>(act, gate, up, out, n);
+  } else {
+    WithType(out.dtype, [&](auto t) {
+      using T = decltype(t);
+      constexpr int kVec = kVecBytes / sizeof(T);
+      WithAct(act, [&](auto k) {
+        constexpr ActKind kAct = decltype(k)::value;
+        auto* kernel = p.vec == 1 ? GatedRowsKernel<kAct, T, 1> : GatedRowsKernel<kAct, T, kVec>;
+        LaunchPdl(kernel, p.grid, p.block, 0, stream, 1, gate, up, out, p.rows, p.cols / p.vec);
+      });
+    });
+  }
+  VLART_CUDA_CHECK_LAUNCH();
+  return p.path;
 }
 
 }  // namespace vlart::cuda

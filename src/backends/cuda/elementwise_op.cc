@@ -1,22 +1,36 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// elementwise_op.cc: CudaBackend::Add, Mul, Axpby, Activate (kernels in elementwise.cu).
-// Operands are collapsed jointly, so contiguous same-dtype work takes the flat fast path.
+// elementwise_op.cc: CudaBackend::Add, Mul, Axpby, Activate, GatedActivation (kernels in
+// elementwise.cu). Operands are collapsed jointly, so contiguous same-dtype work becomes one
+// long row and column slices of a wider buffer become rows with a stride: both take the rows
+// kernels (16-byte vectors where aligned). force_fallback_kernels sends everything to the
+// strided kernel (parity debugging). Stats count the path of every call.
 
 #include "backends/cuda/cuda_backend_impl.h"
 #include "backends/cuda/kernels.h"
 #include "ops/op_checks.h"
 
 namespace vlart::cuda {
+
+void CudaBackend::CountElementwise(ElementwisePath path) {
+  switch (path) {
+    case ElementwisePath::kNone: break;
+    case ElementwisePath::kRowsVec: ++stats_.elementwise_vec; break;
+    case ElementwisePath::kRows: ++stats_.elementwise_rows; break;
+    case ElementwisePath::kStrided: ++stats_.elementwise_strided; break;
+  }
+}
+
 namespace {
 
-void LaunchBinaryOp(BinaryKind kind, float alpha, const Tensor& a, float beta, const Tensor& b,
-                    const Tensor& out, cudaStream_t stream) {
+ElementwisePath LaunchBinaryOp(BinaryKind kind, float alpha, const Tensor& a, float beta,
+                               const Tensor& b, const Tensor& out, bool force_strided,
+                               cudaStream_t stream) {
   StridedArg sa = ToArg(a);
   StridedArg sb = ToArg(b);
   StridedArg so = ToArg(out);
   CollapseDims({&sa, &sb, &so});
-  LaunchBinary(kind, alpha, beta, sa, sb, so, stream);
+  return LaunchBinary(kind, alpha, beta, sa, sb, so, force_strided, stream);
 }
 
 }  // namespace
@@ -24,14 +38,14 @@ void LaunchBinaryOp(BinaryKind kind, float alpha, const Tensor& a, float beta, c
 void CudaBackend::Add(const Tensor& a, const Tensor& b, const Tensor& out) {
   BeginOp();
   CheckBinaryElementwiseArgs(Device::kCuda, "Add", a, b, out);
-  LaunchBinaryOp(BinaryKind::kAdd, 1.0f, a, 1.0f, b, out, stream_);
+  CountElementwise(LaunchBinaryOp(BinaryKind::kAdd, 1.0f, a, 1.0f, b, out, force_fallback_, stream_));
   AfterOp("Add");
 }
 
 void CudaBackend::Mul(const Tensor& a, const Tensor& b, const Tensor& out) {
   BeginOp();
   CheckBinaryElementwiseArgs(Device::kCuda, "Mul", a, b, out);
-  LaunchBinaryOp(BinaryKind::kMul, 1.0f, a, 1.0f, b, out, stream_);
+  CountElementwise(LaunchBinaryOp(BinaryKind::kMul, 1.0f, a, 1.0f, b, out, force_fallback_, stream_));
   AfterOp("Mul");
 }
 
@@ -39,7 +53,7 @@ void CudaBackend::Axpby(float alpha, const Tensor& x, float beta, const Tensor& 
                         const Tensor& out) {
   BeginOp();
   CheckBinaryElementwiseArgs(Device::kCuda, "Axpby", x, y, out);
-  LaunchBinaryOp(BinaryKind::kAxpby, alpha, x, beta, y, out, stream_);
+  CountElementwise(LaunchBinaryOp(BinaryKind::kAxpby, alpha, x, beta, y, out, force_fallback_, stream_));
   AfterOp("Axpby");
 }
 
@@ -49,8 +63,20 @@ void CudaBackend::Activate(Activation act, const Tensor& x, const Tensor& out) {
   StridedArg sx = ToArg(x);
   StridedArg so = ToArg(out);
   CollapseDims({&sx, &so});
-  LaunchActivate(ToActKind(act), sx, so, stream_);
+  CountElementwise(LaunchActivate(ToActKind(act), sx, so, force_fallback_, stream_));
   AfterOp("Activate");
+}
+
+void CudaBackend::GatedActivation(Activation act, const Tensor& gate, const Tensor& up,
+                                  const Tensor& out) {
+  BeginOp();
+  CheckGatedActivationArgs(Device::kCuda, gate, up, out);
+  StridedArg sg = ToArg(gate);
+  StridedArg su = ToArg(up);
+  StridedArg so = ToArg(out);
+  CollapseDims({&sg, &su, &so});
+  CountElementwise(LaunchGatedActivation(ToActKind(act), sg, su, so, force_fallback_, stream_));
+  AfterOp("GatedActivation");
 }
 
 }  // namespace vlart::cuda

@@ -28,10 +28,21 @@ void LaunchEmbedding(const int32_t* ids, int64_t ids_stride, const StridedArg& t
                      const StridedArg& out, cudaStream_t stream);
 
 // ---- elementwise.cu -----------------------------------------------------------------------
+// Operands should already be collapsed jointly (CollapseDims). The launchers return the path
+// they took (Stats): kRowsVec when every operand has one dtype, a contiguous innermost dim,
+// 16-byte aligned row starts and a row length that is a multiple of 16 bytes; kRows for the
+// same unaligned; kStrided otherwise or when `force_strided` (force_fallback_kernels).
+enum class ElementwisePath : int { kNone = 0, kRowsVec, kRows, kStrided };
 // out = a + b | a * b | alpha * a + beta * b, computed in f32; same shapes (broadcast views).
-void LaunchBinary(BinaryKind kind, float alpha, float beta, const StridedArg& a,
-                  const StridedArg& b, const StridedArg& out, cudaStream_t stream);
-void LaunchActivate(ActKind act, const StridedArg& x, const StridedArg& out, cudaStream_t stream);
+ElementwisePath LaunchBinary(BinaryKind kind, float alpha, float beta, const StridedArg& a,
+                             const StridedArg& b, const StridedArg& out, bool force_strided,
+                             cudaStream_t stream);
+ElementwisePath LaunchActivate(ActKind act, const StridedArg& x, const StridedArg& out,
+                               bool force_strided, cudaStream_t stream);
+// out = act(gate) * up, in f32, one rounding at the store.
+ElementwisePath LaunchGatedActivation(ActKind act, const StridedArg& gate, const StridedArg& up,
+                                      const StridedArg& out, bool force_strided,
+                                      cudaStream_t stream);
 
 // ---- linear.cu ----------------------------------------------------------------------------
 // Tiled SIMT GEMM with the whole epilogue fused; every dtype combination, any strides.
