@@ -38,6 +38,10 @@
 #                 inverse of those transforms (float64) vs the peer's x0[:, :7].
 #   6. Runs `vlart bench` on the same checkpoint and prints ONE table: peer medians, vlart e2e and
 #      model-only medians (the sum of its device stages), ratios vlart/peer, action agreement.
+# Order of execution: inputs and noise, then vlart (run, bench: before the peer is on the device, so
+# the two never share it), then the peer modes (fp32 first, compile last). results.json / results.md
+# are rewritten after each phase; a run stopped by SIGTERM (`timeout`) writes what it has, marked
+# incomplete.
 # Outputs in --out: results.json (every number, per-call times, versions, device, command),
 # results.md (the table), vlart_run_<precision>.json, vlart_bench.csv, noise.npy (when generated).
 
@@ -49,6 +53,7 @@ import json
 import os
 import platform
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -59,13 +64,14 @@ import torch
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "golden"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pi0_lerobot import STUBBED_MODULES, load_lerobot_pi0  # noqa: E402
+from pi0_lerobot import STUBBED_MODULES, load_lerobot_pi0, read_folder_arch  # noqa: E402
 from peer_common import Timer, compare, git_commit, run_checked, stats, vlart_bench  # noqa: E402
 
 # `vlart bench`'s observation for pi0 / pi0.5 (apps/vlart/cmd_bench.cc BenchObservation).
 BENCH_PROMPT = "put both the alphabet soup and the tomato sauce in the basket"
 BENCH_STATE = [-0.05, 0.03, 0.78, 2.97, -0.09, -0.11, 0.026, -0.026]
 NORM_STATS_PATH = "assets/physical-intelligence/libero/norm_stats.json"
+T0 = time.perf_counter()
 MODES = ("eager-fp32", "eager-bf16", "compile-fp32", "compile-bf16")
 
 
@@ -300,6 +306,42 @@ def versions() -> dict:
             "torch_version": torch.__version__, "numpy_version": np.__version__, "python": platform.python_version()}
 
 
+class Results:
+    """What the run has so far; written (results.json / .md) after each phase, so a run that hits
+    its time limit (SIGTERM from `timeout`) still leaves the finished rows, marked incomplete."""
+
+    def __init__(self, args, name, arch, meta, st, ver):
+        self.args, self.name, self.arch, self.meta, self.st, self.ver = args, name, arch, meta, st, ver
+        self.peer, self.vl_actions, self.load_s = {}, {}, None
+        self.bench = {"header": "", "rows": {}}
+
+    def agreement(self) -> dict:
+        pi05, sn = self.arch["pi05"], self.meta["state_norm"]
+        vl_x0 = {p: inverse_output_transforms(a, sn, self.st, pi05) for p, a in self.vl_actions.items()}
+        out = {}
+        ref32 = self.peer.get(("eager-fp32", self.args.batch[0]))
+        for (mode, b), res in self.peer.items():
+            prec = "f32" if mode.endswith("fp32") else "bf16"
+            if prec in self.vl_actions:
+                out[(mode, b)] = {"actions": compare(self.vl_actions[prec], res["actions"]),
+                                  "x0_7": compare(vl_x0[prec], res["x0"][0][:, :7])}
+            if ref32 is not None:
+                res["vs_peer_eager_fp32"] = {"actions": compare(res["actions"], ref32["actions"]),
+                                             "x0": compare(res["x0"][0], ref32["x0"][0])}
+        return out
+
+    def write(self, complete: bool, show: bool = False) -> None:
+        agreement = self.agreement()
+        md = render_table(self.args, self.name, self.arch, self.meta, self.peer, agreement, self.bench, self.ver)
+        if not complete:
+            md += "\nINCOMPLETE: the run stopped before every mode finished (time limit or error).\n"
+        if show:
+            print("\n" + md)
+        (self.args.out / "results.md").write_text(md)
+        write_json(self.args, self.name, self.arch, self.meta, self.peer, agreement, self.bench,
+                   self.vl_actions, self.load_s, self.ver, complete, show)
+
+
 def main() -> None:
     args = parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -307,64 +349,56 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     timer = Timer(device)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(f"pi0_peers: SIGTERM after {time.perf_counter() - T0:.0f} s"))
 
-    # 1-2. model and inputs ---------------------------------------------------
-    t0 = time.perf_counter()
-    arch, model = load_lerobot_pi0(args.model, device)
-    load_s = time.perf_counter() - t0
+    # 1-2. inputs and noise (the model comes after vlart, so the two never share the device) ------------------
+    arch = read_folder_arch(args.model)
     name = "pi0.5" if arch["pi05"] else "pi0"
     st = load_norm_stats(args.model)
     base, meta = peer_inputs(args, arch, st)
     x1, noise_path = load_noise(args.noise, args.out, args.seed, (arch["action_horizon"], arch["action_dim"]))
-    ver = versions()
-    print(f"loaded {name} {args.model} ({arch['file_keys']} tensors, {arch['file_dtypes']}) in {load_s:.1f} s; "
-          f"LeRobot {ver['lerobot_version']}, transformers {ver['transformers_version']}, torch {torch.__version__}; "
-          f"prompt {meta['num_tokens']} tokens of {arch['max_token_len']}"
-          + (f"; stub modules {STUBBED_MODULES}" if STUBBED_MODULES else ""), flush=True)
+    res = Results(args, name, arch, meta, st, versions())
+    complete = False
+    try:
+        # 5-6. vlart: actions with the same observation and noise, then its bench --------------------------
+        for p in args.vlart_precisions:
+            a = vlart_actions(args, p, noise_path)
+            if a is not None:
+                res.vl_actions[p] = a
+        if "f32" in res.vl_actions and "bf16" in res.vl_actions:
+            print(f"vlart bf16 vs vlart f32 actions: {compare(res.vl_actions['bf16'], res.vl_actions['f32'])}")
+        if args.vlart and not args.no_vlart_bench:
+            res.bench = vlart_bench(args)
+        res.write(False)
 
-    # 3-4. peer timings -------------------------------------------------------
-    peer = {}
-    with torch.no_grad():
-        for mode in args.modes:
-            set_precision(model, mode)
-            for b in args.batch:
-                inp = {k: v.repeat(b, *([1] * (v.dim() - 1))).to(device) for k, v in base.items()}
-                noise = torch.from_numpy(np.repeat(x1[None], b, 0)).to(device)
-                fn = model.sample_actions
-                if mode.startswith("compile"):  # a fresh static-shape compile per batch size
-                    torch._dynamo.reset()
-                    fn = torch.compile(model.sample_actions, mode=args.compile_mode)
-                res = time_mode(mode, sample_fn(fn, arch["pi05"], inp, noise, args.steps), b, args, timer)
-                res["batch_rows_max_spread"] = float(np.abs(res["x0"] - res["x0"][:1]).max())
-                res["actions"] = output_transforms(res["x0"][0], meta["state_norm"], st, arch["pi05"]).astype(np.float32)
-                peer[(mode, b)] = res
-    del model
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-
-    # 5. actions vs vlart -----------------------------------------------------
-    vl_actions = {p: vlart_actions(args, p, noise_path) for p in args.vlart_precisions}
-    vl_actions = {p: a for p, a in vl_actions.items() if a is not None}
-    vl_x0 = {p: inverse_output_transforms(a, meta["state_norm"], st, arch["pi05"]) for p, a in vl_actions.items()}
-    agreement = {}
-    ref32 = peer.get(("eager-fp32", args.batch[0]))
-    for (mode, b), res in peer.items():
-        prec = "f32" if mode.endswith("fp32") else "bf16"
-        if prec in vl_actions:
-            agreement[(mode, b)] = {"actions": compare(vl_actions[prec], res["actions"]),
-                                    "x0_7": compare(vl_x0[prec], res["x0"][0][:, :7])}
-        if ref32 is not None:
-            res["vs_peer_eager_fp32"] = {"actions": compare(res["actions"], ref32["actions"]),
-                                         "x0": compare(res["x0"][0], ref32["x0"][0])}
-    if "f32" in vl_actions and "bf16" in vl_actions:
-        print(f"vlart bf16 vs vlart f32 actions: {compare(vl_actions['bf16'], vl_actions['f32'])}")
-
-    # 6. vlart bench and the table ------------------------------------------
-    bench = vlart_bench(args) if args.vlart and not args.no_vlart_bench else {"header": "", "rows": {}}
-    md = render_table(args, name, arch, meta, peer, agreement, bench, ver)
-    print("\n" + md)
-    (args.out / "results.md").write_text(md)
-    write_json(args, name, arch, meta, peer, agreement, bench, vl_actions, load_s, ver)
+        # 1, 3-4. the peer -----------------------------------------------------------------------------------
+        t0 = time.perf_counter()
+        arch_loaded, model = load_lerobot_pi0(args.model, device)
+        res.load_s = time.perf_counter() - t0
+        arch.update(arch_loaded)
+        print(f"loaded {name} {args.model} ({arch['file_keys']} tensors, {arch['file_dtypes']}) in "
+              f"{res.load_s:.1f} s; LeRobot {res.ver['lerobot_version']}, transformers "
+              f"{res.ver['transformers_version']}, torch {torch.__version__}; prompt {meta['num_tokens']} tokens "
+              f"of {arch['max_token_len']}" + (f"; stub modules {STUBBED_MODULES}" if STUBBED_MODULES else ""),
+              flush=True)
+        with torch.no_grad():
+            for mode in args.modes:
+                set_precision(model, mode)
+                for b in args.batch:
+                    inp = {k: v.repeat(b, *([1] * (v.dim() - 1))).to(device) for k, v in base.items()}
+                    noise = torch.from_numpy(np.repeat(x1[None], b, 0)).to(device)
+                    fn = model.sample_actions
+                    if mode.startswith("compile"):  # a fresh static-shape compile per batch size
+                        torch._dynamo.reset()
+                        fn = torch.compile(model.sample_actions, mode=args.compile_mode)
+                    r = time_mode(mode, sample_fn(fn, arch["pi05"], inp, noise, args.steps), b, args, timer)
+                    r["batch_rows_max_spread"] = float(np.abs(r["x0"] - r["x0"][:1]).max())
+                    r["actions"] = output_transforms(r["x0"][0], meta["state_norm"], st, arch["pi05"]).astype(np.float32)
+                    res.peer[(mode, b)] = r
+                    res.write(False)
+        complete = True
+    finally:
+        res.write(complete, show=True)
 
 
 def render_table(args, name, arch, meta, peer, agreement, bench, ver) -> str:
@@ -410,8 +444,9 @@ def render_table(args, name, arch, meta, peer, agreement, bench, ver) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_json(args, name, arch, meta, peer, agreement, bench, vl_actions, load_s, ver) -> None:
+def write_json(args, name, arch, meta, peer, agreement, bench, vl_actions, load_s, ver, complete, show) -> None:
     out = {
+        "complete": complete, "elapsed_s": time.perf_counter() - T0,
         "command": shlex.join(sys.argv),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "commit": git_commit(),
@@ -433,7 +468,8 @@ def write_json(args, name, arch, meta, peer, agreement, bench, vl_actions, load_
         "env": {k: os.environ[k] for k in ("PYTHONPATH", "CUDA_VISIBLE_DEVICES") if k in os.environ},
     }
     (args.out / "results.json").write_text(json.dumps(out, indent=1))
-    print(f"wrote {args.out / 'results.json'} and {args.out / 'results.md'}")
+    if show:
+        print(f"wrote {args.out / 'results.json'} and {args.out / 'results.md'}")
 
 
 if __name__ == "__main__":

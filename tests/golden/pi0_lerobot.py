@@ -19,9 +19,10 @@
 # Tiny sizes go in by wrapping the transformers classes LeRobot instantiates (config edits before
 # construction; LeRobot hard-codes So400m and the 257152 vocabulary), never by editing model code.
 #
-# Key mapping: the file's names are LeRobot's PI0Pytorch names; the one difference is the tied token
-# embedding, which safetensors.save_model stores under paligemma.lm_head.weight only (LeRobot's
-# from_pretrained copies it into embed_tokens the same way). load_checkpoint_into() asserts that no
+# Key mapping: the file's names are LeRobot's PI0Pytorch names under transformers 5.5.4; the
+# differences are the tied token embedding, which safetensors.save_model stores under
+# paligemma.lm_head.weight only (LeRobot's from_pretrained copies it into embed_tokens the same way),
+# and, under transformers 5.17, the SigLIP tower's missing `vision_model.` level (KEY_RENAMES). load_checkpoint_into() asserts that no
 # model key is missing, no file key is left over, and that every parameter equals the file's value.
 from __future__ import annotations
 
@@ -38,6 +39,10 @@ STUBBED_MODULES = stub_missing_modules()
 
 LM_HEAD_KEY = "paligemma_with_expert.paligemma.lm_head.weight"
 EMBED_KEY = "paligemma_with_expert.paligemma.model.language_model.embed_tokens.weight"
+# Module paths that moved between transformers releases (file name part, model name part):
+# transformers 5.17's SigLIP vision tower has no `vision_model` level (5.5.4, openpi's 4.53 and
+# the files have it).
+KEY_RENAMES = (("paligemma.model.vision_tower.vision_model.", "paligemma.model.vision_tower."),)
 TINY_VLM, TINY_EXPERT = "vlart_tiny_vlm", "vlart_tiny_expert"
 SIGLIP_KEYS = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
                "patch_size", "image_size")
@@ -78,6 +83,36 @@ def read_arch(ckpt: pathlib.Path, weight_keys) -> dict:
     return arch
 
 
+def read_folder_arch(ckpt: pathlib.Path) -> dict:
+    """read_arch from the safetensors header alone (no tensor is read)."""
+    from safetensors import safe_open
+
+    with safe_open(str(ckpt / "model.safetensors"), framework="pt") as f:
+        return read_arch(ckpt, list(f.keys()))
+
+
+def adapt_to_transformers() -> list:
+    """Adapters for a transformers release newer than LeRobot 0.6.1's pin (<5.6); returns their
+    names. transformers 5.17's masking_utils.create_causal_mask has no `cache_position` argument,
+    which lerobot.policies.pi_gemma passes; the argument only positions a mask that is built from
+    it, and pi0 / pi0.5 always pass a ready 4-D mask, so it is dropped (checked: tiny pi0 / pi0.5
+    give the same actions under transformers 5.5.4 and 5.17, bench/peers/README.md)."""
+    import inspect
+
+    import lerobot.policies.pi_gemma as pi_gemma
+
+    done = []
+    fn = pi_gemma.create_causal_mask
+    if (not getattr(fn, "_vlart_adapter", False)
+            and "cache_position" not in inspect.signature(fn).parameters):
+        def create_causal_mask(*args, cache_position=None, **kwargs):  # noqa: ARG001
+            return fn(*args, **kwargs)
+        create_causal_mask._vlart_adapter = True
+        pi_gemma.create_causal_mask = create_causal_mask
+        done.append("pi_gemma.create_causal_mask: drop cache_position")
+    return done
+
+
 def build_model(arch: dict, device=None):
     """An un-loaded LeRobot PI0Pytorch / PI05Pytorch in float32 for `arch` (read_arch), on `device`."""
     import torch
@@ -90,6 +125,7 @@ def build_model(arch: dict, device=None):
         import lerobot.policies.pi0.configuration_pi0 as cfg_mod
         import lerobot.policies.pi0.modeling_pi0 as mod
         cfg, model_cls = cfg_mod.PI0Config(), mod.PI0Pytorch
+    arch["adapters"] = adapt_to_transformers()
 
     real = (mod.get_gemma_config, mod.PaliGemmaForConditionalGenerationWithPiGemma, mod.PiGemmaForCausalLM)
     tiny = arch["tiny"]
@@ -134,11 +170,27 @@ def build_model(arch: dict, device=None):
     return model.eval()
 
 
-def load_checkpoint_into(model, state_dict: dict) -> None:
-    """Loads an openpi-layout state dict; every key is consumed and every value checked."""
+def rename_for_model(sd: dict, model_keys) -> tuple[dict, int]:
+    """File names -> this transformers release's module names (KEY_RENAMES, only where the model
+    lacks the file's name and has the renamed one). Returns (state dict, number renamed)."""
+    model_keys = set(model_keys)
+    out, renamed = {}, 0
+    for k, v in sd.items():
+        if k not in model_keys:
+            for old, new in KEY_RENAMES:
+                if old in k and k.replace(old, new) in model_keys:
+                    k, renamed = k.replace(old, new), renamed + 1
+                    break
+        out[k] = v
+    return out, renamed
+
+
+def load_checkpoint_into(model, state_dict: dict) -> int:
+    """Loads an openpi-layout state dict; every key is consumed and every value checked.
+    Returns how many keys were renamed (rename_for_model)."""
     import torch
 
-    sd = dict(state_dict)
+    sd, renamed = rename_for_model(state_dict, model.state_dict().keys())
     if EMBED_KEY not in sd:
         sd[EMBED_KEY] = sd[LM_HEAD_KEY]  # the tied embedding (see the header)
     missing, unexpected = model.load_state_dict(sd, strict=False)
@@ -149,6 +201,7 @@ def load_checkpoint_into(model, state_dict: dict) -> None:
         p = params[k]
         if p.shape != v.shape or not torch.equal(p, v.to(device=p.device, dtype=p.dtype)):
             raise ValueError(f"LeRobot pi0 load: {k}: value or shape differs after loading")
+    return renamed
 
 
 def load_lerobot_pi0(ckpt: pathlib.Path, device=None):
@@ -158,7 +211,7 @@ def load_lerobot_pi0(ckpt: pathlib.Path, device=None):
     sd = safetensors.torch.load_file(str(ckpt / "model.safetensors"))
     arch = read_arch(ckpt, sd.keys())
     model = build_model(arch, device)
-    load_checkpoint_into(model, sd)
+    arch["keys_renamed"] = load_checkpoint_into(model, sd)
     arch["file_keys"] = len(sd)
     arch["file_dtypes"] = sorted({str(v.dtype).replace("torch.", "") for v in sd.values()})
     return arch, model
