@@ -11,6 +11,7 @@
 # PyTorch peers. Every log lands under $OUT; a summary table is printed last.
 #
 #   STEPS="parity model pi0 bench profile ops sweep peers" scripts/device_session.sh   # default: all
+#   STEPS=peers_pi0 PI0_PEER_ARCHS=pi0 scripts/device_session.sh   # opt-in: pi0 / pi0.5 PyTorch peers
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/vlart-out}
@@ -177,6 +178,26 @@ if has peers && [ -d .whl ] && [ -f bench/peers/xvla_peers.py ]; then
   PYTHONUNBUFFERED=1 timeout 560 python3 bench/peers/xvla_peers.py --model "$FULL" \
       --vlart "$BIN/vlart" --out "$OUT/peers" --batch ${PEER_BATCH:-1} --iters 30 --warmup 5 > "$OUT/peers.log" 2>&1
   note "peers: exit $?"; tail -30 "$OUT/peers.log" >> "$SUMMARY"
+fi
+
+if has peers_pi0 && [ -d .whl ] && [ -f bench/peers/pi0_peers.py ]; then
+  # LeRobot's PI0Pytorch / PI05Pytorch vs vlart on the full synthetic checkpoints of the pi0 step
+  # (created here when absent). One arch takes most of a 10-minute call (the bf16 compile is the
+  # bulk): PI0_PEER_ARCHS=pi0, then PI0_PEER_ARCHS=pi05 on the same warm machine.
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+      --target /tmp/site .whl/*.whl > "$OUT/pip_pi0.log" 2>&1 && export PYTHONPATH=/tmp/site
+  for arch in ${PI0_PEER_ARCHS:-pi0 pi05}; do
+    DIR=/tmp/$arch-full
+    if [ ! -f "$DIR/model.safetensors" ]; then
+      ( time "$BIN/vlart" make-synthetic --arch $arch --size full --seed 0 --out "$DIR" ) \
+          > "$OUT/make_${arch}_full.log" 2>&1
+      note "make-synthetic $arch full: exit $? ; $(tail -4 "$OUT/make_${arch}_full.log" | tr '\n' ' ')"
+    fi
+    PYTHONUNBUFFERED=1 timeout ${PI0_PEER_TIMEOUT:-540} python3 bench/peers/pi0_peers.py --model "$DIR" \
+        --vlart "$BIN/vlart" --out "$OUT/peers_$arch" --batch ${PEER_BATCH:-1} --iters 30 --warmup 5 \
+        > "$OUT/peers_$arch.log" 2>&1
+    note "peers $arch: exit $?"; tail -30 "$OUT/peers_$arch.log" >> "$SUMMARY"
+  done
 fi
 
 cp "$SUMMARY" "$FINAL_OUT/summary.md"

@@ -36,15 +36,11 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
-import io
 import json
 import os
 import platform
 import shlex
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -56,6 +52,9 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "golden"))
 from xvla_reference import (  # noqa: E402
     STUBBED_MODULES, load_official_checkpoint, official_inputs, versions)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peer_common import Timer, compare, git_commit, run_checked, stats, vlart_bench  # noqa: E402
 
 # `vlart bench`'s observation (apps/vlart/cmd_bench.cc BenchObservation).
 BENCH_PROMPT = "put both the alphabet soup and the tomato sauce in the basket"
@@ -92,31 +91,6 @@ def load_noise(path: Path | None, out: Path, seed: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ timing
-class Timer:
-    """CUDA events on a CUDA device, perf_counter on the CPU."""
-
-    def __init__(self, device: torch.device):
-        self.cuda = device.type == "cuda"
-
-    def __call__(self, fn):
-        if self.cuda:
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            out = fn()
-            end.record()
-            torch.cuda.synchronize()
-            return out, start.elapsed_time(end)
-        t0 = time.perf_counter()
-        out = fn()
-        return out, (time.perf_counter() - t0) * 1e3
-
-
-def stats(ms: list) -> dict:
-    s = sorted(ms)
-    return {"n": len(s), "median_ms": statistics.median(s), "p90_ms": s[min(len(s) - 1, int(0.9 * len(s)))],
-            "min_ms": s[0], "mean_ms": statistics.fmean(s)}
-
-
 def batch_inputs(base: dict, batch: int, device: torch.device) -> dict:
     return {k: v.repeat(batch, *([1] * (v.dim() - 1))).to(device) for k, v in base.items()}
 
@@ -159,14 +133,6 @@ def vlart_obs_args(args) -> list:
                 "--domain-id", str(args.domain_id), "--steps", str(args.steps)]
 
 
-def run_checked(cmd: list, what: str) -> str:
-    print(f"$ {shlex.join(cmd)}")
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise SystemExit(f"{what} failed (exit {p.returncode}):\n{p.stderr[-4000:]}")
-    return p.stdout
-
-
 def vlart_actions(args, precision: str, noise_path: Path) -> np.ndarray | None:
     given = {p.split("=", 1)[0]: p.split("=", 1)[1] for p in args.vlart_json}
     if precision in given:
@@ -179,31 +145,6 @@ def vlart_actions(args, precision: str, noise_path: Path) -> np.ndarray | None:
     else:
         return None
     return np.asarray(json.loads(text[text.index("{"):])["actions"], dtype=np.float32)
-
-
-def vlart_bench(args) -> dict:
-    """{(precision, batch): {"e2e": median, "model": sum of the forward stages}} from vlart bench."""
-    cmd = [str(args.vlart), "bench", "--model", str(args.model), "--device", args.vlart_device,
-           "--precision", ",".join(args.vlart_precisions), "--batch", ",".join(map(str, args.batch)),
-           "--steps", str(args.steps), "--warmup", str(args.warmup), "--iters", str(args.iters), "--format", "csv"]
-    text = run_checked(cmd, "vlart bench")
-    (args.out / "vlart_bench.csv").write_text(text)
-    header, _, body = text.partition("\n\n")
-    rows = {}
-    for r in csv.DictReader(io.StringIO(body)):
-        key = (r["precision"], int(r["batch"]))
-        d = rows.setdefault(key, {"stages": {}})
-        d["stages"][r["stage"]] = float(r["median_ms"])
-    for d in rows.values():
-        st = d["stages"]
-        d["e2e"] = st["e2e"]
-        d["model"] = sum(v for k, v in st.items() if k not in ("preprocess", "upload", "download", "e2e"))
-    return {"header": header.strip(), "rows": rows}
-
-
-def compare(a: np.ndarray, b: np.ndarray) -> dict:
-    a, b = a.reshape(-1).astype(np.float64), b.reshape(-1).astype(np.float64)
-    return {"max_abs": float(np.abs(a - b).max()), "rel_l2": float(np.linalg.norm(a - b) / np.linalg.norm(b))}
 
 
 # ------------------------------------------------------------------ main
@@ -358,14 +299,6 @@ def render_table(args, peer: dict, agreement: dict, bench: dict) -> str:
     if bench["header"]:
         lines += ["", f"vlart bench: {bench['header']}"]
     return "\n".join(lines) + "\n"
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except Exception:  # noqa: BLE001  (the device copy may have no .git)
-        return "unknown"
 
 
 def write_json(args, peer, agreement, bench, vl_actions, load_s) -> None:

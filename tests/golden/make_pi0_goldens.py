@@ -957,63 +957,20 @@ def main():
 # LeRobot 0.6.1 port, compared against the committed goldens (run with /work/pyref/bin/python)
 # =============================================================================================
 def build_lerobot_model(name, spec):
-    """LeRobot PI0Pytorch / PI05Pytorch with the tiny sizes, loaded from the openpi-layout checkpoint."""
-    import safetensors.torch
-    import torch
+    """LeRobot PI0Pytorch / PI05Pytorch with the tiny sizes, loaded from the openpi-layout checkpoint.
 
-    if spec["pi05"]:
-        import lerobot.policies.pi05.configuration_pi05 as cfg_mod
-        import lerobot.policies.pi05.modeling_pi05 as mod
-        cfg = cfg_mod.PI05Config()
-        model_cls = mod.PI05Pytorch
-    else:
-        import lerobot.policies.pi0.configuration_pi0 as cfg_mod
-        import lerobot.policies.pi0.modeling_pi0 as mod
-        cfg = cfg_mod.PI0Config()
-        model_cls = mod.PI0Pytorch
+    The config.json -> LeRobot construction and the key mapping live in pi0_lerobot.py (shared with
+    bench/peers/pi0_peers.py); here we only check that the folder describes this spec's model.
+    """
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+    from pi0_lerobot import load_lerobot_pi0
 
-    tiny = {TINY_VLM: mod.GemmaConfig(**VLM), TINY_EXPERT: mod.GemmaConfig(**EXPERT)}
-    real_get, real_pg, real_gemma = (mod.get_gemma_config, mod.PaliGemmaForConditionalGenerationWithPiGemma,
-                                     mod.PiGemmaForCausalLM)
-
-    def tiny_paligemma(config):
-        for k, v in SIGLIP.items():
-            setattr(config.vision_config, k, v)
-        config.vision_config.projection_dim = config.text_config.hidden_size
-        config.text_config.vocab_size = VOCAB
-        config._vocab_size = VOCAB  # noqa: SLF001
-        config.image_token_index = VOCAB
-        return real_pg(config=config)
-
-    def tiny_gemma(config):
-        config.vocab_size = VOCAB
-        return real_gemma(config=config)
-
-    mod.get_gemma_config = lambda v: tiny[v] if v in tiny else real_get(v)
-    mod.PaliGemmaForConditionalGenerationWithPiGemma = tiny_paligemma
-    mod.PiGemmaForCausalLM = tiny_gemma
-    try:
-        # Past __post_init__'s variant check: set the tiny names afterwards.
-        cfg.paligemma_variant, cfg.action_expert_variant = TINY_VLM, TINY_EXPERT
-        cfg.chunk_size = cfg.n_action_steps = spec["horizon"]
-        cfg.tokenizer_max_length = spec["max_token_len"]
-        cfg.image_resolution = (IMG, IMG)
-        cfg.dtype = "float32"
-        cfg.max_state_dim = cfg.max_action_dim = ACTION_DIM
-        cfg.num_inference_steps = 10
-        cfg.compile_model = False
-        model = model_cls(cfg)
-    finally:
-        mod.get_gemma_config, mod.PaliGemmaForConditionalGenerationWithPiGemma, mod.PiGemmaForCausalLM = (
-            real_get, real_pg, real_gemma)
-
-    sd = safetensors.torch.load_file(str(OUT_DIR / name / "model.safetensors"))
-    # LeRobot's from_pretrained fix: the file stores the tied embedding as paligemma.lm_head.weight.
-    emb_key = "paligemma_with_expert.paligemma.model.language_model.embed_tokens.weight"
-    sd[emb_key] = sd["paligemma_with_expert.paligemma.lm_head.weight"]
-    missing, unexpected = model.load_state_dict(sd, strict=False)
-    assert not missing and not unexpected, (missing, unexpected)
-    model.eval()
+    arch, model = load_lerobot_pi0(OUT_DIR / name)
+    tiny = arch["tiny"]
+    assert arch["pi05"] == spec["pi05"] and arch["action_horizon"] == spec["horizon"], arch
+    assert arch["max_token_len"] == spec["max_token_len"] and arch["action_dim"] == ACTION_DIM, arch
+    assert tiny["vision"] == SIGLIP and tiny["paligemma"] == VLM and tiny["action_expert"] == EXPERT, tiny
+    assert tiny["vocab_size"] == VOCAB and arch["image_size"] == IMG, arch
     return model
 
 

@@ -23,12 +23,10 @@
 
 from __future__ import annotations
 
-import importlib.machinery
 import json
 import math
 import re
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -37,25 +35,8 @@ import torch
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
+from lerobot_env import stub_missing_modules  # noqa: E402
 from xvla_capture import ModuleSet  # noqa: E402
-
-
-def stub_missing_modules(names=("cv2",)) -> list:
-    """LeRobot's policies/__init__ imports every policy; GR00T's processor imports cv2 at
-    module level (used by GR00T only). Where cv2 is absent (the GPU machine: the
-    opencv wheel is 50 MB), put an empty module with a proper __spec__ in its place so
-    `import cv2` and importlib probes succeed. Returns the names stubbed."""
-    stubbed = []
-    for name in names:
-        try:
-            __import__(name)
-        except ImportError:
-            mod = types.ModuleType(name)
-            mod.__spec__ = importlib.machinery.ModuleSpec(name, loader=None)
-            sys.modules[name] = mod
-            stubbed.append(name)
-    return stubbed
-
 
 import transformers  # noqa: E402,F401  (before any stub: it probes optional packages)
 
