@@ -29,6 +29,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/mma_sync.cuh"
 
 namespace vlart::cuda {
 namespace {
@@ -41,39 +42,6 @@ constexpr int kSimtThreads = 128;
 template <int kD>
 constexpr size_t MmaSmemBytes() {
   return static_cast<size_t>(3) * kBlockQ * (kD + 8) * sizeof(uint16_t);
-}
-
-// D = A·B + D for one m16n8k16 tile; A = 4 x (2 halves), B = 2 x (2 halves), D f32.
-template <typename T>
-__device__ __forceinline__ void Mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
-                                         uint32_t b1) {
-  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
-        "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  } else {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
-        "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-}
-
-// Two f32 values rounded to T and packed; `lo` lands in the low 16 bits (lower k / column).
-template <typename T>
-__device__ __forceinline__ uint32_t PackPair(float lo, float hi) {
-  uint32_t r;
-  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
-    const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-    memcpy(&r, &v, sizeof(r));
-  } else {
-    const __half2 v = __floats2half2_rn(lo, hi);
-    memcpy(&r, &v, sizeof(r));
-  }
-  return r;
 }
 
 // Elements [c, c+1] of row r of a shared-memory tile of raw 16-bit values (c even).
@@ -152,7 +120,7 @@ __global__ void __launch_bounds__(kMmaThreads) AttentionMmaKernel(AttentionArgs 
       for (int kk = 0; kk < kD / 16; ++kk) {
         const uint32_t b0 = LoadPair(ks, kStride, nt * 8 + grp, kk * 16 + 2 * tig);
         const uint32_t b1 = LoadPair(ks, kStride, nt * 8 + grp, kk * 16 + 8 + 2 * tig);
-        Mma16816<T>(s[nt], qf[kk], b0, b1);
+        Mma<T>(s[nt], qf[kk], b0, b1);
       }
     }
 
@@ -211,10 +179,10 @@ __global__ void __launch_bounds__(kMmaThreads) AttentionMmaKernel(AttentionArgs 
 #pragma unroll
     for (int kk2 = 0; kk2 < kBlockK / 16; ++kk2) {
       uint32_t a[4];
-      a[0] = PackPair<T>(s[2 * kk2][0], s[2 * kk2][1]);
-      a[1] = PackPair<T>(s[2 * kk2][2], s[2 * kk2][3]);
-      a[2] = PackPair<T>(s[2 * kk2 + 1][0], s[2 * kk2 + 1][1]);
-      a[3] = PackPair<T>(s[2 * kk2 + 1][2], s[2 * kk2 + 1][3]);
+      a[0] = Pack<T>(s[2 * kk2][0], s[2 * kk2][1]);
+      a[1] = Pack<T>(s[2 * kk2][2], s[2 * kk2][3]);
+      a[2] = Pack<T>(s[2 * kk2 + 1][0], s[2 * kk2 + 1][1]);
+      a[3] = Pack<T>(s[2 * kk2 + 1][2], s[2 * kk2 + 1][3]);
       const int kb = kk2 * 16 + 2 * tig;
 #pragma unroll
       for (int dt = 0; dt < kD / 8; ++dt) {
@@ -223,7 +191,7 @@ __global__ void __launch_bounds__(kMmaThreads) AttentionMmaKernel(AttentionArgs 
                             (static_cast<uint32_t>(vs[(kb + 1) * kStride + n]) << 16);
         const uint32_t b1 = static_cast<uint32_t>(vs[(kb + 8) * kStride + n]) |
                             (static_cast<uint32_t>(vs[(kb + 9) * kStride + n]) << 16);
-        Mma16816<T>(o[dt], a, b0, b1);
+        Mma<T>(o[dt], a, b0, b1);
       }
     }
   }
