@@ -31,14 +31,6 @@ double MsSince(Clock::time_point t0) {
 
 // Mark indices of the model's stage hook (Pi0Model::Forward's stage names).
 constexpr const char* kStages[] = {"vision", "prefix", "denoise", "post", "end"};
-constexpr int kNumMarks = 5;
-
-int MarkIndex(std::string_view stage) {
-  for (int i = 0; i < kNumMarks; ++i) {
-    if (stage == kStages[i]) return i;
-  }
-  return -1;
-}
 
 bool IsFile(const fs::path& p) {
   std::error_code ec;
@@ -120,7 +112,7 @@ Result<fs::path> FindPi0Tokenizer(const fs::path& dir, const std::string& explic
 
 Pi0Policy::~Pi0Policy() {
   // Graphs and clocks reference the backend's stream: release them before the backend.
-  executions_.clear();
+  forwards_.clear();
   model_.reset();
 }
 
@@ -173,28 +165,15 @@ std::string Pi0Policy::description() const {
       pi0::NormModeName(c.transforms.norm), backend_->name());
 }
 
-void Pi0Policy::HookStages(StageClock* clock) {
-  model_->SetStageHook([clock](std::string_view stage) {
-    const int i = MarkIndex(stage);
-    if (i >= 0) clock->Mark(i);
-  });
-}
-
-Result<Pi0Policy::Execution*> Pi0Policy::ExecutionFor(pi0::Pi0Model::Plan* plan) {
-  auto it = executions_.find(plan);
-  if (it != executions_.end()) return &it->second;
-  Execution e;
-  e.clock = backend_->NewStageClock(kNumMarks);
-  HookStages(e.clock.get());
-  if (options_.cuda_graphs && backend_->device() == Device::kCuda) {
-    // One eager call first: kernels that tune themselves per shape (the GEMM) do it here,
-    // outside the capture, so the graph records the tuned choices.
-    model_->Forward(*plan);
-    backend_->Synchronize();
-    if (profiler_ != nullptr) profiler_->ResetOps();  // marks restart with this graph
-    VLART_ASSIGN_OR_RETURN(e.graph, backend_->Record([&] { model_->Forward(*plan); }));
-  }
-  return &executions_.emplace(plan, std::move(e)).first->second;
+Result<StagedForward*> Pi0Policy::ForwardFor(pi0::Pi0Model::Plan* plan) {
+  if (auto it = forwards_.find(plan); it != forwards_.end()) return it->second.get();
+  VLART_ASSIGN_OR_RETURN(
+      std::unique_ptr<StagedForward> f,
+      StagedForward::Create(
+          *backend_, profiler_, options_.cuda_graphs, kStages,
+          [this](StagedForward::StageHook hook) { model_->SetStageHook(std::move(hook)); },
+          [this, plan] { model_->Forward(*plan); }));
+  return forwards_.emplace(plan, std::move(f)).first->second.get();
 }
 
 Result<std::string> Pi0Policy::ProfileReport() const {
@@ -248,14 +227,8 @@ Result<std::vector<ActionChunk>> Pi0Policy::ActBatch(std::span<const Observation
   VLART_TRY(model_->Upload(*plan, in));
   const double upload_ms = MsSince(t_upload);
 
-  VLART_ASSIGN_OR_RETURN(Execution * exec, ExecutionFor(plan));
-  if (exec->graph) {
-    exec->graph->Replay();  // the marks were recorded into the graph
-  } else {
-    HookStages(exec->clock.get());
-    if (profiler_ != nullptr) profiler_->ResetOps();
-    model_->Forward(*plan);
-  }
+  VLART_ASSIGN_OR_RETURN(StagedForward * forward, ForwardFor(plan));
+  forward->Run();
   // Wait for the forward first, so "download" is the copy alone (the forward's own time is
   // in the device stages; e2e is unchanged: the download waited for it anyway).
   backend_->Synchronize();
@@ -275,10 +248,7 @@ Result<std::vector<ActionChunk>> Pi0Policy::ActBatch(std::span<const Observation
     t.preprocess_ms = preprocess_ms;
     t.upload_ms = upload_ms;
     t.download_ms = download_ms;
-    t.stages.clear();
-    for (int i = 0; i + 1 < kNumMarks; ++i) {
-      t.stages.emplace_back(kStages[i], exec->clock->ElapsedMs(i, i + 1));
-    }
+    t.stages = forward->StageTimes();
     t.total_ms = MsSince(t0);
   }
   return chunks;

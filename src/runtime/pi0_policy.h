@@ -31,6 +31,7 @@
 #include "models/pi0/pi0_transforms.h"
 #include "ops/backend.h"
 #include "text/sentencepiece_tokenizer.h"
+#include "runtime/staged_forward.h"
 #include "vlart/policy.h"
 
 namespace vlart {
@@ -70,13 +71,9 @@ class Pi0Policy final : public Policy {
   const std::filesystem::path& norm_stats_path() const { return norm_stats_path_; }
 
  private:
-  struct Execution {  // per plan: its clock and (with graphs) its recorded call
-    std::unique_ptr<StageClock> clock;
-    std::unique_ptr<RecordedWork> graph;
-  };
   Pi0Policy() = default;
-  Result<Execution*> ExecutionFor(pi0::Pi0Model::Plan* plan);
-  void HookStages(StageClock* clock);
+  // The plan's forward with its stage clock (and graph), made on first use.
+  Result<StagedForward*> ForwardFor(pi0::Pi0Model::Plan* plan);
 
   PolicyOptions options_;
   std::unique_ptr<Backend> backend_;
@@ -88,7 +85,7 @@ class Pi0Policy final : public Policy {
   pi0::PromptTokenizer prompt_tokenizer_;
   std::filesystem::path tokenizer_path_;
   std::filesystem::path norm_stats_path_;
-  std::map<const pi0::Pi0Model::Plan*, Execution> executions_;
+  std::map<const pi0::Pi0Model::Plan*, std::unique_ptr<StagedForward>> forwards_;
 };
 
 }  // namespace vlart

@@ -22,20 +22,12 @@ double MsSince(Clock::time_point t0) {
 
 // Mark indices of the model's stage hook (XvlaModel::Forward's stage names).
 constexpr const char* kStages[] = {"vision", "encoder", "policy", "post", "end"};
-constexpr int kNumMarks = 5;
-
-int MarkIndex(std::string_view stage) {
-  for (int i = 0; i < kNumMarks; ++i) {
-    if (stage == kStages[i]) return i;
-  }
-  return -1;
-}
 
 }  // namespace
 
 XvlaPolicy::~XvlaPolicy() {
   // Graphs and clocks reference the backend's stream: release them before the backend.
-  executions_.clear();
+  forwards_.clear();
   model_.reset();
 }
 
@@ -77,25 +69,15 @@ std::string XvlaPolicy::description() const {
       backend_->name());
 }
 
-Result<XvlaPolicy::Execution*> XvlaPolicy::ExecutionFor(xvla::XvlaModel::Plan* plan) {
-  auto it = executions_.find(plan);
-  if (it != executions_.end()) return &it->second;
-  Execution e;
-  e.clock = backend_->NewStageClock(kNumMarks);
-  StageClock* clock = e.clock.get();
-  model_->SetStageHook([clock](std::string_view stage) {
-    const int i = MarkIndex(stage);
-    if (i >= 0) clock->Mark(i);
-  });
-  if (options_.cuda_graphs && backend_->device() == Device::kCuda) {
-    // One eager call first: kernels that tune themselves per shape (the GEMM) do it here,
-    // outside the capture, so the graph records the tuned choices.
-    model_->Forward(*plan);
-    backend_->Synchronize();
-    if (profiler_ != nullptr) profiler_->ResetOps();  // marks restart with this graph
-    VLART_ASSIGN_OR_RETURN(e.graph, backend_->Record([&] { model_->Forward(*plan); }));
-  }
-  return &executions_.emplace(plan, std::move(e)).first->second;
+Result<StagedForward*> XvlaPolicy::ForwardFor(xvla::XvlaModel::Plan* plan) {
+  if (auto it = forwards_.find(plan); it != forwards_.end()) return it->second.get();
+  VLART_ASSIGN_OR_RETURN(
+      std::unique_ptr<StagedForward> f,
+      StagedForward::Create(
+          *backend_, profiler_, options_.cuda_graphs, kStages,
+          [this](StagedForward::StageHook hook) { model_->SetStageHook(std::move(hook)); },
+          [this, plan] { model_->Forward(*plan); }));
+  return forwards_.emplace(plan, std::move(f)).first->second.get();
 }
 
 Result<std::string> XvlaPolicy::ProfileReport() const {
@@ -131,18 +113,8 @@ Result<std::vector<ActionChunk>> XvlaPolicy::ActBatch(std::span<const Observatio
   VLART_TRY(model_->Upload(*plan, inputs));
   const double upload_ms = MsSince(t_upload);
 
-  VLART_ASSIGN_OR_RETURN(Execution * exec, ExecutionFor(plan));
-  if (exec->graph) {
-    exec->graph->Replay();  // the marks were recorded into the graph
-  } else {
-    StageClock* clock = exec->clock.get();
-    model_->SetStageHook([clock](std::string_view stage) {
-      const int i = MarkIndex(stage);
-      if (i >= 0) clock->Mark(i);
-    });
-    if (profiler_ != nullptr) profiler_->ResetOps();
-    model_->Forward(*plan);
-  }
+  VLART_ASSIGN_OR_RETURN(StagedForward * forward, ForwardFor(plan));
+  forward->Run();
   // Wait for the forward first, so "download" is the copy alone (the forward's own time is
   // in the device stages; e2e is unchanged: the download waited for it anyway).
   backend_->Synchronize();
@@ -156,10 +128,7 @@ Result<std::vector<ActionChunk>> XvlaPolicy::ActBatch(std::span<const Observatio
     t.preprocess_ms = preprocess_ms;
     t.upload_ms = upload_ms;
     t.download_ms = download_ms;
-    t.stages.clear();
-    for (int i = 0; i + 1 < kNumMarks; ++i) {
-      t.stages.emplace_back(kStages[i], exec->clock->ElapsedMs(i, i + 1));
-    }
+    t.stages = forward->StageTimes();
     t.total_ms = MsSince(t0);
   }
   std::vector<ActionChunk> chunks(batch.size());

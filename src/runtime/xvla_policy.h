@@ -16,6 +16,7 @@
 #include "models/xvla/xvla_model.h"
 #include "models/xvla/xvla_processor.h"
 #include "ops/backend.h"
+#include "runtime/staged_forward.h"
 #include "vlart/policy.h"
 
 namespace vlart {
@@ -37,12 +38,9 @@ class XvlaPolicy final : public Policy {
   xvla::XvlaModel& model() { return *model_; }
 
  private:
-  struct Execution {  // per plan: its clock and (with graphs) its recorded call
-    std::unique_ptr<StageClock> clock;
-    std::unique_ptr<RecordedWork> graph;
-  };
   XvlaPolicy() = default;
-  Result<Execution*> ExecutionFor(xvla::XvlaModel::Plan* plan);
+  // The plan's forward with its stage clock (and graph), made on first use.
+  Result<StagedForward*> ForwardFor(xvla::XvlaModel::Plan* plan);
 
   PolicyOptions options_;
   std::unique_ptr<Backend> backend_;
@@ -50,7 +48,7 @@ class XvlaPolicy final : public Policy {
   std::unique_ptr<CheckpointSource> source_;
   std::unique_ptr<xvla::XvlaModel> model_;
   std::unique_ptr<xvla::XvlaProcessor> processor_;
-  std::map<const xvla::XvlaModel::Plan*, Execution> executions_;
+  std::map<const xvla::XvlaModel::Plan*, std::unique_ptr<StagedForward>> forwards_;
 };
 
 }  // namespace vlart
