@@ -238,7 +238,7 @@ TEST_P(LinearParity, CublasLtCandidateBothForms) {
   };
   for (const Case& k : cases) {
     SCOPED_TRACE(fmt::format("M {} K {} N {} direct {}", k.c.m, k.c.k, k.c.n, k.direct));
-    cuda::ForceGemmConfig(cuda, cuda::kForceCublasF32, 1);
+    cuda::ForceGemmConfig(cuda, cuda::kForceCublas, 1);
     cuda::ResetStats(cuda);
     RunLinearCase(mode, k.c, TestSeed(++salt));
     const cuda::Stats s = cuda::StatsOf(cuda);

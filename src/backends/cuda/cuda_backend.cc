@@ -306,7 +306,7 @@ void ForceAttentionSplits(Backend& backend, int splits) {
 
 void ForceGemmConfig(Backend& backend, int tile, int splits) {
   CudaBackend& be = AsCuda(backend);
-  if (tile < 0 && tile != kForceCublasF32) {
+  if (tile < 0 && tile != kForceCublas) {
     be.forced_gemm_config_.reset();
   } else {
     be.forced_gemm_config_ = GemmMmaConfig{tile, splits};

@@ -146,8 +146,8 @@ class CudaBackend final : public Backend {
   // cuBLASLt with one rounding: straight to D's dtype (residual as C) when there is no bias
   // and no activation, else the product in f32 + one fused epilogue pass; false when
   // cuBLASLt rejects the problem.
-  bool RunGemmLtF32(const GemmMmaArgs& p, DType dtype);
-  static constexpr int kGemmViaCublasF32 = -1;  // GemmMmaConfig::tile of that candidate
+  bool RunGemmLt(const GemmMmaArgs& p, DType dtype);
+  static constexpr int kGemmViaCublas = -1;  // GemmMmaConfig::tile of that candidate
 
   int device_ = 0;
   DType compute_dtype_ = DType::kBF16;

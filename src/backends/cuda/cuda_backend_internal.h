@@ -46,8 +46,8 @@ Stats StatsOf(Backend& backend);
 void ResetStats(Backend& backend);
 // Test hook: every tensor-core GEMM uses this tile/split configuration (when the problem
 // fits it) instead of the tuned one; tile < 0 clears it.
-// tile -1: back to the tuner; kForceCublasF32: cuBLASLt f32 product + fused epilogue pass.
-inline constexpr int kForceCublasF32 = -2;
+// tile -1: back to the tuner; kForceCublas: the tuner's cuBLASLt candidate (RunGemmLt).
+inline constexpr int kForceCublas = -2;
 void ForceGemmConfig(Backend& backend, int tile, int splits);
 // Test hook: the head-folded tensor-core attention (attention_flash.cu) splits its keys into
 // this many ranges (clamped to the key tiles, at most 16) instead of its heuristic's choice;

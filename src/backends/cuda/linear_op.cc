@@ -143,8 +143,8 @@ bool CudaBackend::TryGemmMma(const GemmOperands& g) {
   p.ldd = g.ldd;
   if (!GemmMmaSupported(p, t)) return false;
   const GemmMmaConfig config = GemmConfigFor(p, t);
-  if (config.tile == kGemmViaCublasF32) {
-    if (RunGemmLtF32(p, t)) {
+  if (config.tile == kGemmViaCublas) {
+    if (RunGemmLt(p, t)) {
       ++stats_.gemm_cublaslt;
       return true;
     }
@@ -158,7 +158,7 @@ bool CudaBackend::TryGemmMma(const GemmOperands& g) {
   return true;
 }
 
-bool CudaBackend::RunGemmLtF32(const GemmMmaArgs& p, DType t) {
+bool CudaBackend::RunGemmLt(const GemmMmaArgs& p, DType t) {
   if (p.bias == nullptr && p.act == static_cast<int>(ActKind::kNone) && p.residual == nullptr) {
     // A plain product: cuBLASLt rounds its f32 accumulator once to D's dtype -- the same
     // single rounding as the f32 product plus our epilogue, without the f32 round trip
@@ -232,8 +232,8 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   // Keyed by everything that changes the kernel's speed; alignment of D decides paired stores.
   const GemmTuneKey key{p.m, p.n, p.k, static_cast<int>(dtype), p.bias != nullptr, p.act,
                         p.residual != nullptr, static_cast<int>(p.ldd % 2)};
-  if (forced_gemm_config_ && forced_gemm_config_->tile == kForceCublasF32) {
-    return GemmMmaConfig{kGemmViaCublasF32, 1};
+  if (forced_gemm_config_ && forced_gemm_config_->tile == kForceCublas) {
+    return GemmMmaConfig{kGemmViaCublas, 1};
   }
   if (forced_gemm_config_ && GemmConfigFits(p, *forced_gemm_config_)) return *forced_gemm_config_;
   if (auto it = gemm_configs_.find(key); it != gemm_configs_.end()) return it->second;
@@ -282,9 +282,9 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   float best_us = 1e30f, best_score = 1e30f;
   std::string log;
   std::vector<GemmMmaConfig> candidates = GemmMmaCandidates(p.m, p.n, p.k, num_sms_);
-  candidates.push_back(GemmMmaConfig{kGemmViaCublasF32, 1});
+  candidates.push_back(GemmMmaConfig{kGemmViaCublas, 1});
   for (const GemmMmaConfig& c : candidates) {
-    if (c.tile != kGemmViaCublasF32 && !GemmConfigFits(trial, c)) continue;
+    if (c.tile != kGemmViaCublas && !GemmConfigFits(trial, c)) continue;
     bool ran = true;
     int next_copy = 0;
     const auto launch = [&] {
@@ -292,8 +292,8 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
         trial.b = static_cast<const char*>(b_copies) + b_bytes * next_copy;
         next_copy = (next_copy + 1) % copies;
       }
-      if (c.tile == kGemmViaCublasF32) {
-        ran = RunGemmLtF32(trial, dtype);
+      if (c.tile == kGemmViaCublas) {
+        ran = RunGemmLt(trial, dtype);
       } else {
         LaunchGemmMma(trial, dtype, c, gemm_workspace_, gemm_counters_, stream_);
       }
@@ -318,7 +318,7 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
     // in these bursts (X-VLA policy +1.2 ms when 262x1024x1024 flipped to tile 4 at 13.6 vs
     // 12.6 us; the wgmma kernel lost 2.6 ms the same way), so a tie is cuBLAS's.
     constexpr float kCublasMargin = 0.92f;
-    const float score = c.tile == kGemmViaCublasF32 ? med * kCublasMargin : med;
+    const float score = c.tile == kGemmViaCublas ? med * kCublasMargin : med;
     if (score < best_score) {
       best_score = score;
       best_us = med;
