@@ -12,6 +12,7 @@
 #
 #   STEPS="parity model pi0 bench profile ops sweep peers" scripts/device_session.sh   # default: all
 #   STEPS=peers_pi0 PI0_PEER_ARCHS=pi0 scripts/device_session.sh   # opt-in: pi0 / pi0.5 PyTorch peers
+#   STEPS=kprof scripts/device_session.sh   # per-kernel time of one graph replay (ncu), X-VLA / pi0 / pi0.5
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/vlart-out}
@@ -116,6 +117,29 @@ if has profile; then
     timeout 600 "$BIN/vlart" bench --model "$dir" --device cuda --precision bf16 --batch 1 \
         --warmup 3 --iters 5 --profile-ops > "$OUT/profile_$name.md" 2> "$OUT/profile_$name.err"
     note "op profile $name bf16 batch 1: exit $?"; grep -A${PROFILE_LINES:-40} "op profile" "$OUT/profile_$name.err" >> "$SUMMARY"
+  done
+fi
+
+if has kprof; then
+  # Per-kernel time of one whole forward as the CUDA graph runs it: ncu sees only the replay
+  # that VLART_CUDA_PROFILE_REPLAY picks (the 3rd: after the eager tuning call and the
+  # recording), every kernel alone with caches flushed. KPROF_MODELS: checkpoint folders
+  # (default X-VLA, pi0 and pi0.5 full size; made here when absent).
+  for dir in ${KPROF_MODELS:-$FULL /tmp/pi0-full /tmp/pi05-full}; do
+    name=$(basename "$dir")
+    if [ ! -f "$dir/model.safetensors" ]; then
+      arch=${name%-full}
+      "$BIN/vlart" make-synthetic --arch "$arch" --size full --seed 0 --out "$dir" > "$OUT/make_$name.log" 2>&1
+    fi
+    VLART_CUDA_PROFILE_REPLAY=3 timeout 400 ncu --clock-control none --cache-control all \
+        --profile-from-start off --csv --page raw --print-units base \
+        --metrics gpu__time_duration.sum,launch__grid_size,launch__block_size,dram__bytes_read.sum \
+        "$BIN/vlart" bench --model "$dir" --device cuda --precision bf16 --batch ${KPROF_BATCH:-1} \
+        --warmup 3 --iters 2 > "$OUT/kprof_$name.csv" 2> "$OUT/kprof_$name.err"
+    note "kprof $name: exit $?"
+    python3 tools/ncu_kernel_report.py "$OUT/kprof_$name.csv" --title "$name bf16 batch ${KPROF_BATCH:-1}" \
+        > "$OUT/kprof_$name.md" 2>&1
+    head -${KPROF_LINES:-45} "$OUT/kprof_$name.md" >> "$SUMMARY"
   done
 fi
 

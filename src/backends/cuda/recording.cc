@@ -8,9 +8,18 @@
 // affected) and instantiates it once; Replay is one cudaGraphLaunch. Marks taken while
 // capturing are recorded with cudaEventRecordExternal, which makes them event nodes of
 // the graph, so replays keep timing the stages.
+//
+// VLART_CUDA_PROFILE_REPLAY=N (1-based, counted over every graph of the process) wraps the
+// Nth replay in cudaProfilerStart/Stop, synchronised on both sides, so that a profiler run
+// with its capture off at start (`ncu --profile-from-start off`) sees exactly one replay:
+// the per-kernel time of one whole forward as the graph runs it (scripts/device_session.sh
+// step `kprof`, tools/ncu_kernel_report.py).
 
+#include <cuda_profiler_api.h>
 #include <cuda_runtime_api.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <vector>
 
 #include <fmt/format.h>
@@ -20,6 +29,16 @@
 
 namespace vlart::cuda {
 namespace {
+
+// The replay number (1-based) that VLART_CUDA_PROFILE_REPLAY asks to profile; 0: none.
+long ProfiledReplay() {
+  static const long n = [] {
+    const char* v = std::getenv("VLART_CUDA_PROFILE_REPLAY");
+    return v == nullptr ? 0L : std::strtol(v, nullptr, 10);
+  }();
+  return n;
+}
+std::atomic<long> g_replays{0};
 
 class CudaGraphWork final : public RecordedWork {
  public:
@@ -31,6 +50,15 @@ class CudaGraphWork final : public RecordedWork {
   }
   void Replay() override {
     VLART_CUDA_CHECK(cudaSetDevice(device_));
+    const long profiled = ProfiledReplay();
+    if (profiled > 0 && ++g_replays == profiled) {
+      VLART_CUDA_CHECK(cudaStreamSynchronize(stream_));
+      VLART_CUDA_CHECK(cudaProfilerStart());
+      VLART_CUDA_CHECK(cudaGraphLaunch(exec_, stream_));
+      VLART_CUDA_CHECK(cudaStreamSynchronize(stream_));
+      VLART_CUDA_CHECK(cudaProfilerStop());
+      return;
+    }
     VLART_CUDA_CHECK(cudaGraphLaunch(exec_, stream_));
   }
 
