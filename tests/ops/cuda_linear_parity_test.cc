@@ -233,7 +233,9 @@ TEST_P(LinearParity, CublasLtCandidateBothForms) {
       {{50, 2048, 1024, false, Activation::kNone, Residual::kInPlace}, false},   // o_proj + residual
       {{130, 520, 200, false, Activation::kNone, Residual::kSeparate}, false},
       {{7, 64, 40, false, Activation::kNone, Residual::kNone, 8, 8}, true},      // padded rows
-      {{262, 1024, 3072, true, Activation::kNone, Residual::kNone}, false},      // bias: f32 pass
+      {{262, 1024, 3072, true, Activation::kNone, Residual::kNone}, true},       // bias epilogue
+      {{50, 1024, 2560, true, Activation::kNone, Residual::kNone}, true},
+      {{262, 1024, 1024, true, Activation::kNone, Residual::kSeparate}, false},  // bias + residual
       {{100, 1024, 512, false, Activation::kGeluTanh, Residual::kNone}, false},  // activation
   };
   for (const Case& k : cases) {
@@ -245,6 +247,32 @@ TEST_P(LinearParity, CublasLtCandidateBothForms) {
     EXPECT_EQ(s.gemm_cublaslt, 1);
     EXPECT_EQ(s.gemm_lt_direct, k.direct ? 1 : 0);
     EXPECT_EQ(s.epilogue_passes, k.direct ? 0 : 1);
+  }
+  cuda::ForceGemmConfig(cuda, -1, 1);
+}
+
+// Every cuBLASLt algorithm the tuner may pick (LtGemm keeps the heuristic's first
+// kMaxAlgos) rounds once: the same tolerance as every other path. An algorithm number the
+// heuristic did not return falls back to vlart's GEMM (still checked).
+TEST_P(LinearParity, EveryCublasLtAlgorithm) {
+  VLART_REQUIRE_REAL_CUDA();
+  const ParityMode mode = GetParam();
+  if (mode != ParityMode::kBF16 && mode != ParityMode::kF16) GTEST_SKIP() << "16-bit modes only";
+  Backend& cuda = CudaFor(mode);
+  uint64_t salt = 2700;
+  const std::vector<LinearCase> cases = {
+      {50, 1024, 2560, false, Activation::kNone, Residual::kNone},     // pi0 expert qkv
+      {50, 4096, 1024, false, Activation::kNone, Residual::kInPlace},  // expert down + residual
+      {262, 1024, 3072, true, Activation::kNone, Residual::kNone},     // X-VLA qkv + bias
+      {262, 1024, 4096, true, Activation::kGeluTanh, Residual::kNone}, // fc1: f32 + epilogue
+      {10, 2048, 1024, false, Activation::kNone, Residual::kNone},     // pi0.5 expert o
+  };
+  for (int algo = 0; algo < 8; ++algo) {
+    for (const LinearCase& c : cases) {
+      SCOPED_TRACE(fmt::format("cuBLASLt algorithm {}", algo));
+      cuda::ForceGemmConfig(cuda, cuda::kForceCublas, 1, algo);
+      RunLinearCase(mode, c, TestSeed(++salt));
+    }
   }
   cuda::ForceGemmConfig(cuda, -1, 1);
 }

@@ -143,23 +143,25 @@ LtGemm::Plan& LtGemm::PlanFor(const Key& key) {
   SetPrefAttr(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, static_cast<uint32_t>(key.align_a));
   SetPrefAttr(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, static_cast<uint32_t>(key.align_c));
   SetPrefAttr(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, static_cast<uint32_t>(key.align_d));
-  cublasLtMatmulHeuristicResult_t result{};
+  cublasLtMatmulHeuristicResult_t results[kMaxAlgos] = {};
   int count = 0;
   const cublasStatus_t status =
       cublasLtMatmulAlgoGetHeuristic(handle_, plan.desc, plan.layout_w, plan.layout_x, plan.layout_c,
-                                     plan.layout_d, pref, 1, &result, &count);
+                                     plan.layout_d, pref, kMaxAlgos, results, &count);
   VLART_CUBLAS_CHECK(cublasLtMatmulPreferenceDestroy(pref));
-  if (status == CUBLAS_STATUS_SUCCESS && count > 0 && result.state == CUBLAS_STATUS_SUCCESS) {
-    plan.supported = true;
-    plan.algo = result.algo;
-  } else if (status != CUBLAS_STATUS_SUCCESS && status != CUBLAS_STATUS_NOT_SUPPORTED &&
-             status != CUBLAS_STATUS_INVALID_VALUE) {
+  if (status == CUBLAS_STATUS_SUCCESS) {
+    for (int i = 0; i < count; ++i) {
+      if (results[i].state == CUBLAS_STATUS_SUCCESS) plan.algos.push_back(results[i].algo);
+    }
+    plan.rejected.assign(plan.algos.size(), false);
+    plan.supported = !plan.algos.empty();
+  } else if (status != CUBLAS_STATUS_NOT_SUPPORTED && status != CUBLAS_STATUS_INVALID_VALUE) {
     VLART_CUBLAS_CHECK(status);
   }
   return plans_.emplace(key, plan).first->second;
 }
 
-bool LtGemm::Run(const LtGemmProblem& p, cudaStream_t stream) {
+bool LtGemm::Run(const LtGemmProblem& p, cudaStream_t stream, int algo) {
   if (p.m == 0 || p.n == 0) return true;
   if (p.k == 0) return false;  // D = bias + C: the fallback's epilogue does that
   if (p.lda < p.k || p.ldb < p.k || p.ldd < p.n || (p.c != nullptr && p.ldc < p.n)) return false;
@@ -185,16 +187,22 @@ bool LtGemm::Run(const LtGemmProblem& p, cudaStream_t stream) {
   key.align_c = RowAlignment(p.c != nullptr ? p.c : p.d, key.ldc, d_bytes);
   key.align_d = RowAlignment(p.d, p.ldd, d_bytes);
   Plan& plan = PlanFor(key);
-  if (!plan.supported) return false;
+  if (!plan.supported || algo < 0 || algo >= static_cast<int>(plan.algos.size()) ||
+      plan.rejected[static_cast<size_t>(algo)]) {
+    return false;
+  }
   if (p.bias != nullptr) SetDescAttr(plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, p.bias);
   const float alpha = 1.0f;
   const float beta = p.c != nullptr ? 1.0f : 0.0f;
   const cublasStatus_t status = cublasLtMatmul(
       handle_, plan.desc, &alpha, p.b, plan.layout_w, p.a, plan.layout_x, &beta,
-      p.c != nullptr ? p.c : p.d, plan.layout_c, p.d, plan.layout_d, &plan.algo, workspace_,
-      workspace_bytes_, stream);
+      p.c != nullptr ? p.c : p.d, plan.layout_c, p.d, plan.layout_d, &plan.algos[static_cast<size_t>(algo)],
+      workspace_, workspace_bytes_, stream);
   if (status == CUBLAS_STATUS_NOT_SUPPORTED || status == CUBLAS_STATUS_INVALID_VALUE) {
-    plan.supported = false;  // rejected before anything was enqueued; never try again
+    // Rejected before anything was enqueued; never try this algorithm again (the first one
+    // failing marks the whole signature unsupported, as before). Indices stay stable.
+    plan.rejected[static_cast<size_t>(algo)] = true;
+    if (algo == 0) plan.supported = false;
     return false;
   }
   VLART_CUBLAS_CHECK(status);

@@ -10,7 +10,10 @@
 // inputs are f32; split-K partials are reduced in f32 too (REDUCTION_SCHEME_MASK). Plans
 // (descriptors, layouts, the heuristic's algorithm) are cached per problem signature,
 // pointer alignments included; a signature cuBLASLt cannot run is remembered as unsupported
-// and Run() returns false so the caller can fall back.
+// and Run() returns false so the caller can fall back. A plan keeps the heuristic's first
+// kMaxAlgos algorithms (best first): Run's `algo` picks one, so that a caller can time them
+// (the backend's GEMM tuner does; the heuristic's first choice is often not the fastest at
+// the small-M shapes of VLA policies).
 #pragma once
 
 #include <cublasLt.h>
@@ -20,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "core/dtype.h"
 #include "core/status.h"
@@ -48,9 +52,12 @@ class LtGemm {
   LtGemm(const LtGemm&) = delete;
   LtGemm& operator=(const LtGemm&) = delete;
 
-  // Enqueues the GEMM on `stream`; false (nothing enqueued) when cuBLASLt has no algorithm
-  // for this signature. Aborts on any other cuBLASLt failure.
-  bool Run(const LtGemmProblem& problem, cudaStream_t stream);
+  static constexpr int kMaxAlgos = 8;
+
+  // Enqueues the GEMM on `stream` with the plan's algorithm number `algo` (0: cuBLASLt's
+  // heuristic first choice); false (nothing enqueued) when cuBLASLt has no algorithm for this
+  // signature or fewer than algo + 1. Aborts on any other cuBLASLt failure.
+  bool Run(const LtGemmProblem& problem, cudaStream_t stream, int algo = 0);
 
  private:
   struct Key {
@@ -70,7 +77,8 @@ class LtGemm {
     cublasLtMatrixLayout_t layout_x = nullptr;  // cuBLASLt "B": our A (activations)
     cublasLtMatrixLayout_t layout_c = nullptr;
     cublasLtMatrixLayout_t layout_d = nullptr;
-    cublasLtMatmulAlgo_t algo{};
+    std::vector<cublasLtMatmulAlgo_t> algos;  // the heuristic's, best first
+    std::vector<bool> rejected;               // per algo: cublasLtMatmul refused it once
   };
 
   LtGemm() = default;

@@ -304,12 +304,12 @@ void ForceAttentionSplits(Backend& backend, int splits) {
   AsCuda(backend).forced_attention_splits_ = splits > 0 ? splits : 0;
 }
 
-void ForceGemmConfig(Backend& backend, int tile, int splits) {
+void ForceGemmConfig(Backend& backend, int tile, int splits, int lt_algo) {
   CudaBackend& be = AsCuda(backend);
   if (tile < 0 && tile != kForceCublas) {
     be.forced_gemm_config_.reset();
   } else {
-    be.forced_gemm_config_ = GemmMmaConfig{tile, splits};
+    be.forced_gemm_config_ = GemmMmaConfig{tile, splits, lt_algo};
   }
 }
 

@@ -48,7 +48,8 @@ void ResetStats(Backend& backend);
 // fits it) instead of the tuned one; tile < 0 clears it.
 // tile -1: back to the tuner; kForceCublas: the tuner's cuBLASLt candidate (RunGemmLt).
 inline constexpr int kForceCublas = -2;
-void ForceGemmConfig(Backend& backend, int tile, int splits);
+// lt_algo: with kForceCublas, LtGemm's algorithm number (0: the heuristic's first choice).
+void ForceGemmConfig(Backend& backend, int tile, int splits, int lt_algo = 0);
 // Test hook: the head-folded tensor-core attention (attention_flash.cu) splits its keys into
 // this many ranges (clamped to the key tiles, at most 16) instead of its heuristic's choice;
 // splits <= 0 clears it.

@@ -74,8 +74,9 @@ void LaunchAttention(const AttentionArgs& args, AttentionPath path, cudaStream_t
 bool AttentionResidentSupported(const AttentionArgs& args);
 // vlart's tensor-core GEMM (gemm_mma.cu): a tile shape and a K split count per problem.
 struct GemmMmaConfig {
-  int tile = 0;    // index into the kernel's tile table
-  int splits = 1;  // K ranges reduced through the workspace (1: none)
+  int tile = 0;     // index into the kernel's tile table (CudaBackend::kGemmViaCublas: cuBLASLt)
+  int splits = 1;   // K ranges reduced through the workspace (1: none)
+  int lt_algo = 0;  // with tile == kGemmViaCublas: LtGemm's algorithm number (0: heuristic's)
 };
 void InitGemmMmaKernels();
 bool GemmMmaSupported(const GemmMmaArgs& args, DType dtype);

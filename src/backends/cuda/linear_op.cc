@@ -144,7 +144,7 @@ bool CudaBackend::TryGemmMma(const GemmOperands& g) {
   if (!GemmMmaSupported(p, t)) return false;
   const GemmMmaConfig config = GemmConfigFor(p, t);
   if (config.tile == kGemmViaCublas) {
-    if (RunGemmLt(p, t)) {
+    if (RunGemmLt(p, t, config.lt_algo)) {
       ++stats_.gemm_cublaslt;
       return true;
     }
@@ -158,15 +158,17 @@ bool CudaBackend::TryGemmMma(const GemmOperands& g) {
   return true;
 }
 
-bool CudaBackend::RunGemmLt(const GemmMmaArgs& p, DType t) {
-  if (p.bias == nullptr && p.act == static_cast<int>(ActKind::kNone) && p.residual == nullptr) {
-    // A plain product: cuBLASLt rounds its f32 accumulator once to D's dtype -- the same
-    // single rounding as the f32 product plus our epilogue, without the f32 round trip
-    // through memory (Gemma's gate/up [526, 32768]: 138 MB of f32 traffic). Not with a
-    // residual as C: measured on the H100 (cuBLAS 13.0, bf16, C == D, 50x1024x2048), D
-    // was off by one bf16 ulp where acc + C lies near a rounding boundary, i.e. the sum was
-    // not rounded once. Not with the bias epilogue either (not documented to add the bias
-    // before rounding).
+bool CudaBackend::RunGemmLt(const GemmMmaArgs& p, DType t, int algo) {
+  const bool bias_ok = p.bias == nullptr || (reinterpret_cast<uintptr_t>(p.bias) & 15) == 0;
+  if (p.act == static_cast<int>(ActKind::kNone) && p.residual == nullptr && bias_ok) {
+    // No activation, no residual: cuBLASLt rounds its f32 accumulator (+ the bias, added in
+    // the f32 epilogue) once to D's dtype -- the same single rounding as the f32 product
+    // plus our epilogue, without the f32 round trip through memory (Gemma's gate/up
+    // [526, 32768]: 138 MB of f32 traffic) or the extra launch (X-VLA's qkv). Checked on
+    // the device by LinearParity.CublasLtCandidateBothForms, whose tolerance admits one
+    // output rounding only. Not with a residual as C: measured on the H100 (cuBLAS 13.0,
+    // bf16, C == D, 50x1024x2048), D was off by one bf16 ulp where acc + C lies near a
+    // rounding boundary, i.e. the sum was not rounded once.
     LtGemmProblem lt;
     lt.m = p.m;
     lt.n = p.n;
@@ -176,13 +178,16 @@ bool CudaBackend::RunGemmLt(const GemmMmaArgs& p, DType t) {
     lt.b = p.b;
     lt.ldb = p.ldb;
     lt.ab_dtype = t;
+    lt.bias = p.bias;
     lt.d = p.d;
     lt.ldd = p.ldd;
     lt.d_dtype = t;
-    if (lt_->Run(lt, stream_)) {
+    if (lt_->Run(lt, stream_, algo)) {
       ++stats_.gemm_lt_direct;
       return true;
     }
+    // Algorithm numbers belong to one form: only the heuristic's first falls through.
+    if (algo != 0) return false;
   }
   // cuBLASLt writes the f32 product into gemm_f32_ (row chunks), then one epilogue pass adds
   // bias, activation and residual in f32 and rounds once: the op's numerics, cuBLAS's speed.
@@ -201,7 +206,7 @@ bool CudaBackend::RunGemmLt(const GemmMmaArgs& p, DType t) {
     lt.d = gemm_f32_;
     lt.ldd = p.n;
     lt.d_dtype = DType::kF32;
-    if (!lt_->Run(lt, stream_)) return false;
+    if (!lt_->Run(lt, stream_, algo)) return false;
     EpilogueArgs e;
     e.m = rows;
     e.n = p.n;
@@ -233,7 +238,7 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   const GemmTuneKey key{p.m, p.n, p.k, static_cast<int>(dtype), p.bias != nullptr, p.act,
                         p.residual != nullptr, static_cast<int>(p.ldd % 2)};
   if (forced_gemm_config_ && forced_gemm_config_->tile == kForceCublas) {
-    return GemmMmaConfig{kGemmViaCublas, 1};
+    return GemmMmaConfig{kGemmViaCublas, 1, forced_gemm_config_->lt_algo};
   }
   if (forced_gemm_config_ && GemmConfigFits(p, *forced_gemm_config_)) return *forced_gemm_config_;
   if (auto it = gemm_configs_.find(key); it != gemm_configs_.end()) return it->second;
@@ -248,15 +253,15 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
     return best;
   }
   // Time every candidate into scratch (never into D: with an in-place residual, running the
-  // GEMM twice would add the residual twice). Each sample is a burst of kBurst back-to-back
-  // launches between two events, divided by kBurst: the launches queue up behind each other,
-  // so the sample is close to the kernel's cost inside a graph (one launch per sample mostly
-  // measured launch latency and picked configs that were slower in the graph). The burst
-  // cycles through copies of B so that, as in a model where every layer has its own weights,
-  // the weights come from HBM rather than from an L2 warmed by the previous launch (timing
-  // one hot B picked configs that lost in the model). Median of 5 samples after warm-up.
-  // (scratch_ may hold this GEMM's materialised A, so trials write to their own buffer,
-  // grown here: no graph is being captured.)
+  // GEMM twice would add the residual twice). A sample is one replay of a CUDA graph of
+  // kBurst launches, divided by kBurst: inside a graph as in the model, so host launch costs
+  // (cuBLASLt's are several us, ours ~2 us) do not count, which stream bursts let through
+  // for short kernels. The burst cycles through copies of B so that, as in a model where
+  // every layer has its own weights, the weights come from HBM rather than from an L2
+  // warmed by the previous launch (timing one hot B picked configs that lost in the model).
+  // Median of 5 samples after one warm-up replay. (scratch_ may hold this GEMM's
+  // materialised A, so trials write to their own buffer, grown here: no graph is being
+  // captured.)
   constexpr int kBurst = 8;
   const size_t b_bytes = static_cast<size_t>(p.n) * p.ldb * ElementBytes(dtype);
   constexpr size_t kColdBytes = size_t{96} << 20;  // ~2x the H100's 50 MB L2
@@ -282,7 +287,9 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   float best_us = 1e30f, best_score = 1e30f;
   std::string log;
   std::vector<GemmMmaConfig> candidates = GemmMmaCandidates(p.m, p.n, p.k, num_sms_);
-  candidates.push_back(GemmMmaConfig{kGemmViaCublas, 1});
+  for (int algo = 0; algo < LtGemm::kMaxAlgos; ++algo) {
+    candidates.push_back(GemmMmaConfig{kGemmViaCublas, 1, algo});
+  }
   for (const GemmMmaConfig& c : candidates) {
     if (c.tile != kGemmViaCublas && !GemmConfigFits(trial, c)) continue;
     bool ran = true;
@@ -293,26 +300,42 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
         next_copy = (next_copy + 1) % copies;
       }
       if (c.tile == kGemmViaCublas) {
-        ran = RunGemmLt(trial, dtype);
+        ran = RunGemmLt(trial, dtype, c.lt_algo) && ran;
       } else {
         LaunchGemmMma(trial, dtype, c, gemm_workspace_, gemm_counters_, stream_);
       }
     };
-    for (int i = 0; i < 2; ++i) launch();
+    launch();  // eager first: cuBLASLt plans its algorithm and may reject it here
     if (!ran) continue;
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    VLART_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+    for (int b = 0; b < kBurst; ++b) launch();
+    VLART_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+    if (!ran) {  // a launch inside the capture was refused: nothing to time
+      VLART_CUDA_CHECK(cudaGraphDestroy(graph));
+      continue;
+    }
+    VLART_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+    VLART_CUDA_CHECK(cudaGraphLaunch(exec, stream_));  // warm-up
     std::vector<float> us;
     for (int i = 0; i < 5; ++i) {
       VLART_CUDA_CHECK(cudaEventRecord(start, stream_));
-      for (int b = 0; b < kBurst; ++b) launch();
+      VLART_CUDA_CHECK(cudaGraphLaunch(exec, stream_));
       VLART_CUDA_CHECK(cudaEventRecord(stop, stream_));
       VLART_CUDA_CHECK(cudaEventSynchronize(stop));
       float ms = 0;
       VLART_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
       us.push_back(ms * 1000.0f / kBurst);
     }
+    VLART_CUDA_CHECK(cudaGraphExecDestroy(exec));
+    VLART_CUDA_CHECK(cudaGraphDestroy(graph));
     std::sort(us.begin(), us.end());
     const float med = us[us.size() / 2];
-    if (gemm_verbose_) log += fmt::format(" t{}s{}:{:.1f}", c.tile, c.splits, med);
+    if (gemm_verbose_) {
+      log += c.tile == kGemmViaCublas ? fmt::format(" lt{}:{:.1f}", c.lt_algo, med)
+                                      : fmt::format(" t{}s{}:{:.1f}", c.tile, c.splits, med);
+    }
     // cuBLASLt keeps the shape unless a vlart kernel wins by kCublasMargin: near-ties went
     // to vlart's kernels on timing noise, and they ran slower inside the whole model than
     // in these bursts (X-VLA policy +1.2 ms when 262x1024x1024 flipped to tile 4 at 13.6 vs
@@ -332,8 +355,8 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
     VLART_CUDA_CHECK(cudaFree(b_copies));
   }
   if (gemm_verbose_) {
-    std::fprintf(stderr, "vlart gemm %dx%dx%d act %d -> tile %d splits %d (%.1f us) |%s\n", p.m,
-                 p.n, p.k, p.act, best.tile, best.splits, best_us, log.c_str());
+    std::fprintf(stderr, "vlart gemm %dx%dx%d act %d -> tile %d splits %d algo %d (%.1f us) |%s\n",
+                 p.m, p.n, p.k, p.act, best.tile, best.splits, best.lt_algo, best_us, log.c_str());
   }
   gemm_configs_.emplace(key, best);
   return best;
