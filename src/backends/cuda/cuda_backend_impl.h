@@ -143,9 +143,8 @@ class CudaBackend final : public Backend {
   // The tile/split configuration for a problem: timed on first eager use, cached per shape.
   GemmMmaConfig GemmConfigFor(const GemmMmaArgs& p, DType dtype);
   bool GemmConfigFits(const GemmMmaArgs& p, const GemmMmaConfig& c) const;
-  // cuBLASLt with one rounding: straight to D's dtype when there is no activation and no
-  // residual (the bias in cuBLASLt's epilogue), else the product in f32 + one fused epilogue
-  // pass; `algo` is LtGemm's algorithm number for that form. false when cuBLASLt rejects the
+  // cuBLASLt with one rounding: straight to D's dtype for a plain product (no bias,
+  // activation or residual), else the product in f32 + one fused epilogue pass; `algo` is LtGemm's algorithm number for that form. false when cuBLASLt rejects the
   // problem (or has no algorithm `algo`).
   bool RunGemmLt(const GemmMmaArgs& p, DType dtype, int algo = 0);
   static constexpr int kGemmViaCublas = -1;  // GemmMmaConfig::tile of that candidate

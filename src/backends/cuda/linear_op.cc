@@ -159,16 +159,15 @@ bool CudaBackend::TryGemmMma(const GemmOperands& g) {
 }
 
 bool CudaBackend::RunGemmLt(const GemmMmaArgs& p, DType t, int algo) {
-  const bool bias_ok = p.bias == nullptr || (reinterpret_cast<uintptr_t>(p.bias) & 15) == 0;
-  if (p.act == static_cast<int>(ActKind::kNone) && p.residual == nullptr && bias_ok) {
-    // No activation, no residual: cuBLASLt rounds its f32 accumulator (+ the bias, added in
-    // the f32 epilogue) once to D's dtype -- the same single rounding as the f32 product
-    // plus our epilogue, without the f32 round trip through memory (Gemma's gate/up
-    // [526, 32768]: 138 MB of f32 traffic) or the extra launch (X-VLA's qkv). Checked on
-    // the device by LinearParity.CublasLtCandidateBothForms, whose tolerance admits one
-    // output rounding only. Not with a residual as C: measured on the H100 (cuBLAS 13.0,
-    // bf16, C == D, 50x1024x2048), D was off by one bf16 ulp where acc + C lies near a
-    // rounding boundary, i.e. the sum was not rounded once.
+  if (p.bias == nullptr && p.act == static_cast<int>(ActKind::kNone) && p.residual == nullptr) {
+    // A plain product: cuBLASLt rounds its f32 accumulator once to D's dtype -- the same
+    // single rounding as the f32 product plus our epilogue, without the f32 round trip
+    // through memory (Gemma's gate/up [526, 32768]: 138 MB of f32 traffic). Neither with a
+    // residual as C nor with the bias epilogue: measured on the H100 (cuBLAS 13.0, bf16),
+    // both were off by one bf16 ulp where the sum lies near a rounding boundary, i.e. not
+    // rounded once (C == D, 50x1024x2048: LinearParity; bias: the 784x2304 -> 512 im2col
+    // GEMM of ConvParity.DenseAndGroupedConvs, 4368 of 401408 outputs one ulp off at
+    // |value| ~32, commit 3e3161a).
     LtGemmProblem lt;
     lt.m = p.m;
     lt.n = p.n;
@@ -178,7 +177,6 @@ bool CudaBackend::RunGemmLt(const GemmMmaArgs& p, DType t, int algo) {
     lt.b = p.b;
     lt.ldb = p.ldb;
     lt.ab_dtype = t;
-    lt.bias = p.bias;
     lt.d = p.d;
     lt.ldd = p.ldd;
     lt.d_dtype = t;
