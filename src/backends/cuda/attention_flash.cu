@@ -17,11 +17,9 @@
 //            f32 registers (D 256: 128 per thread). Smem (D 256): 3 x 64 x (256 + 8) x 2 B = 99 KB
 //            -> 2 blocks per SM. splits == 1: the block normalises and stores O. splits > 1
 //            (flash-decoding, when the row tiles alone cannot fill the SMs): each block writes
-//            its unnormalised f32 O and its row (max, sum) to a workspace and bumps its row
-//            tile's arrival counter; the last block of the tile to arrive merges the splits
-//            (one warp per row) in split order and resets the counter for the next launch
-//            (graph replays included): the result is the same on every run, whatever order
-//            blocks run in, and no second kernel is launched.
+//            its unnormalised f32 O and its row (max, sum) to a workspace, and a second kernel
+//            (one warp per row) merges the splits in split order: the result is the same on
+//            every run, whatever order blocks run in.
 // Numerics:  exactly attention_resident.cu's contract: scores, running max / sum and O in f32;
 //            P rounded to the input dtype for P·V (FlashAttention-2), the row sum from the
 //            unrounded P; keys past Sk score -inf; exp is __expf. The running rescale
@@ -39,8 +37,7 @@
 //            prefix B1 532 tokens: 67 row tiles x 9 key tiles, no split: ~9 x 1.4 ~ 13 us
 //            (2.3 GFLOP); 816 tokens: 102 x 13 -> ~18 us. Expert B1 51 x 581: 7 row tiles x 10
 //            key tiles, 10 splits -> 70 blocks of one tile: ~2-3 us + merge ~1 us (the SIMT
-//            kernel took 513 us; the byte floor is 0.35 us). The merge ran as a second kernel
-//            until 2026-11-22 (20 us for both in a graph at 10 splits). Both prefixes leave SMs idle (67 /
+//            kernel took 513 us; the byte floor is 0.35 us). Both prefixes leave SMs idle (67 /
 //            102 blocks) and are bound by the 4x re-read of K/V fragments per 64 rows that
 //            mma.sync implies; a wgmma version (one B read per 64-row warpgroup) is the next step.
 
@@ -62,6 +59,7 @@ namespace {
 constexpr int kThreads = 128;  // 4 warps x 16 folded rows
 constexpr int kBlockM = 64;    // folded (query, head) rows per block
 constexpr int kBlockN = 64;    // keys per tile
+constexpr int kCombineWarps = kThreads / 32;  // merge kernel: one warp per folded row
 
 template <int kD>
 constexpr int Stride() {
@@ -102,7 +100,7 @@ __device__ __forceinline__ void LoadKvTile(uint16_t* dst, const uint16_t* src, i
 
 template <typename T, int kD>
 __global__ void __launch_bounds__(kThreads, 2)
-    AttentionFlashKernel(AttentionArgs p, float* part_o, float2* part_ml, int* counters) {
+    AttentionFlashKernel(AttentionArgs p, float* part_o, float2* part_ml) {
   PdlAllowDependents();
   PdlWaitPrior();  // launched with PDL (pdl.cuh): nothing before this touches global memory
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -266,6 +264,7 @@ __global__ void __launch_bounds__(kThreads, 2)
     }
   }
   CpAsyncWaitAll();  // nothing may be in flight when the block exits (empty splits included)
+  if (!warp_active) return;
 
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
@@ -273,7 +272,6 @@ __global__ void __launch_bounds__(kThreads, 2)
     l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
   }
   if (splits == 1) {
-    if (!warp_active) return;
     T* out = static_cast<T*>(p.out);
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
@@ -293,73 +291,74 @@ __global__ void __launch_bounds__(kThreads, 2)
   // Split partial: unnormalised O and (max, sum) of this block's keys, rows indexed
   // R = bg * rows + r in a [splits, N] layout (N = B · Hkv · Sq · G).
   const int64_t n_rows = static_cast<int64_t>(rows) * p.batch * p.hkv;
-  if (warp_active) {
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      if (!row_ok[r]) continue;
-      const int64_t R = static_cast<int64_t>(split) * n_rows + static_cast<int64_t>(bg) * rows + row[r];
-      float* prow = part_o + R * kD;
+  for (int r = 0; r < 2; ++r) {
+    if (!row_ok[r]) continue;
+    const int64_t R = static_cast<int64_t>(split) * n_rows + static_cast<int64_t>(bg) * rows + row[r];
+    float* prow = part_o + R * kD;
 #pragma unroll
-      for (int dt = 0; dt < kD / 8; ++dt) {
-        *reinterpret_cast<float2*>(prow + dt * 8 + 2 * tig) = make_float2(o[dt][2 * r], o[dt][2 * r + 1]);
-      }
-      if (tig == 0) part_ml[R] = make_float2(m[r], l[r]);
+    for (int dt = 0; dt < kD / 8; ++dt) {
+      *reinterpret_cast<float2*>(prow + dt * 8 + 2 * tig) = make_float2(o[dt][2 * r], o[dt][2 * r + 1]);
+    }
+    if (tig == 0) part_ml[R] = make_float2(m[r], l[r]);
+  }
+}
+
+// Merges the split partials of one folded row per warp, in split order:
+//   M = max_s m_s, w_s = exp(m_s - M) (M = -inf: base 0, every w_s = 0), L = Σ_s w_s l_s,
+//   out = (Σ_s w_s O_s) · (1 / L).
+template <typename T, int kD>
+__global__ void __launch_bounds__(kThreads)
+    AttentionFlashMergeKernel(AttentionArgs p, const float* part_o, const float2* part_ml, int splits) {
+  PdlAllowDependents();
+  PdlWaitPrior();
+  const int group = p.hq / p.hkv;
+  const int64_t rows = static_cast<int64_t>(p.sq) * group;
+  const int64_t n_rows = rows * p.batch * p.hkv;
+  const int64_t R = static_cast<int64_t>(blockIdx.x) * kCombineWarps + threadIdx.x / 32;
+  if (R >= n_rows) return;
+  const int lane = threadIdx.x % 32;
+
+  float w[kAttentionFlashMaxSplits];
+  float mx = -INFINITY;
+#pragma unroll
+  for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
+    w[s] = s < splits ? __ldcg(&part_ml[s * n_rows + R].x) : -INFINITY;
+    mx = fmaxf(mx, w[s]);
+  }
+  const float base = mx == -INFINITY ? 0.0f : mx;
+  float sum = 0.0f;
+#pragma unroll
+  for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
+    if (s < splits) {
+      w[s] = __expf(w[s] - base);
+      sum += w[s] * __ldcg(&part_ml[s * n_rows + R].y);
     }
   }
-  // Arrival: the last of the row tile's `splits` blocks merges them (the partials of the
-  // others are visible to it after their fences; it reads them through L2 with __ldcg).
-  __threadfence();
-  __syncthreads();
-  __shared__ int arrived;
-  int* counter = counters + static_cast<int64_t>(bg) * gridDim.x + blockIdx.x;
-  if (threadIdx.x == 0) arrived = atomicAdd(counter, 1);
-  __syncthreads();
-  if (arrived != splits - 1) return;
-  __threadfence();
-  if (threadIdx.x == 0) *counter = 0;  // ready for the next launch
-  // One warp per folded row, in split order:
-  //   M = max_s m_s, w_s = exp(m_s - M) (M = -inf: base 0, every w_s = 0), L = Σ_s w_s l_s,
-  //   out = (Σ_s w_s O_s) · (1 / L).
-  for (int rr = warp; rr < kBlockM; rr += kThreads / 32) {
-    const int r = r0 + rr;
-    if (r >= rows) break;
-    const int64_t R = static_cast<int64_t>(bg) * rows + r;
-    float w[kAttentionFlashMaxSplits];
-    float mx = -INFINITY;
+  const float inv = 1.0f / sum;
+
+  const int64_t bg = R / rows;
+  const int r = static_cast<int>(R % rows);
+  const int b = static_cast<int>(bg / p.hkv);
+  const int g = static_cast<int>(bg % p.hkv);
+  const int i = r / group;
+  const int h = g * group + r % group;
+  T* orow = static_cast<T*>(p.out) + b * p.o_sb + i * p.o_ss + h * p.o_sh;
 #pragma unroll
-    for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
-      w[s] = s < splits ? __ldcg(&part_ml[s * n_rows + R].x) : -INFINITY;
-      mx = fmaxf(mx, w[s]);
-    }
-    const float base = mx == -INFINITY ? 0.0f : mx;
-    float sum = 0.0f;
+  for (int c = lane * 4; c < kD; c += 128) {
+    float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 #pragma unroll
     for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
       if (s < splits) {
-        w[s] = __expf(w[s] - base);
-        sum += w[s] * __ldcg(&part_ml[s * n_rows + R].y);
+        const float4 v = __ldcg(reinterpret_cast<const float4*>(part_o + (s * n_rows + R) * kD + c));
+        acc.x += w[s] * v.x;
+        acc.y += w[s] * v.y;
+        acc.z += w[s] * v.z;
+        acc.w += w[s] * v.w;
       }
     }
-    const float inv = 1.0f / sum;
-    const int i = r / group;
-    const int h = g * group + r % group;
-    T* orow = static_cast<T*>(p.out) + b * p.o_sb + i * p.o_ss + h * p.o_sh;
-#pragma unroll
-    for (int c = lane * 4; c < kD; c += 128) {
-      float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-#pragma unroll
-      for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
-        if (s < splits) {
-          const float4 v = __ldcg(reinterpret_cast<const float4*>(part_o + (s * n_rows + R) * kD + c));
-          acc.x += w[s] * v.x;
-          acc.y += w[s] * v.y;
-          acc.z += w[s] * v.z;
-          acc.w += w[s] * v.w;
-        }
-      }
-      *reinterpret_cast<uint32_t*>(orow + c) = Pack<T>(acc.x * inv, acc.y * inv);
-      *reinterpret_cast<uint32_t*>(orow + c + 2) = Pack<T>(acc.z * inv, acc.w * inv);
-    }
+    *reinterpret_cast<uint32_t*>(orow + c) = Pack<T>(acc.x * inv, acc.y * inv);
+    *reinterpret_cast<uint32_t*>(orow + c + 2) = Pack<T>(acc.z * inv, acc.w * inv);
   }
 }
 
@@ -368,14 +367,19 @@ int64_t RowTiles(const AttentionArgs& a) { return (FoldedRows(a) + kBlockM - 1) 
 int KeyTiles(const AttentionArgs& a) { return (a.sk + kBlockN - 1) / kBlockN; }
 
 template <typename T, int kD>
-void Launch(const AttentionArgs& a, int splits, void* workspace, int* counters, cudaStream_t stream) {
+void Launch(const AttentionArgs& a, int splits, void* workspace, cudaStream_t stream) {
   const int64_t n_rows = FoldedRows(a) * a.batch * a.hkv;
   float* part_o = static_cast<float*>(workspace);
   float2* part_ml = reinterpret_cast<float2*>(part_o + splits * n_rows * kD);
   const dim3 grid(static_cast<unsigned int>(RowTiles(a)), static_cast<unsigned int>(splits),
                   static_cast<unsigned int>(a.batch * a.hkv));
   LaunchPdl(AttentionFlashKernel<T, kD>, grid, dim3(kThreads), SmemBytes<kD>(), stream, 1, a,
-            splits > 1 ? part_o : nullptr, splits > 1 ? part_ml : nullptr, counters);
+            splits > 1 ? part_o : nullptr, splits > 1 ? part_ml : nullptr);
+  if (splits > 1) {
+    const dim3 merge_grid(static_cast<unsigned int>((n_rows + kCombineWarps - 1) / kCombineWarps));
+    LaunchPdl(AttentionFlashMergeKernel<T, kD>, merge_grid, dim3(kThreads), 0, stream, 1, a,
+              static_cast<const float*>(part_o), static_cast<const float2*>(part_ml), splits);
+  }
 }
 
 bool Aligned(const void* p, uintptr_t bytes) { return (reinterpret_cast<uintptr_t>(p) & (bytes - 1)) == 0; }
@@ -438,7 +442,7 @@ int AttentionFlashSplits(const AttentionArgs& a, int num_sms, size_t workspace_b
     // Makespan model in units of one 64 x 64 block tile (~1.4 us at D 256): blocks sharing an
     // SM share its shared-memory port and tensor cores, so the busiest SM runs
     // ceil(blocks·s / SMs) blocks of ceil(tiles / s) tiles each. Splitting adds per block the
-    // write of its f32 partial (~half a tile), the last block's merge (~one tile) and the partials'
+    // write of its f32 partial (~half a tile), the merge kernel (~one tile) and the partials'
     // round trip through L2/HBM (write + read at ~4 TB/s: bytes / 2.8 MB tiles). Smallest cost
     // wins, ties to fewer splits. pi0 at 132 SMs: expert B1 51x581 -> 10 splits, B4 -> 4,
     // pi0.5 B1 10x810 -> 13; prefixes (67+ row tiles) -> none.
@@ -462,18 +466,15 @@ int AttentionFlashSplits(const AttentionArgs& a, int num_sms, size_t workspace_b
   return std::max(splits, 1);
 }
 
-void LaunchAttentionFlash(const AttentionArgs& a, int splits, void* workspace, int* counters,
-                          cudaStream_t stream) {
+void LaunchAttentionFlash(const AttentionArgs& a, int splits, void* workspace, cudaStream_t stream) {
   const bool bf = a.q_dtype == DType::kBF16;
   if (a.d == 256) {
-    bf ? Launch<__nv_bfloat16, 256>(a, splits, workspace, counters, stream)
-       : Launch<__half, 256>(a, splits, workspace, counters, stream);
+    bf ? Launch<__nv_bfloat16, 256>(a, splits, workspace, stream)
+       : Launch<__half, 256>(a, splits, workspace, stream);
   } else {
-    bf ? Launch<__nv_bfloat16, 128>(a, splits, workspace, counters, stream)
-       : Launch<__half, 128>(a, splits, workspace, counters, stream);
+    bf ? Launch<__nv_bfloat16, 128>(a, splits, workspace, stream)
+       : Launch<__half, 128>(a, splits, workspace, stream);
   }
 }
-
-int64_t AttentionFlashCounters(const AttentionArgs& a) { return RowTiles(a) * a.batch * a.hkv; }
 
 }  // namespace vlart::cuda

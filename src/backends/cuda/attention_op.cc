@@ -66,12 +66,8 @@ void CudaBackend::Attention(const Tensor& q, const Tensor& k, const Tensor& v, c
   } else if (!force_fallback_ && AttentionFlashSupported(a)) {
     // Partials live in scratch_ (one op at a time on the stream); a smaller scratch only
     // lowers the split count.
-    // The split blocks' arrival counters: one per row tile (beyond kAttentionCounters of them,
-    // which no VLA shape comes near, no split).
-    const int splits = AttentionFlashCounters(a) <= kAttentionCounters
-                           ? AttentionFlashSplits(a, num_sms_, scratch_bytes_, forced_attention_splits_)
-                           : 1;
-    LaunchAttentionFlash(a, splits, scratch_, attention_counters_, stream_);
+    const int splits = AttentionFlashSplits(a, num_sms_, scratch_bytes_, forced_attention_splits_);
+    LaunchAttentionFlash(a, splits, scratch_, stream_);
     ++stats_.attention_mma;
     ++stats_.attention_flash;
     if (splits > 1) ++stats_.attention_flash_split;

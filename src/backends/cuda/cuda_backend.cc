@@ -171,12 +171,6 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
     return fail("cudaMalloc(gemm counters)", e);
   }
   VLART_CUDA_CHECK(cudaMemset(be->gemm_counters_, 0, kGemmCounters * sizeof(int)));
-  if (cudaError_t e = cudaMalloc(reinterpret_cast<void**>(&be->attention_counters_),
-                                 kAttentionCounters * sizeof(int));
-      e != cudaSuccess) {
-    return fail("cudaMalloc(attention counters)", e);
-  }
-  VLART_CUDA_CHECK(cudaMemset(be->attention_counters_, 0, kAttentionCounters * sizeof(int)));
   if (const char* env = std::getenv("VLART_GEMM_AUTOTUNE"); env != nullptr && std::string_view(env) == "0") {
     be->gemm_autotune_ = false;
   }
@@ -201,7 +195,6 @@ CudaBackend::~CudaBackend() {
   if (gemm_f32_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(gemm_f32_));
   if (staging_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFreeHost(staging_));
   if (gemm_counters_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(gemm_counters_));
-  if (attention_counters_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(attention_counters_));
   if (stream_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaStreamDestroy(stream_));
 }
 

@@ -172,9 +172,6 @@ class CudaBackend final : public Backend {
   float* gemm_workspace_ = nullptr;
   float* gemm_f32_ = nullptr;  // [kGemmWorkspaceFloats] f32 products of the cuBLASLt candidate
   int* gemm_counters_ = nullptr;
-  // Arrival counters of the split flash attention (zero between launches).
-  static constexpr int64_t kAttentionCounters = 1 << 16;
-  int* attention_counters_ = nullptr;
   bool gemm_autotune_ = true;  // VLART_GEMM_AUTOTUNE=0 turns timing off
   void* tune_out_ = nullptr;   // output of timed candidate runs
   void* staging_ = nullptr;    // pinned host buffer of Upload

@@ -110,20 +110,16 @@ size_t InitAttentionResidentKernels();
 // The streaming tensor-core kernel with the heads of a KV group folded into its rows
 // (attention_flash.cu): bf16/f16, D 256 (any Hq/Hkv) or D 128 with Hq > Hkv, 16-byte rows.
 // With splits > 1 the keys are split flash-decoding style: the f32 partials take
-// AttentionFlashWorkspaceBytes(args, splits) bytes of `workspace` and the last block of each
-// row tile combines them in split order (deterministic), counting arrivals in `counters`
-// (AttentionFlashCounters(args) ints, zero before, left zero after). AttentionFlashSplits
-// picks the split count for `num_sms` SMs (`forced` > 0: that many, clamped), reduced until
-// the partials fit `workspace_bytes`. Init raises the kernels' shared-memory limit (once per
-// device).
+// AttentionFlashWorkspaceBytes(args, splits) bytes of `workspace` and a merge kernel combines
+// them in split order (deterministic). AttentionFlashSplits picks the split count for
+// `num_sms` SMs (`forced` > 0: that many, clamped), reduced until the partials fit
+// `workspace_bytes`. Init raises the kernels' shared-memory limit (once per device).
 inline constexpr int kAttentionFlashMaxSplits = 16;
 void InitAttentionFlashKernels();
 bool AttentionFlashSupported(const AttentionArgs& args);
 size_t AttentionFlashWorkspaceBytes(const AttentionArgs& args, int splits);
 int AttentionFlashSplits(const AttentionArgs& args, int num_sms, size_t workspace_bytes, int forced);
-int64_t AttentionFlashCounters(const AttentionArgs& args);
-void LaunchAttentionFlash(const AttentionArgs& args, int splits, void* workspace, int* counters,
-                          cudaStream_t stream);
+void LaunchAttentionFlash(const AttentionArgs& args, int splits, void* workspace, cudaStream_t stream);
 // Raises the dynamic shared-memory limits of the attention kernels; called once at backend
 // creation so that nothing host-side happens during graph capture. Returns the SIMT limit.
 size_t InitAttentionKernels(int device);
