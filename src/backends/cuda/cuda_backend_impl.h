@@ -176,6 +176,7 @@ class CudaBackend final : public Backend {
   void* tune_out_ = nullptr;   // output of timed candidate runs
   void* staging_ = nullptr;    // pinned host buffer of Upload
   size_t staging_bytes_ = 0;
+  size_t staging_used_ = 0;    // bytes of staging_ whose copies may still be in flight
   size_t tune_out_bytes_ = 0;
   bool gemm_verbose_ = false;  // VLART_GEMM_VERBOSE=1 prints every choice
   using GemmTuneKey = std::tuple<int, int, int, int, bool, int, bool, int>;
