@@ -206,6 +206,7 @@ class Bench {
     add(s.elementwise_vec, "rows-vec");
     add(s.elementwise_rows, "rows");
     add(s.elementwise_strided, "strided");
+    add(s.ada_rms_norm_vec, "ada-rms-vec");
     return p.empty() ? "kernel" : p;
   }
 
@@ -403,6 +404,27 @@ void AddRows(Bench& b) {
     b.Add({"Mul " + shape, 0, e * 3 * rows * m, [=, &b]() { b.backend().Mul(gate, up, out); }});
     b.Add({"Activate gelu_tanh " + shape, 0, e * 2 * rows * m,
            [=, &b]() { b.backend().Activate(Activation::kGeluTanh, gate, out); }});
+  }
+  // pi0.5's adaRMS layers at the action-expert shape [1, 50, 1024]: scale, shift and gate are
+  // slices of a [1, 3072] modulation row broadcast over the tokens. AdaRmsNorm and MulAdd (the
+  // model's calls) next to the RmsNorm + Add and Mul + Add pairs they replaced.
+  {
+    const Shape shape{1, 50, 1024};
+    const Tensor x = b.Rand(shape), y = b.Rand(shape), out = b.Empty(shape), row = b.Rand({3072});
+    const Tensor scale = row.Slice(0, 0, 1024), shift = row.Slice(0, 1024, 2048), gate = row.Slice(0, 2048, 3072);
+    const Tensor scale_b = scale.Broadcast(shape), shift_b = shift.Broadcast(shape), gate_b = gate.Broadcast(shape);
+    b.Add({"AdaRmsNorm pi05-expert 1x50x1024", 0, e * 2 * 50 * 1024,
+           [=, &b]() { b.backend().AdaRmsNorm(x, scale_b, shift_b, 1e-6f, out); }});
+    b.Add({"RmsNorm + Add pi05-expert 1x50x1024", 0, e * 4 * 50 * 1024, [=, &b]() {
+             b.backend().RmsNorm(x, scale, 1e-6f, 1.0f, out);
+             b.backend().Add(out, shift_b, out);
+           }});
+    b.Add({"MulAdd gated residual pi05-expert 1x50x1024", 0, e * 3 * 50 * 1024,
+           [=, &b]() { b.backend().MulAdd(y, gate_b, x, out); }});
+    b.Add({"Mul + Add gated residual pi05-expert 1x50x1024", 0, e * 5 * 50 * 1024, [=, &b]() {
+             b.backend().Mul(y, gate_b, out);
+             b.backend().Add(x, out, out);
+           }});
   }
   {
     // DaViT window partition of a padded 60x60x256 map (2 views): one strided Copy.

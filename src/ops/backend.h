@@ -132,6 +132,11 @@ class Backend {
   // exactly gate or up). The CPU reference is Activate then Mul, both in f32.
   virtual void GatedActivation(Activation act, const Tensor& gate, const Tensor& up,
                                const Tensor& out) = 0;
+  // out = c + a * b, elementwise (a gated residual: x + y * gate), computed in f32 and
+  // rounded once to out's dtype. a, b, c, out same shape; in place allowed (out may be
+  // exactly a, b or c). The CPU reference is Mul then Add, both in f32 (the product
+  // rounded to f32 before the add, no FMA); a device may fuse the two into one FMA.
+  virtual void MulAdd(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& out) = 0;
 
   // ---- linear algebra ---------------------------------------------------------
   // out[M, N] = act(x[M, K] · w[N, K]ᵀ + bias[N]) + residual[M, N]
@@ -154,6 +159,13 @@ class Backend {
   // pass weight_offset = 1). Statistics accumulated in at least f32.
   virtual void RmsNorm(const Tensor& x, const Tensor& w, float eps, float weight_offset,
                        const Tensor& out) = 0;
+  // adaRMS (pi0.5): out = x * rsqrt(mean(x²) + eps) * (1 + scale) + shift, per row of C.
+  // scale and shift have x's shape with a contiguous innermost dim and any other strides
+  // (a [C] row or one row per sample broadcast over the tokens with Tensor::Broadcast).
+  // Statistics as RmsNorm; the result computed in f32 and rounded once to out's dtype. The
+  // CPU reference is RmsNorm (weight_offset 1, w = the row's scale) then Add(shift), in f32.
+  virtual void AdaRmsNorm(const Tensor& x, const Tensor& scale, const Tensor& shift, float eps,
+                          const Tensor& out) = 0;
   // Softmax over the last dim, computed in f32 (in place allowed).
   virtual void Softmax(const Tensor& x, const Tensor& out) = 0;
   // out[b, :] = mean over n of x[b, n, :].  x [B, N, C], out [B, C].

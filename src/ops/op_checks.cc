@@ -309,6 +309,25 @@ void CheckGatedActivationArgs(Device device, const Tensor& gate, const Tensor& u
   CheckExactAliasOnly(kOp, "out", out, "up", up);
 }
 
+void CheckMulAddArgs(Device device, const Tensor& a, const Tensor& b, const Tensor& c,
+                     const Tensor& out) {
+  constexpr std::string_view kOp = "MulAdd";
+  const std::array<std::pair<std::string_view, const Tensor*>, 3> inputs = {
+      {{"a", &a}, {"b", &b}, {"c", &c}}};
+  for (const auto& [name, t] : inputs) {
+    CheckDefined(kOp, name, *t);
+    CheckDevice(kOp, name, *t, device);
+  }
+  CheckOutput(kOp, "out", out, device);
+  for (const auto& [name, t] : inputs) CheckFloat(kOp, name, *t);
+  CheckFloat(kOp, "out", out);
+  VLART_CHECK(a.shape == out.shape && b.shape == out.shape && c.shape == out.shape,
+              "MulAdd: a {}, b {}, c {} and out {} must have the same shape; hint: broadcast "
+              "with Tensor::Broadcast",
+              a.shape.ToString(), b.shape.ToString(), c.shape.ToString(), out.shape.ToString());
+  for (const auto& [name, t] : inputs) CheckExactAliasOnly(kOp, "out", out, name, *t);
+}
+
 // ---- linear algebra ----------------------------------------------------------------------
 
 void CheckLinearArgs(Device device, const Tensor& x, const Tensor& w, const Tensor* bias,
@@ -391,6 +410,25 @@ void CheckRmsNormArgs(Device device, const Tensor& x, const Tensor& w, float eps
   CheckVector(kOp, "w", w, x.shape[-1], "the last dim of x", device);
   VLART_CHECK(std::isfinite(eps) && eps >= 0.0f, "RmsNorm: eps must be finite and >= 0, got {}",
               eps);
+  CheckExactAliasOnly(kOp, "out", out, "x", x);
+}
+
+void CheckAdaRmsNormArgs(Device device, const Tensor& x, const Tensor& scale, const Tensor& shift,
+                         float eps, const Tensor& out) {
+  constexpr std::string_view kOp = "AdaRmsNorm";
+  CheckRowsOp(device, kOp, x, out);
+  for (const auto& [name, t] : {std::pair<std::string_view, const Tensor*>{"scale", &scale},
+                                {"shift", &shift}}) {
+    CheckInput(kOp, name, *t, device);
+    CheckFloat(kOp, name, *t);
+    VLART_CHECK(t->shape == x.shape,
+                "AdaRmsNorm: {} must have the shape of x {}; hint: broadcast a [C] row or "
+                "per-sample rows over the tokens with Tensor::Broadcast",
+                Desc(name, *t), x.shape.ToString());
+    CheckNoAlias(kOp, "out", out, name, *t);
+  }
+  VLART_CHECK(std::isfinite(eps) && eps >= 0.0f,
+              "AdaRmsNorm: eps must be finite and >= 0, got {}", eps);
   CheckExactAliasOnly(kOp, "out", out, "x", x);
 }
 

@@ -60,6 +60,8 @@ void CheckBinaryElementwiseArgs(Device device, std::string_view op, const Tensor
 void CheckActivateArgs(Device device, const Tensor& x, const Tensor& out);
 void CheckGatedActivationArgs(Device device, const Tensor& gate, const Tensor& up,
                               const Tensor& out);
+void CheckMulAddArgs(Device device, const Tensor& a, const Tensor& b, const Tensor& c,
+                     const Tensor& out);
 
 // ---- linear algebra -----------------------------------------------------------------
 void CheckLinearArgs(Device device, const Tensor& x, const Tensor& w, const Tensor* bias,
@@ -72,6 +74,8 @@ void CheckLayerNormArgs(Device device, const Tensor& x, const Tensor& gamma, con
                         float eps, const Tensor& out);
 void CheckRmsNormArgs(Device device, const Tensor& x, const Tensor& w, float eps,
                       const Tensor& out);
+void CheckAdaRmsNormArgs(Device device, const Tensor& x, const Tensor& scale, const Tensor& shift,
+                         float eps, const Tensor& out);
 void CheckSoftmaxArgs(Device device, const Tensor& x, const Tensor& out);
 void CheckMeanOverTokensArgs(Device device, const Tensor& x, const Tensor& out);
 

@@ -76,6 +76,10 @@ void ProfilingBackend::GatedActivation(Activation act, const Tensor& gate, const
                                        const Tensor& out) {
   VLART_PROFILED("GatedActivation", S(out), inner_->GatedActivation(act, gate, up, out));
 }
+void ProfilingBackend::MulAdd(const Tensor& a, const Tensor& b, const Tensor& c,
+                              const Tensor& out) {
+  VLART_PROFILED("MulAdd", S(out), inner_->MulAdd(a, b, c, out));
+}
 void ProfilingBackend::Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act,
                               const Tensor* residual, const Tensor& out) {
   VLART_PROFILED("Linear", fmt::format("{} x {}{}", S(x), S(w), residual ? " +res" : ""),
@@ -94,6 +98,10 @@ void ProfilingBackend::LayerNorm(const Tensor& x, const Tensor& gamma, const Ten
 void ProfilingBackend::RmsNorm(const Tensor& x, const Tensor& w, float eps, float weight_offset,
                                const Tensor& out) {
   VLART_PROFILED("RmsNorm", S(x), inner_->RmsNorm(x, w, eps, weight_offset, out));
+}
+void ProfilingBackend::AdaRmsNorm(const Tensor& x, const Tensor& scale, const Tensor& shift,
+                                  float eps, const Tensor& out) {
+  VLART_PROFILED("AdaRmsNorm", S(x), inner_->AdaRmsNorm(x, scale, shift, eps, out));
 }
 void ProfilingBackend::Softmax(const Tensor& x, const Tensor& out) {
   VLART_PROFILED("Softmax", S(x), inner_->Softmax(x, out));

@@ -48,6 +48,9 @@ class FixedOrderBackend : public Backend {
   void GatedActivation(Activation a, const Tensor& g, const Tensor& u, const Tensor& o) override {
     cpu_->GatedActivation(a, g, u, o);
   }
+  void MulAdd(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& o) override {
+    cpu_->MulAdd(a, b, c, o);
+  }
   void DomainLinear(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& d,
                     const Tensor& o) override {
     cpu_->DomainLinear(x, w, b, d, o);
@@ -57,6 +60,9 @@ class FixedOrderBackend : public Backend {
   }
   void RmsNorm(const Tensor& x, const Tensor& w, float e, float off, const Tensor& o) override {
     cpu_->RmsNorm(x, w, e, off, o);
+  }
+  void AdaRmsNorm(const Tensor& x, const Tensor& s, const Tensor& sh, float e, const Tensor& o) override {
+    cpu_->AdaRmsNorm(x, s, sh, e, o);
   }
   void Softmax(const Tensor& x, const Tensor& o) override { cpu_->Softmax(x, o); }
   void MeanOverTokens(const Tensor& x, const Tensor& o) override { cpu_->MeanOverTokens(x, o); }

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// cpu_elementwise_test.cc: Add, Mul, Axpby, Activate and GatedActivation of the CPU reference
-// backend.
+// cpu_elementwise_test.cc: Add, Mul, Axpby, Activate, GatedActivation and MulAdd of the CPU
+// reference backend.
 //
 // Dyadic inputs make Add/Mul/Axpby exact (compared bitwise); activations are compared
 // with the double formula under a bound of 8u (|x| + |act(x)|): a handful of f32
 // roundings plus libm's erf/tanh/exp within 2 ulp, scaled by at most |x|. GatedActivation is
 // compared with the double formula act(g) * u under that bound times |u| plus the product's
-// rounding, and bit for bit with its spec (Activate, then Mul).
+// rounding, and bit for bit with its spec (Activate, then Mul). MulAdd is exact on dyadic
+// inputs, bit for bit Mul then Add elsewhere, and a hand case pins the product's rounding
+// before the add (an FMA would give a different bit pattern there).
 
 #include <gtest/gtest.h>
 
@@ -299,6 +301,123 @@ TEST(CpuGatedActivation, BadArgumentsAbortWithTheOpsMessage) {
   on_gpu.device = Device::kCuda;
   EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, on_gpu, u, out.view()),
                "GatedActivation: gate \\[3, 4\\] is on cuda, expected cpu");
+}
+
+// ---- MulAdd -------------------------------------------------------------------------------
+
+// The pi0.5 layouts: x [B, S, W] += y * gate, the gate one row broadcast over every token or one
+// row per sample broadcast over that sample's tokens (stride 0 over S). Dyadic values make the
+// product and the sum exact, so the result equals the double formula c + a * b exactly, into a
+// separate output and in place over c (the model's call), over a and over b.
+TEST(CpuMulAdd, ExactWithBroadcastRowsAndInPlace) {
+  const int64_t b = 3, s = 5, w = 19;
+  const HostTensor y = Dyadic({b, s, w}, 1040);
+  const HostTensor x = Dyadic({b, s, w}, 1041);
+  const HostTensor shared = Dyadic({w}, 1042);
+  const HostTensor per_sample = Dyadic({b, w}, 1043);
+  const Shape shape{b, s, w};
+  const Tensor gates[] = {shared.view().Broadcast(shape),                   // strides [0, 0, 1]
+                          per_sample.view().Unsqueeze(1).Broadcast(shape)};  // strides [w, 0, 1]
+  for (const Tensor& gate : gates) {
+    SCOPED_TRACE(gate.ToString());
+    std::vector<double> want = ToDouble(x.view());
+    const std::vector<double> yv = ToDouble(y.view()), gv = ToDouble(gate);
+    for (size_t i = 0; i < want.size(); ++i) want[i] += yv[i] * gv[i];
+
+    Padded out = PaddedF32(shape, {0, 1, 2});
+    Cpu().MulAdd(y.view(), gate, x.view(), out.view);
+    ExpectExact(out.view, want, "MulAdd into a padded output");
+    ExpectPaddingUntouched(out, "MulAdd padding");
+
+    HostTensor on_c = HostTensor::CopyOf(x.view());
+    Cpu().MulAdd(y.view(), gate, on_c.view(), on_c.view());  // x = x + y * gate
+    ExpectExact(on_c.view(), want, "MulAdd in place over c");
+
+    HostTensor on_a = HostTensor::CopyOf(y.view());
+    Cpu().MulAdd(on_a.view(), gate, x.view(), on_a.view());
+    ExpectExact(on_a.view(), want, "MulAdd in place over a");
+
+    HostTensor dense_gate = HostTensor::CopyOf(gate);
+    Cpu().MulAdd(y.view(), dense_gate.view(), x.view(), dense_gate.view());
+    ExpectExact(dense_gate.view(), want, "MulAdd in place over b");
+  }
+}
+
+// The product is rounded to f32 before the add (the spec is Mul then Add; vlart_backend_cpu is
+// built with -ffp-contract=off, and baseline x86-64 has no FMA instruction to contract into).
+// a = b = 1 + 2^-12: a b = 1 + 2^-11 + 2^-24 exactly, which rounds (a tie, to even) to
+// 1 + 2^-11; with c = -(1 + 2^-11) Mul then Add gives exactly 0, an FMA would give 2^-24.
+TEST(CpuMulAdd, ProductIsRoundedBeforeTheAdd) {
+  const float a = 1.0f + std::ldexp(1.0f, -12);
+  const float c = -(1.0f + std::ldexp(1.0f, -11));
+  HostTensor av = Full({3}, a), cv = Full({3}, c), out(DType::kF32, {3});
+  Cpu().MulAdd(av.view(), av.view(), cv.view(), out.view());
+  ExpectExact(out.view(), {0.0, 0.0, 0.0}, "(1 + 2^-12)^2 - (1 + 2^-11)");
+  EXPECT_EQ(std::fma(a, a, c), std::ldexp(1.0f, -24)) << "the FMA result the test tells apart";
+}
+
+// Random (inexact) values on strided views: bit for bit Mul then Add, and against double within
+// the two roundings.
+TEST(CpuMulAdd, BitEqualToMulThenAddOnStridedViews) {
+  const int64_t rows = 7, w = 111;
+  const HostTensor buf = Random({rows, 2, w}, 1050, -4.0f, 4.0f);
+  const Tensor a = buf.view().Select(1, 0);  // [7, 111], row stride 222
+  const HostTensor bt = Random({w, rows}, 1051, -4.0f, 4.0f);
+  const Tensor b = bt.view().Transpose(0, 1);  // innermost stride 7
+  const HostTensor c = Random({rows, w}, 1052, -4.0f, 4.0f);
+
+  HostTensor spec(DType::kF32, {rows, w});
+  Cpu().Mul(a, b, spec.view());
+  Cpu().Add(c.view(), spec.view(), spec.view());
+  Padded out = PaddedF32({rows, w}, {2, 5});
+  Cpu().MulAdd(a, b, c.view(), out.view);
+  ExpectBitEqual(out.view, spec.view(), "MulAdd vs Mul then Add");
+  ExpectPaddingUntouched(out, "MulAdd padding");
+
+  const std::vector<double> av = ToDouble(a), bv = ToDouble(b), cv = ToDouble(c.view());
+  std::vector<double> want(av.size()), tol(av.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    want[i] = cv[i] + av[i] * bv[i];
+    // product: u |ab|; sum: u |its result| <= u (|want| + u |ab|); 2u covers both with margin.
+    tol[i] = 2 * kU * (std::fabs(av[i] * bv[i]) + std::fabs(want[i])) + 1e-30;
+  }
+  ExpectWithin(out.view, want, tol, "MulAdd against double");
+
+  // A naive f32 loop written as the spec (product stored, then the sum), on the dense copies.
+  const HostTensor ad = HostTensor::CopyOf(a), bd = HostTensor::CopyOf(b);
+  std::vector<double> naive(av.size());
+  for (size_t i = 0; i < naive.size(); ++i) {
+    const float p = ad.data<float>()[i] * bd.data<float>()[i];
+    naive[i] = c.data<float>()[i] + p;
+  }
+  ExpectExact(out.view, naive, "MulAdd vs a naive f32 loop");
+}
+
+TEST(CpuMulAdd, BadArgumentsAbortWithTheOpsMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const HostTensor a = Full({3, 4}, 1.0f), row = Full({4}, 2.0f);
+  HostTensor c = Full({3, 4}, 0.5f), out(DType::kF32, {3, 4});
+  EXPECT_DEATH(Cpu().MulAdd(a.view(), row.view(), c.view(), out.view()),
+               "MulAdd: a \\[3, 4\\], b \\[4\\], c \\[3, 4\\] and out \\[3, 4\\] must have the "
+               "same shape; hint: broadcast with Tensor::Broadcast");
+  HostTensor buf = Full({6, 4}, 1.0f);
+  const Tensor c_rows = buf.view().Slice(0, 0, 3);                   // rows 0..2
+  const Tensor o_rows = buf.view().Reshape({3, 2, 4}).Select(1, 0);  // rows 0, 2, 4
+  EXPECT_DEATH(Cpu().MulAdd(a.view(), a.view(), c_rows, o_rows),
+               "MulAdd: out \\[3, 4\\] and c \\[3, 4\\] share a start address");
+  HostTensor one(DType::kF32, {4});
+  EXPECT_DEATH(Cpu().MulAdd(a.view(), a.view(), c.view(), one.view().Broadcast({3, 4})),
+               "MulAdd: output out \\[3, 4\\] has overlapping elements");
+  HostTensor i32(DType::kI32, {3, 4});
+  EXPECT_DEATH(Cpu().MulAdd(a.view(), a.view(), i32.view(), out.view()),
+               "MulAdd: c \\[3, 4\\] has dtype I32, expected F32, F16 or BF16");
+  HostTensor bf16(DType::kBF16, {3, 4});
+  EXPECT_DEATH(Cpu().MulAdd(a.view(), a.view(), bf16.view(), out.view()),
+               "MulAdd: c \\[3, 4\\] has dtype BF16, which the CPU reference backend does not support");
+  Tensor on_gpu = a.view();
+  on_gpu.device = Device::kCuda;
+  EXPECT_DEATH(Cpu().MulAdd(a.view(), on_gpu, c.view(), out.view()),
+               "MulAdd: b \\[3, 4\\] is on cuda, expected cpu");
 }
 
 }  // namespace

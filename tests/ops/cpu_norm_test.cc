@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// cpu_norm_test.cc: LayerNorm, RmsNorm, Softmax and MeanOverTokens of the CPU reference.
+// cpu_norm_test.cc: LayerNorm, RmsNorm, AdaRmsNorm, Softmax and MeanOverTokens of the CPU
+// reference.
 //
 // Hand-computed cases pin the formulas (biased variance, eps inside the sqrt, Gemma's
 // (offset + w)); random strided cases compare with double loops. Tolerances: the row
 // statistics are double in the backend, so the f32 error comes from the handful of
 // roundings after them (mean/var/ms to f32, + eps, sqrt, reciprocal, x - mean, two
 // products, + beta): each bounded by u times the magnitude it touches, 8u in total with
-// margin, as written next to each reference.
+// margin, as written next to each reference. AdaRmsNorm is also compared bit for bit with its
+// spec, RmsNorm (the row's scale, offset 1) followed by Add (the row's shift).
 
 #include <gtest/gtest.h>
 
@@ -152,6 +154,101 @@ TEST(CpuRmsNorm, MatchesDoubleReferenceOnStridedRows) {
       ExpectWithin(out.view(), want, tol, fmt::format("RmsNorm C={} offset={}", c, offset));
     }
   }
+}
+
+// ---- AdaRmsNorm ---------------------------------------------------------------------------
+
+TEST(CpuAdaRmsNorm, HandComputed) {
+  // x = [3, 4]: mean(x²) = 12.5; scale [0, 1] scales by [1, 2]; shift [0.5, -1].
+  HostTensor x(DType::kF32, {1, 2}), scale(DType::kF32, {1, 2}), shift(DType::kF32, {1, 2});
+  const float xs[] = {3.0f, 4.0f}, ss[] = {0.0f, 1.0f}, hs[] = {0.5f, -1.0f};
+  for (int i = 0; i < 2; ++i) {
+    x.data<float>()[i] = xs[i];
+    scale.data<float>()[i] = ss[i];
+    shift.data<float>()[i] = hs[i];
+  }
+  HostTensor out(DType::kF32, {1, 2});
+  Cpu().AdaRmsNorm(x.view(), scale.view(), shift.view(), 0.0f, out.view());
+  const double r = 1.0 / std::sqrt(12.5);
+  // RmsNorm's 6u on the normed value, then the add's rounding u |y|.
+  ExpectWithin(out.view(), {3 * r + 0.5, 8 * r - 1}, {6 * kU * 3 * r + kU * (3 * r + 0.5), 6 * kU * 8 * r + kU * (8 * r - 1)},
+               "AdaRmsNorm [3, 4]");
+}
+
+// x [B, S, C] (rows of a wider buffer, as the action rows of pi0.5's stream), scale and shift
+// one row for the whole batch or one row per sample, broadcast over the tokens. The result must
+// equal the unfused spec bit for bit (the same f32 operations in the same order, no FMA), and
+// the double formula within the f32 roundings: RmsNorm's 8u |x| r |1 + scale| (CpuRmsNorm) plus
+// the add's u |y|.
+TEST(CpuAdaRmsNorm, BitEqualToRmsNormThenAddForSharedAndPerSampleRows) {
+  for (int64_t c : {1, 7, 64, 1024}) {
+    const int64_t b = 3, s = 10;
+    const Shape shape{b, s, c};
+    const HostTensor buf = Random({b, s + 2, c}, 450 + c, -3.0f, 3.0f);
+    const Tensor x = buf.view().Slice(1, 2, s + 2);  // [3, 10, c], batch stride (s + 2) c
+    const HostTensor rows = Random({b, 3 * c}, 451 + c, -1.0f, 1.0f);  // [scale | shift | gate]
+    for (bool per_sample : {false, true}) {
+      SCOPED_TRACE(fmt::format("C={} {}", c, per_sample ? "per sample" : "shared row"));
+      const auto per_token = [&](int64_t k) {
+        const Tensor m = rows.view().Slice(1, k * c, (k + 1) * c);  // [b, c], row stride 3c
+        return per_sample ? m.Unsqueeze(1).Broadcast(shape) : m.Select(0, 0).Broadcast(shape);
+      };
+      const Tensor scale = per_token(0), shift = per_token(1);
+
+      HostTensor spec(DType::kF32, shape);
+      for (int64_t i = 0; i < b; ++i) {
+        const HostTensor w = HostTensor::CopyOf(scale.Select(0, i).Select(0, 0));  // [c]
+        Cpu().RmsNorm(x.Select(0, i), w.view(), 1e-6f, 1.0f, spec.view().Select(0, i));
+      }
+      Cpu().Add(spec.view(), shift, spec.view());
+
+      Padded out = PaddedF32(shape, {0, 1, 3});
+      Cpu().AdaRmsNorm(x, scale, shift, 1e-6f, out.view);
+      ExpectBitEqual(out.view, spec.view(), "AdaRmsNorm vs RmsNorm then Add");
+      ExpectPaddingUntouched(out, "AdaRmsNorm padding");
+
+      HostTensor inplace = HostTensor::CopyOf(x);
+      Cpu().AdaRmsNorm(inplace.view(), scale, shift, 1e-6f, inplace.view());
+      ExpectBitEqual(inplace.view(), spec.view(), "AdaRmsNorm in place");
+
+      std::vector<double> want(static_cast<size_t>(b * s * c)), tol(want.size());
+      for (int64_t i = 0; i < b; ++i) {
+        for (int64_t t = 0; t < s; ++t) {
+          double ms = 0.0;
+          for (int64_t j = 0; j < c; ++j) ms += At(x, {i, t, j}) * At(x, {i, t, j});
+          const double inv = 1.0 / std::sqrt(ms / c + 1e-6);
+          for (int64_t j = 0; j < c; ++j) {
+            const double xv = At(x, {i, t, j}), g = 1.0 + At(scale, {i, t, j});
+            const double y = xv * inv * g + At(shift, {i, t, j});
+            const size_t k = static_cast<size_t>((i * s + t) * c + j);
+            want[k] = y;
+            tol[k] = 8 * kU * std::fabs(xv) * inv * std::fabs(g) + kU * std::fabs(y) + 1e-30;
+          }
+        }
+      }
+      ExpectWithin(out.view, want, tol, "AdaRmsNorm against double");
+    }
+  }
+}
+
+TEST(CpuAdaRmsNorm, BadArgumentsAbortWithTheOpsMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const HostTensor x = Full({2, 3, 4}, 1.0f), row = Full({4}, 0.5f);
+  const Tensor bcast = row.view().Broadcast({2, 3, 4});
+  HostTensor out(DType::kF32, {2, 3, 4});
+  EXPECT_DEATH(Cpu().AdaRmsNorm(x.view(), row.view(), bcast, 1e-6f, out.view()),
+               "AdaRmsNorm: scale \\[4\\] must have the shape of x \\[2, 3, 4\\]; hint: broadcast");
+  EXPECT_DEATH(Cpu().AdaRmsNorm(x.view(), bcast, bcast, -1.0f, out.view()),
+               "AdaRmsNorm: eps must be finite and >= 0, got -1");
+  HostTensor shift = Full({2, 3, 4}, 0.0f);
+  EXPECT_DEATH(Cpu().AdaRmsNorm(x.view(), bcast, shift.view(), 1e-6f, shift.view()),
+               "AdaRmsNorm: out \\[2, 3, 4\\] aliases shift \\[2, 3, 4\\]");
+  const HostTensor t = Full({4, 3, 2}, 1.0f);
+  EXPECT_DEATH(Cpu().AdaRmsNorm(x.view(), t.view().Permute({2, 1, 0}), bcast, 1e-6f, out.view()),
+               "AdaRmsNorm: scale \\[2, 3, 4\\] must have a contiguous innermost dim");
+  HostTensor bf16(DType::kBF16, {2, 3, 4});
+  EXPECT_DEATH(Cpu().AdaRmsNorm(x.view(), bcast, bf16.view(), 1e-6f, out.view()),
+               "AdaRmsNorm: shift \\[2, 3, 4\\] has dtype BF16, which the CPU reference backend");
 }
 
 // ---- Softmax ------------------------------------------------------------------------------

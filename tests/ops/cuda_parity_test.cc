@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // cuda_parity_test.cc: the CUDA backend against the CPU reference for memory, data
-// movement, elementwise (incl. GatedActivation and which elementwise path a view takes),
-// normalisation and rotary ops, in every ParityMode.
+// movement, elementwise (incl. GatedActivation, MulAdd and which elementwise path a view
+// takes), normalisation (incl. AdaRmsNorm) and rotary ops, in every ParityMode.
 //
 // Every case: seeded inputs rounded through the device dtype, the CPU reference on host
 // views, the CUDA op on device views (strided where named), a guarded output, and a
@@ -612,6 +612,152 @@ TEST(ElementwisePaths, RowsAndStridedKernelsAgreeBitForBit) {
   }
 }
 
+// ---- MulAdd: pi0.5's gated residual x + y * gate --------------------------------------------------
+
+// A modulation [R, W] (rows of an adaRMS table) broadcast over the tokens of `shape` [B, S, W]:
+// one row for the whole batch, or one row per sample (as models/pi0/gemma_block.cc passes it).
+Tensor PerToken(const Tensor& m, const Shape& shape) {
+  return m.dim(0) == 1 ? m.Select(0, 0).Broadcast(shape) : m.Unsqueeze(1).Broadcast(shape);
+}
+
+// Bound: the CPU rounds the product to f32 and then the sum (u32 |ab| + u32 |c + ab|), the
+// device rounds its FMA once (u32 |c + ab|): <= 3 u32 (|ab| + |c|), taken as 4; then the output
+// rounding (u_out |want| + AbsFloor).
+std::vector<double> MulAddTol(const std::vector<double>& a, const std::vector<double>& b,
+                              const std::vector<double>& c, const HostTensor& want, DType out) {
+  std::vector<double> tol(a.size());
+  for (size_t i = 0; i < tol.size(); ++i) {
+    const double terms = std::fabs(a[i] * b[i]) + std::fabs(c[i]);
+    tol[i] = UnitRoundoff(out) * std::fabs(want.data<float>()[i]) + 4 * kUnitF32 * (std::isfinite(terms) ? terms : 0.0) + AbsFloor(out);
+  }
+  return tol;
+}
+
+// MulAdd at pi0.5's action-expert shapes: y [B, S, W] (the o_proj / down_proj output), the gate a
+// slice of a [R, 3W] modulation table broadcast over the tokens (R = 1 or B), x the residual
+// stream, updated in place as the model calls it, and into a separate guarded output. Odd widths
+// and a misaligned table slice take the unaligned rows path, a transposed y the strided kernel.
+TEST_P(ElementwiseParity, MulAddGatedResidualAtModelShapes) {
+  VLART_REQUIRE_CUDA();
+  const ParityMode mode = GetParam();
+  const DType dt = ModeDType(mode);
+  Backend& cuda = CudaFor(mode);
+  auto arena = cuda.NewArena();
+  struct Case {
+    const char* name;
+    int64_t b, s, w;
+    bool per_sample;      // one gate row per sample (else one row for the batch)
+    int64_t table_shift;  // the gate starts this many elements after 2W in its table row
+    bool transposed_y;    // y a transposed [W, S] buffer (innermost stride S)
+    bool aligned;         // every operand's rows start 16-byte aligned and are whole vectors
+  };
+  const std::vector<Case> cases = {
+      {"pi0.5 expert 1x50x1024 shared gate", 1, 50, 1024, false, 0, false, true},
+      {"pi0.5 final rows 1x10x1024 shared gate", 1, 10, 1024, false, 0, false, true},
+      {"batch 3x10x1024 per-sample gates", 3, 10, 1024, true, 0, false, true},
+      {"batch 3x50x1024 shared gate", 3, 50, 1024, false, 0, false, true},
+      {"odd width 2x7x1001 per sample", 2, 7, 1001, true, 0, false, false},
+      {"gate one element in 1x50x1024", 1, 50, 1024, false, 1, false, false},
+      {"transposed y 1x37x64", 1, 37, 64, false, 0, true, false},
+  };
+  uint64_t salt = 610;
+  for (const Case& c : cases) {
+    const uint64_t seed = TestSeed(++salt);
+    SCOPED_TRACE(SeedNote(seed) + " " + c.name);
+    const Shape shape{c.b, c.s, c.w};
+    const int64_t r = c.per_sample ? c.b : 1;
+    const int64_t pitch = 3 * c.w + c.table_shift;
+    HostTensor yv = c.transposed_y ? Uniform(Shape{c.b, c.w, c.s}, seed, -4.0f, 4.0f) : Uniform(shape, seed, -4.0f, 4.0f);
+    if (yv.numel() >= 7) {  // NaN and infinities must come out as NaN and (the same) infinities
+      yv.data<float>()[3] = kNaN;
+      yv.data<float>()[5] = kInf;
+      yv.data<float>()[6] = -kInf;
+    }
+    Twin y = MakeTwin(cuda, *arena, std::move(yv), dt);
+    Twin table = RandomTwin(cuda, *arena, Shape{r, pitch}, dt, seed + 1, 0.25f, 1.0f);  // gate > 0: finite inf * gate
+    Twin x = RandomTwin(cuda, *arena, shape, dt, seed + 2, -4.0f, 4.0f);
+    const auto y_of = [&](const Tensor& t) { return c.transposed_y ? t.Transpose(1, 2) : t; };
+    const auto gate_of = [&](const Tensor& t) {
+      return PerToken(t.Slice(1, 2 * c.w + c.table_shift, 3 * c.w + c.table_shift), shape);
+    };
+    const Tensor yh = y_of(y.h()), yd = y_of(y.dev), gh = gate_of(table.h()), gd = gate_of(table.dev);
+    HostTensor want = CpuOut(shape);
+    CpuRef().MulAdd(yh, gh, x.h(), want.view());
+    const std::vector<double> tol = MulAddTol(Values(yh), Values(gh), Values(x.h()), want, dt);
+    const Path want_path = ExpectedPath(mode, true, !c.transposed_y, c.aligned);
+
+    // Into a separate guarded output (row pad 8 keeps 16-byte rows; 3 would misalign them).
+    GuardedOutput out = MakeGuarded(cuda, *arena, shape, dt, 8);
+    ResetPathStats(cuda);
+    cuda.MulAdd(yd, gd, x.dev, out.view);
+    ExpectPath(cuda, want_path, "separate output");
+    ExpectClose(ReadGuarded(cuda, out, "MulAdd"), want, tol, "MulAdd");
+
+    // In place over x, the model's call: MulAdd(y, gate, x, x).
+    GuardedOutput stream = MakeGuarded(cuda, *arena, shape, dt);
+    cuda.Copy(x.dev, stream.view);
+    ResetPathStats(cuda);
+    cuda.MulAdd(yd, gd, stream.view, stream.view);
+    ExpectPath(cuda, want_path, "in place over c");
+    ExpectClose(ReadGuarded(cuda, stream, "MulAdd in place"), want, tol, "MulAdd in place over c");
+
+    // In place over y (a), where y is a plain tensor.
+    if (!c.transposed_y) {
+      GuardedOutput over_a = MakeGuarded(cuda, *arena, shape, dt);
+      cuda.Copy(y.dev, over_a.view);
+      cuda.MulAdd(over_a.view, gd, x.dev, over_a.view);
+      ExpectClose(ReadGuarded(cuda, over_a, "MulAdd in place over a"), want, tol, "MulAdd in place over a");
+    }
+
+    // Mixed dtypes (f32 output of 16-bit inputs): the strided kernel, one rounding to f32.
+    if (dt != DType::kF32 && c.w < 1024) {
+      GuardedOutput out32 = MakeGuarded(cuda, *arena, shape, DType::kF32, 2);
+      ResetPathStats(cuda);
+      cuda.MulAdd(yd, gd, x.dev, out32.view);
+      ExpectPath(cuda, Path::kStrided, "f32 output");
+      ExpectClose(ReadGuarded(cuda, out32, "MulAdd f32 out"), want,
+                  MulAddTol(Values(yh), Values(gh), Values(x.h()), want, DType::kF32), "MulAdd f32 out");
+    }
+  }
+}
+
+// The rows kernels and the strided kernel evaluate MulAdd with the same explicit FMA, so the
+// result must not depend on the path (as RowsAndStridedKernelsAgreeBitForBit for the other ops).
+TEST(ElementwisePaths, MulAddRowsAndStridedKernelsAgreeBitForBit) {
+  VLART_REQUIRE_REAL_CUDA();
+  Backend& fast = CudaFor(ParityMode::kBF16);
+  Backend& slow = CudaFor(ParityMode::kBF16Fallback);
+  auto fast_arena = fast.NewArena();
+  auto slow_arena = slow.NewArena();
+  const uint64_t seed = TestSeed(690);
+  SCOPED_TRACE(SeedNote(seed));
+  for (const Shape& shape : {Shape{1, 50, 1024}, Shape{3, 10, 1001}}) {
+    SCOPED_TRACE(shape.ToString());
+    HostTensor yv = Uniform(shape, seed, -8.0f, 8.0f);
+    yv.data<float>()[2] = kNaN;
+    yv.data<float>()[3] = kInf;
+    const HostTensor tv = Uniform(Shape{shape[0], 3 * shape[2]}, seed + 1, -2.0f, 2.0f);
+    const HostTensor xv = Uniform(shape, seed + 2, -8.0f, 8.0f);
+    const Twin fy = MakeTwin(fast, *fast_arena, HostTensor::CopyOf(yv.view()), DType::kBF16);
+    const Twin sy = MakeTwin(slow, *slow_arena, std::move(yv), DType::kBF16);
+    const Twin ft = MakeTwin(fast, *fast_arena, HostTensor::CopyOf(tv.view()), DType::kBF16);
+    const Twin st = MakeTwin(slow, *slow_arena, HostTensor::CopyOf(tv.view()), DType::kBF16);
+    const Twin fx = MakeTwin(fast, *fast_arena, HostTensor::CopyOf(xv.view()), DType::kBF16);
+    const Twin sx = MakeTwin(slow, *slow_arena, HostTensor::CopyOf(xv.view()), DType::kBF16);
+    const auto gate = [&](const Twin& t) { return PerToken(t.dev.Slice(1, 2 * shape[2], 3 * shape[2]), shape); };
+    GuardedOutput fo = MakeGuarded(fast, *fast_arena, shape, DType::kBF16, 8);
+    GuardedOutput so = MakeGuarded(slow, *slow_arena, shape, DType::kBF16, 8);
+    cuda::ResetStats(fast);
+    cuda::ResetStats(slow);
+    fast.MulAdd(fy.dev, gate(ft), fx.dev, fo.view);
+    slow.MulAdd(sy.dev, gate(st), sx.dev, so.view);
+    const cuda::Stats fs = cuda::StatsOf(fast), ss = cuda::StatsOf(slow);
+    EXPECT_EQ(fs.elementwise_vec + fs.elementwise_rows, 1) << "bf16 backend: not a rows path";
+    EXPECT_EQ(ss.elementwise_strided, 1) << "fallback backend: not the strided kernel";
+    ExpectClose(ReadGuarded(fast, fo, "MulAdd"), ReadGuarded(slow, so, "MulAdd"), {0.0}, "MulAdd");
+  }
+}
+
 // ---- normalisation -------------------------------------------------------------------------------
 
 VLART_PARITY_SUITE(NormParity);
@@ -708,6 +854,92 @@ TEST_P(NormParity, LayerNormAndRmsNorm) {
         cuda.LayerNorm(xd, gamma.dev, beta.dev, eps, out.view);
       }
       ExpectClose(ReadGuarded(cuda, out, "norm"), want, tol, rms ? "RmsNorm" : "LayerNorm");
+    }
+  }
+}
+
+// AdaRmsNorm at pi0.5's action-expert shapes: x [B, S, W] the residual stream (or the action rows
+// sliced out of it, for the final norm), scale and shift slices of a [R, 3W] modulation table
+// broadcast over the tokens (R = 1 or B), into a guarded output and in place. Aligned model
+// shapes take the 16-byte vector kernel (except in the fallback mode, which forces the scalar
+// one); odd widths, a misaligned table slice or misaligned output rows take the scalar kernel.
+TEST_P(NormParity, AdaRmsNormAtModelShapes) {
+  VLART_REQUIRE_CUDA();
+  const ParityMode mode = GetParam();
+  const DType dt = ModeDType(mode);
+  Backend& cuda = CudaFor(mode);
+  auto arena = cuda.NewArena();
+  struct Case {
+    const char* name;
+    int64_t b, s, w;
+    bool per_sample;      // one scale/shift row per sample (else one for the batch)
+    int64_t lead;         // x = tokens [lead, lead + s) of a [B, lead + s, W] stream
+    int64_t table_shift;  // scale starts this many elements into its table row
+    int64_t out_pad;      // output rows padded (an odd pad misaligns them)
+    bool vec;             // the vector kernel applies (outside the fallback mode)
+  };
+  const std::vector<Case> cases = {
+      {"pi0.5 expert 1x50x1024 shared", 1, 50, 1024, false, 0, 0, 0, true},
+      {"pi0.5 final norm 1x10x1024 of 1x11 shared", 1, 10, 1024, false, 1, 0, 8, true},
+      {"batch 3x10x1024 per sample", 3, 10, 1024, true, 1, 0, 0, true},
+      {"batch 3x50x1024 shared", 3, 50, 1024, false, 0, 0, 8, true},
+      {"odd width 2x7x1001 per sample", 2, 7, 1001, true, 0, 0, 0, false},
+      {"scale one element in 1x50x1024", 1, 50, 1024, false, 0, 1, 0, false},
+      {"misaligned output 3x5x64 per sample", 3, 5, 64, true, 0, 0, 3, false},
+      {"one channel 2x3x1", 2, 3, 1, true, 0, 0, 0, false},
+  };
+  uint64_t salt = 560;
+  for (const Case& c : cases) {
+    const uint64_t seed = TestSeed(++salt);
+    SCOPED_TRACE(SeedNote(seed) + " " + c.name);
+    const Shape shape{c.b, c.s, c.w};
+    const int64_t r = c.per_sample ? c.b : 1;
+    Twin stream = RandomTwin(cuda, *arena, Shape{c.b, c.lead + c.s, c.w}, dt, seed, -3.0f, 3.0f);
+    Twin table = RandomTwin(cuda, *arena, Shape{r, 3 * c.w + c.table_shift}, dt, seed + 1, -1.0f, 1.0f);
+    const auto x_of = [&](const Tensor& t) { return t.Slice(1, c.lead, c.lead + c.s); };
+    const auto mod = [&](const Tensor& t, int k) {
+      const int64_t o = c.table_shift + k * c.w;
+      return PerToken(t.Slice(1, o, o + c.w), shape);
+    };
+    const Tensor xh = x_of(stream.h()), xd = x_of(stream.dev);
+    const Tensor sh = mod(table.h(), 0), sd = mod(table.dev, 0), hh = mod(table.h(), 1), hd = mod(table.dev, 1);
+    const float eps = 1e-6f;
+    HostTensor want = CpuOut(shape);
+    CpuRef().AdaRmsNorm(xh, sh, hh, eps, want.view());
+    // Bound: n = x r (1 + scale) carries r's relative error (a length-W sum of squares:
+    // ReductionTol relative, plus the few roundings after it: 8 u32, per side, as in
+    // LayerNormAndRmsNorm) and the roundings of x r and the product (CPU) or of the FMA (device);
+    // the CPU rounds n + shift once more: 2 u32 |want|. Then the output rounding.
+    const HostTensor x_dense = HostTensor::CopyOf(xh);
+    const std::vector<double> sv = Values(sh);
+    const RowStats st = Stats(x_dense, c.w, eps, /*rms=*/true);
+    const double rel = ReductionTol(c.w, 1.0) + 8 * kUnitF32;
+    std::vector<double> tol(static_cast<size_t>(want.numel()));
+    for (size_t i = 0; i < tol.size(); ++i) {
+      const double n = std::fabs(x_dense.data<float>()[i]) * st.rstd[i / static_cast<size_t>(c.w)] * std::fabs(1.0 + sv[i]);
+      const double w = std::fabs(want.data<float>()[i]);
+      tol[i] = UnitRoundoff(dt) * w + 2 * rel * n + 2 * kUnitF32 * w + AbsFloor(dt);
+    }
+    const int64_t want_vec = c.vec && mode != ParityMode::kBF16Fallback ? 1 : 0;
+
+    GuardedOutput out = MakeGuarded(cuda, *arena, shape, dt, c.out_pad);
+    if (!SelfCheck()) cuda::ResetStats(cuda);
+    cuda.AdaRmsNorm(xd, sd, hd, eps, out.view);
+    if (!SelfCheck()) {
+      EXPECT_EQ(cuda::StatsOf(cuda).ada_rms_norm_vec, want_vec) << "vector kernel";
+    }
+    ExpectClose(ReadGuarded(cuda, out, "AdaRmsNorm"), want, tol, "AdaRmsNorm");
+
+    // In place over a copy of the stream (the tokens before x must stay untouched).
+    GuardedOutput whole = MakeGuarded(cuda, *arena, Shape{c.b, c.lead + c.s, c.w}, dt);
+    cuda.Copy(stream.dev, whole.view);
+    const Tensor target = x_of(whole.view);
+    cuda.AdaRmsNorm(target, sd, hd, eps, target);
+    const HostTensor got_whole = ReadGuarded(cuda, whole, "AdaRmsNorm in place");
+    ExpectClose(HostTensor::CopyOf(x_of(got_whole.view())), want, tol, "AdaRmsNorm in place");
+    if (c.lead > 0) {
+      ExpectClose(HostTensor::CopyOf(got_whole.view().Slice(1, 0, c.lead)),
+                  HostTensor::CopyOf(stream.h().Slice(1, 0, c.lead)), {0.0}, "tokens before x");
     }
   }
 }

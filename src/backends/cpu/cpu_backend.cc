@@ -52,6 +52,9 @@ class CpuBackend final : public Backend {
                        const Tensor& out) override {
     cpu::GatedActivation(act, gate, up, out);
   }
+  void MulAdd(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& out) override {
+    cpu::MulAdd(a, b, c, out);
+  }
 
   void Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act,
               const Tensor* residual, const Tensor& out) override {
@@ -69,6 +72,10 @@ class CpuBackend final : public Backend {
   void RmsNorm(const Tensor& x, const Tensor& w, float eps, float weight_offset,
                const Tensor& out) override {
     cpu::RmsNorm(x, w, eps, weight_offset, out);
+  }
+  void AdaRmsNorm(const Tensor& x, const Tensor& scale, const Tensor& shift, float eps,
+                  const Tensor& out) override {
+    cpu::AdaRmsNorm(x, scale, shift, eps, out);
   }
   void Softmax(const Tensor& x, const Tensor& out) override { cpu::Softmax(x, out); }
   void MeanOverTokens(const Tensor& x, const Tensor& out) override {

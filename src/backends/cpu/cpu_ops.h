@@ -32,6 +32,7 @@ void Mul(const Tensor& a, const Tensor& b, const Tensor& out);
 void Axpby(float alpha, const Tensor& x, float beta, const Tensor& y, const Tensor& out);
 void Activate(Activation act, const Tensor& x, const Tensor& out);
 void GatedActivation(Activation act, const Tensor& gate, const Tensor& up, const Tensor& out);
+void MulAdd(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& out);
 
 // linear.cc
 void Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act,
@@ -43,6 +44,8 @@ void DomainLinear(const Tensor& x, const Tensor& weight_table, const Tensor& bia
 void LayerNorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps,
                const Tensor& out);
 void RmsNorm(const Tensor& x, const Tensor& w, float eps, float weight_offset, const Tensor& out);
+void AdaRmsNorm(const Tensor& x, const Tensor& scale, const Tensor& shift, float eps,
+                const Tensor& out);
 void MeanOverTokens(const Tensor& x, const Tensor& out);
 
 // softmax.cc

@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// elementwise.cc: Add, Mul, Axpby, Activate and GatedActivation on the CPU reference backend.
+// elementwise.cc: Add, Mul, Axpby, Activate, GatedActivation and MulAdd on the CPU reference
+// backend.
 //
 // Math: out = a + b; out = a * b; out = alpha * x + beta * y; out = act(x)
-// (activation.h lists the activations); out = act(gate) * up. Shapes are equal; broadcasting is done by the
-// caller with stride-0 views (Tensor::Broadcast), so inputs may have any strides,
-// innermost included. In place allowed: out may be exactly a (or b, x, y).
+// (activation.h lists the activations); out = act(gate) * up; out = c + a * b. Shapes are
+// equal; broadcasting is done by the caller with stride-0 views (Tensor::Broadcast), so
+// inputs may have any strides, innermost included. In place allowed: out may be exactly a
+// (or b, c, x, y).
 // Reference: torch.add, torch.mul, alpha * x + beta * y (two products, then the sum:
 // three f32 roundings, which is what that PyTorch expression computes), torch GELU /
-// SiLU / sigmoid; GatedActivation is torch's act(gate) * up (HF GemmaMLP, pi0's GeGLU).
-// Numerics: one f32 operation per element, -ffp-contract=off (no FMA). GatedActivation
-// rounds act(gate) to f32 and then the product: bit for bit Activate followed by Mul.
+// SiLU / sigmoid; GatedActivation is torch's act(gate) * up (HF GemmaMLP, pi0's GeGLU);
+// MulAdd is openpi's gated residual x + y * gate (pi0.5 adaRMS layers).
+// Numerics: one f32 operation per element, -ffp-contract=off (no FMA; baseline x86-64 has
+// no FMA instruction either). GatedActivation rounds act(gate) to f32 and then the product:
+// bit for bit Activate followed by Mul. MulAdd rounds a * b to f32 and then c + that: bit for
+// bit Mul followed by Add.
 
 #include <cstdint>
 
@@ -40,6 +45,29 @@ void Binary(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
       for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
     } else {
       for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i * as], pb[i * bs]);
+    }
+  }
+}
+
+// out[i] = f(a[i], b[i], c[i]): Binary with a third operand.
+template <typename F>
+void Ternary(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& out, F f) {
+  if (out.numel() == 0) return;
+  const int64_t rows = NumRows(out);
+  const int64_t n = RowLength(out);
+  const int64_t as = InnerStride(a);
+  const int64_t bs = InnerStride(b);
+  const int64_t cs = InnerStride(c);
+#pragma omp parallel for schedule(static) if (rows * n >= kParallelWork)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* pa = RowPtr<const float>(a, r);
+    const float* pb = RowPtr<const float>(b, r);
+    const float* pc = RowPtr<const float>(c, r);
+    float* po = RowPtr<float>(out, r);
+    if (as == 1 && bs == 1 && cs == 1) {
+      for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i], pc[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i * as], pb[i * bs], pc[i * cs]);
     }
   }
 }
@@ -87,6 +115,16 @@ void GatedActivation(Activation act, const Tensor& gate, const Tensor& up, const
       const float a = fn(g);  // rounded to f32 here, as Activate stores it
       return a * u;
     });
+  });
+}
+
+void MulAdd(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& out) {
+  CheckMulAddArgs(Device::kCpu, a, b, c, out);
+  RequireAllF32("MulAdd", a, b, out);
+  RequireF32("MulAdd", "c", c);
+  Ternary(a, b, c, out, [](float x, float y, float z) {
+    const float p = x * y;  // rounded to f32 here, as Mul stores it (no contraction)
+    return z + p;
   });
 }
 

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// norm.cc: LayerNorm, RmsNorm and MeanOverTokens on the CPU reference backend.
+// norm.cc: LayerNorm, RmsNorm, AdaRmsNorm and MeanOverTokens on the CPU reference backend.
 //
 // Math (rows = all dims but the last, C = row length):
 //   LayerNorm:  mean = Σx/C, var = Σ(x - mean)²/C (biased), rstd = 1/sqrt(var + eps),
 //               out = (x - mean) * rstd * gamma + beta
 //   RmsNorm:    ms = Σx²/C, r = 1/sqrt(ms + eps), out = (x * r) * (weight_offset + w)
+//   AdaRmsNorm: ms and r as RmsNorm, out = ((x * r) * (1 + scale)) + shift, with the row's
+//               own scale and shift (x-shaped views, usually broadcast over rows)
 //   MeanOverTokens: out[b, c] = Σ_n x[b, n, c] / N
 // Reference: torch.nn.functional.layer_norm; transformers GemmaRMSNorm
 //   (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * (1.0 + weight), all f32);
-//   torch.mean(x, dim=1).
+//   torch.mean(x, dim=1); AdaRmsNorm: openpi / lerobot PiGemmaRMSNorm with a condition
+//   (normed * (1 + scale.float()) + shift.float(), all f32, one cast at the end).
 // Numerics: the row statistics (Σx, Σ(x-mean)², Σx², Σ over tokens) are accumulated in
 // double, then rounded to f32. Justification: torch's CPU ops do better than a naive
 // f32 running sum here (layer_norm uses a cascaded Welford over vector lanes, mean uses
@@ -17,6 +20,8 @@
 // the double sum reproduces that exact statistic, whereas naive f32 summation would
 // drift by up to C * 2^-24 relative. Everything after the statistics is f32 in the
 // order written: var + eps, sqrt and the reciprocal each round to f32, as in torch.
+// AdaRmsNorm is therefore bit for bit RmsNorm(x, scale row, eps, 1) followed by Add(shift)
+// (-ffp-contract=off: no FMA joins the last product and the add).
 
 #include <cmath>
 #include <cstdint>
@@ -76,6 +81,33 @@ void RmsNorm(const Tensor& x, const Tensor& w, float eps, float weight_offset, c
     const float ms = static_cast<float>(sq / static_cast<double>(c));
     const float inv = 1.0f / std::sqrt(ms + eps);
     for (int64_t i = 0; i < c; ++i) o[i] = (xr[i] * inv) * (weight_offset + wp[i]);
+  }
+}
+
+void AdaRmsNorm(const Tensor& x, const Tensor& scale, const Tensor& shift, float eps,
+                const Tensor& out) {
+  CheckAdaRmsNormArgs(Device::kCpu, x, scale, shift, eps, out);
+  RequireF32("AdaRmsNorm", "x", x);
+  RequireF32("AdaRmsNorm", "scale", scale);
+  RequireF32("AdaRmsNorm", "shift", shift);
+  RequireF32("AdaRmsNorm", "out", out);
+  const int64_t rows = NumRows(x);
+  const int64_t c = RowLength(x);
+  if (x.numel() == 0) return;
+#pragma omp parallel for schedule(static) if (rows * c >= kParallelWork)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = RowPtr<const float>(x, r);
+    const float* sc = RowPtr<const float>(scale, r);
+    const float* sh = RowPtr<const float>(shift, r);
+    float* o = RowPtr<float>(out, r);
+    double sq = 0.0;
+    for (int64_t i = 0; i < c; ++i) sq += static_cast<double>(xr[i]) * xr[i];
+    const float ms = static_cast<float>(sq / static_cast<double>(c));
+    const float inv = 1.0f / std::sqrt(ms + eps);
+    for (int64_t i = 0; i < c; ++i) {
+      const float normed = (xr[i] * inv) * (1.0f + sc[i]);  // RmsNorm's store
+      o[i] = normed + sh[i];                                 // Add's
+    }
   }
 }
 

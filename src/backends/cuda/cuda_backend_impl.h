@@ -100,6 +100,7 @@ class CudaBackend final : public Backend {
   void Activate(Activation act, const Tensor& x, const Tensor& out) override;
   void GatedActivation(Activation act, const Tensor& gate, const Tensor& up,
                        const Tensor& out) override;
+  void MulAdd(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& out) override;
 
   void Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act,
               const Tensor* residual, const Tensor& out) override;
@@ -110,6 +111,8 @@ class CudaBackend final : public Backend {
                  const Tensor& out) override;
   void RmsNorm(const Tensor& x, const Tensor& w, float eps, float weight_offset,
                const Tensor& out) override;
+  void AdaRmsNorm(const Tensor& x, const Tensor& scale, const Tensor& shift, float eps,
+                  const Tensor& out) override;
   void Softmax(const Tensor& x, const Tensor& out) override;
   void MeanOverTokens(const Tensor& x, const Tensor& out) override;
 

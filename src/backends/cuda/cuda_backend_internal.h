@@ -32,10 +32,12 @@ struct Stats {
   int64_t conv_depthwise = 0;
   int64_t conv_im2col_gemm = 0;
   int64_t conv_direct = 0;
-  // Add, Mul, Axpby, Activate, GatedActivation calls by path (elementwise.cu):
+  // Add, Mul, Axpby, Activate, GatedActivation, MulAdd calls by path (elementwise.cu):
   int64_t elementwise_vec = 0;      // rows of 16-byte vectors (aligned, contiguous inner dim)
   int64_t elementwise_rows = 0;     // rows, one element per thread (contiguous inner dim)
   int64_t elementwise_strided = 0;  // N-d index math per element (the general fallback)
+  // AdaRmsNorm calls on the 16-byte vector kernel (norm.cu); the others took the scalar one.
+  int64_t ada_rms_norm_vec = 0;
 };
 
 // The non-blocking stream every op of `backend` is enqueued on.

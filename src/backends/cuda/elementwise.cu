@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// elementwise.cu: Add, Mul, Axpby, Activate and GatedActivation.
+// elementwise.cu: Add, Mul, Axpby, Activate, GatedActivation and MulAdd.
 //
-// Math:      out = a + b | a * b | alpha * a + beta * b;  out = act(x);  out = act(gate) * up
-//            (backend.h formulas).
+// Math:      out = a + b | a * b | alpha * a + beta * b;  out = act(x);  out = act(gate) * up;
+//            out = c + a * b (backend.h formulas).
 // Mapping:   three paths, picked on the host from the jointly collapsed operands (CollapseDims):
 //   rows-vec  every operand one dtype, innermost dim contiguous (stride 1), every row start
 //             16-byte aligned and the row length a multiple of the 16-byte vector (8 x bf16/f16,
@@ -19,9 +19,12 @@
 // Numerics:  computed in f32, rounded once to out's dtype; every path evaluates the same
 //            expressions (Combine, Activate<kAct>), so the paths agree bit for bit.
 //            GatedActivation: act(gate) in f32, times up in f32, one rounding at the store.
+//            MulAdd: one f32 FMA (__fmaf_rn: the exact c + a * b rounded to f32, written out
+//            so every path fuses alike), then the store's rounding; the CPU reference rounds
+//            the product to f32 first (Mul then Add), which differs by <= u32 |a b|.
 //            In place (out == a or b) is safe: each thread reads all of its inputs before
 //            it writes the same elements.
-// Reference: backends/cpu (Add, Mul, Axpby, Activate, GatedActivation).
+// Reference: backends/cpu (Add, Mul, Axpby, Activate, GatedActivation, MulAdd).
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -171,6 +174,23 @@ __global__ void GatedRowsKernel(StridedArg gate, StridedArg up, StridedArg out, 
   });
 }
 
+template <typename T, int kVec>
+__global__ void MulAddRowsKernel(StridedArg a, StridedArg b, StridedArg c, StridedArg out,
+                                 int64_t rows, int64_t vecs_per_row) {
+  PdlAllowDependents();
+  PdlWaitPrior();
+  ForEachRowVector(rows, vecs_per_row, [&](int64_t r, int64_t v) {
+    const int64_t col = v * kVec;
+    float fa[kVec], fb[kVec], fc[kVec];
+    LoadVec<T, kVec>(static_cast<const T*>(a.data) + RowStart(a, r) + col, fa);
+    LoadVec<T, kVec>(static_cast<const T*>(b.data) + RowStart(b, r) + col, fb);
+    LoadVec<T, kVec>(static_cast<const T*>(c.data) + RowStart(c, r) + col, fc);
+#pragma unroll
+    for (int i = 0; i < kVec; ++i) fc[i] = __fmaf_rn(fa[i], fb[i], fc[i]);
+    StoreVec<T, kVec>(static_cast<T*>(out.data) + RowStart(out, r) + col, fc);
+  });
+}
+
 // ---- strided fallback kernels (any strides, any float dtype per operand) -----------------------
 
 __global__ void BinaryStridedKernel(BinaryKind kind, float alpha, float beta, StridedArg a,
@@ -198,6 +218,17 @@ __global__ void GatedStridedKernel(ActKind act, StridedArg gate, StridedArg up, 
     const float g = LoadAsFloat(gate.data, gate.dtype, OffsetOf(gate, i));
     const float u = LoadAsFloat(up.data, up.dtype, OffsetOf(up, i));
     StoreFromFloat(out.data, out.dtype, OffsetOf(out, i), ApplyActivation(act, g) * u);
+  }
+}
+
+__global__ void MulAddStridedKernel(StridedArg a, StridedArg b, StridedArg c, StridedArg out,
+                                    int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float va = LoadAsFloat(a.data, a.dtype, OffsetOf(a, i));
+    const float vb = LoadAsFloat(b.data, b.dtype, OffsetOf(b, i));
+    const float vc = LoadAsFloat(c.data, c.dtype, OffsetOf(c, i));
+    StoreFromFloat(out.data, out.dtype, OffsetOf(out, i), __fmaf_rn(va, vb, vc));
   }
 }
 
@@ -328,6 +359,25 @@ ElementwisePath LaunchGatedActivation(ActKind act, const StridedArg& gate, const
         auto* kernel = p.vec == 1 ? GatedRowsKernel<kAct, T, 1> : GatedRowsKernel<kAct, T, kVec>;
         LaunchPdl(kernel, p.grid, p.block, 0, stream, 1, gate, up, out, p.rows, p.cols / p.vec);
       });
+    });
+  }
+  VLART_CUDA_CHECK_LAUNCH();
+  return p.path;
+}
+
+ElementwisePath LaunchMulAdd(const StridedArg& a, const StridedArg& b, const StridedArg& c,
+                             const StridedArg& out, bool force_strided, cudaStream_t stream) {
+  const int64_t n = NumElements(out);
+  if (n == 0) return ElementwisePath::kNone;
+  const RowsPlan p = PlanRows({&a, &b, &c, &out}, force_strided);
+  if (p.path == ElementwisePath::kStrided) {
+    MulAddStridedKernel<<<GridFor(n, kThreads), kThreads, 0, stream>>>(a, b, c, out, n);
+  } else {
+    WithType(out.dtype, [&](auto t) {
+      using T = decltype(t);
+      constexpr int kVec = kVecBytes / sizeof(T);
+      auto* kernel = p.vec == 1 ? MulAddRowsKernel<T, 1> : MulAddRowsKernel<T, kVec>;
+      LaunchPdl(kernel, p.grid, p.block, 0, stream, 1, a, b, c, out, p.rows, p.cols / p.vec);
     });
   }
   VLART_CUDA_CHECK_LAUNCH();

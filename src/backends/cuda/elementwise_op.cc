@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// elementwise_op.cc: CudaBackend::Add, Mul, Axpby, Activate, GatedActivation (kernels in
-// elementwise.cu). Operands are collapsed jointly, so contiguous same-dtype work becomes one
+// elementwise_op.cc: CudaBackend::Add, Mul, Axpby, Activate, GatedActivation, MulAdd (kernels
+// in elementwise.cu). Operands are collapsed jointly, so contiguous same-dtype work becomes one
 // long row and column slices of a wider buffer become rows with a stride: both take the rows
 // kernels (16-byte vectors where aligned). force_fallback_kernels sends everything to the
 // strided kernel (parity debugging). Stats count the path of every call.
@@ -77,6 +77,18 @@ void CudaBackend::GatedActivation(Activation act, const Tensor& gate, const Tens
   CollapseDims({&sg, &su, &so});
   CountElementwise(LaunchGatedActivation(ToActKind(act), sg, su, so, force_fallback_, stream_));
   AfterOp("GatedActivation");
+}
+
+void CudaBackend::MulAdd(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& out) {
+  BeginOp();
+  CheckMulAddArgs(Device::kCuda, a, b, c, out);
+  StridedArg sa = ToArg(a);
+  StridedArg sb = ToArg(b);
+  StridedArg sc = ToArg(c);
+  StridedArg so = ToArg(out);
+  CollapseDims({&sa, &sb, &sc, &so});
+  CountElementwise(LaunchMulAdd(sa, sb, sc, so, force_fallback_, stream_));
+  AfterOp("MulAdd");
 }
 
 }  // namespace vlart::cuda

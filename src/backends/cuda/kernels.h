@@ -43,6 +43,9 @@ ElementwisePath LaunchActivate(ActKind act, const StridedArg& x, const StridedAr
 ElementwisePath LaunchGatedActivation(ActKind act, const StridedArg& gate, const StridedArg& up,
                                       const StridedArg& out, bool force_strided,
                                       cudaStream_t stream);
+// out = c + a * b as one f32 FMA, one rounding at the store.
+ElementwisePath LaunchMulAdd(const StridedArg& a, const StridedArg& b, const StridedArg& c,
+                             const StridedArg& out, bool force_strided, cudaStream_t stream);
 
 // ---- linear.cu ----------------------------------------------------------------------------
 // Tiled SIMT GEMM with the whole epilogue fused; every dtype combination, any strides.
@@ -57,6 +60,10 @@ void LaunchLayerNorm(const StridedArg& x, const StridedArg& gamma, const Strided
                      float eps, const StridedArg& out, cudaStream_t stream);
 void LaunchRmsNorm(const StridedArg& x, const StridedArg& w, float eps, float weight_offset,
                    const StridedArg& out, cudaStream_t stream);
+// scale / shift are x-shaped views (innermost contiguous; broadcast rows have stride 0).
+// Returns true when the 16-byte vector kernel ran (never with `force_scalar`).
+bool LaunchAdaRmsNorm(const StridedArg& x, const StridedArg& scale, const StridedArg& shift,
+                      float eps, const StridedArg& out, bool force_scalar, cudaStream_t stream);
 void LaunchSoftmax(const StridedArg& x, const StridedArg& out, cudaStream_t stream);
 // x [B, N, C] -> out [B, C].
 void LaunchMeanOverTokens(const StridedArg& x, const StridedArg& out, cudaStream_t stream);

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// norm.cu: LayerNorm, RmsNorm, Softmax (rows = all dims but the last) and MeanOverTokens.
+// norm.cu: LayerNorm, RmsNorm, AdaRmsNorm, Softmax (rows = all dims but the last) and
+// MeanOverTokens.
 //
 // Math:      LayerNorm  y = (x - mean) * 1/sqrt(var + eps) * gamma + beta  (biased var)
 //            RmsNorm    y = x * 1/sqrt(mean(x²) + eps) * (offset + w)
+//            AdaRmsNorm y = x * 1/sqrt(mean(x²) + eps) * (1 + scale) + shift, scale and shift
+//                       per row (x-shaped views: a broadcast row, or one per sample)
 //            Softmax    y = exp(x - max) / Σ exp(x - max)
 //            MeanOverTokens  out[b, c] = Σ_n x[b, n, c] / N
 // Mapping:   one block per row (threads = the row width rounded up to a warp, at most 256),
@@ -11,12 +14,16 @@
 //            re-read from global memory for each pass (they stay in L1/L2). When x and out share
 //            a dtype, C is a multiple of the 16-byte vector (4 f32 / 8 bf16 or f16) and every row
 //            starts 16-byte aligned, each thread moves 16-byte vectors (LayerNorm, RmsNorm,
-//            Softmax); otherwise the scalar runtime-dtype kernels run.
+//            Softmax); otherwise the scalar runtime-dtype kernels run. AdaRmsNorm has its own
+//            pair: 16-byte vectors of x, scale, shift and out when all four qualify (one dtype,
+//            aligned row starts; broadcast row strides of 0 qualify), else scalar loads.
 //            MeanOverTokens: a block owns 32 channels x 8 token stripes of one batch entry.
 // Numerics:  statistics in f32: LayerNorm is two-pass (mean, then Σ(x - mean)²) so large
 //            means do not cancel; 1/sqrtf (IEEE) rather than rsqrtf; expf (not __expf).
-//            Reduction trees are fixed, so results are deterministic.
-// Reference: backends/cpu (LayerNorm, RmsNorm, Softmax, MeanOverTokens).
+//            Reduction trees are fixed, so results are deterministic. AdaRmsNorm's last step is
+//            one FMA, (x r) * (1 + scale) + shift, rounded once to out's dtype (the unfused
+//            RmsNorm + Add rounded the norm to out's dtype before adding shift).
+// Reference: backends/cpu (LayerNorm, RmsNorm, AdaRmsNorm, Softmax, MeanOverTokens).
 // Napkin:    memory-bound: X-VLA's LN over 262x1024 bf16 reads 0.5 MB + writes 0.5 MB, ~0.3 us
 //            of HBM time; this version reads x two or three times (L2-resident).
 
@@ -24,6 +31,7 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <initializer_list>
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
@@ -91,6 +99,35 @@ __global__ void RmsNormKernel(StridedArg x, StridedArg w, float eps, float weigh
     const float v = LoadAsFloat(x.data, x.dtype, xo + c * xs);
     const float g = weight_offset + LoadAsFloat(w.data, w.dtype, c * w.stride[0]);
     StoreFromFloat(out.data, out.dtype, oo + c * os, v * r * g);
+  }
+}
+
+// Scalar AdaRmsNorm: any float dtype per operand; scale / shift rows found like x's.
+__global__ void AdaRmsNormKernel(StridedArg x, StridedArg scale, StridedArg shift, float eps,
+                                 StridedArg out) {
+  __shared__ float scratch[32];
+  const int64_t width = InnerSize(x);
+  const int64_t xo = RowOffsetOf(x, blockIdx.x);
+  const int64_t so = RowOffsetOf(scale, blockIdx.x);
+  const int64_t ho = RowOffsetOf(shift, blockIdx.x);
+  const int64_t oo = RowOffsetOf(out, blockIdx.x);
+  const int64_t xs = InnerStride(x);
+  const int64_t ss = InnerStride(scale);
+  const int64_t hs = InnerStride(shift);
+  const int64_t os = InnerStride(out);
+
+  float sq = 0.0f;
+  for (int64_t c = threadIdx.x; c < width; c += blockDim.x) {
+    const float v = LoadAsFloat(x.data, x.dtype, xo + c * xs);
+    sq += v * v;
+  }
+  const float mean_sq = BlockSum(sq, scratch) / static_cast<float>(width);
+  const float r = 1.0f / sqrtf(mean_sq + eps);
+  for (int64_t c = threadIdx.x; c < width; c += blockDim.x) {
+    const float v = LoadAsFloat(x.data, x.dtype, xo + c * xs);
+    const float g = 1.0f + LoadAsFloat(scale.data, scale.dtype, so + c * ss);
+    const float b = LoadAsFloat(shift.data, shift.dtype, ho + c * hs);
+    StoreFromFloat(out.data, out.dtype, oo + c * os, __fmaf_rn(v * r, g, b));
   }
 }
 
@@ -209,14 +246,51 @@ __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, fl
   }
 }
 
-// True when the vector kernel applies: one dtype, contiguous rows whose width is a multiple of
-// the vector and whose starts are all 16-byte aligned.
-bool VectorRowsOk(const StridedArg& x, const StridedArg& out) {
-  if (x.dtype != out.dtype) return false;
+// AdaRmsNorm on 16-byte vectors: the RmsNorm passes of RowVecKernel, then x, scale and shift
+// of the row as vectors (scale / shift rows may repeat: broadcast views).
+template <typename T>
+__global__ void AdaRmsNormVecKernel(StridedArg x, StridedArg scale, StridedArg shift, float eps,
+                                    StridedArg out) {
+  constexpr int kW = kVecWidth<T>;
+  PdlAllowDependents();
+  PdlWaitPrior();  // launched with PDL (pdl.cuh)
+  __shared__ float scratch[32];
+  const int64_t width = InnerSize(x);
+  const T* xr = static_cast<const T*>(x.data) + RowOffsetOf(x, blockIdx.x);
+  const T* sr = static_cast<const T*>(scale.data) + RowOffsetOf(scale, blockIdx.x);
+  const T* hr = static_cast<const T*>(shift.data) + RowOffsetOf(shift, blockIdx.x);
+  T* orow = static_cast<T*>(out.data) + RowOffsetOf(out, blockIdx.x);
+  const int64_t step = static_cast<int64_t>(blockDim.x) * kW;
+
+  float acc = 0.0f;
+  for (int64_t c = threadIdx.x * kW; c < width; c += step) {
+    float v[kW];
+    LoadVec(xr + c, v);
+#pragma unroll
+    for (int i = 0; i < kW; ++i) acc += v[i] * v[i];
+  }
+  acc = BlockSum(acc, scratch);
+  const float r = 1.0f / sqrtf(acc / static_cast<float>(width) + eps);
+  for (int64_t c = threadIdx.x * kW; c < width; c += step) {
+    float v[kW], g[kW], b[kW];
+    LoadVec(xr + c, v);
+    LoadVec(sr + c, g);
+    LoadVec(hr + c, b);
+#pragma unroll
+    for (int i = 0; i < kW; ++i) v[i] = __fmaf_rn(v[i] * r, 1.0f + g[i], b[i]);
+    StoreVec(orow + c, v);
+  }
+}
+
+// True when the vector kernels apply: one dtype, contiguous rows whose width is a multiple of
+// the vector and whose starts are all 16-byte aligned. The last operand is the output.
+bool VectorRowsOk(std::initializer_list<const StridedArg*> operands) {
+  const StridedArg& x = **operands.begin();
   const int elem = DTypeBits(x.dtype) / 8;
   const int64_t width = x.shape[x.ndim - 1];
   if (width == 0 || (width * elem) % 16 != 0) return false;
-  for (const StridedArg* t : {&x, &out}) {
+  for (const StridedArg* t : operands) {
+    if (t->dtype != x.dtype) return false;
     if (t->stride[t->ndim - 1] != 1 || reinterpret_cast<uintptr_t>(t->data) % 16 != 0) return false;
     for (int d = 0; d + 1 < t->ndim; ++d) {
       if (t->shape[d] > 1 && (t->stride[d] * elem) % 16 != 0) return false;
@@ -276,7 +350,7 @@ void LaunchLayerNorm(const StridedArg& x, const StridedArg& gamma, const Strided
                      float eps, const StridedArg& out, cudaStream_t stream) {
   const int64_t rows = NumRows(x);
   if (rows == 0 || x.shape[x.ndim - 1] == 0) return;
-  if (VectorRowsOk(x, out)) {
+  if (VectorRowsOk({&x, &out})) {
     LaunchRowVec<0>(x, gamma, beta, eps, 0.0f, out, rows, stream);
     return;
   }
@@ -289,7 +363,7 @@ void LaunchRmsNorm(const StridedArg& x, const StridedArg& w, float eps, float we
                    const StridedArg& out, cudaStream_t stream) {
   const int64_t rows = NumRows(x);
   if (rows == 0 || x.shape[x.ndim - 1] == 0) return;
-  if (VectorRowsOk(x, out)) {
+  if (VectorRowsOk({&x, &out})) {
     LaunchRowVec<1>(x, w, w, eps, weight_offset, out, rows, stream);
     return;
   }
@@ -298,10 +372,35 @@ void LaunchRmsNorm(const StridedArg& x, const StridedArg& w, float eps, float we
   VLART_CUDA_CHECK_LAUNCH();
 }
 
+bool LaunchAdaRmsNorm(const StridedArg& x, const StridedArg& scale, const StridedArg& shift,
+                      float eps, const StridedArg& out, bool force_scalar, cudaStream_t stream) {
+  const int64_t rows = NumRows(x);
+  if (rows == 0 || x.shape[x.ndim - 1] == 0) return false;
+  const int64_t width = x.shape[x.ndim - 1];
+  const unsigned int grid = static_cast<unsigned int>(rows);
+  if (!force_scalar && VectorRowsOk({&x, &scale, &shift, &out})) {
+    if (x.dtype == DType::kF32) {
+      LaunchPdl(AdaRmsNormVecKernel<float>, dim3(grid), dim3(ThreadsForRow(width / kVecWidth<float>)), 0,
+                stream, 1, x, scale, shift, eps, out);
+    } else if (x.dtype == DType::kF16) {
+      LaunchPdl(AdaRmsNormVecKernel<__half>, dim3(grid), dim3(ThreadsForRow(width / kVecWidth<__half>)), 0,
+                stream, 1, x, scale, shift, eps, out);
+    } else {
+      LaunchPdl(AdaRmsNormVecKernel<__nv_bfloat16>, dim3(grid),
+                dim3(ThreadsForRow(width / kVecWidth<__nv_bfloat16>)), 0, stream, 1, x, scale, shift,
+                eps, out);
+    }
+    return true;
+  }
+  AdaRmsNormKernel<<<grid, ThreadsForRow(width), 0, stream>>>(x, scale, shift, eps, out);
+  VLART_CUDA_CHECK_LAUNCH();
+  return false;
+}
+
 void LaunchSoftmax(const StridedArg& x, const StridedArg& out, cudaStream_t stream) {
   const int64_t rows = NumRows(x);
   if (rows == 0 || x.shape[x.ndim - 1] == 0) return;
-  if (VectorRowsOk(x, out)) {
+  if (VectorRowsOk({&x, &out})) {
     LaunchRowVec<2>(x, x, x, 0.0f, 0.0f, out, rows, stream);
     return;
   }

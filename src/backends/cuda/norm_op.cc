@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// norm_op.cc: CudaBackend::LayerNorm, RmsNorm, Softmax, MeanOverTokens: shared argument
-// checks, then the launch (kernels in norm.cu: one block per row).
+// norm_op.cc: CudaBackend::LayerNorm, RmsNorm, AdaRmsNorm, Softmax, MeanOverTokens: shared
+// argument checks, then the launch (kernels in norm.cu: one block per row). AdaRmsNorm takes
+// the scalar kernel under force_fallback_kernels (so the fallback mode checks it too).
 
 #include <algorithm>
 #include <climits>
@@ -37,6 +38,18 @@ void CudaBackend::RmsNorm(const Tensor& x, const Tensor& w, float eps, float wei
   CheckRowCount(x, "RmsNorm");
   LaunchRmsNorm(ToArg(x), ToArg(w), eps, weight_offset, ToArg(out), stream_);
   AfterOp("RmsNorm");
+}
+
+void CudaBackend::AdaRmsNorm(const Tensor& x, const Tensor& scale, const Tensor& shift, float eps,
+                             const Tensor& out) {
+  BeginOp();
+  CheckAdaRmsNormArgs(Device::kCuda, x, scale, shift, eps, out);
+  CheckRowCount(x, "AdaRmsNorm");
+  if (LaunchAdaRmsNorm(ToArg(x), ToArg(scale), ToArg(shift), eps, ToArg(out), force_fallback_,
+                       stream_)) {
+    ++stats_.ada_rms_norm_vec;
+  }
+  AfterOp("AdaRmsNorm");
 }
 
 void CudaBackend::Softmax(const Tensor& x, const Tensor& out) {

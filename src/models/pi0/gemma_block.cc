@@ -18,6 +18,12 @@ Tensor PerSample(const Tensor& m, int64_t b) {
   return m.dim(0) == 1 ? m.Select(0, 0).Broadcast(to) : m.Unsqueeze(1);
 }
 
+// A modulation [R, W] (R = 1 or B) broadcast over the tokens of `shape` [B, S, W] (stride 0
+// over S, and over B too when R = 1).
+Tensor PerToken(const Tensor& m, const Shape& shape) {
+  return m.dim(0) == 1 ? m.Select(0, 0).Broadcast(shape) : m.Unsqueeze(1).Broadcast(shape);
+}
+
 }  // namespace
 
 GemmaBlock::GemmaBlock(const GemmaConfig& cfg, Backend& backend, Arena& arena, int64_t batch,
@@ -38,24 +44,14 @@ void GemmaBlock::Norm(const Tensor& x, const Tensor* weight, const AdaModulation
     be_.RmsNorm(x, *weight, eps, 1.0f, out);
     return;
   }
-  // x_hat * (1 + scale) is RmsNorm with the scale as its offset weight; then + shift.
-  const int64_t b = x.dim(0);
-  if (ada->scale.dim(0) == 1) {
-    be_.RmsNorm(x, ada->scale.Select(0, 0), eps, 1.0f, out);
-    be_.Add(out, ada->shift.Select(0, 0).Broadcast(out.shape), out);
-  } else {
-    for (int64_t i = 0; i < b; ++i) {
-      be_.RmsNorm(x.Select(0, i), ada->scale.Select(0, i), eps, 1.0f, out.Select(0, i));
-    }
-    be_.Add(out, ada->shift.Unsqueeze(1).Broadcast(out.shape), out);
-  }
+  // x_hat * (1 + scale) + shift in one op, each sample's row broadcast over its tokens.
+  be_.AdaRmsNorm(x, PerToken(ada->scale, x.shape), PerToken(ada->shift, x.shape), eps, out);
 }
 
 void GemmaBlock::Residual(const Tensor& x, const Tensor& y, const AdaModulation* ada) {
   if (ada != nullptr) {
-    const Tensor gate = ada->gate.dim(0) == 1 ? ada->gate.Select(0, 0).Broadcast(y.shape)
-                                              : ada->gate.Unsqueeze(1).Broadcast(y.shape);
-    be_.Mul(y, gate, y);  // openpi: x + y * gate
+    be_.MulAdd(y, PerToken(ada->gate, y.shape), x, x);  // openpi: x + y * gate
+    return;
   }
   be_.Add(x, y, x);
 }

@@ -14,8 +14,8 @@
 // GemmaAttention with `torch.cat([past_k, k])`, eager_attention_forward, GemmaMLP,
 // _gated_residual), reached through gemma_pytorch.py's prefix and suffix passes.
 // adaRMS (pi0.5 expert): [scale, shift, gate] = chunk3(Dense(cond)) (in that order);
-// Norm = x_hat * (1 + scale) + shift (RmsNorm with the scale as its offset weight, then
-// an Add: the same f32 operations in the same order as openpi); residual x + y * gate.
+// Norm = x_hat * (1 + scale) + shift (one AdaRmsNorm: the same f32 operations in the same
+// order as openpi, rounded once); residual x + y * gate (one MulAdd).
 // `kv_only` stops after the K/V write: the last prefix layer's (and the cached pi0 state
 // token's last layer's) outputs are never read, only its K/V.
 // Forward only enqueues ops on scratch allocated at construction.
