@@ -384,6 +384,30 @@ void AddRows(Bench& b) {
     b.Add({"Rope pi0-prefix 1x532x8x256 in place", 0, e * 2 * 532 * 8 * 256,
            [=, &b]() { b.backend().Rope(x, pos, 10000.0f, x); }});
   }
+  // pi0's Gemma layers after the qkv projection: q rotated in place in the fused [1, S, 8+2, 256]
+  // output, k rotated into and v copied into the K/V caches at the chunk's offset. RopeQkv (the
+  // model's call, one launch) against the Rope + Rope + Copy it replaced, on the same views;
+  // compare the two with --graph (the launch gaps are what the fusion removes).
+  for (auto [model, s, offset] : {std::tuple<const char*, int64_t, int64_t>{"pi0-expert", 50, 788},
+                                  {"pi0.5-expert", 10, 788},
+                                  {"pi0-prefix", 526, 0}}) {
+    constexpr int64_t kHq = 8, kHkv = 1, kD = 256;
+    const Tensor qkv = b.Rand({1, s, kHq + 2 * kHkv, kD}), pos = b.Ints({1, s}, 1000);
+    const Tensor kc = b.Empty({1, offset + s, kHkv, kD}), vc = b.Empty({1, offset + s, kHkv, kD});
+    const Tensor q = qkv.Slice(2, 0, kHq), k = qkv.Slice(2, kHq, kHq + kHkv),
+                 v = qkv.Slice(2, kHq + kHkv, kHq + 2 * kHkv);
+    const Tensor k_out = kc.Slice(1, offset, offset + s), v_out = vc.Slice(1, offset, offset + s);
+    const std::string shape = fmt::format("{} 1x{}x({}+2x{})x{}", model, s, kHq, kHkv, kD);
+    const double bytes = e * 2 * s * (kHq + 2 * kHkv) * kD;
+    b.Add({"RopeQkv " + shape, 0, bytes, [=, &b]() {
+             b.backend().RopeQkv(q, k, v, pos, 10000.0f, q, k_out, v_out);
+           }});
+    b.Add({"Rope+Rope+Copy " + shape, 0, bytes, [=, &b]() {
+             b.backend().Rope(q, pos, 10000.0f, q);
+             b.backend().Rope(k, pos, 10000.0f, k_out);
+             b.backend().Copy(v, v_out);
+           }});
+  }
   {
     const Tensor x = b.Rand({262, 1024}), y = b.Rand({262, 1024}), out = b.Empty({262, 1024});
     b.Add({"Add 262x1024", 0, e * 3 * 262 * 1024, [=, &b]() { b.backend().Add(x, y, out); }});

@@ -193,6 +193,21 @@ class Backend {
   //   out[..., i + D/2] = x[..., i + D/2] cos + x[..., i] sin
   // x, out [B, S, H, D]; positions I32 [B, S].
   virtual void Rope(const Tensor& x, const Tensor& positions, float theta, const Tensor& out) = 0;
+  // A decoder layer's post-projection step in one op (pi0's Gemma blocks: q rotated in place,
+  // rotated k and plain v written into the KV cache):
+  //   q_out = Rope(q, positions, theta)     exactly Rope above, per element
+  //   k_out = Rope(k, positions, theta)     same positions and theta
+  //   v_out = v                             exactly Copy (same dtype copies bits; float
+  //                                         dtypes convert, round to nearest even)
+  // q, q_out [B, S, Hq, D]; k, k_out [B, S, Hkv, D] (same D as q); v, v_out [B, S, Hkv, Dv];
+  // positions I32 [B, S]. Any strides with a contiguous innermost dim (views into a fused
+  // [B, S, Hq + 2 Hkv, D] projection and into cache slices). In place allowed for q and for k
+  // (q_out == q, k_out == k as identical views); no other output may alias an input or
+  // another output. The result equals Rope(q), Rope(k), Copy(v) issued separately, bit for
+  // bit on every backend (the CPU reference is exactly that chain).
+  virtual void RopeQkv(const Tensor& q, const Tensor& k, const Tensor& v,
+                       const Tensor& positions, float theta, const Tensor& q_out,
+                       const Tensor& k_out, const Tensor& v_out) = 0;
 
   // ---- convolution (NHWC activations, PyTorch weight layout) ----------------------
   // out[b, y, x, co] = bias[co] + Σ w[co, ci', ky, kx] · in[b, y*s - p + ky, x*s - p + kx, g*Cg + ci']

@@ -542,6 +542,66 @@ void CheckRopeArgs(Device device, const Tensor& x, const Tensor& positions, floa
   CheckExactAliasOnly(kOp, "out", out, "x", x);
 }
 
+void CheckRopeQkvArgs(Device device, const Tensor& q, const Tensor& k, const Tensor& v,
+                      const Tensor& positions, float theta, const Tensor& q_out,
+                      const Tensor& k_out, const Tensor& v_out) {
+  constexpr std::string_view kOp = "RopeQkv";
+  CheckInput(kOp, "q", q, device);
+  CheckInput(kOp, "k", k, device);
+  CheckInput(kOp, "v", v, device);
+  CheckInput(kOp, "positions", positions, device);
+  CheckOutput(kOp, "q_out", q_out, device);
+  CheckOutput(kOp, "k_out", k_out, device);
+  CheckOutput(kOp, "v_out", v_out, device);
+  CheckFloat(kOp, "q", q);
+  CheckFloat(kOp, "k", k);
+  CheckFloat(kOp, "v", v);
+  CheckFloat(kOp, "q_out", q_out);
+  CheckFloat(kOp, "k_out", k_out);
+  CheckFloat(kOp, "v_out", v_out);
+  CheckI32(kOp, "positions", positions);
+  CheckRank(kOp, "q", q, 4, "[B, S, Hq, D]");
+  CheckRank(kOp, "k", k, 4, "[B, S, Hkv, D]");
+  CheckRank(kOp, "v", v, 4, "[B, S, Hkv, Dv]");
+  CheckRank(kOp, "positions", positions, 2, "[B, S]");
+  CheckSameShape(kOp, "q", q, "q_out", q_out);
+  CheckSameShape(kOp, "k", k, "k_out", k_out);
+  CheckSameShape(kOp, "v", v, "v_out", v_out);
+  CheckDim(kOp, "B", "q", q, q.shape[0], "positions", positions, positions.shape[0]);
+  CheckDim(kOp, "S", "q", q, q.shape[1], "positions", positions, positions.shape[1]);
+  CheckDim(kOp, "B", "k", k, k.shape[0], "q", q, q.shape[0]);
+  CheckDim(kOp, "S", "k", k, k.shape[1], "q", q, q.shape[1]);
+  CheckDim(kOp, "D", "k", k, k.shape[3], "q", q, q.shape[3]);
+  CheckDim(kOp, "B", "v", v, v.shape[0], "q", q, q.shape[0]);
+  CheckDim(kOp, "S", "v", v, v.shape[1], "q", q, q.shape[1]);
+  CheckDim(kOp, "Hkv", "v", v, v.shape[2], "k", k, k.shape[2]);
+  VLART_CHECK(q.shape[3] % 2 == 0, "RopeQkv: head dim D of q {} must be even (rotate-half)",
+              q.shape.ToString());
+  VLART_CHECK(std::isfinite(theta) && theta > 0.0f,
+              "RopeQkv: theta must be finite and > 0, got {}", theta);
+  // In place only for q and k, each onto its own identical view; everything else disjoint.
+  CheckExactAliasOnly(kOp, "q_out", q_out, "q", q);
+  CheckExactAliasOnly(kOp, "k_out", k_out, "k", k);
+  const std::array<std::pair<std::string_view, const Tensor*>, 3> ins = {
+      {{"q", &q}, {"k", &k}, {"v", &v}}};
+  const std::array<std::pair<std::string_view, const Tensor*>, 3> outs = {
+      {{"q_out", &q_out}, {"k_out", &k_out}, {"v_out", &v_out}}};
+  for (size_t o = 0; o < outs.size(); ++o) {
+    for (size_t i = 0; i < ins.size(); ++i) {
+      if (i == o && i < 2) continue;  // q_out/q and k_out/k: exact in place, checked above
+      CheckNoAlias(kOp, outs[o].first, *outs[o].second, ins[i].first, *ins[i].second);
+    }
+    for (size_t p = o + 1; p < outs.size(); ++p) {
+      const Tensor& a = *outs[o].second;
+      const Tensor& b = *outs[p].second;
+      VLART_CHECK(a.numel() == 0 || b.numel() == 0 || a.data != b.data,
+                  "RopeQkv: outputs {} and {} share a start address; the three outputs must "
+                  "be disjoint",
+                  Desc(outs[o].first, a), Desc(outs[p].first, b));
+    }
+  }
+}
+
 // ---- convolution ---------------------------------------------------------------------------
 
 void CheckConv2dArgs(Device device, const Tensor& x, const Tensor& w, const Tensor* bias,

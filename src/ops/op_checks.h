@@ -86,6 +86,9 @@ void CheckChannelAttentionArgs(Device device, const Tensor& q, const Tensor& k, 
                                float scale, const Tensor& out);
 void CheckRopeArgs(Device device, const Tensor& x, const Tensor& positions, float theta,
                    const Tensor& out);
+void CheckRopeQkvArgs(Device device, const Tensor& q, const Tensor& k, const Tensor& v,
+                      const Tensor& positions, float theta, const Tensor& q_out,
+                      const Tensor& k_out, const Tensor& v_out);
 
 // ---- convolution ---------------------------------------------------------------------
 void CheckConv2dArgs(Device device, const Tensor& x, const Tensor& w, const Tensor* bias,

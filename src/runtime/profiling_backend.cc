@@ -122,6 +122,12 @@ void ProfilingBackend::Rope(const Tensor& x, const Tensor& positions, float thet
                             const Tensor& out) {
   VLART_PROFILED("Rope", S(x), inner_->Rope(x, positions, theta, out));
 }
+void ProfilingBackend::RopeQkv(const Tensor& q, const Tensor& k, const Tensor& v,
+                               const Tensor& positions, float theta, const Tensor& q_out,
+                               const Tensor& k_out, const Tensor& v_out) {
+  VLART_PROFILED("RopeQkv", fmt::format("{} {} {}", S(q), S(k), S(v)),
+                 inner_->RopeQkv(q, k, v, positions, theta, q_out, k_out, v_out));
+}
 void ProfilingBackend::Conv2d(const Tensor& x, const Tensor& w, const Tensor* bias,
                               const Conv2dParams& params, const Tensor* residual,
                               const Tensor& out) {

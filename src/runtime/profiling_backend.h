@@ -72,6 +72,8 @@ class ProfilingBackend final : public Backend {
   void ChannelAttention(const Tensor& q, const Tensor& k, const Tensor& v, float scale,
                         const Tensor& out) override;
   void Rope(const Tensor& x, const Tensor& positions, float theta, const Tensor& out) override;
+  void RopeQkv(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& positions,
+               float theta, const Tensor& q_out, const Tensor& k_out, const Tensor& v_out) override;
   void Conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dParams& params,
               const Tensor* residual, const Tensor& out) override;
 

@@ -71,6 +71,10 @@ class FixedOrderBackend : public Backend {
     cpu_->ChannelAttention(q, k, v, s, o);
   }
   void Rope(const Tensor& x, const Tensor& p, float th, const Tensor& o) override { cpu_->Rope(x, p, th, o); }
+  void RopeQkv(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& p, float th,
+               const Tensor& qo, const Tensor& ko, const Tensor& vo) override {
+    cpu_->RopeQkv(q, k, v, p, th, qo, ko, vo);
+  }
 
   // out = act(x.w^T + bias) + residual; the product into a scratch first (residual may alias out).
   void Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act,

@@ -52,6 +52,7 @@ const std::map<std::string, std::string>& MethodSuites() {
       {"Attention", "CpuAttention"},
       {"ChannelAttention", "CpuChannelAttention"},
       {"Rope", "CpuRope"},
+      {"RopeQkv", "CpuRopeQkv"},
       {"Conv2d", "CpuConv2d"},
   };
   return kMethodSuites;

@@ -12,6 +12,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <string>
+#include <tuple>
 #include <vector>
 
 #include "cpu_reference_loops.h"
@@ -88,6 +91,171 @@ TEST(CpuRope, InPlaceMatchesOutOfPlace) {
   HostTensor inplace = HostTensor::CopyOf(x.view());
   Cpu().Rope(inplace.view(), pos.view(), 500000.0f, inplace.view());
   ExpectBitEqual(inplace.view(), out.view(), "RoPE in place");
+}
+
+// ---- RopeQkv --------------------------------------------------------------------------------
+
+struct QkvShape {
+  int64_t b, s, hq, hkv, d, dv;  // dv != d: v comes from its own buffer (not the fused qkv)
+  int64_t cache_len, offset;     // K/V cache [B, cache_len, Hkv, *]; written at [offset, offset+S)
+};
+
+// Bitwise equality of two whole f32 buffers (same shape), for "nothing else changed".
+void ExpectSameBits(const HostTensor& got, const HostTensor& want, const std::string& what) {
+  ASSERT_EQ(got.shape(), want.shape()) << what;
+  EXPECT_EQ(std::memcmp(got.view().data, want.view().data, got.view().nbytes()), 0) << what;
+}
+
+TEST(CpuRopeQkv, BitEqualToRopeRopeCopyOnFusedViewsAndCacheSlices) {
+  uint64_t seed = 600;
+  for (const QkvShape& c : {QkvShape{1, 50, 8, 1, 256, 256, 50, 0},   // pi0 expert, cache start
+                            QkvShape{1, 10, 8, 1, 256, 256, 70, 57},  // pi0.5 expert after prefix
+                            QkvShape{2, 7, 3, 2, 64, 64, 12, 5},      // odd S, GQA, batch 2
+                            QkvShape{3, 5, 4, 2, 32, 48, 9, 3},       // batch 3, Dv != D
+                            QkvShape{1, 3, 1, 1, 2, 2, 4, 1}}) {      // D = 2
+    SCOPED_TRACE(::testing::Message() << "B " << c.b << " S " << c.s << " Hq " << c.hq << " Hkv "
+                                      << c.hkv << " D " << c.d << " Dv " << c.dv);
+    const int64_t heads = c.hq + 2 * c.hkv;
+    const HostTensor fused = Random({c.b, c.s, heads, c.d}, ++seed, -3.0f, 3.0f);
+    const HostTensor v_own = Random({c.b, c.s, c.hkv, c.dv}, ++seed, -3.0f, 3.0f);
+    const HostTensor k_cache0 = Random({c.b, c.cache_len, c.hkv, c.d}, ++seed);
+    const HostTensor v_cache0 = Random({c.b, c.cache_len, c.hkv, c.dv}, ++seed);
+    HostTensor pos(DType::kI32, {c.b, c.s});
+    for (int64_t i = 0; i < pos.numel(); ++i) {
+      pos.data<int32_t>()[i] = static_cast<int32_t>((i * 389 + seed) % 1024);
+    }
+    const float theta = 10000.0f;
+    auto q_of = [&](const HostTensor& f) { return f.view().Slice(2, 0, c.hq); };
+    auto k_of = [&](const HostTensor& f) { return f.view().Slice(2, c.hq, c.hq + c.hkv); };
+    auto v_of = [&](const HostTensor& f) {
+      return c.dv == c.d ? f.view().Slice(2, c.hq + c.hkv, heads) : v_own.view();
+    };
+    auto rows = [&](const HostTensor& cache) {
+      return cache.view().Slice(1, c.offset, c.offset + c.s);
+    };
+
+    // The chain: q rotated in place, k rotated into the K cache, v copied into the V cache.
+    HostTensor want_fused = HostTensor::CopyOf(fused.view());
+    HostTensor want_k = HostTensor::CopyOf(k_cache0.view());
+    HostTensor want_v = HostTensor::CopyOf(v_cache0.view());
+    Cpu().Rope(q_of(want_fused), pos.view(), theta, q_of(want_fused));
+    Cpu().Rope(k_of(want_fused), pos.view(), theta, rows(want_k));
+    Cpu().Copy(v_of(want_fused), rows(want_v));
+
+    HostTensor got_fused = HostTensor::CopyOf(fused.view());
+    HostTensor got_k = HostTensor::CopyOf(k_cache0.view());
+    HostTensor got_v = HostTensor::CopyOf(v_cache0.view());
+    Cpu().RopeQkv(q_of(got_fused), k_of(got_fused), v_of(got_fused), pos.view(), theta,
+                  q_of(got_fused), rows(got_k), rows(got_v));
+    ExpectSameBits(got_fused, want_fused, "fused qkv (q in place, k and v untouched)");
+    ExpectSameBits(got_k, want_k, "K cache");
+    ExpectSameBits(got_v, want_v, "V cache");
+    // The chain itself did something: q rotated, cache rows replaced, other rows kept.
+    ExpectBitEqual(rows(got_v), v_of(fused), "V cache rows = v");
+    ExpectBitEqual(k_of(got_fused), k_of(fused), "k input untouched");
+    ExpectBitEqual(got_k.view().Slice(1, 0, c.offset), k_cache0.view().Slice(1, 0, c.offset),
+                   "K cache rows before the offset");
+
+    // Out of place for q too, into a padded output (sentinels must survive).
+    Padded q_out = PaddedF32({c.b, c.s, c.hq, c.d}, {1, 2, 1, 3});
+    Padded k_out = PaddedF32({c.b, c.s, c.hkv, c.d}, {0, 1, 2, 0});
+    Padded v_out = PaddedF32({c.b, c.s, c.hkv, c.dv}, {2, 0, 1, 1});
+    Cpu().RopeQkv(q_of(fused), k_of(fused), v_of(fused), pos.view(), theta, q_out.view,
+                  k_out.view, v_out.view);
+    ExpectBitEqual(q_out.view, q_of(want_fused), "q_out padded");
+    ExpectBitEqual(k_out.view, rows(want_k), "k_out padded");
+    ExpectBitEqual(v_out.view, rows(want_v), "v_out padded");
+    ExpectPaddingUntouched(q_out, "q_out padding");
+    ExpectPaddingUntouched(k_out, "k_out padding");
+    ExpectPaddingUntouched(v_out, "v_out padding");
+  }
+}
+
+TEST(CpuRopeQkv, KInPlaceAndRotationAgainstDouble) {
+  // k_out == k (in place) and the rotated values against the double reference.
+  const HostTensor fused = Random({2, 9, 6, 16}, 640, -2.0f, 2.0f);  // Hq 4, Hkv 1
+  HostTensor pos(DType::kI32, {2, 9});
+  for (int64_t i = 0; i < pos.numel(); ++i) pos.data<int32_t>()[i] = static_cast<int32_t>(97 * i);
+  HostTensor work = HostTensor::CopyOf(fused.view());
+  const Tensor q = work.view().Slice(2, 0, 4), k = work.view().Slice(2, 4, 5);
+  HostTensor v_out(DType::kF32, {2, 9, 1, 16});
+  Cpu().RopeQkv(q, k, work.view().Slice(2, 5, 6), pos.view(), 10000.0f, q, k, v_out.view());
+  for (const auto& [name, lo, hi] : {std::tuple<const char*, int64_t, int64_t>{"q", 0, 4},
+                                     {"k", 4, 5}}) {
+    std::vector<double> want, tol;
+    RopeReference(fused.view().Slice(2, lo, hi), pos.view(), 10000.0, &want, &tol);
+    ExpectWithin(work.view().Slice(2, lo, hi), want, tol, fmt::format("{} in place", name));
+  }
+  ExpectBitEqual(v_out.view(), fused.view().Slice(2, 5, 6), "v copied");
+}
+
+TEST(CpuRopeQkv, BadArgumentsAbortWithTheOpsMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  HostTensor fused = Full({1, 5, 10, 8}, 1.0f);  // Hq 8, Hkv 1, D 8
+  const Tensor q = fused.view().Slice(2, 0, 8), k = fused.view().Slice(2, 8, 9),
+               v = fused.view().Slice(2, 9, 10);
+  HostTensor pos(DType::kI32, {1, 5});
+  for (int64_t i = 0; i < 5; ++i) pos.data<int32_t>()[i] = static_cast<int32_t>(i);
+  HostTensor kc = Full({1, 5, 1, 8}, 0.0f), vc = Full({1, 5, 1, 8}, 0.0f);
+  // k's head dim differs from q's.
+  HostTensor k6 = Full({1, 5, 1, 6}, 1.0f), kc6 = Full({1, 5, 1, 6}, 0.0f);
+  EXPECT_DEATH(Cpu().RopeQkv(q, k6.view(), v, pos.view(), 1e4f, q, kc6.view(), vc.view()),
+               "RopeQkv: k \\[1, 5, 1, 6\\] and q \\[1, 5, 8, 8\\] disagree on D \\(6 vs 8\\)");
+  // v has two kv heads, k one.
+  HostTensor v2 = Full({1, 5, 2, 8}, 1.0f), vc2 = Full({1, 5, 2, 8}, 0.0f);
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v2.view(), pos.view(), 1e4f, q, kc.view(), vc2.view()),
+               "RopeQkv: v \\[1, 5, 2, 8\\] and k \\[1, 5, 1, 8\\] disagree on Hkv \\(2 vs 1\\)");
+  // The K cache slice has the wrong token count.
+  HostTensor kc4 = Full({1, 4, 1, 8}, 0.0f);
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 1e4f, q, kc4.view(), vc.view()),
+               "RopeQkv: k \\[1, 5, 1, 8\\] and k_out \\[1, 4, 1, 8\\] must have the same shape");
+  // positions for another sequence length, or not I32.
+  HostTensor pos4(DType::kI32, {1, 4});
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos4.view(), 1e4f, q, kc.view(), vc.view()),
+               "RopeQkv: q \\[1, 5, 8, 8\\] and positions \\[1, 4\\] disagree on S \\(5 vs 4\\)");
+  HostTensor posf(DType::kF32, {1, 5});
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, posf.view(), 1e4f, q, kc.view(), vc.view()),
+               "RopeQkv: positions \\[1, 5\\] has dtype F32, expected I32");
+  // Odd head dim, bad theta.
+  HostTensor odd = Full({1, 5, 3, 7}, 1.0f), oq = Full({1, 5, 1, 7}, 0.0f),
+             ok = Full({1, 5, 1, 7}, 0.0f), ov = Full({1, 5, 1, 7}, 0.0f);
+  EXPECT_DEATH(Cpu().RopeQkv(odd.view().Slice(2, 0, 1), odd.view().Slice(2, 1, 2),
+                             odd.view().Slice(2, 2, 3), pos.view(), 1e4f, oq.view(), ok.view(),
+                             ov.view()),
+               "RopeQkv: head dim D of q \\[1, 5, 1, 7\\] must be even");
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 0.0f, q, kc.view(), vc.view()),
+               "RopeQkv: theta must be finite and > 0, got 0");
+  // Aliasing: k_out onto q, v_out onto v, two outputs on one buffer, q_out a different view of q.
+  HostTensor q_elsewhere = Full({1, 5, 8, 8}, 0.0f);
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 1e4f, q_elsewhere.view(), q.Slice(2, 0, 1),
+                             vc.view()),
+               "RopeQkv: k_out \\[1, 5, 1, 8\\] aliases q \\[1, 5, 8, 8\\] \\(same start "
+               "address\\)");
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 1e4f, q, kc.view(), v),
+               "RopeQkv: v_out \\[1, 5, 1, 8\\] aliases v \\[1, 5, 1, 8\\]");
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 1e4f, q, kc.view(), kc.view()),
+               "RopeQkv: outputs k_out \\[1, 5, 1, 8\\] and v_out \\[1, 5, 1, 8\\] share a start "
+               "address");
+  HostTensor other = Full({1, 5, 8, 8}, 0.0f);
+  const Tensor q_other_strides = fused.view().Slice(2, 0, 8);
+  Tensor q_alias = other.view();
+  q_alias.data = q_other_strides.data;  // same start as q, contiguous strides: not q's view
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 1e4f, q_alias, kc.view(), vc.view()),
+               "RopeQkv: q_out \\[1, 5, 8, 8\\] and q \\[1, 5, 8, 8\\] share a start address but "
+               "are different views");
+  // Innermost dim not contiguous; dtype the CPU reference lacks; wrong device.
+  HostTensor t = Full({1, 5, 8, 8}, 1.0f);
+  EXPECT_DEATH(Cpu().RopeQkv(t.view().Transpose(2, 3), k, v, pos.view(), 1e4f, q, kc.view(),
+                             vc.view()),
+               "RopeQkv: q \\[1, 5, 8, 8\\] must have a contiguous innermost dim");
+  HostTensor bf(DType::kBF16, {1, 5, 1, 8});
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 1e4f, q, bf.view(), vc.view()),
+               "RopeQkv: k_out \\[1, 5, 1, 8\\] has dtype BF16, which the CPU reference backend "
+               "does not support");
+  Tensor v_gpu = v;
+  v_gpu.device = Device::kCuda;
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v_gpu, pos.view(), 1e4f, q, kc.view(), vc.view()),
+               "RopeQkv: v \\[1, 5, 1, 8\\] is on cuda, expected cpu");
 }
 
 }  // namespace

@@ -224,6 +224,7 @@ TEST_P(Pi0PolicyTest, ProfilesOpsWhenAsked) {
   ASSERT_TRUE(report.ok()) << report.status().message();
   EXPECT_NE(report->find("Linear"), std::string::npos) << *report;
   EXPECT_NE(report->find("Attention"), std::string::npos) << *report;
+  EXPECT_NE(report->find("RopeQkv"), std::string::npos) << *report;  // one op, forwarded as one
   auto plain = Load();
   EXPECT_FALSE(plain->ProfileReport().ok());
 }

@@ -93,6 +93,10 @@ class CpuBackend final : public Backend {
   void Rope(const Tensor& x, const Tensor& positions, float theta, const Tensor& out) override {
     cpu::Rope(x, positions, theta, out);
   }
+  void RopeQkv(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& positions,
+               float theta, const Tensor& q_out, const Tensor& k_out, const Tensor& v_out) override {
+    cpu::RopeQkv(q, k, v, positions, theta, q_out, k_out, v_out);
+  }
 
   void Conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dParams& params,
               const Tensor* residual, const Tensor& out) override {

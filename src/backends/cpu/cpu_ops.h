@@ -59,6 +59,8 @@ void ChannelAttention(const Tensor& q, const Tensor& k, const Tensor& v, float s
 
 // rope.cc
 void Rope(const Tensor& x, const Tensor& positions, float theta, const Tensor& out);
+void RopeQkv(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& positions,
+             float theta, const Tensor& q_out, const Tensor& k_out, const Tensor& v_out);
 
 // conv.cc
 void Conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dParams& params,

@@ -20,6 +20,9 @@
 // The f32 angle matters: at position 1000 its rounding (~3e-5 rad) dominates the error,
 // and computing it in double would not match PyTorch. In place allowed (out == x): each
 // (i, i + half) pair is read before either is written.
+//
+// RopeQkv (backend.h) is, by definition, Rope(q), Rope(k) and Copy(v) in that order: the
+// fused op's reference is literally that chain, so it is bit-identical to the three calls.
 
 #include <cmath>
 #include <cstdint>
@@ -71,6 +74,18 @@ void Rope(const Tensor& x, const Tensor& positions, float theta, const Tensor& o
       }
     }
   }
+}
+
+void RopeQkv(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& positions,
+             float theta, const Tensor& q_out, const Tensor& k_out, const Tensor& v_out) {
+  CheckRopeQkvArgs(Device::kCpu, q, k, v, positions, theta, q_out, k_out, v_out);
+  RequireF32("RopeQkv", "q", q);
+  RequireF32("RopeQkv", "k", k);
+  RequireF32("RopeQkv", "q_out", q_out);
+  RequireF32("RopeQkv", "k_out", k_out);
+  Rope(q, positions, theta, q_out);  // [B, S, Hq, D]
+  Rope(k, positions, theta, k_out);  // [B, S, Hkv, D]
+  Copy(v, v_out);                    // [B, S, Hkv, Dv]
 }
 
 }  // namespace vlart::cpu

@@ -157,4 +157,24 @@ struct RopeArgs {
   float inv_freq[kRopeMaxHalf] = {};
 };
 
+// One [B, S, H, *] operand of RopeQkv: element (b, s, h, j) at b*sb + s*ss + h*sh + j (the
+// innermost dim is contiguous: op_checks guarantees stride 1 wherever the dim has size > 1).
+struct RopeQkvView {
+  void* data = nullptr;
+  DType dtype = DType::kF32;
+  int64_t sb = 0, ss = 0, sh = 0;
+};
+
+// RopeQkv (backend.h): q_out = Rope(q), k_out = Rope(k), v_out = v, in one launch.
+struct RopeQkvArgs {
+  RopeQkvView q, k, v;              // [B, S, Hq, D], [B, S, Hkv, D], [B, S, Hkv, Dv]
+  RopeQkvView q_out, k_out, v_out;  // same shapes
+  const int32_t* positions = nullptr;  // [B, S]
+  int64_t pos_sb = 0, pos_ss = 0;
+  int64_t batch = 0, seq = 0;
+  int hq = 0, hkv = 0, dv = 0;
+  int half = 0;  // D / 2
+  float inv_freq[kRopeMaxHalf] = {};
+};
+
 }  // namespace vlart::cuda

@@ -141,6 +141,9 @@ void LaunchChannelAttention(const StridedArg& q, const StridedArg& k, const Stri
 
 // ---- rope.cu ------------------------------------------------------------------------------
 void LaunchRope(const RopeArgs& args, cudaStream_t stream);
+// Rope(q), Rope(k) and Copy(v) in one launch (PDL), bit-identical to LaunchRope twice and
+// LaunchCopy.
+void LaunchRopeQkv(const RopeQkvArgs& args, cudaStream_t stream);
 
 // ---- conv2d.cu ----------------------------------------------------------------------------
 // Direct convolution, one thread per output element (any groups / kernel / stride / padding).

@@ -88,9 +88,11 @@ void GemmaBlock::Forward(const GemmaLayerWeights& w, const Tensor& x,
   const Tensor q = qkv4.Slice(2, 0, hq);
   const Tensor k = qkv4.Slice(2, hq, hq + hkv);
   const Tensor v = qkv4.Slice(2, hq + hkv, hq + 2 * hkv);
-  be_.Rope(q, a.positions, cfg_.rope_theta, q);
-  be_.Rope(k, a.positions, cfg_.rope_theta, a.k_cache.Slice(1, a.kv_offset, a.kv_offset + s));
-  be_.Copy(v, a.v_cache.Slice(1, a.kv_offset, a.kv_offset + s));
+  // RoPE q in place, RoPE k into the K cache, v into the V cache: one op (one launch on CUDA),
+  // bit for bit the Rope, Rope, Copy it replaces.
+  be_.RopeQkv(q, k, v, a.positions, cfg_.rope_theta, q,
+              a.k_cache.Slice(1, a.kv_offset, a.kv_offset + s),
+              a.v_cache.Slice(1, a.kv_offset, a.kv_offset + s));
   if (kv_only) return;
 
   const Tensor attn = attn_.Slice(0, 0, rows);
