@@ -198,10 +198,13 @@ void BM_XvlaPrepare(benchmark::State& state) {
     r.proprio.assign(20, 0.0);
     r.domain_id = 3;
   }
+  // As XvlaPolicy calls it: into the same buffers every call.
+  xvla::XvlaInputs in;
   uint64_t seed = 0;
   for (auto _ : state) {
-    auto in = XvlaProc().Prepare(batch, 10, nullptr, seed++, nullptr);
-    benchmark::DoNotOptimize(in);
+    const Status s = XvlaProc().PrepareInto(batch, 10, nullptr, seed++, nullptr, &in);
+    benchmark::DoNotOptimize(s);
+    benchmark::DoNotOptimize(in.images.data<float>());
   }
 }
 BENCHMARK(BM_XvlaPrepare)->Arg(1)->Arg(4);
@@ -280,12 +283,13 @@ void BM_Pi0Prepare(benchmark::State& state) {
     o = pi0::LiberoObservation{F().views_224[0].view(), F().views_224[1].view(), kLiberoState,
                                kPrompt};
   }
+  // As Pi0Policy calls it: into the same buffers every call, noise included.
+  pi0::Pi0Prepared p;
   uint64_t seed = 0;
   for (auto _ : state) {
-    auto p = s.transforms->Prepare(batch, s.prompt);
-    HostTensor n = pi0::MakeNoise(s.cfg, static_cast<int>(batch.size()), seed++);
-    benchmark::DoNotOptimize(p);
-    benchmark::DoNotOptimize(n.data<float>());
+    const Status st = s.transforms->PrepareInto(batch, s.prompt, seed++, &p);
+    benchmark::DoNotOptimize(st);
+    benchmark::DoNotOptimize(p.inputs.images.data<float>());
   }
 }
 BENCHMARK(BM_Pi0Prepare)->Args({0, 1})->Args({0, 4})->Args({1, 1})->Args({1, 4});

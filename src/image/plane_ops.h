@@ -15,7 +15,8 @@ void ExtractChannel(const uint8_t* rgb, size_t n, int channel, uint8_t* out, boo
 
 // out[c * out_stride + r] = in[r * in_stride + c] for r < rows, c < cols (in [rows, cols]
 // with row stride in_stride; out [cols, rows] with row stride out_stride). Blocks of
-// 16 x 16 go through SSE2 registers when `simd`; the remainder is copied byte by byte.
+// 16 x 32 and 16 x 16 go through AVX2 / SSE2 registers when `simd`; the remainder is
+// copied byte by byte.
 void TransposeBytes(const uint8_t* in, size_t in_stride, int rows, int cols, uint8_t* out,
                     size_t out_stride, bool simd);
 

@@ -99,7 +99,7 @@ void ConvolveRow(const uint8_t* in, size_t stride, int first, int count, const i
 #else
   (void)simd;
 #endif
-  ConvolvePortable(rows, stride, count, weight, j, len, out);
+  if (j < len) ConvolvePortable(rows, stride, count, weight, j, len, out);
 }
 
 }  // namespace vlart
