@@ -41,8 +41,10 @@ class WorkerPool {
   void Run(int n, const std::function<void(int task, int worker)>& fn);
 
   // Helpers for host preprocessing: VLART_PREPROCESS_THREADS (total threads, >= 1) when
-  // set, else min(3, hardware threads - 1).
-  static int DefaultHelpers();
+  // set; else 0 when `cores_busy` (the CPU backend's OpenMP threads occupy every core
+  // around the forward: helpers would only take turns with them), else
+  // min(3, hardware threads - 1).
+  static int DefaultHelpers(bool cores_busy = false);
 
  private:
   struct Job;

@@ -20,7 +20,8 @@
 
 namespace vlart::xvla {
 
-Result<XvlaProcessor> XvlaProcessor::Load(const std::filesystem::path& dir, const XvlaConfig& cfg) {
+Result<XvlaProcessor> XvlaProcessor::Load(const std::filesystem::path& dir, const XvlaConfig& cfg,
+                                          int worker_threads) {
   VLART_ASSIGN_OR_RETURN(BpeTokenizer tok, BpeTokenizer::FromFile(dir / "tokenizer.json"));
   PreprocessorConfig image_cfg;
   if (std::filesystem::exists(dir / "preprocessor_config.json")) {
@@ -47,7 +48,7 @@ Result<XvlaProcessor> XvlaProcessor::Load(const std::filesystem::path& dir, cons
     return InvalidArgument("{}: tokenizer has {} ids but the model's vocab_size is {}",
                            (dir / "tokenizer.json").string(), tok.VocabSize(), cfg.text.vocab_size);
   }
-  return XvlaProcessor(cfg, std::move(tok), image_cfg);
+  return XvlaProcessor(cfg, std::move(tok), image_cfg, worker_threads);
 }
 
 namespace {

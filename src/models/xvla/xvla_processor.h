@@ -47,7 +47,8 @@ struct XvlaRequest {
 class XvlaProcessor {
  public:
   // Reads tokenizer.json and preprocessor_config.json from a checkpoint folder.
-  static Result<XvlaProcessor> Load(const std::filesystem::path& dir, const XvlaConfig& cfg);
+  static Result<XvlaProcessor> Load(const std::filesystem::path& dir, const XvlaConfig& cfg,
+                                    int worker_threads = -1);
   // `worker_threads`: helper threads for Prepare (-1: WorkerPool::DefaultHelpers();
   // 0: all on the caller). Results do not depend on it.
   XvlaProcessor(const XvlaConfig& cfg, BpeTokenizer tokenizer, PreprocessorConfig image_cfg,
