@@ -18,12 +18,14 @@
 
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <unistd.h>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/rng.h"
@@ -209,6 +211,29 @@ void BM_XvlaPrepare(benchmark::State& state) {
 }
 BENCHMARK(BM_XvlaPrepare)->Arg(1)->Arg(4);
 
+// The robot-loop pattern on a GPU host: the host idles ~10 ms (the forward) between
+// calls, so the helpers are asleep when a call starts and the caller pays their wake-up.
+void BM_XvlaPrepareAfterIdle(benchmark::State& state) {
+  std::vector<xvla::XvlaRequest> batch(static_cast<size_t>(state.range(0)));
+  for (xvla::XvlaRequest& r : batch) {
+    r.images = F().views;
+    r.instruction = kPrompt;
+    r.proprio.assign(20, 0.0);
+    r.domain_id = 3;
+  }
+  xvla::XvlaInputs in;
+  uint64_t seed = 0;
+  for (auto _ : state) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const auto t0 = std::chrono::steady_clock::now();
+    const Status s = XvlaProc().PrepareInto(batch, 10, nullptr, seed++, nullptr, &in);
+    const auto t1 = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(s);
+    state.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
+  }
+}
+BENCHMARK(BM_XvlaPrepareAfterIdle)->Arg(1)->Arg(4)->UseManualTime()->Iterations(200);
+
 // ---- pi0 / pi0.5 pieces ----
 
 struct Pi0Side {
@@ -293,6 +318,27 @@ void BM_Pi0Prepare(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Pi0Prepare)->Args({0, 1})->Args({0, 4})->Args({1, 1})->Args({1, 4});
+
+void BM_Pi0PrepareAfterIdle(benchmark::State& state) {  // as BM_XvlaPrepareAfterIdle
+  Pi0Side& s = Pi0(state.range(0) != 0);
+  std::vector<pi0::LiberoObservation> batch(static_cast<size_t>(state.range(1)));
+  for (pi0::LiberoObservation& o : batch) {
+    o = pi0::LiberoObservation{F().views_224[0].view(), F().views_224[1].view(), kLiberoState,
+                               kPrompt};
+  }
+  pi0::Pi0Prepared p;
+  uint64_t seed = 0;
+  for (auto _ : state) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const auto t0 = std::chrono::steady_clock::now();
+    const Status st = s.transforms->PrepareInto(batch, s.prompt, seed++, &p);
+    const auto t1 = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(st);
+    state.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
+  }
+}
+BENCHMARK(BM_Pi0PrepareAfterIdle)
+    ->Args({0, 1})->Args({0, 4})->Args({1, 1})->Args({1, 4})->UseManualTime()->Iterations(200);
 
 void BM_AllocImages(benchmark::State& state) {
   for (auto _ : state) {

@@ -31,15 +31,13 @@ WorkerPool::~WorkerPool() {
   for (std::thread& t : threads_) t.join();
 }
 
-int WorkerPool::DefaultHelpers(bool cores_busy) {
+int WorkerPool::DefaultHelpers() {
   if (const char* v = std::getenv("VLART_PREPROCESS_THREADS"); v != nullptr && *v != '\0') {
     char* end = nullptr;
     const long total = std::strtol(v, &end, 10);
     if (end != v && *end == '\0' && total >= 1) return static_cast<int>(std::min(total, 64L)) - 1;
   }
-  if (cores_busy) return 0;
-  const int hw = static_cast<int>(std::thread::hardware_concurrency());
-  return std::clamp(hw - 1, 0, 3);
+  return 0;
 }
 
 void WorkerPool::Work(Job& job, int worker) {

@@ -40,11 +40,12 @@ class WorkerPool {
   // Runs fn(task, worker) for every task in [0, n), worker in [0, num_workers()).
   void Run(int n, const std::function<void(int task, int worker)>& fn);
 
-  // Helpers for host preprocessing: VLART_PREPROCESS_THREADS (total threads, >= 1) when
-  // set; else 0 when `cores_busy` (the CPU backend's OpenMP threads occupy every core
-  // around the forward: helpers would only take turns with them), else
-  // min(3, hardware threads - 1).
-  static int DefaultHelpers(bool cores_busy = false);
+  // Helpers for host preprocessing: VLART_PREPROCESS_THREADS - 1 when that is set (the
+  // total number of threads, >= 1), else 0. Off by default: a policy call comes after
+  // the host idled through the previous forward, and waking a sleeping core costs about
+  // what the helper would save at batch 1 (measure: bench/host/preprocess_bench, the
+  // *AfterIdle cases, with and without VLART_PREPROCESS_THREADS).
+  static int DefaultHelpers();
 
  private:
   struct Job;

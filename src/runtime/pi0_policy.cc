@@ -12,7 +12,6 @@
 #include <cstdlib>
 #include <vector>
 
-#include "core/worker_pool.h"
 #include "io/norm_stats.h"
 #include "models/pi0/pi0_config.h"
 #include "models/pi0/pi0_synthetic.h"
@@ -126,10 +125,8 @@ Result<std::unique_ptr<Policy>> Pi0Policy::Load(const fs::path& dir, const Polic
   // Side files first: a missing tokenizer or norm stats should not cost a weight load.
   VLART_ASSIGN_OR_RETURN(p->norm_stats_path_, FindPi0NormStats(dir));
   VLART_ASSIGN_OR_RETURN(NormStats stats, NormStats::Load(p->norm_stats_path_));
-  VLART_ASSIGN_OR_RETURN(
-      pi0::Pi0Transforms transforms,
-      pi0::Pi0Transforms::Create(cfg, std::move(stats),
-                                 WorkerPool::DefaultHelpers(options.device == "cpu")));
+  VLART_ASSIGN_OR_RETURN(pi0::Pi0Transforms transforms,
+                         pi0::Pi0Transforms::Create(cfg, std::move(stats)));
   p->transforms_.emplace(std::move(transforms));
   VLART_ASSIGN_OR_RETURN(p->tokenizer_path_, FindPi0Tokenizer(dir, options.tokenizer));
   VLART_ASSIGN_OR_RETURN(SentencePieceTokenizer tok,

@@ -8,7 +8,6 @@
 
 #include <chrono>
 
-#include "core/worker_pool.h"
 #include "runtime/backend_factory.h"
 #include "runtime/profile_report.h"
 #include "runtime/profiling_backend.h"
@@ -54,9 +53,7 @@ Result<std::unique_ptr<Policy>> XvlaPolicy::Load(const std::filesystem::path& di
     p->backend_ = std::move(profiler);
   }
   VLART_ASSIGN_OR_RETURN(p->model_, xvla::XvlaModel::Load(cfg, *p->source_, *p->backend_));
-  VLART_ASSIGN_OR_RETURN(
-      xvla::XvlaProcessor processor,
-      xvla::XvlaProcessor::Load(dir, cfg, WorkerPool::DefaultHelpers(options.device == "cpu")));
+  VLART_ASSIGN_OR_RETURN(xvla::XvlaProcessor processor, xvla::XvlaProcessor::Load(dir, cfg));
   p->processor_ = std::make_unique<xvla::XvlaProcessor>(std::move(processor));
   return std::unique_ptr<Policy>(std::move(p));
 }
