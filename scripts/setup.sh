@@ -24,7 +24,7 @@ PACKAGES=(
   nlohmann-json3-dev libfmt-dev libcli11-dev
   libsentencepiece-dev libopenblas-dev
   libpng-dev libjpeg-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-dev
 )
 

@@ -40,14 +40,30 @@ class Rng {
       has_spare_ = false;
       return static_cast<float>(spare_);
     }
-    double u1 = Uniform();
-    while (u1 <= 0.0) u1 = Uniform();
-    const double u2 = Uniform();
+    double u1 = 0, u2 = 0;
+    NextPairUniforms(&u1, &u2);
+    const NormalPair p = BoxMuller(u1, u2);
+    spare_ = p.second;
+    has_spare_ = true;
+    return static_cast<float>(p.first);
+  }
+
+  // The two uniforms behind the next pair of normals, drawn as Normal() draws them
+  // (u1 redrawn while it is 0). core/normal_fill.h splits a fill this way.
+  void NextPairUniforms(double* u1, double* u2) {
+    *u1 = Uniform();
+    while (*u1 <= 0.0) *u1 = Uniform();
+    *u2 = Uniform();
+  }
+
+  // Box-Muller: Normal() returns `first`, then `second` (both rounded to f32).
+  struct NormalPair {
+    double first, second;
+  };
+  static NormalPair BoxMuller(double u1, double u2) {
     const double r = std::sqrt(-2.0 * std::log(u1));
     constexpr double kTwoPi = 6.283185307179586476925286766559;
-    spare_ = r * std::sin(kTwoPi * u2);
-    has_spare_ = true;
-    return static_cast<float>(r * std::cos(kTwoPi * u2));
+    return {r * std::cos(kTwoPi * u2), r * std::sin(kTwoPi * u2)};
   }
 
  private:

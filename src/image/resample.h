@@ -82,7 +82,7 @@ class Resampler {
   // Same, for an RGB view, into a new Image.
   Result<Image> Run(const ImageView& rgb);
 
-  // One step of the plan (public only so that resample.cc's helpers can see it).
+  // One step of the plan (public: resample.cc's helpers and image_preprocessor.cc read it).
   struct Axis {
     int out_size = 0;
     int ksize = 0;                // taps reserved per output (Pillow's ksize)
@@ -99,6 +99,8 @@ class Resampler {
     int row_offset = 0;                 // kHorizontal: first input row read
     Axis axis;                          // kHorizontal (x) or kVertical (y)
   };
+  // The planned steps, in order (image_preprocessor.h runs the two passes itself).
+  const std::vector<Step>& steps() const { return steps_; }
 
  private:
   int in_height_ = 0, in_width_ = 0, out_height_ = 0, out_width_ = 0;

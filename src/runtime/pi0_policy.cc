@@ -203,7 +203,12 @@ Result<std::vector<ActionChunk>> Pi0Policy::ActBatch(std::span<const Observation
     }
     requests[i] = pi0::LiberoObservation{o.images[0].view(), o.images[1].view(), o.state, o.prompt};
   }
-  VLART_ASSIGN_OR_RETURN(pi0::Pi0Prepared prep, transforms_->Prepare(requests, prompt_tokenizer_));
+  // prepared_ is reused call to call (uploaded before the next); without explicit noise
+  // the transforms draw MakeNoise(cfg, B, seed) alongside the images.
+  pi0::Pi0Prepared& prep = prepared_;
+  VLART_TRY(transforms_->PrepareInto(
+      requests, prompt_tokenizer_,
+      options.noise != nullptr ? std::nullopt : std::optional<uint64_t>(options.seed), &prep));
   pi0::Pi0Inputs& in = prep.inputs;
   in.steps = options.steps > 0 ? options.steps : cfg.num_steps;
   const Shape noise_shape{b, cfg.action_horizon, cfg.action_dim};
@@ -213,12 +218,10 @@ Result<std::vector<ActionChunk>> Pi0Policy::ActBatch(std::span<const Observation
                              DTypeName(options.noise->dtype()), options.noise->shape().ToString());
     }
     in.noise = HostTensor::CopyOf(options.noise->view());
-  } else {
-    in.noise = pi0::MakeNoise(cfg, static_cast<int>(b), options.seed);
   }
   VLART_TRY(model_->Validate(in));
   if (options.notices != nullptr) {
-    for (std::string& n : prep.notices) options.notices->push_back(std::move(n));
+    for (const std::string& n : prep.notices) options.notices->push_back(n);
   }
   const double preprocess_ms = MsSince(t0);
 

@@ -81,6 +81,7 @@ class Pi0Policy final : public Policy {
   std::unique_ptr<CheckpointSource> source_;
   std::unique_ptr<pi0::Pi0Model> model_;
   std::optional<pi0::Pi0Transforms> transforms_;
+  pi0::Pi0Prepared prepared_;  // the last call's host inputs; their buffers are reused
   std::optional<SentencePieceTokenizer> tokenizer_;
   pi0::PromptTokenizer prompt_tokenizer_;
   std::filesystem::path tokenizer_path_;

@@ -102,9 +102,9 @@ Result<std::vector<ActionChunk>> XvlaPolicy::ActBatch(std::span<const Observatio
     requests[i] = xvla::XvlaRequest{o.images, o.prompt, o.state, *o.domain_id};
   }
   const int steps = options.steps > 0 ? options.steps : 10;
-  VLART_ASSIGN_OR_RETURN(const xvla::XvlaInputs inputs,
-                         processor_->Prepare(requests, steps, options.noise, options.seed,
-                                             options.notices));
+  xvla::XvlaInputs& inputs = inputs_;  // reused call to call (uploaded before the next)
+  VLART_TRY(processor_->PrepareInto(requests, steps, options.noise, options.seed,
+                                    options.notices, &inputs));
   VLART_TRY(model_->Validate(inputs));
   const double preprocess_ms = MsSince(t0);
 

@@ -48,6 +48,7 @@ class XvlaPolicy final : public Policy {
   std::unique_ptr<CheckpointSource> source_;
   std::unique_ptr<xvla::XvlaModel> model_;
   std::unique_ptr<xvla::XvlaProcessor> processor_;
+  xvla::XvlaInputs inputs_;  // the last call's host inputs; their buffers are reused
   std::map<const xvla::XvlaModel::Plan*, std::unique_ptr<StagedForward>> forwards_;
 };
 

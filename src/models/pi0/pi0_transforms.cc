@@ -8,11 +8,17 @@
 
 #include <cmath>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <type_traits>
 
+#include "core/normal_fill.h"
 #include "core/rng.h"
-#include "image/normalize.h"
+#include "core/worker_pool.h"
+#include "image/image_preprocessor.h"
+#include "image/pixel_normalizer.h"
 #include "image/resize_with_pad.h"
+#include "text/token_cache.h"
 
 namespace vlart::pi0 {
 namespace {
@@ -44,38 +50,82 @@ Result<StatVectors> Vectors(const NormStats& stats, const char* key, NormMode mo
   return StatVectors{&e->mean, &e->std};
 }
 
-// One image into images[b, v] ([3, S, S], float32(v) / 255 * 2 - 1), resized first when
-// its size is not the model's.
-Status PutImage(const ImageView& img, int size, const char* key, int64_t sample, float* dst) {
+// Checks one request image; InvalidArgument naming the request and key.
+Status CheckImage(const ImageView& img, const char* key, int64_t sample) {
   if (img.data == nullptr || img.channels != 3 || img.height < 1 || img.width < 1) {
     return InvalidArgument(
         "pi0 request {} '{}': expected a uint8 RGB image [H, W, 3], got [{}, {}, {}]{}", sample,
         key, img.height, img.width, img.channels, img.data == nullptr ? " without data" : "");
   }
-  const Tensor out = Tensor::Contiguous(dst, DType::kF32, {3, size, size}, Device::kCpu);
-  if (img.height == size && img.width == size) {
-    return NormalizeOpenpi(img, ChannelLayout::kCHW, out);
-  }
-  Result<Image> resized = ResizeWithPad(img, size, size);
-  if (!resized.ok()) {
-    return resized.status().WithContext(fmt::format("pi0 request {} '{}'", sample, key));
-  }
-  return NormalizeOpenpi(resized->view(), ChannelLayout::kCHW, out);
+  return Status::Ok();
 }
+
+// Reuses `t` when it already has this dtype and shape; returns whether it was (re)made.
+bool Ensure(HostTensor& t, DType dtype, const Shape& shape) {
+  if (t.dtype() == dtype && t.shape() == shape && t.data<void>() != nullptr) return false;
+  t = HostTensor(dtype, shape);
+  return true;
+}
+
+// The prompt tokenizer's cache, shared by copies of the returned std::function.
+struct PromptCache {
+  std::mutex mu;
+  TokenCache<PaligemmaPromptTokens> tokens;
+};
 
 }  // namespace
 
 PromptTokenizer SentencePiecePromptTokenizer(const SentencePieceTokenizer& tokenizer,
                                              bool discrete_state) {
   const SentencePieceTokenizer* tok = &tokenizer;
-  return [tok, discrete_state](std::string_view prompt, std::span<const double> state,
-                               int max_len) -> Result<PaligemmaPromptTokens> {
-    if (discrete_state) return TokenizePi05Prompt(*tok, prompt, state, max_len);
-    return TokenizePi0Prompt(*tok, prompt, max_len);
+  auto cache = std::make_shared<PromptCache>();
+  return [tok, discrete_state, cache](std::string_view prompt, std::span<const double> state,
+                                      int max_len) -> Result<PaligemmaPromptTokens> {
+    // Key: everything the result depends on (the state's exact bits only when used).
+    std::string key = fmt::format("{}\x1f", max_len);
+    key.append(prompt);
+    if (discrete_state) {
+      key.push_back('\x1f');
+      key.append(reinterpret_cast<const char*>(state.data()), state.size_bytes());
+    }
+    std::lock_guard<std::mutex> lock(cache->mu);
+    if (const PaligemmaPromptTokens* hit = cache->tokens.Find(key)) return *hit;
+    Result<PaligemmaPromptTokens> fresh = discrete_state
+                                              ? TokenizePi05Prompt(*tok, prompt, state, max_len)
+                                              : TokenizePi0Prompt(*tok, prompt, max_len);
+    if (fresh.ok()) cache->tokens.Put(key, *fresh);
+    return fresh;
   };
 }
 
-Result<Pi0Transforms> Pi0Transforms::Create(const Pi0Config& cfg, NormStats stats) {
+// The fast path's state: per-call scratch and what is kept between calls.
+struct Pi0Transforms::Fast {
+  Fast(int s, int helpers)
+      : images(s, s, ResampleFilter::kBilinear, PixelNormalizer::Openpi(), {}), pool(helpers) {}
+  std::mutex mu;  // one Prepare at a time
+  ImagePreprocessor images;  // s x s inputs only (the copy path): others are resized first
+  WorkerPool pool;
+  NormalFill noise;
+  std::deque<Image> resized;       // this call's resize_with_pad outputs (stable addresses)
+  std::vector<ImageView> views;    // this call's views, [B, 2]
+  // The images buffer the last call filled and its view mask: masked slots found
+  // filled there need no rewrite.
+  const void* last_images = nullptr;
+  std::vector<uint8_t> last_mask;
+};
+
+Pi0Transforms::Pi0Transforms(const Pi0Config& cfg, NormStats stats, int worker_threads)
+    : cfg_(cfg), stats_(std::move(stats)) {
+  fast_ = std::make_unique<Fast>(cfg_.vision.image_size,
+                                 worker_threads < 0 ? WorkerPool::DefaultHelpers() : worker_threads);
+}
+
+Pi0Transforms::~Pi0Transforms() = default;
+Pi0Transforms::Pi0Transforms(Pi0Transforms&&) noexcept = default;
+Pi0Transforms& Pi0Transforms::operator=(Pi0Transforms&&) noexcept = default;
+
+Result<Pi0Transforms> Pi0Transforms::Create(const Pi0Config& cfg, NormStats stats,
+                                            int worker_threads) {
   const NormMode mode = cfg.transforms.norm;
   for (const char* key : {"state", "actions"}) {
     VLART_ASSIGN_OR_RETURN(const StatVectors v, Vectors(stats, key, mode));
@@ -95,7 +145,7 @@ Result<Pi0Transforms> Pi0Transforms::Create(const Pi0Config& cfg, NormStats stat
     return InvalidArgument("{}: norm stats 'state': expected q01/q99 of {} values, got {}",
                            stats.label, state->mean.size(), state->q01->size());
   }
-  return Pi0Transforms(cfg, std::move(stats));
+  return Pi0Transforms(cfg, std::move(stats), worker_threads);
 }
 
 Result<std::vector<double>> Pi0Transforms::NormalizeState(std::span<const double> x) const {
@@ -123,7 +173,67 @@ Result<std::vector<double>> Pi0Transforms::NormalizeState(std::span<const double
 
 Result<Pi0Prepared> Pi0Transforms::Prepare(std::span<const LiberoObservation> batch,
                                            const PromptTokenizer& tokenizer) const {
+  Pi0Prepared p;
+  VLART_TRY(PrepareInto(batch, tokenizer, std::nullopt, &p));
+  return p;
+}
+
+Status Pi0Transforms::PrepareSample(const LiberoObservation& o, int64_t i,
+                                    const PromptTokenizer& tokenizer, Fast& fast,
+                                    Pi0Prepared* out) const {
+  Pi0Inputs& in = out->inputs;
+  const int s = cfg_.vision.image_size;
+  const int64_t lt = cfg_.max_token_len;
+  const int64_t a = cfg_.action_dim;
+  for (const auto& [view, key] : {std::pair{&o.image, "observation/image"},
+                                  std::pair{&o.wrist_image, "observation/wrist_image"}}) {
+    VLART_TRY(CheckImage(*view, key, i));
+    if (view->height == s && view->width == s) {
+      fast.views.push_back(*view);
+      continue;
+    }
+    Result<Image> resized = ResizeWithPad(*view, s, s);
+    if (!resized.ok()) {
+      return resized.status().WithContext(fmt::format("pi0 request {} '{}'", i, key));
+    }
+    fast.resized.push_back(std::move(*resized));
+    fast.views.push_back(fast.resized.back().view());
+  }
+
+  Result<std::vector<double>> state = NormalizeState(o.state);
+  if (!state.ok()) return state.status().WithContext(fmt::format("sample {}", i));
+  std::memcpy(in.state.data<double>() + i * a, state->data(), a * sizeof(double));
+
+  const std::span<const double> unpadded(state->data(), static_cast<size_t>(state_dim()));
+  Result<PaligemmaPromptTokens> tok = tokenizer(o.prompt, unpadded, static_cast<int>(lt));
+  if (!tok.ok()) return tok.status().WithContext(fmt::format("pi0 request {} 'prompt'", i));
+  if (static_cast<int64_t>(tok->ids.size()) != lt || static_cast<int64_t>(tok->mask.size()) != lt) {
+    return Internal("pi0 request {} 'prompt': tokenizer returned {} ids / {} mask values, expected {}",
+                    i, tok->ids.size(), tok->mask.size(), lt);
+  }
+  for (int64_t j = 0; j < lt; ++j) {
+    const int32_t id = tok->ids[j];
+    if (id < 0 || id >= cfg_.vocab_size) {
+      return InvalidArgument(
+          "pi0 request {} 'prompt': token id {} outside the model's vocabulary of {}; hint: the "
+          "tokenizer does not belong to this checkpoint",
+          i, id, cfg_.vocab_size);
+    }
+    in.tokens.data<int32_t>()[i * lt + j] = id;
+    in.token_mask.data<uint8_t>()[i * lt + j] = tok->mask[j] != 0;
+  }
+  if (!tok->truncation_notice.empty()) {
+    out->notices.push_back(fmt::format("sample {}: {}", i, tok->truncation_notice));
+  }
+  return Status::Ok();
+}
+
+Status Pi0Transforms::PrepareInto(std::span<const LiberoObservation> batch,
+                                  const PromptTokenizer& tokenizer,
+                                  std::optional<uint64_t> noise_seed, Pi0Prepared* out) const {
   if (batch.empty()) return InvalidArgument("pi0 request: expected at least one observation, got 0");
+  Fast& fast = *fast_;
+  std::lock_guard<std::mutex> lock(fast.mu);
   const int64_t b = static_cast<int64_t>(batch.size());
   const int64_t nv = cfg_.num_views;
   const int64_t s = cfg_.vision.image_size;
@@ -133,52 +243,51 @@ Result<Pi0Prepared> Pi0Transforms::Prepare(std::span<const LiberoObservation> ba
     return Unimplemented("pi0 request: LIBERO needs 2 image slots (base, wrist), the model has {}",
                          nv);
   }
-  Pi0Prepared p;
-  Pi0Inputs& in = p.inputs;
-  in.images = HostTensor(DType::kF32, {b, nv, 3, s, s});
-  in.image_mask = HostTensor(DType::kU8, {b, nv});
-  in.tokens = HostTensor(DType::kI32, {b, lt});
-  in.token_mask = HostTensor(DType::kU8, {b, lt});
-  in.state = HostTensor(DType::kF64, {b, a});
+  Pi0Inputs& in = out->inputs;
+  out->notices.clear();
+  if (Ensure(in.images, DType::kF32, {b, nv, 3, s, s})) fast.last_images = nullptr;
+  Ensure(in.image_mask, DType::kU8, {b, nv});
+  Ensure(in.tokens, DType::kI32, {b, lt});
+  Ensure(in.token_mask, DType::kU8, {b, lt});
+  Ensure(in.state, DType::kF64, {b, a});
   in.steps = cfg_.num_steps;
-  const int64_t per_image = 3 * s * s;
+  fast.resized.clear();
+  fast.views.clear();
+  for (int64_t i = 0; i < b; ++i) VLART_TRY(PrepareSample(batch[i], i, tokenizer, fast, out));
+  VLART_TRY(fast.images.Prepare(static_cast<int>(s), static_cast<int>(s), fast.pool.num_workers()));
+
+  // Slots past the two views (the right wrist): zeros_like(base) -> -1.0 everywhere,
+  // masked out. Rewritten only where the last call into this buffer did not leave them so.
+  uint8_t* mask = in.image_mask.data<uint8_t>();
   for (int64_t i = 0; i < b; ++i) {
-    const LiberoObservation& o = batch[i];
-    float* img = in.images.data<float>() + i * nv * per_image;
-    VLART_TRY(PutImage(o.image, static_cast<int>(s), "observation/image", i, img));
-    VLART_TRY(PutImage(o.wrist_image, static_cast<int>(s), "observation/wrist_image", i,
-                       img + per_image));
-    // Further slots (right wrist): zeros_like(base) -> -1.0 everywhere, masked out.
-    for (int64_t j = 2 * per_image; j < nv * per_image; ++j) img[j] = -1.0f;
-    for (int64_t v = 0; v < nv; ++v) in.image_mask.data<uint8_t>()[i * nv + v] = v < 2;
-
-    Result<std::vector<double>> state = NormalizeState(o.state);
-    if (!state.ok()) return state.status().WithContext(fmt::format("sample {}", i));
-    std::memcpy(in.state.data<double>() + i * a, state->data(), a * sizeof(double));
-
-    const std::span<const double> unpadded(state->data(), static_cast<size_t>(state_dim()));
-    Result<PaligemmaPromptTokens> tok = tokenizer(o.prompt, unpadded, static_cast<int>(lt));
-    if (!tok.ok()) return tok.status().WithContext(fmt::format("pi0 request {} 'prompt'", i));
-    if (static_cast<int64_t>(tok->ids.size()) != lt || static_cast<int64_t>(tok->mask.size()) != lt) {
-      return Internal("pi0 request {} 'prompt': tokenizer returned {} ids / {} mask values, expected {}",
-                      i, tok->ids.size(), tok->mask.size(), lt);
-    }
-    for (int64_t j = 0; j < lt; ++j) {
-      const int32_t id = tok->ids[j];
-      if (id < 0 || id >= cfg_.vocab_size) {
-        return InvalidArgument(
-            "pi0 request {} 'prompt': token id {} outside the model's vocabulary of {}; hint: the "
-            "tokenizer does not belong to this checkpoint",
-            i, id, cfg_.vocab_size);
-      }
-      in.tokens.data<int32_t>()[i * lt + j] = id;
-      in.token_mask.data<uint8_t>()[i * lt + j] = tok->mask[j] != 0;
-    }
-    if (!tok->truncation_notice.empty()) {
-      p.notices.push_back(fmt::format("sample {}: {}", i, tok->truncation_notice));
+    for (int64_t v = 0; v < nv; ++v) mask[i * nv + v] = v < 2;
+  }
+  const int64_t per_image = 3 * s * s;
+  const bool reused = fast.last_images == in.images.data<void>() &&
+                      fast.last_mask.size() == static_cast<size_t>(b * nv);
+  for (int64_t k = 0; k < b * nv; ++k) {
+    if (mask[k] == 0 && (!reused || fast.last_mask[k] != 0)) {
+      std::fill_n(in.images.data<float>() + k * per_image, per_image, -1.0f);
     }
   }
-  return p;
+
+  // Tasks: 3 planes of each of the 2 views per sample, then the noise chunks.
+  int noise_chunks = 0;
+  if (noise_seed) {
+    Ensure(in.noise, DType::kF32, {b, cfg_.action_horizon, a});
+    fast.noise.Start(*noise_seed, in.noise.data<float>(), in.noise.numel());
+    noise_chunks = fast.noise.num_chunks();
+  }
+  const int n_planes = static_cast<int>(6 * b);
+  fast.pool.Run(n_planes + noise_chunks, [&](int task, int worker) {
+    if (task >= n_planes) return fast.noise.RunChunk(task - n_planes);
+    const int64_t i = task / 6, v = (task / 3) % 2, c = task % 3;
+    float* dst = in.images.data<float>() + (i * nv + v) * per_image + c * s * s;
+    fast.images.RunPlane(fast.views[i * 2 + v], static_cast<int>(c), worker, dst);
+  });
+  fast.last_images = in.images.data<void>();
+  fast.last_mask.assign(mask, mask + b * nv);
+  return Status::Ok();
 }
 
 Result<Pi0ActionOutputs> Pi0Transforms::Finish(const HostTensor& x0, const HostTensor& state) const {

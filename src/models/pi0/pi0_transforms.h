@@ -25,9 +25,18 @@
 //   delta    actions[..., :n] += state[:n] (openpi adds 0 to dim n as well, mask
 //            make_bool_mask(n, -1)); pi0_libero n = 6, pi05_libero none;
 //   slice    actions[..., :7].
+//
+// Speed: Prepare's images go through image/image_preprocessor.h (the planar fast path,
+// bit-identical to NormalizeOpenpi, tested) one colour plane per task on a small
+// WorkerPool, together with the noise chunks when PrepareInto makes the noise;
+// PrepareInto reuses its output buffers. SentencePiecePromptTokenizer keeps the ids of
+// recent prompts. Prepare and PrepareInto lock the transforms: one call at a time.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -57,7 +66,8 @@ using PromptTokenizer = std::function<Result<PaligemmaPromptTokens>(
     std::string_view prompt, std::span<const double> state, int max_len)>;
 // openpi's PaligemmaTokenizer over a SentencePiece model: the pi0 format (pi0_libero,
 // pi05_libero) or, with `discrete_state`, pi0.5's "Task: ..., State: ...;\nAction: ".
-// `tokenizer` must outlive the returned function.
+// `tokenizer` must outlive the returned function. The function keeps the results of
+// recent (prompt[, state]) inputs (text/token_cache.h): same input, same tokens.
 PromptTokenizer SentencePiecePromptTokenizer(const SentencePieceTokenizer& tokenizer,
                                              bool discrete_state = false);
 
@@ -76,12 +86,24 @@ struct Pi0ActionOutputs {
 class Pi0Transforms {
  public:
   // Checks that `stats` has what `cfg`'s normalisation needs ("state" and "actions";
-  // q01/q99 for quantile) and that their sizes fit action_dim.
-  static Result<Pi0Transforms> Create(const Pi0Config& cfg, NormStats stats);
+  // q01/q99 for quantile) and that their sizes fit action_dim. `worker_threads`: helper
+  // threads for Prepare (-1: WorkerPool::DefaultHelpers(); 0: all on the caller).
+  static Result<Pi0Transforms> Create(const Pi0Config& cfg, NormStats stats,
+                                      int worker_threads = -1);
+  ~Pi0Transforms();
+  Pi0Transforms(Pi0Transforms&&) noexcept;
+  Pi0Transforms& operator=(Pi0Transforms&&) noexcept;
 
   // Input transforms for a batch of requests.
   Result<Pi0Prepared> Prepare(std::span<const LiberoObservation> batch,
                               const PromptTokenizer& tokenizer) const;
+  // Same into `out`, reusing its buffers when their shapes fit; with `noise_seed`, also
+  // inputs.noise = MakeNoise(cfg, B, *noise_seed) (else inputs.noise is left as it is).
+  // `out` must be empty or hold an earlier result of these transforms, unmodified
+  // (masked view slots already filled are not rewritten). On an error `out` is
+  // unspecified.
+  Status PrepareInto(std::span<const LiberoObservation> batch, const PromptTokenizer& tokenizer,
+                     std::optional<uint64_t> noise_seed, Pi0Prepared* out) const;
   // The normalized, zero-padded state of one request: F64 values [action_dim].
   Result<std::vector<double>> NormalizeState(std::span<const double> state) const;
   // Output transforms. x0 F32 [B, H, A]; state F64 [B, A] (Pi0Inputs::state).
@@ -91,9 +113,16 @@ class Pi0Transforms {
   int state_dim() const { return static_cast<int>(stats_.Find("state")->mean.size()); }
 
  private:
-  Pi0Transforms(const Pi0Config& cfg, NormStats stats) : cfg_(cfg), stats_(std::move(stats)) {}
+  struct Fast;  // the fast path's state (pi0_transforms.cc)
+  Pi0Transforms(const Pi0Config& cfg, NormStats stats, int worker_threads);
+  // Checks request i, writes its state, tokens and masks, and queues its two views
+  // (through resize_with_pad first when not of the model's size) in `fast`.
+  Status PrepareSample(const LiberoObservation& o, int64_t i, const PromptTokenizer& tokenizer,
+                       Fast& fast, Pi0Prepared* out) const;
+
   Pi0Config cfg_;
   NormStats stats_;
+  std::unique_ptr<Fast> fast_;
 };
 
 // Standard normal noise F32 [B, H, A] from vlart's deterministic generator (core/rng.h).

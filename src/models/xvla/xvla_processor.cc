@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// xvla_processor.cc: request -> XvlaInputs (see the header for the reference).
+// xvla_processor.cc: request -> XvlaInputs (see the header for the reference and for
+// how the fast path is organised).
 
 #include "models/xvla/xvla_processor.h"
 
@@ -8,13 +9,19 @@
 
 #include <cmath>
 #include <cstring>
+#include <mutex>
 
-#include "core/rng.h"
+#include "core/normal_fill.h"
+#include "core/worker_pool.h"
+#include "image/image_preprocessor.h"
+#include "image/pixel_normalizer.h"
 #include "image/resample.h"
+#include "text/token_cache.h"
 
 namespace vlart::xvla {
 
-Result<XvlaProcessor> XvlaProcessor::Load(const std::filesystem::path& dir, const XvlaConfig& cfg) {
+Result<XvlaProcessor> XvlaProcessor::Load(const std::filesystem::path& dir, const XvlaConfig& cfg,
+                                          int worker_threads) {
   VLART_ASSIGN_OR_RETURN(BpeTokenizer tok, BpeTokenizer::FromFile(dir / "tokenizer.json"));
   PreprocessorConfig image_cfg;
   if (std::filesystem::exists(dir / "preprocessor_config.json")) {
@@ -41,11 +48,42 @@ Result<XvlaProcessor> XvlaProcessor::Load(const std::filesystem::path& dir, cons
     return InvalidArgument("{}: tokenizer has {} ids but the model's vocab_size is {}",
                            (dir / "tokenizer.json").string(), tok.VocabSize(), cfg.text.vocab_size);
   }
-  return XvlaProcessor(cfg, std::move(tok), image_cfg);
+  return XvlaProcessor(cfg, std::move(tok), image_cfg, worker_threads);
 }
 
+namespace {
+
+// A tokenized instruction as Prepare uses it.
+struct CachedIds {
+  std::vector<int32_t> ids;  // [max_text_tokens]
+  bool truncated = false;
+};
+
+// Reuses `t` when it already has this dtype and shape; returns whether it was (re)made.
+bool Ensure(HostTensor& t, DType dtype, const Shape& shape) {
+  if (t.dtype() == dtype && t.shape() == shape && t.data<void>() != nullptr) return false;
+  t = HostTensor(dtype, shape);
+  return true;
+}
+
+}  // namespace
+
+struct XvlaProcessor::Fast {
+  Fast(int s, ResampleFilter filter, const ClipNormalization& norm, int helpers)
+      : images(s, s, filter, PixelNormalizer::Clip(norm), {}), pool(helpers) {}
+  std::mutex mu;  // one Prepare at a time: everything below is per-call state
+  ImagePreprocessor images;
+  WorkerPool pool;
+  TokenCache<CachedIds> ids;
+  NormalFill noise;
+  // The images buffer the last call filled and its view mask: absent slots found zero
+  // there need no rewrite.
+  const void* last_images = nullptr;
+  std::vector<uint8_t> last_mask;
+};
+
 XvlaProcessor::XvlaProcessor(const XvlaConfig& cfg, BpeTokenizer tokenizer,
-                             PreprocessorConfig image_cfg)
+                             PreprocessorConfig image_cfg, int worker_threads)
     : cfg_(cfg), tokenizer_(std::move(tokenizer)), image_cfg_(image_cfg) {
   norm_.do_rescale = image_cfg_.do_rescale;
   norm_.rescale_factor = image_cfg_.rescale_factor;
@@ -54,7 +92,15 @@ XvlaProcessor::XvlaProcessor(const XvlaConfig& cfg, BpeTokenizer tokenizer,
     norm_.mean[c] = static_cast<float>(image_cfg_.image_mean[c]);
     norm_.std[c] = static_cast<float>(image_cfg_.image_std[c]);
   }
+  // PilResample and ResampleFilter share PIL's values (0..5, checked by the config parser).
+  const auto filter = static_cast<ResampleFilter>(static_cast<int>(image_cfg_.resample));
+  fast_ = std::make_unique<Fast>(cfg_.vision.image_size, filter, norm_,
+                                 worker_threads < 0 ? WorkerPool::DefaultHelpers() : worker_threads);
 }
+
+XvlaProcessor::~XvlaProcessor() = default;
+XvlaProcessor::XvlaProcessor(XvlaProcessor&&) noexcept = default;
+XvlaProcessor& XvlaProcessor::operator=(XvlaProcessor&&) noexcept = default;
 
 Status XvlaProcessor::PreprocessImage(const Image& image, const Tensor& out) const {
   const int s = cfg_.vision.image_size;
@@ -83,77 +129,136 @@ Result<std::vector<int32_t>> XvlaProcessor::Tokenize(const std::string& text, bo
 Result<XvlaInputs> XvlaProcessor::Prepare(std::span<const XvlaRequest> batch, int steps,
                                           const HostTensor* noise, uint64_t seed,
                                           std::vector<std::string>* notices) const {
+  XvlaInputs in;
+  VLART_TRY(PrepareInto(batch, steps, noise, seed, notices, &in));
+  return in;
+}
+
+Status XvlaProcessor::PrepareSample(const XvlaRequest& r, int64_t i, int64_t b, Fast& fast,
+                                    std::vector<std::string>* notices, XvlaInputs* in) const {
+  const int64_t v = cfg_.num_views;
+  const int64_t l = cfg_.max_text_tokens;
+  const int64_t dp = cfg_.dim_proprio();
+  const std::string who = b == 1 ? std::string("X-VLA request") : fmt::format("X-VLA request {}", i);
+  if (r.images.empty() || static_cast<int64_t>(r.images.size()) > v) {
+    return InvalidArgument("{}: images: expected 1 to {} views (image0..image{}), got {}", who, v,
+                           v - 1, r.images.size());
+  }
+  for (size_t j = 0; j < r.images.size(); ++j) {
+    const Image& img = r.images[j];
+    if (img.height < 1 || img.width < 1 ||
+        img.rgb.size() != static_cast<size_t>(img.height) * img.width * 3) {
+      return InvalidArgument("{}: image{}: expected an RGB image [H, W, 3] with H, W >= 1, got "
+                             "{}x{} with {} bytes", who, j, img.height, img.width, img.rgb.size());
+    }
+    VLART_TRY(fast.images.Prepare(img.height, img.width, fast.pool.num_workers())
+                  .WithContext(fmt::format("{}: image{}", who, j)));
+  }
+  for (int64_t j = 0; j < v; ++j) {
+    in->image_mask.data<uint8_t>()[i * v + j] = j < static_cast<int64_t>(r.images.size());
+  }
+  const CachedIds* ids = fast.ids.Find(r.instruction);
+  if (ids == nullptr) {
+    bool truncated = false;
+    VLART_ASSIGN_OR_RETURN(std::vector<int32_t> fresh, Tokenize(r.instruction, &truncated));
+    ids = &fast.ids.Put(r.instruction, CachedIds{std::move(fresh), truncated});
+  }
+  if (ids->truncated && notices != nullptr) {
+    notices->push_back(fmt::format(
+        "{}: the instruction is longer than {} tokens and was truncated, as the reference "
+        "processor does (truncation=True)", who, l));
+  }
+  std::memcpy(in->input_ids.data<int32_t>() + i * l, ids->ids.data(), l * sizeof(int32_t));
+  if (static_cast<int64_t>(r.proprio.size()) != dp) {
+    return InvalidArgument("{}: proprio: expected {} values ({} action space), got {}", who, dp,
+                           cfg_.action_space.name, r.proprio.size());
+  }
+  for (int64_t k = 0; k < dp; ++k) {
+    const double x = r.proprio[k];
+    if (!std::isfinite(x)) {
+      return InvalidArgument("{}: proprio[{}]: expected a finite number, got {}", who, k, x);
+    }
+    in->proprio.data<float>()[i * dp + k] = static_cast<float>(x);
+  }
+  if (r.domain_id < 0 || r.domain_id >= cfg_.policy.num_domains) {
+    return InvalidArgument("{}: domain_id: expected 0..{} (this checkpoint has {} domains; "
+                           "LIBERO is 3), got {}", who, cfg_.policy.num_domains - 1,
+                           cfg_.policy.num_domains, r.domain_id);
+  }
+  in->domain_id.data<int32_t>()[i] = r.domain_id;
+  return Status::Ok();
+}
+
+Status XvlaProcessor::PrepareInto(std::span<const XvlaRequest> batch, int steps,
+                                  const HostTensor* noise, uint64_t seed,
+                                  std::vector<std::string>* notices, XvlaInputs* in) const {
+  Fast& fast = *fast_;
+  std::lock_guard<std::mutex> lock(fast.mu);
   const int64_t b = static_cast<int64_t>(batch.size());
   const int64_t v = cfg_.num_views;
   const int64_t s = cfg_.vision.image_size;
-  const int64_t l = cfg_.max_text_tokens;
-  const int64_t dp = cfg_.dim_proprio();
   const int64_t a = cfg_.policy.num_actions;
   const int64_t da = cfg_.action_space.dim_action;
   if (b == 0) return InvalidArgument("X-VLA request: expected at least one observation, got none");
-  XvlaInputs in;
-  in.steps = steps;
-  in.input_ids = HostTensor(DType::kI32, {b, l});
-  in.images = HostTensor(DType::kF32, {b, v, 3, s, s});  // zeros: missing views stay zero
-  in.image_mask = HostTensor(DType::kU8, {b, v});
-  in.domain_id = HostTensor(DType::kI32, {b});
-  in.proprio = HostTensor(DType::kF32, {b, dp});
-  for (int64_t i = 0; i < b; ++i) {
-    const XvlaRequest& r = batch[i];
-    const std::string who = b == 1 ? std::string("X-VLA request") : fmt::format("X-VLA request {}", i);
-    if (r.images.empty() || static_cast<int64_t>(r.images.size()) > v) {
-      return InvalidArgument("{}: images: expected 1 to {} views (image0..image{}), got {}", who, v,
-                             v - 1, r.images.size());
-    }
-    for (size_t j = 0; j < r.images.size(); ++j) {
-      const Image& img = r.images[j];
-      if (img.height < 1 || img.width < 1 ||
-          img.rgb.size() != static_cast<size_t>(img.height) * img.width * 3) {
-        return InvalidArgument("{}: image{}: expected an RGB image [H, W, 3] with H, W >= 1, got "
-                               "{}x{} with {} bytes", who, j, img.height, img.width, img.rgb.size());
-      }
-      const Tensor out = in.images.view().Select(0, i).Select(0, static_cast<int64_t>(j));
-      VLART_TRY(PreprocessImage(img, out).WithContext(fmt::format("{}: image{}", who, j)));
-      in.image_mask.data<uint8_t>()[i * v + static_cast<int64_t>(j)] = 1;
-    }
-    bool truncated = false;
-    VLART_ASSIGN_OR_RETURN(const std::vector<int32_t> ids, Tokenize(r.instruction, &truncated));
-    if (truncated && notices != nullptr) {
-      notices->push_back(fmt::format(
-          "{}: the instruction is longer than {} tokens and was truncated, as the reference "
-          "processor does (truncation=True)", who, l));
-    }
-    std::memcpy(in.input_ids.data<int32_t>() + i * l, ids.data(), l * sizeof(int32_t));
-    if (static_cast<int64_t>(r.proprio.size()) != dp) {
-      return InvalidArgument("{}: proprio: expected {} values ({} action space), got {}", who, dp,
-                             cfg_.action_space.name, r.proprio.size());
-    }
-    for (int64_t k = 0; k < dp; ++k) {
-      const double x = r.proprio[k];
-      if (!std::isfinite(x)) {
-        return InvalidArgument("{}: proprio[{}]: expected a finite number, got {}", who, k, x);
-      }
-      in.proprio.data<float>()[i * dp + k] = static_cast<float>(x);
-    }
-    if (r.domain_id < 0 || r.domain_id >= cfg_.policy.num_domains) {
-      return InvalidArgument("{}: domain_id: expected 0..{} (this checkpoint has {} domains; "
-                             "LIBERO is 3), got {}", who, cfg_.policy.num_domains - 1,
-                             cfg_.policy.num_domains, r.domain_id);
-    }
-    in.domain_id.data<int32_t>()[i] = r.domain_id;
-  }
+  in->steps = steps;
+  Ensure(in->input_ids, DType::kI32, {b, cfg_.max_text_tokens});
+  // Missing views stay zero: a new buffer is zero; a reused one is zeroed where needed below.
+  if (Ensure(in->images, DType::kF32, {b, v, 3, s, s})) fast.last_images = nullptr;
+  Ensure(in->image_mask, DType::kU8, {b, v});
+  Ensure(in->domain_id, DType::kI32, {b});
+  Ensure(in->proprio, DType::kF32, {b, cfg_.dim_proprio()});
+  Ensure(in->noise, DType::kF32, {b, a, da});
+  for (int64_t i = 0; i < b; ++i) VLART_TRY(PrepareSample(batch[i], i, b, fast, notices, in));
   if (noise != nullptr) {
     if (noise->dtype() != DType::kF32 || noise->shape() != Shape{b, a, da}) {
       return InvalidArgument("X-VLA noise: expected F32[{}, {}, {}], got {}{}", b, a, da,
                              DTypeName(noise->dtype()), noise->shape().ToString());
     }
-    in.noise = HostTensor::CopyOf(noise->view());
-  } else {
-    in.noise = HostTensor(DType::kF32, {b, a, da});
-    Rng rng(seed);
-    for (int64_t k = 0; k < in.noise.numel(); ++k) in.noise.data<float>()[k] = rng.Normal();
+    std::memcpy(in->noise.data<float>(), noise->data<float>(), noise->nbytes());
   }
-  return in;
+
+  // Zero the absent slots the last call into this buffer left non-zero.
+  const uint8_t* mask = in->image_mask.data<uint8_t>();
+  const size_t per_image = static_cast<size_t>(3 * s * s);
+  const bool reused = fast.last_images == in->images.data<void>() &&
+                      fast.last_mask.size() == static_cast<size_t>(b * v);
+  for (int64_t k = 0; k < b * v; ++k) {
+    if (mask[k] == 0 && (!reused || fast.last_mask[k] != 0)) {
+      std::memset(in->images.data<float>() + k * per_image, 0, per_image * sizeof(float));
+    }
+  }
+
+  // Tasks: every plane of every present view, then the noise chunks.
+  struct PlaneTask {
+    const Image* image;
+    int channel;
+    float* out;  // [S, S]
+  };
+  std::vector<PlaneTask> planes;
+  planes.reserve(static_cast<size_t>(b * v * 3));
+  for (int64_t i = 0; i < b; ++i) {
+    for (size_t j = 0; j < batch[i].images.size(); ++j) {
+      float* view = in->images.data<float>() + (i * v + static_cast<int64_t>(j)) * per_image;
+      for (int c = 0; c < 3; ++c) planes.push_back({&batch[i].images[j], c, view + c * s * s});
+    }
+  }
+  int noise_chunks = 0;
+  if (noise == nullptr) {
+    fast.noise.Start(seed, in->noise.data<float>(), in->noise.numel());
+    noise_chunks = fast.noise.num_chunks();
+  }
+  const int n_planes = static_cast<int>(planes.size());
+  fast.pool.Run(n_planes + noise_chunks, [&](int task, int worker) {
+    if (task < n_planes) {
+      const PlaneTask& t = planes[task];
+      fast.images.RunPlane(t.image->view(), t.channel, worker, t.out);
+    } else {
+      fast.noise.RunChunk(task - n_planes);
+    }
+  });
+  fast.last_images = in->images.data<void>();
+  fast.last_mask.assign(mask, mask + b * v);
+  return Status::Ok();
 }
 
 }  // namespace vlart::xvla

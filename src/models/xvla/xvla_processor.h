@@ -10,10 +10,18 @@
 // tokenizer([text], padding="max_length", max_length=50, truncation=True) (over-long
 // instructions are truncated as the reference does, with a notice); proprio is cast
 // to f32 (the server sends f64). Every input problem is a Status naming the field.
+//
+// Speed (Prepare runs on every call, before the robot's action): the views go through
+// image/image_preprocessor.h, the planar fast path that writes exactly the bytes of the
+// reference path PreprocessImage (ResizeImage + NormalizeClip; tests hold them equal),
+// one colour plane per task on a small WorkerPool together with the noise chunks; resize
+// plans, tokenized instructions and (with PrepareInto) the output buffers are kept
+// between calls. Prepare and PrepareInto lock the processor: one call at a time.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -30,7 +38,7 @@ namespace vlart::xvla {
 
 // One observation as the official /act endpoint receives it.
 struct XvlaRequest {
-  std::vector<Image> images;    // 1..num_views present views, slot order
+  std::span<const Image> images;  // 1..num_views present views, slot order (borrowed)
   std::string instruction;      // language_instruction
   std::vector<double> proprio;  // dim_proprio values (ee6d: 20)
   int domain_id = 0;
@@ -39,8 +47,15 @@ struct XvlaRequest {
 class XvlaProcessor {
  public:
   // Reads tokenizer.json and preprocessor_config.json from a checkpoint folder.
-  static Result<XvlaProcessor> Load(const std::filesystem::path& dir, const XvlaConfig& cfg);
-  XvlaProcessor(const XvlaConfig& cfg, BpeTokenizer tokenizer, PreprocessorConfig image_cfg);
+  static Result<XvlaProcessor> Load(const std::filesystem::path& dir, const XvlaConfig& cfg,
+                                    int worker_threads = -1);
+  // `worker_threads`: helper threads for Prepare (-1: WorkerPool::DefaultHelpers();
+  // 0: all on the caller). Results do not depend on it.
+  XvlaProcessor(const XvlaConfig& cfg, BpeTokenizer tokenizer, PreprocessorConfig image_cfg,
+                int worker_threads = -1);
+  ~XvlaProcessor();
+  XvlaProcessor(XvlaProcessor&&) noexcept;
+  XvlaProcessor& operator=(XvlaProcessor&&) noexcept;
 
   // Builds model inputs for a batch. The initial noise x1 comes from `noise`
   // ([B, A, da] f32) when given, else from a deterministic N(0, 1) stream seeded by
@@ -49,17 +64,29 @@ class XvlaProcessor {
   Result<XvlaInputs> Prepare(std::span<const XvlaRequest> batch, int steps,
                              const HostTensor* noise, uint64_t seed,
                              std::vector<std::string>* notices) const;
+  // Same into `in`, reusing its buffers when their shapes fit. `in` must be empty or
+  // hold an earlier result of this processor, unmodified (absent view slots that are
+  // already zero are not rewritten). On an error `in` is unspecified.
+  Status PrepareInto(std::span<const XvlaRequest> batch, int steps, const HostTensor* noise,
+                     uint64_t seed, std::vector<std::string>* notices, XvlaInputs* in) const;
 
-  // One view through the image processor: [3, S, S] f32 into `out`.
+  // The reference path of one view: [3, S, S] f32 into `out` by one-shot ResizeImage
+  // (Pillow-exact) + NormalizeClip. Prepare computes the same bytes faster.
   Status PreprocessImage(const Image& image, const Tensor& out) const;
-  // The token ids of one instruction, padded/truncated to max_text_tokens.
+  // The token ids of one instruction, padded/truncated to max_text_tokens (uncached).
   Result<std::vector<int32_t>> Tokenize(const std::string& text, bool* truncated) const;
 
  private:
+  struct Fast;  // the fast path's state (xvla_processor.cc)
+  // Checks request i and writes its ids, mask, proprio and domain into `in`.
+  Status PrepareSample(const XvlaRequest& r, int64_t i, int64_t b, Fast& fast,
+                       std::vector<std::string>* notices, XvlaInputs* in) const;
+
   XvlaConfig cfg_;
   BpeTokenizer tokenizer_;
   PreprocessorConfig image_cfg_;
   ClipNormalization norm_;
+  std::unique_ptr<Fast> fast_;
 };
 
 }  // namespace vlart::xvla

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// worker_pool.h: WorkerPool, a few helper threads that join the calling thread on a batch
+// of independent tasks (host preprocessing: one image plane or noise chunk per task).
+//
+// Run(n, fn) calls fn(task, worker) exactly once for every task in [0, n) and returns
+// when all have finished. The caller works too (worker 0): it wakes the helpers and
+// starts claiming tasks at once, so a helper that is slow to wake costs nothing but its
+// share; with no helpers (or n == 1) everything runs on the caller, in task order.
+// Tasks are claimed dynamically, so which worker runs a task varies from call to call:
+// a task must write only its own outputs and compute them independently of `worker`
+// (which only selects per-worker scratch). Results are then identical for any number
+// of helpers, which is what keeps preprocessing deterministic.
+//
+// Idle helpers sleep on a condition variable (no spinning between calls). Run is not
+// reentrant and a pool serves one Run at a time (calls from several threads are
+// serialised by a mutex).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace vlart {
+
+class WorkerPool {
+ public:
+  // `helpers` threads besides the caller (0: everything runs on the caller).
+  explicit WorkerPool(int helpers);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Helpers + the caller: the number of distinct `worker` values fn can see.
+  int num_workers() const { return static_cast<int>(threads_.size()) + 1; }
+
+  // Runs fn(task, worker) for every task in [0, n), worker in [0, num_workers()).
+  void Run(int n, const std::function<void(int task, int worker)>& fn);
+
+  // Helpers for host preprocessing: VLART_PREPROCESS_THREADS - 1 when that is set (the
+  // total number of threads, >= 1), else 0. Off by default: a policy call comes after
+  // the host idled through the previous forward, and waking a sleeping core costs about
+  // what the helper would save at batch 1 (measure: bench/host/preprocess_bench, the
+  // *AfterIdle cases, with and without VLART_PREPROCESS_THREADS).
+  static int DefaultHelpers();
+
+ private:
+  struct Job;
+  void HelperLoop(int worker);
+  static void Work(Job& job, int worker);
+
+  std::mutex run_mu_;  // one Run at a time
+  std::mutex mu_;      // guards job_, generation_, stop_, joined_
+  std::condition_variable wake_;
+  std::condition_variable left_;
+  Job* job_ = nullptr;
+  uint64_t generation_ = 0;
+  int joined_ = 0;  // helpers inside the current job
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace vlart
