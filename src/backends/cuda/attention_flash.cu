@@ -382,8 +382,6 @@ void Launch(const AttentionArgs& a, int splits, void* workspace, cudaStream_t st
   }
 }
 
-bool Aligned(const void* p, uintptr_t bytes) { return (reinterpret_cast<uintptr_t>(p) & (bytes - 1)) == 0; }
-
 template <int kD>
 void SetSmem() {
   for (auto kernel : {AttentionFlashKernel<__nv_bfloat16, kD>, AttentionFlashKernel<__half, kD>}) {
@@ -413,13 +411,13 @@ bool AttentionFlashSupported(const AttentionArgs& a) {
   if (FoldedRows(a) > INT32_MAX / 2 || a.batch * int64_t{a.hkv} > 65535) return false;
   // 16-byte cp.async rows: base pointers aligned and every stride a multiple of 8 elements.
   for (const void* ptr : {a.q, a.k, a.v}) {
-    if (!Aligned(ptr, 16)) return false;
+    if (!IsAligned(ptr, 16)) return false;
   }
   for (int64_t s : {a.q_sb, a.q_ss, a.q_sh, a.k_sb, a.k_ss, a.k_sh, a.v_sb, a.v_ss, a.v_sh}) {
     if (s % 8 != 0) return false;
   }
   // Output stores are 4-byte pairs.
-  if (!Aligned(a.out, 4)) return false;
+  if (!IsAligned(a.out, 4)) return false;
   for (int64_t s : {a.o_sb, a.o_ss, a.o_sh}) {
     if (s % 2 != 0) return false;
   }

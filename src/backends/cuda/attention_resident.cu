@@ -236,8 +236,6 @@ void Launch(const AttentionArgs& a, cudaStream_t stream) {
   LaunchPdl(AttentionResidentKernel<T, kD>, grid, dim3(kThreads), smem, stream, 1, a, sk_padded);
 }
 
-bool Aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
-
 }  // namespace
 
 size_t InitAttentionResidentKernels() {
@@ -268,7 +266,7 @@ bool AttentionResidentSupported(const AttentionArgs& a) {
   if (a.hq % a.hkv != 0) return false;
   // 16-byte rows: base pointers aligned and every stride a multiple of 8 elements.
   for (const void* ptr : {a.q, a.k, a.v}) {
-    if (!Aligned16(ptr)) return false;
+    if (!IsAligned(ptr, 16)) return false;
   }
   for (int64_t s : {a.q_sb, a.q_ss, a.q_sh, a.k_sb, a.k_ss, a.k_sh, a.v_sb, a.v_ss, a.v_sh}) {
     if (s % 8 != 0) return false;

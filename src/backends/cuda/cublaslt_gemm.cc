@@ -154,7 +154,6 @@ LtGemm::Plan& LtGemm::PlanFor(const Key& key) {
       if (results[i].state == CUBLAS_STATUS_SUCCESS) plan.algos.push_back(results[i].algo);
     }
     plan.rejected.assign(plan.algos.size(), false);
-    plan.supported = !plan.algos.empty();
   } else if (status != CUBLAS_STATUS_NOT_SUPPORTED && status != CUBLAS_STATUS_INVALID_VALUE) {
     VLART_CUBLAS_CHECK(status);
   }
@@ -187,7 +186,7 @@ bool LtGemm::Run(const LtGemmProblem& p, cudaStream_t stream, int algo) {
   key.align_c = RowAlignment(p.c != nullptr ? p.c : p.d, key.ldc, d_bytes);
   key.align_d = RowAlignment(p.d, p.ldd, d_bytes);
   Plan& plan = PlanFor(key);
-  if (!plan.supported || algo < 0 || algo >= static_cast<int>(plan.algos.size()) ||
+  if (!plan.supported() || algo < 0 || algo >= static_cast<int>(plan.algos.size()) ||
       plan.rejected[static_cast<size_t>(algo)]) {
     return false;
   }
@@ -202,7 +201,6 @@ bool LtGemm::Run(const LtGemmProblem& p, cudaStream_t stream, int algo) {
     // Rejected before anything was enqueued; never try this algorithm again (the first one
     // failing marks the whole signature unsupported, as before). Indices stay stable.
     plan.rejected[static_cast<size_t>(algo)] = true;
-    if (algo == 0) plan.supported = false;
     return false;
   }
   VLART_CUBLAS_CHECK(status);

@@ -71,7 +71,6 @@ class LtGemm {
     size_t operator()(const Key& k) const;
   };
   struct Plan {
-    bool supported = false;
     cublasLtMatmulDesc_t desc = nullptr;
     cublasLtMatrixLayout_t layout_w = nullptr;  // cuBLASLt "A": our B (weights)
     cublasLtMatrixLayout_t layout_x = nullptr;  // cuBLASLt "B": our A (activations)
@@ -79,6 +78,8 @@ class LtGemm {
     cublasLtMatrixLayout_t layout_d = nullptr;
     std::vector<cublasLtMatmulAlgo_t> algos;  // the heuristic's, best first
     std::vector<bool> rejected;               // per algo: cublasLtMatmul refused it once
+    // cuBLASLt can run the signature: it has algorithms and did not refuse its first.
+    bool supported() const { return !algos.empty() && !rejected[0]; }
   };
 
   LtGemm() = default;

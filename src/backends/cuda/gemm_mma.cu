@@ -309,8 +309,6 @@ void Dispatch(const GemmMmaArgs& p, const GemmMmaConfig& c, float* ws, int* coun
   }
 }
 
-bool Aligned16(const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15) == 0; }
-
 }  // namespace
 
 void InitGemmMmaKernels() {
@@ -323,7 +321,7 @@ bool GemmMmaSupported(const GemmMmaArgs& p, DType dtype) {
   if (dtype != DType::kBF16 && dtype != DType::kF16) return false;
   if (p.m < 1 || p.n < 1 || p.k < 8) return false;
   if (p.m > (1 << 30) || p.n > (1 << 30) || p.k > (1 << 30)) return false;
-  if (!Aligned16(p.a) || !Aligned16(p.b) || p.lda % 8 != 0 || p.ldb % 8 != 0) return false;
+  if (!IsAligned(p.a, 16) || !IsAligned(p.b, 16) || p.lda % 8 != 0 || p.ldb % 8 != 0) return false;
   if (p.lda < p.k || p.ldb < p.k || p.ldd < p.n) return false;
   if (p.residual != nullptr && p.ldr < p.n) return false;
   return true;

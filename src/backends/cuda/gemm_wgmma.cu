@@ -541,9 +541,8 @@ void LaunchGemmWgmma(const GemmMmaArgs& p, DType dtype, const GemmMmaConfig& con
   const int splits = config.splits < 1 ? 1 : (config.splits > kMaxSplits ? kMaxSplits : config.splits);
   GemmMmaArgs q = p;
   q.probe = WgmmaProbeMode();
-  const auto aligned16 = [](const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15) == 0; };
-  q.vec_io = aligned16(p.d) && p.ldd % 8 == 0 &&
-             (p.residual == nullptr || (aligned16(p.residual) && p.ldr % 8 == 0));
+  q.vec_io = IsAligned(p.d, 16) && p.ldd % 8 == 0 &&
+             (p.residual == nullptr || (IsAligned(p.residual, 16) && p.ldr % 8 == 0));
   if (dtype == DType::kBF16) {
     LaunchByIndex<__nv_bfloat16>(index, q, dtype, splits, stream,
                                  std::make_integer_sequence<int, kNumWgmmaTiles>{});

@@ -17,6 +17,11 @@
 
 namespace vlart::cuda {
 
+// Host-side launch checks: `ptr` is a multiple of `bytes` (a power of two).
+inline bool IsAligned(const void* ptr, uintptr_t bytes) {
+  return (reinterpret_cast<uintptr_t>(ptr) & (bytes - 1)) == 0;
+}
+
 // ---- copy.cu ------------------------------------------------------------------------------
 // dst = src elementwise over dst's shape; float dtypes convert (round to nearest even),
 // equal dtypes copy bits. Operands should already be collapsed (CollapseDims).

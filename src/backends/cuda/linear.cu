@@ -170,16 +170,14 @@ __global__ void EpilogueVecKernel(EpilogueArgs p) {
   *reinterpret_cast<uint4*>(d) = out;
 }
 
-bool Aligned16(const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15) == 0; }
-
 // The fast path applies: see EpilogueVecKernel.
 bool EpilogueVecOk(const EpilogueArgs& a) {
   const DType t = a.d_dtype;
   if (t != DType::kBF16 && t != DType::kF16) return false;
   if (a.src == nullptr || a.n % 8 != 0 || a.m > 65535) return false;
-  if (!Aligned16(a.src) || a.lds % 4 != 0 || !Aligned16(a.d) || a.ldd % 8 != 0) return false;
-  if (a.bias != nullptr && (a.bias_dtype != t || a.bias_stride != 1 || !Aligned16(a.bias))) return false;
-  if (a.residual != nullptr && (a.residual_dtype != t || !Aligned16(a.residual) || a.ldr % 8 != 0)) {
+  if (!IsAligned(a.src, 16) || a.lds % 4 != 0 || !IsAligned(a.d, 16) || a.ldd % 8 != 0) return false;
+  if (a.bias != nullptr && (a.bias_dtype != t || a.bias_stride != 1 || !IsAligned(a.bias, 16))) return false;
+  if (a.residual != nullptr && (a.residual_dtype != t || !IsAligned(a.residual, 16) || a.ldr % 8 != 0)) {
     return false;
   }
   return true;
