@@ -12,7 +12,11 @@
 // where L = kActLipschitz when there is an activation (1 otherwise): the GEMM's reduction
 // error, the pre-activation rounded to the output dtype before the activation pass (the
 // cuBLASLt path writes D, then activates it), the activation's own evaluation, and the final
-// rounding. The residual is added in f32 before that rounding on every path.
+// rounding. The residual is added in f32 before that rounding on every unfused path.
+// The fused cuBLASLt form the tuner may pick in the 16-bit modes (GemmMmaConfig::lt_fused,
+// CudaBackendOptions::fused_lt_epilogues) rounds the product x·wᵀ to the output dtype before
+// bias and residual are added: Rounding::kProductFirst adds L u_out |x·wᵀ| for that rounding.
+// Cases the tuner decides use TunedRounding(mode); forced unfused configurations keep kOnce.
 
 #include <gtest/gtest.h>
 
@@ -32,6 +36,13 @@ constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
 enum class Residual { kNone, kSeparate, kInPlace };
+
+// How many times a path may round a 16-bit result (see the header).
+enum class Rounding { kOnce, kProductFirst };
+Rounding TunedRounding(ParityMode mode) {  // parity backends keep fused_lt_epilogues on
+  return mode == ParityMode::kBF16 || mode == ParityMode::kF16 ? Rounding::kProductFirst
+                                                               : Rounding::kOnce;
+}
 
 struct LinearCase {
   int64_t m, k, n;
@@ -62,7 +73,7 @@ std::vector<double> RowNorms(const Tensor& rows_view) {  // host f32 [R, C] (any
   return norms;
 }
 
-void RunLinearCase(ParityMode mode, const LinearCase& c, uint64_t seed) {
+void RunLinearCase(ParityMode mode, const LinearCase& c, uint64_t seed, Rounding rounding) {
   SCOPED_TRACE(SeedNote(seed) + " " + Describe(c));
   const DType dt = ModeDType(mode);
   const DType x_dt = c.f32_x ? DType::kF32 : dt;
@@ -109,6 +120,10 @@ void RunLinearCase(ParityMode mode, const LinearCase& c, uint64_t seed) {
       const double wv = std::fabs(want.data<float>()[e]);
       double t = u_out * wv + lip * (ReductionTol(c.k, s) + x_round * s) + AbsFloor(dt);
       if (has_act) t += lip * u_out * p + kFunctionUlps * kUnitF32 * (p + wv);
+      if (rounding == Rounding::kProductFirst && (c.bias || c.residual != Residual::kNone)) {
+        const double product = std::fabs(pre.data<float>()[e] - (c.bias ? bias.host.data<float>()[j] : 0.0f));
+        t += lip * u_out * product;
+      }
       tol[e] = t;
     }
   }
@@ -140,7 +155,7 @@ TEST_P(LinearParity, AwkwardSizesEveryEpilogue) {
           LinearCase c{s.m, s.k, s.n, bias, act, r};
           c.x_pad = (salt % 3 == 0) ? 3 : 0;
           c.out_pad = (salt % 2 == 0) ? 2 : 0;
-          RunLinearCase(GetParam(), c, TestSeed(++salt));
+          RunLinearCase(GetParam(), c, TestSeed(++salt), TunedRounding(GetParam()));
         }
       }
     }
@@ -153,7 +168,7 @@ TEST_P(LinearParity, NanAndInfRowsPropagateLikeTheReference) {
   for (Activation act : {Activation::kNone, Activation::kGeluTanh, Activation::kSilu}) {
     LinearCase c{7, 19, 111, true, act, Residual::kSeparate};
     c.specials = true;
-    RunLinearCase(GetParam(), c, TestSeed(++salt));
+    RunLinearCase(GetParam(), c, TestSeed(++salt), TunedRounding(GetParam()));
   }
 }
 
@@ -164,7 +179,7 @@ TEST_P(LinearParity, F32ActivationsAgainstModeWeights) {
     LinearCase c{m, 1024, 111, true, Activation::kNone, Residual::kSeparate};
     c.f32_x = true;
     c.x_pad = 5;
-    RunLinearCase(GetParam(), c, TestSeed(++salt));
+    RunLinearCase(GetParam(), c, TestSeed(++salt), TunedRounding(GetParam()));
   }
 }
 
@@ -180,7 +195,7 @@ TEST_P(LinearParity, ModelRealShapes) {
       {262, 1024, 1024, true, Activation::kNone, Residual::kSeparate},
       {100, 1024, 4096, true, Activation::kGeluErf, Residual::kNone},
   };
-  for (const LinearCase& c : cases) RunLinearCase(GetParam(), c, TestSeed(++salt));
+  for (const LinearCase& c : cases) RunLinearCase(GetParam(), c, TestSeed(++salt), TunedRounding(GetParam()));
 }
 
 // vlart's tensor-core GEMM in every tile shape and K split the tuner may pick (the tuner
@@ -207,18 +222,18 @@ TEST_P(LinearParity, EveryTensorCoreGemmConfig) {
       SCOPED_TRACE(fmt::format("tile {} splits {}", cfg.tile, cfg.splits));
       cuda::ForceGemmConfig(cuda, cfg.tile, cfg.splits);
       cuda::ResetStats(cuda);
-      RunLinearCase(mode, c, TestSeed(++salt));
+      RunLinearCase(mode, c, TestSeed(++salt), Rounding::kOnce);
       EXPECT_EQ(cuda::StatsOf(cuda).gemm_mma, 1);
     }
   }
   cuda::ForceGemmConfig(cuda, -1, 1);
 }
 
-// The cuBLASLt candidate of the tuner in the 16-bit modes: straight to D for a plain product
-// (no bias, activation or residual), else the f32 product + one epilogue pass. Both round
-// once, so the same tolerance as every other path. (A residual as cuBLASLt's C failed this
-// test on the H100: one-ulp errors in bf16, so residuals take the epilogue; so did the bias
-// epilogue, in ConvParity's 784x2304 -> 512 GEMM.)
+// The unfused cuBLASLt candidate of the tuner in the 16-bit modes: straight to D for a plain
+// product (no bias, activation or residual), else the f32 product + one epilogue pass. Both
+// round once, so the one-rounding tolerance. (A residual as cuBLASLt's C failed that bound
+// on the H100: one-ulp errors in bf16; so did the bias epilogue, in ConvParity's 784x2304 ->
+// 512 GEMM. Those are the fused form, tested below against its two-rounding bound.)
 TEST_P(LinearParity, CublasLtCandidateBothForms) {
   VLART_REQUIRE_REAL_CUDA();
   const ParityMode mode = GetParam();
@@ -243,7 +258,7 @@ TEST_P(LinearParity, CublasLtCandidateBothForms) {
     SCOPED_TRACE(fmt::format("M {} K {} N {} direct {}", k.c.m, k.c.k, k.c.n, k.direct));
     cuda::ForceGemmConfig(cuda, cuda::kForceCublas, 1);
     cuda::ResetStats(cuda);
-    RunLinearCase(mode, k.c, TestSeed(++salt));
+    RunLinearCase(mode, k.c, TestSeed(++salt), Rounding::kOnce);
     const cuda::Stats s = cuda::StatsOf(cuda);
     EXPECT_EQ(s.gemm_cublaslt, 1);
     EXPECT_EQ(s.gemm_lt_direct, k.direct ? 1 : 0);
@@ -272,7 +287,48 @@ TEST_P(LinearParity, EveryCublasLtAlgorithm) {
     for (const LinearCase& c : cases) {
       SCOPED_TRACE(fmt::format("cuBLASLt algorithm {}", algo));
       cuda::ForceGemmConfig(cuda, cuda::kForceCublas, 1, algo);
-      RunLinearCase(mode, c, TestSeed(++salt));
+      RunLinearCase(mode, c, TestSeed(++salt), Rounding::kOnce);
+    }
+  }
+  cuda::ForceGemmConfig(cuda, -1, 1);
+}
+
+// The fused cuBLASLt form (bias epilogue, residual as C, straight to 16-bit D; activation as
+// a pass over D) in every algorithm the tuner may pick, against the two-rounding bound. A
+// plain product and activation + residual have no fused form: RunGemmLt refuses them and
+// TryGemmMma falls back to vlart's GEMM (still checked, one rounding).
+TEST_P(LinearParity, EveryFusedCublasLtAlgorithm) {
+  VLART_REQUIRE_REAL_CUDA();
+  const ParityMode mode = GetParam();
+  if (mode != ParityMode::kBF16 && mode != ParityMode::kF16) GTEST_SKIP() << "16-bit modes only";
+  Backend& cuda = CudaFor(mode);
+  uint64_t salt = 2900;
+  struct Case {
+    LinearCase c;
+    bool fusable;
+  };
+  const std::vector<Case> cases = {
+      {{262, 1024, 3072, true, Activation::kNone, Residual::kNone}, true},        // X-VLA qkv
+      {{262, 1024, 1024, true, Activation::kNone, Residual::kInPlace}, true},     // proj + residual
+      {{262, 4096, 1024, true, Activation::kNone, Residual::kSeparate}, true},    // fc2 + residual
+      {{262, 1024, 4096, true, Activation::kGeluTanh, Residual::kNone}, true},    // fc1 + GELU pass
+      {{50, 2048, 1024, false, Activation::kNone, Residual::kInPlace}, true},     // expert o + residual
+      {{7, 64, 40, true, Activation::kSilu, Residual::kNone, 8, 8}, true},        // padded rows
+      {{130, 520, 200, true, Activation::kGeluTanh, Residual::kSeparate}, false}, // act + residual
+      {{50, 1024, 2560, false, Activation::kNone, Residual::kNone}, false},       // plain product
+  };
+  for (int algo = 0; algo < 8; ++algo) {
+    for (const Case& k : cases) {
+      SCOPED_TRACE(fmt::format("fused cuBLASLt algorithm {}, fusable {}", algo, k.fusable));
+      cuda::ForceGemmConfig(cuda, cuda::kForceCublas, 1, algo, /*lt_fused=*/true);
+      cuda::ResetStats(cuda);
+      RunLinearCase(mode, k.c, TestSeed(++salt), k.fusable ? Rounding::kProductFirst : Rounding::kOnce);
+      const cuda::Stats s = cuda::StatsOf(cuda);
+      if (!k.fusable) EXPECT_EQ(s.gemm_lt_fused, 0);
+      if (k.fusable && algo == 0) {  // the heuristic's first algorithm always exists
+        EXPECT_EQ(s.gemm_lt_fused, 1);
+        EXPECT_EQ(s.epilogue_passes, k.c.act != Activation::kNone ? 1 : 0);
+      }
     }
   }
   cuda::ForceGemmConfig(cuda, -1, 1);
@@ -303,7 +359,8 @@ TEST_P(LinearParity, ModelShapesTakeTheExpectedPath) {
     EXPECT_EQ(s.gemm_simt, 0);
     EXPECT_EQ(s.epilogue_passes, 0);  // bias and in-place residual both inside cuBLASLt
   } else {
-    // The tuned choice: vlart's GEMM or cuBLASLt's f32 product + one fused epilogue pass.
+    // The tuned choice: vlart's GEMM, cuBLASLt's f32 product + one epilogue pass, or the
+    // fused cuBLASLt form (bias and in-place residual inside cuBLASLt).
     EXPECT_EQ(s.gemm_mma + s.gemm_cublaslt, 1);
     EXPECT_EQ(s.gemm_simt, 0);
   }

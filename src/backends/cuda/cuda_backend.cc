@@ -174,6 +174,7 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   if (const char* env = std::getenv("VLART_GEMM_AUTOTUNE"); env != nullptr && std::string_view(env) == "0") {
     be->gemm_autotune_ = false;
   }
+  be->fused_lt_epilogues_ = options.fused_lt_epilogues && !EnvFlag("VLART_GEMM_SINGLE_ROUNDING");
   if (const char* env = std::getenv("VLART_GEMM_VERBOSE"); env != nullptr && std::string_view(env) == "1") {
     be->gemm_verbose_ = true;
   }
@@ -316,12 +317,12 @@ void ForceAttentionSplits(Backend& backend, int splits) {
   AsCuda(backend).forced_attention_splits_ = splits > 0 ? splits : 0;
 }
 
-void ForceGemmConfig(Backend& backend, int tile, int splits, int lt_algo) {
+void ForceGemmConfig(Backend& backend, int tile, int splits, int lt_algo, bool lt_fused) {
   CudaBackend& be = AsCuda(backend);
   if (tile < 0 && tile != kForceCublas) {
     be.forced_gemm_config_.reset();
   } else {
-    be.forced_gemm_config_ = GemmMmaConfig{tile, splits, lt_algo};
+    be.forced_gemm_config_ = GemmMmaConfig{tile, splits, lt_algo, lt_fused};
   }
 }
 

@@ -36,6 +36,13 @@ struct CudaBackendOptions {
   // Run every op on its simple SIMT kernel (GEMM, attention, conv): parity debugging of the
   // fast paths. Also switched on by the environment variable VLART_CUDA_FALLBACK=1.
   bool force_fallback_kernels = false;
+  // Let the GEMM tuner also time cuBLASLt's own epilogues with a bf16/f16 D: the bias
+  // through CUBLASLT_EPILOGUE_BIAS and a residual as C (beta = 1). One kernel instead of an
+  // f32 product plus our epilogue pass, but the product is rounded to D's dtype before the
+  // bias/residual is added -- two roundings, as in PyTorch's bf16 `x + linear(y)` (cuBLASLt's
+  // bias epilogue, then a bf16 add). The parity tests bound that extra rounding explicitly.
+  // false (or VLART_GEMM_SINGLE_ROUNDING=1): every 16-bit Linear/Conv2d rounds once.
+  bool fused_lt_epilogues = true;
 };
 
 // Fails (never aborts) when no device / driver is usable, the device index is out of range,

@@ -148,10 +148,14 @@ class CudaBackend final : public Backend {
   // The tile/split configuration for a problem: timed on first eager use, cached per shape.
   GemmMmaConfig GemmConfigFor(const GemmMmaArgs& p, DType dtype);
   bool GemmConfigFits(const GemmMmaArgs& p, const GemmMmaConfig& c) const;
-  // cuBLASLt with one rounding: straight to D's dtype for a plain product (no bias,
-  // activation or residual), else the product in f32 + one fused epilogue pass; `algo` is LtGemm's algorithm number for that form. false when cuBLASLt rejects the
-  // problem (or has no algorithm `algo`).
-  bool RunGemmLt(const GemmMmaArgs& p, DType dtype, int algo = 0);
+  // cuBLASLt. Unfused (one rounding): straight to D's dtype for a plain product (no bias,
+  // activation or residual), else the product in f32 + one epilogue pass. Fused
+  // (GemmMmaConfig::lt_fused; two roundings): bias and residual in cuBLASLt's epilogue with
+  // a 16-bit D, an activation as a pass over D; false for a plain product (nothing to fuse)
+  // and for activation + residual. `algo` is LtGemm's algorithm number for that form. false
+  // when cuBLASLt rejects the problem (or has no algorithm `algo`).
+  bool RunGemmLt(const GemmMmaArgs& p, DType dtype, int algo = 0, bool fused = false);
+  bool RunGemmLtFused(const GemmMmaArgs& p, DType dtype, int algo);
   static constexpr int kGemmViaCublas = -1;  // GemmMmaConfig::tile of that candidate
 
   int device_ = 0;
@@ -184,6 +188,7 @@ class CudaBackend final : public Backend {
   size_t staging_used_ = 0;    // bytes of staging_ whose copies may still be in flight
   size_t tune_out_bytes_ = 0;
   bool gemm_verbose_ = false;  // VLART_GEMM_VERBOSE=1 prints every choice
+  bool fused_lt_epilogues_ = true;  // CudaBackendOptions::fused_lt_epilogues
   using GemmTuneKey = std::tuple<int, int, int, int, bool, int, bool, int>;
   std::map<GemmTuneKey, GemmMmaConfig> gemm_configs_;
  public:

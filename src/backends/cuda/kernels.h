@@ -89,6 +89,9 @@ struct GemmMmaConfig {
   int tile = 0;     // index into the kernel's tile table (CudaBackend::kGemmViaCublas: cuBLASLt)
   int splits = 1;   // K ranges reduced through the workspace (1: none)
   int lt_algo = 0;  // with tile == kGemmViaCublas: LtGemm's algorithm number (0: heuristic's)
+  // With tile == kGemmViaCublas: bias and residual inside cuBLASLt with a 16-bit D (two
+  // roundings; CudaBackendOptions::fused_lt_epilogues), an activation as a pass over D.
+  bool lt_fused = false;
 };
 void InitGemmMmaKernels();
 bool GemmMmaSupported(const GemmMmaArgs& args, DType dtype);

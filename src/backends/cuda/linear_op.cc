@@ -8,8 +8,12 @@
 //    16-bit dtype, K is a multiple of 8 and rows are 16-byte aligned: the whole epilogue in
 //    f32 with one rounding (X-VLA, BART, DaViT and SigLIP shapes in bf16/f16 land here).
 //    The per-shape tuner (GemmConfigFor) also times cuBLASLt for these (tile -1): straight to
-//    16-bit D when there is no bias or activation (the residual rides as C), else an f32
-//    product plus one epilogue pass; either way one rounding.
+//    16-bit D for a plain product, else an f32 product plus one epilogue pass; either way one
+//    rounding. With CudaBackendOptions::fused_lt_epilogues (the default) it also times the
+//    fused form (lt_fused): bias in cuBLASLt's BIAS epilogue and the residual as C, straight
+//    to 16-bit D, an activation as one pass over D -- the product is rounded before the bias
+//    and residual are added (two roundings, like PyTorch's bf16 Linear + add), and the
+//    parity tests bound that rounding explicitly (tests/ops/cuda_linear_parity_test.cc).
 //  - cuBLASLt (cublaslt_gemm.h) when B is F32/F16/BF16, D is B's dtype or F32 and D's and the
 //    residual's columns are contiguous. A of another dtype (f32 activations against bf16
 //    weights) or strided columns is first converted into backend scratch in row chunks.
@@ -144,7 +148,7 @@ bool CudaBackend::TryGemmMma(const GemmOperands& g) {
   if (!GemmMmaSupported(p, t)) return false;
   const GemmMmaConfig config = GemmConfigFor(p, t);
   if (config.tile == kGemmViaCublas) {
-    if (RunGemmLt(p, t, config.lt_algo)) {
+    if (RunGemmLt(p, t, config.lt_algo, config.lt_fused)) {
       ++stats_.gemm_cublaslt;
       return true;
     }
@@ -158,7 +162,45 @@ bool CudaBackend::TryGemmMma(const GemmOperands& g) {
   return true;
 }
 
-bool CudaBackend::RunGemmLt(const GemmMmaArgs& p, DType t, int algo) {
+bool CudaBackend::RunGemmLtFused(const GemmMmaArgs& p, DType t, int algo) {
+  const auto act = static_cast<ActKind>(p.act);
+  if (p.bias == nullptr && p.residual == nullptr) return false;  // the unfused form is direct
+  if (act != ActKind::kNone && p.residual != nullptr) return false;  // act before the residual
+  if (p.bias != nullptr && !IsAligned(p.bias, 16)) return false;  // cuBLASLt's bias pointer
+  LtGemmProblem lt;
+  lt.m = p.m;
+  lt.n = p.n;
+  lt.k = p.k;
+  lt.a = p.a;
+  lt.lda = p.lda;
+  lt.b = p.b;
+  lt.ldb = p.ldb;
+  lt.ab_dtype = t;
+  lt.bias = p.bias;
+  lt.c = p.residual;  // may be D itself (then ldr == ldd, checked by TryGemmMma)
+  lt.ldc = p.ldr;
+  lt.d = p.d;
+  lt.ldd = p.ldd;
+  lt.d_dtype = t;
+  if (!lt_->Run(lt, stream_, algo)) return false;
+  ++stats_.gemm_lt_direct;
+  ++stats_.gemm_lt_fused;
+  if (act != ActKind::kNone) {
+    EpilogueArgs e;  // act(D) in place: D already holds product + bias
+    e.m = p.m;
+    e.n = p.n;
+    e.d = p.d;
+    e.d_dtype = t;
+    e.ldd = p.ldd;
+    e.act = act;
+    LaunchEpilogue(e, stream_);
+    ++stats_.epilogue_passes;
+  }
+  return true;
+}
+
+bool CudaBackend::RunGemmLt(const GemmMmaArgs& p, DType t, int algo, bool fused) {
+  if (fused) return RunGemmLtFused(p, t, algo);
   if (p.bias == nullptr && p.act == static_cast<int>(ActKind::kNone) && p.residual == nullptr) {
     // A plain product: cuBLASLt rounds its f32 accumulator once to D's dtype -- the same
     // single rounding as the f32 product plus our epilogue, without the f32 round trip
@@ -236,7 +278,7 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   const GemmTuneKey key{p.m, p.n, p.k, static_cast<int>(dtype), p.bias != nullptr, p.act,
                         p.residual != nullptr, static_cast<int>(p.ldd % 2)};
   if (forced_gemm_config_ && forced_gemm_config_->tile == kForceCublas) {
-    return GemmMmaConfig{kGemmViaCublas, 1, forced_gemm_config_->lt_algo};
+    return GemmMmaConfig{kGemmViaCublas, 1, forced_gemm_config_->lt_algo, forced_gemm_config_->lt_fused};
   }
   if (forced_gemm_config_ && GemmConfigFits(p, *forced_gemm_config_)) return *forced_gemm_config_;
   if (auto it = gemm_configs_.find(key); it != gemm_configs_.end()) return it->second;
@@ -288,6 +330,10 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   for (int algo = 0; algo < LtGemm::kMaxAlgos; ++algo) {
     candidates.push_back(GemmMmaConfig{kGemmViaCublas, 1, algo});
   }
+  const bool fusable = p.bias != nullptr || p.residual != nullptr;
+  for (int algo = 0; fused_lt_epilogues_ && fusable && algo < LtGemm::kMaxAlgos; ++algo) {
+    candidates.push_back(GemmMmaConfig{kGemmViaCublas, 1, algo, true});
+  }
   for (const GemmMmaConfig& c : candidates) {
     if (c.tile != kGemmViaCublas && !GemmConfigFits(trial, c)) continue;
     bool ran = true;
@@ -298,7 +344,7 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
         next_copy = (next_copy + 1) % copies;
       }
       if (c.tile == kGemmViaCublas) {
-        ran = RunGemmLt(trial, dtype, c.lt_algo) && ran;
+        ran = RunGemmLt(trial, dtype, c.lt_algo, c.lt_fused) && ran;
       } else {
         LaunchGemmMma(trial, dtype, c, gemm_workspace_, gemm_counters_, stream_);
       }
@@ -331,7 +377,7 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
     std::sort(us.begin(), us.end());
     const float med = us[us.size() / 2];
     if (gemm_verbose_) {
-      log += c.tile == kGemmViaCublas ? fmt::format(" lt{}:{:.1f}", c.lt_algo, med)
+      log += c.tile == kGemmViaCublas ? fmt::format(" {}{}:{:.1f}", c.lt_fused ? "lf" : "lt", c.lt_algo, med)
                                       : fmt::format(" t{}s{}:{:.1f}", c.tile, c.splits, med);
     }
     // cuBLASLt keeps the shape unless a vlart kernel wins by kCublasMargin: near-ties went
@@ -353,8 +399,9 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
     VLART_CUDA_CHECK(cudaFree(b_copies));
   }
   if (gemm_verbose_) {
-    std::fprintf(stderr, "vlart gemm %dx%dx%d act %d -> tile %d splits %d algo %d (%.1f us) |%s\n",
-                 p.m, p.n, p.k, p.act, best.tile, best.splits, best.lt_algo, best_us, log.c_str());
+    std::fprintf(stderr, "vlart gemm %dx%dx%d act %d -> tile %d splits %d algo %d%s (%.1f us) |%s\n",
+                 p.m, p.n, p.k, p.act, best.tile, best.splits, best.lt_algo,
+                 best.lt_fused ? " fused" : "", best_us, log.c_str());
   }
   gemm_configs_.emplace(key, best);
   return best;
