@@ -134,8 +134,9 @@ __global__ void EpilogueKernel(EpilogueArgs p) {
   }
 }
 
-// The epilogue's fast path: T = bf16/f16 D, bias and residual; src f32. Grid (column
-// groups of 8 per block.x, rows per block.y): no 64-bit division, 16-byte accesses.
+// The epilogue's fast path: T = bf16/f16 D, bias and residual; the values from the f32 src
+// or, without src, from D itself (in place). Grid (column groups of 8 per block.x, rows per
+// block.y): no 64-bit division, 16-byte accesses.
 template <typename T, ActKind kAct>
 __global__ void EpilogueVecKernel(EpilogueArgs p) {
   PdlAllowDependents();
@@ -143,10 +144,20 @@ __global__ void EpilogueVecKernel(EpilogueArgs p) {
   const int64_t row = blockIdx.y;
   const int64_t col = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) * 8;
   if (col >= p.n) return;
-  const float4* s = reinterpret_cast<const float4*>(p.src + row * p.lds + col);
-  const float4 s0 = s[0];
-  const float4 s1 = s[1];
-  float v[8] = {s0.x, s0.y, s0.z, s0.w, s1.x, s1.y, s1.z, s1.w};
+  T* d = static_cast<T*>(p.d) + row * p.ldd + col;
+  float v[8];
+  if (p.src != nullptr) {
+    const float4* s = reinterpret_cast<const float4*>(p.src + row * p.lds + col);
+    const float4 s0 = s[0];
+    const float4 s1 = s[1];
+    v[0] = s0.x, v[1] = s0.y, v[2] = s0.z, v[3] = s0.w;
+    v[4] = s1.x, v[5] = s1.y, v[6] = s1.z, v[7] = s1.w;
+  } else {
+    const uint4 draw = *reinterpret_cast<const uint4*>(d);
+    const T* dv = reinterpret_cast<const T*>(&draw);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) v[i] = ToFloat(dv[i]);
+  }
   if (p.bias != nullptr) {
     const uint4 braw = *reinterpret_cast<const uint4*>(static_cast<const T*>(p.bias) + col);
     const T* b = reinterpret_cast<const T*>(&braw);
@@ -155,7 +166,6 @@ __global__ void EpilogueVecKernel(EpilogueArgs p) {
   }
 #pragma unroll
   for (int i = 0; i < 8; ++i) v[i] = Activate<kAct>(v[i]);
-  T* d = static_cast<T*>(p.d) + row * p.ldd + col;
   if (p.residual != nullptr) {
     const uint4 rraw =
         *reinterpret_cast<const uint4*>(static_cast<const T*>(p.residual) + row * p.ldr + col);
@@ -174,8 +184,9 @@ __global__ void EpilogueVecKernel(EpilogueArgs p) {
 bool EpilogueVecOk(const EpilogueArgs& a) {
   const DType t = a.d_dtype;
   if (t != DType::kBF16 && t != DType::kF16) return false;
-  if (a.src == nullptr || a.n % 8 != 0 || a.m > 65535) return false;
-  if (!IsAligned(a.src, 16) || a.lds % 4 != 0 || !IsAligned(a.d, 16) || a.ldd % 8 != 0) return false;
+  if (a.n % 8 != 0 || a.m > 65535) return false;
+  if (a.src != nullptr && (!IsAligned(a.src, 16) || a.lds % 4 != 0)) return false;
+  if (!IsAligned(a.d, 16) || a.ldd % 8 != 0) return false;
   if (a.bias != nullptr && (a.bias_dtype != t || a.bias_stride != 1 || !IsAligned(a.bias, 16))) return false;
   if (a.residual != nullptr && (a.residual_dtype != t || !IsAligned(a.residual, 16) || a.ldr % 8 != 0)) {
     return false;
