@@ -180,18 +180,21 @@ fi
 
 if has ncu; then
   # Nsight Compute on single kernels of the op bench: NCU_CASES is a ';'-separated list of
-  # --filter substrings (sweep mode names configs as "[t<tile>s<splits>]").
+  # --filter substrings (sweep mode names configs as "[t<tile>s<splits>]"). NCU_BENCH_ARGS
+  # replaces --gemm-sweep (e.g. "" for attention cases); NCU_KERNEL (a regex) picks the kernel.
   IFS=';' read -ra cases <<< "${NCU_CASES:-X-VLA fc1}"
+  kernel_args=()
+  [ -n "${NCU_KERNEL:-}" ] && kernel_args=(-k "regex:$NCU_KERNEL")
   i=0
   for c in "${cases[@]}"; do
     i=$((i + 1))
-    timeout 240 ncu --clock-control none --launch-skip 3 --launch-count 1 \
+    timeout 240 ncu --clock-control none "${kernel_args[@]}" --launch-skip "${NCU_SKIP:-3}" --launch-count 1 \
         --section SpeedOfLight --section LaunchStats --section Occupancy --section WarpStateStats \
         --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
         --metrics "regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio,regex:sm__pipe_tensor_op_gmma.*" \
-        "$BIN/cuda_ops_bench" --gemm-sweep --iters 1 --filter "$c" > "$OUT/ncu_$i.log" 2>&1
+        "$BIN/cuda_ops_bench" ${NCU_BENCH_ARGS---gemm-sweep} --iters 1 --filter "$c" > "$OUT/ncu_$i.log" 2>&1
     note "ncu [$c]: exit $?"
-    grep -E "^  [A-Za-z].*Gemm|Duration|Throughput|Achieved Occupancy|Registers Per|Stall|L2 Hit|L1/TEX Hit|Issue Slots Busy|Executed Ipc A" \
+    grep -E "^  [A-Za-z].*(Gemm|Attention)|Duration|Throughput|Achieved Occupancy|Registers Per|Stall|L2 Hit|L1/TEX Hit|Issue Slots Busy|Executed Ipc A" \
         "$OUT/ncu_$i.log" | head -40 | tee -a "$SUMMARY"
   done
 fi

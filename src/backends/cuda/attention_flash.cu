@@ -437,23 +437,25 @@ int AttentionFlashSplits(const AttentionArgs& a, int num_sms, size_t workspace_b
   if (forced > 0) {
     splits = std::min(forced, max_splits);
   } else {
-    // Makespan model in units of one 64 x 64 block tile (~1.4 us at D 256): blocks sharing an
-    // SM share its shared-memory port and tensor cores, so the busiest SM runs
-    // ceil(blocks·s / SMs) blocks of ceil(tiles / s) tiles each. Splitting adds per block the
-    // write of its f32 partial (~half a tile), the merge kernel (~one tile) and the partials'
-    // round trip through L2/HBM (write + read at ~4 TB/s: bytes / 2.8 MB tiles). Smallest cost
-    // wins, ties to fewer splits. pi0 at 132 SMs: expert B1 51x581 -> 10 splits, B4 -> 4,
-    // pi0.5 B1 10x810 -> 13; prefixes (67+ row tiles) -> none.
+    // Makespan model in units of one 64 x 64 block tile, calibrated on the H100 (cuda_ops_bench
+    // --graph, pi0 expert B1 51x581 forced to 1..10 splits: ~5.5 us per tile per block, the
+    // split form ~0.45 tile more: partial writes + merge kernel). The kernel is latency-bound
+    // (4 warps a block), so the blocks resident on one SM (2 at D 256: 99 KB smem each; 3 at
+    // D 128: registers) run side by side at nearly full speed: the makespan is waves x tiles
+    // per block, a wave being resident x SMs blocks. The partials' round trip costs bytes /
+    // 16 MB per tile (~3 TB/s for 5.5 us). Smallest cost wins, ties to fewer splits. The old
+    // model counted co-resident blocks as serial and never split the prefixes; measured at
+    // pi0's 532-token prefix: 72 us unsplit against 42 us with 3 splits. pi0 at 132 SMs:
+    // expert B1 51x581 -> 10 splits, B4 -> 5, pi0.5 B1 10x810 -> 13, prefix 532 -> 3, 816 -> 2.
     const int64_t blocks = RowTiles(a) * a.batch * a.hkv;
     const int tiles = KeyTiles(a);
-    const int64_t sms = std::max(num_sms, 1);
+    const int64_t slots = static_cast<int64_t>(std::max(num_sms, 1)) * (a.d == 256 ? 2 : 3);
     double best = 0.0;
     for (int s = 1; s <= max_splits; ++s) {
-      const int64_t per_sm = (blocks * s + sms - 1) / sms;
+      const int64_t waves = (blocks * s + slots - 1) / slots;
       const int per_block = (tiles + s - 1) / s;
-      const double traffic = static_cast<double>(AttentionFlashWorkspaceBytes(a, s)) / 2.8e6;
-      const double cost = s == 1 ? static_cast<double>(per_sm * per_block)
-                                 : static_cast<double>(per_sm) * (per_block + 0.5) + 1.0 + traffic;
+      const double traffic = static_cast<double>(AttentionFlashWorkspaceBytes(a, s)) / 16e6;
+      const double cost = static_cast<double>(waves * per_block) + (s == 1 ? 0.0 : 0.45 + traffic);
       if (s == 1 || cost < best) {
         best = cost;
         splits = s;
