@@ -12,6 +12,7 @@
 #
 #   STEPS="parity model pi0 bench profile ops sweep peers" scripts/device_session.sh   # default: all
 #   STEPS=peers_pi0 PI0_PEER_ARCHS=pi0 scripts/device_session.sh   # opt-in: pi0 / pi0.5 PyTorch peers
+#     (PI0_PEER_MODES=compile-bf16 PI0_PEER_TIMEOUT=590: only the torch.compile peer, one call)
 #   STEPS=kprof scripts/device_session.sh   # per-kernel time of one graph replay (ncu), X-VLA / pi0 / pi0.5
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -191,7 +192,7 @@ if has ncu; then
     timeout 240 ncu --clock-control none "${kernel_args[@]}" --launch-skip "${NCU_SKIP:-3}" --launch-count 1 \
         --section SpeedOfLight --section LaunchStats --section Occupancy --section WarpStateStats \
         --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
-        --metrics "regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio,regex:sm__pipe_tensor_op_gmma.*" \
+        --metrics "${NCU_METRICS:-regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio,regex:sm__pipe_tensor_op_gmma.*}" \
         "$BIN/cuda_ops_bench" ${NCU_BENCH_ARGS---gemm-sweep} --iters 1 --filter "$c" > "$OUT/ncu_$i.log" 2>&1
     note "ncu [$c]: exit $?"
     grep -E "^  [A-Za-z].*(Gemm|Attention)|Duration|Throughput|Achieved Occupancy|Registers Per|Stall|L2 Hit|L1/TEX Hit|Issue Slots Busy|Executed Ipc A" \
@@ -222,6 +223,7 @@ if has peers_pi0 && [ -d .whl ] && [ -f bench/peers/pi0_peers.py ]; then
     fi
     PYTHONUNBUFFERED=1 timeout ${PI0_PEER_TIMEOUT:-540} python3 bench/peers/pi0_peers.py --model "$DIR" \
         --vlart "$BIN/vlart" --out "$OUT/peers_$arch" --batch ${PEER_BATCH:-1} --iters 30 --warmup 5 \
+        ${PI0_PEER_MODES:+--modes "$PI0_PEER_MODES"} \
         > "$OUT/peers_$arch.log" 2>&1
     note "peers $arch: exit $?"; tail -30 "$OUT/peers_$arch.log" >> "$SUMMARY"
   done
