@@ -12,9 +12,16 @@
 // state. Configurations are XvlaFullConfig / Pi0FullConfig (224x224 views, 3 slots, 50 X-VLA
 // text tokens, 30x20 / 50x32 / 10x32 noise); tokenizers, norm stats and the image processor
 // settings come from tiny synthetic checkpoint folders written to a temporary directory at
-// start (the same side files a full synthetic checkpoint carries). The Policy* cases time the
-// `preprocess` stage of whole tiny-model calls (CallTimings::preprocess_ms, manual time),
-// the number the CLI reports.
+// start (the same side files a full synthetic checkpoint carries).
+//   pieces          the reference path's parts (one-shot and planned Pillow resize,
+//                   normalisation, tokenizers, noise) and the fast path's (Fast*View);
+//   *Prepare        the whole preprocessing as the policies call it (PrepareInto into
+//                   reused buffers, noise included), in a hot loop;
+//   *PrepareAfterIdle  the same after 10 ms of sleep per call (a robot loop on a GPU host:
+//                   caches cooled, helper threads asleep);
+//   PolicyPreprocess  CallTimings::preprocess_ms of whole tiny-model CPU calls, the
+//                   number `vlart bench` reports.
+// VLART_PREPROCESS_THREADS=N runs the processors' tasks on N threads (default 1).
 
 #include <benchmark/benchmark.h>
 

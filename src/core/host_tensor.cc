@@ -24,6 +24,12 @@ HostTensor::HostTensor(DType dtype, const Shape& shape) {
   view_ = Tensor::Contiguous(p, dtype, shape, Device::kCpu);
 }
 
+bool EnsureHostTensor(HostTensor& t, DType dtype, const Shape& shape) {
+  if (t.dtype() == dtype && t.shape() == shape && t.data<void>() != nullptr) return false;
+  t = HostTensor(dtype, shape);
+  return true;
+}
+
 namespace {
 
 // Byte offset of the element at row-major `linear_index` in a strided view.

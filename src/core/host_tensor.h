@@ -47,6 +47,11 @@ class HostTensor {
   Tensor view_;
 };
 
+// Makes `t` a dtype[shape] tensor, keeping its memory (and contents) when it already is
+// one; otherwise a new zeroed tensor. Returns whether it was (re)made. For buffers
+// reused call to call (the policies' host inputs).
+bool EnsureHostTensor(HostTensor& t, DType dtype, const Shape& shape);
+
 // Reads element `linear_index` (row-major over the view's shape) of any CPU float view as f32.
 float LoadAsF32(const Tensor& cpu_view, int64_t linear_index);
 

@@ -11,7 +11,7 @@
 // integer weights, and the normalisation is a per-channel function of the byte. How:
 //  - the colour channel is pulled out of the packed rows into a byte plane;
 //  - horizontal pass (when the width changes): the plane's band of rows that the
-//    vertical pass reads is transposed (16 x 16 SSE blocks), each output column is then
+//    vertical pass reads is transposed (AVX2/SSE blocks), each output column is then
 //    a whole-row sum (row_convolution.h) over input columns, and the result is
 //    transposed back;
 //  - vertical pass: each output row is a whole-row sum over input rows, normalised

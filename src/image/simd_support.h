@@ -21,7 +21,10 @@ namespace vlart {
 // True when the CPU has AVX2 and FMA (checked once).
 inline bool CpuHasAvx2Fma() {
 #if VLART_IMAGE_X86
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const bool has = [] {
+    __builtin_cpu_init();  // safe even if first called during static initialisation
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
   return has;
 #else
   return false;

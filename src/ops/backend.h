@@ -93,6 +93,9 @@ class Backend {
   // ---- memory -----------------------------------------------------------------
   virtual std::unique_ptr<Arena> NewArena() = 0;
   // host -> backend. `dst` is backend memory, contiguous, same shape; float dtypes convert.
+  // `host_src` has been consumed when Upload returns (copied, or staged for an
+  // asynchronous copy): the caller may overwrite or free it at once. The copy is ordered
+  // before every op issued after it.
   virtual void Upload(const Tensor& host_src, const Tensor& dst) = 0;
   // backend -> host. `host_dst` contiguous, same shape; float dtypes convert.
   virtual void Download(const Tensor& src, const Tensor& host_dst) = 0;

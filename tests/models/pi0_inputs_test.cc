@@ -3,6 +3,18 @@
 // pi0_inputs_test.cc: bad inputs to the pi0 / pi0.5 model and its transforms give clear
 // errors (never a crash), and the transforms' edge cases behave as openpi's: prompt
 // truncation with openpi's notice, resize of off-size images, strict norm stats.
+//
+// Also Upload's reuse (Pi0UploadReuse): a plan keeps its host buffers and rebuilds the
+// positions and masks only when the prefix rows' pad pattern changed (the token ids only
+// when they changed). Proven on sequences of calls through one plan that change the
+// prompts' lengths (with batch padding), the token ids, the image mask (reference layout,
+// where masked views stay in the prefix), pixels, state and noise, go back and forth, and
+// visit a second plan: after every Upload the plan's device inputs are openpi's for that
+// call (positions, masks, ids rebuilt here independently from openpi's definitions over
+// its full slot layout; images, state, noise from the inputs), x0 is bit-identical to a
+// fresh model's, and the rebuild counters move exactly when (and for the samples whose)
+// pattern, or the ids, changed. A refused call uploads nothing and leaves the counters
+// alone.
 
 #include <gtest/gtest.h>
 
@@ -113,6 +125,296 @@ TEST_F(Pi0BadModelInputs, UploadIntoAPlanThatDoesNotFit) {
   other.steps = 5;
   ExpectError(model_->Upload(**plan, other), "steps into a plan for");
 }
+
+// ---- Upload reuse ---------------------------------------------------------------------
+
+// What the device's input buffers of `plan` hold.
+struct PlanInputs {
+  HostTensor images, ids, positions, prefix_mask, suffix_positions, suffix_mask, state, noise;
+};
+
+PlanInputs DownloadPlanInputs(Backend& be, const pi0::Pi0Model::Plan& p) {
+  auto get = [&](const Tensor& t) {
+    HostTensor h(t.dtype, t.shape);
+    be.Download(t, h.view());
+    return h;
+  };
+  PlanInputs d;
+  d.images = get(p.images);
+  d.ids = get(p.ids);
+  d.positions = get(p.positions);
+  d.prefix_mask = get(p.prefix_mask);
+  d.suffix_positions = get(p.suffix_positions);
+  d.suffix_mask = get(p.suffix_mask);
+  d.state = get(p.state);
+  d.noise = get(p.noise);
+  be.Synchronize();
+  return d;
+}
+
+// openpi's inputs for `in`, laid out on `plan`'s rows (plan.prefix_slots), built from
+// openpi's definitions over its full prefix [V views x T tokens ; Lt prompt slots] + the
+// suffix: pad masks, ar masks, positions cumsum(pad) - 1 (suffix: sum(prefix pad) +
+// arange(S)), make_att_2d_masks (key j visible to query i iff cumsum(ar)[j] <=
+// cumsum(ar)[i] and both pads); batch-padding rows are invalid with any position, which
+// our layout fixes at (valid count - 1), and id 0.
+PlanInputs ExpectedPlanInputs(const pi0::Pi0Config& cfg, const pi0::Pi0Inputs& in,
+                              const pi0::Pi0Model::Plan& plan) {
+  const int64_t b = plan.key.batch;
+  const int64_t l = plan.key.prefix_len;
+  const int64_t nv = cfg.num_views;
+  const int64_t t = cfg.vision.tokens();
+  const int64_t lt = cfg.max_token_len;
+  const int64_t sfx = cfg.suffix_len();
+  const int64_t np = nv * t + lt;  // openpi's prefix slots
+  const int64_t s = cfg.vision.image_size;
+  PlanInputs e;
+  e.ids = HostTensor(DType::kI32, {b * l});
+  e.positions = HostTensor(DType::kI32, {b, l});
+  e.prefix_mask = HostTensor(DType::kF32, {b, l, l});
+  e.suffix_positions = HostTensor(DType::kI32, {b, sfx});
+  e.suffix_mask = HostTensor(DType::kF32, {b, sfx, l + sfx});
+  for (int64_t i = 0; i < b; ++i) {
+    std::vector<int> pad(np + sfx), ar(np + sfx, 0), id(np, 0);
+    for (int64_t k = 0; k < np; ++k) {
+      pad[k] = k < nv * t ? in.image_mask.data<uint8_t>()[i * nv + k / t] != 0
+                          : in.token_mask.data<uint8_t>()[i * lt + (k - nv * t)] != 0;
+      if (k >= nv * t) id[k] = in.tokens.data<int32_t>()[i * lt + (k - nv * t)];
+    }
+    for (int64_t q = 0; q < sfx; ++q) {
+      pad[np + q] = 1;
+      ar[np + q] = cfg.pi05 ? q == 0 : q <= 1;
+    }
+    std::vector<int> cum_pad(np + sfx), cum_ar(np + sfx);
+    for (int64_t k = 0; k < np + sfx; ++k) {
+      cum_pad[k] = (k ? cum_pad[k - 1] : 0) + pad[k];
+      cum_ar[k] = (k ? cum_ar[k - 1] : 0) + ar[k];
+    }
+    const int n_valid = cum_pad[np - 1];
+    auto sees = [&](int64_t q, int64_t k) {  // openpi slots (or -1: batch padding)
+      return q >= 0 && k >= 0 && pad[q] && pad[k] && cum_ar[k] <= cum_ar[q];
+    };
+    const std::vector<int>& slots = plan.prefix_slots[i];
+    for (int64_t r = 0; r < l; ++r) {
+      const int sr = slots[r];
+      e.ids.data<int32_t>()[i * l + r] = sr >= 0 ? id[sr] : 0;
+      e.positions.data<int32_t>()[i * l + r] = sr >= 0 ? cum_pad[sr] - 1 : n_valid - 1;
+      for (int64_t c = 0; c < l; ++c) {
+        e.prefix_mask.data<float>()[(i * l + r) * l + c] =
+            sees(sr, slots[c]) ? 0.0f : pi0::kMaskNegative;
+      }
+    }
+    for (int64_t q = 0; q < sfx; ++q) {
+      e.suffix_positions.data<int32_t>()[i * sfx + q] = n_valid + static_cast<int32_t>(q);
+      float* row = e.suffix_mask.data<float>() + (i * sfx + q) * (l + sfx);
+      for (int64_t c = 0; c < l; ++c) row[c] = sees(np + q, slots[c]) ? 0.0f : pi0::kMaskNegative;
+      for (int64_t j = 0; j < sfx; ++j) {
+        row[l + j] = sees(np + q, np + j) ? 0.0f : pi0::kMaskNegative;
+      }
+    }
+  }
+  e.images = HostTensor(DType::kF32, plan.images.shape);
+  for (size_t k = 0; k < plan.encoded_views.size(); ++k) {
+    const auto [bi, vi] = plan.encoded_views[k];
+    std::memcpy(e.images.data<float>() + k * 3 * s * s,
+                in.images.data<float>() + (bi * nv + vi) * 3 * s * s, 3 * s * s * sizeof(float));
+  }
+  e.state = HostTensor(DType::kF32, in.state.shape());
+  for (int64_t k = 0; k < in.state.numel(); ++k) {
+    e.state.data<float>()[k] = static_cast<float>(in.state.data<double>()[k]);
+  }
+  e.noise = HostTensor::CopyOf(in.noise.view());
+  return e;
+}
+
+pi0::Pi0Inputs CopyInputs(const pi0::Pi0Inputs& in) {
+  pi0::Pi0Inputs c;
+  c.images = HostTensor::CopyOf(in.images.view());
+  c.image_mask = HostTensor::CopyOf(in.image_mask.view());
+  c.tokens = HostTensor::CopyOf(in.tokens.view());
+  c.token_mask = HostTensor::CopyOf(in.token_mask.view());
+  c.state = HostTensor::CopyOf(in.state.view());
+  c.noise = HostTensor::CopyOf(in.noise.view());
+  c.steps = in.steps;
+  return c;
+}
+
+// The samples `which` of `in`, in that order.
+pi0::Pi0Inputs Gather(const pi0::Pi0Inputs& in, const std::vector<int64_t>& which) {
+  auto rows = [&](const HostTensor& t) {
+    Shape shape = t.shape();
+    shape[0] = static_cast<int64_t>(which.size());
+    HostTensor out(t.dtype(), shape);
+    const size_t row = t.nbytes() / t.shape()[0];
+    for (size_t k = 0; k < which.size(); ++k) {
+      std::memcpy(out.data<char>() + k * row, t.data<char>() + which[k] * row, row);
+    }
+    return out;
+  };
+  pi0::Pi0Inputs g;
+  g.images = rows(in.images);
+  g.image_mask = rows(in.image_mask);
+  g.tokens = rows(in.tokens);
+  g.token_mask = rows(in.token_mask);
+  g.state = rows(in.state);
+  g.noise = rows(in.noise);
+  g.steps = in.steps;
+  return g;
+}
+
+// Cuts sample i's prompt to its first n tokens (the rest padding: id 0, mask 0).
+void CutPrompt(pi0::Pi0Inputs& in, int64_t i, int64_t n, int64_t lt) {
+  for (int64_t j = n; j < lt; ++j) {
+    in.tokens.data<int32_t>()[i * lt + j] = 0;
+    in.token_mask.data<uint8_t>()[i * lt + j] = 0;
+  }
+}
+
+class Pi0UploadReuse : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    t_ = LoadPi0Tiny(GetParam());
+    be_ = CreateCpuBackend();
+  }
+  pi0::Pi0Inputs Good() const { return testing::GoldenModelInputs(t_); }
+  std::unique_ptr<pi0::Pi0Model> NewModel(const pi0::Pi0ModelOptions& o) {
+    auto m = pi0::Pi0Model::Load(t_.cfg, *t_.source, *be_, o);
+    EXPECT_TRUE(m.ok()) << m.status().message();
+    return m.ok() ? std::move(m).value() : nullptr;
+  }
+  // One call through `model`'s plan for `in` (which must be `plan`): its device inputs
+  // must be openpi's for `in`, its x0 a fresh model's; the counters must read `builds`
+  // and `ids_uploads` afterwards.
+  void Step(const std::string& what, pi0::Pi0Model& model, pi0::Pi0Model::Plan* plan,
+            const pi0::Pi0Inputs& in, int64_t builds, int64_t ids_uploads) {
+    SCOPED_TRACE(what);
+    ASSERT_TRUE(model.Validate(in).ok());
+    auto p = model.GetPlan(model.MakePlanKey(in));
+    ASSERT_TRUE(p.ok());
+    ASSERT_EQ(*p, plan) << "the sequence must stay in one plan";
+    const Status up = model.Upload(*plan, in);
+    ASSERT_TRUE(up.ok()) << up.message();
+    EXPECT_EQ(plan->mask_builds, builds);
+    EXPECT_EQ(plan->ids_uploads, ids_uploads);
+    const PlanInputs got = DownloadPlanInputs(*be_, *plan);
+    const PlanInputs want = ExpectedPlanInputs(t_.cfg, in, *plan);
+    EXPECT_TRUE(testing::BitEqual(got.ids, want.ids));
+    EXPECT_TRUE(testing::BitEqual(got.positions, want.positions));
+    EXPECT_TRUE(testing::BitEqual(got.prefix_mask, want.prefix_mask));
+    EXPECT_TRUE(testing::BitEqual(got.suffix_positions, want.suffix_positions));
+    EXPECT_TRUE(testing::BitEqual(got.suffix_mask, want.suffix_mask));
+    EXPECT_TRUE(testing::BitEqual(got.images, want.images));
+    EXPECT_TRUE(testing::BitEqual(got.state, want.state));
+    EXPECT_TRUE(testing::BitEqual(got.noise, want.noise));
+    model.Forward(*plan);
+    pi0::Pi0Outputs out;
+    ASSERT_TRUE(model.Download(*plan, &out).ok());
+    auto fresh = NewModel(model.options());
+    ASSERT_TRUE(fresh);
+    auto want_x0 = fresh->Run(in);
+    ASSERT_TRUE(want_x0.ok()) << want_x0.status().message();
+    EXPECT_TRUE(testing::BitEqual(out.x0, want_x0->x0))
+        << "max |diff| " << testing::MaxAbsDiff(out.x0, want_x0->x0);
+  }
+  Pi0Tiny t_;
+  std::unique_ptr<Backend> be_;
+};
+
+TEST_P(Pi0UploadReuse, PromptsIdsPixelsAndAnotherPlanWithTheShortcuts) {
+  // Golden inputs: B = 2, prompts of 19 and 8 tokens, views [1, 1, 0]. Sample 0's prompt
+  // sets the prefix length, so sample 1's prompt can change within the plan.
+  auto model = NewModel({});
+  ASSERT_TRUE(model);
+  const int64_t lt = t_.cfg.max_token_len;
+  const pi0::Pi0Inputs a = Good();
+  auto plan = model->GetPlan(model->MakePlanKey(a));
+  ASSERT_TRUE(plan.ok());
+  pi0::Pi0Inputs shorter = CopyInputs(a);  // sample 1: 8 -> 5 tokens
+  CutPrompt(shorter, 1, 5, lt);
+  pi0::Pi0Inputs other_ids = CopyInputs(shorter);  // the same pattern, other words
+  for (int64_t j = 1; j < 5; ++j) other_ids.tokens.data<int32_t>()[lt + j] = 10 + 7 * j;
+  pi0::Pi0Inputs other_pixels = CopyInputs(other_ids);  // and other pixels, state, noise
+  for (int64_t k = 0; k < other_pixels.images.numel(); ++k) {
+    float& x = other_pixels.images.data<float>()[k];
+    x = 0.5f * x - 0.25f;
+  }
+  other_pixels.state.data<double>()[3] += 0.5;
+  other_pixels.noise.data<float>()[7] = -1.5f;
+
+  Step("first call: both samples built", *model, *plan, a, 2, 1);
+  Step("the same inputs again: nothing rebuilt", *model, *plan, a, 2, 1);
+  Step("sample 1's prompt shorter: sample 1 rebuilt", *model, *plan, shorter, 3, 2);
+  Step("same pad pattern, other token ids: ids only", *model, *plan, other_ids, 3, 3);
+  Step("other pixels, state and noise: neither", *model, *plan, other_pixels, 3, 3);
+  Step("back to the first prompts: sample 1 rebuilt", *model, *plan, a, 4, 4);
+
+  // Another plan (sample 0's third view present) does not disturb this one's buffers.
+  pi0::Pi0Inputs three_views = CopyInputs(a);
+  three_views.image_mask.data<uint8_t>()[2] = 1;
+  auto plan2 = model->GetPlan(model->MakePlanKey(three_views));
+  ASSERT_TRUE(plan2.ok());
+  ASSERT_NE(*plan2, *plan);
+  Step("second plan", *model, *plan2, three_views, 2, 1);
+  Step("first plan again, same inputs as its last call", *model, *plan, a, 4, 4);
+
+  // A refused call (a non-finite pixel, after a prompt change) uploads nothing: the
+  // device still holds the last call's inputs, and the counters say so.
+  pi0::Pi0Inputs bad = CopyInputs(shorter);
+  bad.images.data<float>()[5] = std::numeric_limits<float>::infinity();
+  ExpectError(model->Upload(**plan, bad), "pi0 input 'images[0][0]': expected finite values, got inf");
+  EXPECT_EQ((*plan)->mask_builds, 4);
+  EXPECT_EQ((*plan)->ids_uploads, 4);
+  Step("after the refused call, the inputs before it", *model, *plan, a, 4, 4);
+  Step("after the refused call, its prompts", *model, *plan, shorter, 5, 5);
+}
+
+TEST_P(Pi0UploadReuse, OnlyTheChangedSamplesAreRebuilt) {
+  // B = 3 from the golden samples (1, 0, 1): the middle one's 19-token prompt sets the
+  // prefix length; the outer ones' prompts change, alone or together (two runs of
+  // changed samples around an unchanged one).
+  auto model = NewModel({});
+  ASSERT_TRUE(model);
+  const int64_t lt = t_.cfg.max_token_len;
+  const pi0::Pi0Inputs a = Gather(Good(), {1, 0, 1});
+  auto plan = model->GetPlan(model->MakePlanKey(a));
+  ASSERT_TRUE(plan.ok());
+  pi0::Pi0Inputs first_cut = CopyInputs(a);
+  CutPrompt(first_cut, 0, 5, lt);
+  pi0::Pi0Inputs outer_cut = CopyInputs(first_cut);
+  CutPrompt(outer_cut, 2, 3, lt);
+  Step("first call", *model, *plan, a, 3, 1);
+  Step("sample 0 changed", *model, *plan, first_cut, 4, 2);
+  Step("sample 2 changed", *model, *plan, outer_cut, 5, 3);
+  Step("samples 0 and 2 back", *model, *plan, a, 7, 4);
+  Step("samples 0 and 2 again", *model, *plan, outer_cut, 9, 5);
+}
+
+TEST_P(Pi0UploadReuse, ImageMaskAndPromptChangesInTheReferenceLayout) {
+  // Reference layout: masked views and prompt padding stay in the prefix (fixed length
+  // 3 T + Lt), so view masks and prompt lengths change inside one plan.
+  auto model = NewModel(pi0::Pi0ModelOptions::Reference());
+  ASSERT_TRUE(model);
+  const int64_t lt = t_.cfg.max_token_len;
+  const pi0::Pi0Inputs a = Good();
+  auto plan = model->GetPlan(model->MakePlanKey(a));
+  ASSERT_TRUE(plan.ok());
+  pi0::Pi0Inputs third_view = CopyInputs(a);  // sample 0's zero image counts as present
+  third_view.image_mask.data<uint8_t>()[2] = 1;
+  pi0::Pi0Inputs no_wrist = CopyInputs(third_view);  // sample 1 without its wrist view
+  no_wrist.image_mask.data<uint8_t>()[3 + 1] = 0;
+  pi0::Pi0Inputs short_prompt = CopyInputs(no_wrist);
+  CutPrompt(short_prompt, 0, 2, lt);
+
+  Step("first call", *model, *plan, a, 2, 1);
+  Step("third view of sample 0 present", *model, *plan, third_view, 3, 1);
+  Step("wrist view of sample 1 masked", *model, *plan, no_wrist, 4, 1);
+  Step("the same again", *model, *plan, no_wrist, 4, 1);
+  Step("sample 0's prompt cut to 2 tokens", *model, *plan, short_prompt, 5, 2);
+  Step("back to the first inputs: both samples", *model, *plan, a, 7, 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Tiny, Pi0UploadReuse, ::testing::Values("pi0_tiny", "pi05_tiny"),
+                         [](const auto& p) { return p.param; });
 
 // ---- transforms ----------------------------------------------------------------------
 

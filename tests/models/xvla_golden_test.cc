@@ -7,7 +7,11 @@
 // to 2.2e-6 relative; tests/golden/README.md). Stages are compared in execution order
 // and the table printed on failure marks the first one that diverged. Tolerances:
 // golden_file.h. Also proven here: hoisting the step-invariant policy context gives
-// bit-identical actions to recomputing it every step as the reference does.
+// bit-identical actions to recomputing it every step as the reference does; Upload takes
+// the present views straight from the caller's tensor (the device gets them packed in
+// (b, v) order, the golden's mask [[1, 1, 0], [1, 0, 1]] makes three runs) and calls
+// through one model with changing pixels, prompts, domains, proprio and noise give the
+// actions of fresh models.
 
 #include <gtest/gtest.h>
 
@@ -152,6 +156,83 @@ TEST(XvlaGolden, HoistingTheStepInvariantContextIsExact) {
   ASSERT_TRUE(a.ok() && b.ok());
   ASSERT_EQ(a->actions.numel(), b->actions.numel());
   EXPECT_EQ(0, std::memcmp(a->actions.view().data, b->actions.view().data, a->actions.nbytes()));
+}
+
+xvla::XvlaInputs CopyInputs(const xvla::XvlaInputs& in) {
+  xvla::XvlaInputs c;
+  c.input_ids = HostTensor::CopyOf(in.input_ids.view());
+  c.images = HostTensor::CopyOf(in.images.view());
+  c.image_mask = HostTensor::CopyOf(in.image_mask.view());
+  c.domain_id = HostTensor::CopyOf(in.domain_id.view());
+  c.proprio = HostTensor::CopyOf(in.proprio.view());
+  c.noise = HostTensor::CopyOf(in.noise.view());
+  c.steps = in.steps;
+  return c;
+}
+
+TEST(XvlaGolden, UploadPacksThePresentViewsAndRepeatedCallsAreExact) {
+  const GoldenFile g(vlart::testing::TestDataPath("golden/xvla_tiny/golden.safetensors"));
+  Loaded l = LoadTiny();
+  auto be = CreateCpuBackend();
+  auto model = xvla::XvlaModel::Load(l.cfg, *l.source, *be);
+  ASSERT_TRUE(model.ok());
+  const xvla::XvlaInputs a = GoldenInputs(g);
+  xvla::XvlaInputs other = CopyInputs(a);  // other pixels, prompt, domain, proprio, noise
+  for (int64_t k = 0; k < other.images.numel(); ++k) {
+    other.images.data<float>()[k] = 0.5f * other.images.data<float>()[k] + 0.125f;
+  }
+  other.input_ids.data<int32_t>()[3] = 7;
+  other.domain_id.data<int32_t>()[0] = 1;
+  other.proprio.data<float>()[2] = 0.75f;
+  other.noise.data<float>()[11] = -2.0f;
+  const int64_t nv = l.cfg.num_views;
+  const int64_t per_image = 3LL * l.cfg.vision.image_size * l.cfg.vision.image_size;
+  const xvla::XvlaInputs* sequence[] = {&a, &other, &a, &a, &other};
+  for (const xvla::XvlaInputs* in : sequence) {
+    ASSERT_TRUE((*model)->Validate(*in).ok());
+    auto plan = (*model)->GetPlan(xvla::XvlaModel::KeyFor(*in));
+    ASSERT_TRUE(plan.ok());
+    ASSERT_TRUE((*model)->Upload(**plan, *in).ok());
+    // The device's images: the present views in (b, v) order, bytes as given.
+    HostTensor got(DType::kF32, (*plan)->images_f32.shape);
+    be->Download((*plan)->images_f32, got.view());
+    be->Synchronize();
+    ASSERT_EQ((*plan)->valid_views.size(), 4u);
+    for (size_t k = 0; k < (*plan)->valid_views.size(); ++k) {
+      const auto [bi, vi] = (*plan)->valid_views[k];
+      EXPECT_EQ(0, std::memcmp(got.data<float>() + k * per_image,
+                               in->images.data<float>() + (bi * nv + vi) * per_image,
+                               per_image * sizeof(float)))
+          << "view " << k;
+    }
+    (*model)->Forward(**plan);
+    xvla::XvlaOutputs out;
+    ASSERT_TRUE((*model)->Download(**plan, &out).ok());
+    auto fresh = xvla::XvlaModel::Load(l.cfg, *l.source, *be);
+    ASSERT_TRUE(fresh.ok());
+    auto want = (*fresh)->Run(*in);
+    ASSERT_TRUE(want.ok());
+    ASSERT_EQ(out.actions.nbytes(), want->actions.nbytes());
+    EXPECT_EQ(0, std::memcmp(out.actions.data<float>(), want->actions.data<float>(),
+                             out.actions.nbytes()));
+  }
+  // Inputs whose views or batch the plan was not made for are refused, not packed wrong.
+  auto plan = (*model)->GetPlan(xvla::XvlaModel::KeyFor(a));
+  ASSERT_TRUE(plan.ok());
+  xvla::XvlaInputs other_views = CopyInputs(a);
+  other_views.image_mask.data<uint8_t>()[2] = 1;
+  const Status s = (*model)->Upload(**plan, other_views);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("X-VLA upload: sample 0 view 2: the image mask says present, the plan absent"),
+            std::string::npos)
+      << s.message();
+  xvla::XvlaInputs nan_pixel = CopyInputs(a);
+  nan_pixel.images.data<float>()[5 * per_image + 9] = std::numeric_limits<float>::quiet_NaN();
+  const Status n = (*model)->Upload(**plan, nan_pixel);
+  ASSERT_FALSE(n.ok());
+  EXPECT_NE(n.message().find("X-VLA input 'images[1][2]': expected finite values, got nan"),
+            std::string::npos)
+      << n.message();
 }
 
 TEST(XvlaGolden, RejectsBadInputsWithClearErrors) {

@@ -214,6 +214,45 @@ TEST_P(Pi0PolicyTest, BatchOfTwoIsTwoSingleCallsToRounding) {
   }
 }
 
+TEST_P(Pi0PolicyTest, ChangingPromptsAndViewsThroughOnePolicyAreFreshCalls) {
+  // A robot loop: the same instruction most calls, now and then another one (with batch
+  // padding: sample 0's prompt is the longest, so sample 1's can change inside one plan),
+  // new pictures. The model re-uploads positions and masks only when the pad pattern
+  // changed and token ids only when they changed (pi0_inputs_test.cc); every call must
+  // still give exactly what a freshly loaded policy gives for it.
+  auto p = Load();
+  ASSERT_TRUE(p);
+  const std::string task = "pick up the black bowl between the plate and the ramekin and place it on the plate";
+  std::vector<Observation> a = {LiberoObservation(task), LiberoObservation("open the drawer")};
+  std::vector<Observation> other_prompt = {LiberoObservation(task),
+                                           LiberoObservation("close the top drawer of the cabinet")};
+  std::vector<Observation> other_words = {LiberoObservation(task), LiberoObservation("open the window")};
+  std::vector<Observation> other_views = a;
+  std::swap(other_views[0].images[0], other_views[0].images[1]);
+  other_views[1].state[2] = 0.4;
+  const std::vector<Observation>* sequence[] = {&a, &a, &other_prompt, &other_prompt, &other_words,
+                                                &a, &other_views, &a};
+  uint64_t seed = 40;
+  for (const std::vector<Observation>* obs : sequence) {
+    SCOPED_TRACE(fmt::format("call with seed {}", seed));
+    ActOptions ao;
+    ao.seed = seed++;
+    auto got = p->ActBatch(*obs, ao);
+    ASSERT_TRUE(got.ok()) << got.status().message();
+    auto fresh = Load();
+    ASSERT_TRUE(fresh);
+    auto want = fresh->ActBatch(*obs, ao);
+    ASSERT_TRUE(want.ok()) << want.status().message();
+    ASSERT_EQ(got->size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+      const HostTensor& g = (*got)[i].actions;
+      const HostTensor& w = (*want)[i].actions;
+      ASSERT_EQ(g.shape(), w.shape());
+      EXPECT_EQ(std::memcmp(g.view().data, w.view().data, g.nbytes()), 0) << "sample " << i;
+    }
+  }
+}
+
 TEST_P(Pi0PolicyTest, ProfilesOpsWhenAsked) {
   PolicyOptions po;
   po.profile_ops = 100000;

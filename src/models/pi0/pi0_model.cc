@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/finite.h"
 #include "models/pi0/pi0_schedule.h"
 
 namespace vlart::pi0 {
@@ -82,6 +83,31 @@ Pi0Model::Plan::Plan(const Pi0Model& model, const PlanKey& k) : key(k) {
   x_t = arena->Allocate({b, h, a}, DType::kF32);
   v_t = arena->Allocate({b, h, a}, DType::kF32);
   x0 = arena->Allocate({b, h, a}, DType::kF32);
+
+  host.valid.assign(b * l, 0);
+  host.uploaded_valid.assign(b * l, 2);  // matches no pattern: every sample's first upload builds
+  host.call_ids.assign(b * l, 0);
+  host.ids = HostTensor(DType::kI32, {b * l});
+  host.positions = HostTensor(DType::kI32, {b, l});
+  host.prefix_mask = HostTensor(DType::kF32, {b, l, l});
+  host.suffix_positions = HostTensor(DType::kI32, {b, sfx});
+  host.suffix_mask = HostTensor(DType::kF32, {b, sfx, l + sfx});
+  host.state = HostTensor(DType::kF32, {b, a});
+  host.key_row.assign(l, 0.0f);
+  // Suffix query q sees suffix key j iff cumsum(ar)[j] <= cumsum(ar)[q], with
+  // ar = [1, 1, 0, ...] (pi0: state, then actions) or [1, 0, ...] (pi0.5).
+  std::vector<int> cum_ar(sfx);
+  for (int64_t j = 0; j < sfx; ++j) {
+    const int ar = cfg.pi05 ? (j == 0) : (j <= 1);
+    cum_ar[j] = (j > 0 ? cum_ar[j - 1] : 0) + ar;
+  }
+  host.suffix_tail.resize(sfx * sfx);
+  for (int64_t q = 0; q < sfx; ++q) {
+    for (int64_t j = 0; j < sfx; ++j) {
+      host.suffix_tail[q * sfx + j] = cum_ar[j] <= cum_ar[q] ? 0.0f : kMaskNegative;
+    }
+  }
+  prefix_slots.resize(b);
 
   const Pi0ModelOptions& o = model.options_;
   siglip = std::make_unique<SiglipEncoder>(cfg.vision, model.w_.vision, be, *arena, n, dtype);
@@ -189,6 +215,47 @@ Result<Pi0Model::Plan*> Pi0Model::GetPlan(const PlanKey& key) {
   return raw;
 }
 
+namespace {
+
+// Sample i's positions, prefix mask, suffix positions and suffix mask from its pad pattern
+// plan.host.valid (see Upload), into plan.host.
+void BuildPrefixInputs(Pi0Model::Plan& plan, int64_t i) {
+  Pi0Model::Plan::HostInputs& h = plan.host;
+  const int64_t l = plan.key.prefix_len;
+  const int64_t sfx = h.suffix_positions.shape()[1];
+  const uint8_t* valid = h.valid.data() + i * l;
+  // openpi's positions cumsum(pad) - 1 over its slots; the slots we dropped all have
+  // pad = false, so over our rows it is the running count of valid rows, minus one
+  // (batch padding rows, invalid, repeat the last).
+  int32_t* pos = h.positions.data<int32_t>() + i * l;
+  int32_t cum = 0;
+  for (int64_t r = 0; r < l; ++r) {
+    cum += valid[r];
+    pos[r] = cum - 1;
+  }
+  const int32_t n_valid = cum;
+  // make_att_2d_masks with ar = 0 everywhere: query q sees key k iff both are valid.
+  float* key_row = h.key_row.data();
+  for (int64_t k = 0; k < l; ++k) key_row[k] = valid[k] ? 0.0f : kMaskNegative;
+  float* pm = h.prefix_mask.data<float>() + i * l * l;
+  for (int64_t q = 0; q < l; ++q) {
+    if (valid[q]) {
+      std::memcpy(pm + q * l, key_row, l * sizeof(float));
+    } else {
+      std::fill_n(pm + q * l, l, kMaskNegative);
+    }
+  }
+  // Suffix: positions sum(prefix pad) + arange(S); keys [prefix (valid ones) ; suffix].
+  for (int64_t q = 0; q < sfx; ++q) {
+    h.suffix_positions.data<int32_t>()[i * sfx + q] = n_valid + static_cast<int32_t>(q);
+    float* sm = h.suffix_mask.data<float>() + (i * sfx + q) * (l + sfx);
+    std::memcpy(sm, key_row, l * sizeof(float));
+    std::memcpy(sm + l, h.suffix_tail.data() + q * sfx, sfx * sizeof(float));
+  }
+}
+
+}  // namespace
+
 Status Pi0Model::Upload(Plan& plan, const Pi0Inputs& in) {
   const PlanKey& key = plan.key;
   const int64_t b = key.batch;
@@ -196,7 +263,6 @@ Status Pi0Model::Upload(Plan& plan, const Pi0Inputs& in) {
   const int64_t t = cfg_.vision.tokens();
   const int64_t lt = cfg_.max_token_len;
   const int64_t l = key.prefix_len;
-  const int64_t sfx = cfg_.suffix_len();
   const int64_t a = cfg_.action_dim;
   if (in.image_mask.shape()[0] != b || in.steps != key.steps) {
     return InvalidArgument("pi0 upload: inputs of batch {} / {} steps into a plan for {} / {}",
@@ -205,29 +271,21 @@ Status Pi0Model::Upload(Plan& plan, const Pi0Inputs& in) {
   const uint8_t* imask = in.image_mask.data<uint8_t>();
   const uint8_t* tmask = in.token_mask.data<uint8_t>();
   const int32_t* tokens = in.tokens.data<int32_t>();
+  Plan::HostInputs& host = plan.host;
 
   // Prefix layout. openpi's prefix slots are [view 0 (T) | ... | view V-1 (T) | prompt (Lt)];
   // we keep, in that order, the slots of encoded views and (unless trimmed) every prompt
-  // slot, then pad the sample to L rows. Positions are openpi's cumsum(pad) - 1 of each
-  // kept slot; removed slots all have pad = false, so kept valid slots keep theirs.
-  HostTensor ids(DType::kI32, {b * l});
-  HostTensor pos(DType::kI32, {b, l});
-  HostTensor pmask(DType::kF32, {b, l, l});
-  HostTensor spos(DType::kI32, {b, sfx});
-  HostTensor smask(DType::kF32, {b, sfx, l + sfx});
-  plan.prefix_slots.assign(b, std::vector<int>(l, -1));
-  std::vector<uint8_t> valid(l);
+  // slot, then pad the sample to L rows. This pass only records each row's slot, pad flag
+  // and token id; what derives from the pad flags is rebuilt below for the samples whose
+  // flags changed. Nothing reaches the device before every input check passed, so a
+  // refused call leaves the plan's device buffers (and what host.uploaded_valid says about
+  // them) as they were.
   for (int64_t i = 0; i < b; ++i) {
     std::vector<int>& slots = plan.prefix_slots[i];
+    slots.assign(l, -1);
+    uint8_t* valid = host.valid.data() + i * l;
+    int32_t* ids = host.call_ids.data() + i * l;
     int64_t r = 0;
-    int32_t cum = 0;  // cumsum of openpi's pad mask over the slots seen so far
-    auto keep = [&](int slot, bool pad, int32_t id) {
-      slots[r] = slot;
-      valid[r] = pad;
-      pos.data<int32_t>()[i * l + r] = cum - 1;
-      ids.data<int32_t>()[i * l + r] = id;
-      ++r;
-    };
     for (int64_t v = 0; v < nv; ++v) {
       const bool present = imask[i * nv + v] != 0;
       if (!key.encoded[i * nv + v]) {
@@ -238,81 +296,97 @@ Status Pi0Model::Upload(Plan& plan, const Pi0Inputs& in) {
         }
         continue;
       }
-      for (int64_t j = 0; j < t; ++j) {
-        cum += present;
-        keep(static_cast<int>(v * t + j), present, 0);
+      if (r + t > l) {
+        return InvalidArgument("pi0 upload: sample {} needs more than the plan's {} prefix rows",
+                               i, l);
+      }
+      for (int64_t j = 0; j < t; ++j, ++r) {
+        slots[r] = static_cast<int>(v * t + j);
+        valid[r] = present;
+        ids[r] = 0;
       }
     }
     for (int64_t j = 0; j < lt; ++j) {
       const bool pad = tmask[i * lt + j] != 0;
-      cum += pad;
       if (!pad && options_.trim_text_padding) continue;
       if (r == l) {
         return InvalidArgument("pi0 upload: sample {} needs more than the plan's {} prefix rows",
                                i, l);
       }
-      keep(static_cast<int>(nv * t + j), pad, tokens[i * lt + j]);
+      slots[r] = static_cast<int>(nv * t + j);
+      valid[r] = pad;
+      ids[r] = tokens[i * lt + j];
+      ++r;
     }
-    const int32_t n_valid = cum;
     for (; r < l; ++r) {  // batch padding: masked rows (any finite position and id)
       valid[r] = 0;
-      pos.data<int32_t>()[i * l + r] = n_valid - 1;
-      ids.data<int32_t>()[i * l + r] = 0;
-    }
-    // make_att_2d_masks with ar = 0 everywhere: i sees j iff both are valid.
-    float* pm = pmask.data<float>() + i * l * l;
-    for (int64_t q = 0; q < l; ++q) {
-      for (int64_t kk = 0; kk < l; ++kk) {
-        pm[q * l + kk] = valid[q] && valid[kk] ? 0.0f : kMaskNegative;
-      }
-    }
-    // Suffix: positions sum(prefix pad) + arange(S); keys [prefix (valid ones) ; suffix]
-    // where suffix query q sees suffix key j iff cumsum(ar)[j] <= cumsum(ar)[q].
-    // ar = [1, 1, 0, ...] (pi0: state, then actions) or [1, 0, ...] (pi0.5).
-    std::vector<int> cum_ar(sfx);
-    for (int64_t j = 0; j < sfx; ++j) {
-      const int ar = cfg_.pi05 ? (j == 0) : (j <= 1);
-      cum_ar[j] = (j > 0 ? cum_ar[j - 1] : 0) + ar;
-    }
-    for (int64_t q = 0; q < sfx; ++q) {
-      spos.data<int32_t>()[i * sfx + q] = n_valid + static_cast<int32_t>(q);
-      float* sm = smask.data<float>() + (i * sfx + q) * (l + sfx);
-      for (int64_t kk = 0; kk < l; ++kk) sm[kk] = valid[kk] ? 0.0f : kMaskNegative;
-      for (int64_t j = 0; j < sfx; ++j) {
-        sm[l + j] = cum_ar[j] <= cum_ar[q] ? 0.0f : kMaskNegative;
-      }
+      ids[r] = 0;
     }
   }
 
-  // Encoded images, packed in (b, v) order.
+  // Encoded images: finite (openpi would propagate NaN; we refuse it), then uploaded
+  // straight from the caller's tensor in (b, v) order, one upload per run of encoded views
+  // that are neighbours in both tensors.
   const int64_t per_image = 3 * int64_t{cfg_.vision.image_size} * cfg_.vision.image_size;
-  HostTensor packed(DType::kF32, plan.images.shape);
-  for (size_t e = 0; e < plan.encoded_views.size(); ++e) {
-    const auto [bi, vi] = plan.encoded_views[e];
-    const float* src = in.images.data<float>() + (bi * nv + vi) * per_image;
-    for (int64_t i = 0; i < per_image; ++i) {
-      if (!std::isfinite(src[i])) {
-        return InvalidArgument("pi0 input 'images[{}][{}]': expected finite values, got {}", bi,
-                               vi, src[i]);
-      }
+  const float* pixels = in.images.data<float>();
+  for (const auto& [bi, vi] : plan.encoded_views) {
+    const int64_t bad = FirstNonFinite(pixels + (bi * nv + vi) * per_image, per_image);
+    if (bad >= 0) {
+      return InvalidArgument("pi0 input 'images[{}][{}]': expected finite values, got {}", bi, vi,
+                             pixels[(bi * nv + vi) * per_image + bad]);
     }
-    std::memcpy(packed.data<float>() + e * per_image, src, per_image * sizeof(float));
+  }
+  const Tensor all_views = in.images.view().Reshape({b * nv, 3, cfg_.vision.image_size,
+                                                     cfg_.vision.image_size});
+  const int64_t n = static_cast<int64_t>(plan.encoded_views.size());
+  for (int64_t e0 = 0; e0 < n;) {
+    const int64_t src0 = plan.encoded_views[e0].first * nv + plan.encoded_views[e0].second;
+    int64_t e1 = e0 + 1;
+    while (e1 < n &&
+           plan.encoded_views[e1].first * nv + plan.encoded_views[e1].second == src0 + (e1 - e0)) {
+      ++e1;
+    }
+    be_.Upload(all_views.Slice(0, src0, src0 + (e1 - e0)), plan.images.Slice(0, e0, e1));
+    e0 = e1;
+  }
+
+  if (!host.ids_uploaded ||
+      std::memcmp(host.ids.data<int32_t>(), host.call_ids.data(), b * l * sizeof(int32_t)) != 0) {
+    std::memcpy(host.ids.data<int32_t>(), host.call_ids.data(), b * l * sizeof(int32_t));
+    be_.Upload(host.ids.view(), plan.ids);
+    host.ids_uploaded = true;
+    ++plan.ids_uploads;
+  }
+  // Positions and masks of the samples whose pad pattern changed: rebuilt, and uploaded
+  // one slice per tensor for each run of consecutive changed samples.
+  auto changed = [&](int64_t i) {
+    return std::memcmp(host.valid.data() + i * l, host.uploaded_valid.data() + i * l, l) != 0;
+  };
+  for (int64_t i0 = 0; i0 < b;) {
+    if (!changed(i0)) {
+      ++i0;
+      continue;
+    }
+    int64_t i1 = i0 + 1;
+    while (i1 < b && changed(i1)) ++i1;
+    for (int64_t i = i0; i < i1; ++i) BuildPrefixInputs(plan, i);
+    be_.Upload(host.positions.view().Slice(0, i0, i1), plan.positions.Slice(0, i0, i1));
+    be_.Upload(host.prefix_mask.view().Slice(0, i0, i1), plan.prefix_mask.Slice(0, i0, i1));
+    be_.Upload(host.suffix_positions.view().Slice(0, i0, i1),
+               plan.suffix_positions.Slice(0, i0, i1));
+    be_.Upload(host.suffix_mask.view().Slice(0, i0, i1), plan.suffix_mask.Slice(0, i0, i1));
+    std::memcpy(host.uploaded_valid.data() + i0 * l, host.valid.data() + i0 * l, (i1 - i0) * l);
+    plan.mask_builds += i1 - i0;
+    i0 = i1;
   }
   // openpi casts the float64 state to float32 before state_proj.
-  HostTensor state(DType::kF32, {b, a});
   for (int64_t i = 0; i < b * a; ++i) {
-    state.data<float>()[i] = static_cast<float>(in.state.data<double>()[i]);
+    host.state.data<float>()[i] = static_cast<float>(in.state.data<double>()[i]);
   }
-
-  be_.Upload(packed.view(), plan.images);
-  be_.Upload(ids.view(), plan.ids);
-  be_.Upload(pos.view(), plan.positions);
-  be_.Upload(pmask.view(), plan.prefix_mask);
-  be_.Upload(spos.view(), plan.suffix_positions);
-  be_.Upload(smask.view(), plan.suffix_mask);
-  be_.Upload(state.view(), plan.state);
+  be_.Upload(host.state.view(), plan.state);
   be_.Upload(in.noise.view(), plan.noise);
-  be_.Synchronize();  // the host staging buffers die on return
+  // No Synchronize: Upload has consumed its source when it returns (backend.h) and the
+  // stream orders the copies before the forward.
   return Status::Ok();
 }
 

@@ -17,6 +17,15 @@
 // ids, positions, masks, state, noise), Forward() only enqueues ops (no allocation, no
 // synchronisation: capturable as one CUDA graph), Download() returns x0.
 //
+// Upload's host work is kept small (it runs on every robot step): the plan keeps its
+// host-side buffers; a sample's positions and masks are functions of its prefix rows' pad
+// pattern alone (Plan::HostInputs::valid), so they are rebuilt and re-uploaded only for
+// the samples whose pattern differs from the one the plan's device buffers were built
+// from, and the token ids only when they differ from the uploaded ones (in a robot loop
+// the prompt and views repeat, so usually nothing is); images go from the caller's tensor
+// straight to the device (one upload per run of consecutive encoded views). The device
+// holds the same bytes either way.
+//
 // Exact shortcuts (Pi0ModelOptions, each switchable; all on by default; the tests
 // compare each against the reference layout on the CPU backend):
 //   skip_masked_images  image views whose mask is false are not encoded and their
@@ -149,6 +158,27 @@ class Pi0Model::Plan {
   // Host layout of the last Upload: for sample b and prefix row r, the index of the
   // openpi prefix slot it holds (0 .. V*T + max_token_len - 1), or -1 for batch padding.
   std::vector<std::vector<int>> prefix_slots;
+  // Host side of the inputs, allocated once with the plan (Upload reuses them).
+  struct HostInputs {
+    std::vector<uint8_t> valid;           // [B * L]  this call's pad mask of the prefix rows
+    std::vector<int32_t> call_ids;        // [B * L]  this call's token ids
+    std::vector<uint8_t> uploaded_valid;  // [B * L]  the pattern the device's positions,
+                                          //          masks and suffix positions were built
+                                          //          from (2: nothing uploaded yet)
+    bool ids_uploaded = false;            // `ids` holds what the device's ids hold
+    HostTensor ids;                       // I32 [B * L]
+    HostTensor positions;                 // I32 [B, L]
+    HostTensor prefix_mask;               // F32 [B, L, L]
+    HostTensor suffix_positions;          // I32 [B, S]
+    HostTensor suffix_mask;               // F32 [B, S, L + S]
+    HostTensor state;                     // F32 [B, A]
+    std::vector<float> key_row;           // [L]  one sample's mask row of a valid query
+    std::vector<float> suffix_tail;       // [S, S]  the suffix-to-suffix mask (fixed by the config)
+  } host;
+  // How many samples' positions and masks Upload rebuilt and uploaded, and how many times
+  // it uploaded the token ids (tests check that unchanged inputs skip them).
+  int64_t mask_builds = 0;
+  int64_t ids_uploads = 0;
   std::unique_ptr<Arena> arena;
   std::unique_ptr<SiglipEncoder> siglip;
   std::unique_ptr<GemmaPrefix> prefix;

@@ -60,13 +60,6 @@ Status CheckImage(const ImageView& img, const char* key, int64_t sample) {
   return Status::Ok();
 }
 
-// Reuses `t` when it already has this dtype and shape; returns whether it was (re)made.
-bool Ensure(HostTensor& t, DType dtype, const Shape& shape) {
-  if (t.dtype() == dtype && t.shape() == shape && t.data<void>() != nullptr) return false;
-  t = HostTensor(dtype, shape);
-  return true;
-}
-
 // The prompt tokenizer's cache, shared by copies of the returned std::function.
 struct PromptCache {
   std::mutex mu;
@@ -245,11 +238,11 @@ Status Pi0Transforms::PrepareInto(std::span<const LiberoObservation> batch,
   }
   Pi0Inputs& in = out->inputs;
   out->notices.clear();
-  if (Ensure(in.images, DType::kF32, {b, nv, 3, s, s})) fast.last_images = nullptr;
-  Ensure(in.image_mask, DType::kU8, {b, nv});
-  Ensure(in.tokens, DType::kI32, {b, lt});
-  Ensure(in.token_mask, DType::kU8, {b, lt});
-  Ensure(in.state, DType::kF64, {b, a});
+  if (EnsureHostTensor(in.images, DType::kF32, {b, nv, 3, s, s})) fast.last_images = nullptr;
+  EnsureHostTensor(in.image_mask, DType::kU8, {b, nv});
+  EnsureHostTensor(in.tokens, DType::kI32, {b, lt});
+  EnsureHostTensor(in.token_mask, DType::kU8, {b, lt});
+  EnsureHostTensor(in.state, DType::kF64, {b, a});
   in.steps = cfg_.num_steps;
   fast.resized.clear();
   fast.views.clear();
@@ -274,7 +267,7 @@ Status Pi0Transforms::PrepareInto(std::span<const LiberoObservation> batch,
   // Tasks: 3 planes of each of the 2 views per sample, then the noise chunks.
   int noise_chunks = 0;
   if (noise_seed) {
-    Ensure(in.noise, DType::kF32, {b, cfg_.action_horizon, a});
+    EnsureHostTensor(in.noise, DType::kF32, {b, cfg_.action_horizon, a});
     fast.noise.Start(*noise_seed, in.noise.data<float>(), in.noise.numel());
     noise_chunks = fast.noise.num_chunks();
   }

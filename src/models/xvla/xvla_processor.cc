@@ -59,13 +59,6 @@ struct CachedIds {
   bool truncated = false;
 };
 
-// Reuses `t` when it already has this dtype and shape; returns whether it was (re)made.
-bool Ensure(HostTensor& t, DType dtype, const Shape& shape) {
-  if (t.dtype() == dtype && t.shape() == shape && t.data<void>() != nullptr) return false;
-  t = HostTensor(dtype, shape);
-  return true;
-}
-
 }  // namespace
 
 struct XvlaProcessor::Fast {
@@ -201,13 +194,13 @@ Status XvlaProcessor::PrepareInto(std::span<const XvlaRequest> batch, int steps,
   const int64_t da = cfg_.action_space.dim_action;
   if (b == 0) return InvalidArgument("X-VLA request: expected at least one observation, got none");
   in->steps = steps;
-  Ensure(in->input_ids, DType::kI32, {b, cfg_.max_text_tokens});
+  EnsureHostTensor(in->input_ids, DType::kI32, {b, cfg_.max_text_tokens});
   // Missing views stay zero: a new buffer is zero; a reused one is zeroed where needed below.
-  if (Ensure(in->images, DType::kF32, {b, v, 3, s, s})) fast.last_images = nullptr;
-  Ensure(in->image_mask, DType::kU8, {b, v});
-  Ensure(in->domain_id, DType::kI32, {b});
-  Ensure(in->proprio, DType::kF32, {b, cfg_.dim_proprio()});
-  Ensure(in->noise, DType::kF32, {b, a, da});
+  if (EnsureHostTensor(in->images, DType::kF32, {b, v, 3, s, s})) fast.last_images = nullptr;
+  EnsureHostTensor(in->image_mask, DType::kU8, {b, v});
+  EnsureHostTensor(in->domain_id, DType::kI32, {b});
+  EnsureHostTensor(in->proprio, DType::kF32, {b, cfg_.dim_proprio()});
+  EnsureHostTensor(in->noise, DType::kF32, {b, a, da});
   for (int64_t i = 0; i < b; ++i) VLART_TRY(PrepareSample(batch[i], i, b, fast, notices, in));
   if (noise != nullptr) {
     if (noise->dtype() != DType::kF32 || noise->shape() != Shape{b, a, da}) {

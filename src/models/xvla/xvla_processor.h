@@ -14,9 +14,10 @@
 // Speed (Prepare runs on every call, before the robot's action): the views go through
 // image/image_preprocessor.h, the planar fast path that writes exactly the bytes of the
 // reference path PreprocessImage (ResizeImage + NormalizeClip; tests hold them equal),
-// one colour plane per task on a small WorkerPool together with the noise chunks; resize
-// plans, tokenized instructions and (with PrepareInto) the output buffers are kept
-// between calls. Prepare and PrepareInto lock the processor: one call at a time.
+// one colour plane per task of a WorkerPool (the caller alone unless
+// VLART_PREPROCESS_THREADS asks for more) together with the noise chunks; resize plans,
+// tokenized instructions and (with PrepareInto) the output buffers are kept between
+// calls. Prepare and PrepareInto lock the processor: one call at a time.
 #pragma once
 
 #include <cstdint>
