@@ -145,6 +145,9 @@ class Backend {
   // out[M, N] = act(x[M, K] · w[N, K]ᵀ + bias[N]) + residual[M, N]
   // bias and residual may be null. w is contiguous [out_features, in_features] as in
   // nn.Linear. residual may alias out (in place allowed for residual/out only).
+  // Accumulation is f32. A 16-bit out is rounded once after the whole epilogue, or (a
+  // backend option, e.g. CudaBackendOptions::fused_lt_epilogues) the product is rounded
+  // before bias/residual are added, as PyTorch's bf16 Linear followed by an add does.
   virtual void Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act,
                       const Tensor* residual, const Tensor& out) = 0;
   // Per-sample weights picked by domain id (X-VLA's DomainAwareLinear):
