@@ -33,6 +33,7 @@ struct ConvCase {
   bool bias;
   Residual residual;
   bool nchw_f32_image = false;  // x is an f32 NCHW image permuted to NHWC (stage 0)
+  int64_t out_pad = 2;  // output pixel stride Cout + out_pad (0: aligned, the vector depthwise path)
 };
 
 std::string Describe(const ConvCase& c) {
@@ -123,7 +124,7 @@ void RunConvCase(ParityMode mode, const ConvCase& c, uint64_t seed) {
     }
   }
 
-  GuardedOutput out = MakeGuarded(cuda, *arena, out_shape, dt, 2);
+  GuardedOutput out = MakeGuarded(cuda, *arena, out_shape, dt, c.out_pad);
   if (c.residual == Residual::kInPlace) {
     cuda.Copy(res.dev, out.view);
     cuda.Conv2d(xd, w.dev, bias_d, params, &out.view, out.view);
@@ -145,8 +146,64 @@ TEST_P(ConvParity, DepthwiseAwkwardAndDaVitSizes) {
       {1, 9, 11, 5, 5, 5, 2, 2, 5, true, Residual::kNone},  // generic depthwise (5x5, s2)
       {2, 56, 56, 256, 256, 3, 1, 1, 256, true, Residual::kSeparate},   // DaViT stage 0
       {2, 14, 14, 1024, 1024, 3, 1, 1, 1024, true, Residual::kInPlace},  // DaViT stage 2
+      // Aligned outputs: the 8-channel vector kernel in bf16/f16 (DepthwiseConv3x3VecKernel).
+      {2, 56, 56, 256, 256, 3, 1, 1, 256, true, Residual::kSeparate, false, 0},
+      {2, 14, 14, 1024, 1024, 3, 1, 1, 1024, true, Residual::kInPlace, false, 0},
+      {1, 9, 7, 64, 64, 3, 2, 1, 64, false, Residual::kNone, false, 0},     // stride 2, no bias
+      {3, 5, 6, 24, 24, 3, 1, 0, 24, true, Residual::kSeparate, false, 0},  // no padding
   };
   for (const ConvCase& c : cases) RunConvCase(GetParam(), c, TestSeed(++salt));
+}
+
+// The vector depthwise kernel does DepthwiseConvKernel's arithmetic in the same order, so in
+// bf16 it must equal the fallback (direct) kernel bit for bit, not only within tolerance.
+TEST_P(ConvParity, DepthwiseVectorKernelEqualsScalarBits) {
+  VLART_REQUIRE_REAL_CUDA();
+  if (GetParam() != ParityMode::kBF16) GTEST_SKIP() << "bf16 against the bf16 fallback backend";
+  Backend& fast = CudaFor(ParityMode::kBF16);
+  Backend& slow = CudaFor(ParityMode::kBF16Fallback);
+  auto fast_arena = fast.NewArena();
+  auto slow_arena = slow.NewArena();
+  struct Case {
+    int64_t b, h, w, c, stride, pad;
+    Residual residual;
+  };
+  uint64_t salt = 3300;
+  for (const Case& k : {Case{2, 14, 14, 1024, 1, 1, Residual::kInPlace}, Case{2, 56, 56, 256, 1, 1, Residual::kSeparate},
+                        Case{1, 9, 7, 64, 2, 1, Residual::kNone}, Case{3, 5, 6, 24, 1, 0, Residual::kSeparate}}) {
+    const uint64_t seed = TestSeed(++salt);
+    SCOPED_TRACE(SeedNote(seed) + fmt::format(" B {} H {} W {} C {} s {} p {}", k.b, k.h, k.w, k.c, k.stride, k.pad));
+    const int64_t ho = (k.h + 2 * k.pad - 3) / k.stride + 1;
+    const int64_t wo = (k.w + 2 * k.pad - 3) / k.stride + 1;
+    const Conv2dParams params{static_cast<int>(k.stride), static_cast<int>(k.pad), static_cast<int>(k.c)};
+    std::vector<HostTensor> results;
+    for (Backend* be : {&fast, &slow}) {
+      Arena& arena = be == &fast ? *fast_arena : *slow_arena;
+      const Twin x = RandomTwin(*be, arena, Shape{k.b, k.h, k.w, k.c}, DType::kBF16, seed, -2.0f, 2.0f);
+      const Twin w = RandomTwin(*be, arena, Shape{k.c, 1, 3, 3}, DType::kBF16, seed + 1);
+      const Twin bias = RandomTwin(*be, arena, Shape{k.c}, DType::kBF16, seed + 2);
+      const Twin res = RandomTwin(*be, arena, Shape{k.b, ho, wo, k.c}, DType::kBF16, seed + 3);
+      const Tensor out = arena.Allocate(Shape{k.b, ho, wo, k.c}, DType::kBF16);
+      cuda::ResetStats(*be);
+      if (k.residual == Residual::kInPlace) {
+        be->Copy(res.dev, out);
+        be->Conv2d(x.dev, w.dev, &bias.dev, params, &out, out);
+      } else {
+        be->Conv2d(x.dev, w.dev, &bias.dev, params, k.residual == Residual::kSeparate ? &res.dev : nullptr, out);
+      }
+      HostTensor bits(DType::kBF16, out.shape);
+      be->Download(out, bits.view());
+      be->Synchronize();
+      EXPECT_EQ(cuda::StatsOf(*be).conv_depthwise_vec, be == &fast ? 1 : 0);
+      results.push_back(std::move(bits));
+    }
+    ASSERT_EQ(results[0].nbytes(), results[1].nbytes());
+    int64_t differing = 0;
+    const uint16_t* a = results[0].data<uint16_t>();
+    const uint16_t* b = results[1].data<uint16_t>();
+    for (int64_t i = 0; i < results[0].numel(); ++i) differing += a[i] != b[i];
+    EXPECT_EQ(differing, 0) << "of " << results[0].numel() << " outputs";
+  }
 }
 
 TEST_P(ConvParity, DenseAndGroupedConvs) {
@@ -184,6 +241,7 @@ TEST_P(ConvParity, PathsTaken) {
     EXPECT_EQ(s.conv_direct, 2);
   } else {
     EXPECT_EQ(s.conv_depthwise, 1);
+    EXPECT_EQ(s.conv_depthwise_vec, dt == DType::kF32 ? 0 : 1);  // 64 aligned channels
     EXPECT_EQ(s.conv_im2col_gemm, 1);
     EXPECT_EQ(s.gemm_cublaslt + s.gemm_mma, 1);  // mma for bf16/f16, cuBLASLt for f32
   }

@@ -324,7 +324,9 @@ TEST_P(LinearParity, EveryFusedCublasLtAlgorithm) {
       cuda::ResetStats(cuda);
       RunLinearCase(mode, k.c, TestSeed(++salt), k.fusable ? Rounding::kProductFirst : Rounding::kOnce);
       const cuda::Stats s = cuda::StatsOf(cuda);
-      if (!k.fusable) EXPECT_EQ(s.gemm_lt_fused, 0);
+      if (!k.fusable) {
+        EXPECT_EQ(s.gemm_lt_fused, 0);
+      }
       if (k.fusable && algo == 0) {  // the heuristic's first algorithm always exists
         EXPECT_EQ(s.gemm_lt_fused, 1);
         EXPECT_EQ(s.epilogue_passes, k.c.act != Activation::kNone ? 1 : 0);

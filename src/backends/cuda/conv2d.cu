@@ -7,7 +7,9 @@
 // Mapping:   three kernels, chosen in conv2d_op.cc:
 //            - depthwise (groups == Cin == Cout), 3x3 taps unrolled: one thread per output
 //              element, channel fastest, so x/out accesses coalesce (the DaViT hot path:
-//              conv1/conv2 of every block, 3x3 s1 p1 with bias and residual);
+//              conv1/conv2 of every block, 3x3 s1 p1 with bias and residual); for bf16/f16
+//              with contiguous, 16-byte aligned channels one thread per 8 channels with
+//              16-byte accesses (DepthwiseConv3x3VecKernel, same arithmetic bit for bit);
 //            - im2col: one thread per element of a row chunk of the [B*Ho*Wo, Cin*kh*kw] patch
 //              matrix, written into backend scratch for a cuBLASLt GEMM (dense convs, groups 1);
 //            - direct: one thread per output element, any groups / kernel / stride / padding
@@ -141,6 +143,88 @@ __global__ void Im2colKernel(ConvArgs p, int64_t row0, int64_t rows, void* dst, 
   }
 }
 
+// The depthwise 3x3 fast path for 16-bit NHWC tensors with contiguous channels: one thread
+// per (pixel, 8 channels), 16-byte loads of x and the residual and a 16-byte store, 32-bit
+// index math. Per channel exactly DepthwiseConvKernel's arithmetic (taps in (ky, kx) order,
+// out-of-image taps skipped, fmaf into f32, then bias, then residual, one rounding), so the
+// two agree bit for bit. Weights and bias (a few KB, L1-resident) are read per channel.
+template <typename T>
+__global__ void DepthwiseConv3x3VecKernel(ConvArgs p, int total_groups) {
+  const int idx = blockIdx.x * blockDim.x + threadIdx.x;
+  if (idx >= total_groups) return;
+  const int groups_per_pixel = static_cast<int>(p.out.shape[3] / 8);
+  const int ho = static_cast<int>(p.out.shape[1]);
+  const int wo = static_cast<int>(p.out.shape[2]);
+  const int h = static_cast<int>(p.x.shape[1]);
+  const int w = static_cast<int>(p.x.shape[2]);
+  const int c0 = (idx % groups_per_pixel) * 8;
+  int rest = idx / groups_per_pixel;
+  const int ox = rest % wo;
+  rest /= wo;
+  const int oy = rest % ho;
+  const int b = rest / ho;
+  const T* xb = static_cast<const T*>(p.x.data) + b * p.x.stride[0] + c0;
+  const T* wt = static_cast<const T*>(p.w);
+  float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+  for (int ky = 0; ky < 3; ++ky) {
+    const int iy = oy * p.stride - p.padding + ky;
+    if (iy < 0 || iy >= h) continue;
+#pragma unroll
+    for (int kx = 0; kx < 3; ++kx) {
+      const int ix = ox * p.stride - p.padding + kx;
+      if (ix < 0 || ix >= w) continue;
+      const uint4 raw = *reinterpret_cast<const uint4*>(xb + iy * p.x.stride[1] + ix * p.x.stride[2]);
+      const T* xv = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        acc[i] = fmaf(ToFloat(__ldg(wt + (c0 + i) * 9 + ky * 3 + kx)), ToFloat(xv[i]), acc[i]);
+      }
+    }
+  }
+  if (p.bias != nullptr) {
+    const T* bias = static_cast<const T*>(p.bias);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) acc[i] += ToFloat(__ldg(bias + (c0 + i) * p.bias_stride));
+  }
+  if (p.residual.data != nullptr) {
+    const T* rb = static_cast<const T*>(p.residual.data);
+    const uint4 raw = *reinterpret_cast<const uint4*>(
+        rb + b * p.residual.stride[0] + oy * p.residual.stride[1] + ox * p.residual.stride[2] + c0);
+    const T* rv = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) acc[i] += ToFloat(rv[i]);
+  }
+  uint4 packed;
+  T* o = reinterpret_cast<T*>(&packed);
+#pragma unroll
+  for (int i = 0; i < 8; ++i) o[i] = FromFloat<T>(acc[i]);
+  T* ob = static_cast<T*>(p.out.data);
+  *reinterpret_cast<uint4*>(ob + b * p.out.stride[0] + oy * p.out.stride[1] + ox * p.out.stride[2] + c0) = packed;
+}
+
+// A 4-d NHWC operand the vector kernel can read or write: dtype t, contiguous channels, every
+// pixel 16-byte aligned, element offsets within int32.
+bool VecPixelsOk(const StridedArg& a, DType t) {
+  if (a.dtype != t || a.ndim != 4 || a.stride[3] != 1 || !IsAligned(a.data, 16)) return false;
+  int64_t max_offset = 0;
+  for (int d = 0; d < 3; ++d) {
+    if (a.stride[d] % 8 != 0 || a.stride[d] < 0) return false;
+    max_offset += (a.shape[d] - 1) * a.stride[d];
+  }
+  return max_offset + a.shape[3] < INT32_MAX;
+}
+
+bool DepthwiseVecOk(const ConvArgs& p) {
+  const DType t = p.out.dtype;
+  if (t != DType::kBF16 && t != DType::kF16) return false;
+  if (p.kh != 3 || p.kw != 3 || p.out.shape[3] % 8 != 0 || p.w_dtype != t) return false;
+  if (p.bias != nullptr && p.bias_dtype != t) return false;
+  if (!VecPixelsOk(p.x, t) || !VecPixelsOk(p.out, t)) return false;
+  if (p.residual.data != nullptr && !VecPixelsOk(p.residual, t)) return false;
+  return p.out.shape[0] * p.out.shape[1] * p.out.shape[2] * (p.out.shape[3] / 8) < INT32_MAX;
+}
+
 int64_t OutputElements(const ConvArgs& p) {
   return p.out.shape[0] * p.out.shape[1] * p.out.shape[2] * p.out.shape[3];
 }
@@ -154,15 +238,27 @@ void LaunchConv2dDirect(const ConvArgs& args, cudaStream_t stream) {
   VLART_CUDA_CHECK_LAUNCH();
 }
 
-void LaunchDepthwiseConv2d(const ConvArgs& args, cudaStream_t stream) {
+bool LaunchDepthwiseConv2d(const ConvArgs& args, cudaStream_t stream) {
   const int64_t total = OutputElements(args);
-  if (total == 0) return;
+  if (total == 0) return false;
+  if (DepthwiseVecOk(args)) {
+    const int groups = static_cast<int>(total / 8);
+    const int blocks = (groups + kThreads - 1) / kThreads;
+    if (args.out.dtype == DType::kBF16) {
+      DepthwiseConv3x3VecKernel<__nv_bfloat16><<<blocks, kThreads, 0, stream>>>(args, groups);
+    } else {
+      DepthwiseConv3x3VecKernel<__half><<<blocks, kThreads, 0, stream>>>(args, groups);
+    }
+    VLART_CUDA_CHECK_LAUNCH();
+    return true;
+  }
   if (args.kh == 3 && args.kw == 3) {
     DepthwiseConvKernel<3><<<GridFor(total, kThreads), kThreads, 0, stream>>>(args, total);
   } else {
     Conv2dDirectKernel<<<GridFor(total, kThreads), kThreads, 0, stream>>>(args, total);
   }
   VLART_CUDA_CHECK_LAUNCH();
+  return false;
 }
 
 void LaunchIm2col(const ConvArgs& args, int64_t row0, int64_t rows, void* dst, DType dst_dtype,

@@ -57,7 +57,7 @@ void CudaBackend::Conv2d(const Tensor& x, const Tensor& w, const Tensor* bias,
       LaunchConv2dDirect(a, stream_);
       ++stats_.conv_direct;
     } else {
-      LaunchDepthwiseConv2d(a, stream_);
+      if (LaunchDepthwiseConv2d(a, stream_)) ++stats_.conv_depthwise_vec;
       ++stats_.conv_depthwise;
     }
     AfterOp("Conv2d");

@@ -157,7 +157,8 @@ void LaunchRopeQkv(const RopeQkvArgs& args, cudaStream_t stream);
 // Direct convolution, one thread per output element (any groups / kernel / stride / padding).
 void LaunchConv2dDirect(const ConvArgs& args, cudaStream_t stream);
 // Depthwise (groups == Cin == Cout) direct convolution with the 3x3 taps unrolled.
-void LaunchDepthwiseConv2d(const ConvArgs& args, cudaStream_t stream);
+// true when the 8-channel vector kernel ran (bf16/f16, contiguous aligned channels).
+bool LaunchDepthwiseConv2d(const ConvArgs& args, cudaStream_t stream);
 // Writes rows [row0, row0 + rows) of the im2col matrix of x (groups == 1) into dst
 // (dtype dst_dtype, row stride ld): dst[r, (ci*kh + ky)*kw + kx] = x[b, y*s-p+ky, x*s-p+kx, ci]
 // (0 outside the image), r = (b*Ho + y)*Wo + x; column order matches w [Cout, Cin, kh, kw].
