@@ -161,6 +161,7 @@ TEST_P(CopyParity, StridedViewsAndConversionsAreExact) {
   struct Case {
     Shape shape;
     std::vector<int> perm;  // applied to the source view
+    int64_t row_pad = 3;    // 0: aligned rows, the 16-byte vector path for same-dtype copies
   };
   const std::vector<Case> cases = {
       {{1}, {0}},
@@ -169,6 +170,9 @@ TEST_P(CopyParity, StridedViewsAndConversionsAreExact) {
       {{2, 3, 5, 7, 11}, {0, 2, 1, 4, 3}},
       {{2, 14, 14, 96}, {0, 1, 2, 3}},       // contiguous: the flat fast path
       {{2, 4, 12, 4, 12, 8}, {0, 1, 3, 2, 4, 5}},  // window partition of a 48x48x8 map
+      {{2, 2, 12, 2, 12, 64}, {0, 1, 3, 2, 4, 5}, 0},  // ... DaViT-like, aligned: vectors
+      {{3, 5, 16}, {1, 0, 2}, 0},
+      {{2, 6, 24}, {1, 0, 2}, 0},  // rows of 3 bf16 / 6 f32 vectors
   };
   for (const Case& c : cases) {
     for (DType dst_dtype : {dt, DType::kF32}) {
@@ -186,11 +190,29 @@ TEST_P(CopyParity, StridedViewsAndConversionsAreExact) {
       HostTensor want = CpuOut(hv.shape);
       CpuRef().Copy(hv, want.view());
       RoundThrough(want, dst_dtype);
-      GuardedOutput out = MakeGuarded(cuda, *arena, hv.shape, dst_dtype, /*row_pad=*/3);
+      GuardedOutput out = MakeGuarded(cuda, *arena, hv.shape, dst_dtype, c.row_pad);
       cuda.Copy(dv, out.view);
       ExpectClose(ReadGuarded(cuda, out, "Copy"), want, {0.0}, "Copy");
     }
   }
+}
+
+// The vector path runs where it should (bf16 window partition, aligned) and not elsewhere.
+TEST_P(CopyParity, StridedCopyPaths) {
+  VLART_REQUIRE_REAL_CUDA();
+  const DType dt = ModeDType(GetParam());
+  Backend& cuda = CudaFor(GetParam());
+  auto arena = cuda.NewArena();
+  const Tensor src = arena->Allocate(Shape{2, 24, 24, 64}, dt);
+  cuda.Fill(src, 1.0f);
+  const Tensor dst = arena->Allocate(Shape{2, 2, 2, 12, 12, 64}, dt);
+  // [B, 2, 12, 2, 12, C] -> [B, 2, 2, 12, 12, C]
+  Tensor view = src.Reshape(Shape{2, 2, 12, 2, 12, 64}).Permute({0, 1, 3, 2, 4, 5});
+  cuda::ResetStats(cuda);
+  cuda.Copy(view, dst);
+  cuda.Copy(view.Slice(5, 0, 62), arena->Allocate(Shape{2, 2, 2, 12, 12, 62}, dt));  // 62: no vectors
+  cuda.Synchronize();
+  EXPECT_EQ(cuda::StatsOf(cuda).copy_vec, 1);
 }
 
 TEST_P(CopyParity, FillAndEmbeddingAreExact) {

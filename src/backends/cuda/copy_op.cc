@@ -21,7 +21,7 @@ void CudaBackend::Copy(const Tensor& src, const Tensor& dst) {
     StridedArg s = ToArg(src);
     StridedArg d = ToArg(dst);
     CollapseDims({&s, &d});
-    LaunchCopy(s, d, stream_);
+    if (LaunchCopy(s, d, stream_)) ++stats_.copy_vec;
   }
   AfterOp("Copy");
 }

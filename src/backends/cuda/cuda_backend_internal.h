@@ -32,6 +32,7 @@ struct Stats {
   int64_t attention_simt = 0;
   int64_t conv_depthwise = 0;
   int64_t conv_depthwise_vec = 0;  // ... of which the 8-channel vector kernel (bf16/f16)
+  int64_t copy_vec = 0;  // Copy calls on the 16-byte vector path (copy.cu)
   int64_t conv_im2col_gemm = 0;
   int64_t conv_direct = 0;
   // Add, Mul, Axpby, Activate, GatedActivation, MulAdd calls by path (elementwise.cu):

@@ -25,7 +25,8 @@ inline bool IsAligned(const void* ptr, uintptr_t bytes) {
 // ---- copy.cu ------------------------------------------------------------------------------
 // dst = src elementwise over dst's shape; float dtypes convert (round to nearest even),
 // equal dtypes copy bits. Operands should already be collapsed (CollapseDims).
-void LaunchCopy(const StridedArg& src, const StridedArg& dst, cudaStream_t stream);
+// true when the 16-byte vector path ran (same dtype, strided, contiguous aligned rows).
+bool LaunchCopy(const StridedArg& src, const StridedArg& dst, cudaStream_t stream);
 // Every element of dst (F32/F16/BF16) = value rounded to dst's dtype.
 void LaunchFill(const StridedArg& dst, float value, cudaStream_t stream);
 // out[n, :] = table[ids[n], :]; ids I32 [N] (stride ids_stride), table [V, D], out [N, D].
