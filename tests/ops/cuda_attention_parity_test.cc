@@ -11,7 +11,8 @@
 // padding + block-causal suffix mask, GQA 8/2, D 128) exercise the head-folded kernel
 // (attention_flash.cu) with and without split keys, including fully masked rows (finite mask:
 // uniform; -inf: NaN, as the CPU), its path (Stats) and the bitwise determinism of the split
-// merge.
+// merge; its two mask paths (staged in shared memory / per-score __ldg) in contiguous, padded-
+// pitch and stride-0 (query, batch) mask layouts, and their bitwise agreement.
 //
 // Attention tolerance, per output element (b, i, h, e), from a double-precision replay:
 //   s_j  = fl32(fl32(scale q·k_j) + mask_ij)         (the scores both sides round to)
@@ -128,11 +129,64 @@ HostTensor MakeMask(const AttnCase& c, uint64_t seed) {
   return m;
 }
 
+// How the [B, Sq, Sk] mask is laid out in memory (same values). kPaddedPitch: rows Sk + pad
+// apart (pitch rounded up to a multiple of 4 floats, pad filled with NaN), so the head-folded
+// kernel stages it with 16-byte copies even when Sk is not a multiple of 4 (the last chunk
+// straddles Sk). kQueryBroadcast: query 0's row of each sample for every query (a stride-0
+// query dim). (Attention requires the keys contiguous, so m_sj is always 1 here.)
+enum class MaskLayout { kContiguous, kPaddedPitch, kQueryBroadcast };
+
 struct RunOptions {
   int force_splits = 0;      // > 0: the head-folded kernel splits its keys that many ways (clamped)
   int64_t out_row_pad = 3;   // output pitch = Dv + pad; odd pads misalign the rows (SIMT kernel)
   bool expect_flash = false;  // 16-bit modes must take the head-folded kernel (Stats)
+  MaskLayout mask_layout = MaskLayout::kContiguous;
+  bool force_mask_ldg = false;  // ForceAttentionMaskLdg: no shared-memory mask staging
+  int expect_smem_mask = -1;    // 0 / 1: whether the head-folded kernel staged the mask (16-bit modes)
 };
+
+// The case's mask (MakeMask values) in `layout`, on both sides; shared-across-batch kinds get a
+// stride-0 batch. h / dev are [B, Sq, Sk] views into twin.
+struct MaskViews {
+  Twin twin;
+  Tensor h, dev;
+};
+
+MaskViews MakeMaskViews(Backend& cuda, Arena& arena, const AttnCase& c, MaskLayout layout, uint64_t seed) {
+  HostTensor values = MakeMask(c, seed);
+  const float* v = values.data<float>();
+  MaskViews m;
+  switch (layout) {
+    case MaskLayout::kContiguous: {
+      m.twin = MakeTwin(cuda, arena, std::move(values), DType::kF32);
+      m.h = m.twin.h();
+      m.dev = m.twin.dev;
+      break;
+    }
+    case MaskLayout::kPaddedPitch: {
+      const int64_t pitch = (c.sk + 1 + 3) / 4 * 4;  // at least one NaN per row, multiple of 4
+      HostTensor t(DType::kF32, Shape{c.batch, c.sq, pitch});
+      float* d = t.data<float>();
+      std::fill(d, d + t.numel(), std::numeric_limits<float>::quiet_NaN());
+      for (int64_t r = 0; r < c.batch * c.sq; ++r) std::memcpy(d + r * pitch, v + r * c.sk, c.sk * sizeof(float));
+      m.twin = MakeTwin(cuda, arena, std::move(t), DType::kF32);
+      m.h = m.twin.h().Slice(2, 0, c.sk);
+      m.dev = m.twin.dev.Slice(2, 0, c.sk);
+      break;
+    }
+    case MaskLayout::kQueryBroadcast: {
+      m.twin = MakeTwin(cuda, arena, std::move(values), DType::kF32);
+      m.h = m.twin.h().Slice(1, 0, 1).Broadcast(m.twin.h().shape);
+      m.dev = m.twin.dev.Slice(1, 0, 1).Broadcast(m.twin.dev.shape);
+      break;
+    }
+  }
+  if (c.mask == MaskKind::kSharedAcrossBatch || c.mask == MaskKind::kBartPadding) {
+    m.h = m.h.Slice(0, 0, 1).Broadcast(m.h.shape);  // one mask, stride-0 batch
+    m.dev = m.dev.Slice(0, 0, 1).Broadcast(m.dev.shape);
+  }
+  return m;
+}
 
 void RunAttentionCase(ParityMode mode, const AttnCase& c, uint64_t seed, const RunOptions& opt = {}) {
   SCOPED_TRACE(SeedNote(seed) + " " + Describe(c) +
@@ -154,17 +208,13 @@ void RunAttentionCase(ParityMode mode, const AttnCase& c, uint64_t seed, const R
     qh = qt.h(), kh = kt.h(), vh = vt.h();
     qd = qt.dev, kd = kt.dev, vd = vt.dev;
   }
-  Twin mask_t;
+  MaskViews mask_v;
   Tensor mask_h, mask_d;
   const bool has_mask = c.mask != MaskKind::kNone;
   if (has_mask) {
-    mask_t = MakeTwin(cuda, *arena, MakeMask(c, seed + 3), DType::kF32);
-    mask_h = mask_t.h();
-    mask_d = mask_t.dev;
-    if (c.mask == MaskKind::kSharedAcrossBatch || c.mask == MaskKind::kBartPadding) {
-      mask_h = mask_h.Slice(0, 0, 1).Broadcast(mask_h.shape);  // one mask, stride-0 batch
-      mask_d = mask_d.Slice(0, 0, 1).Broadcast(mask_d.shape);
-    }
+    mask_v = MakeMaskViews(cuda, *arena, c, opt.mask_layout, seed + 3);
+    mask_h = mask_v.h;
+    mask_d = mask_v.dev;
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.d));
   const Shape out_shape{c.batch, c.sq, c.hq, c.dv};
@@ -222,14 +272,20 @@ void RunAttentionCase(ParityMode mode, const AttnCase& c, uint64_t seed, const R
   const bool real = !SelfCheck();
   if (real) {
     cuda::ForceAttentionSplits(cuda, opt.force_splits);
+    cuda::ForceAttentionMaskLdg(cuda, opt.force_mask_ldg);
     cuda::ResetStats(cuda);
   }
   cuda.Attention(qd, kd, vd, has_mask ? &mask_d : nullptr, scale, out.view);
   if (real) {
     cuda::ForceAttentionSplits(cuda, 0);
+    cuda::ForceAttentionMaskLdg(cuda, false);
+    const bool flash = mode == ParityMode::kBF16 || mode == ParityMode::kF16;
     if (opt.expect_flash) {
-      const bool flash = mode == ParityMode::kBF16 || mode == ParityMode::kF16;
       EXPECT_EQ(cuda::StatsOf(cuda).attention_flash, flash ? 1 : 0) << "head-folded kernel not taken";
+    }
+    if (opt.expect_smem_mask >= 0) {
+      EXPECT_EQ(cuda::StatsOf(cuda).attention_flash_smem_mask, flash ? opt.expect_smem_mask : 0)
+          << "mask path of the head-folded kernel";
     }
   }
   ExpectClose(ReadGuarded(cuda, out, "Attention"), want, tol, "Attention");
@@ -359,6 +415,112 @@ TEST_P(AttentionParity, Pi0FlashPathAndDeterministicSplits) {
   s = cuda::StatsOf(cuda);
   EXPECT_EQ(s.attention_flash, flash ? 1 : 0);
   EXPECT_EQ(s.attention_flash_split, 0);
+}
+
+// The head-folded kernel's two mask paths (shared-memory staging for G >= 4 with contiguous
+// keys, per-score __ldg otherwise) against the CPU, with one-tile blocks (splits = key tiles),
+// multi-tile blocks and no split: contiguous masks (4-byte cp.async: Sk 581 rows are not
+// 16-byte aligned), NaN-padded pitches (16-byte cp.async, a chunk straddling Sk), stride-0
+// query and batch dims, G 1 / 2 / 3 (__ldg, also with a padded pitch), G 4 / 5 / 8 (staged;
+// G 5's 64-row tiles start mid-query, spanning the 14-query bound), D 128 and batch 2.
+TEST_P(AttentionParity, Pi0FlashMaskPaths) {
+  VLART_REQUIRE_CUDA();
+  struct MaskCase {
+    AttnCase c;
+    MaskLayout layout;
+    bool smem;                // expected mask path in the 16-bit modes
+    std::vector<int> splits;  // forced split counts (the last: one key tile per block)
+  };
+  using enum MaskLayout;
+  const std::vector<MaskCase> cases = {
+      {{1, 51, 581, 8, 1, 256, 256, MaskKind::kPi0Suffix}, kContiguous, true, {1, 3, 10}},
+      {{1, 51, 581, 8, 1, 256, 256, MaskKind::kPi0Suffix}, kPaddedPitch, true, {1, 4, 10}},
+      {{1, 51, 581, 8, 1, 256, 256, MaskKind::kPi0Suffix}, kQueryBroadcast, true, {3, 10}},
+      {{1, 51, 581, 8, 1, 256, 256, MaskKind::kPi0SuffixNegInf}, kContiguous, true, {10}},  // NaN row
+      {{2, 51, 867, 8, 1, 256, 256, MaskKind::kPi0Suffix}, kContiguous, true, {5, 14}},
+      {{2, 51, 300, 8, 1, 256, 256, MaskKind::kSharedAcrossBatch}, kContiguous, true, {2, 5}},
+      {{2, 51, 299, 8, 1, 256, 256, MaskKind::kSharedAcrossBatch}, kPaddedPitch, true, {1, 5}},
+      {{1, 51, 581, 8, 2, 256, 256, MaskKind::kPi0Suffix}, kContiguous, true, {3, 10}},  // G 4
+      {{1, 51, 581, 10, 2, 256, 256, MaskKind::kFull}, kContiguous, true, {2, 10}},       // G 5
+      {{1, 51, 300, 9, 3, 256, 256, MaskKind::kFull}, kContiguous, false, {5}},           // G 3
+      {{1, 51, 300, 4, 2, 256, 256, MaskKind::kFull}, kContiguous, false, {1, 5}},        // G 2
+      {{1, 51, 300, 2, 2, 256, 256, MaskKind::kFull}, kPaddedPitch, false, {5}},          // G 1
+      {{1, 51, 581, 8, 1, 128, 128, MaskKind::kPi0Suffix}, kPaddedPitch, true, {2, 10}},  // D 128
+      {{1, 5, 9, 8, 1, 256, 256, MaskKind::kFull}, kPaddedPitch, true, {1}},  // one partial key tile
+      {{1, 130, 130, 8, 2, 256, 256, MaskKind::kPi0Prefix}, kContiguous, true, {1, 3}},
+  };
+  uint64_t salt = 2700;
+  for (const MaskCase& mc : cases) {
+    for (int splits : mc.splits) {
+      RunOptions opt = FlashSplits(splits);
+      opt.mask_layout = mc.layout;
+      opt.expect_smem_mask = mc.smem ? 1 : 0;
+      RunAttentionCase(GetParam(), mc.c, TestSeed(++salt), opt);
+      if (SelfCheck()) break;  // CPU against CPU: the split count changes nothing
+    }
+  }
+}
+
+// Staging the mask in shared memory changes no bit: for every split count, the staged path and
+// the forced __ldg path (ForceAttentionMaskLdg) give identical outputs, both in the layouts that
+// stage with 4-byte and with 16-byte copies, at G 4, 5 and 8, D 128 and 256, batch 2 with a
+// stride-0 batch mask.
+TEST_P(AttentionParity, Pi0FlashMaskSmemMatchesLdgBits) {
+  VLART_REQUIRE_REAL_CUDA();
+  const ParityMode mode = GetParam();
+  const DType dt = ModeDType(mode);
+  const bool flash = mode == ParityMode::kBF16 || mode == ParityMode::kF16;
+  Backend& cuda = CudaFor(mode);
+  struct BitCase {
+    AttnCase c;
+    MaskLayout layout;
+  };
+  using enum MaskLayout;
+  const std::vector<BitCase> cases = {
+      {{1, 51, 581, 8, 1, 256, 256, MaskKind::kPi0Suffix}, kContiguous},
+      {{1, 51, 581, 8, 1, 256, 256, MaskKind::kPi0Suffix}, kPaddedPitch},
+      {{1, 51, 581, 8, 1, 256, 256, MaskKind::kPi0SuffixNegInf}, kContiguous},
+      {{1, 51, 581, 8, 2, 256, 256, MaskKind::kPi0Suffix}, kContiguous},   // G 4
+      {{1, 51, 581, 10, 2, 256, 256, MaskKind::kFull}, kPaddedPitch},      // G 5
+      {{1, 51, 581, 8, 1, 128, 128, MaskKind::kPi0Suffix}, kContiguous},   // D 128
+      {{2, 51, 299, 8, 1, 256, 256, MaskKind::kSharedAcrossBatch}, kPaddedPitch},
+      {{1, 200, 200, 8, 1, 256, 256, MaskKind::kPi0Prefix}, kContiguous},
+  };
+  uint64_t salt = 2800;
+  for (const BitCase& bc : cases) {
+    const AttnCase& c = bc.c;
+    const uint64_t seed = TestSeed(++salt);
+    SCOPED_TRACE(SeedNote(seed) + " " + Describe(c) + fmt::format(" layout {}", static_cast<int>(bc.layout)));
+    auto arena = cuda.NewArena();
+    const Twin q = RandomTwin(cuda, *arena, Shape{c.batch, c.sq, c.hq, c.d}, dt, seed, -1.5f, 1.5f);
+    const Twin k = RandomTwin(cuda, *arena, Shape{c.batch, c.sk, c.hkv, c.d}, dt, seed + 1, -1.5f, 1.5f);
+    const Twin v = RandomTwin(cuda, *arena, Shape{c.batch, c.sk, c.hkv, c.dv}, dt, seed + 2, -1.5f, 1.5f);
+    const MaskViews mask = MakeMaskViews(cuda, *arena, c, bc.layout, seed + 3);
+    const Tensor out = arena->Allocate(Shape{c.batch, c.sq, c.hq, c.dv}, dt);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.d));
+    const auto run = [&](int force_splits, bool force_ldg) {
+      cuda.Fill(out, std::numeric_limits<float>::quiet_NaN());  // every element must be rewritten
+      cuda::ForceAttentionSplits(cuda, force_splits);
+      cuda::ForceAttentionMaskLdg(cuda, force_ldg);
+      cuda::ResetStats(cuda);
+      cuda.Attention(q.dev, k.dev, v.dev, &mask.dev, scale, out);
+      cuda::ForceAttentionSplits(cuda, 0);
+      cuda::ForceAttentionMaskLdg(cuda, false);
+      EXPECT_EQ(cuda::StatsOf(cuda).attention_flash, flash ? 1 : 0);
+      EXPECT_EQ(cuda::StatsOf(cuda).attention_flash_smem_mask, flash && !force_ldg ? 1 : 0);
+      HostTensor bits(dt, out.shape);
+      cuda.Download(out, bits.view());
+      return bits;
+    };
+    const int key_tiles = static_cast<int>((c.sk + 63) / 64);
+    for (int splits : {1, 2, 3, key_tiles}) {
+      const HostTensor staged = run(splits, false);
+      const HostTensor ldg = run(splits, true);
+      EXPECT_TRUE(staged.nbytes() == ldg.nbytes() &&
+                  std::memcmp(staged.data<uint8_t>(), ldg.data<uint8_t>(), staged.nbytes()) == 0)
+          << "shared-memory mask and __ldg mask differ, " << splits << " splits";
+    }
+  }
 }
 
 TEST_P(AttentionParity, ModelShapesTakeTheExpectedPath) {

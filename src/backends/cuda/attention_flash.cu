@@ -10,19 +10,30 @@
 // Mapping:   a block of 4 warps owns 64 folded rows (16 per warp) of one (b, g) and one of
 //            `splits` ranges of 64-key tiles (blockIdx.y). Q (64 x D) is staged once in shared
 //            memory; K and V tiles stream through one buffer each with 16-byte cp.async (rows
-//            past Sk zero-filled): V(t) loads while S = Q·K(t)ᵀ is computed, K(t+1) while
-//            O += P·V(t) is (two barriers per tile). Per warp per tile: S 16x64 in f32 by mma.sync
-//            m16n8k16 (A = Q by ldmatrix, B = K by ldmatrix), scale + mask, online softmax, then
-//            P re-packed from the S accumulators as A fragments, V by ldmatrix.trans, O 16xD in
-//            f32 registers (D 256: 128 per thread). Smem (D 256): 3 x 64 x (256 + 8) x 2 B = 99 KB
-//            -> 2 blocks per SM. splits == 1: the block normalises and stores O. splits > 1
-//            (flash-decoding, when the row tiles alone cannot fill the SMs): each block writes
-//            its unnormalised f32 O and its row (max, sum) to a workspace, and a second kernel
-//            (one warp per row) merges the splits in split order: the result is the same on
-//            every run, whatever order blocks run in.
+//            past Sk zero-filled). cp.async groups: the prologue issues Q + K(t0) (+ mask(t0))
+//            and then V(t0) as a second group (the V buffer is free before the first tile), and
+//            the first tile waits only for the first group (wait_group 1); every later tile
+//            loads V(t) while S = Q·K(t)ᵀ is computed and K(t+1) (+ mask(t+1)) while
+//            O += P·V(t) is (two barriers per tile; nothing is in flight when a block exits).
+//            Per warp per tile: S 16x64 in f32 by mma.sync m16n8k16 (A = Q by ldmatrix, B = K by
+//            ldmatrix), scale + mask, online softmax, then P re-packed from the S accumulators
+//            as A fragments, V by ldmatrix.trans, O 16xD in f32 registers (D 256: 128 per
+//            thread). Mask: when its keys are contiguous (m_sj == 1) and G >= 4, the block's 64
+//            rows span at most (G + 62) / G + 1 queries (9 at G 8), and their mask rows for a
+//            tile are staged in shared memory with K(t) by cp.async (16-byte copies when rows
+//            are 16-byte aligned, else 4-byte; keys past Sk are never read) and read back with
+//            predicated LDS; otherwise each score reads its entry with __ldg (any strides). Smem
+//            (D 256): 3 x 64 x (256 + 8) x 2 B = 99 KB (+ 9 x 72 x 4 B = 2.5 KB of mask rows at
+//            G 8, 4.8 KB at G 4) -> 2 blocks per SM. splits == 1: the block normalises and
+//            stores O. splits > 1 (flash-decoding, when the row tiles alone cannot fill the
+//            SMs): each block writes its unnormalised f32 O and its row (max, sum) to a
+//            workspace, and a second kernel (one warp per row) merges the splits in split order:
+//            the result is the same on every run, whatever order blocks run in.
 // Numerics:  exactly attention_resident.cu's contract: scores, running max / sum and O in f32;
 //            P rounded to the input dtype for P·V (FlashAttention-2), the row sum from the
-//            unrounded P; keys past Sk score -inf; exp is __expf. The running rescale
+//            unrounded P; keys past Sk score -inf; a score is fl(fl(s · scale) + mask) (explicit
+//            __fmul_rn / __fadd_rn: never one fma), the same on both mask paths, which therefore
+//            give the same bits; exp is __expf. The running rescale
 //            multiplies O and the sum by the same factor, so its error cancels in O / sum (up to
 //            one f32 rounding per tile). Split merge: w_s = exp(m_s - M), out = Σ_s w_s O_s /
 //            Σ_s w_s l_s, f32 in split order: again only f32 roundings. A row whose scores are
@@ -40,6 +51,16 @@
 //            kernel took 513 us; the byte floor is 0.35 us). Both prefixes leave SMs idle (67 /
 //            102 blocks) and are bound by the 4x re-read of K/V fragments per 64 rows that
 //            mma.sync implies; a wgmma version (one B read per 64-row warpgroup) is the next step.
+// Latency:   measured on the H100 (cuda_ops_bench --graph, forced splits; Nsight Compute on the
+//            10-split expert launch) before the mask staging: ~5.5 us per tile per block plus
+//            ~12-14 us fixed, issue slots ~5% busy, long-scoreboard stalls first: latency-bound.
+//            The SASS of the __ldg mask path (kept for the other masks) puts each of a thread's
+//            32 loads per tile under its own branch and consumes it at once, i.e. up to 32
+//            dependent global round trips per tile after S. Expected (not measured yet): the
+//            staged mask turns them into one cp.async round trip hidden behind K(t)'s, and V(t0)
+//            in the prologue removes a one-tile block's second exposed round trip; the Q-row
+//            (query, head) pairs are stepped incrementally (MUFU.RCP count of the D 256 kernel
+//            44 -> 11) and computed before the PDL wait.
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -47,6 +68,7 @@
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/kernels.h"
@@ -60,16 +82,32 @@ constexpr int kThreads = 128;  // 4 warps x 16 folded rows
 constexpr int kBlockM = 64;    // folded (query, head) rows per block
 constexpr int kBlockN = 64;    // keys per tile
 constexpr int kCombineWarps = kThreads / 32;  // merge kernel: one warp per folded row
+// Staged mask rows (f32 per row): 8 banks apart, so the two queries a warp's rows can span at
+// group 4 read disjoint banks; 288-byte rows keep 16-byte copies aligned.
+constexpr int kMaskStride = kBlockN + 8;
+constexpr int kMaskSmemMinGroup = 4;  // smaller groups keep the __ldg mask path (see MaskInSmem)
 
 template <int kD>
 constexpr int Stride() {
   return kD + 8;  // 16 extra bytes per row: conflict-free ldmatrix rows
 }
 
+// Q, K and V tiles.
 template <int kD>
 constexpr size_t SmemBytes() {
   return static_cast<size_t>(kBlockM + 2 * kBlockN) * Stride<kD>() * sizeof(uint16_t);
 }
+
+// Queries whose mask rows a block stages: its 64 folded rows r0..r0+63 span
+// (r0 % G + 63) / G + 1 <= (G + 62) / G + 1 queries (9 at G 8, 17 at G 4).
+__host__ __device__ constexpr int MaskRowsCap(int group) { return (kBlockM + group - 2) / group + 1; }
+constexpr size_t MaskSmemBytes(int group) {
+  return static_cast<size_t>(MaskRowsCap(group)) * kMaskStride * sizeof(float);
+}
+static_assert(MaskRowsCap(8) == 9 && MaskRowsCap(4) == 17 && MaskRowsCap(5) == 14);
+// Two blocks per SM at D 256 with the largest staged mask (G 4): 2 x (99 + 4.8) KB plus the
+// 1 KB the runtime reserves per block, under the H100's 228 KB.
+static_assert(2 * (SmemBytes<256>() + MaskSmemBytes(kMaskSmemMinGroup) + 1024) <= 228 * 1024);
 
 // 16-byte global -> shared copy; `valid` false zero-fills the destination (src not read).
 __device__ __forceinline__ void CpAsync16(void* smem, const void* gmem, bool valid) {
@@ -77,8 +115,25 @@ __device__ __forceinline__ void CpAsync16(void* smem, const void* gmem, bool val
                "r"(valid ? 16 : 0));
 }
 
+// 16-byte copy reading only the first `bytes` (1..16) of the source, zero-filling the rest.
+__device__ __forceinline__ void CpAsync16Partial(void* smem, const void* gmem, int bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(SmemAddr(smem)), "l"(gmem),
+               "r"(bytes));
+}
+
+// 4-byte copy (cp.async.ca: the .cg form only moves 16 bytes).
+__device__ __forceinline__ void CpAsync4(void* smem, const void* gmem) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(SmemAddr(smem)), "l"(gmem));
+}
+
 __device__ __forceinline__ void CpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 __device__ __forceinline__ void CpAsyncWaitAll() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+// Waits until at most the kPending most recently committed groups of this thread are still in
+// flight (all older ones have landed).
+template <int kPending>
+__device__ __forceinline__ void CpAsyncWait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
+}
 
 // Stages kBlockN rows [j0, j0 + kBlockN) of a K or V head (row stride ld elements) into a
 // shared tile; rows at or past `sk` are zero-filled (V's zeros keep 0-weight keys from adding
@@ -98,17 +153,45 @@ __device__ __forceinline__ void LoadKvTile(uint16_t* dst, const uint16_t* src, i
   }
 }
 
-template <typename T, int kD>
-__global__ void __launch_bounds__(kThreads, 2)
-    AttentionFlashKernel(AttentionArgs p, float* part_o, float2* part_ml) {
+// Stages the additive mask of `n` consecutive queries (rows src, src + m_si, ...; keys
+// contiguous) for keys [j0, j0 + kBlockN) into dst (row stride kMaskStride). Keys at or past
+// `sk` are not read (the softmax never reads their slots). vec16: 16-byte copies (src and
+// m_si 16-byte aligned; a chunk straddling sk reads only its keys below sk), else 4-byte ones.
+__device__ __forceinline__ void LoadMaskTile(float* dst, const float* src, int64_t m_si, int n,
+                                             int j0, int sk, bool vec16) {
+  if (vec16) {
+    constexpr int kChunks = kBlockN / 4;  // 16-byte chunks per row
+    const int c = (threadIdx.x % kChunks) * 4;
+    const int bytes = min(max(sk - (j0 + c), 0), 4) * static_cast<int>(sizeof(float));
+    if (bytes == 0) return;
+    for (int mr = threadIdx.x / kChunks; mr < n; mr += kThreads / kChunks) {
+      CpAsync16Partial(dst + mr * kMaskStride + c, src + mr * m_si + j0 + c, bytes);
+    }
+  } else {
+    const int c = threadIdx.x % kBlockN;
+    if (j0 + c >= sk) return;
+    for (int mr = threadIdx.x / kBlockN; mr < n; mr += kThreads / kBlockN) {
+      CpAsync4(dst + mr * kMaskStride + c, src + mr * m_si + j0 + c);
+    }
+  }
+}
+
+// kSmemMask: the block's mask rows for each key tile are staged in shared memory with K
+// (host: MaskInSmem; p.mask is not null, m_sj == 1, G >= kMaskSmemMinGroup); mask_vec16 picks
+// 16-byte copies for them. Otherwise each score reads its mask entry with __ldg (any strides).
+template <typename T, int kD, bool kSmemMask>
+__global__ void __launch_bounds__(kThreads, kD == 256 ? 2 : 3)
+    AttentionFlashKernel(AttentionArgs p, float* part_o, float2* part_ml, bool mask_vec16) {
   PdlAllowDependents();
-  PdlWaitPrior();  // launched with PDL (pdl.cuh): nothing before this touches global memory
   extern __shared__ __align__(16) unsigned char smem_raw[];
   constexpr int kS = Stride<kD>();
   uint16_t* qs = reinterpret_cast<uint16_t*>(smem_raw);
   uint16_t* ks = qs + kBlockM * kS;
   uint16_t* vs = ks + kBlockN * kS;
+  float* ms = reinterpret_cast<float*>(vs + kBlockN * kS);  // kSmemMask: [MaskRowsCap(G)][kMaskStride]
 
+  // Index math first: it reads only the kernel parameters, so under PDL it overlaps the tail
+  // of the previous kernel instead of delaying this block's first loads.
   const int group = p.hq / p.hkv;
   const int rows = p.sq * group;  // folded rows of one (b, g)
   const int bg = blockIdx.z;
@@ -125,22 +208,17 @@ __global__ void __launch_bounds__(kThreads, 2)
   const uint16_t* kg = static_cast<const uint16_t*>(p.k) + b * p.k_sb + g * p.k_sh;
   const uint16_t* vg = static_cast<const uint16_t*>(p.v) + b * p.v_sb + g * p.v_sh;
 
-  {  // Q rows (i, h) of this tile; rows past Sq·G zero-filled.
-    constexpr int kChunks = kD / 8;
-    constexpr int kRowsPerPass = kThreads / kChunks;
-    const int col = (threadIdx.x % kChunks) * 8;
-#pragma unroll
-    for (int it = 0; it < kBlockM / kRowsPerPass; ++it) {
-      const int rr = threadIdx.x / kChunks + it * kRowsPerPass;
-      const int r = r0 + rr;
-      const bool in = r < rows;
-      const int i = in ? r / group : 0;
-      const int h = g * group + (in ? r % group : 0);
-      CpAsync16(qs + rr * kS + col, qg + i * p.q_ss + h * p.q_sh + col, in);
-    }
-  }
-  if (t_begin < t_end) LoadKvTile<kD>(ks, kg, p.k_ss, t_begin * kBlockN, p.sk);
-  CpAsyncCommit();
+  // Q staging: this thread copies column chunk `q_col` of rows q_rr + it * kQRowsPerPass. The
+  // (query, head) of each row advances by a constant step from the first row's: one division
+  // per thread instead of one per row (exact integer arithmetic, the same addresses).
+  constexpr int kQChunks = kD / 8;
+  constexpr int kQRowsPerPass = kThreads / kQChunks;
+  const int q_col = (threadIdx.x % kQChunks) * 8;
+  const int q_rr = threadIdx.x / kQChunks;
+  int q_i = (r0 + q_rr) / group;  // row r0 + rr = q_i * G + q_h, 0 <= q_h < G
+  int q_h = (r0 + q_rr) % group;
+  const int q_step_i = kQRowsPerPass / group;
+  const int q_step_h = kQRowsPerPass % group;
 
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
@@ -149,18 +227,56 @@ __global__ void __launch_bounds__(kThreads, 2)
   const int wr = warp * 16;
   const bool warp_active = r0 + wr < rows;  // warp-uniform: skip the math of all-padding warps
 
-  // This thread's two fragment rows (grp, grp + 8): folded index, validity, mask row. Padding
-  // rows read the mask of query Sq-1 (in bounds; their results are never stored).
+  // Staged mask rows (kSmemMask): queries m_lo..m_hi of this block's valid rows.
+  const int m_lo = r0 / group;
+  const int m_rows = (min(r0 + kBlockM, rows) - 1) / group - m_lo + 1;  // <= MaskRowsCap(G)
+  const float* mg = kSmemMask ? p.mask + b * p.m_sb + m_lo * p.m_si : nullptr;
+
+  // This thread's two fragment rows (grp, grp + 8): folded index, validity, mask row (global
+  // pointer, or float offset of its staged row plus this thread's key 2·tig). Padding rows
+  // read the mask of query Sq-1 (in bounds, and staged: a block with padding rows ends at
+  // query Sq-1; their results are never stored).
   int row[2];
   bool row_ok[2];
   const float* mrow[2] = {nullptr, nullptr};
+  int moff[2] = {0, 0};
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     row[r] = r0 + wr + grp + 8 * r;
     row_ok[r] = row[r] < rows;
     const int i = row_ok[r] ? row[r] / group : p.sq - 1;
-    if (p.mask != nullptr) mrow[r] = p.mask + b * p.m_sb + i * p.m_si;
+    if constexpr (kSmemMask) {
+      moff[r] = (i - m_lo) * kMaskStride + 2 * tig;
+    } else {
+      if (p.mask != nullptr) mrow[r] = p.mask + b * p.m_sb + i * p.m_si;
+    }
   }
+
+  PdlWaitPrior();  // launched with PDL (pdl.cuh): nothing before this touches global memory
+
+  // Prologue, two cp.async groups: (1) Q, K(t_begin) and its mask rows; (2) V(t_begin) (the
+  // V buffer is free before the first tile), so the first P·V does not wait a round trip
+  // issued after S.
+#pragma unroll
+  for (int it = 0; it < kBlockM / kQRowsPerPass; ++it) {
+    const int rr = q_rr + it * kQRowsPerPass;
+    const bool in = r0 + rr < rows;
+    const uint16_t* src = in ? qg + q_i * p.q_ss + (g * group + q_h) * p.q_sh : qg;
+    CpAsync16(qs + rr * kS + q_col, src + q_col, in);
+    q_i += q_step_i;
+    q_h += q_step_h;
+    if (q_h >= group) {
+      q_h -= group;
+      ++q_i;
+    }
+  }
+  if (t_begin < t_end) {
+    LoadKvTile<kD>(ks, kg, p.k_ss, t_begin * kBlockN, p.sk);
+    if constexpr (kSmemMask) LoadMaskTile(ms, mg, p.m_si, m_rows, t_begin * kBlockN, p.sk, mask_vec16);
+  }
+  CpAsyncCommit();
+  if (t_begin < t_end) LoadKvTile<kD>(vs, vg, p.v_ss, t_begin * kBlockN, p.sk);
+  CpAsyncCommit();
 
   float o[kD / 8][4];
 #pragma unroll
@@ -168,12 +284,20 @@ __global__ void __launch_bounds__(kThreads, 2)
   float m[2] = {-INFINITY, -INFINITY};  // running max of rows grp, grp + 8
   float l[2] = {0.0f, 0.0f};            // this thread's share of the running sums
 
+  // Groups in flight at the top of tile t: first tile {Q + K + mask, V}, later ones {K + mask}
+  // (committed after the previous tile's second barrier).
   for (int t = t_begin; t < t_end; ++t) {
     const int k0 = t * kBlockN;
-    CpAsyncWaitAll();
-    __syncthreads();  // K(t) (and Q) visible to all; every warp is done reading V(t-1)
-    LoadKvTile<kD>(vs, vg, p.v_ss, k0, p.sk);
-    CpAsyncCommit();
+    if (t == t_begin) {
+      CpAsyncWait<1>();  // Q, K(t), mask(t) landed; V(t) may still be in flight
+    } else {
+      CpAsyncWaitAll();  // K(t), mask(t)
+    }
+    __syncthreads();  // K(t), mask(t) (and Q) visible to all; every warp is done reading V(t-1)
+    if (t != t_begin) {
+      LoadKvTile<kD>(vs, vg, p.v_ss, k0, p.sk);
+      CpAsyncCommit();
+    }
 
     float s[kBlockN / 8][4];
 #pragma unroll
@@ -194,7 +318,8 @@ __global__ void __launch_bounds__(kThreads, 2)
         }
       }
       // Scale, mask, row max. C fragment: e = 0,1 -> row grp, keys nt*8 + 2*tig + e;
-      // e = 2,3 -> row grp + 8.
+      // e = 2,3 -> row grp + 8. Both mask paths compute fl(fl(s · scale) + mask) (an explicit
+      // multiply then add: never contracted into one fma).
       float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
       for (int nt = 0; nt < kBlockN / 8; ++nt) {
@@ -202,9 +327,14 @@ __global__ void __launch_bounds__(kThreads, 2)
         for (int e = 0; e < 4; ++e) {
           const int j = k0 + nt * 8 + 2 * tig + (e & 1);
           float val = -INFINITY;
-          if (j < p.sk) {
-            val = s[nt][e] * p.scale;
-            if (p.mask != nullptr) val += __ldg(mrow[e >> 1] + j * p.m_sj);
+          if constexpr (kSmemMask) {
+            // Shared-memory reads: no branch, no global round trip per score.
+            const bool in = j < p.sk;
+            const float mv = in ? ms[moff[e >> 1] + nt * 8 + (e & 1)] : 0.0f;
+            val = in ? __fadd_rn(__fmul_rn(s[nt][e], p.scale), mv) : -INFINITY;
+          } else if (j < p.sk) {
+            val = __fmul_rn(s[nt][e], p.scale);
+            if (p.mask != nullptr) val = __fadd_rn(val, __ldg(mrow[e >> 1] + j * p.m_sj));
           }
           s[nt][e] = val;
           mx[e >> 1] = fmaxf(mx[e >> 1], val);
@@ -239,8 +369,11 @@ __global__ void __launch_bounds__(kThreads, 2)
     }
 
     CpAsyncWaitAll();
-    __syncthreads();  // V(t) visible to all; every warp is done reading K(t)
-    if (t + 1 < t_end) LoadKvTile<kD>(ks, kg, p.k_ss, k0 + kBlockN, p.sk);
+    __syncthreads();  // V(t) visible to all; every warp is done reading K(t) and mask(t)
+    if (t + 1 < t_end) {
+      LoadKvTile<kD>(ks, kg, p.k_ss, k0 + kBlockN, p.sk);
+      if constexpr (kSmemMask) LoadMaskTile(ms, mg, p.m_si, m_rows, k0 + kBlockN, p.sk, mask_vec16);
+    }
     CpAsyncCommit();
 
     if (warp_active) {
@@ -366,27 +499,55 @@ int64_t FoldedRows(const AttentionArgs& a) { return static_cast<int64_t>(a.sq) *
 int64_t RowTiles(const AttentionArgs& a) { return (FoldedRows(a) + kBlockM - 1) / kBlockM; }
 int KeyTiles(const AttentionArgs& a) { return (a.sk + kBlockN - 1) / kBlockN; }
 
+// The block's mask rows go through shared memory when the keys are contiguous (cp.async rows)
+// and a 64-row tile spans few queries (G >= 4: at most 17 rows, 4.8 KB); otherwise __ldg.
+bool MaskInSmem(const AttentionArgs& a) {
+  return a.mask != nullptr && a.m_sj == 1 && a.hq / a.hkv >= kMaskSmemMinGroup;
+}
+
+// 16-byte mask copies: every staged row start (mask + b·m_sb + i·m_si + 64·t) 16-byte aligned.
+bool MaskVec16(const AttentionArgs& a) {
+  return IsAligned(a.mask, 16) && a.m_sb % 4 == 0 && a.m_si % 4 == 0;
+}
+
 template <typename T, int kD>
-void Launch(const AttentionArgs& a, int splits, void* workspace, cudaStream_t stream) {
+bool Launch(const AttentionArgs& a, int splits, void* workspace, bool allow_smem_mask,
+            cudaStream_t stream) {
   const int64_t n_rows = FoldedRows(a) * a.batch * a.hkv;
   float* part_o = static_cast<float*>(workspace);
   float2* part_ml = reinterpret_cast<float2*>(part_o + splits * n_rows * kD);
   const dim3 grid(static_cast<unsigned int>(RowTiles(a)), static_cast<unsigned int>(splits),
                   static_cast<unsigned int>(a.batch * a.hkv));
-  LaunchPdl(AttentionFlashKernel<T, kD>, grid, dim3(kThreads), SmemBytes<kD>(), stream, 1, a,
-            splits > 1 ? part_o : nullptr, splits > 1 ? part_ml : nullptr);
+  float* const po = splits > 1 ? part_o : nullptr;
+  float2* const pml = splits > 1 ? part_ml : nullptr;
+  const bool smem_mask = allow_smem_mask && MaskInSmem(a);
+  if (smem_mask) {
+    LaunchPdl(AttentionFlashKernel<T, kD, true>, grid, dim3(kThreads),
+              SmemBytes<kD>() + MaskSmemBytes(a.hq / a.hkv), stream, 1, a, po, pml, MaskVec16(a));
+  } else {
+    LaunchPdl(AttentionFlashKernel<T, kD, false>, grid, dim3(kThreads), SmemBytes<kD>(), stream, 1,
+              a, po, pml, false);
+  }
   if (splits > 1) {
     const dim3 merge_grid(static_cast<unsigned int>((n_rows + kCombineWarps - 1) / kCombineWarps));
     LaunchPdl(AttentionFlashMergeKernel<T, kD>, merge_grid, dim3(kThreads), 0, stream, 1, a,
               static_cast<const float*>(part_o), static_cast<const float2*>(part_ml), splits);
   }
+  return smem_mask;
 }
 
 template <int kD>
 void SetSmem() {
-  for (auto kernel : {AttentionFlashKernel<__nv_bfloat16, kD>, AttentionFlashKernel<__half, kD>}) {
+  using Kernel = void (*)(AttentionArgs, float*, float2*, bool);
+  const std::pair<Kernel, size_t> kernels[] = {
+      {AttentionFlashKernel<__nv_bfloat16, kD, false>, SmemBytes<kD>()},
+      {AttentionFlashKernel<__half, kD, false>, SmemBytes<kD>()},
+      {AttentionFlashKernel<__nv_bfloat16, kD, true>, SmemBytes<kD>() + MaskSmemBytes(kMaskSmemMinGroup)},
+      {AttentionFlashKernel<__half, kD, true>, SmemBytes<kD>() + MaskSmemBytes(kMaskSmemMinGroup)},
+  };
+  for (const auto& [kernel, bytes] : kernels) {
     VLART_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                          static_cast<int>(SmemBytes<kD>())));
+                                          static_cast<int>(bytes)));
     // Two blocks per SM need ~2 x 99 KB (D 256): ask for the largest shared-memory carveout.
     VLART_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
                                           cudaSharedmemCarveoutMaxShared));
@@ -466,15 +627,15 @@ int AttentionFlashSplits(const AttentionArgs& a, int num_sms, size_t workspace_b
   return std::max(splits, 1);
 }
 
-void LaunchAttentionFlash(const AttentionArgs& a, int splits, void* workspace, cudaStream_t stream) {
+bool LaunchAttentionFlash(const AttentionArgs& a, int splits, void* workspace, cudaStream_t stream,
+                          bool allow_smem_mask) {
   const bool bf = a.q_dtype == DType::kBF16;
   if (a.d == 256) {
-    bf ? Launch<__nv_bfloat16, 256>(a, splits, workspace, stream)
-       : Launch<__half, 256>(a, splits, workspace, stream);
-  } else {
-    bf ? Launch<__nv_bfloat16, 128>(a, splits, workspace, stream)
-       : Launch<__half, 128>(a, splits, workspace, stream);
+    return bf ? Launch<__nv_bfloat16, 256>(a, splits, workspace, allow_smem_mask, stream)
+              : Launch<__half, 256>(a, splits, workspace, allow_smem_mask, stream);
   }
+  return bf ? Launch<__nv_bfloat16, 128>(a, splits, workspace, allow_smem_mask, stream)
+            : Launch<__half, 128>(a, splits, workspace, allow_smem_mask, stream);
 }
 
 }  // namespace vlart::cuda

@@ -319,6 +319,8 @@ void ForceAttentionSplits(Backend& backend, int splits) {
   AsCuda(backend).forced_attention_splits_ = splits > 0 ? splits : 0;
 }
 
+void ForceAttentionMaskLdg(Backend& backend, bool on) { AsCuda(backend).force_attention_mask_ldg_ = on; }
+
 void ForceGemmConfig(Backend& backend, int tile, int splits, int lt_algo, bool lt_fused) {
   CudaBackend& be = AsCuda(backend);
   if (tile < 0 && tile != kForceCublas) {

@@ -194,6 +194,7 @@ class CudaBackend final : public Backend {
  public:
   std::optional<GemmMmaConfig> forced_gemm_config_;  // ForceGemmConfig (tests)
   int forced_attention_splits_ = 0;                   // ForceAttentionSplits (tests); 0: heuristic
+  bool force_attention_mask_ldg_ = false;             // ForceAttentionMaskLdg (tests)
  private:
 };
 

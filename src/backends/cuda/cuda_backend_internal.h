@@ -29,6 +29,7 @@ struct Stats {
   int64_t attention_resident = 0;  // ... of which the K/V-resident one
   int64_t attention_flash = 0;     // ... of which the head-folded streaming one (D 256 / MQA 128)
   int64_t attention_flash_split = 0;  // ... of those, calls with the keys split (+ merge kernel)
+  int64_t attention_flash_smem_mask = 0;  // ... of those, calls that staged the mask in smem
   int64_t attention_simt = 0;
   int64_t conv_depthwise = 0;
   int64_t conv_depthwise_vec = 0;  // ... of which the 8-channel vector kernel (bf16/f16)
@@ -60,5 +61,8 @@ void ForceGemmConfig(Backend& backend, int tile, int splits, int lt_algo = 0, bo
 // this many ranges (clamped to the key tiles, at most 16) instead of its heuristic's choice;
 // splits <= 0 clears it.
 void ForceAttentionSplits(Backend& backend, int splits);
+// Test hook: with `on`, the head-folded attention reads its mask with one __ldg per score even
+// where it would stage the mask rows in shared memory (same results, bit for bit); false clears.
+void ForceAttentionMaskLdg(Backend& backend, bool on);
 
 }  // namespace vlart::cuda

@@ -130,12 +130,16 @@ size_t InitAttentionResidentKernels();
 // them in split order (deterministic). AttentionFlashSplits picks the split count for
 // `num_sms` SMs (`forced` > 0: that many, clamped), reduced until the partials fit
 // `workspace_bytes`. Init raises the kernels' shared-memory limit (once per device).
+// LaunchAttentionFlash stages the block's mask rows in shared memory (with K, by cp.async) when
+// the mask's keys are contiguous and Hq / Hkv >= 4, unless `allow_smem_mask` is false (test
+// hook: every score then reads the mask with __ldg, same results); returns whether it did.
 inline constexpr int kAttentionFlashMaxSplits = 16;
 void InitAttentionFlashKernels();
 bool AttentionFlashSupported(const AttentionArgs& args);
 size_t AttentionFlashWorkspaceBytes(const AttentionArgs& args, int splits);
 int AttentionFlashSplits(const AttentionArgs& args, int num_sms, size_t workspace_bytes, int forced);
-void LaunchAttentionFlash(const AttentionArgs& args, int splits, void* workspace, cudaStream_t stream);
+bool LaunchAttentionFlash(const AttentionArgs& args, int splits, void* workspace, cudaStream_t stream,
+                          bool allow_smem_mask = true);
 // Raises the dynamic shared-memory limits of the attention kernels; called once at backend
 // creation so that nothing host-side happens during graph capture. Returns the SIMT limit.
 size_t InitAttentionKernels(int device);
