@@ -56,11 +56,14 @@
 //            ~12-14 us fixed, issue slots ~5% busy, long-scoreboard stalls first: latency-bound.
 //            The SASS of the __ldg mask path (kept for the other masks) puts each of a thread's
 //            32 loads per tile under its own branch and consumes it at once, i.e. up to 32
-//            dependent global round trips per tile after S. Expected (not measured yet): the
-//            staged mask turns them into one cp.async round trip hidden behind K(t)'s, and V(t0)
-//            in the prologue removes a one-tile block's second exposed round trip; the Q-row
-//            (query, head) pairs are stepped incrementally (MUFU.RCP count of the D 256 kernel
-//            44 -> 11) and computed before the PDL wait.
+//            dependent global round trips per tile after S. The staged mask turns them into one
+//            cp.async round trip hidden behind K(t)'s, and V(t0) in the prologue removes a
+//            one-tile block's second exposed round trip; the Q-row (query, head) pairs are
+//            stepped incrementally (MUFU.RCP count of the D 256 kernel 44 -> 11) and computed
+//            before the PDL wait. Measured after (H100, commit 29d9595, cuda_ops_bench --graph):
+//            expert B1 51x581 + mask 20.3 -> 13.8 us (1 split: 67 -> 33 us, ~2 us per tile);
+//            the forced __ldg path on the same build 17.4 us; prefix 532 41.9 -> 29.2 us, 816
+//            77 -> 45 us, B4 816 267 -> 132 us; pi0.5 expert 10x810 20.2 -> 13.7 us.
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -600,7 +603,10 @@ int AttentionFlashSplits(const AttentionArgs& a, int num_sms, size_t workspace_b
   } else {
     // Makespan model in units of one 64 x 64 block tile, calibrated on the H100 (cuda_ops_bench
     // --graph, pi0 expert B1 51x581 forced to 1..10 splits: ~5.5 us per tile per block, the
-    // split form ~0.45 tile more: partial writes + merge kernel). The kernel is latency-bound
+    // split form ~0.45 tile more: partial writes + merge kernel). Calibrated before the mask
+    // staging halved the per-tile time (~2 us now, fixed costs ~12 us); its picks are still
+    // the measured best at 29d9595 (expert: 10 splits 13.5 us vs 7 14.7; prefix 532: 3 splits
+    // 29.1 us vs 2 34.2). The kernel is latency-bound
     // (4 warps a block), so the blocks resident on one SM (2 at D 256: 99 KB smem each; 3 at
     // D 128: registers) run side by side at nearly full speed: the makespan is waves x tiles
     // per block, a wave being resident x SMs blocks. The partials' round trip costs bytes /
