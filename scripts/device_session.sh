@@ -32,7 +32,9 @@ export LD_LIBRARY_PATH="$PWD/.device/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH
 export VLART_SOURCE_DIR="$PWD"
 SUMMARY="$OUT/summary.md"
 : > "$SUMMARY"
-note() { echo "$*" | tee -a "$SUMMARY"; }
+# The summary is copied to FINAL_OUT after every note: a call killed at its time limit
+# still returns what was noted so far (the device tool returns $OUT's files either way).
+note() { echo "$*" | tee -a "$SUMMARY"; cp "$SUMMARY" "$FINAL_OUT/summary.md" 2>/dev/null || true; }
 
 note "## device session $(date -u +%Y-%m-%dT%H:%MZ) commit $(cat .device/COMMIT 2>/dev/null || echo unknown)"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv | tee "$OUT/gpu.txt"
@@ -224,7 +226,7 @@ if has peers_pi0 && [ -d .whl ] && [ -f bench/peers/pi0_peers.py ]; then
     PYTHONUNBUFFERED=1 timeout ${PI0_PEER_TIMEOUT:-540} python3 bench/peers/pi0_peers.py --model "$DIR" \
         --vlart "$BIN/vlart" --out "$OUT/peers_$arch" --batch ${PEER_BATCH:-1} --iters 30 --warmup 5 \
         ${PI0_PEER_MODES:+--modes "$PI0_PEER_MODES"} \
-        > "$OUT/peers_$arch.log" 2>&1
+        2>&1 | tee "$FINAL_OUT/peers_$arch.log" > "$OUT/peers_$arch.log"
     note "peers $arch: exit $?"; tail -30 "$OUT/peers_$arch.log" >> "$SUMMARY"
   done
 fi
