@@ -8,27 +8,11 @@
 // the float kernels are checked against the scalar reference at construction.
 #pragma once
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define VLART_IMAGE_X86 1
+#include "core/cpu_features.h"  // CpuHasAvx2Fma()
+
+#define VLART_IMAGE_X86 VLART_CORE_X86
+#if VLART_IMAGE_X86
 #define VLART_TARGET_AVX2 __attribute__((target("avx2,fma")))
 #else
-#define VLART_IMAGE_X86 0
 #define VLART_TARGET_AVX2
 #endif
-
-namespace vlart {
-
-// True when the CPU has AVX2 and FMA (checked once).
-inline bool CpuHasAvx2Fma() {
-#if VLART_IMAGE_X86
-  static const bool has = [] {
-    __builtin_cpu_init();  // safe even if first called during static initialisation
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }();
-  return has;
-#else
-  return false;
-#endif
-}
-
-}  // namespace vlart

@@ -47,6 +47,24 @@ namespace {
 
 constexpr int64_t kSimtMaxRowsPerLaunch = int64_t{65535} * 64;  // gridDim.y limit x tile rows
 
+// The plain product D = A·Bᵀ of a tensor-core GEMM problem for cuBLASLt, straight to D in the
+// operands' dtype t (no bias, no C); callers add what their form needs.
+LtGemmProblem LtProductOf(const GemmMmaArgs& p, DType t) {
+  LtGemmProblem lt;
+  lt.m = p.m;
+  lt.n = p.n;
+  lt.k = p.k;
+  lt.a = p.a;
+  lt.lda = p.lda;
+  lt.b = p.b;
+  lt.ldb = p.ldb;
+  lt.ab_dtype = t;
+  lt.d = p.d;
+  lt.ldd = p.ldd;
+  lt.d_dtype = t;
+  return lt;
+}
+
 }  // namespace
 
 void CudaBackend::Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act,
@@ -167,21 +185,10 @@ bool CudaBackend::RunGemmLtFused(const GemmMmaArgs& p, DType t, int algo) {
   if (p.bias == nullptr && p.residual == nullptr) return false;  // the unfused form is direct
   if (act != ActKind::kNone && p.residual != nullptr) return false;  // act before the residual
   if (p.bias != nullptr && !IsAligned(p.bias, 16)) return false;  // cuBLASLt's bias pointer
-  LtGemmProblem lt;
-  lt.m = p.m;
-  lt.n = p.n;
-  lt.k = p.k;
-  lt.a = p.a;
-  lt.lda = p.lda;
-  lt.b = p.b;
-  lt.ldb = p.ldb;
-  lt.ab_dtype = t;
+  LtGemmProblem lt = LtProductOf(p, t);
   lt.bias = p.bias;
   lt.c = p.residual;  // may be D itself (then ldr == ldd, checked by TryGemmMma)
   lt.ldc = p.ldr;
-  lt.d = p.d;
-  lt.ldd = p.ldd;
-  lt.d_dtype = t;
   if (!lt_->Run(lt, stream_, algo)) return false;
   ++stats_.gemm_lt_direct;
   ++stats_.gemm_lt_fused;
@@ -210,19 +217,7 @@ bool CudaBackend::RunGemmLt(const GemmMmaArgs& p, DType t, int algo, bool fused)
     // rounded once (C == D, 50x1024x2048: LinearParity; bias: the 784x2304 -> 512 im2col
     // GEMM of ConvParity.DenseAndGroupedConvs, 4368 of 401408 outputs one ulp off at
     // |value| ~32, commit 3e3161a).
-    LtGemmProblem lt;
-    lt.m = p.m;
-    lt.n = p.n;
-    lt.k = p.k;
-    lt.a = p.a;
-    lt.lda = p.lda;
-    lt.b = p.b;
-    lt.ldb = p.ldb;
-    lt.ab_dtype = t;
-    lt.d = p.d;
-    lt.ldd = p.ldd;
-    lt.d_dtype = t;
-    if (lt_->Run(lt, stream_, algo)) {
+    if (lt_->Run(LtProductOf(p, t), stream_, algo)) {
       ++stats_.gemm_lt_direct;
       return true;
     }
@@ -234,15 +229,9 @@ bool CudaBackend::RunGemmLt(const GemmMmaArgs& p, DType t, int algo, bool fused)
   const int64_t chunk_rows = std::max<int64_t>(1, static_cast<int64_t>(kGemmWorkspaceFloats) / p.n);
   for (int64_t row0 = 0; row0 < p.m; row0 += chunk_rows) {
     const int64_t rows = std::min<int64_t>(chunk_rows, p.m - row0);
-    LtGemmProblem lt;
+    LtGemmProblem lt = LtProductOf(p, t);
     lt.m = rows;
-    lt.n = p.n;
-    lt.k = p.k;
     lt.a = OffsetPtr(p.a, row0 * p.lda, t);
-    lt.lda = p.lda;
-    lt.b = p.b;
-    lt.ldb = p.ldb;
-    lt.ab_dtype = t;
     lt.d = gemm_f32_;
     lt.ldd = p.n;
     lt.d_dtype = DType::kF32;
