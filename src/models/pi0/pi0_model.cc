@@ -10,7 +10,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/finite.h"
+#include "models/common/view_upload.h"
 #include "models/pi0/pi0_schedule.h"
 
 namespace vlart::pi0 {
@@ -325,30 +325,8 @@ Status Pi0Model::Upload(Plan& plan, const Pi0Inputs& in) {
   }
 
   // Encoded images: finite (openpi would propagate NaN; we refuse it), then uploaded
-  // straight from the caller's tensor in (b, v) order, one upload per run of encoded views
-  // that are neighbours in both tensors.
-  const int64_t per_image = 3 * int64_t{cfg_.vision.image_size} * cfg_.vision.image_size;
-  const float* pixels = in.images.data<float>();
-  for (const auto& [bi, vi] : plan.encoded_views) {
-    const int64_t bad = FirstNonFinite(pixels + (bi * nv + vi) * per_image, per_image);
-    if (bad >= 0) {
-      return InvalidArgument("pi0 input 'images[{}][{}]': expected finite values, got {}", bi, vi,
-                             pixels[(bi * nv + vi) * per_image + bad]);
-    }
-  }
-  const Tensor all_views = in.images.view().Reshape({b * nv, 3, cfg_.vision.image_size,
-                                                     cfg_.vision.image_size});
-  const int64_t n = static_cast<int64_t>(plan.encoded_views.size());
-  for (int64_t e0 = 0; e0 < n;) {
-    const int64_t src0 = plan.encoded_views[e0].first * nv + plan.encoded_views[e0].second;
-    int64_t e1 = e0 + 1;
-    while (e1 < n &&
-           plan.encoded_views[e1].first * nv + plan.encoded_views[e1].second == src0 + (e1 - e0)) {
-      ++e1;
-    }
-    be_.Upload(all_views.Slice(0, src0, src0 + (e1 - e0)), plan.images.Slice(0, e0, e1));
-    e0 = e1;
-  }
+  // straight from the caller's tensor.
+  VLART_TRY(UploadEncodedViews(be_, in.images, plan.encoded_views, plan.images, "pi0"));
 
   if (!host.ids_uploaded ||
       std::memcmp(host.ids.data<int32_t>(), host.call_ids.data(), b * l * sizeof(int32_t)) != 0) {

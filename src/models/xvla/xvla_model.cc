@@ -9,7 +9,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/finite.h"
+#include "models/common/view_upload.h"
 
 namespace vlart::xvla {
 namespace {
@@ -278,8 +278,6 @@ Status XvlaModel::Validate(const XvlaInputs& in) const {
 Status XvlaModel::Upload(Plan& plan, const XvlaInputs& in) {
   const int64_t b = plan.key.batch;
   const int64_t v = cfg_.num_views;
-  const int64_t s = cfg_.vision.image_size;
-  const int64_t per_image = 3 * s * s;
   if (in.input_ids.shape()[0] != b || in.steps != plan.key.steps) {
     return InvalidArgument("X-VLA upload: inputs of batch {} / {} steps into a plan for {} / {}",
                            in.input_ids.shape()[0], in.steps, b, plan.key.steps);
@@ -291,28 +289,9 @@ Status XvlaModel::Upload(Plan& plan, const XvlaInputs& in) {
                              plan.key.view_mask[i] != 0 ? "present" : "absent");
     }
   }
-  // The present views, checked finite before anything is uploaded, then copied straight
-  // from the caller's tensor in (b, v) order (absent views are never encoded): one upload
-  // per run of present views that are neighbours in both tensors.
-  const float* pixels = in.images.data<float>();
-  for (const auto& [bi, vi] : plan.valid_views) {
-    const int64_t bad = FirstNonFinite(pixels + (bi * v + vi) * per_image, per_image);
-    if (bad >= 0) {
-      return InvalidArgument("X-VLA input 'images[{}][{}]': expected finite values, got {}", bi,
-                             vi, pixels[(bi * v + vi) * per_image + bad]);
-    }
-  }
-  const Tensor all_views = in.images.view().Reshape({b * v, 3, s, s});
-  const int64_t n = static_cast<int64_t>(plan.valid_views.size());
-  for (int64_t k0 = 0; k0 < n;) {
-    const int64_t src0 = plan.valid_views[k0].first * v + plan.valid_views[k0].second;
-    int64_t k1 = k0 + 1;
-    while (k1 < n && plan.valid_views[k1].first * v + plan.valid_views[k1].second == src0 + (k1 - k0)) {
-      ++k1;
-    }
-    be_.Upload(all_views.Slice(0, src0, src0 + (k1 - k0)), plan.images_f32.Slice(0, k0, k1));
-    k0 = k1;
-  }
+  // The present views (absent views are never encoded), checked finite before anything is
+  // uploaded, then copied straight from the caller's tensor.
+  VLART_TRY(UploadEncodedViews(be_, in.images, plan.valid_views, plan.images_f32, "X-VLA"));
   be_.Upload(in.input_ids.view().Reshape({-1}), plan.ids);
   be_.Upload(in.domain_id.view(), plan.domains);
   be_.Upload(in.proprio.view(), plan.proprio);
