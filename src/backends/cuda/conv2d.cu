@@ -203,13 +203,13 @@ __global__ void DepthwiseConv3x3VecKernel(ConvArgs p, int total_groups) {
   *reinterpret_cast<uint4*>(ob + b * p.out.stride[0] + oy * p.out.stride[1] + ox * p.out.stride[2] + c0) = packed;
 }
 
-// A 4-d NHWC operand the vector kernel can read or write: dtype t, contiguous channels, every
-// pixel 16-byte aligned, element offsets within int32.
+// A 4-d NHWC operand the vector kernel can read or write: dtype t, rows of 16-byte vectors
+// (RowsOf16ByteVectors), non-negative strides, element offsets within int32.
 bool VecPixelsOk(const StridedArg& a, DType t) {
-  if (a.dtype != t || a.ndim != 4 || a.stride[3] != 1 || !IsAligned(a.data, 16)) return false;
+  if (a.dtype != t || a.ndim != 4 || !RowsOf16ByteVectors({&a})) return false;
   int64_t max_offset = 0;
   for (int d = 0; d < 3; ++d) {
-    if (a.stride[d] % 8 != 0 || a.stride[d] < 0) return false;
+    if (a.stride[d] < 0) return false;
     max_offset += (a.shape[d] - 1) * a.stride[d];
   }
   return max_offset + a.shape[3] < INT32_MAX;

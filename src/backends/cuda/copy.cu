@@ -81,19 +81,9 @@ __global__ void EmbeddingKernel(const int32_t* __restrict__ ids, int64_t ids_str
   }
 }
 
-// A same-dtype strided copy whose innermost dim is contiguous on both sides can move 16-byte
-// vectors: the innermost extent and every other stride a multiple of 16 bytes, both bases
-// 16-byte aligned. Then one thread moves 16 bytes and the per-element index math (a 64-bit
-// division per dim) runs once per vector (DaViT's window partition / reverse: 8x fewer).
-bool VectorRowsOk(const StridedArg& t, int elems_per_vec) {
-  if (t.ndim < 1 || t.stride[t.ndim - 1] != 1 || t.shape[t.ndim - 1] % elems_per_vec != 0) return false;
-  if (!IsAligned(t.data, 16)) return false;
-  for (int d = 0; d + 1 < t.ndim; ++d) {
-    if (t.shape[d] > 1 && t.stride[d] % elems_per_vec != 0) return false;
-  }
-  return true;
-}
-
+// A same-dtype strided copy whose operands pass RowsOf16ByteVectors moves 16-byte vectors:
+// one thread per 16 bytes, so the per-element index math (a 64-bit division per dim) runs
+// once per vector (DaViT's window partition / reverse: 8x fewer).
 StridedArg AsVectors(StridedArg t, int elems_per_vec) {
   t.shape[t.ndim - 1] /= elems_per_vec;
   for (int d = 0; d + 1 < t.ndim; ++d) t.stride[d] /= elems_per_vec;
@@ -130,7 +120,7 @@ bool LaunchCopy(const StridedArg& src, const StridedArg& dst, cudaStream_t strea
       return false;
     }
     const int per_vec = 16 / bytes;
-    if (bytes <= 16 && VectorRowsOk(src, per_vec) && VectorRowsOk(dst, per_vec)) {
+    if (bytes <= 16 && RowsOf16ByteVectors({&src, &dst})) {
       const int64_t vectors = n / per_vec;
       RawCopyStridedKernel<uint4><<<GridFor(vectors, kThreads), kThreads, 0, stream>>>(
           AsVectors(src, per_vec), AsVectors(dst, per_vec), vectors);

@@ -13,6 +13,7 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "backends/cuda/kernel_args.h"
 
@@ -119,6 +120,19 @@ __device__ __forceinline__ float Activate(float x) {
     return 1.0f / (1.0f + expf(-x));
   } else {
     return x;
+  }
+}
+
+// Host side: calls f(std::integral_constant<ActKind, kAct>{}) for the run-time `act`, so a
+// launcher instantiates one kernel per activation without a switch of its own.
+template <typename F>
+void WithAct(ActKind act, F&& f) {
+  switch (act) {
+    case ActKind::kNone: f(std::integral_constant<ActKind, ActKind::kNone>{}); return;
+    case ActKind::kGeluErf: f(std::integral_constant<ActKind, ActKind::kGeluErf>{}); return;
+    case ActKind::kGeluTanh: f(std::integral_constant<ActKind, ActKind::kGeluTanh>{}); return;
+    case ActKind::kSilu: f(std::integral_constant<ActKind, ActKind::kSilu>{}); return;
+    case ActKind::kSigmoid: f(std::integral_constant<ActKind, ActKind::kSigmoid>{}); return;
   }
 }
 

@@ -285,18 +285,6 @@ void WithType(DType dtype, F&& f) {
   }
 }
 
-// Calls f(std::integral_constant<ActKind, kAct>{}) for the run-time `act`.
-template <typename F>
-void WithAct(ActKind act, F&& f) {
-  switch (act) {
-    case ActKind::kNone: f(std::integral_constant<ActKind, ActKind::kNone>{}); return;
-    case ActKind::kGeluErf: f(std::integral_constant<ActKind, ActKind::kGeluErf>{}); return;
-    case ActKind::kGeluTanh: f(std::integral_constant<ActKind, ActKind::kGeluTanh>{}); return;
-    case ActKind::kSilu: f(std::integral_constant<ActKind, ActKind::kSilu>{}); return;
-    case ActKind::kSigmoid: f(std::integral_constant<ActKind, ActKind::kSigmoid>{}); return;
-  }
-}
-
 }  // namespace
 
 ElementwisePath LaunchBinary(BinaryKind kind, float alpha, float beta, const StridedArg& a,

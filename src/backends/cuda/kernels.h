@@ -10,8 +10,9 @@
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
-#include <vector>
 #include <cstdint>
+#include <initializer_list>
+#include <vector>
 
 #include "backends/cuda/kernel_args.h"
 
@@ -20,6 +21,25 @@ namespace vlart::cuda {
 // Host-side launch checks: `ptr` is a multiple of `bytes` (a power of two).
 inline bool IsAligned(const void* ptr, uintptr_t bytes) {
   return (reinterpret_cast<uintptr_t>(ptr) & (bytes - 1)) == 0;
+}
+
+// Host-side launch check of the row-vector kernels (norm.cu, copy.cu): every operand has the
+// first one's dtype, a contiguous innermost dim whose rows start 16-byte aligned, and the
+// row width (the first operand's innermost extent) is a whole number of 16-byte vectors.
+// Strides of size-1 dims are never used, so they may be anything.
+inline bool RowsOf16ByteVectors(std::initializer_list<const StridedArg*> operands) {
+  const StridedArg& x = **operands.begin();
+  const int elem = DTypeBits(x.dtype) / 8;
+  const int64_t width = x.ndim > 0 ? x.shape[x.ndim - 1] : 0;
+  if (width == 0 || (width * elem) % 16 != 0) return false;
+  for (const StridedArg* t : operands) {
+    if (t->dtype != x.dtype || t->ndim < 1) return false;
+    if (t->stride[t->ndim - 1] != 1 || !IsAligned(t->data, 16)) return false;
+    for (int d = 0; d + 1 < t->ndim; ++d) {
+      if (t->shape[d] > 1 && (t->stride[d] * elem) % 16 != 0) return false;
+    }
+  }
+  return true;
 }
 
 // ---- copy.cu ------------------------------------------------------------------------------

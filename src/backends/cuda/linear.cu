@@ -200,23 +200,9 @@ void LaunchEpilogueVec(const EpilogueArgs& a, cudaStream_t stream) {
   const int64_t groups = a.n / 8;
   const dim3 grid(static_cast<unsigned int>((groups + kThreads - 1) / kThreads),
                   static_cast<unsigned int>(a.m));
-  switch (a.act) {
-    case ActKind::kNone:
-      LaunchPdl(EpilogueVecKernel<T, ActKind::kNone>, grid, dim3(kThreads), 0, stream, 1, a);
-      return;
-    case ActKind::kGeluErf:
-      LaunchPdl(EpilogueVecKernel<T, ActKind::kGeluErf>, grid, dim3(kThreads), 0, stream, 1, a);
-      return;
-    case ActKind::kGeluTanh:
-      LaunchPdl(EpilogueVecKernel<T, ActKind::kGeluTanh>, grid, dim3(kThreads), 0, stream, 1, a);
-      return;
-    case ActKind::kSilu:
-      LaunchPdl(EpilogueVecKernel<T, ActKind::kSilu>, grid, dim3(kThreads), 0, stream, 1, a);
-      return;
-    case ActKind::kSigmoid:
-      LaunchPdl(EpilogueVecKernel<T, ActKind::kSigmoid>, grid, dim3(kThreads), 0, stream, 1, a);
-      return;
-  }
+  WithAct(a.act, [&](auto act) {
+    LaunchPdl(EpilogueVecKernel<T, decltype(act)::value>, grid, dim3(kThreads), 0, stream, 1, a);
+  });
 }
 
 // DomainLinear, one thread per output (wide N: consecutive threads read consecutive W

@@ -283,22 +283,6 @@ __global__ void AdaRmsNormVecKernel(StridedArg x, StridedArg scale, StridedArg s
   }
 }
 
-// True when the vector kernels apply: one dtype, contiguous rows whose width is a multiple of
-// the vector and whose starts are all 16-byte aligned. The last operand is the output.
-bool VectorRowsOk(std::initializer_list<const StridedArg*> operands) {
-  const StridedArg& x = **operands.begin();
-  const int elem = DTypeBits(x.dtype) / 8;
-  const int64_t width = x.shape[x.ndim - 1];
-  if (width == 0 || (width * elem) % 16 != 0) return false;
-  for (const StridedArg* t : operands) {
-    if (t->dtype != x.dtype) return false;
-    if (t->stride[t->ndim - 1] != 1 || reinterpret_cast<uintptr_t>(t->data) % 16 != 0) return false;
-    for (int d = 0; d + 1 < t->ndim; ++d) {
-      if (t->shape[d] > 1 && (t->stride[d] * elem) % 16 != 0) return false;
-    }
-  }
-  return true;
-}
 
 template <int kKind>
 void LaunchRowVec(const StridedArg& x, const StridedArg& gamma, const StridedArg& beta, float eps,
@@ -351,7 +335,7 @@ void LaunchLayerNorm(const StridedArg& x, const StridedArg& gamma, const Strided
                      float eps, const StridedArg& out, cudaStream_t stream) {
   const int64_t rows = NumRows(x);
   if (rows == 0 || x.shape[x.ndim - 1] == 0) return;
-  if (VectorRowsOk({&x, &out})) {
+  if (RowsOf16ByteVectors({&x, &out})) {
     LaunchRowVec<0>(x, gamma, beta, eps, 0.0f, out, rows, stream);
     return;
   }
@@ -364,7 +348,7 @@ void LaunchRmsNorm(const StridedArg& x, const StridedArg& w, float eps, float we
                    const StridedArg& out, cudaStream_t stream) {
   const int64_t rows = NumRows(x);
   if (rows == 0 || x.shape[x.ndim - 1] == 0) return;
-  if (VectorRowsOk({&x, &out})) {
+  if (RowsOf16ByteVectors({&x, &out})) {
     LaunchRowVec<1>(x, w, w, eps, weight_offset, out, rows, stream);
     return;
   }
@@ -379,7 +363,7 @@ bool LaunchAdaRmsNorm(const StridedArg& x, const StridedArg& scale, const Stride
   if (rows == 0 || x.shape[x.ndim - 1] == 0) return false;
   const int64_t width = x.shape[x.ndim - 1];
   const unsigned int grid = static_cast<unsigned int>(rows);
-  if (!force_scalar && VectorRowsOk({&x, &scale, &shift, &out})) {
+  if (!force_scalar && RowsOf16ByteVectors({&x, &scale, &shift, &out})) {
     if (x.dtype == DType::kF32) {
       LaunchPdl(AdaRmsNormVecKernel<float>, dim3(grid), dim3(ThreadsForRow(width / kVecWidth<float>)), 0,
                 stream, 1, x, scale, shift, eps, out);
@@ -401,7 +385,7 @@ bool LaunchAdaRmsNorm(const StridedArg& x, const StridedArg& scale, const Stride
 void LaunchSoftmax(const StridedArg& x, const StridedArg& out, cudaStream_t stream) {
   const int64_t rows = NumRows(x);
   if (rows == 0 || x.shape[x.ndim - 1] == 0) return;
-  if (VectorRowsOk({&x, &out})) {
+  if (RowsOf16ByteVectors({&x, &out})) {
     LaunchRowVec<2>(x, x, x, 0.0f, 0.0f, out, rows, stream);
     return;
   }
