@@ -19,7 +19,7 @@
 //                   reused buffers, noise included), in a hot loop;
 //   *PrepareAfterIdle  the same after 10 ms of sleep per call (a robot loop on a GPU host:
 //                   caches cooled, helper threads asleep);
-//   PolicyPreprocess  CallTimings::preprocess_ms of whole tiny-model CPU calls, the
+//   PolicyStage/PolicyPreprocess_*  CallTimings::preprocess_ms of whole tiny-model CPU calls, the
 //                   number `vlart bench` reports.
 // VLART_PREPROCESS_THREADS=N runs the processors' tasks on N threads (default 1).
 
@@ -52,54 +52,20 @@
 #include "text/paligemma_prompt.h"
 #include "text/sentencepiece_tokenizer.h"
 #include "vlart/policy.h"
+#include "tiny_policies.h"
 
 namespace vlart {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kPrompt = "put both the alphabet soup and the tomato sauce in the basket";
+using bench::kLiberoState;
+using bench::kPrompt;
+using bench::BM_PolicyStage;
+using bench::OrDie;
 
-template <typename T>
-T OrDie(Result<T> r, const char* what) {
-  if (!r.ok()) {
-    std::fprintf(stderr, "preprocess_bench: %s: %s\n", what, r.status().ToString().c_str());
-    std::exit(1);
-  }
-  return std::move(*r);
-}
-
-// Tiny checkpoints (side files and a runnable policy) in one temporary folder.
-struct Fixture {
-  fs::path root;
-  std::vector<Image> views;      // the bundled 256x256 views
-  std::vector<Image> views_224;  // the same through resize_with_pad(224, 224)
-
-  Fixture() {
-    root = fs::temp_directory_path() / ("vlart_preprocess_bench_" + std::to_string(::getpid()));
-    for (const char* arch : {"xvla", "pi0", "pi05"}) {
-      const Status s = WriteSyntheticCheckpoint(SyntheticSpec{arch, "tiny", 0}, root / arch);
-      if (!s.ok()) {
-        std::fprintf(stderr, "preprocess_bench: synthetic %s: %s\n", arch, s.ToString().c_str());
-        std::exit(1);
-      }
-    }
-    for (const char* name : {"demo/agentview.png", "demo/wrist.png"}) {
-      Image img = OrDie(DecodeImageBytes(EmbeddedAsset(name), name), name);
-      views_224.push_back(OrDie(ResizeWithPad(img.view(), 224, 224), "resize_with_pad"));
-      views.push_back(std::move(img));
-    }
-  }
-  ~Fixture() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
-};
-
-Fixture& F() {
-  static Fixture f;
-  return f;
-}
+// Tiny checkpoints and the demo views (tiny_policies.h).
+bench::TinyPolicies& F() { return bench::Tiny(); }
 
 // ---- X-VLA pieces ----
 
@@ -266,7 +232,6 @@ Pi0Side& Pi0(bool pi05) {
   return s;
 }
 
-const std::vector<double> kLiberoState = {-0.05, 0.03, 0.78, 2.97, -0.09, -0.11, 0.026, -0.026};
 
 void BM_OpenpiNormalize(benchmark::State& state) {
   HostTensor out(DType::kF32, {3, 224, 224});
@@ -357,40 +322,9 @@ BENCHMARK(BM_AllocImages)->Arg(1)->Arg(4);
 
 // ---- Whole calls: the `preprocess` stage of Policy::ActBatch (tiny models, CPU) ----
 
-void BM_PolicyPreprocess(benchmark::State& state, const char* arch) {
-  static std::unique_ptr<Policy> policies[3];
-  const int which = std::string(arch) == "xvla" ? 0 : std::string(arch) == "pi0" ? 1 : 2;
-  if (policies[which] == nullptr) {
-    policies[which] = OrDie(Policy::Load(F().root / arch, PolicyOptions{}), "policy");
-  }
-  Observation o;
-  o.images = which == 0 ? F().views : F().views_224;
-  o.prompt = kPrompt;
-  if (which == 0) {
-    o.state.assign(20, 0.0);
-    o.domain_id = 3;
-  } else {
-    o.state = kLiberoState;
-  }
-  const std::vector<Observation> batch(static_cast<size_t>(state.range(0)), o);
-  uint64_t seed = 0;
-  for (auto _ : state) {
-    CallTimings t;
-    ActOptions ao;
-    ao.steps = 1;
-    ao.seed = seed++;
-    ao.timings = &t;
-    auto chunks = policies[which]->ActBatch(batch, ao);
-    if (!chunks.ok()) {
-      state.SkipWithError(chunks.status().ToString().c_str());
-      break;
-    }
-    state.SetIterationTime(t.preprocess_ms / 1000.0);
-  }
-}
-BENCHMARK_CAPTURE(BM_PolicyPreprocess, xvla, "xvla")->Arg(1)->Arg(4)->UseManualTime()->Iterations(40);
-BENCHMARK_CAPTURE(BM_PolicyPreprocess, pi0, "pi0")->Arg(1)->Arg(4)->UseManualTime()->Iterations(40);
-BENCHMARK_CAPTURE(BM_PolicyPreprocess, pi05, "pi05")->Arg(1)->Arg(4)->UseManualTime()->Iterations(40);
+BENCHMARK_CAPTURE(BM_PolicyStage, PolicyPreprocess_xvla, "xvla", &CallTimings::preprocess_ms)->Arg(1)->Arg(4)->UseManualTime()->Iterations(40);
+BENCHMARK_CAPTURE(BM_PolicyStage, PolicyPreprocess_pi0, "pi0", &CallTimings::preprocess_ms)->Arg(1)->Arg(4)->UseManualTime()->Iterations(40);
+BENCHMARK_CAPTURE(BM_PolicyStage, PolicyPreprocess_pi05, "pi05", &CallTimings::preprocess_ms)->Arg(1)->Arg(4)->UseManualTime()->Iterations(40);
 
 }  // namespace
 }  // namespace vlart

@@ -21,7 +21,7 @@
 //                   positions and masks (batch 1: each prompt length is its own plan, so
 //                   only the ids change);
 //   XvlaUpload/batch           XvlaModel::Upload of two present views of three;
-//   PolicyUpload/arch/batch    CallTimings::upload_ms of whole tiny-model CPU calls (the
+//   PolicyStage/PolicyUpload_arch/batch  CallTimings::upload_ms of whole tiny-model CPU calls (the
 //                   number `vlart bench --device cpu` reports);
 //   F32ToBf16/variant          two views of pixels (301,056 values) to bf16, as
 //                   CudaBackend::Upload converts them into its staging buffer: 0 = the
@@ -35,10 +35,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "backends/cpu/cpu_backend.h"
@@ -46,37 +44,20 @@
 #include "core/float_convert.h"
 #include "core/float_convert_array.h"
 #include "core/rng.h"
-#include "image/decode.h"
-#include "image/resize_with_pad.h"
 #include "models/common/weights.h"
 #include "models/pi0/pi0_model.h"
 #include "models/pi0/pi0_synthetic.h"
 #include "models/xvla/xvla_model.h"
 #include "models/xvla/xvla_synthetic.h"
-#include "runtime/synthetic_checkpoint.h"
-#include "text/embedded_assets.h"
 #include "vlart/policy.h"
+#include "tiny_policies.h"
 
 namespace vlart {
 namespace {
 
-namespace fs = std::filesystem;
-
-template <typename T>
-T OrDie(Result<T> r, const char* what) {
-  if (!r.ok()) {
-    std::fprintf(stderr, "upload_bench: %s: %s\n", what, r.status().ToString().c_str());
-    std::exit(1);
-  }
-  return std::move(*r);
-}
-
-void Check(const Status& s, const char* what) {
-  if (!s.ok()) {
-    std::fprintf(stderr, "upload_bench: %s: %s\n", what, s.ToString().c_str());
-    std::exit(1);
-  }
-}
+using bench::Check;
+using bench::BM_PolicyStage;
+using bench::OrDie;
 
 HostTensor RandomPixels(const Shape& shape, uint64_t seed) {
   HostTensor t(DType::kF32, shape);
@@ -192,58 +173,9 @@ BENCHMARK(BM_XvlaUpload)->ArgName("batch")->Arg(1)->Arg(4);
 
 // ---- whole calls: the `upload` stage of Policy::ActBatch (tiny models, CPU) ------
 
-struct Folder {
-  fs::path root;
-  Folder() {
-    root = fs::temp_directory_path() / ("vlart_upload_bench_" + std::to_string(::getpid()));
-    for (const char* arch : {"xvla", "pi0", "pi05"}) {
-      Check(WriteSyntheticCheckpoint(SyntheticSpec{arch, "tiny", 0}, root / arch), arch);
-    }
-  }
-  ~Folder() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
-};
-
-void BM_PolicyUpload(benchmark::State& state, const char* arch) {
-  static Folder folder;
-  static std::unique_ptr<Policy> policies[3];
-  const int which = std::string(arch) == "xvla" ? 0 : std::string(arch) == "pi0" ? 1 : 2;
-  if (policies[which] == nullptr) {
-    policies[which] = OrDie(Policy::Load(folder.root / arch, PolicyOptions{}), "policy");
-  }
-  Observation o;
-  for (const char* name : {"demo/agentview.png", "demo/wrist.png"}) {
-    Image img = OrDie(DecodeImageBytes(EmbeddedAsset(name), name), name);
-    o.images.push_back(which == 0 ? std::move(img) : OrDie(ResizeWithPad(img.view(), 224, 224), "resize"));
-  }
-  o.prompt = "put both the alphabet soup and the tomato sauce in the basket";
-  if (which == 0) {
-    o.state.assign(20, 0.0);
-    o.domain_id = 3;
-  } else {
-    o.state = {-0.05, 0.03, 0.78, 2.97, -0.09, -0.11, 0.026, -0.026};
-  }
-  const std::vector<Observation> batch(static_cast<size_t>(state.range(0)), o);
-  uint64_t seed = 0;
-  for (auto _ : state) {
-    CallTimings t;
-    ActOptions ao;
-    ao.steps = 1;
-    ao.seed = seed++;
-    ao.timings = &t;
-    auto chunks = policies[which]->ActBatch(batch, ao);
-    if (!chunks.ok()) {
-      state.SkipWithError(chunks.status().ToString().c_str());
-      break;
-    }
-    state.SetIterationTime(t.upload_ms / 1000.0);
-  }
-}
-BENCHMARK_CAPTURE(BM_PolicyUpload, xvla, "xvla")->Arg(1)->Arg(4)->UseManualTime()->Iterations(40);
-BENCHMARK_CAPTURE(BM_PolicyUpload, pi0, "pi0")->Arg(1)->Arg(4)->UseManualTime()->Iterations(40);
-BENCHMARK_CAPTURE(BM_PolicyUpload, pi05, "pi05")->Arg(1)->Arg(4)->UseManualTime()->Iterations(40);
+BENCHMARK_CAPTURE(BM_PolicyStage, PolicyUpload_xvla, "xvla", &CallTimings::upload_ms)->Arg(1)->Arg(4)->UseManualTime()->Iterations(40);
+BENCHMARK_CAPTURE(BM_PolicyStage, PolicyUpload_pi0, "pi0", &CallTimings::upload_ms)->Arg(1)->Arg(4)->UseManualTime()->Iterations(40);
+BENCHMARK_CAPTURE(BM_PolicyStage, PolicyUpload_pi05, "pi05", &CallTimings::upload_ms)->Arg(1)->Arg(4)->UseManualTime()->Iterations(40);
 
 // ---- pieces ------------------------------------------------------------------------
 
