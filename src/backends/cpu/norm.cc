@@ -31,6 +31,18 @@
 #include "ops/op_checks.h"
 
 namespace vlart::cpu {
+namespace {
+
+// 1 / sqrt(mean(x²) + eps) of one row: the statistic RmsNorm and AdaRmsNorm share (the
+// sum in double, then f32 as torch rounds it; see the header).
+float RowInvRms(const float* xr, int64_t c, float eps) {
+  double sq = 0.0;
+  for (int64_t i = 0; i < c; ++i) sq += static_cast<double>(xr[i]) * xr[i];
+  const float ms = static_cast<float>(sq / static_cast<double>(c));
+  return 1.0f / std::sqrt(ms + eps);
+}
+
+}  // namespace
 
 void LayerNorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps,
                const Tensor& out) {
@@ -76,10 +88,7 @@ void RmsNorm(const Tensor& x, const Tensor& w, float eps, float weight_offset, c
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = RowPtr<const float>(x, r);
     float* o = RowPtr<float>(out, r);
-    double sq = 0.0;
-    for (int64_t i = 0; i < c; ++i) sq += static_cast<double>(xr[i]) * xr[i];
-    const float ms = static_cast<float>(sq / static_cast<double>(c));
-    const float inv = 1.0f / std::sqrt(ms + eps);
+    const float inv = RowInvRms(xr, c, eps);
     for (int64_t i = 0; i < c; ++i) o[i] = (xr[i] * inv) * (weight_offset + wp[i]);
   }
 }
@@ -100,10 +109,7 @@ void AdaRmsNorm(const Tensor& x, const Tensor& scale, const Tensor& shift, float
     const float* sc = RowPtr<const float>(scale, r);
     const float* sh = RowPtr<const float>(shift, r);
     float* o = RowPtr<float>(out, r);
-    double sq = 0.0;
-    for (int64_t i = 0; i < c; ++i) sq += static_cast<double>(xr[i]) * xr[i];
-    const float ms = static_cast<float>(sq / static_cast<double>(c));
-    const float inv = 1.0f / std::sqrt(ms + eps);
+    const float inv = RowInvRms(xr, c, eps);
     for (int64_t i = 0; i < c; ++i) {
       const float normed = (xr[i] * inv) * (1.0f + sc[i]);  // RmsNorm's store
       o[i] = normed + sh[i];                                 // Add's
