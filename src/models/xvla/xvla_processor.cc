@@ -59,6 +59,13 @@ struct CachedIds {
   bool truncated = false;
 };
 
+// One image plane of one present view: a task of Prepare's worker pool.
+struct PlaneTask {
+  const Image* image;
+  int channel;
+  float* out;  // [S, S]
+};
+
 }  // namespace
 
 struct XvlaProcessor::Fast {
@@ -69,6 +76,7 @@ struct XvlaProcessor::Fast {
   WorkerPool pool;
   TokenCache<CachedIds> ids;
   NormalFill noise;
+  std::vector<PlaneTask> planes;  // this call's tasks (kept: no allocation per call)
   // The images buffer the last call filled and its view mask: absent slots found zero
   // there need no rewrite.
   const void* last_images = nullptr;
@@ -222,13 +230,8 @@ Status XvlaProcessor::PrepareInto(std::span<const XvlaRequest> batch, int steps,
   }
 
   // Tasks: every plane of every present view, then the noise chunks.
-  struct PlaneTask {
-    const Image* image;
-    int channel;
-    float* out;  // [S, S]
-  };
-  std::vector<PlaneTask> planes;
-  planes.reserve(static_cast<size_t>(b * v * 3));
+  std::vector<PlaneTask>& planes = fast.planes;
+  planes.clear();
   for (int64_t i = 0; i < b; ++i) {
     for (size_t j = 0; j < batch[i].images.size(); ++j) {
       float* view = in->images.data<float>() + (i * v + static_cast<int64_t>(j)) * per_image;
