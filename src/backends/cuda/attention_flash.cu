@@ -88,6 +88,9 @@ constexpr int kCombineWarps = kThreads / 32;  // merge kernel: one warp per fold
 // Staged mask rows (f32 per row): 8 banks apart, so the two queries a warp's rows can span at
 // group 4 read disjoint banks; 288-byte rows keep 16-byte copies aligned.
 constexpr int kMaskStride = kBlockN + 8;
+// Blocks resident per SM: 2 at D 256 (~99 KB of shared memory each), 3 at D 128 (registers).
+// The kernel's launch bounds and the split heuristic's makespan model both use it.
+__host__ __device__ constexpr int ResidentBlocks(int d) { return d == 256 ? 2 : 3; }
 constexpr int kMaskSmemMinGroup = 4;  // smaller groups keep the __ldg mask path (see MaskInSmem)
 
 template <int kD>
@@ -183,7 +186,7 @@ __device__ __forceinline__ void LoadMaskTile(float* dst, const float* src, int64
 // (host: MaskInSmem; p.mask is not null, m_sj == 1, G >= kMaskSmemMinGroup); mask_vec16 picks
 // 16-byte copies for them. Otherwise each score reads its mask entry with __ldg (any strides).
 template <typename T, int kD, bool kSmemMask>
-__global__ void __launch_bounds__(kThreads, kD == 256 ? 2 : 3)
+__global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
     AttentionFlashKernel(AttentionArgs p, float* part_o, float2* part_ml, bool mask_vec16) {
   PdlAllowDependents();
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -616,7 +619,7 @@ int AttentionFlashSplits(const AttentionArgs& a, int num_sms, size_t workspace_b
     // expert B1 51x581 -> 10 splits, B4 -> 5, pi0.5 B1 10x810 -> 13, prefix 532 -> 3, 816 -> 2.
     const int64_t blocks = RowTiles(a) * a.batch * a.hkv;
     const int tiles = KeyTiles(a);
-    const int64_t slots = static_cast<int64_t>(std::max(num_sms, 1)) * (a.d == 256 ? 2 : 3);
+    const int64_t slots = static_cast<int64_t>(std::max(num_sms, 1)) * ResidentBlocks(a.d);
     double best = 0.0;
     for (int s = 1; s <= max_splits; ++s) {
       const int64_t waves = (blocks * s + slots - 1) / slots;
