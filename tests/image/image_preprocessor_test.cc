@@ -22,18 +22,14 @@
 #include "image/resample.h"
 #include "image/row_convolution.h"
 #include "image/simd_support.h"
+#include "support/random_image.h"
 #include "support/test_paths.h"
 #include "synth_image.h"
 
 namespace vlart {
 namespace {
 
-Image RandomImage(int h, int w, uint32_t seed) {
-  Image img = Image::Zeros(h, w);
-  std::mt19937 rng(seed);
-  for (uint8_t& b : img.rgb) b = static_cast<uint8_t>(rng());
-  return img;
-}
+using testing::RandomImage;
 
 // The reference: [3, out_h, out_w] f32 from ResizeImage (skipped when the size already
 // matches, as the processors do) and the normalisation's own entry point.

@@ -28,6 +28,7 @@
 #include "models/pi0/pi0_transforms.h"
 #include "models/xvla/xvla_config.h"
 #include "models/xvla/xvla_processor.h"
+#include "support/random_image.h"
 #include "support/test_paths.h"
 #include "text/embedded_assets.h"
 #include "text/paligemma_prompt.h"
@@ -36,12 +37,7 @@
 namespace vlart {
 namespace {
 
-Image RandomImage(int h, int w, uint32_t seed) {
-  Image img = Image::Zeros(h, w);
-  std::mt19937 rng(seed);
-  for (uint8_t& b : img.rgb) b = static_cast<uint8_t>(rng());
-  return img;
-}
+using testing::RandomImage;
 
 Image Demo(const char* name) {
   Result<Image> img = DecodeImageFile(testing::SourceDir() / "assets" / "demo" / name);
