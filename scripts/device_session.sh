@@ -13,6 +13,7 @@
 #   STEPS="parity model pi0 bench profile ops sweep peers" scripts/device_session.sh   # default: all
 #   STEPS=peers_pi0 PI0_PEER_ARCHS=pi0 scripts/device_session.sh   # opt-in: pi0 / pi0.5 PyTorch peers
 #     (PI0_PEER_MODES=compile-bf16 PI0_PEER_TIMEOUT=590: only the torch.compile peer, one call)
+#   STEPS=ab AB_ENV=VLART_L2_PREFETCH=0 scripts/device_session.sh   # A/B one switch, same call
 #   STEPS=kprof scripts/device_session.sh   # per-kernel time of one graph replay (ncu), X-VLA / pi0 / pi0.5
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -110,6 +111,25 @@ if has bench; then
   timeout 600 "$BIN/vlart" bench --model "$FULL" --device cuda --precision f32 --batch 1 \
       --warmup 3 --iters 10 > "$OUT/bench_f32.md" 2> "$OUT/bench_f32.err"
   note "bench f32: exit $?"; grep -E "e2e|policy|vision" "$OUT/bench_f32.md" >> "$SUMMARY"
+fi
+
+if has ab; then
+  # A/B of one environment switch on the same machine in the same call: every model in
+  # AB_MODELS (default X-VLA, pi0, pi0.5 full size; made when absent) benched at batch
+  # AB_BATCH with AB_ENV set (B) and without (A), A then B then A again.
+  for dir in ${AB_MODELS:-$FULL /tmp/pi0-full /tmp/pi05-full}; do
+    name=$(basename "$dir")
+    if [ ! -f "$dir/model.safetensors" ]; then
+      "$BIN/vlart" make-synthetic --arch "${name%-full}" --size full --seed 0 --out "$dir" > "$OUT/make_$name.log" 2>&1
+    fi
+    for variant in A B A2; do
+      envs=""; [ "$variant" = B ] && envs="${AB_ENV:-VLART_L2_PREFETCH=0}"
+      env $envs timeout 600 "$BIN/vlart" bench --model "$dir" --device cuda --precision bf16 \
+          --batch ${AB_BATCH:-1} --warmup 5 --iters ${AB_ITERS:-30} > "$OUT/ab_${name}_$variant.md" 2> "$OUT/ab_${name}_$variant.err"
+      note "ab $name $variant [${envs:-default}]: exit $?"
+      grep -E "\| (vision|prefix|denoise|policy|encoder|upload|\*\*e2e\*\*) " "$OUT/ab_${name}_$variant.md" >> "$SUMMARY"
+    done
+  done
 fi
 
 if has profile; then
