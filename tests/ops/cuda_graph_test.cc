@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// cuda_graph_test.cc: ops are graph-capturable. A chain of ops (Prefetch hints, Linear with GELU, LayerNorm,
+// cuda_graph_test.cc: ops are graph-capturable. A chain of ops (Linear with GELU, LayerNorm,
 // Attention on fused-qkv views, depthwise Conv2d with residual, DomainLinear, Copy) is captured
 // on the backend's stream into a CUDA graph; replays must reproduce the eager results bit for
 // bit (same kernels, same cuBLASLt algorithms, deterministic reductions), and a DomainLinear
@@ -30,11 +30,7 @@ struct Chain {
 };
 
 void RunChain(Backend& be, const Chain& c) {
-  const Tensor weights[] = {c.w1.dev, c.dense.dev, c.table.dev};
-  be.Prefetch(weights);  // a hint in stream order: must not disturb anything around it
   be.Linear(c.x.dev, c.w1.dev, &c.b1.dev, Activation::kGeluTanh, nullptr, c.h1);
-  const Tensor just_written[] = {c.h1};
-  be.Prefetch(just_written);
   be.LayerNorm(c.h1, c.gamma.dev, c.beta.dev, 1e-5f, c.ln);
   be.Attention(c.qkv.dev.Select(2, 0), c.qkv.dev.Select(2, 1), c.qkv.dev.Select(2, 2), nullptr, 0.125f, c.attn);
   be.Conv2d(c.img.dev, c.dw.dev, &c.dwb.dev, Conv2dParams{1, 1, 32}, &c.img.dev, c.conv);
@@ -130,47 +126,6 @@ TEST_P(CudaGraphCapture, ReplayMatchesEagerBitForBit) {
   EXPECT_FALSE(eager_new[4] == eager[4]) << "new domain ids should change the DomainLinear output";
   EXPECT_CUDA_OK(cudaGraphExecDestroy(exec));
   EXPECT_CUDA_OK(cudaGraphDestroy(graph));
-}
-
-// Prefetch writes nothing (the bytes of a prefetched buffer and its neighbours stay as they
-// were), launches one kernel per call that has bytes to fetch, and launches nothing with
-// CudaBackendOptions::l2_prefetch = false.
-TEST(CudaPrefetch, WritesNothingAndCanBeSwitchedOff) {
-  VLART_REQUIRE_REAL_CUDA();
-  for (bool on : {true, false}) {
-    SCOPED_TRACE(on ? "l2_prefetch on" : "l2_prefetch off");
-    CudaBackendOptions options;
-    options.l2_prefetch = on;
-    Result<std::unique_ptr<Backend>> created = CreateCudaBackend(options);
-    ASSERT_TRUE(created.ok()) << created.status().ToString();
-    Backend& be = **created;
-    auto arena = be.NewArena();
-    // 3 MB + an odd tail (not a whole 128-byte line), between two guarded neighbours.
-    const uint64_t seed = TestSeed(4200);
-    SCOPED_TRACE(SeedNote(seed));
-    const Twin before = RandomTwin(be, *arena, Shape{1000}, DType::kF32, seed);
-    const Twin big = RandomTwin(be, *arena, Shape{786433}, DType::kF32, seed + 1);
-    const Twin after = RandomTwin(be, *arena, Shape{1000}, DType::kBF16, seed + 2);
-    const Tensor empty = big.dev.Slice(0, 0, 0);
-    const Tensor ranges[] = {big.dev, empty, before.dev};
-    auto bytes_of = [&be](const Twin& t) {
-      HostTensor h(t.dev.dtype, t.dev.shape);
-      be.Download(t.dev, h.view());
-      const auto* p = static_cast<const unsigned char*>(h.view().data);
-      return std::vector<unsigned char>(p, p + h.nbytes());
-    };
-    const auto want = std::vector{bytes_of(before), bytes_of(big), bytes_of(after)};
-    cuda::ResetStats(be);
-    be.Prefetch(ranges);
-    be.Prefetch({});
-    be.Synchronize();
-    EXPECT_EQ(cuda::StatsOf(be).prefetches, on ? 1 : 0);
-    const auto got = std::vector{bytes_of(before), bytes_of(big), bytes_of(after)};
-    for (size_t i = 0; i < got.size(); ++i) {
-      EXPECT_TRUE(got[i] == want[i]) << "buffer " << i << " changed under Prefetch";
-    }
-    arena.reset();
-  }
 }
 
 // VLART_CUDA_SYNC_CHECK=1 synchronises after every eager op and must stand aside while the

@@ -176,11 +176,6 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
     be->gemm_autotune_ = false;
   }
   be->fused_lt_epilogues_ = options.fused_lt_epilogues && !EnvFlag("VLART_GEMM_SINGLE_ROUNDING");
-  if (const char* env = std::getenv("VLART_L2_PREFETCH"); env != nullptr && std::string_view(env) == "0") {
-    be->l2_prefetch_ = false;
-  } else {
-    be->l2_prefetch_ = options.l2_prefetch;
-  }
   if (const char* env = std::getenv("VLART_GEMM_VERBOSE"); env != nullptr && std::string_view(env) == "1") {
     be->gemm_verbose_ = true;
   }

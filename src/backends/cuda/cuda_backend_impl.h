@@ -92,7 +92,6 @@ class CudaBackend final : public Backend {
 
   void Copy(const Tensor& src, const Tensor& dst) override;
   void Fill(const Tensor& dst, float value) override;
-  void Prefetch(std::span<const Tensor> tensors) override;
   void Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) override;
 
   void Add(const Tensor& a, const Tensor& b, const Tensor& out) override;
@@ -190,7 +189,6 @@ class CudaBackend final : public Backend {
   size_t tune_out_bytes_ = 0;
   bool gemm_verbose_ = false;  // VLART_GEMM_VERBOSE=1 prints every choice
   bool fused_lt_epilogues_ = true;  // CudaBackendOptions::fused_lt_epilogues
-  bool l2_prefetch_ = true;         // CudaBackendOptions::l2_prefetch
   using GemmTuneKey = std::tuple<int, int, int, int, bool, int, bool, int>;
   std::map<GemmTuneKey, GemmMmaConfig> gemm_configs_;
  public:

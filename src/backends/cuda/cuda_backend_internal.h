@@ -42,7 +42,6 @@ struct Stats {
   int64_t elementwise_strided = 0;  // N-d index math per element (the general fallback)
   // AdaRmsNorm calls on the 16-byte vector kernel (norm.cu); the others took the scalar one.
   int64_t ada_rms_norm_vec = 0;
-  int64_t prefetches = 0;  // Prefetch calls that launched the L2 prefetch kernel
 };
 
 // The non-blocking stream every op of `backend` is enqueued on.

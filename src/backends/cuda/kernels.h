@@ -53,10 +53,6 @@ void LaunchFill(const StridedArg& dst, float value, cudaStream_t stream);
 void LaunchEmbedding(const int32_t* ids, int64_t ids_stride, const StridedArg& table,
                      const StridedArg& out, cudaStream_t stream);
 
-// ---- prefetch.cu ---------------------------------------------------------------------------
-// Issues L2 prefetches for every byte of args' ranges from up to num_sms blocks; writes nothing.
-void LaunchPrefetchL2(const PrefetchArgs& args, int num_sms, cudaStream_t stream);
-
 // ---- elementwise.cu -----------------------------------------------------------------------
 // Operands should already be collapsed jointly (CollapseDims). The launchers return the path
 // they took (Stats): kRowsVec when every operand has one dtype, a contiguous innermost dim,

@@ -144,10 +144,8 @@ void ActionExpert::RunLayers(const Tensor& x, const Tensor& positions, const Ten
     // The cached state token's last layer: only its K/V are ever read.
     const bool kv_only = state_pass && l == depth - 1;
     const bool step0 = k == 0 && !state_pass;
-    // Weights stream ahead; the last layer's "next" is layer 0 of the following step.
-    const GemmaLayerWeights& next = w_.expert.layers[(l + 1) % depth];
     block_->Forward(w_.expert.layers[l], x, a, ada ? &ada_in : nullptr, ada ? &ada_post : nullptr,
-                    kv_only, trace, step0 && l == 0 ? "step0.expert.layer0" : "", &next);
+                    kv_only, trace, step0 && l == 0 ? "step0.expert.layer0" : "");
     if (!trace.active() || kv_only) continue;
     if (state_pass) trace(fmt::format("expert.state.layer{}", l), x);
     if (step0) trace(fmt::format("step0.expert.layer{}", l), x);

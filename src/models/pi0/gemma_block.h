@@ -56,14 +56,9 @@ class GemmaBlock {
   // ada_in / ada_post: null for plain norms (w.input_norm / w.post_norm). When
   // `internals` is not empty and the tracer is active, traces "{internals}.input_norm",
   // ".attn_out", ".post_norm", ".mlp_out" (and ".attn_gate", ".mlp_gate" for adaRMS).
-  // prefetch_next: when not null, the layer streams its weights ahead (Backend::Prefetch):
-  // o_proj and gate_up before RoPE and attention, down_proj and prefetch_next's qkv before
-  // the MLP norm. For few-row chunks (the action expert), where every GEMM is a pass over
-  // its weights; the results are the same with or without it.
   void Forward(const GemmaLayerWeights& w, const Tensor& x, const GemmaAttentionArgs& attn,
                const AdaModulation* ada_in, const AdaModulation* ada_post, bool kv_only,
-               const Tracer& trace, std::string_view internals,
-               const GemmaLayerWeights* prefetch_next = nullptr);
+               const Tracer& trace, std::string_view internals);
 
   // Gemma RMSNorm of x [B, S, W] into out [B, S, W]: x_hat * (1 + weight) when `ada` is
   // null, else x_hat * (1 + scale) + shift.
