@@ -83,6 +83,21 @@ class Bench {
     return t;
   }
   Tensor Rand(const Shape& shape) { return Rand(shape, opt_.dtype); }
+  // `count` random weight tensors of one shape in their own arena, sealed (Arena::Seal) as a
+  // model's weights are, so kernels may load them ahead (gemm_skinny.cu).
+  std::vector<Tensor> SealedWeights(const Shape& shape, int count) {
+    weight_arenas_.push_back(be_.NewArena());
+    Arena& arena = *weight_arenas_.back();
+    std::vector<Tensor> out;
+    for (int c = 0; c < count; ++c) {
+      HostTensor h(DType::kF32, shape);
+      for (int64_t i = 0; i < h.numel(); ++i) h.data<float>()[i] = static_cast<float>(dist_(rng_));
+      out.push_back(arena.Allocate(shape, opt_.dtype));
+      be_.Upload(h.view(), out.back());
+    }
+    arena.Seal();
+    return out;
+  }
   Tensor Empty(const Shape& shape) { return Empty(shape, opt_.dtype); }
   Tensor Empty(const Shape& shape, DType dtype) {
     const Tensor t = arena_->Allocate(shape, dtype);
@@ -193,11 +208,13 @@ class Bench {
     add(s.conv_depthwise, "dwconv");
     add(s.conv_im2col_gemm, "im2col");
     add(s.conv_direct, "directconv");
-    add(s.gemm_mma - s.gemm_wgmma, "mma-gemm");
+    add(s.gemm_mma - s.gemm_wgmma - s.gemm_skinny, "mma-gemm");
     add(s.gemm_wgmma, "wgmma-gemm");
     add(s.gemm_cublaslt, "cublasLt");
     add(s.gemm_simt, "simt-gemm");
     add(s.epilogue_passes, "epilogue");
+    add(s.gemm_skinny, "skinny-gemm");
+    add(s.gemm_b_sealed, "sealed-b");
     add(s.attention_resident, "resident-attn");
     add(s.attention_flash - s.attention_flash_split, "flash-attn");
     add(s.attention_flash_split, "flash-attn-split");
@@ -215,6 +232,7 @@ class Bench {
   Options opt_;
   int num_sms_ = 0;
   std::unique_ptr<Arena> arena_;
+  std::vector<std::unique_ptr<Arena>> weight_arenas_;
   std::mt19937 rng_{20261122};
   std::uniform_real_distribution<double> dist_{-1.0, 1.0};
   std::vector<BenchCase> cases_;
@@ -230,8 +248,7 @@ void AddLinear(Bench& b, const char* model, int64_t m, int64_t k, int64_t n, boo
   const double e = b.Elem();
   const double w_bytes = e * n * k;
   const int copies = static_cast<int>(std::min(8.0, std::ceil(96.0 * (1 << 20) / w_bytes)));
-  std::vector<Tensor> ws;
-  for (int c = 0; c < copies; ++c) ws.push_back(b.Rand({n, k}));
+  const std::vector<Tensor> ws = b.SealedWeights({n, k}, copies);
   auto next = std::make_shared<int>(0);
   const auto pick = [ws, next]() -> const Tensor& {
     const Tensor& w = ws[static_cast<size_t>(*next)];
@@ -538,6 +555,9 @@ int Main(int argc, char** argv) {
     AddLinear(b, "pi0-expert o", 51, 2048, 1024, false, Activation::kNone, true, sw);
     AddLinear(b, "pi0-expert gate_up", 51, 1024, 8192, false, Activation::kNone, false, sw);
     AddLinear(b, "pi0-expert down", 51, 4096, 1024, false, Activation::kNone, true, sw);
+    // pi0.5 action expert: 10 rows, same weights.
+    AddLinear(b, "pi05-expert gate_up", 10, 1024, 8192, false, Activation::kNone, false, sw);
+    AddLinear(b, "pi05-expert down", 10, 4096, 1024, false, Activation::kNone, true, sw);
     // BART encoder (M = 100 prompt tokens).
     AddLinear(b, "BART fc1", 100, 1024, 4096, true, Activation::kGeluErf, false, sw);
     if (sw) {

@@ -43,6 +43,13 @@ class Arena {
   // A contiguous tensor, 256-byte aligned, contents unspecified.
   virtual Tensor Allocate(const Shape& shape, DType dtype) = 0;
   virtual size_t bytes_allocated() const = 0;
+  // Declares the arena's contents final (a model's weights once loaded): from now on no op
+  // writes its tensors and Allocate fails. Waits for writes still in flight. A backend may
+  // then read sealed tensors ahead of the ops issued before the reader (the CUDA GEMM loads
+  // sealed weights while the previous kernel finishes). Writing a sealed tensor is a bug
+  // the backend does not detect.
+  virtual void Seal() = 0;
+  virtual bool sealed() const = 0;
 };
 
 enum class Activation {

@@ -79,6 +79,20 @@ TEST(CpuArena, AlignedDistinctCountedAndPoisoned) {
   }
 }
 
+TEST(CpuArena, SealedArenaKeepsItsTensorsAndRefusesNewOnes) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  std::unique_ptr<Arena> arena = Cpu().NewArena();
+  const Tensor t = arena->Allocate({4}, DType::kF32);
+  std::memset(t.data, 0, t.nbytes());
+  EXPECT_FALSE(arena->sealed());
+  arena->Seal();
+  arena->Seal();  // idempotent
+  EXPECT_TRUE(arena->sealed());
+  EXPECT_EQ(t.data_as<float>()[3], 0.0f);
+  EXPECT_DEATH(arena->Allocate({2, 3}, DType::kBF16),
+               "Arena::Allocate: the arena is sealed \\(Arena::Seal\\), cannot allocate BF16 \\[2, 3\\]");
+}
+
 TEST(CpuUpload, ConvertsF32ToHalfAndBf16AndCopiesIds) {
   HostTensor src(DType::kF32, {2, 3});
   const float vals[] = {1.0f, -2.5f, 3.14159265f, 65504.0f, 1e-8f, 1.00390625f};  // 1 + 2^-8: a bf16 tie

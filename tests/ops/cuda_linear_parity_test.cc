@@ -53,12 +53,16 @@ struct LinearCase {
   int64_t out_pad = 0;  // out rows have stride N + out_pad
   bool f32_x = false;   // x stays f32 against weights in the mode's dtype
   bool specials = false;  // NaN in row 0, +inf in row 1
+  // w in its own sealed arena (Arena::Seal, as a model's weights): the few-row GEMM then loads
+  // it before waiting for the previous kernel, and x is written by a Copy launched right
+  // before the GEMM, so those early loads overlap a kernel the GEMM's activations depend on.
+  bool sealed_w = false;
 };
 
 std::string Describe(const LinearCase& c) {
-  return fmt::format("M {} K {} N {} bias {} act {} residual {} x_pad {} out_pad {} f32_x {}", c.m, c.k,
-                     c.n, c.bias, ActivationName(c.act), static_cast<int>(c.residual), c.x_pad,
-                     c.out_pad, c.f32_x);
+  return fmt::format("M {} K {} N {} bias {} act {} residual {} x_pad {} out_pad {} f32_x {} sealed_w {}",
+                     c.m, c.k, c.n, c.bias, ActivationName(c.act), static_cast<int>(c.residual),
+                     c.x_pad, c.out_pad, c.f32_x, c.sealed_w);
 }
 
 std::vector<double> RowNorms(const Tensor& rows_view) {  // host f32 [R, C] (any strides)
@@ -91,8 +95,10 @@ void RunLinearCase(ParityMode mode, const LinearCase& c, uint64_t seed, Rounding
   }
   Twin xbuf = MakeTwin(cuda, *arena, std::move(xv), x_dt);
   const Tensor xh = xbuf.h().Slice(1, 0, c.k);
-  const Tensor xd = xbuf.dev.Slice(1, 0, c.k);
-  Twin w = RandomTwin(cuda, *arena, Shape{c.n, c.k}, dt, seed + 1, -1.0f, 1.0f);
+  Tensor xd = xbuf.dev.Slice(1, 0, c.k);
+  std::unique_ptr<Arena> w_arena = c.sealed_w ? cuda.NewArena() : nullptr;
+  Twin w = RandomTwin(cuda, c.sealed_w ? *w_arena : *arena, Shape{c.n, c.k}, dt, seed + 1, -1.0f, 1.0f);
+  if (c.sealed_w) w_arena->Seal();
   Twin bias = RandomTwin(cuda, *arena, Shape{c.n}, dt, seed + 2, -1.0f, 1.0f);
   Twin res = RandomTwin(cuda, *arena, Shape{c.m, c.n}, dt, seed + 3, -2.0f, 2.0f);
   const Tensor* bias_h = c.bias ? &bias.host.view() : nullptr;
@@ -129,6 +135,13 @@ void RunLinearCase(ParityMode mode, const LinearCase& c, uint64_t seed, Rounding
   }
 
   GuardedOutput out = MakeGuarded(cuda, *arena, Shape{c.m, c.n}, dt, c.out_pad);
+  if (c.sealed_w) {  // x from a kernel launched right before the GEMM (poisoned first)
+    const Tensor x2 = arena->Allocate(xd.shape, xd.dtype);
+    cuda.Fill(x2, kNaN);
+    cuda.Synchronize();
+    cuda.Copy(xd, x2);
+    xd = x2;
+  }
   if (c.residual == Residual::kInPlace) {
     cuda.Copy(res.dev, out.view);
     cuda.Linear(xd, w.dev, bias_d, c.act, &out.view, out.view);
@@ -212,6 +225,14 @@ TEST_P(LinearParity, EveryTensorCoreGemmConfig) {
       {50, 2048, 1024, false, Activation::kNone, Residual::kSeparate},
       {7, 64, 33, true, Activation::kSilu, Residual::kNone},
       {130, 520, 200, true, Activation::kGeluTanh, Residual::kSeparate},  // K not a slice multiple
+      // Few rows (gemm_skinny.cu's row tiles 16 and 64), with unsealed and sealed weights.
+      {10, 1024, 2560, false, Activation::kNone, Residual::kNone},
+      {10, 1024, 2560, false, Activation::kNone, Residual::kNone, 0, 0, false, false, true},
+      {51, 4096, 1024, false, Activation::kNone, Residual::kInPlace, 0, 0, false, false, true},
+      {33, 200, 136, true, Activation::kGeluTanh, Residual::kSeparate, 3, 2},  // K, N ragged
+      {33, 200, 136, true, Activation::kGeluTanh, Residual::kSeparate, 3, 2, false, false, true},
+      {64, 1024, 192, true, Activation::kSilu, Residual::kNone, 0, 0, false, false, true},
+      {16, 72, 8, false, Activation::kNone, Residual::kInPlace},
   };
   for (const LinearCase& c : cases) {
     std::vector<cuda::GemmMmaConfig> configs = cuda::GemmMmaCandidates(c.m, c.n, c.k, 132);
@@ -223,10 +244,69 @@ TEST_P(LinearParity, EveryTensorCoreGemmConfig) {
       cuda::ForceGemmConfig(cuda, cfg.tile, cfg.splits);
       cuda::ResetStats(cuda);
       RunLinearCase(mode, c, TestSeed(++salt), Rounding::kOnce);
-      EXPECT_EQ(cuda::StatsOf(cuda).gemm_mma, 1);
+      const cuda::Stats s = cuda::StatsOf(cuda);
+      EXPECT_EQ(s.gemm_mma, 1);
+      const bool skinny = cfg.tile >= cuda::kSkinnyTileBase && cfg.tile < cuda::kWgmmaTileBase;
+      EXPECT_EQ(s.gemm_skinny, skinny ? 1 : 0);
+      EXPECT_EQ(s.gemm_b_sealed, skinny && c.sealed_w ? 1 : 0);
     }
   }
   cuda::ForceGemmConfig(cuda, -1, 1);
+}
+
+// The few-row GEMM's early weight loads change when bytes arrive, never what is computed:
+// with the same weights in a sealed arena (loads before the wait on the previous kernel)
+// and in an ordinary one (loads after it), every configuration gives the same bits, also
+// when x and the in-place residual are written by kernels launched right before the GEMM.
+TEST_P(LinearParity, SkinnyGemmSealedWeightsMatchUnsealedBits) {
+  VLART_REQUIRE_REAL_CUDA();
+  const ParityMode mode = GetParam();
+  if (mode != ParityMode::kBF16 && mode != ParityMode::kF16) GTEST_SKIP() << "16-bit modes only";
+  const DType dt = ModeDType(mode);
+  Backend& cuda = CudaFor(mode);
+  uint64_t salt = 2400;
+  for (const LinearCase& c : {LinearCase{51, 1024, 2560, false, Activation::kNone, Residual::kNone},
+                              LinearCase{10, 4096, 1024, false, Activation::kNone, Residual::kInPlace},
+                              LinearCase{33, 200, 136, true, Activation::kGeluTanh, Residual::kSeparate}}) {
+    const uint64_t seed = TestSeed(++salt);
+    SCOPED_TRACE(SeedNote(seed) + " " + Describe(c));
+    auto arena = cuda.NewArena();
+    auto sealed_arena = cuda.NewArena();
+    const Twin x = RandomTwin(cuda, *arena, Shape{c.m, c.k}, dt, seed);
+    const Twin w = RandomTwin(cuda, *arena, Shape{c.n, c.k}, dt, seed + 1);
+    const Twin bias = RandomTwin(cuda, *arena, Shape{c.n}, dt, seed + 2);
+    const Twin res = RandomTwin(cuda, *arena, Shape{c.m, c.n}, dt, seed + 3);
+    const Tensor w_sealed = sealed_arena->Allocate(w.dev.shape, dt);
+    cuda.Copy(w.dev, w_sealed);
+    sealed_arena->Seal();
+    const Tensor x_run = arena->Allocate(x.dev.shape, dt);
+    const Tensor out = arena->Allocate(Shape{c.m, c.n}, dt);
+    const auto run = [&](const Tensor& weights) {
+      cuda.Fill(out, -3.0f);
+      cuda.Fill(x_run, kNaN);
+      cuda.Synchronize();
+      cuda.Copy(x.dev, x_run);  // the kernels right before the GEMM write its inputs
+      if (c.residual == Residual::kInPlace) cuda.Copy(res.dev, out);
+      const Tensor* r = c.residual == Residual::kInPlace ? &out : (c.residual == Residual::kSeparate ? &res.dev : nullptr);
+      cuda.Linear(x_run, weights, c.bias ? &bias.dev : nullptr, c.act, r, out);
+      HostTensor h(dt, out.shape);
+      cuda.Download(out, h.view());
+      const auto* p = static_cast<const unsigned char*>(h.view().data);
+      return std::vector<unsigned char>(p, p + h.nbytes());
+    };
+    const std::vector<cuda::GemmMmaConfig> configs = cuda::GemmSkinnyCandidates(c.m, c.n, c.k, 132);
+    ASSERT_FALSE(configs.empty());
+    for (const cuda::GemmMmaConfig& cfg : configs) {
+      SCOPED_TRACE(fmt::format("tile {} splits {}", cfg.tile, cfg.splits));
+      cuda::ForceGemmConfig(cuda, cfg.tile, cfg.splits);
+      const auto plain = run(w.dev);
+      cuda::ResetStats(cuda);
+      const auto early = run(w_sealed);
+      EXPECT_EQ(cuda::StatsOf(cuda).gemm_b_sealed, 1);
+      EXPECT_TRUE(plain == early) << "sealed weights changed the result";
+    }
+    cuda::ForceGemmConfig(cuda, -1, 1);
+  }
 }
 
 // The unfused cuBLASLt candidate of the tuner in the 16-bit modes: straight to D for a plain

@@ -33,6 +33,8 @@ class CpuArena final : public Arena {
   }
 
   Tensor Allocate(const Shape& shape, DType dtype) override {
+    VLART_CHECK(!sealed_, "Arena::Allocate: the arena is sealed (Arena::Seal), cannot allocate {} {}",
+                DTypeName(dtype), shape.ToString());
     for (int64_t d : shape) {
       VLART_CHECK(d >= 0, "Arena::Allocate: negative dim in {}", shape.ToString());
     }
@@ -54,9 +56,13 @@ class CpuArena final : public Arena {
   }
 
   size_t bytes_allocated() const override { return allocated_; }
+  // Ops on the CPU run when issued: nothing is in flight and nothing reads ahead.
+  void Seal() override { sealed_ = true; }
+  bool sealed() const override { return sealed_; }
 
  private:
   std::vector<void*> chunks_;
+  bool sealed_ = false;
   std::byte* cursor_ = nullptr;
   size_t chunk_left_ = 0;
   size_t allocated_ = 0;  // bytes handed out, each tensor rounded up to 256

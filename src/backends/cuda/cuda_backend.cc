@@ -41,10 +41,15 @@ size_t RoundUp(size_t n, size_t multiple) { return (n + multiple - 1) / multiple
 // Bump allocator over cudaMalloc'd chunks; everything is freed with the arena.
 class CudaArena final : public Arena {
  public:
-  CudaArena(int device, size_t chunk_bytes, std::shared_ptr<std::atomic<size_t>> reserved)
-      : device_(device), chunk_bytes_(chunk_bytes), reserved_(std::move(reserved)) {}
+  CudaArena(int device, size_t chunk_bytes, std::shared_ptr<std::atomic<size_t>> reserved,
+            std::shared_ptr<SealedRanges> sealed_ranges)
+      : device_(device),
+        chunk_bytes_(chunk_bytes),
+        reserved_(std::move(reserved)),
+        sealed_ranges_(std::move(sealed_ranges)) {}
   ~CudaArena() override {
     for (const Chunk& c : chunks_) {
+      if (sealed_) sealed_ranges_->Remove(c.base);
       VLART_CUDA_CHECK_TEARDOWN(cudaFree(c.base));
       *reserved_ -= c.size;
     }
@@ -53,6 +58,8 @@ class CudaArena final : public Arena {
   Tensor Allocate(const Shape& shape, DType dtype) override {
     const int64_t numel = shape.numel();
     VLART_CHECK(numel >= 0, "CudaArena: negative shape {}", shape.ToString());
+    VLART_CHECK(!sealed_, "CudaArena: the arena is sealed (Arena::Seal), cannot allocate {} {}",
+                DTypeName(dtype), shape.ToString());
     // Empty tensors still get a distinct, aligned address.
     const size_t bytes = RoundUp(std::max<size_t>(DTypeBytes(dtype, numel), 1), kArenaAlignment);
     if (chunks_.empty() || chunks_.back().size - chunks_.back().used < bytes) {
@@ -79,6 +86,18 @@ class CudaArena final : public Arena {
 
   size_t bytes_allocated() const override { return bytes_allocated_; }
 
+  void Seal() override {
+    if (sealed_) return;
+    int previous = 0;
+    VLART_CUDA_CHECK(cudaGetDevice(&previous));
+    VLART_CUDA_CHECK(cudaSetDevice(device_));
+    VLART_CUDA_CHECK(cudaDeviceSynchronize());  // every write to the arena has landed
+    VLART_CUDA_CHECK(cudaSetDevice(previous));
+    for (const Chunk& c : chunks_) sealed_ranges_->Add(c.base, c.used);
+    sealed_ = true;
+  }
+  bool sealed() const override { return sealed_; }
+
  private:
   struct Chunk {
     char* base;
@@ -90,6 +109,8 @@ class CudaArena final : public Arena {
   std::vector<Chunk> chunks_;
   size_t bytes_allocated_ = 0;
   std::shared_ptr<std::atomic<size_t>> reserved_;  // the backend's total of cudaMalloc'd chunks
+  std::shared_ptr<SealedRanges> sealed_ranges_;     // the backend's registry (Seal adds to it)
+  bool sealed_ = false;
 };
 
 // Writes element i of `dtype` (F32/F16/BF16) into `dst` from an f32 value, rounding like torch.
@@ -201,7 +222,27 @@ CudaBackend::~CudaBackend() {
 }
 
 std::unique_ptr<Arena> CudaBackend::NewArena() {
-  return std::make_unique<CudaArena>(device_, arena_chunk_bytes_, arena_reserved_);
+  return std::make_unique<CudaArena>(device_, arena_chunk_bytes_, arena_reserved_, sealed_);
+}
+
+void SealedRanges::Add(const void* base, size_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ranges_.emplace_back(reinterpret_cast<uintptr_t>(base), bytes);
+}
+
+void SealedRanges::Remove(const void* base) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto b = reinterpret_cast<uintptr_t>(base);
+  std::erase_if(ranges_, [b](const std::pair<uintptr_t, size_t>& r) { return r.first == b; });
+}
+
+bool SealedRanges::Contains(const void* p, size_t bytes) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  for (const auto& [base, size] : ranges_) {
+    if (a >= base && a - base <= size && bytes <= size - (a - base)) return true;
+  }
+  return false;
 }
 
 void CudaBackend::BeginOp() {

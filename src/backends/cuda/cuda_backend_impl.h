@@ -12,6 +12,9 @@
 #include <cuda_runtime_api.h>
 
 #include <atomic>
+#include <mutex>
+#include <utility>
+#include <vector>
 #include <map>
 #include <optional>
 #include <tuple>
@@ -71,6 +74,21 @@ struct GemmOperands {
 };
 // Writes rows [row0, row0 + rows) of A into dst (dtype = B's, row stride ld).
 using RowMaterializer = std::function<void(int64_t row0, int64_t rows, void* dst, int64_t ld)>;
+
+// The device address ranges of sealed arenas (Arena::Seal): memory no op writes any more, so
+// kernels may read it before waiting for the previous kernel (gemm_skinny.cu's weight
+// preload). Arenas add their chunks when sealed and remove them when destroyed.
+class SealedRanges {
+ public:
+  void Add(const void* base, size_t bytes);
+  void Remove(const void* base);
+  // True when [p, p + bytes) lies inside one sealed range.
+  bool Contains(const void* p, size_t bytes) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::pair<uintptr_t, size_t>> ranges_;
+};
 
 class CudaBackend final : public Backend {
  public:
@@ -172,6 +190,7 @@ class CudaBackend final : public Backend {
   Stats stats_;
   // Bytes of every live arena's cudaMalloc'd chunks (shared with the arenas).
   std::shared_ptr<std::atomic<size_t>> arena_reserved_ = std::make_shared<std::atomic<size_t>>(0);
+  std::shared_ptr<SealedRanges> sealed_ = std::make_shared<SealedRanges>();
   size_t workspace_bytes_ = 0;  // cuBLASLt workspace (and the GEMM split-K buffers below)
   int num_sms_ = 132;
   // Split-K partials and per-tile arrival counters of the tensor-core GEMM (created once;
@@ -189,7 +208,7 @@ class CudaBackend final : public Backend {
   size_t tune_out_bytes_ = 0;
   bool gemm_verbose_ = false;  // VLART_GEMM_VERBOSE=1 prints every choice
   bool fused_lt_epilogues_ = true;  // CudaBackendOptions::fused_lt_epilogues
-  using GemmTuneKey = std::tuple<int, int, int, int, bool, int, bool, int>;
+  using GemmTuneKey = std::tuple<int, int, int, int, bool, int, bool, int, bool>;
   std::map<GemmTuneKey, GemmMmaConfig> gemm_configs_;
  public:
   std::optional<GemmMmaConfig> forced_gemm_config_;  // ForceGemmConfig (tests)

@@ -315,6 +315,7 @@ void InitGemmMmaKernels() {
   SetLimits<__nv_bfloat16>();
   SetLimits<__half>();
   InitGemmWgmmaKernels();
+  InitGemmSkinnyKernels();
 }
 
 bool GemmMmaSupported(const GemmMmaArgs& p, DType dtype) {
@@ -341,6 +342,7 @@ std::vector<GemmMmaConfig> GemmMmaCandidates(int64_t m, int64_t n, int64_t k, in
       out.push_back(GemmMmaConfig{t, splits});
     }
   }
+  for (const GemmMmaConfig& c : GemmSkinnyCandidates(m, n, k, num_sms)) out.push_back(c);
   if (GemmWgmmaOffered()) {
     for (const GemmMmaConfig& c : GemmWgmmaCandidates(m, n, k, num_sms)) out.push_back(c);
   }
@@ -361,14 +363,14 @@ GemmMmaConfig GemmMmaHeuristic(int64_t m, int64_t n, int64_t k, int num_sms) {
 }
 
 size_t GemmMmaWorkspaceFloats(int64_t m, int64_t n, const GemmMmaConfig& c) {
-  if (c.splits <= 1 || c.tile >= kWgmmaTileBase) return 0;
+  if (c.splits <= 1 || c.tile >= kSkinnyTileBase) return 0;  // cluster reductions
   const TileShape& s = kTiles[c.tile];
   const int64_t tiles = ((m + s.bm - 1) / s.bm) * ((n + s.bn - 1) / s.bn);
   return static_cast<size_t>(tiles) * c.splits * s.bm * s.bn;
 }
 
 int64_t GemmMmaTiles(int64_t m, int64_t n, const GemmMmaConfig& c) {
-  if (c.tile >= kWgmmaTileBase) return 0;  // cluster reduction: no counters
+  if (c.tile >= kSkinnyTileBase) return 0;  // cluster reductions: no counters
   const TileShape& s = kTiles[c.tile];
   return ((m + s.bm - 1) / s.bm) * ((n + s.bn - 1) / s.bn);
 }
@@ -377,6 +379,10 @@ void LaunchGemmMma(const GemmMmaArgs& p, DType dtype, const GemmMmaConfig& confi
                    int* counters, cudaStream_t stream) {
   if (config.tile >= kWgmmaTileBase) {
     LaunchGemmWgmma(p, dtype, config, stream);
+    return;
+  }
+  if (config.tile >= kSkinnyTileBase) {
+    LaunchGemmSkinny(p, dtype, config, stream);
     return;
   }
   GemmMmaArgs q = p;

@@ -129,6 +129,9 @@ struct GemmMmaArgs {
   int64_t ldd = 0;
   bool paired_stores = false;  // set by the launcher: D allows 4-byte pair stores
   bool vec_io = false;         // set by the wgmma launcher: D / residual rows allow 16-byte access
+  // B lies in a sealed arena (Arena::Seal): no kernel writes it, so gemm_skinny.cu may load
+  // it before waiting for the previous kernel. Set by the backend, false when unsure.
+  bool b_sealed = false;
   int probe = 0;               // wgmma timing experiments only (VLART_WGMMA_PROBE); 0 in use
 };
 

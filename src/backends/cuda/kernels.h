@@ -134,6 +134,16 @@ void LaunchGemmMma(const GemmMmaArgs& args, DType dtype, const GemmMmaConfig& co
 // Not offered to the tuner unless VLART_WGMMA=1: at X-VLA's shapes it matches cuBLASLt in
 // isolation but made the whole policy 2.6 ms slower (docs/PERFORMANCE.md), cause not found yet.
 inline constexpr int kWgmmaTileBase = 16;
+// vlart's few-row GEMM (gemm_skinny.cu): same contract, configs with kSkinnyTileBase <= tile <
+// kWgmmaTileBase (row tile 16 or 64 >= M); splits = cluster size (distributed shared memory
+// reduction: no workspace, no counters). With GemmMmaArgs::b_sealed its first weight slices
+// load before the wait on the previous kernel (programmatic dependent launch).
+inline constexpr int kSkinnyTileBase = 8;
+void InitGemmSkinnyKernels();
+std::vector<GemmMmaConfig> GemmSkinnyCandidates(int64_t m, int64_t n, int64_t k, int num_sms);
+bool GemmSkinnyFits(int64_t m, const GemmMmaConfig& config);
+void LaunchGemmSkinny(const GemmMmaArgs& args, DType dtype, const GemmMmaConfig& config,
+                      cudaStream_t stream);
 void InitGemmWgmmaKernels();
 bool GemmWgmmaAvailable();
 bool GemmWgmmaOffered();

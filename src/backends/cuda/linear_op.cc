@@ -163,6 +163,7 @@ bool CudaBackend::TryGemmMma(const GemmOperands& g) {
   p.ldr = g.ldr;
   p.d = g.d;
   p.ldd = g.ldd;
+  p.b_sealed = sealed_->Contains(g.b, static_cast<size_t>(g.n) * g.ldb * ElementBytes(t));
   if (!GemmMmaSupported(p, t)) return false;
   const GemmMmaConfig config = GemmConfigFor(p, t);
   if (config.tile == kGemmViaCublas) {
@@ -174,7 +175,12 @@ bool CudaBackend::TryGemmMma(const GemmOperands& g) {
                   stream_);
   } else {
     LaunchGemmMma(p, t, config, gemm_workspace_, gemm_counters_, stream_);
-    if (config.tile >= kWgmmaTileBase) ++stats_.gemm_wgmma;
+    if (config.tile >= kWgmmaTileBase) {
+      ++stats_.gemm_wgmma;
+    } else if (config.tile >= kSkinnyTileBase) {
+      ++stats_.gemm_skinny;
+      if (p.b_sealed) ++stats_.gemm_b_sealed;
+    }
   }
   ++stats_.gemm_mma;
   return true;
@@ -258,6 +264,7 @@ bool CudaBackend::RunGemmLt(const GemmMmaArgs& p, DType t, int algo, bool fused)
 }
 
 bool CudaBackend::GemmConfigFits(const GemmMmaArgs& p, const GemmMmaConfig& c) const {
+  if (c.tile >= kSkinnyTileBase && c.tile < kWgmmaTileBase && !GemmSkinnyFits(p.m, c)) return false;
   return GemmMmaWorkspaceFloats(p.m, p.n, c) <= kGemmWorkspaceFloats &&
          GemmMmaTiles(p.m, p.n, c) <= kGemmCounters;
 }
@@ -265,7 +272,7 @@ bool CudaBackend::GemmConfigFits(const GemmMmaArgs& p, const GemmMmaConfig& c) c
 GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   // Keyed by everything that changes the kernel's speed; alignment of D decides paired stores.
   const GemmTuneKey key{p.m, p.n, p.k, static_cast<int>(dtype), p.bias != nullptr, p.act,
-                        p.residual != nullptr, static_cast<int>(p.ldd % 2)};
+                        p.residual != nullptr, static_cast<int>(p.ldd % 2), p.b_sealed};
   if (forced_gemm_config_ && forced_gemm_config_->tile == kForceCublas) {
     return GemmMmaConfig{kGemmViaCublas, 1, forced_gemm_config_->lt_algo, forced_gemm_config_->lt_fused};
   }

@@ -142,6 +142,7 @@ Result<std::unique_ptr<XvlaModel>> XvlaModel::Load(const XvlaConfig& cfg,
   p.temporal_row0 = UploadTensor(row0, backend, *m->weights_arena_, m->dtype_);
   p.row_embed = HostTensor(), p.col_embed = HostTensor(), p.temporal = HostTensor();
   backend.Synchronize();
+  m->weights_arena_->Seal();  // read-only from here: kernels may load weights ahead
   return m;
 }
 
