@@ -274,6 +274,9 @@ void AddLinear(Bench& b, const char* model, int64_t m, int64_t k, int64_t n, boo
   if (!cuda::GemmWgmmaOffered()) {  // the experimental Hopper kernel is swept as well
     for (const cuda::GemmMmaConfig& w : cuda::GemmWgmmaCandidates(m, n, k, b.num_sms())) configs.push_back(w);
   }
+  if (!cuda::GemmSkinnyOffered()) {  // and the opt-in few-row kernel
+    for (const cuda::GemmMmaConfig& w : cuda::GemmSkinnyCandidates(m, n, k, b.num_sms())) configs.push_back(w);
+  }
   configs.push_back(cuda::GemmMmaConfig{cuda::kForceCublas, 1});  // shown as [t-2s1]
   for (const cuda::GemmMmaConfig& c : configs) {
     b.Add({fmt::format("{} [t{}s{}]", name, c.tile, c.splits), flop, bytes, [=, &b]() {

@@ -342,7 +342,9 @@ std::vector<GemmMmaConfig> GemmMmaCandidates(int64_t m, int64_t n, int64_t k, in
       out.push_back(GemmMmaConfig{t, splits});
     }
   }
-  for (const GemmMmaConfig& c : GemmSkinnyCandidates(m, n, k, num_sms)) out.push_back(c);
+  if (GemmSkinnyOffered()) {
+    for (const GemmMmaConfig& c : GemmSkinnyCandidates(m, n, k, num_sms)) out.push_back(c);
+  }
   if (GemmWgmmaOffered()) {
     for (const GemmMmaConfig& c : GemmWgmmaCandidates(m, n, k, num_sms)) out.push_back(c);
   }

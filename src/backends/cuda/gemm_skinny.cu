@@ -27,6 +27,14 @@
 //            and the same with or without the early weight loads); bias, activation and
 //            residual on the f32 sum, one rounding to T -- as gemm_mma.cu and the CPU
 //            reference. Different split counts may differ in the last f32 bits.
+// Status:    not offered to the tuner unless VLART_SKINNY=1 (GemmSkinnyOffered). On the H100
+//            (docs/PERFORMANCE.md, 2026-11-23) it loses to cuBLASLt at pi0's 51-row shapes
+//            (gate_up 12.9 vs 7.9 us, qkv 7.1 vs 4.4) and wins alone at pi0.5's 10-row o_proj
+//            and down (6.5 vs 8.4 us), yet made pi0.5's denoise slower in the model (11.02 vs
+//            10.31 ms): the tuner's bursts of one GEMM credit the PDL overlap of a GEMM with
+//            the next copy of itself. Each block moves its slices with ~8 cp.async per thread
+//            per slice; bulk (TMA) copies are the next step.
+// Requires:  sm_90 (clusters, griddepcontrol); elsewhere the body traps and no config is offered.
 // Reference: backends/cpu Linear; tests/ops/cuda_linear_parity_test.cc
 //            (EveryTensorCoreGemmConfig; SkinnyGemmSealedWeightsMatchUnsealedBits).
 // Napkin:    pi0 expert gate_up (51 x 1024 -> 8192): 16.8 MB of weights, 5.0 us at 3.35 TB/s;
@@ -36,6 +44,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 
@@ -129,6 +138,9 @@ __device__ __forceinline__ void StorePair(const GemmMmaArgs& p, int row, int col
 template <typename T, int kBM, ActKind kAct>
 __global__ void __launch_bounds__(kThreads)
     GemmSkinnyKernel(GemmMmaArgs p, int splits, int k_per_split) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+  __trap();  // never launched: GemmSkinnyCandidates offers nothing below sm_90
+#else
   constexpr int kStages = StagesFor(kBM);
   constexpr int kMi = kBM / 16;
   constexpr int kStageElems = (kBM + kBN) * kSmemStride;
@@ -259,6 +271,7 @@ __global__ void __launch_bounds__(kThreads)
     StorePair<T, kAct>(p, row, col, v0, v1);
   }
   cluster.sync();  // the peers' partials stay readable until every rank is done
+#endif
 }
 
 template <typename T, int kBM>
@@ -294,17 +307,33 @@ void Dispatch(const GemmMmaArgs& p, int row_tile, int splits, cudaStream_t strea
   }
 }
 
+bool g_skinny_available = false;  // the device has clusters and PDL (sm_90+)
+
 }  // namespace
 
 void InitGemmSkinnyKernels() {
+  int device = 0, major = 0;
+  VLART_CUDA_CHECK(cudaGetDevice(&device));
+  VLART_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  g_skinny_available = major >= 9;
+  if (!g_skinny_available) return;
   SetLimit<__nv_bfloat16, 16>();
   SetLimit<__nv_bfloat16, 64>();
   SetLimit<__half, 16>();
   SetLimit<__half, 64>();
 }
 
+bool GemmSkinnyOffered() {
+  static const bool on = [] {
+    const char* v = std::getenv("VLART_SKINNY");
+    return v != nullptr && v[0] == '1';
+  }();
+  return g_skinny_available && on;
+}
+
 std::vector<GemmMmaConfig> GemmSkinnyCandidates(int64_t m, int64_t n, int64_t k, int num_sms) {
   std::vector<GemmMmaConfig> out;
+  if (!g_skinny_available) return out;
   const int64_t tiles = (n + kBN - 1) / kBN;
   for (int t = 0; t < kNumRowTiles; ++t) {
     if (m > kRowTiles[t]) continue;
