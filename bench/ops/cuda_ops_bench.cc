@@ -76,10 +76,8 @@ class Bench {
 
   // A random tensor (uniform [-1, 1)) of the bench dtype unless given.
   Tensor Rand(const Shape& shape, DType dtype) {
-    HostTensor h(DType::kF32, shape);
-    for (int64_t i = 0; i < h.numel(); ++i) h.data<float>()[i] = static_cast<float>(dist_(rng_));
     const Tensor t = arena_->Allocate(shape, dtype);
-    be_.Upload(h.view(), t);
+    be_.Upload(RandHost(shape).view(), t);
     return t;
   }
   Tensor Rand(const Shape& shape) { return Rand(shape, opt_.dtype); }
@@ -90,10 +88,8 @@ class Bench {
     Arena& arena = *weight_arenas_.back();
     std::vector<Tensor> out;
     for (int c = 0; c < count; ++c) {
-      HostTensor h(DType::kF32, shape);
-      for (int64_t i = 0; i < h.numel(); ++i) h.data<float>()[i] = static_cast<float>(dist_(rng_));
       out.push_back(arena.Allocate(shape, opt_.dtype));
-      be_.Upload(h.view(), out.back());
+      be_.Upload(RandHost(shape).view(), out.back());
     }
     arena.Seal();
     return out;
@@ -231,6 +227,13 @@ class Bench {
   Backend& be_;
   Options opt_;
   int num_sms_ = 0;
+  // f32 host values, uniform [-1, 1).
+  HostTensor RandHost(const Shape& shape) {
+    HostTensor h(DType::kF32, shape);
+    for (int64_t i = 0; i < h.numel(); ++i) h.data<float>()[i] = static_cast<float>(dist_(rng_));
+    return h;
+  }
+
   std::unique_ptr<Arena> arena_;
   std::vector<std::unique_ptr<Arena>> weight_arenas_;
   std::mt19937 rng_{20261122};

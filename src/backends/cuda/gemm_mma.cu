@@ -32,21 +32,16 @@
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
+#include "backends/cuda/gemm_tile_load.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/mma_sync.cuh"
 
 namespace vlart::cuda {
 namespace {
 
-constexpr int kBK = 64;
+constexpr int kBK = kGemmBK;
 constexpr int kStages = 4;
-constexpr int kSmemStride = kBK + 8;  // 144-byte rows: conflict-free ldmatrix
-
-// 16-byte async copy; `bytes` < 16 zero-fills the rest (0: all zeros, src not read).
-__device__ __forceinline__ void CpAsync16(void* smem, const void* gmem, int bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(SmemAddr(smem)), "l"(gmem),
-               "r"(bytes));
-}
+constexpr int kSmemStride = kGemmSmemStride;
 
 __device__ __forceinline__ float Activate(float x, int act) {
   switch (act) {
@@ -62,29 +57,6 @@ __device__ __forceinline__ float Activate(float x, int act) {
       return 1.0f / (1.0f + expf(-x));
     default:
       return x;
-  }
-}
-
-// Copies a kRows x 64 slice (columns k0..k0+63, clipped to k_end) of a K-contiguous matrix.
-template <int kRows, int kThreads>
-__device__ __forceinline__ void LoadSlice(uint16_t* smem, const uint16_t* g, int64_t ld, int row0,
-                                          int rows_valid, int k0, int k_end) {
-  constexpr int kChunks = kRows * (kBK / 8);
-  static_assert(kChunks % kThreads == 0, "whole chunks per thread");
-#pragma unroll
-  for (int i = 0; i < kChunks / kThreads; ++i) {
-    const int idx = threadIdx.x + i * kThreads;
-    const int r = idx / (kBK / 8);
-    const int c = (idx % (kBK / 8)) * 8;
-    const int gr = row0 + r;
-    const int gk = k0 + c;
-    int bytes = 0;
-    const uint16_t* src = g;
-    if (gr < rows_valid && gk < k_end) {
-      bytes = min(8, k_end - gk) * 2;
-      src = g + static_cast<int64_t>(gr) * ld + gk;
-    }
-    CpAsync16(smem + r * kSmemStride + c, src, bytes);
   }
 }
 
@@ -271,8 +243,8 @@ template <typename T, int kTile>
 void LaunchTile(const GemmMmaArgs& p, int splits, float* workspace, int* counters,
                 cudaStream_t stream) {
   constexpr TileShape s = kTiles[kTile];
-  const int k_per_split = ((p.k + splits - 1) / splits + kBK - 1) / kBK * kBK;
-  const int used_splits = (p.k + k_per_split - 1) / k_per_split;
+  const int k_per_split = KPerSplit(p.k, splits);
+  const int used_splits = UsedSplits(p.k, k_per_split);
   const dim3 grid((p.n + s.bn - 1) / s.bn, (p.m + s.bm - 1) / s.bm, used_splits);
   GemmMmaKernel<T, s.bm, s.bn, s.warps_m, s.warps_n>
       <<<grid, s.warps_m * s.warps_n * 32, SmemBytes(s.bm, s.bn), stream>>>(p, used_splits, k_per_split,

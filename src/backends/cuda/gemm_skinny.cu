@@ -50,6 +50,7 @@
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
+#include "backends/cuda/gemm_tile_load.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/mma_sync.cuh"
 #include "backends/cuda/pdl.cuh"
@@ -60,9 +61,9 @@ namespace {
 namespace cg = cooperative_groups;
 
 constexpr int kBN = 64;
-constexpr int kBK = 64;
+constexpr int kBK = kGemmBK;
 constexpr int kThreads = 128;             // 4 warps, 16 columns each
-constexpr int kSmemStride = kBK + 8;      // 144-byte rows: conflict-free ldmatrix
+constexpr int kSmemStride = kGemmSmemStride;
 constexpr int kPartialStride = kBN + 4;   // f32 words per row of a parked partial tile
 constexpr int kMaxSplits = 8;             // portable cluster size
 
@@ -75,34 +76,6 @@ constexpr size_t SmemBytes(int bm) {
   const size_t pipeline = static_cast<size_t>(StagesFor(bm)) * (bm + kBN) * kSmemStride * 2;
   const size_t partial = static_cast<size_t>(bm) * kPartialStride * sizeof(float);
   return pipeline > partial ? pipeline : partial;
-}
-
-__device__ __forceinline__ void CpAsync16(void* smem, const void* gmem, int bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(SmemAddr(smem)), "l"(gmem),
-               "r"(bytes));
-}
-
-// Copies a kRows x 64 slice (columns k0..k0+63, clipped to k_end; rows past rows_valid zero).
-template <int kRows>
-__device__ __forceinline__ void LoadSlice(uint16_t* smem, const uint16_t* g, int64_t ld, int row0,
-                                          int rows_valid, int k0, int k_end) {
-  constexpr int kChunks = kRows * (kBK / 8);
-  static_assert(kChunks % kThreads == 0, "whole chunks per thread");
-#pragma unroll
-  for (int i = 0; i < kChunks / kThreads; ++i) {
-    const int idx = threadIdx.x + i * kThreads;
-    const int r = idx / (kBK / 8);
-    const int c = (idx % (kBK / 8)) * 8;
-    const int gr = row0 + r;
-    const int gk = k0 + c;
-    int bytes = 0;
-    const uint16_t* src = g;
-    if (gr < rows_valid && gk < k_end) {
-      bytes = min(8, k_end - gk) * 2;
-      src = g + static_cast<int64_t>(gr) * ld + gk;
-    }
-    CpAsync16(smem + r * kSmemStride + c, src, bytes);
-  }
 }
 
 // act(v + bias) + residual for the pair of columns (col, col + 1) of `row`, rounded once and
@@ -156,10 +129,10 @@ __global__ void __launch_bounds__(kThreads)
   const uint16_t* a = static_cast<const uint16_t*>(p.a);
   const uint16_t* b = static_cast<const uint16_t*>(p.b);
   const auto load_a = [&](int stage, int kt) {
-    LoadSlice<kBM>(smem + stage * kStageElems, a, p.lda, 0, p.m, k_begin + kt * kBK, k_end);
+    LoadSlice<kBM, kThreads>(smem + stage * kStageElems, a, p.lda, 0, p.m, k_begin + kt * kBK, k_end);
   };
   const auto load_b = [&](int stage, int kt) {
-    LoadSlice<kBN>(smem + stage * kStageElems + kBM * kSmemStride, b, p.ldb, n0, p.n,
+    LoadSlice<kBN, kThreads>(smem + stage * kStageElems + kBM * kSmemStride, b, p.ldb, n0, p.n,
                    k_begin + kt * kBK, k_end);
   };
 
@@ -289,8 +262,8 @@ void SetLimit() {
 
 template <typename T, int kBM>
 void Launch(const GemmMmaArgs& p, int splits, cudaStream_t stream) {
-  const int k_per_split = ((p.k + splits - 1) / splits + kBK - 1) / kBK * kBK;
-  const int used = (p.k + k_per_split - 1) / k_per_split;
+  const int k_per_split = KPerSplit(p.k, splits);
+  const int used = UsedSplits(p.k, k_per_split);
   const int tiles = (p.n + kBN - 1) / kBN;
   WithAct(static_cast<ActKind>(p.act), [&](auto act) {
     LaunchPdl(GemmSkinnyKernel<T, kBM, decltype(act)::value>, dim3(tiles * used), dim3(kThreads),
@@ -339,8 +312,8 @@ std::vector<GemmMmaConfig> GemmSkinnyCandidates(int64_t m, int64_t n, int64_t k,
     if (m > kRowTiles[t]) continue;
     if (t > 0 && m <= kRowTiles[t - 1]) continue;  // the smaller row tile covers M
     for (int splits = 1; splits <= kMaxSplits; splits *= 2) {
-      const int64_t per = ((k + splits - 1) / splits + kBK - 1) / kBK * kBK;
-      if (splits > 1 && (k + per - 1) / per != splits) break;  // fewer ranges than asked
+      const int64_t per = KPerSplit<int64_t>(k, splits);
+      if (splits > 1 && UsedSplits(k, per) != splits) break;  // fewer ranges than asked
       if (splits > 1 && tiles * (splits / 2) >= 2 * num_sms) break;  // already two waves
       out.push_back(GemmMmaConfig{kSkinnyTileBase + t, splits});
     }

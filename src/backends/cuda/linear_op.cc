@@ -47,9 +47,11 @@ namespace {
 
 constexpr int64_t kSimtMaxRowsPerLaunch = int64_t{65535} * 64;  // gridDim.y limit x tile rows
 
-// The plain product D = A·Bᵀ of a tensor-core GEMM problem for cuBLASLt, straight to D in the
-// operands' dtype t (no bias, no C); callers add what their form needs.
-LtGemmProblem LtProductOf(const GemmMmaArgs& p, DType t) {
+// The plain product D = A·Bᵀ of a GEMM problem (GemmMmaArgs or GemmOperands: both name their
+// sizes, pointers and leading dimensions alike) for cuBLASLt, operands in ab_dtype, D in
+// d_dtype (no bias, no C); callers add what their form needs.
+template <typename Problem>
+LtGemmProblem LtProductOf(const Problem& p, DType ab_dtype, DType d_dtype) {
   LtGemmProblem lt;
   lt.m = p.m;
   lt.n = p.n;
@@ -58,10 +60,10 @@ LtGemmProblem LtProductOf(const GemmMmaArgs& p, DType t) {
   lt.lda = p.lda;
   lt.b = p.b;
   lt.ldb = p.ldb;
-  lt.ab_dtype = t;
+  lt.ab_dtype = ab_dtype;
   lt.d = p.d;
   lt.ldd = p.ldd;
-  lt.d_dtype = t;
+  lt.d_dtype = d_dtype;
   return lt;
 }
 
@@ -191,7 +193,7 @@ bool CudaBackend::RunGemmLtFused(const GemmMmaArgs& p, DType t, int algo) {
   if (p.bias == nullptr && p.residual == nullptr) return false;  // the unfused form is direct
   if (act != ActKind::kNone && p.residual != nullptr) return false;  // act before the residual
   if (p.bias != nullptr && !IsAligned(p.bias, 16)) return false;  // cuBLASLt's bias pointer
-  LtGemmProblem lt = LtProductOf(p, t);
+  LtGemmProblem lt = LtProductOf(p, t, t);
   lt.bias = p.bias;
   lt.c = p.residual;  // may be D itself (then ldr == ldd, checked by TryGemmMma)
   lt.ldc = p.ldr;
@@ -223,7 +225,7 @@ bool CudaBackend::RunGemmLt(const GemmMmaArgs& p, DType t, int algo, bool fused)
     // rounded once (C == D, 50x1024x2048: LinearParity; bias: the 784x2304 -> 512 im2col
     // GEMM of ConvParity.DenseAndGroupedConvs, 4368 of 401408 outputs one ulp off at
     // |value| ~32, commit 3e3161a).
-    if (lt_->Run(LtProductOf(p, t), stream_, algo)) {
+    if (lt_->Run(LtProductOf(p, t, t), stream_, algo)) {
       ++stats_.gemm_lt_direct;
       return true;
     }
@@ -235,7 +237,7 @@ bool CudaBackend::RunGemmLt(const GemmMmaArgs& p, DType t, int algo, bool fused)
   const int64_t chunk_rows = std::max<int64_t>(1, static_cast<int64_t>(kGemmWorkspaceFloats) / p.n);
   for (int64_t row0 = 0; row0 < p.m; row0 += chunk_rows) {
     const int64_t rows = std::min<int64_t>(chunk_rows, p.m - row0);
-    LtGemmProblem lt = LtProductOf(p, t);
+    LtGemmProblem lt = LtProductOf(p, t, t);
     lt.m = rows;
     lt.a = OffsetPtr(p.a, row0 * p.lda, t);
     lt.d = gemm_f32_;
@@ -475,18 +477,7 @@ void CudaBackend::RunGemmChunk(const GemmOperands& g) {
     RunSimtGemm(g);
     return;
   }
-  LtGemmProblem p;
-  p.m = g.m;
-  p.n = g.n;
-  p.k = g.k;
-  p.a = g.a;
-  p.lda = g.lda;
-  p.b = g.b;
-  p.ldb = g.ldb;
-  p.ab_dtype = g.b_dtype;
-  p.d = g.d;
-  p.ldd = g.ldd;
-  p.d_dtype = g.d_dtype;
+  LtGemmProblem p = LtProductOf(g, g.b_dtype, g.d_dtype);
   const bool bias_in_lt = g.bias != nullptr && g.bias_dtype == g.d_dtype && g.bias_stride == 1 &&
                           reinterpret_cast<uintptr_t>(g.bias) % 16 == 0;
   const bool residual_in_lt = g.residual != nullptr && g.act == ActKind::kNone &&
