@@ -43,23 +43,6 @@ constexpr int kBK = kGemmBK;
 constexpr int kStages = 4;
 constexpr int kSmemStride = kGemmSmemStride;
 
-__device__ __forceinline__ float Activate(float x, int act) {
-  switch (act) {
-    case static_cast<int>(ActKind::kGeluErf):
-      return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
-    case static_cast<int>(ActKind::kGeluTanh): {
-      const float inner = 0.7978845608028654f * (x + 0.044715f * x * x * x);
-      return 0.5f * x * (1.0f + tanhf(inner));
-    }
-    case static_cast<int>(ActKind::kSilu):
-      return x / (1.0f + expf(-x));
-    case static_cast<int>(ActKind::kSigmoid):
-      return 1.0f / (1.0f + expf(-x));
-    default:
-      return x;
-  }
-}
-
 template <typename T, int kBM, int kBN, int kWarpsM, int kWarpsN>
 __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
     GemmMmaKernel(GemmMmaArgs p, int splits, int k_per_split, float* workspace, int* counters) {
@@ -200,8 +183,8 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
       for (int h = 0; h < 2; ++h) {
         const int row = m0 + wm * kWarpM + i * 16 + grp + h * 8;
         if (row >= p.m) continue;
-        float v0 = Activate(acc[i][j][2 * h] + b0, p.act);
-        float v1 = Activate(acc[i][j][2 * h + 1] + b1, p.act);
+        float v0 = ApplyActivation(static_cast<ActKind>(p.act), acc[i][j][2 * h] + b0);
+        float v1 = ApplyActivation(static_cast<ActKind>(p.act), acc[i][j][2 * h + 1] + b1);
         T* dst = d + static_cast<int64_t>(row) * p.ldd + col;
         if (res != nullptr) {
           const T* r = res + static_cast<int64_t>(row) * p.ldr + col;
