@@ -428,13 +428,23 @@ void AddRows(Bench& b) {
     const std::string shape = fmt::format("{} 1x{}x({}+2x{})x{}", model, s, kHq, kHkv, kD);
     const double bytes = e * 2 * s * (kHq + 2 * kHkv) * kD;
     b.Add({"RopeQkv " + shape, 0, bytes, [=, &b]() {
-             b.backend().RopeQkv(q, k, v, pos, 10000.0f, q, k_out, v_out);
+             b.backend().RopeQkv(q, k, v, pos, 10000.0f, q, k_out, v_out, nullptr);
            }});
     b.Add({"Rope+Rope+Copy " + shape, 0, bytes, [=, &b]() {
              b.backend().Rope(q, pos, 10000.0f, q);
              b.backend().Rope(k, pos, 10000.0f, k_out);
              b.backend().Copy(v, v_out);
            }});
+    // The folded input norm (Pi0ModelOptions::fold_rms_norms): RopeQkv applying the RMS
+    // statistic of the residual stream x, against the RmsNorm launch it replaces.
+    const int64_t width = s == 526 ? 2048 : 1024;
+    const Tensor x = b.Rand({s, width}), normed = b.Empty({s, width}), nw = b.Rand({width});
+    const RowRmsScale rs{x, 1e-6f};
+    b.Add({"RopeQkv+rms " + shape, 0, bytes + e * s * width, [=, &b]() {
+             b.backend().RopeQkv(q, k, v, pos, 10000.0f, q, k_out, v_out, &rs);
+           }});
+    b.Add({fmt::format("RmsNorm {}x{}", s, width), 0, e * 2 * s * width,
+           [=, &b]() { b.backend().RmsNorm(x, nw, 1e-6f, 1.0f, normed); }});
   }
   {
     const Tensor x = b.Rand({262, 1024}), y = b.Rand({262, 1024}), out = b.Empty({262, 1024});
@@ -452,7 +462,12 @@ void AddRows(Bench& b) {
     const Tensor gate = hid.Slice(1, 0, m), up = hid.Slice(1, m, 2 * m), out = dst.Slice(1, 0, m);
     const std::string shape = fmt::format("{} {}x{} of {}x{}", model, rows, m, rows, 2 * m);
     b.Add({"GatedActivation gelu_tanh " + shape, 0, e * 3 * rows * m,
-           [=, &b]() { b.backend().GatedActivation(Activation::kGeluTanh, gate, up, out); }});
+           [=, &b]() { b.backend().GatedActivation(Activation::kGeluTanh, gate, up, out, nullptr); }});
+    const int64_t width = rows == 526 ? 2048 : 1024;
+    const Tensor x = b.Rand({rows, width});
+    const RowRmsScale rs{x, 1e-6f};
+    b.Add({"GatedActivation+rms gelu_tanh " + shape, 0, e * (3 * rows * m + rows * width),
+           [=, &b]() { b.backend().GatedActivation(Activation::kGeluTanh, gate, up, out, &rs); }});
     b.Add({"Mul " + shape, 0, e * 3 * rows * m, [=, &b]() { b.backend().Mul(gate, up, out); }});
     b.Add({"Activate gelu_tanh " + shape, 0, e * 2 * rows * m,
            [=, &b]() { b.backend().Activate(Activation::kGeluTanh, gate, out); }});

@@ -88,6 +88,21 @@ struct Conv2dParams {
   int groups = 1;
 };
 
+// The RMS statistic of another tensor's rows, applied by an op to its own inputs before its
+// math (RopeQkv, GatedActivation take an optional one). For token row r of the op:
+//   s[r] = 1 / sqrt(Σ_j x[r, j]² / C + eps)        (RmsNorm's statistic, accumulated in >= f32)
+// and every input element of row r is multiplied by s[r] (in f32) first. x [R, C] with a
+// contiguous innermost dim, R = the op's token rows (B * S for RopeQkv, gate.dim(0) for
+// GatedActivation), C >= 1.
+// What it is for: Norm(x) · Wᵀ with Norm(x) = x * s * (offset + w) equals s ⊙ (x · W'ᵀ) row by
+// row, W' = W ⊙ (offset + w) per input column. A model that folds an RMSNorm's weight into
+// the next GEMM's weights runs the GEMM on x itself and lets the op after the GEMM apply s:
+// the norm's launch disappears (pi0's Gemma layers, Pi0ModelOptions::fold_rms_norms).
+struct RowRmsScale {
+  Tensor x;
+  float eps = 0.0f;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -140,8 +155,10 @@ class Backend {
   // out = act(gate) * up, elementwise (a gated MLP: GeGLU, SwiGLU), computed in f32 and
   // rounded once to out's dtype. gate, up, out same shape; in place allowed (out may be
   // exactly gate or up). The CPU reference is Activate then Mul, both in f32.
+  // row_scale (may be null; see RowRmsScale): gate and up of row r are first multiplied by
+  // s[r]: out = act(s gate) * (s up). gate [R, N] (2-D) when row_scale is given.
   virtual void GatedActivation(Activation act, const Tensor& gate, const Tensor& up,
-                               const Tensor& out) = 0;
+                               const Tensor& out, const RowRmsScale* row_scale) = 0;
   // out = c + a * b, elementwise (a gated residual: x + y * gate), computed in f32 and
   // rounded once to out's dtype. a, b, c, out same shape; in place allowed (out may be
   // exactly a, b or c). The CPU reference is Mul then Add, both in f32 (the product
@@ -218,9 +235,13 @@ class Backend {
   // (q_out == q, k_out == k as identical views); no other output may alias an input or
   // another output. The result equals Rope(q), Rope(k), Copy(v) issued separately, bit for
   // bit on every backend (the CPU reference is exactly that chain).
+  // row_scale (may be null; see RowRmsScale, R = B * S, row r = b * S + s): q, k and v of
+  // token (b, s) are first multiplied by s[r] in f32; then v_out = v * s[r] rounded once (a
+  // conversion, no longer a bit copy), and the RoPE rotation runs on the scaled f32 values.
   virtual void RopeQkv(const Tensor& q, const Tensor& k, const Tensor& v,
                        const Tensor& positions, float theta, const Tensor& q_out,
-                       const Tensor& k_out, const Tensor& v_out) = 0;
+                       const Tensor& k_out, const Tensor& v_out,
+                       const RowRmsScale* row_scale) = 0;
 
   // ---- convolution (NHWC activations, PyTorch weight layout) ----------------------
   // out[b, y, x, co] = bias[co] + Σ w[co, ci', ky, kx] · in[b, y*s - p + ky, x*s - p + kx, g*Cg + ci']

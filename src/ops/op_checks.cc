@@ -292,8 +292,27 @@ void CheckActivateArgs(Device device, const Tensor& x, const Tensor& out) {
   CheckExactAliasOnly(kOp, "out", out, "x", x);
 }
 
+namespace {
+
+// An op's optional RowRmsScale: x [R, C] on the device, float, innermost contiguous, one row per
+// token row of the op.
+void CheckRowRmsScaleArgs(Device device, std::string_view op, const RowRmsScale& s,
+                          int64_t rows, std::string_view rows_of) {
+  CheckInput(op, "row_scale.x", s.x, device);
+  CheckFloat(op, "row_scale.x", s.x);
+  CheckRank(op, "row_scale.x", s.x, 2, "[R, C]");
+  VLART_CHECK(s.x.shape[0] == rows, "{}: {} must have one row per token row ({} = {}), got {}",
+              op, Desc("row_scale.x", s.x), rows_of, rows, s.x.shape[0]);
+  VLART_CHECK(s.x.shape[1] >= 1 || rows == 0, "{}: {} must have at least one column", op,
+              Desc("row_scale.x", s.x));
+  VLART_CHECK(std::isfinite(s.eps) && s.eps >= 0.0f,
+              "{}: row_scale.eps must be finite and >= 0, got {}", op, s.eps);
+}
+
+}  // namespace
+
 void CheckGatedActivationArgs(Device device, const Tensor& gate, const Tensor& up,
-                              const Tensor& out) {
+                              const Tensor& out, const RowRmsScale* row_scale) {
   constexpr std::string_view kOp = "GatedActivation";
   CheckDefined(kOp, "gate", gate);
   CheckDefined(kOp, "up", up);
@@ -307,6 +326,11 @@ void CheckGatedActivationArgs(Device device, const Tensor& gate, const Tensor& u
   CheckSameShape(kOp, "up", up, "out", out);
   CheckExactAliasOnly(kOp, "out", out, "gate", gate);
   CheckExactAliasOnly(kOp, "out", out, "up", up);
+  if (row_scale != nullptr) {
+    CheckRank(kOp, "gate", gate, 2, "[R, N] with row_scale");
+    CheckRowRmsScaleArgs(device, kOp, *row_scale, gate.shape[0], "gate's rows");
+    CheckNoAlias(kOp, "out", out, "row_scale.x", row_scale->x);
+  }
 }
 
 void CheckMulAddArgs(Device device, const Tensor& a, const Tensor& b, const Tensor& c,
@@ -544,7 +568,7 @@ void CheckRopeArgs(Device device, const Tensor& x, const Tensor& positions, floa
 
 void CheckRopeQkvArgs(Device device, const Tensor& q, const Tensor& k, const Tensor& v,
                       const Tensor& positions, float theta, const Tensor& q_out,
-                      const Tensor& k_out, const Tensor& v_out) {
+                      const Tensor& k_out, const Tensor& v_out, const RowRmsScale* row_scale) {
   constexpr std::string_view kOp = "RopeQkv";
   CheckInput(kOp, "q", q, device);
   CheckInput(kOp, "k", k, device);
@@ -599,6 +623,12 @@ void CheckRopeQkvArgs(Device device, const Tensor& q, const Tensor& k, const Ten
                   "be disjoint",
                   Desc(outs[o].first, a), Desc(outs[p].first, b));
     }
+  }
+  if (row_scale != nullptr) {
+    CheckRowRmsScaleArgs(device, kOp, *row_scale, q.shape[0] * q.shape[1], "B * S of q");
+    VLART_CHECK(q.shape[3] > 0, "RopeQkv: a row scale needs a head dim D > 0, got q {}",
+                q.shape.ToString());
+    for (const auto& [name, t] : outs) CheckNoAlias(kOp, name, *t, "row_scale.x", row_scale->x);
   }
 }
 

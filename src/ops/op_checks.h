@@ -59,7 +59,7 @@ void CheckBinaryElementwiseArgs(Device device, std::string_view op, const Tensor
                                 const Tensor& b, const Tensor& out);
 void CheckActivateArgs(Device device, const Tensor& x, const Tensor& out);
 void CheckGatedActivationArgs(Device device, const Tensor& gate, const Tensor& up,
-                              const Tensor& out);
+                              const Tensor& out, const RowRmsScale* row_scale);
 void CheckMulAddArgs(Device device, const Tensor& a, const Tensor& b, const Tensor& c,
                      const Tensor& out);
 
@@ -88,7 +88,7 @@ void CheckRopeArgs(Device device, const Tensor& x, const Tensor& positions, floa
                    const Tensor& out);
 void CheckRopeQkvArgs(Device device, const Tensor& q, const Tensor& k, const Tensor& v,
                       const Tensor& positions, float theta, const Tensor& q_out,
-                      const Tensor& k_out, const Tensor& v_out);
+                      const Tensor& k_out, const Tensor& v_out, const RowRmsScale* row_scale);
 
 // ---- convolution ---------------------------------------------------------------------
 void CheckConv2dArgs(Device device, const Tensor& x, const Tensor& w, const Tensor* bias,

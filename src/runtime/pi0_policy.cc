@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <string_view>
 #include <vector>
 
 #include "io/norm_stats.h"
@@ -148,7 +149,13 @@ Result<std::unique_ptr<Policy>> Pi0Policy::Load(const fs::path& dir, const Polic
     p->profiler_ = profiler.get();
     p->backend_ = std::move(profiler);
   }
-  VLART_ASSIGN_OR_RETURN(p->model_, pi0::Pi0Model::Load(cfg, *p->source_, *p->backend_));
+  pi0::Pi0ModelOptions model_options;  // every shortcut on
+  // VLART_PI0_FOLD_RMS_NORMS=0: the norms as separate launches (A/B runs of the fold).
+  if (const char* v = std::getenv("VLART_PI0_FOLD_RMS_NORMS"); v != nullptr && std::string_view(v) == "0") {
+    model_options.fold_rms_norms = false;
+  }
+  VLART_ASSIGN_OR_RETURN(p->model_,
+                         pi0::Pi0Model::Load(cfg, *p->source_, *p->backend_, model_options));
   return std::unique_ptr<Policy>(std::move(p));
 }
 

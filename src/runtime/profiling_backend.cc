@@ -73,8 +73,9 @@ void ProfilingBackend::Activate(Activation act, const Tensor& x, const Tensor& o
   VLART_PROFILED("Activate", S(out), inner_->Activate(act, x, out));
 }
 void ProfilingBackend::GatedActivation(Activation act, const Tensor& gate, const Tensor& up,
-                                       const Tensor& out) {
-  VLART_PROFILED("GatedActivation", S(out), inner_->GatedActivation(act, gate, up, out));
+                                       const Tensor& out, const RowRmsScale* row_scale) {
+  VLART_PROFILED(row_scale != nullptr ? "GatedActivation+rms" : "GatedActivation", S(out),
+                 inner_->GatedActivation(act, gate, up, out, row_scale));
 }
 void ProfilingBackend::MulAdd(const Tensor& a, const Tensor& b, const Tensor& c,
                               const Tensor& out) {
@@ -124,9 +125,11 @@ void ProfilingBackend::Rope(const Tensor& x, const Tensor& positions, float thet
 }
 void ProfilingBackend::RopeQkv(const Tensor& q, const Tensor& k, const Tensor& v,
                                const Tensor& positions, float theta, const Tensor& q_out,
-                               const Tensor& k_out, const Tensor& v_out) {
-  VLART_PROFILED("RopeQkv", fmt::format("{} {} {}", S(q), S(k), S(v)),
-                 inner_->RopeQkv(q, k, v, positions, theta, q_out, k_out, v_out));
+                               const Tensor& k_out, const Tensor& v_out,
+                               const RowRmsScale* row_scale) {
+  VLART_PROFILED(row_scale != nullptr ? "RopeQkv+rms" : "RopeQkv",
+                 fmt::format("{} {} {}", S(q), S(k), S(v)),
+                 inner_->RopeQkv(q, k, v, positions, theta, q_out, k_out, v_out, row_scale));
 }
 void ProfilingBackend::Conv2d(const Tensor& x, const Tensor& w, const Tensor* bias,
                               const Conv2dParams& params, const Tensor* residual,

@@ -52,8 +52,8 @@ class ProfilingBackend final : public Backend {
   void Mul(const Tensor& a, const Tensor& b, const Tensor& out) override;
   void Axpby(float alpha, const Tensor& x, float beta, const Tensor& y, const Tensor& out) override;
   void Activate(Activation act, const Tensor& x, const Tensor& out) override;
-  void GatedActivation(Activation act, const Tensor& gate, const Tensor& up,
-                       const Tensor& out) override;
+  void GatedActivation(Activation act, const Tensor& gate, const Tensor& up, const Tensor& out,
+                       const RowRmsScale* row_scale) override;
   void MulAdd(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& out) override;
   void Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act,
               const Tensor* residual, const Tensor& out) override;
@@ -73,7 +73,8 @@ class ProfilingBackend final : public Backend {
                         const Tensor& out) override;
   void Rope(const Tensor& x, const Tensor& positions, float theta, const Tensor& out) override;
   void RopeQkv(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& positions,
-               float theta, const Tensor& q_out, const Tensor& k_out, const Tensor& v_out) override;
+               float theta, const Tensor& q_out, const Tensor& k_out, const Tensor& v_out,
+               const RowRmsScale* row_scale) override;
   void Conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dParams& params,
               const Tensor* residual, const Tensor& out) override;
 

@@ -45,8 +45,9 @@ class FixedOrderBackend : public Backend {
     cpu_->Axpby(al, x, be, y, o);
   }
   void Activate(Activation a, const Tensor& x, const Tensor& o) override { cpu_->Activate(a, x, o); }
-  void GatedActivation(Activation a, const Tensor& g, const Tensor& u, const Tensor& o) override {
-    cpu_->GatedActivation(a, g, u, o);
+  void GatedActivation(Activation a, const Tensor& g, const Tensor& u, const Tensor& o,
+                       const RowRmsScale* rs) override {
+    cpu_->GatedActivation(a, g, u, o, rs);
   }
   void MulAdd(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& o) override {
     cpu_->MulAdd(a, b, c, o);
@@ -72,8 +73,9 @@ class FixedOrderBackend : public Backend {
   }
   void Rope(const Tensor& x, const Tensor& p, float th, const Tensor& o) override { cpu_->Rope(x, p, th, o); }
   void RopeQkv(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& p, float th,
-               const Tensor& qo, const Tensor& ko, const Tensor& vo) override {
-    cpu_->RopeQkv(q, k, v, p, th, qo, ko, vo);
+               const Tensor& qo, const Tensor& ko, const Tensor& vo,
+               const RowRmsScale* rs) override {
+    cpu_->RopeQkv(q, k, v, p, th, qo, ko, vo, rs);
   }
 
   // out = act(x.w^T + bias) + residual; the product into a scratch first (residual may alias out).

@@ -25,6 +25,10 @@
 // n u / (1 - n u), u = 2^-24; so they differ by at most 2 gamma_n S per element. That
 // bound is checked at step 0 (the only step whose inputs are the same in both runs);
 // end to end both variants are compared with the goldens (pi0_golden_test.cc).
+// Up to rounding only: fold_rms_norms (RMSNorm weights folded into the qkv and gate/up
+// weights, the statistic applied after the GEMM): the folded weights are W (1 + w) rounded to
+// f32 once and the GEMM sums x W'ᵀ instead of (x s (1 + w)) Wᵀ; checked here end to end at
+// the golden tolerance and, stage by stage, in pi0_golden_test.cc (the defaults fold).
 
 #include <gtest/gtest.h>
 
@@ -131,8 +135,9 @@ TEST_P(Pi0Shortcuts, ExactWithDifferentViewsAndPromptsAcrossTheBatch) {
   in.image_mask.data<uint8_t>()[0 * v + 2] = 1;
   in.image_mask.data<uint8_t>()[1 * v + 1] = 0;
   for (int64_t j = 3; j < lt; ++j) in.token_mask.data<uint8_t>()[lt + j] = 0;
-  pi0::Pi0ModelOptions exact;  // the defaults, minus pi0's rounding-level fold
+  pi0::Pi0ModelOptions exact;  // the defaults, minus the rounding-level folds
   if (!t.cfg.pi05) exact.fold_time_path = false;
+  exact.fold_rms_norms = false;
   const HostTensor base = RunX0(t, pi0::Pi0ModelOptions::Reference(), in, Kind::kFixedOrder);
   const HostTensor x0 = RunX0(t, exact, in, Kind::kFixedOrder);
   EXPECT_TRUE(testing::BitEqual(x0, base)) << "max |diff| " << testing::MaxAbsDiff(x0, base);
@@ -146,6 +151,7 @@ TEST_P(Pi0Shortcuts, OnTheCpuReferenceShortcutsDifferOnlyByRounding) {
   const HostTensor base = RunX0(t, pi0::Pi0ModelOptions::Reference(), in);
   std::vector<Shortcut> shortcuts = ExactShortcuts(t.cfg);
   if (!t.cfg.pi05) shortcuts.push_back({"fold_time_path (pi0)", &pi0::Pi0ModelOptions::fold_time_path});
+  shortcuts.push_back({"fold_rms_norms", &pi0::Pi0ModelOptions::fold_rms_norms});
   for (const Shortcut& s : shortcuts) {
     pi0::Pi0ModelOptions o = pi0::Pi0ModelOptions::Reference();
     o.*(s.flag) = true;

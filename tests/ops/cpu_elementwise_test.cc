@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -213,7 +214,7 @@ TEST(CpuGatedActivation, HandValues) {
       {Activation::kSigmoid, {1.0, -0.36552928931500245, 1.0757656854799804, 0.9525741268224334}},
   };
   for (const Want& w : wants) {
-    Cpu().GatedActivation(w.act, g.view(), u.view(), out.view());
+    Cpu().GatedActivation(w.act, g.view(), u.view(), out.view(), nullptr);
     std::vector<double> want, tol = GatedTol(w.act, ToDouble(g.view()), ToDouble(u.view()), &want);
     for (int i = 0; i < 4; ++i) tol[i] += 8 * kU * std::fabs(w.v[i]);  // the hand value's own digits
     ExpectWithin(out.view(), std::vector<double>(w.v, w.v + 4), tol, ActivationName(w.act));
@@ -237,7 +238,7 @@ TEST(CpuGatedActivation, BitEqualToActivateThenMulOnSlicesAndInPlace) {
     Cpu().Mul(spec.view(), up, spec.view());
 
     Padded out = PaddedF32({rows, m}, {1, 3});
-    Cpu().GatedActivation(act, gate, up, out.view);
+    Cpu().GatedActivation(act, gate, up, out.view, nullptr);
     ExpectBitEqual(out.view, spec.view(), "into a padded output");
     ExpectPaddingUntouched(out, "padding");
     std::vector<double> want;
@@ -246,13 +247,13 @@ TEST(CpuGatedActivation, BitEqualToActivateThenMulOnSlicesAndInPlace) {
 
     HostTensor on_gate = HostTensor::CopyOf(hid.view());
     const Tensor g2 = on_gate.view().Slice(1, 0, m), u2 = on_gate.view().Slice(1, m, 2 * m);
-    Cpu().GatedActivation(act, g2, u2, g2);
+    Cpu().GatedActivation(act, g2, u2, g2, nullptr);
     ExpectBitEqual(g2, spec.view(), "in place over gate");
     ExpectBitEqual(u2, up, "up untouched");
 
     HostTensor on_up = HostTensor::CopyOf(hid.view());
     const Tensor g3 = on_up.view().Slice(1, 0, m), u3 = on_up.view().Slice(1, m, 2 * m);
-    Cpu().GatedActivation(act, g3, u3, u3);
+    Cpu().GatedActivation(act, g3, u3, u3, nullptr);
     ExpectBitEqual(u3, spec.view(), "in place over up");
     ExpectBitEqual(g3, gate, "gate untouched");
   }
@@ -264,8 +265,69 @@ TEST(CpuGatedActivation, BitEqualToActivateThenMulOnSlicesAndInPlace) {
   HostTensor spec(DType::kF32, {rows, m}), out(DType::kF32, {rows, m});
   Cpu().Activate(Activation::kGeluTanh, g, spec.view());
   Cpu().Mul(spec.view(), u, spec.view());
-  Cpu().GatedActivation(Activation::kGeluTanh, g, u, out.view());
+  Cpu().GatedActivation(Activation::kGeluTanh, g, u, out.view(), nullptr);
   ExpectBitEqual(out.view(), spec.view(), "transposed gate, broadcast up");
+}
+
+// A row scale (RowRmsScale): act(s g) * (s u) with s[r] = 1 / sqrt(mean(x[r]²) + eps), checked
+// against values worked out by hand: x rows [3, 4] and [1, 1, 1, 1]-like rows give s exactly
+// representable up to the square root's rounding.
+TEST(CpuGatedActivation, RowScaleByHand) {
+  // x [2, 2]: row 0 = [3, 4] (mean square 12.5), row 1 = [0.5, -0.5] (0.25).
+  HostTensor x(DType::kF32, {2, 2});
+  const float xv[] = {3.0f, 4.0f, 0.5f, -0.5f};
+  std::copy(std::begin(xv), std::end(xv), x.data<float>());
+  HostTensor g(DType::kF32, {2, 3}), u(DType::kF32, {2, 3}), out(DType::kF32, {2, 3});
+  const float gv[] = {1.0f, -2.0f, 0.5f, 3.0f, 0.0f, -1.0f};
+  const float uv[] = {2.0f, 1.0f, -4.0f, 0.25f, 7.0f, 1.0f};
+  std::copy(std::begin(gv), std::end(gv), g.data<float>());
+  std::copy(std::begin(uv), std::end(uv), u.data<float>());
+  const float eps = 0.25f;  // row 1: 1 / sqrt(0.25 + 0.25) = sqrt(2)
+  const RowRmsScale rs{x.view(), eps};
+  Cpu().GatedActivation(Activation::kSilu, g.view(), u.view(), out.view(), &rs);
+  const double s[] = {1.0 / std::sqrt(12.5 + 0.25), 1.0 / std::sqrt(0.5)};
+  for (int r = 0; r < 2; ++r) {
+    for (int j = 0; j < 3; ++j) {
+      const double gs = gv[r * 3 + j] * s[r], us = uv[r * 3 + j] * s[r];
+      const double want = gs / (1.0 + std::exp(-gs)) * us;
+      EXPECT_NEAR(out.data<float>()[r * 3 + j], want, 4e-7 * (std::fabs(want) + 1e-30))
+          << "row " << r << " col " << j;
+    }
+  }
+  // In place over gate, and gate / up as column halves of one buffer (the model's layout).
+  HostTensor hid(DType::kF32, {2, 6});
+  for (int r = 0; r < 2; ++r) {
+    for (int j = 0; j < 3; ++j) {
+      hid.data<float>()[r * 6 + j] = gv[r * 3 + j];
+      hid.data<float>()[r * 6 + 3 + j] = uv[r * 3 + j];
+    }
+  }
+  const Tensor gate = hid.view().Slice(1, 0, 3);
+  Cpu().GatedActivation(Activation::kSilu, gate, hid.view().Slice(1, 3, 6), gate, &rs);
+  ExpectBitEqual(gate, out.view(), "in place over the gate half");
+}
+
+TEST(CpuGatedActivation, RowScaleBadArgumentsAbortWithTheOpsMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  HostTensor buf = Full({3, 8}, 1.0f);
+  const Tensor g = buf.view().Slice(1, 0, 4), u = buf.view().Slice(1, 4, 8);
+  HostTensor out(DType::kF32, {3, 4});
+  const HostTensor x4 = Full({4, 16}, 1.0f);
+  const RowRmsScale wrong_rows{x4.view(), 1e-6f};
+  EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, g, u, out.view(), &wrong_rows),
+               "GatedActivation: row_scale.x \\[4, 16\\] must have one row per token row "
+               "\\(gate's rows = 3\\), got 4");
+  const HostTensor x3 = Full({3, 16}, 1.0f);
+  const RowRmsScale bad_eps{x3.view(), -1.0f};
+  EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, g, u, out.view(), &bad_eps),
+               "GatedActivation: row_scale.eps must be finite and >= 0, got -1");
+  const HostTensor x1 = Full({48}, 1.0f);
+  const RowRmsScale flat{x1.view(), 0.0f};
+  EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, g, u, out.view(), &flat),
+               "GatedActivation: row_scale.x \\[48\\] must have rank 2 \\(\\[R, C\\]\\)");
+  const RowRmsScale self{buf.view().Slice(1, 0, 4), 0.0f};  // x aliases the output
+  EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, g, u, g, &self),
+               "GatedActivation: out \\[3, 4\\].* aliases row_scale.x");
 }
 
 TEST(CpuGatedActivation, BadArgumentsAbortWithTheOpsMessage) {
@@ -273,11 +335,11 @@ TEST(CpuGatedActivation, BadArgumentsAbortWithTheOpsMessage) {
   HostTensor buf = Full({3, 8}, 1.0f);
   const Tensor g = buf.view().Slice(1, 0, 4), u = buf.view().Slice(1, 4, 8);
   HostTensor wide(DType::kF32, {3, 5});
-  EXPECT_DEATH(Cpu().GatedActivation(Activation::kGeluTanh, g, u, wide.view()),
+  EXPECT_DEATH(Cpu().GatedActivation(Activation::kGeluTanh, g, u, wide.view(), nullptr),
                "GatedActivation: gate \\[3, 4\\] and out \\[3, 5\\] must have the same shape");
   const HostTensor u_wide = Full({3, 5}, 1.0f);
   HostTensor out(DType::kF32, {3, 4});
-  EXPECT_DEATH(Cpu().GatedActivation(Activation::kGeluTanh, g, u_wide.view(), out.view()),
+  EXPECT_DEATH(Cpu().GatedActivation(Activation::kGeluTanh, g, u_wide.view(), out.view(), nullptr),
                "GatedActivation: gate \\[3, 4\\] and out \\[3, 4\\] must have the same shape|"
                "GatedActivation: up \\[3, 5\\] and out \\[3, 4\\] must have the same shape");
   // out starts where gate starts but with another row stride: not the identical view.
@@ -285,21 +347,21 @@ TEST(CpuGatedActivation, BadArgumentsAbortWithTheOpsMessage) {
   const Tensor g_rows = buf2.view().Slice(0, 0, 3);                      // rows 0..2
   const Tensor o_rows = buf2.view().Reshape({3, 2, 4}).Select(1, 0);     // rows 0, 2, 4
   const Tensor u_rows = buf2.view().Slice(0, 3, 6);
-  EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, g_rows, u_rows, o_rows),
+  EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, g_rows, u_rows, o_rows, nullptr),
                "GatedActivation: out \\[3, 4\\] and gate \\[3, 4\\] share a start address");
   HostTensor row(DType::kF32, {4});
-  EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, g, u, row.view().Broadcast({3, 4})),
+  EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, g, u, row.view().Broadcast({3, 4}), nullptr),
                "GatedActivation: output out \\[3, 4\\] has overlapping elements");
   HostTensor i32(DType::kI32, {3, 4});
-  EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, i32.view(), u, out.view()),
+  EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, i32.view(), u, out.view(), nullptr),
                "GatedActivation: gate \\[3, 4\\] has dtype I32, expected F32, F16 or BF16");
   HostTensor bf16(DType::kBF16, {3, 4});
-  EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, g, bf16.view(), out.view()),
+  EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, g, bf16.view(), out.view(), nullptr),
                "GatedActivation: up \\[3, 4\\] has dtype BF16, which the CPU reference backend "
                "does not support");
   Tensor on_gpu = g;
   on_gpu.device = Device::kCuda;
-  EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, on_gpu, u, out.view()),
+  EXPECT_DEATH(Cpu().GatedActivation(Activation::kSilu, on_gpu, u, out.view(), nullptr),
                "GatedActivation: gate \\[3, 4\\] is on cuda, expected cpu");
 }
 

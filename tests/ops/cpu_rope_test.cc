@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -146,7 +147,7 @@ TEST(CpuRopeQkv, BitEqualToRopeRopeCopyOnFusedViewsAndCacheSlices) {
     HostTensor got_k = HostTensor::CopyOf(k_cache0.view());
     HostTensor got_v = HostTensor::CopyOf(v_cache0.view());
     Cpu().RopeQkv(q_of(got_fused), k_of(got_fused), v_of(got_fused), pos.view(), theta,
-                  q_of(got_fused), rows(got_k), rows(got_v));
+                  q_of(got_fused), rows(got_k), rows(got_v), nullptr);
     ExpectSameBits(got_fused, want_fused, "fused qkv (q in place, k and v untouched)");
     ExpectSameBits(got_k, want_k, "K cache");
     ExpectSameBits(got_v, want_v, "V cache");
@@ -161,7 +162,7 @@ TEST(CpuRopeQkv, BitEqualToRopeRopeCopyOnFusedViewsAndCacheSlices) {
     Padded k_out = PaddedF32({c.b, c.s, c.hkv, c.d}, {0, 1, 2, 0});
     Padded v_out = PaddedF32({c.b, c.s, c.hkv, c.dv}, {2, 0, 1, 1});
     Cpu().RopeQkv(q_of(fused), k_of(fused), v_of(fused), pos.view(), theta, q_out.view,
-                  k_out.view, v_out.view);
+                  k_out.view, v_out.view, nullptr);
     ExpectBitEqual(q_out.view, q_of(want_fused), "q_out padded");
     ExpectBitEqual(k_out.view, rows(want_k), "k_out padded");
     ExpectBitEqual(v_out.view, rows(want_v), "v_out padded");
@@ -179,7 +180,7 @@ TEST(CpuRopeQkv, KInPlaceAndRotationAgainstDouble) {
   HostTensor work = HostTensor::CopyOf(fused.view());
   const Tensor q = work.view().Slice(2, 0, 4), k = work.view().Slice(2, 4, 5);
   HostTensor v_out(DType::kF32, {2, 9, 1, 16});
-  Cpu().RopeQkv(q, k, work.view().Slice(2, 5, 6), pos.view(), 10000.0f, q, k, v_out.view());
+  Cpu().RopeQkv(q, k, work.view().Slice(2, 5, 6), pos.view(), 10000.0f, q, k, v_out.view(), nullptr);
   for (const auto& [name, lo, hi] : {std::tuple<const char*, int64_t, int64_t>{"q", 0, 4},
                                      {"k", 4, 5}}) {
     std::vector<double> want, tol;
@@ -187,6 +188,47 @@ TEST(CpuRopeQkv, KInPlaceAndRotationAgainstDouble) {
     ExpectWithin(work.view().Slice(2, lo, hi), want, tol, fmt::format("{} in place", name));
   }
   ExpectBitEqual(v_out.view(), fused.view().Slice(2, 5, 6), "v copied");
+}
+
+// A row scale (RowRmsScale): at position 0 RoPE is the identity (cos 0 = 1, sin 0 = 0), so every
+// q, k and v element of token r must come out as value * s[r], s[r] = 1 / sqrt(mean(x[r]²) + eps)
+// worked out by hand: x rows [2, 2, 2, 2] (s = 1 / sqrt(4 + eps)) and [1, -1, 1, -1].
+TEST(CpuRopeQkv, RowScaleByHandAtPositionZero) {
+  const HostTensor fused = Random({1, 2, 4, 8}, 651, -2.0f, 2.0f);  // Hq 2, Hkv 1, D 8
+  HostTensor work = HostTensor::CopyOf(fused.view());
+  const Tensor q = work.view().Slice(2, 0, 2), k = work.view().Slice(2, 2, 3),
+               v = work.view().Slice(2, 3, 4);
+  HostTensor pos(DType::kI32, {1, 2});
+  pos.data<int32_t>()[0] = pos.data<int32_t>()[1] = 0;
+  HostTensor x(DType::kF32, {2, 4});
+  const float xv[] = {2.0f, 2.0f, 2.0f, 2.0f, 1.0f, -1.0f, 1.0f, -1.0f};
+  std::copy(std::begin(xv), std::end(xv), x.data<float>());
+  const float eps = 0.5f;
+  const double s[] = {1.0 / std::sqrt(4.5), 1.0 / std::sqrt(1.5)};
+  HostTensor kc(DType::kF32, {1, 2, 1, 8}), vc(DType::kF32, {1, 2, 1, 8});
+  const RowRmsScale rs{x.view(), eps};
+  Cpu().RopeQkv(q, k, v, pos.view(), 10000.0f, q, kc.view(), vc.view(), &rs);
+  for (int64_t t = 0; t < 2; ++t) {
+    for (int64_t e = 0; e < 8; ++e) {
+      for (int64_t h = 0; h < 2; ++h) {
+        const double want = fused.data<float>()[(t * 4 + h) * 8 + e] * s[t];
+        EXPECT_NEAR(work.data<float>()[(t * 4 + h) * 8 + e], want, 2.5e-7 * std::fabs(want)) << "q";
+      }
+      const double kw = fused.data<float>()[(t * 4 + 2) * 8 + e] * s[t];
+      const double vw = fused.data<float>()[(t * 4 + 3) * 8 + e] * s[t];
+      EXPECT_NEAR(kc.data<float>()[t * 8 + e], kw, 2.5e-7 * std::fabs(kw)) << "k";
+      EXPECT_NEAR(vc.data<float>()[t * 8 + e], vw, 2.5e-7 * std::fabs(vw)) << "v";
+    }
+  }
+  // k and v in the fused buffer are inputs only.
+  ExpectBitEqual(work.view().Slice(2, 2, 4), fused.view().Slice(2, 2, 4), "k, v inputs untouched");
+  // Wrong number of rows: the op's message.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const HostTensor x3 = Full({3, 4}, 1.0f);
+  const RowRmsScale wrong{x3.view(), eps};
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 10000.0f, q, kc.view(), vc.view(), &wrong),
+               "RopeQkv: row_scale.x \\[3, 4\\] must have one row per token row \\(B \\* S of q = "
+               "2\\), got 3");
 }
 
 TEST(CpuRopeQkv, BadArgumentsAbortWithTheOpsMessage) {
@@ -199,62 +241,62 @@ TEST(CpuRopeQkv, BadArgumentsAbortWithTheOpsMessage) {
   HostTensor kc = Full({1, 5, 1, 8}, 0.0f), vc = Full({1, 5, 1, 8}, 0.0f);
   // k's head dim differs from q's.
   HostTensor k6 = Full({1, 5, 1, 6}, 1.0f), kc6 = Full({1, 5, 1, 6}, 0.0f);
-  EXPECT_DEATH(Cpu().RopeQkv(q, k6.view(), v, pos.view(), 1e4f, q, kc6.view(), vc.view()),
+  EXPECT_DEATH(Cpu().RopeQkv(q, k6.view(), v, pos.view(), 1e4f, q, kc6.view(), vc.view(), nullptr),
                "RopeQkv: k \\[1, 5, 1, 6\\] and q \\[1, 5, 8, 8\\] disagree on D \\(6 vs 8\\)");
   // v has two kv heads, k one.
   HostTensor v2 = Full({1, 5, 2, 8}, 1.0f), vc2 = Full({1, 5, 2, 8}, 0.0f);
-  EXPECT_DEATH(Cpu().RopeQkv(q, k, v2.view(), pos.view(), 1e4f, q, kc.view(), vc2.view()),
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v2.view(), pos.view(), 1e4f, q, kc.view(), vc2.view(), nullptr),
                "RopeQkv: v \\[1, 5, 2, 8\\] and k \\[1, 5, 1, 8\\] disagree on Hkv \\(2 vs 1\\)");
   // The K cache slice has the wrong token count.
   HostTensor kc4 = Full({1, 4, 1, 8}, 0.0f);
-  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 1e4f, q, kc4.view(), vc.view()),
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 1e4f, q, kc4.view(), vc.view(), nullptr),
                "RopeQkv: k \\[1, 5, 1, 8\\] and k_out \\[1, 4, 1, 8\\] must have the same shape");
   // positions for another sequence length, or not I32.
   HostTensor pos4(DType::kI32, {1, 4});
-  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos4.view(), 1e4f, q, kc.view(), vc.view()),
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos4.view(), 1e4f, q, kc.view(), vc.view(), nullptr),
                "RopeQkv: q \\[1, 5, 8, 8\\] and positions \\[1, 4\\] disagree on S \\(5 vs 4\\)");
   HostTensor posf(DType::kF32, {1, 5});
-  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, posf.view(), 1e4f, q, kc.view(), vc.view()),
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, posf.view(), 1e4f, q, kc.view(), vc.view(), nullptr),
                "RopeQkv: positions \\[1, 5\\] has dtype F32, expected I32");
   // Odd head dim, bad theta.
   HostTensor odd = Full({1, 5, 3, 7}, 1.0f), oq = Full({1, 5, 1, 7}, 0.0f),
              ok = Full({1, 5, 1, 7}, 0.0f), ov = Full({1, 5, 1, 7}, 0.0f);
   EXPECT_DEATH(Cpu().RopeQkv(odd.view().Slice(2, 0, 1), odd.view().Slice(2, 1, 2),
                              odd.view().Slice(2, 2, 3), pos.view(), 1e4f, oq.view(), ok.view(),
-                             ov.view()),
+                             ov.view(), nullptr),
                "RopeQkv: head dim D of q \\[1, 5, 1, 7\\] must be even");
-  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 0.0f, q, kc.view(), vc.view()),
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 0.0f, q, kc.view(), vc.view(), nullptr),
                "RopeQkv: theta must be finite and > 0, got 0");
   // Aliasing: k_out onto q, v_out onto v, two outputs on one buffer, q_out a different view of q.
   HostTensor q_elsewhere = Full({1, 5, 8, 8}, 0.0f);
   EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 1e4f, q_elsewhere.view(), q.Slice(2, 0, 1),
-                             vc.view()),
+                             vc.view(), nullptr),
                "RopeQkv: k_out \\[1, 5, 1, 8\\] aliases q \\[1, 5, 8, 8\\] \\(same start "
                "address\\)");
-  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 1e4f, q, kc.view(), v),
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 1e4f, q, kc.view(), v, nullptr),
                "RopeQkv: v_out \\[1, 5, 1, 8\\] aliases v \\[1, 5, 1, 8\\]");
-  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 1e4f, q, kc.view(), kc.view()),
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 1e4f, q, kc.view(), kc.view(), nullptr),
                "RopeQkv: outputs k_out \\[1, 5, 1, 8\\] and v_out \\[1, 5, 1, 8\\] share a start "
                "address");
   HostTensor other = Full({1, 5, 8, 8}, 0.0f);
   const Tensor q_other_strides = fused.view().Slice(2, 0, 8);
   Tensor q_alias = other.view();
   q_alias.data = q_other_strides.data;  // same start as q, contiguous strides: not q's view
-  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 1e4f, q_alias, kc.view(), vc.view()),
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 1e4f, q_alias, kc.view(), vc.view(), nullptr),
                "RopeQkv: q_out \\[1, 5, 8, 8\\] and q \\[1, 5, 8, 8\\] share a start address but "
                "are different views");
   // Innermost dim not contiguous; dtype the CPU reference lacks; wrong device.
   HostTensor t = Full({1, 5, 8, 8}, 1.0f);
   EXPECT_DEATH(Cpu().RopeQkv(t.view().Transpose(2, 3), k, v, pos.view(), 1e4f, q, kc.view(),
-                             vc.view()),
+                             vc.view(), nullptr),
                "RopeQkv: q \\[1, 5, 8, 8\\] must have a contiguous innermost dim");
   HostTensor bf(DType::kBF16, {1, 5, 1, 8});
-  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 1e4f, q, bf.view(), vc.view()),
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v, pos.view(), 1e4f, q, bf.view(), vc.view(), nullptr),
                "RopeQkv: k_out \\[1, 5, 1, 8\\] has dtype BF16, which the CPU reference backend "
                "does not support");
   Tensor v_gpu = v;
   v_gpu.device = Device::kCuda;
-  EXPECT_DEATH(Cpu().RopeQkv(q, k, v_gpu, pos.view(), 1e4f, q, kc.view(), vc.view()),
+  EXPECT_DEATH(Cpu().RopeQkv(q, k, v_gpu, pos.view(), 1e4f, q, kc.view(), vc.view(), nullptr),
                "RopeQkv: v \\[1, 5, 1, 8\\] is on cuda, expected cpu");
 }
 

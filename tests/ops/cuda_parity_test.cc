@@ -529,14 +529,14 @@ TEST_P(ElementwiseParity, GatedActivationSlicesInPlaceAndPaths) {
     for (Activation act : acts) {
       SCOPED_TRACE(ActivationName(act));
       HostTensor want = CpuOut(shape), act_g = CpuOut(shape);
-      CpuRef().GatedActivation(act, gh, uh, want.view());
+      CpuRef().GatedActivation(act, gh, uh, want.view(), nullptr);
       CpuRef().Activate(act, gh, act_g.view());
       const std::vector<double> tol = GatedTol(g, Values(act_g.view()), u, want, dt);
 
       // Into a separate guarded output (row-strided; misaligned when the inputs are).
       GuardedOutput out = MakeGuarded(cuda, *arena, shape, dt, c.aligned ? 8 : 3, c.aligned ? 64 : 1);
       ResetPathStats(cuda);
-      cuda.GatedActivation(act, gd, ud, out.view);
+      cuda.GatedActivation(act, gd, ud, out.view, nullptr);
       ExpectPath(cuda, ExpectedPath(mode, true, !c.transposed_gate, c.aligned), "separate output");
       ExpectClose(ReadGuarded(cuda, out, "GatedActivation"), want, tol, "GatedActivation");
 
@@ -549,7 +549,7 @@ TEST_P(ElementwiseParity, GatedActivationSlicesInPlaceAndPaths) {
       const Tensor g_in = c.transposed_gate ? gd : target;
       const Tensor u_in = c.transposed_gate ? target : whole.view.Slice(1, c.u0, c.u0 + c.cols);
       ResetPathStats(cuda);
-      cuda.GatedActivation(act, g_in, u_in, target);
+      cuda.GatedActivation(act, g_in, u_in, target, nullptr);
       ExpectPath(cuda, ExpectedPath(mode, true, !c.transposed_gate, c.aligned), "in place");
       HostTensor got_whole = ReadGuarded(cuda, whole, "GatedActivation in place");
       const HostTensor got = HostTensor::CopyOf(got_whole.view().Slice(1, o0, o0 + c.cols));
@@ -562,11 +562,126 @@ TEST_P(ElementwiseParity, GatedActivationSlicesInPlaceAndPaths) {
       if (!c.model && dt != DType::kF32) {
         GuardedOutput out32 = MakeGuarded(cuda, *arena, shape, DType::kF32, 2);
         ResetPathStats(cuda);
-        cuda.GatedActivation(act, gd, ud, out32.view);
+        cuda.GatedActivation(act, gd, ud, out32.view, nullptr);
         ExpectPath(cuda, Path::kStrided, "f32 output");
         ExpectClose(ReadGuarded(cuda, out32, "GatedActivation f32 out"), want,
                     GatedTol(g, Values(act_g.view()), u, want, DType::kF32), "GatedActivation f32 out");
       }
+    }
+  }
+}
+
+// RmsNorm's statistic of row r of x (host, double), the value RowRmsScale stands for.
+std::vector<double> HostRowInvRms(const Tensor& x, float eps) {
+  const std::vector<double> v = Values(x);
+  const int64_t rows = x.shape[0], c = x.shape[1];
+  std::vector<double> s(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    double sq = 0.0;
+    for (int64_t j = 0; j < c; ++j) sq += v[static_cast<size_t>(r * c + j)] * v[static_cast<size_t>(r * c + j)];
+    s[static_cast<size_t>(r)] = 1.0 / std::sqrt(sq / static_cast<double>(c) + eps);
+  }
+  return s;
+}
+
+// How far the device's statistic may sit from the CPU's, in f32 ulps of s: the CPU sums x² in
+// double and rounds once; the block sums in f32, each thread ~C / threads terms in sequence,
+// then a 5-level warp tree and a second one over <= 8 warps: <= C/256 + 10 roundings of the
+// running sum, each <= u32 relative (the terms are positive), then the mean, + eps, sqrt and the
+// reciprocal (4 more). C <= 2048 here: <= 22 u32 on mean(x²), half of it through the square
+// root, + 2 roundings: 16 is a bound with room.
+constexpr double kRowStatUlps = 16.0;
+
+// GatedActivation with a row scale (the folded GemmaRMSNorm, RowRmsScale): act(s g) * (s u) at
+// pi0's expert and prefix shapes (gate / up the column halves of the gate_up output, written in
+// place over the gate half as the model does), awkward and misaligned rows, a transposed gate
+// (strided path) and an f32 x under 16-bit operands, against the CPU chain (scaled f32 copies,
+// then the op). Tolerance: GatedTol on the scaled inputs, plus what a statistic kRowStatUlps off
+// moves the result: |d/ds act(s g) (s u)| <= (|act'| |g s| + |act(g s)|) |u s| / s per unit of
+// relative error, |act'| <= 1.13 for gelu_tanh.
+TEST_P(ElementwiseParity, GatedActivationWithRowScale) {
+  VLART_REQUIRE_CUDA();
+  const ParityMode mode = GetParam();
+  const DType dt = ModeDType(mode);
+  Backend& cuda = CudaFor(mode);
+  auto arena = cuda.NewArena();
+  struct Case {
+    const char* name;
+    int64_t rows, cols, pitch, g0, u0, width;  // gate, up columns of [rows, pitch]; x [rows, width]
+    bool transposed_gate, aligned, x_f32;
+  };
+  const std::vector<Case> cases = {
+      {"pi0 expert", 51, 4096, 8192, 0, 4096, 1024, false, true, false},
+      {"pi0 prefix", 560, 16384, 32768, 0, 16384, 2048, false, true, false},
+      {"awkward 3x17 of 3x40, x width 100", 3, 17, 40, 0, 20, 100, false, false, false},
+      {"gate one element in, f32 x", 50, 4096, 8200, 1, 4100, 1024, false, false, true},
+      {"transposed gate", 37, 64, 128, 0, 64, 33, true, false, false},
+      {"one row", 1, 96, 192, 0, 96, 7, false, true, false},
+  };
+  constexpr float kEps = 1e-6f;  // Gemma's rms_norm_eps
+  uint64_t salt = 560;
+  for (const Case& c : cases) {
+    const uint64_t seed = TestSeed(++salt);
+    SCOPED_TRACE(SeedNote(seed) + " " + c.name);
+    const Shape shape{c.rows, c.cols};
+    HostTensor hv = Uniform(Shape{c.rows, c.pitch}, seed, -4.0f, 4.0f);
+    HostTensor gv = c.transposed_gate ? Uniform(Shape{c.cols, c.rows}, seed + 1, -8.0f, 8.0f)
+                                      : Uniform(Shape{1}, seed + 1);
+    const auto gate_of = [&](const Tensor& hid, const Tensor& own) {
+      return c.transposed_gate ? own.Transpose(0, 1) : hid.Slice(1, c.g0, c.g0 + c.cols);
+    };
+    if (!c.transposed_gate) CpuRef().Copy(Uniform(shape, seed + 2, -8.0f, 8.0f).view(), gate_of(hv.view(), gv.view()));
+    Twin hid = MakeTwin(cuda, *arena, std::move(hv), dt);
+    Twin own = MakeTwin(cuda, *arena, std::move(gv), dt);
+    // x: the residual stream, rows of very different scale (s from ~0.03 to ~30).
+    HostTensor xv = Uniform(Shape{c.rows, c.width}, seed + 3, -1.0f, 1.0f);
+    for (int64_t r = 0; r < c.rows; ++r) {
+      const float scale = std::pow(10.0f, static_cast<float>(r % 5) - 2.5f);
+      for (int64_t j = 0; j < c.width; ++j) xv.data<float>()[r * c.width + j] *= scale;
+    }
+    Twin x = MakeTwin(cuda, *arena, std::move(xv), c.x_f32 ? DType::kF32 : dt);
+    const Tensor gh = gate_of(hid.h(), own.h()), gd = gate_of(hid.dev, own.dev);
+    const Tensor uh = hid.h().Slice(1, c.u0, c.u0 + c.cols), ud = hid.dev.Slice(1, c.u0, c.u0 + c.cols);
+    const RowRmsScale rs_host{x.h(), kEps}, rs_dev{x.dev, kEps};
+    const Activation act = Activation::kGeluTanh;
+
+    HostTensor want = CpuOut(shape);
+    CpuRef().GatedActivation(act, gh, uh, want.view(), &rs_host);
+    // The bound, on the scaled inputs.
+    const std::vector<double> s = HostRowInvRms(x.h(), kEps);
+    std::vector<double> g = Values(gh), u = Values(uh);
+    HostTensor gs_host = CpuOut(shape), act_gs = CpuOut(shape);
+    for (size_t i = 0; i < g.size(); ++i) {
+      const double si = s[i / static_cast<size_t>(c.cols)];
+      g[i] *= si;
+      u[i] *= si;
+      gs_host.data<float>()[i] = static_cast<float>(g[i]);
+    }
+    CpuRef().Activate(act, gs_host.view(), act_gs.view());
+    const std::vector<double> ag = Values(act_gs.view());
+    std::vector<double> tol = GatedTol(g, ag, u, want, dt);
+    for (size_t i = 0; i < tol.size(); ++i) {
+      tol[i] += kRowStatUlps * kUnitF32 * (1.13 * std::fabs(g[i]) + std::fabs(ag[i])) * std::fabs(u[i]);
+    }
+
+    GuardedOutput out = MakeGuarded(cuda, *arena, shape, dt, c.aligned ? 8 : 3, c.aligned ? 64 : 1);
+    ResetPathStats(cuda);
+    cuda.GatedActivation(act, gd, ud, out.view, &rs_dev);
+    ExpectPath(cuda, ExpectedPath(mode, true, !c.transposed_gate, c.aligned), "separate output");
+    ExpectClose(ReadGuarded(cuda, out, "GatedActivation row scale"), want, tol, "GatedActivation row scale");
+
+    // In place over the gate half, as the model calls it; the up half and the guards untouched.
+    if (!c.transposed_gate) {
+      GuardedOutput whole = MakeGuarded(cuda, *arena, Shape{c.rows, c.pitch}, dt);
+      cuda.Copy(hid.dev, whole.view);
+      const Tensor target = whole.view.Slice(1, c.g0, c.g0 + c.cols);
+      cuda.GatedActivation(act, target, whole.view.Slice(1, c.u0, c.u0 + c.cols), target, &rs_dev);
+      HostTensor got_whole = ReadGuarded(cuda, whole, "GatedActivation row scale in place");
+      const HostTensor got = HostTensor::CopyOf(got_whole.view().Slice(1, c.g0, c.g0 + c.cols));
+      ExpectClose(got, want, tol, "GatedActivation row scale in place");
+      HostTensor rest = HostTensor::CopyOf(hid.h());
+      CpuRef().Copy(got.view(), rest.view().Slice(1, c.g0, c.g0 + c.cols));
+      ExpectClose(got_whole, rest, {0.0}, "GatedActivation row scale in place: other columns");
     }
   }
 }
@@ -614,7 +729,7 @@ TEST(ElementwisePaths, RowsAndStridedKernelsAgreeBitForBit) {
                      [act](Backend& be, const Tensor& a, const Tensor&, const Tensor& o) { be.Activate(act, a, o); }});
       ops.push_back({fmt::format("GatedActivation {}", ActivationName(act)),
                      [act](Backend& be, const Tensor& a, const Tensor& b, const Tensor& o) {
-                       be.GatedActivation(act, a, b, o);
+                       be.GatedActivation(act, a, b, o, nullptr);
                      }});
     }
     for (const Op& op : ops) {

@@ -192,7 +192,7 @@ TEST_P(RopeQkvParity, MatchesCpuAndSeparateOpsBitForBit) {
       {
         const Tensor f = fu.fused.view;
         cuda.RopeQkv(q_of(f), k_of(f), v_of(f, fu.v_own), pos.dev, kTheta, q_of(f),
-                     c.k_in_place ? k_of(f) : rows(fu.k_cache.view), rows(fu.v_cache.view));
+                     c.k_in_place ? k_of(f) : rows(fu.k_cache.view), rows(fu.v_cache.view), nullptr);
       }
       {
         const Tensor f = sep.fused.view;
@@ -223,6 +223,115 @@ TEST_P(RopeQkvParity, MatchesCpuAndSeparateOpsBitForBit) {
   }
 }
 
+// RopeQkv with a row scale (the folded GemmaRMSNorm: RowRmsScale of the residual stream x
+// [B * S, W]): q, k, v of token r scaled by s[r] before the rotation and the cache write, at
+// pi0's expert (W 1024) and prefix (W 2048) shapes and an awkward one (odd S, Hkv 2, W 100, x
+// in f32 under 16-bit q/k/v), against the CPU chain (scaled f32 copies, then Rope, Rope, Copy).
+// Tolerance: RopeTol on the unscaled inputs times s (the scaled inputs' bound), plus what a
+// statistic kRowStatUlps f32 ulps off the CPU's moves a result (u32 kRowStatUlps |want|), v:
+// one rounding of v s (u_out |want|) plus the same statistic term. The statistic bound: the
+// CPU sums x² in double and rounds once; a block sums in f32, <= C/256 + 10 roundings of a
+// positive running sum (C <= 2048: <= 18 u32 on mean(x²)), half of it through the square root,
+// + 3 roundings: 16 u32 with room.
+TEST_P(RopeQkvParity, RowScaleMatchesTheCpuChain) {
+  VLART_REQUIRE_CUDA();
+  const DType dt = ModeDType(GetParam());
+  Backend& cuda = CudaFor(GetParam());
+  constexpr double kRowStatUlps = 16.0;
+  constexpr float kEps = 1e-6f;
+  struct Case {
+    const char* name;
+    int64_t b, s, hq, hkv, d, width, cache_len, offset;
+    bool x_f32;
+  };
+  const std::vector<Case> cases = {
+      {"pi0 expert", 1, 51, 8, 1, 256, 1024, 51 + 37, 37, false},
+      {"pi0 prefix B 2", 2, 300, 8, 1, 256, 2048, 300, 0, false},
+      {"odd S, Hkv 2, W 100, f32 x", 2, 7, 3, 2, 64, 100, 11, 3, true},
+  };
+  uint64_t salt = 980;
+  for (const Case& c : cases) {
+    auto arena = cuda.NewArena();
+    const uint64_t seed = TestSeed(++salt);
+    SCOPED_TRACE(fmt::format("{}: {}", c.name, SeedNote(seed)));
+    const int64_t heads = c.hq + 2 * c.hkv, rows = c.b * c.s;
+    const Shape fused_shape{c.b, c.s, heads, c.d}, cache_shape{c.b, c.cache_len, c.hkv, c.d};
+    const Twin fused = RandomTwin(cuda, *arena, fused_shape, dt, seed, -2.0f, 2.0f);
+    const Twin pos = IntTwin(cuda, *arena, PositionsFor(rows, seed), Shape{c.b, c.s});
+    HostTensor xv(DType::kF32, Shape{rows, c.width});
+    {
+      const HostTensor base = Uniform(Shape{rows, c.width}, seed + 5, -1.0f, 1.0f);
+      for (int64_t r = 0; r < rows; ++r) {
+        const float scale = std::pow(10.0f, static_cast<float>(r % 5) - 2.5f);  // s ~0.05 .. 550
+        for (int64_t j = 0; j < c.width; ++j) {
+          xv.data<float>()[r * c.width + j] = base.data<float>()[r * c.width + j] * scale;
+        }
+      }
+    }
+    const Twin x = MakeTwin(cuda, *arena, std::move(xv), c.x_f32 ? DType::kF32 : dt);
+    auto q_of = [&](const Tensor& f) { return f.Slice(2, 0, c.hq); };
+    auto k_of = [&](const Tensor& f) { return f.Slice(2, c.hq, c.hq + c.hkv); };
+    auto v_of = [&](const Tensor& f) { return f.Slice(2, c.hq + c.hkv, heads); };
+    auto rows_of = [&](const Tensor& cache) { return cache.Slice(1, c.offset, c.offset + c.s); };
+
+    HostTensor want_fused = HostTensor::CopyOf(fused.h());
+    HostTensor want_k = Nans(cache_shape), want_v = Nans(cache_shape);
+    const RowRmsScale rs_host{x.h(), kEps}, rs_dev{x.dev, kEps};
+    CpuRef().RopeQkv(q_of(fused.h()), k_of(fused.h()), v_of(fused.h()), pos.h(), kTheta,
+                     q_of(want_fused.view()), rows_of(want_k.view()), rows_of(want_v.view()), &rs_host);
+
+    // Per-token statistic on the host (double), for the bounds.
+    std::vector<double> st(static_cast<size_t>(rows));
+    for (int64_t r = 0; r < rows; ++r) {
+      double sq = 0.0;
+      for (int64_t j = 0; j < c.width; ++j) {
+        const double v = x.host.data<float>()[r * c.width + j];
+        sq += v * v;
+      }
+      st[static_cast<size_t>(r)] = 1.0 / std::sqrt(sq / static_cast<double>(c.width) + kEps);
+    }
+    // Bounds over [B, S, H, D] sub-blocks (row-major), scattered into the guarded layouts.
+    auto scaled_rope_tol = [&](const Tensor& in, const Tensor& want) {
+      std::vector<double> tol = RopeTol(in, want, dt);
+      const std::vector<double> wv = Values(want);
+      const size_t per_token = static_cast<size_t>(in.shape[2] * in.shape[3]);
+      for (size_t i = 0; i < tol.size(); ++i) {
+        const double si = st[i / per_token];
+        tol[i] = (tol[i] - AbsFloor(dt) - UnitRoundoff(dt) * std::fabs(wv[i])) * si +
+                 UnitRoundoff(dt) * std::fabs(wv[i]) + kRowStatUlps * kUnitF32 * std::fabs(wv[i]) +
+                 AbsFloor(dt);
+      }
+      return tol;
+    };
+    std::vector<double> fused_tol(static_cast<size_t>(want_fused.numel()), 0.0);
+    Scatter(scaled_rope_tol(q_of(fused.h()), q_of(want_fused.view())), q_of(fused.h()).shape, 0, 0,
+            fused_shape, &fused_tol);
+    std::vector<double> k_tol(static_cast<size_t>(want_k.numel()), 0.0);
+    Scatter(scaled_rope_tol(k_of(fused.h()), rows_of(want_k.view())), k_of(fused.h()).shape,
+            c.offset, 0, cache_shape, &k_tol);
+    std::vector<double> v_tol(static_cast<size_t>(want_v.numel()), 0.0);
+    {
+      const std::vector<double> wv = Values(rows_of(want_v.view()));
+      std::vector<double> part(wv.size());
+      for (size_t i = 0; i < wv.size(); ++i) {
+        part[i] = (UnitRoundoff(dt) + kRowStatUlps * kUnitF32) * std::fabs(wv[i]) + AbsFloor(dt);
+      }
+      Scatter(part, v_of(fused.h()).shape, c.offset, 0, cache_shape, &v_tol);
+    }
+
+    GuardedOutput f = MakeGuarded(cuda, *arena, fused_shape, dt);
+    cuda.Copy(fused.dev, f.view);
+    GuardedOutput kc = MakeGuarded(cuda, *arena, cache_shape, dt);
+    GuardedOutput vc = MakeGuarded(cuda, *arena, cache_shape, dt);
+    cuda.RopeQkv(q_of(f.view), k_of(f.view), v_of(f.view), pos.dev, kTheta, q_of(f.view),
+                 rows_of(kc.view), rows_of(vc.view), &rs_dev);
+    ExpectClose(ReadGuarded(cuda, f, "fused qkv"), want_fused, fused_tol,
+                "RopeQkv row scale: fused qkv (q in place, k and v unchanged)");
+    ExpectClose(ReadGuarded(cuda, kc, "K cache"), want_k, k_tol, "RopeQkv row scale: K cache");
+    ExpectClose(ReadGuarded(cuda, vc, "V cache"), want_v, v_tol, "RopeQkv row scale: V cache");
+  }
+}
+
 // The model issues RopeQkv inside a recorded CUDA graph (PDL launch): a replay must write what
 // the eager call wrote, bit for bit, and follow new positions uploaded between replays.
 TEST_P(RopeQkvParity, RecordedReplayMatchesEagerCall) {
@@ -242,7 +351,7 @@ TEST_P(RopeQkvParity, RecordedReplayMatchesEagerCall) {
   const Tensor vc = arena->Allocate(Shape{b, len, hkv, d}, dt);
   auto run = [&]() {
     cuda.RopeQkv(q, k, v, pos.dev, kTheta, q_out, kc.Slice(1, off, off + s),
-                 vc.Slice(1, off, off + s));
+                 vc.Slice(1, off, off + s), nullptr);
   };
   auto snapshot = [&]() {
     std::vector<std::vector<unsigned char>> out;

@@ -48,9 +48,9 @@ class CpuBackend final : public Backend {
   void Activate(Activation act, const Tensor& x, const Tensor& out) override {
     cpu::Activate(act, x, out);
   }
-  void GatedActivation(Activation act, const Tensor& gate, const Tensor& up,
-                       const Tensor& out) override {
-    cpu::GatedActivation(act, gate, up, out);
+  void GatedActivation(Activation act, const Tensor& gate, const Tensor& up, const Tensor& out,
+                       const RowRmsScale* row_scale) override {
+    cpu::GatedActivation(act, gate, up, out, row_scale);
   }
   void MulAdd(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& out) override {
     cpu::MulAdd(a, b, c, out);
@@ -94,8 +94,9 @@ class CpuBackend final : public Backend {
     cpu::Rope(x, positions, theta, out);
   }
   void RopeQkv(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& positions,
-               float theta, const Tensor& q_out, const Tensor& k_out, const Tensor& v_out) override {
-    cpu::RopeQkv(q, k, v, positions, theta, q_out, k_out, v_out);
+               float theta, const Tensor& q_out, const Tensor& k_out, const Tensor& v_out,
+               const RowRmsScale* row_scale) override {
+    cpu::RopeQkv(q, k, v, positions, theta, q_out, k_out, v_out, row_scale);
   }
 
   void Conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dParams& params,

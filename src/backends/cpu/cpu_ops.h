@@ -10,6 +10,8 @@
 
 #include <memory>
 
+#include "core/host_tensor.h"
+
 #include "ops/backend.h"
 
 namespace vlart::cpu {
@@ -31,7 +33,8 @@ void Add(const Tensor& a, const Tensor& b, const Tensor& out);
 void Mul(const Tensor& a, const Tensor& b, const Tensor& out);
 void Axpby(float alpha, const Tensor& x, float beta, const Tensor& y, const Tensor& out);
 void Activate(Activation act, const Tensor& x, const Tensor& out);
-void GatedActivation(Activation act, const Tensor& gate, const Tensor& up, const Tensor& out);
+void GatedActivation(Activation act, const Tensor& gate, const Tensor& up, const Tensor& out,
+                     const RowRmsScale* row_scale);
 void MulAdd(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& out);
 
 // linear.cc
@@ -47,6 +50,10 @@ void RmsNorm(const Tensor& x, const Tensor& w, float eps, float weight_offset, c
 void AdaRmsNorm(const Tensor& x, const Tensor& scale, const Tensor& shift, float eps,
                 const Tensor& out);
 void MeanOverTokens(const Tensor& x, const Tensor& out);
+// A contiguous F32 copy of t (f32, any strides) with every element of token row r multiplied by
+// RmsNorm's statistic s[r] of row r of scale.x (backend.h RowRmsScale); the token row of an
+// element is its linear index / (numel / R). The CPU reference of every op's row_scale.
+HostTensor ScaledByRowRms(const Tensor& t, const RowRmsScale& scale);
 
 // softmax.cc
 void Softmax(const Tensor& x, const Tensor& out);
@@ -60,7 +67,8 @@ void ChannelAttention(const Tensor& q, const Tensor& k, const Tensor& v, float s
 // rope.cc
 void Rope(const Tensor& x, const Tensor& positions, float theta, const Tensor& out);
 void RopeQkv(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& positions,
-             float theta, const Tensor& q_out, const Tensor& k_out, const Tensor& v_out);
+             float theta, const Tensor& q_out, const Tensor& k_out, const Tensor& v_out,
+             const RowRmsScale* row_scale);
 
 // conv.cc
 void Conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dParams& params,

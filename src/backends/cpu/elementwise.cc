@@ -105,11 +105,18 @@ void Activate(Activation act, const Tensor& x, const Tensor& out) {
   WithActivation(act, [&](auto fn) { Binary(x, x, out, [fn](float v, float) { return fn(v); }); });
 }
 
-void GatedActivation(Activation act, const Tensor& gate, const Tensor& up, const Tensor& out) {
-  CheckGatedActivationArgs(Device::kCpu, gate, up, out);
+void GatedActivation(Activation act, const Tensor& gate, const Tensor& up, const Tensor& out,
+                     const RowRmsScale* row_scale) {
+  CheckGatedActivationArgs(Device::kCpu, gate, up, out, row_scale);
   RequireF32("GatedActivation", "gate", gate);
   RequireF32("GatedActivation", "up", up);
   RequireF32("GatedActivation", "out", out);
+  if (row_scale != nullptr) {  // the chain: scale both inputs (f32 copies), then the op itself
+    const HostTensor g = ScaledByRowRms(gate, *row_scale);
+    const HostTensor u = ScaledByRowRms(up, *row_scale);
+    GatedActivation(act, g.view(), u.view(), out, nullptr);
+    return;
+  }
   WithActivation(act, [&](auto fn) {
     Binary(gate, up, out, [fn](float g, float u) {
       const float a = fn(g);  // rounded to f32 here, as Activate stores it

@@ -9,6 +9,8 @@
 //   AdaRmsNorm: ms and r as RmsNorm, out = ((x * r) * (1 + scale)) + shift, with the row's
 //               own scale and shift (x-shaped views, usually broadcast over rows)
 //   MeanOverTokens: out[b, c] = Σ_n x[b, n, c] / N
+//   ScaledByRowRms: t[r, ...] * RowInvRms(x[r]) (backend.h RowRmsScale: the statistic an op
+//               applies where a model folded an RMSNorm's weight into the next GEMM)
 // Reference: torch.nn.functional.layer_norm; transformers GemmaRMSNorm
 //   (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * (1.0 + weight), all f32);
 //   torch.mean(x, dim=1); AdaRmsNorm: openpi / lerobot PiGemmaRMSNorm with a condition
@@ -25,6 +27,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "backends/cpu/cpu_ops.h"
 #include "backends/cpu/cpu_util.h"
@@ -134,6 +137,27 @@ void MeanOverTokens(const Tensor& x, const Tensor& out) {
           static_cast<float>(sum / static_cast<double>(tokens));
     }
   }
+}
+
+HostTensor ScaledByRowRms(const Tensor& t, const RowRmsScale& scale) {
+  RequireF32("RowRmsScale", "t", t);
+  RequireF32("RowRmsScale", "row_scale.x", scale.x);
+  const int64_t rows = scale.x.shape[0];
+  const int64_t c = RowLength(scale.x);
+  HostTensor out(DType::kF32, t.shape);
+  if (t.numel() == 0) return out;
+  const int64_t per_row = t.numel() / rows;  // the op checks: t's leading dims multiply to R
+  std::vector<float> s(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = scale.x.data_as<const float>() + r * scale.x.stride[0];
+    s[static_cast<size_t>(r)] = RowInvRms(xr, c, scale.eps);
+  }
+  const float* src = t.data_as<const float>();
+  float* dst = out.view().data_as<float>();
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    dst[i] = src[ElementOffset(t, i)] * s[static_cast<size_t>(i / per_row)];
+  }
+  return out;
 }
 
 }  // namespace vlart::cpu

@@ -77,12 +77,20 @@ void Rope(const Tensor& x, const Tensor& positions, float theta, const Tensor& o
 }
 
 void RopeQkv(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& positions,
-             float theta, const Tensor& q_out, const Tensor& k_out, const Tensor& v_out) {
-  CheckRopeQkvArgs(Device::kCpu, q, k, v, positions, theta, q_out, k_out, v_out);
+             float theta, const Tensor& q_out, const Tensor& k_out, const Tensor& v_out,
+             const RowRmsScale* row_scale) {
+  CheckRopeQkvArgs(Device::kCpu, q, k, v, positions, theta, q_out, k_out, v_out, row_scale);
   RequireF32("RopeQkv", "q", q);
   RequireF32("RopeQkv", "k", k);
   RequireF32("RopeQkv", "q_out", q_out);
   RequireF32("RopeQkv", "k_out", k_out);
+  if (row_scale != nullptr) {  // the chain: scale q, k, v (f32 copies), then the op itself
+    const HostTensor qs = ScaledByRowRms(q, *row_scale);
+    const HostTensor ks = ScaledByRowRms(k, *row_scale);
+    const HostTensor vs = ScaledByRowRms(v, *row_scale);
+    RopeQkv(qs.view(), ks.view(), vs.view(), positions, theta, q_out, k_out, v_out, nullptr);
+    return;
+  }
   Rope(q, positions, theta, q_out);  // [B, S, Hq, D]
   Rope(k, positions, theta, k_out);  // [B, S, Hkv, D]
   Copy(v, v_out);                    // [B, S, Hkv, Dv]

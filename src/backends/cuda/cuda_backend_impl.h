@@ -37,6 +37,8 @@ static_assert(kKernelMaxDims == kMaxDims, "kernel_args.h must mirror core/tensor
 
 // ---- host helpers shared by the *_op.cc files (strided.cc) ----------------------------------
 StridedArg ToArg(const Tensor& t);
+// A checked RowRmsScale (x [R, C], innermost contiguous) for the kernels.
+RowRmsArg ToRowRmsArg(const RowRmsScale& s);
 // Drops size-1 dims and merges neighbouring dims that are contiguous in every operand (all
 // operands have the same shape). A fully contiguous set becomes one flat dim.
 void CollapseDims(std::initializer_list<StridedArg*> args);
@@ -116,8 +118,8 @@ class CudaBackend final : public Backend {
   void Mul(const Tensor& a, const Tensor& b, const Tensor& out) override;
   void Axpby(float alpha, const Tensor& x, float beta, const Tensor& y, const Tensor& out) override;
   void Activate(Activation act, const Tensor& x, const Tensor& out) override;
-  void GatedActivation(Activation act, const Tensor& gate, const Tensor& up,
-                       const Tensor& out) override;
+  void GatedActivation(Activation act, const Tensor& gate, const Tensor& up, const Tensor& out,
+                       const RowRmsScale* row_scale) override;
   void MulAdd(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& out) override;
 
   void Linear(const Tensor& x, const Tensor& w, const Tensor* bias, Activation act,
@@ -140,7 +142,8 @@ class CudaBackend final : public Backend {
                         const Tensor& out) override;
   void Rope(const Tensor& x, const Tensor& positions, float theta, const Tensor& out) override;
   void RopeQkv(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& positions,
-               float theta, const Tensor& q_out, const Tensor& k_out, const Tensor& v_out) override;
+               float theta, const Tensor& q_out, const Tensor& k_out, const Tensor& v_out,
+               const RowRmsScale* row_scale) override;
 
   void Conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dParams& params,
               const Tensor* residual, const Tensor& out) override;

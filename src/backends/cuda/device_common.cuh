@@ -184,6 +184,21 @@ __device__ __forceinline__ float BlockMax(float v, float* scratch) {
   return WarpMax(lane < num_warps ? scratch[lane] : -INFINITY);
 }
 
+// RmsNorm's statistic 1 / sqrt(Σ x[row, c]² / cols + eps) of one row of a RowRmsArg, summed in
+// f32 over the whole block (every thread must call it; every thread gets the result). The
+// same formula as norm.cu's RowInvRms (1/sqrtf, IEEE); the summation tree is the block's.
+// `scratch` is __shared__ float[32].
+__device__ __forceinline__ float BlockRowInvRms(const RowRmsArg& s, int64_t row, float* scratch) {
+  const int64_t base = row * s.row_stride;
+  float sq = 0.0f;
+  for (int64_t c = threadIdx.x; c < s.cols; c += blockDim.x) {
+    const float v = LoadAsFloat(s.x, s.dtype, base + c);
+    sq += v * v;
+  }
+  const float mean_sq = BlockSum(sq, scratch) / static_cast<float>(s.cols);
+  return 1.0f / sqrtf(mean_sq + s.eps);
+}
+
 // ---- launch helpers --------------------------------------------------------------------
 inline unsigned int GridFor(int64_t n, int threads) {
   const int64_t blocks = (n + threads - 1) / threads;

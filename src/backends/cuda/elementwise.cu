@@ -16,9 +16,16 @@
 //   The rows kernels use a 2-D grid: x over the vectors of a row, y over rows (blocks of
 //   kThreads threads shaped to the row length so short rows do not waste lanes). Row offsets
 //   come from the leading dims once per row (RowOffsetOf), never per element.
+//   GatedActivation with a row scale (backend.h RowRmsScale; gate, up, out [R, N], never
+//   collapsed): grid.y over rows, grid.x blocks over one row's vectors (enough blocks in all
+//   for ~2 per SM); each block first reduces its row of the scale's x (BlockRowInvRms, C
+//   elements from L2), then computes act(s g) * (s u). Same three paths.
 // Numerics:  computed in f32, rounded once to out's dtype; every path evaluates the same
 //            expressions (Combine, Activate<kAct>), so the paths agree bit for bit.
 //            GatedActivation: act(gate) in f32, times up in f32, one rounding at the store.
+//            With a row scale: s g and s u are each rounded to f32 first (as the CPU chain
+//            stores its scaled copies), s being the block's f32 statistic (the CPU sums in
+//            double: s may differ in its last bits).
 //            MulAdd: one f32 FMA (__fmaf_rn: the exact c + a * b rounded to f32, written out
 //            so every path fuses alike), then the store's rounding; the CPU reference rounds
 //            the product to f32 first (Mul then Add), which differs by <= u32 |a b|.
@@ -191,6 +198,46 @@ __global__ void MulAddRowsKernel(StridedArg a, StridedArg b, StridedArg c, Strid
   });
 }
 
+// GatedActivation with a row scale on 2-D operands (rows-vec / rows paths): see the header.
+template <ActKind kAct, typename T, int kVec>
+__global__ void GatedRmsRowsKernel(StridedArg gate, StridedArg up, StridedArg out, RowRmsArg rms,
+                                   int64_t rows, int64_t vecs_per_row) {
+  __shared__ float scratch[32];
+  PdlAllowDependents();
+  PdlWaitPrior();
+  const int64_t col_step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {  // uniform over the block
+    const float s = BlockRowInvRms(rms, r, scratch);
+    for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < vecs_per_row;
+         v += col_step) {
+      const int64_t col = v * kVec;
+      float g[kVec], u[kVec];
+      LoadVec<T, kVec>(static_cast<const T*>(gate.data) + r * gate.stride[0] + col, g);
+      LoadVec<T, kVec>(static_cast<const T*>(up.data) + r * up.stride[0] + col, u);
+#pragma unroll
+      for (int i = 0; i < kVec; ++i) g[i] = Activate<kAct>(__fmul_rn(g[i], s)) * __fmul_rn(u[i], s);
+      StoreVec<T, kVec>(static_cast<T*>(out.data) + r * out.stride[0] + col, g);
+    }
+  }
+}
+
+// The same for any strides and a float dtype per operand (2-D operands).
+__global__ void GatedRmsStridedKernel(ActKind act, StridedArg gate, StridedArg up, StridedArg out,
+                                      RowRmsArg rms, int64_t rows, int64_t cols) {
+  __shared__ float scratch[32];
+  const int64_t col_step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
+    const float s = BlockRowInvRms(rms, r, scratch);
+    for (int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; c < cols;
+         c += col_step) {
+      const float g = LoadAsFloat(gate.data, gate.dtype, r * gate.stride[0] + c * gate.stride[1]);
+      const float u = LoadAsFloat(up.data, up.dtype, r * up.stride[0] + c * up.stride[1]);
+      StoreFromFloat(out.data, out.dtype, r * out.stride[0] + c * out.stride[1],
+                     ApplyActivation(act, __fmul_rn(g, s)) * __fmul_rn(u, s));
+    }
+  }
+}
+
 // ---- strided fallback kernels (any strides, any float dtype per operand) -----------------------
 
 __global__ void BinaryStridedKernel(BinaryKind kind, float alpha, float beta, StridedArg a,
@@ -351,6 +398,55 @@ ElementwisePath LaunchGatedActivation(ActKind act, const StridedArg& gate, const
   }
   VLART_CUDA_CHECK_LAUNCH();
   return p.path;
+}
+
+ElementwisePath LaunchGatedActivationRms(ActKind act, const StridedArg& gate,
+                                         const StridedArg& up, const StridedArg& out,
+                                         const RowRmsArg& rms, bool force_strided,
+                                         cudaStream_t stream) {
+  const int64_t rows = out.shape[0];  // [R, N], 2-D (checked by the op)
+  const int64_t cols = out.shape[1];
+  if (rows == 0 || cols == 0) return ElementwisePath::kNone;
+  ElementwisePath path = ElementwisePath::kStrided;
+  int vec = 1;
+  bool rows_ok = !force_strided;
+  for (const StridedArg* a : {&gate, &up, &out}) {
+    rows_ok = rows_ok && a->dtype == out.dtype && (a->stride[1] == 1 || cols == 1);
+  }
+  if (rows_ok) {
+    vec = kVecBytes / (out.dtype == DType::kF32 ? 4 : 2);
+    bool aligned = cols % vec == 0;
+    for (const StridedArg* a : {&gate, &up, &out}) {
+      aligned = aligned && reinterpret_cast<uintptr_t>(a->data) % kVecBytes == 0 &&
+                (rows == 1 || a->stride[0] % vec == 0);
+    }
+    path = aligned ? ElementwisePath::kRowsVec : ElementwisePath::kRows;
+    if (!aligned) vec = 1;
+  }
+  // Blocks: up to kThreads threads over a row's vectors; enough blocks per row that the grid
+  // has ~2 per SM (132 on an H100) when rows are few, each reducing its row once.
+  constexpr int64_t kTargetBlocks = 264;
+  const int64_t vecs = cols / vec;
+  const int threads = static_cast<int>(std::min<int64_t>(kThreads, (vecs + 31) / 32 * 32));
+  const int64_t per_row = std::max<int64_t>(1, std::min<int64_t>((vecs + threads - 1) / threads,
+                                                                 (kTargetBlocks + rows - 1) / rows));
+  const dim3 grid(static_cast<unsigned int>(per_row),
+                  static_cast<unsigned int>(std::min<int64_t>(rows, kMaxGridY)));
+  if (path == ElementwisePath::kStrided) {
+    GatedRmsStridedKernel<<<grid, threads, 0, stream>>>(act, gate, up, out, rms, rows, cols);
+  } else {
+    WithType(out.dtype, [&](auto t) {
+      using T = decltype(t);
+      constexpr int kVec = kVecBytes / sizeof(T);
+      WithAct(act, [&](auto k) {
+        constexpr ActKind kAct = decltype(k)::value;
+        auto* kernel = vec == 1 ? GatedRmsRowsKernel<kAct, T, 1> : GatedRmsRowsKernel<kAct, T, kVec>;
+        LaunchPdl(kernel, grid, dim3(threads), 0, stream, 1, gate, up, out, rms, rows, vecs);
+      });
+    });
+  }
+  VLART_CUDA_CHECK_LAUNCH();
+  return path;
 }
 
 ElementwisePath LaunchMulAdd(const StridedArg& a, const StridedArg& b, const StridedArg& c,

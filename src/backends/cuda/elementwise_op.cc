@@ -68,12 +68,18 @@ void CudaBackend::Activate(Activation act, const Tensor& x, const Tensor& out) {
 }
 
 void CudaBackend::GatedActivation(Activation act, const Tensor& gate, const Tensor& up,
-                                  const Tensor& out) {
+                                  const Tensor& out, const RowRmsScale* row_scale) {
   BeginOp();
-  CheckGatedActivationArgs(Device::kCuda, gate, up, out);
+  CheckGatedActivationArgs(Device::kCuda, gate, up, out, row_scale);
   StridedArg sg = ToArg(gate);
   StridedArg su = ToArg(up);
   StridedArg so = ToArg(out);
+  if (row_scale != nullptr) {  // gate, up, out [R, N]: rows stay rows (no collapsing)
+    CountElementwise(LaunchGatedActivationRms(ToActKind(act), sg, su, so, ToRowRmsArg(*row_scale),
+                                              force_fallback_, stream_));
+    AfterOp("GatedActivation");
+    return;
+  }
   CollapseDims({&sg, &su, &so});
   CountElementwise(LaunchGatedActivation(ToActKind(act), sg, su, so, force_fallback_, stream_));
   AfterOp("GatedActivation");

@@ -26,6 +26,16 @@ struct StridedArg {
   int64_t stride[kKernelMaxDims] = {};
 };
 
+// ops/backend.h's RowRmsScale as kernels see it: row r of x at x + r * row_stride, `cols`
+// contiguous elements. x == nullptr: no row scale.
+struct RowRmsArg {
+  const void* x = nullptr;
+  DType dtype = DType::kF32;
+  int64_t row_stride = 0;
+  int64_t cols = 0;
+  float eps = 0.0f;
+};
+
 // Mirrors ops/backend.h's Activation (mapped by a switch in the host code).
 enum class ActKind : int { kNone = 0, kGeluErf, kGeluTanh, kSilu, kSigmoid };
 
@@ -177,6 +187,7 @@ struct RopeQkvArgs {
   int64_t batch = 0, seq = 0;
   int hq = 0, hkv = 0, dv = 0;
   int half = 0;  // D / 2
+  RowRmsArg rms;  // x == nullptr: no row scale; else rows = batch * seq (row b * seq + s)
   float inv_freq[kRopeMaxHalf] = {};
 };
 

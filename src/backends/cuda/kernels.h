@@ -69,6 +69,11 @@ ElementwisePath LaunchActivate(ActKind act, const StridedArg& x, const StridedAr
 ElementwisePath LaunchGatedActivation(ActKind act, const StridedArg& gate, const StridedArg& up,
                                       const StridedArg& out, bool force_strided,
                                       cudaStream_t stream);
+// The same with a row scale (backend.h RowRmsScale): out = act(s gate) * (s up); gate, up, out
+// [R, N] 2-D as given (not collapsed), rms over R rows.
+ElementwisePath LaunchGatedActivationRms(ActKind act, const StridedArg& gate, const StridedArg& up,
+                                         const StridedArg& out, const RowRmsArg& rms,
+                                         bool force_strided, cudaStream_t stream);
 // out = c + a * b as one f32 FMA, one rounding at the store.
 ElementwisePath LaunchMulAdd(const StridedArg& a, const StridedArg& b, const StridedArg& c,
                              const StridedArg& out, bool force_strided, cudaStream_t stream);

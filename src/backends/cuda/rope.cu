@@ -8,6 +8,8 @@
 //            out[..., i + D/2] = x[..., i + D/2] cos(angle) + x[..., i] sin(angle)
 //            RopeQkv: q_out = Rope(q), k_out = Rope(k) (same positions, theta, D),
 //                     v_out = v (Copy: equal dtypes copy bits, else convert through f32).
+//                     With a row scale (backend.h RowRmsScale) every q, k, v element of token
+//                     r is first multiplied by s[r] (f32, rounded), then rotated / stored.
 // Mapping:   Rope: one thread per (b, s, h, i < D/2) pair; it reads both halves before writing
 //            both, so out == x (in place) is safe.
 //            RopeQkv: grid.y walks the B*S tokens (grid-stride beyond 65535); within a token
@@ -20,6 +22,8 @@
 //            (at most 256, a multiple of 32). Expert (B 1, S 50, Hq 8, Hkv 1, D 256): 1280
 //            threads per token, grid 5 x 50 of 256. pi0 prefix (S ~526-788): 5 x S blocks.
 //            Launched with PDL (pdl.cuh): it may be scheduled while the qkv GEMM drains.
+//            Row scale: every block first reduces its token's row of x (all its threads, the
+//            surplus ones too, then only those with work go on): ~1-2 KB from L2 per block.
 // Numerics:  inv_freq[i] = 1 / powf(theta, 2i / D) is computed on the host in f32 (rope_op.cc)
 //            and passed by value, so device powf's ulp error never enters; the angle is one
 //            f32 product, cos/sin are the accurate cosf/sinf (full range reduction; positions
@@ -88,14 +92,20 @@ __global__ void RopeKernel(RopeArgs p, int64_t total) {
 
 // ---- RopeQkv -------------------------------------------------------------------------------
 
-// Rotates pair i of head h of token (b, s): x -> out (may be the same view).
+// Rotates pair i of head h of token (b, s): x -> out (may be the same view). kScaled: the
+// inputs are first multiplied by `scale` (rounded to f32, as the CPU chain stores them).
+template <bool kScaled>
 __device__ __forceinline__ void RotateHead(const RopeQkvView& x, const RopeQkvView& out,
                                            int64_t b, int64_t s, int64_t h, int i, int half,
-                                           float c, float sn) {
+                                           float c, float sn, float scale) {
   const int64_t xo = b * x.sb + s * x.ss + h * x.sh;
   const int64_t oo = b * out.sb + s * out.ss + h * out.sh;
-  const float x1 = LoadAsFloat(x.data, x.dtype, xo + i);
-  const float x2 = LoadAsFloat(x.data, x.dtype, xo + i + half);
+  float x1 = LoadAsFloat(x.data, x.dtype, xo + i);
+  float x2 = LoadAsFloat(x.data, x.dtype, xo + i + half);
+  if constexpr (kScaled) {
+    x1 = __fmul_rn(x1, scale);
+    x2 = __fmul_rn(x2, scale);
+  }
   float o1, o2;
   RopeRotate(x1, x2, c, sn, &o1, &o2);
   StoreFromFloat(out.data, out.dtype, oo + i, o1);
@@ -103,11 +113,21 @@ __device__ __forceinline__ void RotateHead(const RopeQkvView& x, const RopeQkvVi
 }
 
 // Copies elements i, i + step, ... < dv of head h of token (b, s), as Copy does: equal dtypes
-// move the bits (F32 4 bytes, F16/BF16 2), different ones convert through f32.
+// move the bits (F32 4 bytes, F16/BF16 2), different ones convert through f32. kScaled: each
+// element times `scale` in f32, rounded once to out's dtype.
+template <bool kScaled>
 __device__ __forceinline__ void CopyHead(const RopeQkvView& v, const RopeQkvView& out, int64_t b,
-                                         int64_t s, int64_t h, int i, int step, int dv) {
+                                         int64_t s, int64_t h, int i, int step, int dv,
+                                         float scale) {
   const int64_t vo = b * v.sb + s * v.ss + h * v.sh;
   const int64_t oo = b * out.sb + s * out.ss + h * out.sh;
+  if constexpr (kScaled) {
+    for (int j = i; j < dv; j += step) {
+      StoreFromFloat(out.data, out.dtype, oo + j,
+                     __fmul_rn(LoadAsFloat(v.data, v.dtype, vo + j), scale));
+    }
+    return;
+  }
   if (v.dtype == out.dtype) {
     if (v.dtype == DType::kF32) {
       for (int j = i; j < dv; j += step) {
@@ -125,27 +145,34 @@ __device__ __forceinline__ void CopyHead(const RopeQkvView& v, const RopeQkvView
   }
 }
 
+template <bool kScaled>
 __global__ void RopeQkvKernel(RopeQkvArgs p, int work_per_token) {
+  __shared__ float scratch[32];
   PdlAllowDependents();
   PdlWaitPrior();
   const int w = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
-  if (w >= work_per_token) return;
+  if (!kScaled && w >= work_per_token) return;  // the scaled kernel's threads all reduce
   const int slot = w / p.half;
   const int i = w - slot * p.half;
   const int64_t tokens = p.batch * p.seq;
-  for (int64_t t = blockIdx.y; t < tokens; t += gridDim.y) {
+  for (int64_t t = blockIdx.y; t < tokens; t += gridDim.y) {  // uniform over the block
+    float scale = 1.0f;
+    if constexpr (kScaled) {
+      scale = BlockRowInvRms(p.rms, t, scratch);
+      if (w >= work_per_token) continue;
+    }
     const int64_t b = t / p.seq;
     const int64_t s = t - b * p.seq;
     if (slot < p.hq + p.hkv) {
       float c, sn;
       RopeAngle(p.positions[b * p.pos_sb + s * p.pos_ss], p.inv_freq[i], &c, &sn);
       if (slot < p.hq) {
-        RotateHead(p.q, p.q_out, b, s, slot, i, p.half, c, sn);
+        RotateHead<kScaled>(p.q, p.q_out, b, s, slot, i, p.half, c, sn, scale);
       } else {
-        RotateHead(p.k, p.k_out, b, s, slot - p.hq, i, p.half, c, sn);
+        RotateHead<kScaled>(p.k, p.k_out, b, s, slot - p.hq, i, p.half, c, sn, scale);
       }
     } else {
-      CopyHead(p.v, p.v_out, b, s, slot - p.hq - p.hkv, i, p.half, p.dv);
+      CopyHead<kScaled>(p.v, p.v_out, b, s, slot - p.hq - p.hkv, i, p.half, p.dv, scale);
     }
   }
 }
@@ -171,8 +198,8 @@ void LaunchRopeQkv(const RopeQkvArgs& args, cudaStream_t stream) {
   const unsigned int grid_x = static_cast<unsigned int>((work + threads - 1) / threads);
   constexpr int64_t kMaxGridY = 65535;
   const unsigned int grid_y = static_cast<unsigned int>(tokens < kMaxGridY ? tokens : kMaxGridY);
-  LaunchPdl(RopeQkvKernel, dim3(grid_x, grid_y, 1), dim3(threads, 1, 1), 0, stream, 1, args,
-            work);
+  auto* kernel = args.rms.x != nullptr ? RopeQkvKernel<true> : RopeQkvKernel<false>;
+  LaunchPdl(kernel, dim3(grid_x, grid_y, 1), dim3(threads, 1, 1), 0, stream, 1, args, work);
   VLART_CUDA_CHECK_LAUNCH();
 }
 

@@ -59,10 +59,12 @@ void CudaBackend::Rope(const Tensor& x, const Tensor& positions, float theta, co
 
 void CudaBackend::RopeQkv(const Tensor& q, const Tensor& k, const Tensor& v,
                           const Tensor& positions, float theta, const Tensor& q_out,
-                          const Tensor& k_out, const Tensor& v_out) {
+                          const Tensor& k_out, const Tensor& v_out,
+                          const RowRmsScale* row_scale) {
   BeginOp();
-  // q, q_out [B, S, Hq, D]; k, k_out [B, S, Hkv, D]; v, v_out [B, S, Hkv, Dv]; positions [B, S]
-  CheckRopeQkvArgs(Device::kCuda, q, k, v, positions, theta, q_out, k_out, v_out);
+  // q, q_out [B, S, Hq, D]; k, k_out [B, S, Hkv, D]; v, v_out [B, S, Hkv, Dv]; positions [B, S];
+  // row_scale->x [B * S, C]
+  CheckRopeQkvArgs(Device::kCuda, q, k, v, positions, theta, q_out, k_out, v_out, row_scale);
   const int64_t head_dim = q.dim(3);
   VLART_CHECK(head_dim / 2 <= kRopeMaxHalf, "RopeQkv: head dim at most {}, got q {}",
               2 * kRopeMaxHalf, q.ToString());
@@ -97,6 +99,7 @@ void CudaBackend::RopeQkv(const Tensor& q, const Tensor& k, const Tensor& v,
   a.dv = static_cast<int>(dv);
   a.half = static_cast<int>(head_dim / 2);
   FillInvFreq(theta, head_dim, a.inv_freq);
+  if (row_scale != nullptr) a.rms = ToRowRmsArg(*row_scale);
   LaunchRopeQkv(a, stream_);
   AfterOp("RopeQkv");
 }

@@ -22,6 +22,16 @@ StridedArg ToArg(const Tensor& t) {
   return a;
 }
 
+RowRmsArg ToRowRmsArg(const RowRmsScale& s) {
+  RowRmsArg a;
+  a.x = s.x.data;
+  a.dtype = s.x.dtype;
+  a.row_stride = s.x.shape[0] > 1 ? s.x.stride[0] : 0;  // x [R, C]: rank 2 (checked)
+  a.cols = s.x.shape[1];
+  a.eps = s.eps;
+  return a;
+}
+
 void CollapseDims(std::initializer_list<StridedArg*> args) {
   VLART_CHECK(args.size() > 0, "CollapseDims: no operands");
   const StridedArg& first = **args.begin();

@@ -75,15 +75,23 @@ void GemmaBlock::Forward(const GemmaLayerWeights& w, const Tensor& x,
   const bool detail = !internals.empty() && trace.active();
   auto name = [&](const char* what) { return fmt::format("{}.{}", internals, what); };
 
+  // Folded norms (GemmaLayerWeights::norms_folded, plain norms only): the GEMMs read x itself
+  // and RopeQkv / GatedActivation apply the RMS statistic of x's rows (RowRmsScale). A traced
+  // run still computes the norms, for display only.
+  const bool folded = w.norms_folded && ada_in == nullptr && ada_post == nullptr;
+  const Tensor x2 = x.Reshape({rows, width});
+  const RowRmsScale x_rms{x2, cfg_.rms_norm_eps};
+
   // ---- attention ----------------------------------------------------------------------
   const Tensor h = normed_.Slice(0, 0, rows).Reshape({b, s, width});
-  Norm(x, &w.input_norm, ada_in, h);
+  if (!folded || detail) Norm(x, &w.input_norm, ada_in, h);
   if (detail) {
     trace(name("input_norm"), h);
     if (ada_in != nullptr) trace(name("attn_gate"), PerSample(ada_in->gate, b));
   }
   const Tensor qkv = qkv_.Slice(0, 0, rows);
-  be_.Linear(h.Reshape({rows, width}), w.qkv_w, nullptr, Activation::kNone, nullptr, qkv);
+  be_.Linear(folded ? x2 : h.Reshape({rows, width}), w.qkv_w, nullptr, Activation::kNone, nullptr,
+             qkv);
   const Tensor qkv4 = qkv.Reshape({b, s, hq + 2 * hkv, d});
   const Tensor q = qkv4.Slice(2, 0, hq);
   const Tensor k = qkv4.Slice(2, hq, hq + hkv);
@@ -92,7 +100,7 @@ void GemmaBlock::Forward(const GemmaLayerWeights& w, const Tensor& x,
   // bit for bit the Rope, Rope, Copy it replaces.
   be_.RopeQkv(q, k, v, a.positions, cfg_.rope_theta, q,
               a.k_cache.Slice(1, a.kv_offset, a.kv_offset + s),
-              a.v_cache.Slice(1, a.kv_offset, a.kv_offset + s));
+              a.v_cache.Slice(1, a.kv_offset, a.kv_offset + s), folded ? &x_rms : nullptr);
   if (kv_only) return;
 
   const Tensor attn = attn_.Slice(0, 0, rows);
@@ -101,7 +109,6 @@ void GemmaBlock::Forward(const GemmaLayerWeights& w, const Tensor& x,
   be_.Attention(q, a.k_cache.Slice(1, 0, a.kv_len), a.v_cache.Slice(1, 0, a.kv_len), &a.mask,
                 scale, attn.Reshape({b, s, hq, d}));
   const Tensor y = tmp_.Slice(0, 0, rows);
-  const Tensor x2 = x.Reshape({rows, width});
   if (ada_in == nullptr && !detail) {
     be_.Linear(attn, w.o_w, nullptr, Activation::kNone, &x2, x2);
   } else {
@@ -111,17 +118,19 @@ void GemmaBlock::Forward(const GemmaLayerWeights& w, const Tensor& x,
   }
 
   // ---- MLP (GeGLU) -----------------------------------------------------------------------
-  Norm(x, &w.post_norm, ada_post, h);
+  if (!folded || detail) Norm(x, &w.post_norm, ada_post, h);
   if (detail) {
     trace(name("post_norm"), h);
     if (ada_post != nullptr) trace(name("mlp_gate"), PerSample(ada_post->gate, b));
   }
   const int64_t m = cfg_.mlp_dim;
   const Tensor hid = hidden_.Slice(0, 0, rows);
-  be_.Linear(h.Reshape({rows, width}), w.gate_up_w, nullptr, Activation::kNone, nullptr, hid);
+  be_.Linear(folded ? x2 : h.Reshape({rows, width}), w.gate_up_w, nullptr, Activation::kNone,
+             nullptr, hid);
   const Tensor gate = hid.Slice(1, 0, m);
   // gelu_tanh(gate) * up in one pass, in place over the gate half (HF GemmaMLP).
-  be_.GatedActivation(Activation::kGeluTanh, gate, hid.Slice(1, m, 2 * m), gate);
+  be_.GatedActivation(Activation::kGeluTanh, gate, hid.Slice(1, m, 2 * m), gate,
+                      folded ? &x_rms : nullptr);
   if (ada_post == nullptr && !detail) {
     be_.Linear(gate, w.down_w, nullptr, Activation::kNone, &x2, x2);
   } else {

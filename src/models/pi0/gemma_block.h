@@ -16,6 +16,9 @@
 // adaRMS (pi0.5 expert): [scale, shift, gate] = chunk3(Dense(cond)) (in that order);
 // Norm = x_hat * (1 + scale) + shift (one AdaRmsNorm: the same f32 operations in the same
 // order as openpi, rounded once); residual x + y * gate (one MulAdd).
+// Folded norms (GemmaLayerWeights::norms_folded, Pi0ModelOptions::fold_rms_norms): the qkv and
+// gate/up GEMMs read x, their weights carry (1 + w), and RopeQkv / GatedActivation multiply
+// each row by 1 / sqrt(mean(x²) + eps) (RowRmsScale): no norm launches.
 // `kv_only` stops after the K/V write: the last prefix layer's (and the cached pi0 state
 // token's last layer's) outputs are never read, only its K/V.
 // Forward only enqueues ops on scratch allocated at construction.

@@ -34,7 +34,8 @@ Result<std::unique_ptr<Pi0Model>> Pi0Model::Load(const Pi0Config& cfg, const Wei
   VLART_TRY(ValidatePi0Config(cfg));
   std::unique_ptr<Pi0Model> m(new Pi0Model(cfg, backend, options));
   m->weights_arena_ = backend.NewArena();
-  VLART_TRY(LoadPi0Weights(m->cfg_, source, backend, *m->weights_arena_, m->dtype_, &m->w_));
+  VLART_TRY(LoadPi0Weights(m->cfg_, source, backend, *m->weights_arena_, m->dtype_,
+                           options.fold_rms_norms, &m->w_));
   m->weights_arena_->Seal();  // read-only from here: kernels may load weights ahead
   return m;
 }

@@ -40,6 +40,15 @@
 //   skip_dead_prefix_compute  the last VLM layer stops after its K/V. Bit-identical.
 //   cache_state_token / fold_time_path: see action_expert.h (pi0's fold is exact only
 //                       up to rounding; pi0.5's precomputed adaRMS is bit-identical).
+//   fold_rms_norms      every plain RMSNorm before a GEMM (input_layernorm before qkv,
+//                       post_attention_layernorm before gate/up: all VLM layers and pi0's
+//                       expert; not pi0.5's adaRMS) has its (1 + w) folded into that GEMM's
+//                       weights at load, the GEMM runs on the residual stream x itself and
+//                       the op after it (RopeQkv, GatedActivation) applies the RMS statistic
+//                       per row (ops/backend.h RowRmsScale): two launches fewer per layer.
+//                       Equal in real arithmetic; differs by rounding (the folded weights
+//                       round W (1 + w) once, and the normalised activations are no longer
+//                       rounded to the compute dtype before the GEMM). pi0_weights.h.
 #pragma once
 
 #include <cstdint>
@@ -87,8 +96,9 @@ struct Pi0ModelOptions {
   bool skip_dead_prefix_compute = true;
   bool cache_state_token = true;  // pi0 only
   bool fold_time_path = true;
+  bool fold_rms_norms = true;  // see the header: equal up to rounding
   // Every shortcut off: openpi's computation as it executes it.
-  static Pi0ModelOptions Reference() { return {false, false, false, false, false}; }
+  static Pi0ModelOptions Reference() { return {false, false, false, false, false, false}; }
 };
 
 class Pi0Model {

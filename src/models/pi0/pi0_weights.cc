@@ -139,14 +139,38 @@ void DescribeProjections(const Pi0Config& cfg, ProjectionWeights* p, WeightTable
   }
 }
 
-// Loads one Gemma layer (weights + norms) and applies the fusions.
+// Multiplies column j of every [R, W] host matrix in `parts` by (1 + norm[j]) in f32 (GemmaRMSNorm's
+// `1.0 + weight.float()`): W' = W diag(1 + w), so Norm(x) Wᵀ = s ⊙ (x W'ᵀ) per row.
+void FoldNormColumns(const HostTensor& norm, std::initializer_list<HostTensor*> parts) {
+  const float* w = norm.data<float>();
+  const int64_t width = norm.numel();
+  for (HostTensor* p : parts) {
+    float* m = p->data<float>();
+    const int64_t rows = p->numel() / width;  // [R, W] contiguous (load-time host slots)
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t j = 0; j < width; ++j) m[r * width + j] *= 1.0f + w[j];
+    }
+  }
+}
+
+// Loads one Gemma layer (weights + norms) and applies the fusions; `fold_norms` (plain-norm
+// layers only) folds the two RMSNorm weights into qkv and gate_up (GemmaLayerWeights).
 Status LoadGemmaLayer(const GemmaConfig& g, const std::string& prefix, int l, bool ada,
-                      const WeightSource& source, Backend& be, Arena& arena, DType dtype,
-                      GemmaLayerWeights* L) {
+                      bool fold_norms, const WeightSource& source, Backend& be, Arena& arena,
+                      DType dtype, GemmaLayerWeights* L) {
   WeightTable t;
   DescribeGemmaLayer(g, prefix, l, L, &t);
   DescribeGemmaNorms(g, prefix, l, ada, L, &t);
   VLART_TRY(LoadWeightTable(t, source, be, arena, dtype));
+  if (fold_norms && !ada) {
+    const std::string at = fmt::format("{}layers.{}.", prefix, l);
+    VLART_ASSIGN_OR_RETURN(const HostTensor in_norm, source.LoadF32(at + "input_layernorm.weight"));
+    VLART_ASSIGN_OR_RETURN(const HostTensor post_norm,
+                           source.LoadF32(at + "post_attention_layernorm.weight"));
+    FoldNormColumns(in_norm, {&L->q_w, &L->k_w, &L->v_w});
+    FoldNormColumns(post_norm, {&L->gate_w, &L->up_w});
+    L->norms_folded = true;
+  }
   L->qkv_w = UploadTensor(StackRows({&L->q_w, &L->k_w, &L->v_w}), be, arena, dtype);
   L->gate_up_w = UploadTensor(StackRows({&L->gate_w, &L->up_w}), be, arena, dtype);
   L->q_w = HostTensor(), L->k_w = HostTensor(), L->v_w = HostTensor();
@@ -191,7 +215,7 @@ void DescribePi0Weights(const Pi0Config& cfg, const std::string& embed_key, Pi0W
 }
 
 Status LoadPi0Weights(const Pi0Config& cfg, const WeightSource& source, Backend& be, Arena& arena,
-                      DType dtype, Pi0Weights* w) {
+                      DType dtype, bool fold_rms_norms, Pi0Weights* w) {
   const std::string embed_key = Pi0EmbeddingKey(source);
   {
     // The whole checkpoint is checked before anything is uploaded (the check reads
@@ -231,13 +255,13 @@ Status LoadPi0Weights(const Pi0Config& cfg, const WeightSource& source, Backend&
   }
   w->vlm.layers.resize(cfg.vlm.depth);
   for (int l = 0; l < cfg.vlm.depth; ++l) {
-    VLART_TRY(LoadGemmaLayer(cfg.vlm, kVlmPrefix, l, false, source, be, arena, dtype,
-                             &w->vlm.layers[l]));
+    VLART_TRY(LoadGemmaLayer(cfg.vlm, kVlmPrefix, l, false, fold_rms_norms, source, be, arena,
+                             dtype, &w->vlm.layers[l]));
   }
   w->expert.layers.resize(cfg.expert.depth);
   for (int l = 0; l < cfg.expert.depth; ++l) {
-    VLART_TRY(LoadGemmaLayer(cfg.expert, kExpertPrefix, l, cfg.pi05, source, be, arena, dtype,
-                             &w->expert.layers[l]));
+    VLART_TRY(LoadGemmaLayer(cfg.expert, kExpertPrefix, l, cfg.pi05, fold_rms_norms, source, be,
+                             arena, dtype, &w->expert.layers[l]));
   }
   {
     WeightTable t;

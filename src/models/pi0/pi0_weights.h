@@ -68,6 +68,10 @@ struct GemmaLayerWeights {
   HostTensor q_w, k_w, v_w, gate_w, up_w;  // load-time only
   HostTensor input_dense_w_host, input_dense_b_host;  // load-time only (adaRMS)
   HostTensor post_dense_w_host, post_dense_b_host;
+  // Pi0ModelOptions::fold_rms_norms: qkv_w's and gate_up_w's input columns j carry
+  // (1 + input_norm[j]) and (1 + post_norm[j]) (the f32 product rounded once to the compute
+  // dtype); input_norm / post_norm are still loaded (traces compute the norms for display).
+  bool norms_folded = false;
 };
 
 struct VlmWeights {
@@ -115,9 +119,10 @@ void DescribePi0Weights(const Pi0Config& cfg, const std::string& embed_key, Pi0W
                         WeightTable* table);
 
 // Checks the whole table against `source`, then loads part by part into `arena`
-// (backbone in `dtype`, the action path in f32) and applies the load-time algebra.
+// (backbone in `dtype`, the action path in f32) and applies the load-time algebra;
+// `fold_rms_norms`: Pi0ModelOptions::fold_rms_norms (GemmaLayerWeights::norms_folded).
 Status LoadPi0Weights(const Pi0Config& cfg, const WeightSource& source, Backend& backend,
-                      Arena& arena, DType dtype, Pi0Weights* w);
+                      Arena& arena, DType dtype, bool fold_rms_norms, Pi0Weights* w);
 
 // What `vlart inspect` lists for the checkpoint folder `dir`: every tensor the model
 // reads, for the config inferred from the folder (a WeightSpecProvider).
