@@ -443,7 +443,7 @@ void AddRows(Bench& b) {
     b.Add({"RopeQkv+rms " + shape, 0, bytes + e * s * width, [=, &b]() {
              b.backend().RopeQkv(q, k, v, pos, 10000.0f, q, k_out, v_out, &rs);
            }});
-    b.Add({fmt::format("RmsNorm {}x{}", s, width), 0, e * 2 * s * width,
+    b.Add({fmt::format("RmsNorm {} {}x{}", model, s, width), 0, e * 2 * s * width,
            [=, &b]() { b.backend().RmsNorm(x, nw, 1e-6f, 1.0f, normed); }});
   }
   {
