@@ -40,9 +40,10 @@
 //   skip_dead_prefix_compute  the last VLM layer stops after its K/V. Bit-identical.
 //   cache_state_token / fold_time_path: see action_expert.h (pi0's fold is exact only
 //                       up to rounding; pi0.5's precomputed adaRMS is bit-identical).
-//   fold_rms_norms      every plain RMSNorm before a GEMM (input_layernorm before qkv,
-//                       post_attention_layernorm before gate/up: all VLM layers and pi0's
-//                       expert; not pi0.5's adaRMS) has its (1 + w) folded into that GEMM's
+//   fold_rms_norms      every plain RMSNorm of the action expert (input_layernorm before qkv,
+//                       post_attention_layernorm before gate/up: pi0's expert; not pi0.5's
+//                       adaRMS, not the VLM prefix, where it measured slower) has its (1 + w)
+//                       folded into that GEMM's
 //                       weights at load, the GEMM runs on the residual stream x itself and
 //                       the op after it (RopeQkv, GatedActivation) applies the RMS statistic
 //                       per row (ops/backend.h RowRmsScale): two launches fewer per layer.

@@ -255,8 +255,10 @@ Status LoadPi0Weights(const Pi0Config& cfg, const WeightSource& source, Backend&
   }
   w->vlm.layers.resize(cfg.vlm.depth);
   for (int l = 0; l < cfg.vlm.depth; ++l) {
-    VLART_TRY(LoadGemmaLayer(cfg.vlm, kVlmPrefix, l, false, fold_rms_norms, source, be, arena,
-                             dtype, &w->vlm.layers[l]));
+    // The VLM's norms stay separate launches: at prefix shapes (~560 tokens) the row-scaled
+    // RopeQkv / GatedActivation cost more than the RmsNorm they replace (docs/PERFORMANCE.md).
+    VLART_TRY(LoadGemmaLayer(cfg.vlm, kVlmPrefix, l, false, /*fold_norms=*/false, source, be,
+                             arena, dtype, &w->vlm.layers[l]));
   }
   w->expert.layers.resize(cfg.expert.depth);
   for (int l = 0; l < cfg.expert.depth; ++l) {

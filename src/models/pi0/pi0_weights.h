@@ -120,7 +120,8 @@ void DescribePi0Weights(const Pi0Config& cfg, const std::string& embed_key, Pi0W
 
 // Checks the whole table against `source`, then loads part by part into `arena`
 // (backbone in `dtype`, the action path in f32) and applies the load-time algebra;
-// `fold_rms_norms`: Pi0ModelOptions::fold_rms_norms (GemmaLayerWeights::norms_folded).
+// `fold_rms_norms`: Pi0ModelOptions::fold_rms_norms, applied to the action expert's plain-norm layers
+// (GemmaLayerWeights::norms_folded).
 Status LoadPi0Weights(const Pi0Config& cfg, const WeightSource& source, Backend& backend,
                       Arena& arena, DType dtype, bool fold_rms_norms, Pi0Weights* w);
 
