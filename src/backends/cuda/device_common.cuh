@@ -184,19 +184,26 @@ __device__ __forceinline__ float BlockMax(float v, float* scratch) {
   return WarpMax(lane < num_warps ? scratch[lane] : -INFINITY);
 }
 
-// RmsNorm's statistic 1 / sqrt(Σ x[row, c]² / cols + eps) of one row of a RowRmsArg, summed in
-// f32 over the whole block (every thread must call it; every thread gets the result). The
-// same formula as norm.cu's RowInvRms (1/sqrtf, IEEE); the summation tree is the block's.
-// `scratch` is __shared__ float[32].
-__device__ __forceinline__ float BlockRowInvRms(const RowRmsArg& s, int64_t row, float* scratch) {
-  const int64_t base = row * s.row_stride;
+// RmsNorm's statistic 1 / sqrt(Σ x[i]² / width + eps) of the `width` elements at data + offset,
+// data + offset + step, ... (runtime float dtype), summed in f32 over the whole block: every
+// thread must call it and every thread gets the result; 1/sqrtf (IEEE). `scratch` is
+// __shared__ float[32]. The one statistic of RmsNorm, AdaRmsNorm (norm.cu, scalar kernels) and
+// a RowRmsScale (BlockRowInvRms).
+__device__ __forceinline__ float BlockInvRms(const void* data, DType dtype, int64_t offset,
+                                             int64_t step, int64_t width, float eps,
+                                             float* scratch) {
   float sq = 0.0f;
-  for (int64_t c = threadIdx.x; c < s.cols; c += blockDim.x) {
-    const float v = LoadAsFloat(s.x, s.dtype, base + c);
+  for (int64_t c = threadIdx.x; c < width; c += blockDim.x) {
+    const float v = LoadAsFloat(data, dtype, offset + c * step);
     sq += v * v;
   }
-  const float mean_sq = BlockSum(sq, scratch) / static_cast<float>(s.cols);
-  return 1.0f / sqrtf(mean_sq + s.eps);
+  const float mean_sq = BlockSum(sq, scratch) / static_cast<float>(width);
+  return 1.0f / sqrtf(mean_sq + eps);
+}
+
+// BlockInvRms of row `row` of a RowRmsArg (backend.h RowRmsScale).
+__device__ __forceinline__ float BlockRowInvRms(const RowRmsArg& s, int64_t row, float* scratch) {
+  return BlockInvRms(s.x, s.dtype, row * s.row_stride, 1, s.cols, s.eps, scratch);
 }
 
 // ---- launch helpers --------------------------------------------------------------------

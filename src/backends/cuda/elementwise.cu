@@ -407,22 +407,11 @@ ElementwisePath LaunchGatedActivationRms(ActKind act, const StridedArg& gate,
   const int64_t rows = out.shape[0];  // [R, N], 2-D (checked by the op)
   const int64_t cols = out.shape[1];
   if (rows == 0 || cols == 0) return ElementwisePath::kNone;
-  ElementwisePath path = ElementwisePath::kStrided;
-  int vec = 1;
-  bool rows_ok = !force_strided;
-  for (const StridedArg* a : {&gate, &up, &out}) {
-    rows_ok = rows_ok && a->dtype == out.dtype && (a->stride[1] == 1 || cols == 1);
-  }
-  if (rows_ok) {
-    vec = kVecBytes / (out.dtype == DType::kF32 ? 4 : 2);
-    bool aligned = cols % vec == 0;
-    for (const StridedArg* a : {&gate, &up, &out}) {
-      aligned = aligned && reinterpret_cast<uintptr_t>(a->data) % kVecBytes == 0 &&
-                (rows == 1 || a->stride[0] % vec == 0);
-    }
-    path = aligned ? ElementwisePath::kRowsVec : ElementwisePath::kRows;
-    if (!aligned) vec = 1;
-  }
+  // The path and vector width as for the other ops (2-D rows stay rows: not collapsed); the
+  // grid is this kernel's own.
+  const RowsPlan plan = PlanRows({&gate, &up, &out}, force_strided);
+  const ElementwisePath path = plan.path;
+  const int vec = plan.vec;  // 1 on the strided and rows paths
   // Blocks: up to kThreads threads over a row's vectors; enough blocks per row that the grid
   // has ~2 per SM (132 on an H100) when rows are few, each reducing its row once.
   constexpr int64_t kTargetBlocks = 264;

@@ -79,19 +79,6 @@ __global__ void LayerNormKernel(StridedArg x, StridedArg gamma, StridedArg beta,
   }
 }
 
-// 1 / sqrt(mean(x²) + eps) over one row of `width` elements at x.data + xo (stride xs),
-// every thread of the block gets it (the scalar RmsNorm and AdaRmsNorm kernels).
-__device__ __forceinline__ float RowInvRms(const StridedArg& x, int64_t xo, int64_t xs,
-                                           int64_t width, float eps, float* scratch) {
-  float sq = 0.0f;
-  for (int64_t c = threadIdx.x; c < width; c += blockDim.x) {
-    const float v = LoadAsFloat(x.data, x.dtype, xo + c * xs);
-    sq += v * v;
-  }
-  const float mean_sq = BlockSum(sq, scratch) / static_cast<float>(width);
-  return 1.0f / sqrtf(mean_sq + eps);
-}
-
 __global__ void RmsNormKernel(StridedArg x, StridedArg w, float eps, float weight_offset,
                               StridedArg out) {
   __shared__ float scratch[32];
@@ -101,7 +88,7 @@ __global__ void RmsNormKernel(StridedArg x, StridedArg w, float eps, float weigh
   const int64_t xs = InnerStride(x);
   const int64_t os = InnerStride(out);
 
-  const float r = RowInvRms(x, xo, xs, width, eps, scratch);
+  const float r = BlockInvRms(x.data, x.dtype, xo, xs, width, eps, scratch);
   for (int64_t c = threadIdx.x; c < width; c += blockDim.x) {
     const float v = LoadAsFloat(x.data, x.dtype, xo + c * xs);
     const float g = weight_offset + LoadAsFloat(w.data, w.dtype, c * w.stride[0]);
@@ -123,7 +110,7 @@ __global__ void AdaRmsNormKernel(StridedArg x, StridedArg scale, StridedArg shif
   const int64_t hs = InnerStride(shift);
   const int64_t os = InnerStride(out);
 
-  const float r = RowInvRms(x, xo, xs, width, eps, scratch);
+  const float r = BlockInvRms(x.data, x.dtype, xo, xs, width, eps, scratch);
   for (int64_t c = threadIdx.x; c < width; c += blockDim.x) {
     const float v = LoadAsFloat(x.data, x.dtype, xo + c * xs);
     const float g = 1.0f + LoadAsFloat(scale.data, scale.dtype, so + c * ss);

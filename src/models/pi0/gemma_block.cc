@@ -78,7 +78,7 @@ void GemmaBlock::Forward(const GemmaLayerWeights& w, const Tensor& x,
   // Folded norms (GemmaLayerWeights::norms_folded, plain norms only): the GEMMs read x itself
   // and RopeQkv / GatedActivation apply the RMS statistic of x's rows (RowRmsScale). A traced
   // run still computes the norms, for display only.
-  const bool folded = w.norms_folded && ada_in == nullptr && ada_post == nullptr;
+  const bool folded = w.norms_folded;  // only ever set for plain-norm layers (pi0_weights.cc)
   const Tensor x2 = x.Reshape({rows, width});
   const RowRmsScale x_rms{x2, cfg_.rms_norm_eps};
 
