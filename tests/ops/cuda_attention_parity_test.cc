@@ -12,7 +12,8 @@
 // (attention_flash.cu) with and without split keys, including fully masked rows (finite mask:
 // uniform; -inf: NaN, as the CPU), its path (Stats) and the bitwise determinism of the split
 // merge; its two mask paths (staged in shared memory / per-score __ldg) in contiguous, padded-
-// pitch and stride-0 (query, batch) mask layouts, and their bitwise agreement.
+// pitch and stride-0 (query, batch) mask layouts, and their bitwise agreement; the cluster
+// merge of split partials against the merge kernel, bit for bit.
 //
 // Attention tolerance, per output element (b, i, h, e), from a double-precision replay:
 //   s_j  = fl32(fl32(scale q·k_j) + mask_ij)         (the scores both sides round to)
@@ -30,10 +31,12 @@
 // their exp errors cancel and leave a few f32 roundings per 64-key tile: inside kFunctionUlps
 // next to the u_in terms of the 16-bit modes (the only ones that take those kernels).
 
+#include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -519,6 +522,76 @@ TEST_P(AttentionParity, Pi0FlashMaskSmemMatchesLdgBits) {
       EXPECT_TRUE(staged.nbytes() == ldg.nbytes() &&
                   std::memcmp(staged.data<uint8_t>(), ldg.data<uint8_t>(), staged.nbytes()) == 0)
           << "shared-memory mask and __ldg mask differ, " << splits << " splits";
+    }
+  }
+}
+
+// The cluster merge of split partials (distributed shared memory, no merge kernel) gives the
+// merge kernel's bits for every split count the device's clusters hold: one- and multi-tile
+// blocks, empty splits (more splits than tiles per block allow), fully masked NaN rows, G 4,
+// D 128, batch 2 and pi0.5's 13 splits. On sm_90 the portable cluster size (8) must fit.
+TEST_P(AttentionParity, Pi0FlashClusterMergeMatchesMergeKernelBits) {
+  VLART_REQUIRE_REAL_CUDA();
+  const ParityMode mode = GetParam();
+  const DType dt = ModeDType(mode);
+  const bool flash = mode == ParityMode::kBF16 || mode == ParityMode::kF16;
+  Backend& cuda = CudaFor(mode);
+  const int cluster_splits = cuda::AttentionClusterSplitsOf(cuda);
+  int major = 0;
+  ASSERT_EQ(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, cuda::DeviceOf(cuda)), cudaSuccess);
+  if (major >= 9 && std::getenv("VLART_ATTENTION_CLUSTER_MERGE") == nullptr) {
+    EXPECT_GE(cluster_splits, 8) << "sm_90+ launches portable 8-block clusters";
+  }
+  struct BitCase {
+    AttnCase c;
+    std::vector<int> splits;
+  };
+  const std::vector<BitCase> cases = {
+      {{1, 51, 581, 8, 1, 256, 256, MaskKind::kPi0Suffix}, {2, 3, 7, 10}},
+      {{1, 51, 581, 8, 1, 256, 256, MaskKind::kPi0SuffixNegInf}, {10}},  // NaN rows
+      {{2, 51, 867, 8, 1, 256, 256, MaskKind::kPi0Suffix}, {5, 14}},
+      {{1, 10, 810, 8, 1, 256, 256, MaskKind::kPi05Suffix}, {13}},
+      {{1, 51, 581, 8, 2, 256, 256, MaskKind::kPi0Suffix}, {4}},        // G 4
+      {{1, 51, 581, 8, 1, 128, 128, MaskKind::kPi0Suffix}, {10}},       // D 128
+      {{1, 300, 300, 8, 1, 256, 256, MaskKind::kPi0PrefixNegInf}, {3}},  // 38 row tiles
+  };
+  uint64_t salt = 2900;
+  for (const BitCase& bc : cases) {
+    const AttnCase& c = bc.c;
+    const uint64_t seed = TestSeed(++salt);
+    SCOPED_TRACE(SeedNote(seed) + " " + Describe(c));
+    auto arena = cuda.NewArena();
+    const Twin q = RandomTwin(cuda, *arena, Shape{c.batch, c.sq, c.hq, c.d}, dt, seed, -1.5f, 1.5f);
+    const Twin k = RandomTwin(cuda, *arena, Shape{c.batch, c.sk, c.hkv, c.d}, dt, seed + 1, -1.5f, 1.5f);
+    const Twin v = RandomTwin(cuda, *arena, Shape{c.batch, c.sk, c.hkv, c.dv}, dt, seed + 2, -1.5f, 1.5f);
+    const Twin mask = MakeTwin(cuda, *arena, MakeMask(c, seed + 3), DType::kF32);
+    const Tensor out = arena->Allocate(Shape{c.batch, c.sq, c.hq, c.dv}, dt);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.d));
+    const auto run = [&](int force_splits, bool merge_kernel) {
+      cuda.Fill(out, std::numeric_limits<float>::quiet_NaN());  // every element must be rewritten
+      cuda::ForceAttentionSplits(cuda, force_splits);
+      cuda::ForceAttentionMergeKernel(cuda, merge_kernel);
+      cuda::ResetStats(cuda);
+      cuda.Attention(q.dev, k.dev, v.dev, &mask.dev, scale, out);
+      cuda::ForceAttentionSplits(cuda, 0);
+      cuda::ForceAttentionMergeKernel(cuda, false);
+      const cuda::Stats st = cuda::StatsOf(cuda);
+      EXPECT_EQ(st.attention_flash_split, flash ? 1 : 0) << force_splits << " splits";
+      EXPECT_EQ(st.attention_flash_cluster_merge,
+                flash && !merge_kernel && force_splits <= cluster_splits ? 1 : 0)
+          << force_splits << " splits, cluster limit " << cluster_splits;
+      HostTensor bits(dt, out.shape);
+      cuda.Download(out, bits.view());
+      return bits;
+    };
+    for (int splits : bc.splits) {
+      const HostTensor cluster = run(splits, false);
+      const HostTensor kernel = run(splits, true);
+      EXPECT_TRUE(cluster.nbytes() == kernel.nbytes() &&
+                  std::memcmp(cluster.data<uint8_t>(), kernel.data<uint8_t>(), cluster.nbytes()) == 0)
+          << "cluster merge and merge kernel differ, " << splits << " splits";
+      // and the cluster path against the CPU, within the derived tolerance
+      RunAttentionCase(mode, c, seed + 7, FlashSplits(splits));
     }
   }
 }

@@ -26,9 +26,14 @@
 //            (D 256): 3 x 64 x (256 + 8) x 2 B = 99 KB (+ 9 x 72 x 4 B = 2.5 KB of mask rows at
 //            G 8, 4.8 KB at G 4) -> 2 blocks per SM. splits == 1: the block normalises and
 //            stores O. splits > 1 (flash-decoding, when the row tiles alone cannot fill the
-//            SMs): each block writes its unnormalised f32 O and its row (max, sum) to a
-//            workspace, and a second kernel (one warp per row) merges the splits in split order:
-//            the result is the same on every run, whatever order blocks run in.
+//            SMs): the splits of one row tile run as a thread-block cluster (up to 16 blocks,
+//            sm_90) and merge through distributed shared memory (ClusterMergeStore): each block
+//            parks its unnormalised f32 O and row (max, sum) in its own shared memory, and after
+//            a cluster barrier block s merges rows s, s + splits, ... of all partials in split
+//            order. Where the cluster does not fit (or ForceAttentionMergeKernel), each block
+//            writes them to a workspace and a second kernel (one warp per row) merges them with
+//            the same operations in the same order: the same bits either way, on every run,
+//            whatever order blocks run in.
 // Numerics:  exactly attention_resident.cu's contract: scores, running max / sum and O in f32;
 //            P rounded to the input dtype for P·V (FlashAttention-2), the row sum from the
 //            unrounded P; keys past Sk score -inf; a score is fl(fl(s · scale) + mask) (explicit
@@ -65,6 +70,7 @@
 //            the forced __ldg path on the same build 17.4 us; prefix 532 41.9 -> 29.2 us, 816
 //            77 -> 45 us, B4 816 267 -> 132 us; pi0.5 expert 10x810 20.2 -> 13.7 us.
 
+#include <cooperative_groups.h>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -72,6 +78,7 @@
 #include <cstring>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/kernels.h"
@@ -80,6 +87,8 @@
 
 namespace vlart::cuda {
 namespace {
+
+namespace cg = cooperative_groups;
 
 constexpr int kThreads = 128;  // 4 warps x 16 folded rows
 constexpr int kBlockM = 64;    // folded (query, head) rows per block
@@ -111,6 +120,12 @@ constexpr size_t MaskSmemBytes(int group) {
   return static_cast<size_t>(MaskRowsCap(group)) * kMaskStride * sizeof(float);
 }
 static_assert(MaskRowsCap(8) == 9 && MaskRowsCap(4) == 17 && MaskRowsCap(5) == 14);
+// The cluster merge parks a block's f32 O [64][D + 8] and (max, sum) [64] over its Q/K/V tiles.
+template <int kD>
+constexpr size_t ClusterMergeSmemBytes() {
+  return static_cast<size_t>(kBlockM) * (kD + 8) * sizeof(float) + kBlockM * sizeof(float2);
+}
+static_assert(ClusterMergeSmemBytes<256>() <= SmemBytes<256>() && ClusterMergeSmemBytes<128>() <= SmemBytes<128>());
 // Two blocks per SM at D 256 with the largest staged mask (G 4): 2 x (99 + 4.8) KB plus the
 // 1 KB the runtime reserves per block, under the H100's 228 KB.
 static_assert(2 * (SmemBytes<256>() + MaskSmemBytes(kMaskSmemMinGroup) + 1024) <= 228 * 1024);
@@ -182,12 +197,99 @@ __device__ __forceinline__ void LoadMaskTile(float* dst, const float* src, int64
   }
 }
 
+// Cluster-wide barrier: release this block's shared-memory writes, acquire the peers'. Every
+// thread of every block of the cluster must execute it.
+__device__ __forceinline__ void ClusterSync() {
+  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::
+                   : "memory");
+}
+
+// The merge of AttentionFlashMergeKernel, without the global round trip: the `splits` blocks
+// of one row tile form a cluster; each parks its unnormalised f32 O [64][kD] and its rows'
+// (max, sum) in its own shared memory (over the Q/K/V tiles, which nobody reads any more),
+// and after a cluster barrier block `split` merges the local rows split, split + splits, ...
+// (one warp per row, 4 columns per lane per 128), reading all partials through distributed
+// shared memory in split order with exactly the merge kernel's operations: the same bits.
+// A second cluster barrier keeps every block's shared memory alive until its peers are done.
+template <typename T, int kD>
+__device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const float (&o)[kD / 8][4],
+                                                  const float (&m)[2], float (&l)[2], bool warp_active,
+                                                  int wr, int grp, int tig, int r0, int rows, int g,
+                                                  int b, int split, int splits) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  constexpr int kPs = kD + 8;  // f32 row stride: a warp's float2 stores hit 2 wavefronts
+  float* po = reinterpret_cast<float*>(smem_raw);                  // [kBlockM][kPs]
+  float2* pml = reinterpret_cast<float2*>(po + kBlockM * kPs);     // [kBlockM]
+  __syncthreads();  // every warp is done reading Q, K and V: their space is reused
+  if (warp_active) {
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
+      l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
+      const int lr = wr + grp + 8 * r;
+      float* prow = po + lr * kPs;
+#pragma unroll
+      for (int dt = 0; dt < kD / 8; ++dt) {
+        *reinterpret_cast<float2*>(prow + dt * 8 + 2 * tig) = make_float2(o[dt][2 * r], o[dt][2 * r + 1]);
+      }
+      if (tig == 0) pml[lr] = make_float2(m[r], l[r]);
+    }
+  }
+  ClusterSync();
+  cg::cluster_group cluster = cg::this_cluster();
+  const int group = p.hq / p.hkv;
+  const int valid = min(kBlockM, rows - r0);
+  const int warp = threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  for (int lr = split + warp * splits; lr < valid; lr += splits * kCombineWarps) {
+    float w[kAttentionFlashMaxSplits];
+    float mx = -INFINITY;
+#pragma unroll
+    for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
+      w[s] = s < splits ? cluster.map_shared_rank(pml, s)[lr].x : -INFINITY;
+      mx = fmaxf(mx, w[s]);
+    }
+    const float base = mx == -INFINITY ? 0.0f : mx;
+    float sum = 0.0f;
+#pragma unroll
+    for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
+      if (s < splits) {
+        w[s] = __expf(w[s] - base);
+        sum += w[s] * cluster.map_shared_rank(pml, s)[lr].y;
+      }
+    }
+    const float inv = 1.0f / sum;
+    const int row = r0 + lr;
+    const int i = row / group;
+    const int h = g * group + row % group;
+    T* orow = static_cast<T*>(p.out) + b * p.o_sb + i * p.o_ss + h * p.o_sh;
+#pragma unroll
+    for (int c = lane * 4; c < kD; c += 128) {
+      float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll
+      for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
+        if (s < splits) {
+          const float4 v = *reinterpret_cast<const float4*>(cluster.map_shared_rank(po, s) + lr * kPs + c);
+          acc.x += w[s] * v.x;
+          acc.y += w[s] * v.y;
+          acc.z += w[s] * v.z;
+          acc.w += w[s] * v.w;
+        }
+      }
+      *reinterpret_cast<uint32_t*>(orow + c) = Pack<T>(acc.x * inv, acc.y * inv);
+      *reinterpret_cast<uint32_t*>(orow + c + 2) = Pack<T>(acc.z * inv, acc.w * inv);
+    }
+  }
+  ClusterSync();
+}
+
 // kSmemMask: the block's mask rows for each key tile are staged in shared memory with K
 // (host: MaskInSmem; p.mask is not null, m_sj == 1, G >= kMaskSmemMinGroup); mask_vec16 picks
 // 16-byte copies for them. Otherwise each score reads its mask entry with __ldg (any strides).
-template <typename T, int kD, bool kSmemMask>
+template <typename T, int kD, bool kSmemMask, bool kClusterMerge>
 __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
-    AttentionFlashKernel(AttentionArgs p, float* part_o, float2* part_ml, bool mask_vec16) {
+    AttentionFlashKernel(AttentionArgs p, float* part_o, float2* part_ml, bool mask_vec16,
+                         int cluster_splits) {
   PdlAllowDependents();
   extern __shared__ __align__(16) unsigned char smem_raw[];
   constexpr int kS = Stride<kD>();
@@ -203,9 +305,12 @@ __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
   const int bg = blockIdx.z;
   const int b = bg / p.hkv;
   const int g = bg % p.hkv;
-  const int r0 = blockIdx.x * kBlockM;
-  const int split = blockIdx.y;
-  const int splits = gridDim.y;
+  // Grid: (row tiles, splits, B·Hkv), or with kClusterMerge (row tiles · splits, 1, B·Hkv) in
+  // clusters of `cluster_splits` consecutive blocks: the splits of one row tile, cluster rank =
+  // split.
+  const int splits = kClusterMerge ? cluster_splits : static_cast<int>(gridDim.y);
+  const int split = kClusterMerge ? static_cast<int>(blockIdx.x) % splits : static_cast<int>(blockIdx.y);
+  const int r0 = (kClusterMerge ? static_cast<int>(blockIdx.x) / splits : static_cast<int>(blockIdx.x)) * kBlockM;
   const int num_tiles = (p.sk + kBlockN - 1) / kBlockN;
   const int t_begin = split * num_tiles / splits;
   const int t_end = (split + 1) * num_tiles / splits;
@@ -403,6 +508,10 @@ __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
     }
   }
   CpAsyncWaitAll();  // nothing may be in flight when the block exits (empty splits included)
+  if constexpr (kClusterMerge) {
+    ClusterMergeStore<T, kD>(p, o, m, l, warp_active, wr, grp, tig, r0, rows, g, b, split, splits);
+    return;
+  }
   if (!warp_active) return;
 
 #pragma unroll
@@ -516,55 +625,136 @@ bool MaskVec16(const AttentionArgs& a) {
   return IsAligned(a.mask, 16) && a.m_sb % 4 == 0 && a.m_si % 4 == 0;
 }
 
+template <typename T, int kD, bool kSmemMask, bool kClusterMerge>
+void LaunchKernel(const AttentionArgs& a, int splits, float* po, float2* pml, bool mask_vec16,
+                  cudaStream_t stream) {
+  const size_t smem = SmemBytes<kD>() + (kSmemMask ? MaskSmemBytes(a.hq / a.hkv) : 0);
+  const unsigned int row_tiles = static_cast<unsigned int>(RowTiles(a));
+  const unsigned int bgs = static_cast<unsigned int>(a.batch * a.hkv);
+  if constexpr (kClusterMerge) {
+    LaunchPdl(AttentionFlashKernel<T, kD, kSmemMask, true>, dim3(row_tiles * splits, 1, bgs),
+              dim3(kThreads), smem, stream, static_cast<unsigned int>(splits), a, nullptr, nullptr,
+              mask_vec16, splits);
+  } else {
+    LaunchPdl(AttentionFlashKernel<T, kD, kSmemMask, false>,
+              dim3(row_tiles, static_cast<unsigned int>(splits), bgs), dim3(kThreads), smem, stream,
+              1, a, po, pml, mask_vec16, 0);
+  }
+}
+
 template <typename T, int kD>
-bool Launch(const AttentionArgs& a, int splits, void* workspace, bool allow_smem_mask,
-            cudaStream_t stream) {
+AttentionFlashPath Launch(const AttentionArgs& a, int splits, void* workspace, bool allow_smem_mask,
+                          bool cluster_merge, cudaStream_t stream) {
   const int64_t n_rows = FoldedRows(a) * a.batch * a.hkv;
   float* part_o = static_cast<float*>(workspace);
   float2* part_ml = reinterpret_cast<float2*>(part_o + splits * n_rows * kD);
-  const dim3 grid(static_cast<unsigned int>(RowTiles(a)), static_cast<unsigned int>(splits),
-                  static_cast<unsigned int>(a.batch * a.hkv));
   float* const po = splits > 1 ? part_o : nullptr;
   float2* const pml = splits > 1 ? part_ml : nullptr;
-  const bool smem_mask = allow_smem_mask && MaskInSmem(a);
-  if (smem_mask) {
-    LaunchPdl(AttentionFlashKernel<T, kD, true>, grid, dim3(kThreads),
-              SmemBytes<kD>() + MaskSmemBytes(a.hq / a.hkv), stream, 1, a, po, pml, MaskVec16(a));
+  AttentionFlashPath path;
+  path.smem_mask = allow_smem_mask && MaskInSmem(a);
+  path.cluster_merge = cluster_merge && splits > 1;
+  const bool vec16 = path.smem_mask && MaskVec16(a);
+  if (path.smem_mask) {
+    if (path.cluster_merge) {
+      LaunchKernel<T, kD, true, true>(a, splits, po, pml, vec16, stream);
+    } else {
+      LaunchKernel<T, kD, true, false>(a, splits, po, pml, vec16, stream);
+    }
   } else {
-    LaunchPdl(AttentionFlashKernel<T, kD, false>, grid, dim3(kThreads), SmemBytes<kD>(), stream, 1,
-              a, po, pml, false);
+    if (path.cluster_merge) {
+      LaunchKernel<T, kD, false, true>(a, splits, po, pml, false, stream);
+    } else {
+      LaunchKernel<T, kD, false, false>(a, splits, po, pml, false, stream);
+    }
   }
-  if (splits > 1) {
+  if (splits > 1 && !path.cluster_merge) {
     const dim3 merge_grid(static_cast<unsigned int>((n_rows + kCombineWarps - 1) / kCombineWarps));
     LaunchPdl(AttentionFlashMergeKernel<T, kD>, merge_grid, dim3(kThreads), 0, stream, 1, a,
               static_cast<const float*>(part_o), static_cast<const float2*>(part_ml), splits);
   }
-  return smem_mask;
+  return path;
 }
 
+using FlashKernel = void (*)(AttentionArgs, float*, float2*, bool, int);
+
+// Raises the shared-memory limit of every instance of the kernel; returns the cluster-merge
+// instances (with their shared memory) for the cluster-size probe.
 template <int kD>
-void SetSmem() {
-  using Kernel = void (*)(AttentionArgs, float*, float2*, bool);
-  const std::pair<Kernel, size_t> kernels[] = {
-      {AttentionFlashKernel<__nv_bfloat16, kD, false>, SmemBytes<kD>()},
-      {AttentionFlashKernel<__half, kD, false>, SmemBytes<kD>()},
-      {AttentionFlashKernel<__nv_bfloat16, kD, true>, SmemBytes<kD>() + MaskSmemBytes(kMaskSmemMinGroup)},
-      {AttentionFlashKernel<__half, kD, true>, SmemBytes<kD>() + MaskSmemBytes(kMaskSmemMinGroup)},
+void SetSmem(std::vector<std::pair<FlashKernel, size_t>>& cluster_kernels) {
+  const size_t masked = SmemBytes<kD>() + MaskSmemBytes(kMaskSmemMinGroup);
+  const std::pair<FlashKernel, size_t> kernels[] = {
+      {AttentionFlashKernel<__nv_bfloat16, kD, false, false>, SmemBytes<kD>()},
+      {AttentionFlashKernel<__half, kD, false, false>, SmemBytes<kD>()},
+      {AttentionFlashKernel<__nv_bfloat16, kD, true, false>, masked},
+      {AttentionFlashKernel<__half, kD, true, false>, masked},
+      {AttentionFlashKernel<__nv_bfloat16, kD, false, true>, SmemBytes<kD>()},
+      {AttentionFlashKernel<__half, kD, false, true>, SmemBytes<kD>()},
+      {AttentionFlashKernel<__nv_bfloat16, kD, true, true>, masked},
+      {AttentionFlashKernel<__half, kD, true, true>, masked},
   };
-  for (const auto& [kernel, bytes] : kernels) {
+  for (int i = 0; i < 8; ++i) {
+    const auto& [kernel, bytes] = kernels[i];
     VLART_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                           static_cast<int>(bytes)));
     // Two blocks per SM need ~2 x 99 KB (D 256): ask for the largest shared-memory carveout.
     VLART_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
                                           cudaSharedmemCarveoutMaxShared));
+    if (i >= 4) cluster_kernels.push_back(kernels[i]);
   }
+}
+
+// The largest cluster (2..kAttentionFlashMaxSplits blocks) that every cluster-merge instance
+// can launch on the current device, 1 if none (no cluster launch: before sm_90). Sizes above 8
+// are non-portable: the kernels opt in, and the occupancy query says whether the GPCs hold them.
+int ProbeClusterSplits(const std::vector<std::pair<FlashKernel, size_t>>& kernels) {
+  int device = 0;
+  int cluster_launch = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&cluster_launch, cudaDevAttrClusterLaunch, device) != cudaSuccess ||
+      cluster_launch == 0) {
+    (void)cudaGetLastError();
+    return 1;
+  }
+  int best = 1;
+  for (int size = 2; size <= kAttentionFlashMaxSplits; ++size) {
+    bool fits = true;
+    for (const auto& [kernel, bytes] : kernels) {
+      if (size > 8 && cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1) !=
+                          cudaSuccess) {
+        fits = false;
+        break;
+      }
+      cudaLaunchConfig_t cfg = {};
+      cfg.gridDim = dim3(static_cast<unsigned int>(size), 1, 1);
+      cfg.blockDim = dim3(kThreads);
+      cfg.dynamicSmemBytes = bytes;
+      cudaLaunchAttribute attr;
+      attr.id = cudaLaunchAttributeClusterDimension;
+      attr.val.clusterDim.x = static_cast<unsigned int>(size);
+      attr.val.clusterDim.y = 1;
+      attr.val.clusterDim.z = 1;
+      cfg.attrs = &attr;
+      cfg.numAttrs = 1;
+      int clusters = 0;
+      if (cudaOccupancyMaxActiveClusters(&clusters, kernel, &cfg) != cudaSuccess || clusters < 1) {
+        fits = false;
+        break;
+      }
+    }
+    (void)cudaGetLastError();  // a refused size is an answer, not an error
+    if (!fits) break;
+    best = size;
+  }
+  return best;
 }
 
 }  // namespace
 
-void InitAttentionFlashKernels() {
-  SetSmem<128>();
-  SetSmem<256>();
+int InitAttentionFlashKernels() {
+  std::vector<std::pair<FlashKernel, size_t>> cluster_kernels;
+  SetSmem<128>(cluster_kernels);
+  SetSmem<256>(cluster_kernels);
+  return ProbeClusterSplits(cluster_kernels);
 }
 
 bool AttentionFlashSupported(const AttentionArgs& a) {
@@ -636,15 +826,15 @@ int AttentionFlashSplits(const AttentionArgs& a, int num_sms, size_t workspace_b
   return std::max(splits, 1);
 }
 
-bool LaunchAttentionFlash(const AttentionArgs& a, int splits, void* workspace, cudaStream_t stream,
-                          bool allow_smem_mask) {
+AttentionFlashPath LaunchAttentionFlash(const AttentionArgs& a, int splits, void* workspace,
+                                        cudaStream_t stream, bool allow_smem_mask, bool cluster_merge) {
   const bool bf = a.q_dtype == DType::kBF16;
   if (a.d == 256) {
-    return bf ? Launch<__nv_bfloat16, 256>(a, splits, workspace, allow_smem_mask, stream)
-              : Launch<__half, 256>(a, splits, workspace, allow_smem_mask, stream);
+    return bf ? Launch<__nv_bfloat16, 256>(a, splits, workspace, allow_smem_mask, cluster_merge, stream)
+              : Launch<__half, 256>(a, splits, workspace, allow_smem_mask, cluster_merge, stream);
   }
-  return bf ? Launch<__nv_bfloat16, 128>(a, splits, workspace, allow_smem_mask, stream)
-            : Launch<__half, 128>(a, splits, workspace, allow_smem_mask, stream);
+  return bf ? Launch<__nv_bfloat16, 128>(a, splits, workspace, allow_smem_mask, cluster_merge, stream)
+            : Launch<__half, 128>(a, splits, workspace, allow_smem_mask, cluster_merge, stream);
 }
 
 }  // namespace vlart::cuda

@@ -67,12 +67,14 @@ void CudaBackend::Attention(const Tensor& q, const Tensor& k, const Tensor& v, c
     // Partials live in scratch_ (one op at a time on the stream); a smaller scratch only
     // lowers the split count.
     const int splits = AttentionFlashSplits(a, num_sms_, scratch_bytes_, forced_attention_splits_);
-    const bool smem_mask =
-        LaunchAttentionFlash(a, splits, scratch_, stream_, !force_attention_mask_ldg_);
+    const bool cluster_merge = splits <= attention_cluster_splits_ && !force_attention_merge_kernel_;
+    const AttentionFlashPath path =
+        LaunchAttentionFlash(a, splits, scratch_, stream_, !force_attention_mask_ldg_, cluster_merge);
     ++stats_.attention_mma;
     ++stats_.attention_flash;
     if (splits > 1) ++stats_.attention_flash_split;
-    if (smem_mask) ++stats_.attention_flash_smem_mask;
+    if (path.smem_mask) ++stats_.attention_flash_smem_mask;
+    if (path.cluster_merge) ++stats_.attention_flash_cluster_merge;
   } else if (!force_fallback_ && AttentionMmaSupported(a)) {
     LaunchAttention(a, AttentionPath::kMma, stream_);
     ++stats_.attention_mma;

@@ -178,7 +178,10 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   be->workspace_bytes_ = options.cublaslt_workspace_bytes;
   be->attention_simt_smem_limit_ = InitAttentionKernels(options.device);
   InitAttentionResidentKernels();
-  InitAttentionFlashKernels();
+  be->attention_cluster_splits_ = InitAttentionFlashKernels();
+  if (const char* env = std::getenv("VLART_ATTENTION_CLUSTER_MERGE"); env != nullptr && std::string_view(env) == "0") {
+    be->attention_cluster_splits_ = 1;  // A/B runs: the merge kernel only
+  }
   InitGemmMmaKernels();
   if (cudaError_t e = cudaMalloc(reinterpret_cast<void**>(&be->gemm_workspace_), kGemmWorkspaceFloats * sizeof(float));
       e != cudaSuccess) {
@@ -361,6 +364,12 @@ void ForceAttentionSplits(Backend& backend, int splits) {
 }
 
 void ForceAttentionMaskLdg(Backend& backend, bool on) { AsCuda(backend).force_attention_mask_ldg_ = on; }
+
+void ForceAttentionMergeKernel(Backend& backend, bool on) {
+  AsCuda(backend).force_attention_merge_kernel_ = on;
+}
+
+int AttentionClusterSplitsOf(Backend& backend) { return AsCuda(backend).attention_cluster_splits_; }
 
 void ForceGemmConfig(Backend& backend, int tile, int splits, int lt_algo, bool lt_fused) {
   CudaBackend& be = AsCuda(backend);

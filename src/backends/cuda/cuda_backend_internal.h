@@ -32,6 +32,7 @@ struct Stats {
   int64_t attention_flash = 0;     // ... of which the head-folded streaming one (D 256 / MQA 128)
   int64_t attention_flash_split = 0;  // ... of those, calls with the keys split (+ merge kernel)
   int64_t attention_flash_smem_mask = 0;  // ... of those, calls that staged the mask in smem
+  int64_t attention_flash_cluster_merge = 0;  // ... of the split calls, merged in a cluster
   int64_t attention_simt = 0;
   int64_t conv_depthwise = 0;
   int64_t conv_depthwise_vec = 0;  // ... of which the 8-channel vector kernel (bf16/f16)
@@ -66,5 +67,11 @@ void ForceAttentionSplits(Backend& backend, int splits);
 // Test hook: with `on`, the head-folded attention reads its mask with one __ldg per score even
 // where it would stage the mask rows in shared memory (same results, bit for bit); false clears.
 void ForceAttentionMaskLdg(Backend& backend, bool on);
+// Test hook: with `on`, split head-folded attention merges its partials with the merge kernel
+// (through the workspace) even where the cluster merge fits (same bits); false clears.
+void ForceAttentionMergeKernel(Backend& backend, bool on);
+// The largest split count whose partials the head-folded attention merges in a thread-block
+// cluster on this backend's device (1: none).
+int AttentionClusterSplitsOf(Backend& backend);
 
 }  // namespace vlart::cuda

@@ -164,21 +164,29 @@ void LaunchAttentionResident(const AttentionArgs& args, cudaStream_t stream);
 size_t InitAttentionResidentKernels();
 // The streaming tensor-core kernel with the heads of a KV group folded into its rows
 // (attention_flash.cu): bf16/f16, D 256 (any Hq/Hkv) or D 128 with Hq > Hkv, 16-byte rows.
-// With splits > 1 the keys are split flash-decoding style: the f32 partials take
-// AttentionFlashWorkspaceBytes(args, splits) bytes of `workspace` and a merge kernel combines
-// them in split order (deterministic). AttentionFlashSplits picks the split count for
-// `num_sms` SMs (`forced` > 0: that many, clamped), reduced until the partials fit
-// `workspace_bytes`. Init raises the kernels' shared-memory limit (once per device).
-// LaunchAttentionFlash stages the block's mask rows in shared memory (with K, by cp.async) when
-// the mask's keys are contiguous and Hq / Hkv >= 4, unless `allow_smem_mask` is false (test
-// hook: every score then reads the mask with __ldg, same results); returns whether it did.
+// With splits > 1 the keys are split flash-decoding style and the partials merged in split
+// order (deterministic), either by the cluster merge (`cluster_merge`: the splits of a row tile
+// run as one thread-block cluster and merge through distributed shared memory, no workspace, no
+// second kernel) or through `workspace` (AttentionFlashWorkspaceBytes(args, splits) bytes of
+// f32 partials) and a merge kernel; both give the same bits. AttentionFlashSplits picks the
+// split count for `num_sms` SMs (`forced` > 0: that many, clamped), reduced until the
+// partials fit `workspace_bytes`. Init raises the kernels' shared-memory limits on the current
+// device and returns the largest split count the cluster merge can launch there (1: none, e.g.
+// before sm_90). LaunchAttentionFlash stages the block's mask rows in shared memory (with K, by
+// cp.async) when the mask's keys are contiguous and Hq / Hkv >= 4, unless `allow_smem_mask` is
+// false (test hook: every score then reads the mask with __ldg, same results).
 inline constexpr int kAttentionFlashMaxSplits = 16;
-void InitAttentionFlashKernels();
+struct AttentionFlashPath {
+  bool smem_mask = false;      // the mask rows were staged in shared memory
+  bool cluster_merge = false;  // split partials merged in a cluster (no merge kernel)
+};
+int InitAttentionFlashKernels();
 bool AttentionFlashSupported(const AttentionArgs& args);
 size_t AttentionFlashWorkspaceBytes(const AttentionArgs& args, int splits);
 int AttentionFlashSplits(const AttentionArgs& args, int num_sms, size_t workspace_bytes, int forced);
-bool LaunchAttentionFlash(const AttentionArgs& args, int splits, void* workspace, cudaStream_t stream,
-                          bool allow_smem_mask = true);
+AttentionFlashPath LaunchAttentionFlash(const AttentionArgs& args, int splits, void* workspace,
+                                        cudaStream_t stream, bool allow_smem_mask = true,
+                                        bool cluster_merge = false);
 // Raises the dynamic shared-memory limits of the attention kernels; called once at backend
 // creation so that nothing host-side happens during graph capture. Returns the SIMT limit.
 size_t InitAttentionKernels(int device);
