@@ -67,9 +67,10 @@ void CudaBackend::Attention(const Tensor& q, const Tensor& k, const Tensor& v, c
     // Partials live in scratch_ (one op at a time on the stream); a smaller scratch only
     // lowers the split count.
     const int splits = AttentionFlashSplits(a, num_sms_, scratch_bytes_, forced_attention_splits_);
-    const bool cluster_merge = splits <= attention_cluster_splits_ && !force_attention_merge_kernel_;
-    const AttentionFlashPath path =
-        LaunchAttentionFlash(a, splits, scratch_, stream_, !force_attention_mask_ldg_, cluster_merge);
+    const bool cluster_merge =
+        splits <= attention_flash_device_.cluster_splits && !force_attention_merge_kernel_;
+    const AttentionFlashPath path = LaunchAttentionFlash(a, splits, scratch_, stream_, attention_flash_device_,
+                                                         !force_attention_mask_ldg_, cluster_merge);
     ++stats_.attention_mma;
     ++stats_.attention_flash;
     if (splits > 1) ++stats_.attention_flash_split;

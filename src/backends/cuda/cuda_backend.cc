@@ -178,9 +178,12 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   be->workspace_bytes_ = options.cublaslt_workspace_bytes;
   be->attention_simt_smem_limit_ = InitAttentionKernels(options.device);
   InitAttentionResidentKernels();
-  be->attention_cluster_splits_ = InitAttentionFlashKernels();
+  be->attention_flash_device_ = InitAttentionFlashKernels();
   if (const char* env = std::getenv("VLART_ATTENTION_CLUSTER_MERGE"); env != nullptr && std::string_view(env) == "0") {
-    be->attention_cluster_splits_ = 1;  // A/B runs: the merge kernel only
+    be->attention_flash_device_.cluster_splits = 1;  // A/B runs: the merge kernel only
+  }
+  if (const char* env = std::getenv("VLART_ATTENTION_CLUSTER_SPREAD"); env != nullptr && std::string_view(env) == "0") {
+    be->attention_flash_device_.spread_smem_bytes = 0;  // A/B runs: clusters pack two blocks per SM
   }
   InitGemmMmaKernels();
   if (cudaError_t e = cudaMalloc(reinterpret_cast<void**>(&be->gemm_workspace_), kGemmWorkspaceFloats * sizeof(float));
@@ -369,7 +372,7 @@ void ForceAttentionMergeKernel(Backend& backend, bool on) {
   AsCuda(backend).force_attention_merge_kernel_ = on;
 }
 
-int AttentionClusterSplitsOf(Backend& backend) { return AsCuda(backend).attention_cluster_splits_; }
+int AttentionClusterSplitsOf(Backend& backend) { return AsCuda(backend).attention_flash_device_.cluster_splits; }
 
 void ForceGemmConfig(Backend& backend, int tile, int splits, int lt_algo, bool lt_fused) {
   CudaBackend& be = AsCuda(backend);

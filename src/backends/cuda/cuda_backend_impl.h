@@ -218,9 +218,10 @@ class CudaBackend final : public Backend {
   int forced_attention_splits_ = 0;                   // ForceAttentionSplits (tests); 0: heuristic
   bool force_attention_mask_ldg_ = false;             // ForceAttentionMaskLdg (tests)
   bool force_attention_merge_kernel_ = false;         // ForceAttentionMergeKernel (tests)
-  // Largest split count the head-folded attention merges in a cluster on this device
-  // (InitAttentionFlashKernels; 1: never, also with VLART_ATTENTION_CLUSTER_MERGE=0).
-  int attention_cluster_splits_ = 1;
+  // The head-folded attention's device facts (InitAttentionFlashKernels): cluster_splits is
+  // the largest split count merged in a cluster (1: never, also with
+  // VLART_ATTENTION_CLUSTER_MERGE=0).
+  AttentionFlashDevice attention_flash_device_;
  private:
 };
 

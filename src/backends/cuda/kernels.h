@@ -171,8 +171,9 @@ size_t InitAttentionResidentKernels();
 // f32 partials) and a merge kernel; both give the same bits. AttentionFlashSplits picks the
 // split count for `num_sms` SMs (`forced` > 0: that many, clamped), reduced until the
 // partials fit `workspace_bytes`. Init raises the kernels' shared-memory limits on the current
-// device and returns the largest split count the cluster merge can launch there (1: none, e.g.
-// before sm_90). LaunchAttentionFlash stages the block's mask rows in shared memory (with K, by
+// device and describes it (AttentionFlashDevice: the largest split count the cluster merge can
+// launch there, 1: none, e.g. before sm_90; the shared memory that keeps a block alone on its
+// SM, which clustered grids of at most one block per SM ask for so that they spread). LaunchAttentionFlash stages the block's mask rows in shared memory (with K, by
 // cp.async) when the mask's keys are contiguous and Hq / Hkv >= 4, unless `allow_smem_mask` is
 // false (test hook: every score then reads the mask with __ldg, same results).
 inline constexpr int kAttentionFlashMaxSplits = 16;
@@ -180,13 +181,19 @@ struct AttentionFlashPath {
   bool smem_mask = false;      // the mask rows were staged in shared memory
   bool cluster_merge = false;  // split partials merged in a cluster (no merge kernel)
 };
-int InitAttentionFlashKernels();
+struct AttentionFlashDevice {
+  int cluster_splits = 1;        // largest cluster the merge may use
+  size_t spread_smem_bytes = 0;  // dynamic smem that leaves room for one block per SM (0: none)
+  int spread_cluster_splits = 1;  // largest cluster that launches with spread_smem_bytes
+  int num_sms = 0;
+};
+AttentionFlashDevice InitAttentionFlashKernels();
 bool AttentionFlashSupported(const AttentionArgs& args);
 size_t AttentionFlashWorkspaceBytes(const AttentionArgs& args, int splits);
 int AttentionFlashSplits(const AttentionArgs& args, int num_sms, size_t workspace_bytes, int forced);
 AttentionFlashPath LaunchAttentionFlash(const AttentionArgs& args, int splits, void* workspace,
-                                        cudaStream_t stream, bool allow_smem_mask = true,
-                                        bool cluster_merge = false);
+                                        cudaStream_t stream, const AttentionFlashDevice& device,
+                                        bool allow_smem_mask = true, bool cluster_merge = false);
 // Raises the dynamic shared-memory limits of the attention kernels; called once at backend
 // creation so that nothing host-side happens during graph capture. Returns the SIMT limit.
 size_t InitAttentionKernels(int device);
