@@ -216,6 +216,7 @@ class Bench {
     add(s.attention_flash_split, "flash-attn-split");
     add(s.attention_flash_smem_mask, "smem-mask");
     add(s.attention_flash_cluster_merge, "cluster-merge");
+    add(s.attention_resident_split, "key-split");
     add(s.attention_mma - s.attention_resident - s.attention_flash, "mma");
     add(s.attention_simt, "simt-attn");
     add(s.elementwise_vec, "rows-vec");
@@ -352,6 +353,23 @@ void AddAttention(Bench& b, const char* model, int64_t batch, int64_t s, int64_t
            cuda::ForceAttentionSplits(b.backend(), 0);
            cuda::ForceAttentionMaskLdg(b.backend(), false);
            cuda::ForceAttentionMergeKernel(b.backend(), false);
+         }});
+}
+
+// Self-attention on a fused qkv buffer with the K/V-resident kernel's key split forced to
+// `splits` groups of warps (ForceAttentionResidentSplits): "[rN]" rows A/B the split.
+void AddResidentAttention(Bench& b, const char* model, int64_t batch, int64_t s, int64_t h, int64_t d,
+                          int splits) {
+  const double e = b.Elem();
+  const Tensor qkv = b.Rand({batch, s, 3, h, d});
+  const Tensor q = qkv.Select(2, 0), k = qkv.Select(2, 1), v = qkv.Select(2, 2);
+  const Tensor out = b.Empty({batch, s, h, d});
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  b.Add({fmt::format("Attention {} B{} Sq{} Sk{} H{}/{} D{} [r{}]", model, batch, s, s, h, h, d, splits),
+         4.0 * batch * h * s * s * d, e * (batch * 4.0 * s * h * d), [=, &b]() {
+           cuda::ForceAttentionResidentSplits(b.backend(), splits);
+           b.backend().Attention(q, k, v, nullptr, scale, out);
+           cuda::ForceAttentionResidentSplits(b.backend(), 0);
          }});
 }
 
@@ -594,6 +612,13 @@ int Main(int argc, char** argv) {
     AddAttention(b, "X-VLA", 1, 262, 262, 16, 16, 64, true);
     AddAttention(b, "DaViT windows", 50, 144, 144, 8, 8, 32, true);
     AddAttention(b, "BART", 1, 100, 100, 16, 16, 64, true);
+    AddAttention(b, "SigLIP", 2, 256, 256, 16, 16, 72, true);
+    for (int splits : {1, 2, 4}) {
+      AddResidentAttention(b, "X-VLA", 1, 262, 16, 64, splits);
+      AddResidentAttention(b, "SigLIP", 2, 256, 16, 72, splits);
+      AddResidentAttention(b, "BART", 1, 100, 16, 64, splits);
+      AddResidentAttention(b, "DaViT windows", 50, 144, 8, 32, splits);
+    }
     AddAttention(b, "pi0-expert MQA", 1, 51, 581, 8, 1, 256, false);
     AddAttention(b, "pi0-expert MQA", 1, 51, 581, 8, 1, 256, false, true);
     for (int splits : {1, 2, 4, 7, 10}) AddAttention(b, "pi0-expert MQA", 1, 51, 581, 8, 1, 256, false, true, splits);

@@ -146,6 +146,8 @@ struct RunOptions {
   MaskLayout mask_layout = MaskLayout::kContiguous;
   bool force_mask_ldg = false;  // ForceAttentionMaskLdg: no shared-memory mask staging
   int expect_smem_mask = -1;    // 0 / 1: whether the head-folded kernel staged the mask (16-bit modes)
+  int force_resident_splits = 0;  // > 0: the K/V-resident kernel's key splits (1, 2, 4)
+  int expect_resident_split = -1;  // 0 / 1: whether the resident kernel split its keys (16-bit modes)
 };
 
 // The case's mask (MakeMask values) in `layout`, on both sides; shared-across-batch kinds get a
@@ -193,7 +195,8 @@ MaskViews MakeMaskViews(Backend& cuda, Arena& arena, const AttnCase& c, MaskLayo
 
 void RunAttentionCase(ParityMode mode, const AttnCase& c, uint64_t seed, const RunOptions& opt = {}) {
   SCOPED_TRACE(SeedNote(seed) + " " + Describe(c) +
-               fmt::format(" splits {} pad {}", opt.force_splits, opt.out_row_pad));
+               fmt::format(" splits {} resident splits {} pad {}", opt.force_splits,
+                           opt.force_resident_splits, opt.out_row_pad));
   const DType dt = ModeDType(mode);
   Backend& cuda = CudaFor(mode);
   auto arena = cuda.NewArena();
@@ -276,15 +279,22 @@ void RunAttentionCase(ParityMode mode, const AttnCase& c, uint64_t seed, const R
   if (real) {
     cuda::ForceAttentionSplits(cuda, opt.force_splits);
     cuda::ForceAttentionMaskLdg(cuda, opt.force_mask_ldg);
+    cuda::ForceAttentionResidentSplits(cuda, opt.force_resident_splits);
     cuda::ResetStats(cuda);
   }
   cuda.Attention(qd, kd, vd, has_mask ? &mask_d : nullptr, scale, out.view);
   if (real) {
     cuda::ForceAttentionSplits(cuda, 0);
     cuda::ForceAttentionMaskLdg(cuda, false);
+    cuda::ForceAttentionResidentSplits(cuda, 0);
     const bool flash = mode == ParityMode::kBF16 || mode == ParityMode::kF16;
     if (opt.expect_flash) {
       EXPECT_EQ(cuda::StatsOf(cuda).attention_flash, flash ? 1 : 0) << "head-folded kernel not taken";
+    }
+    if (opt.expect_resident_split >= 0) {
+      EXPECT_EQ(cuda::StatsOf(cuda).attention_resident, flash ? 1 : 0) << "K/V-resident kernel not taken";
+      EXPECT_EQ(cuda::StatsOf(cuda).attention_resident_split, flash ? opt.expect_resident_split : 0)
+          << "key split of the K/V-resident kernel";
     }
     if (opt.expect_smem_mask >= 0) {
       EXPECT_EQ(cuda::StatsOf(cuda).attention_flash_smem_mask, flash ? opt.expect_smem_mask : 0)
@@ -328,6 +338,37 @@ TEST_P(AttentionParity, ModelRealShapes) {
       {1, 70, 201, 4, 2, 72, 72, MaskKind::kFull},                 // D 72: partial q / key tiles, GQA
   };
   for (const AttnCase& c : cases) RunAttentionCase(GetParam(), c, TestSeed(++salt));
+}
+
+// The K/V-resident kernel with its keys split over 1, 2 and 4 groups of warps (merged in shared
+// memory) at the model shapes and at awkward ones: one key block (no split possible), a
+// partial last key block, fewer key blocks than groups (3 blocks over 4: one group rounds to
+// 2), a masked row set (BART padding, openpi's fully masked row), GQA and head dim 72.
+TEST_P(AttentionParity, ResidentKeySplits) {
+  VLART_REQUIRE_CUDA();
+  uint64_t salt = 3100;
+  struct SplitCase {
+    AttnCase c;
+    int key_blocks;
+  };
+  const std::vector<SplitCase> cases = {
+      {{1, 262, 262, 16, 16, 64, 64, MaskKind::kNone, true}, 5},         // X-VLA policy
+      {{1, 100, 100, 16, 16, 64, 64, MaskKind::kBartPadding, true}, 2},  // BART
+      {{2, 256, 256, 16, 16, 72, 72, MaskKind::kNone, true}, 4},         // SigLIP
+      {{4, 144, 144, 8, 8, 32, 32, MaskKind::kNone, true}, 3},           // DaViT windows
+      {{1, 70, 201, 4, 2, 72, 72, MaskKind::kFull}, 4},                  // GQA, partial tiles
+      {{1, 7, 7, 2, 2, 64, 64, MaskKind::kOpenpiWithFullyMaskedRow}, 1},
+  };
+  for (const SplitCase& sc : cases) {
+    for (int splits : {1, 2, 4}) {
+      const int effective = std::min(splits, sc.key_blocks >= 4 ? 4 : sc.key_blocks >= 2 ? 2 : 1);
+      RunOptions opt;
+      opt.out_row_pad = 2;  // 4-byte aligned output rows: the resident kernel is eligible
+      opt.force_resident_splits = splits;
+      opt.expect_resident_split = effective > 1 ? 1 : 0;
+      RunAttentionCase(GetParam(), sc.c, TestSeed(++salt), opt);
+    }
+  }
 }
 
 // Gemma prefix (VLM) attention: MQA 8/1 x 256, Sq = Sk, prefix-LM mask with padding rows.

@@ -60,9 +60,11 @@ void CudaBackend::Attention(const Tensor& q, const Tensor& k, const Tensor& v, c
     a.m_sb = mask->stride[0], a.m_si = mask->stride[1], a.m_sj = mask->stride[2];
   }
   if (!force_fallback_ && AttentionResidentSupported(a)) {
-    LaunchAttentionResident(a, stream_);
+    const int splits = AttentionResidentSplits(a, num_sms_, forced_attention_resident_splits_);
+    LaunchAttentionResident(a, splits, stream_);
     ++stats_.attention_mma;  // a tensor-core path too
     ++stats_.attention_resident;
+    if (splits > 1) ++stats_.attention_resident_split;
   } else if (!force_fallback_ && AttentionFlashSupported(a)) {
     // Partials live in scratch_ (one op at a time on the stream); a smaller scratch only
     // lowers the split count.

@@ -14,10 +14,15 @@
 //            blocks, O += P·V. No score matrix leaves registers. A head dim that is not a
 //            multiple of 16 (SigLIP's 72) is zero-padded to the next one (80) in shared
 //            memory: the padded columns add 0 to Q·Kᵀ and their O columns are never stored.
+//            Key splits (1, 2 or 4 groups of 4 warps, AttentionResidentSplits): where the grid
+//            leaves SMs idle (X-VLA: 80 blocks; SigLIP: 128; BART: 32), group s of a block
+//            takes key blocks [s·n/S, (s+1)·n/S) for the same 64 queries, and group 0 merges the
+//            others' (max, sum, O), parked in shared memory over K and V, in group order.
 // Numerics:  scores, running max/sum and O accumulate in f32; P is rounded to the input
 //            dtype for P·V (FlashAttention-2's choice), the row sum uses the unrounded P.
 //            Keys past Sk get -inf. Identical to attention.cu's tensor-core path up to the
-//            order of the key-block reduction.
+//            order of the key-block reduction (and, with key splits, the flash-decoding merge,
+//            whose factors multiply O and the sum alike).
 // Reference: backends/cpu Attention; parity cases in tests/ops/cuda_attention_parity_test.cc.
 // Napkin:    X-VLA layer (B1, 16 heads, 262 x 64): 80 blocks, 0.28 GFLOP, 2 x 0.53 MB of K/V
 //            read per q-tile from L2; latency-bound at a few microseconds.
@@ -25,6 +30,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -60,6 +66,12 @@ size_t SmemBytes(int sk_padded) {
   return static_cast<size_t>(2 * sk_padded + kBlockQ) * Stride<kD>() * sizeof(uint16_t);
 }
 
+// Key splits > 1 park (splits - 1) x 4 warps' O [16][D + 4] f32 and (max, sum) over K and V.
+template <int kD>
+constexpr size_t ParkBytes(int splits) {
+  return static_cast<size_t>(splits - 1) * (kThreads / 32) * 16 * ((Padded<kD>() + 4) * sizeof(float) + sizeof(float2));
+}
+
 __device__ __forceinline__ void CpAsync16(void* smem, const void* gmem) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(SmemAddr(smem)), "l"(gmem));
 }
@@ -67,11 +79,11 @@ __device__ __forceinline__ void CpAsync16(void* smem, const void* gmem) {
 // Copies `rows` rows of kD 16-bit values from global (row stride `ld` elements) into shared
 // memory (row stride Stride<kD>()), zero-filling rows [rows, rows_padded) and the padded
 // columns [kD, Padded<kD>()).
-template <int kD>
+template <int kD, int kBlockThreads>
 __device__ __forceinline__ void LoadRows(uint16_t* smem, const uint16_t* g, int64_t ld, int rows,
                                          int rows_padded) {
   constexpr int kChunks = Padded<kD>() / 8;  // 16-byte chunks per shared row
-  for (int idx = threadIdx.x; idx < rows_padded * kChunks; idx += kThreads) {
+  for (int idx = threadIdx.x; idx < rows_padded * kChunks; idx += kBlockThreads) {
     const int r = idx / kChunks;
     const int c = (idx % kChunks) * 8;
     uint16_t* dst = smem + r * Stride<kD>() + c;
@@ -83,11 +95,12 @@ __device__ __forceinline__ void LoadRows(uint16_t* smem, const uint16_t* g, int6
   }
 }
 
-template <typename T, int kD>
-__global__ void __launch_bounds__(kThreads) AttentionResidentKernel(AttentionArgs p, int sk_padded) {
+template <typename T, int kD, int kSplits>
+__global__ void __launch_bounds__(kThreads * kSplits) AttentionResidentKernel(AttentionArgs p, int sk_padded) {
   PdlAllowDependents();
   PdlWaitPrior();  // launched with PDL (pdl.cuh): nothing before this touches global memory
   extern __shared__ __align__(16) unsigned char smem_raw[];
+  constexpr int kBlockThreads = kThreads * kSplits;
   constexpr int kS = Stride<kD>();
   constexpr int kDp = Padded<kD>();  // head dim as computed (zero columns past kD)
   uint16_t* ks = reinterpret_cast<uint16_t*>(smem_raw);
@@ -102,17 +115,22 @@ __global__ void __launch_bounds__(kThreads) AttentionResidentKernel(AttentionArg
   const uint16_t* kg = static_cast<const uint16_t*>(p.k) + b * p.k_sb + g * p.k_sh;
   const uint16_t* vg = static_cast<const uint16_t*>(p.v) + b * p.v_sb + g * p.v_sh;
 
-  LoadRows<kD>(ks, kg, p.k_ss, p.sk, sk_padded);
-  LoadRows<kD>(vs, vg, p.v_ss, p.sk, sk_padded);
-  LoadRows<kD>(qs, qg, p.q_ss, min(kBlockQ, p.sq - q0), kBlockQ);
+  LoadRows<kD, kBlockThreads>(ks, kg, p.k_ss, p.sk, sk_padded);
+  LoadRows<kD, kBlockThreads>(vs, vg, p.v_ss, p.sk, sk_padded);
+  LoadRows<kD, kBlockThreads>(qs, qg, p.q_ss, min(kBlockQ, p.sq - q0), kBlockQ);
   asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::: "memory");
   __syncthreads();
 
-  const int warp = threadIdx.x / 32;
+  const int warp = threadIdx.x / 32 % (kThreads / 32);  // query group: rows wr..wr+15
+  const int split = threadIdx.x / kThreads;             // key range of this warp
   const int lane = threadIdx.x % 32;
   const int grp = lane / 4;
   const int tig = lane % 4;
   const int wr = warp * 16;
+  // Key blocks [kb_begin, kb_end) of 64 keys; split 0 may get one fewer than the others.
+  const int num_kb = sk_padded / kBlockK;
+  const int kb_begin = split * num_kb / kSplits;
+  const int kb_end = (split + 1) * num_kb / kSplits;
 
   // Q A-fragments for this warp's 16 rows: lane l addresses row (l % 16), column half (l / 16).
   uint32_t qf[kDp / 16][4];
@@ -128,7 +146,7 @@ __global__ void __launch_bounds__(kThreads) AttentionResidentKernel(AttentionArg
   float l[2] = {0.0f, 0.0f};
   const int row[2] = {q0 + wr + grp, q0 + wr + grp + 8};
 
-  for (int k0 = 0; k0 < sk_padded; k0 += kBlockK) {
+  for (int k0 = kb_begin * kBlockK; k0 < kb_end * kBlockK; k0 += kBlockK) {
     // S = Q·Kᵀ over 64 keys: each ldmatrix.x4 gives B fragments of two 8-key n-tiles.
     float s[kBlockK / 8][4];
 #pragma unroll
@@ -208,13 +226,60 @@ __global__ void __launch_bounds__(kThreads) AttentionResidentKernel(AttentionArg
     }
   }
 
-  float inv[2];
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
     l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
-    inv[r] = 1.0f / l[r];
   }
+  if constexpr (kSplits > 1) {
+    // Splits 1.. park (max, sum, O) in shared memory over K and V (after a barrier: every warp
+    // is done reading them); split 0 folds them into its own registers in split order:
+    // M = max(m, m_s), O = O·e^(m-M) + O_s·e^(m_s-M), l likewise (flash-decoding's merge; the
+    // factors multiply O and l alike, so their rounding cancels in O / l).
+    constexpr int kPs = kDp + 4;  // f32 row stride of a parked O
+    float* park = reinterpret_cast<float*>(smem_raw);  // [(kSplits - 1) * 4 warps][16][kPs]
+    float2* park_ml = reinterpret_cast<float2*>(park + (kSplits - 1) * kThreads / 32 * 16 * kPs);
+    __syncthreads();
+    if (split > 0) {
+      const int slot = (split - 1) * (kThreads / 32) + warp;
+      float* po = park + slot * 16 * kPs;
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+#pragma unroll
+        for (int dt = 0; dt < kDp / 8; ++dt) {
+          *reinterpret_cast<float2*>(po + (grp + 8 * r) * kPs + dt * 8 + 2 * tig) =
+              make_float2(o[dt][2 * r], o[dt][2 * r + 1]);
+        }
+        if (tig == 0) park_ml[slot * 16 + grp + 8 * r] = make_float2(m[r], l[r]);
+      }
+    }
+    __syncthreads();
+    if (split > 0) return;
+#pragma unroll
+    for (int s = 1; s < kSplits; ++s) {
+      const int slot = (s - 1) * (kThreads / 32) + warp;
+      const float* po = park + slot * 16 * kPs;
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const float2 ml = park_ml[slot * 16 + grp + 8 * r];
+        const float m_new = fmaxf(m[r], ml.x);
+        const float base = m_new == -INFINITY ? 0.0f : m_new;
+        const float a = __expf(m[r] - base);
+        const float bw = __expf(ml.x - base);
+        m[r] = m_new;
+        l[r] = l[r] * a + ml.y * bw;
+#pragma unroll
+        for (int dt = 0; dt < kDp / 8; ++dt) {
+          const float2 v = *reinterpret_cast<const float2*>(po + (grp + 8 * r) * kPs + dt * 8 + 2 * tig);
+          o[dt][2 * r] = o[dt][2 * r] * a + v.x * bw;
+          o[dt][2 * r + 1] = o[dt][2 * r + 1] * a + v.y * bw;
+        }
+      }
+    }
+  }
+  float inv[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) inv[r] = 1.0f / l[r];
   T* out = static_cast<T*>(p.out);
 #pragma unroll
   for (int dt = 0; dt < kD / 8; ++dt) {
@@ -229,32 +294,65 @@ __global__ void __launch_bounds__(kThreads) AttentionResidentKernel(AttentionArg
 }
 
 template <typename T, int kD>
-void Launch(const AttentionArgs& a, cudaStream_t stream) {
+void Launch(const AttentionArgs& a, int splits, cudaStream_t stream) {
   const int sk_padded = (a.sk + kBlockK - 1) / kBlockK * kBlockK;
-  const size_t smem = SmemBytes<kD>(sk_padded);
+  const size_t smem = std::max(SmemBytes<kD>(sk_padded), ParkBytes<kD>(splits));
   const dim3 grid((a.sq + kBlockQ - 1) / kBlockQ, a.hq, a.batch);
-  LaunchPdl(AttentionResidentKernel<T, kD>, grid, dim3(kThreads), smem, stream, 1, a, sk_padded);
+  switch (splits) {
+    case 4:
+      LaunchPdl(AttentionResidentKernel<T, kD, 4>, grid, dim3(kThreads * 4), smem, stream, 1, a, sk_padded);
+      break;
+    case 2:
+      LaunchPdl(AttentionResidentKernel<T, kD, 2>, grid, dim3(kThreads * 2), smem, stream, 1, a, sk_padded);
+      break;
+    default:
+      LaunchPdl(AttentionResidentKernel<T, kD, 1>, grid, dim3(kThreads), smem, stream, 1, a, sk_padded);
+      break;
+  }
+}
+
+template <typename T, int kD>
+void SetSmem(size_t bytes) {
+  for (auto kernel : {AttentionResidentKernel<T, kD, 1>, AttentionResidentKernel<T, kD, 2>,
+                      AttentionResidentKernel<T, kD, 4>}) {
+    VLART_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          static_cast<int>(bytes)));
+  }
 }
 
 }  // namespace
 
 size_t InitAttentionResidentKernels() {
-  const size_t max72 = SmemBytes<72>(kMaxKeys);
-  const size_t max64 = SmemBytes<64>(kMaxKeys);
-  const size_t max32 = SmemBytes<32>(kMaxKeys);
-  VLART_CUDA_CHECK(cudaFuncSetAttribute(AttentionResidentKernel<__nv_bfloat16, 72>,
-                                        cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(max72)));
-  VLART_CUDA_CHECK(cudaFuncSetAttribute(AttentionResidentKernel<__half, 72>,
-                                        cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(max72)));
-  VLART_CUDA_CHECK(cudaFuncSetAttribute(AttentionResidentKernel<__nv_bfloat16, 64>,
-                                        cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(max64)));
-  VLART_CUDA_CHECK(cudaFuncSetAttribute(AttentionResidentKernel<__half, 64>,
-                                        cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(max64)));
-  VLART_CUDA_CHECK(cudaFuncSetAttribute(AttentionResidentKernel<__nv_bfloat16, 32>,
-                                        cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(max32)));
-  VLART_CUDA_CHECK(cudaFuncSetAttribute(AttentionResidentKernel<__half, 32>,
-                                        cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(max32)));
+  const size_t max72 = std::max(SmemBytes<72>(kMaxKeys), ParkBytes<72>(4));
+  const size_t max64 = std::max(SmemBytes<64>(kMaxKeys), ParkBytes<64>(4));
+  const size_t max32 = std::max(SmemBytes<32>(kMaxKeys), ParkBytes<32>(4));
+  SetSmem<__nv_bfloat16, 72>(max72);
+  SetSmem<__half, 72>(max72);
+  SetSmem<__nv_bfloat16, 64>(max64);
+  SetSmem<__half, 64>(max64);
+  SetSmem<__nv_bfloat16, 32>(max32);
+  SetSmem<__half, 32>(max32);
   return max72;
+}
+
+int AttentionResidentSplits(const AttentionArgs& a, int num_sms, int forced) {
+  const int key_blocks = (a.sk + kBlockK - 1) / kBlockK;
+  int splits = 1;
+  if (forced > 0) {
+    splits = forced >= 4 ? 4 : forced >= 2 ? 2 : 1;
+  } else {
+    // One 4-warp block per SM is bound by its warps' serial instruction stream (Nsight Compute,
+    // X-VLA 262 x 16 x 64: 80 blocks, ~3.3 cycles per issued instruction, issue slots 13% busy):
+    // where the grid leaves SMs to spare, more warps per block share the key blocks.
+    const int64_t blocks = static_cast<int64_t>((a.sq + kBlockQ - 1) / kBlockQ) * a.hq * a.batch;
+    if (key_blocks >= 4 && blocks <= num_sms) {
+      splits = 4;
+    } else if (key_blocks >= 2 && blocks <= 2 * static_cast<int64_t>(num_sms)) {
+      splits = 2;
+    }
+  }
+  while (splits > 1 && splits > key_blocks) splits /= 2;
+  return splits;
 }
 
 bool AttentionResidentSupported(const AttentionArgs& a) {
@@ -279,14 +377,14 @@ bool AttentionResidentSupported(const AttentionArgs& a) {
   return true;
 }
 
-void LaunchAttentionResident(const AttentionArgs& a, cudaStream_t stream) {
+void LaunchAttentionResident(const AttentionArgs& a, int splits, cudaStream_t stream) {
   const bool bf = a.q_dtype == DType::kBF16;
   if (a.d == 72) {
-    bf ? Launch<__nv_bfloat16, 72>(a, stream) : Launch<__half, 72>(a, stream);
+    bf ? Launch<__nv_bfloat16, 72>(a, splits, stream) : Launch<__half, 72>(a, splits, stream);
   } else if (a.d == 64) {
-    bf ? Launch<__nv_bfloat16, 64>(a, stream) : Launch<__half, 64>(a, stream);
+    bf ? Launch<__nv_bfloat16, 64>(a, splits, stream) : Launch<__half, 64>(a, splits, stream);
   } else {
-    bf ? Launch<__nv_bfloat16, 32>(a, stream) : Launch<__half, 32>(a, stream);
+    bf ? Launch<__nv_bfloat16, 32>(a, splits, stream) : Launch<__half, 32>(a, splits, stream);
   }
 }
 

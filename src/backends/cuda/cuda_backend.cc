@@ -372,6 +372,10 @@ void ForceAttentionMergeKernel(Backend& backend, bool on) {
   AsCuda(backend).force_attention_merge_kernel_ = on;
 }
 
+void ForceAttentionResidentSplits(Backend& backend, int splits) {
+  AsCuda(backend).forced_attention_resident_splits_ = splits > 0 ? splits : 0;
+}
+
 int AttentionClusterSplitsOf(Backend& backend) { return AsCuda(backend).attention_flash_device_.cluster_splits; }
 
 void ForceGemmConfig(Backend& backend, int tile, int splits, int lt_algo, bool lt_fused) {

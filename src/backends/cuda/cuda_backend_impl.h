@@ -218,6 +218,7 @@ class CudaBackend final : public Backend {
   int forced_attention_splits_ = 0;                   // ForceAttentionSplits (tests); 0: heuristic
   bool force_attention_mask_ldg_ = false;             // ForceAttentionMaskLdg (tests)
   bool force_attention_merge_kernel_ = false;         // ForceAttentionMergeKernel (tests)
+  int forced_attention_resident_splits_ = 0;          // ForceAttentionResidentSplits (tests)
   // The head-folded attention's device facts (InitAttentionFlashKernels): cluster_splits is
   // the largest split count merged in a cluster (1: never, also with
   // VLART_ATTENTION_CLUSTER_MERGE=0).

@@ -29,6 +29,7 @@ struct Stats {
   int64_t gemm_lt_fused = 0;    // ... of which bias/residual went in cuBLASLt's epilogue
   int64_t attention_mma = 0;       // any tensor-core attention kernel
   int64_t attention_resident = 0;  // ... of which the K/V-resident one
+  int64_t attention_resident_split = 0;  // ... of those, calls with the keys split over warps
   int64_t attention_flash = 0;     // ... of which the head-folded streaming one (D 256 / MQA 128)
   int64_t attention_flash_split = 0;  // ... of those, calls with the keys split (+ merge kernel)
   int64_t attention_flash_smem_mask = 0;  // ... of those, calls that staged the mask in smem
@@ -70,6 +71,10 @@ void ForceAttentionMaskLdg(Backend& backend, bool on);
 // Test hook: with `on`, split head-folded attention merges its partials with the merge kernel
 // (through the workspace) even where the cluster merge fits (same bits); false clears.
 void ForceAttentionMergeKernel(Backend& backend, bool on);
+// Test hook: the K/V-resident attention (attention_resident.cu) splits its keys over 1, 2 or 4
+// groups of warps (rounded down, at most one per 64-key block) instead of its heuristic's
+// choice; splits <= 0 clears it.
+void ForceAttentionResidentSplits(Backend& backend, int splits);
 // The largest split count whose partials the head-folded attention merges in a thread-block
 // cluster on this backend's device (1: none).
 int AttentionClusterSplitsOf(Backend& backend);

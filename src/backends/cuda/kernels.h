@@ -160,7 +160,11 @@ bool GemmWgmmaOffered();
 std::vector<GemmMmaConfig> GemmWgmmaCandidates(int64_t m, int64_t n, int64_t k, int num_sms);
 void LaunchGemmWgmma(const GemmMmaArgs& args, DType dtype, const GemmMmaConfig& config,
                      cudaStream_t stream);
-void LaunchAttentionResident(const AttentionArgs& args, cudaStream_t stream);
+// splits (1, 2 or 4): warps per block = 4 x splits, each group of 4 taking one range of the
+// 64-key blocks, merged in shared memory. AttentionResidentSplits picks it for `num_sms` SMs
+// (`forced` > 0: rounded down to 1, 2 or 4), never more than the key blocks.
+int AttentionResidentSplits(const AttentionArgs& args, int num_sms, int forced);
+void LaunchAttentionResident(const AttentionArgs& args, int splits, cudaStream_t stream);
 size_t InitAttentionResidentKernels();
 // The streaming tensor-core kernel with the heads of a KV group folded into its rows
 // (attention_flash.cu): bf16/f16, D 256 (any Hq/Hkv) or D 128 with Hq > Hkv, 16-byte rows.
