@@ -182,6 +182,9 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   if (const char* env = std::getenv("VLART_ATTENTION_CLUSTER_MERGE"); env != nullptr && std::string_view(env) == "0") {
     be->attention_flash_device_.cluster_splits = 1;  // A/B runs: the merge kernel only
   }
+  if (const char* env = std::getenv("VLART_ATTENTION_RESIDENT_SPLITS"); env != nullptr) {
+    be->forced_attention_resident_splits_ = std::max(0, std::atoi(env));  // A/B runs: 1 = no key split
+  }
   if (const char* env = std::getenv("VLART_ATTENTION_CLUSTER_SPREAD"); env != nullptr && std::string_view(env) == "0") {
     be->attention_flash_device_.spread_smem_bytes = 0;  // A/B runs: clusters pack two blocks per SM
   }
