@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// backend.cc: names for the op interface's enums.
+// backend.cc: names for the op interface's enums, and the default decompositions of the
+// composite ops (backends that fuse them override).
 
 #include "ops/backend.h"
+
+#include "ops/op_checks.h"
 
 namespace vlart {
 
@@ -15,6 +18,14 @@ const char* ActivationName(Activation act) {
     case Activation::kSigmoid: return "sigmoid";
   }
   return "?";
+}
+
+void Backend::MulAddAdaRmsNorm(const Tensor& x, const Tensor& y, const Tensor& gate,
+                               const Tensor& scale, const Tensor& shift, float eps,
+                               const Tensor& out) {
+  CheckMulAddAdaRmsNormArgs(device(), x, y, gate, scale, shift, eps, out);
+  MulAdd(y, gate, x, x);
+  AdaRmsNorm(x, scale, shift, eps, out);
 }
 
 }  // namespace vlart

@@ -196,6 +196,15 @@ class Backend {
   // CPU reference is RmsNorm (weight_offset 1, w = the row's scale) then Add(shift), in f32.
   virtual void AdaRmsNorm(const Tensor& x, const Tensor& scale, const Tensor& shift, float eps,
                           const Tensor& out) = 0;
+  // pi0.5's gated residual followed by the next adaRMS norm, as one op:
+  //   x = x + y * gate            (in place on x: MulAdd(y, gate, x, x))
+  //   out = AdaRmsNorm(x, scale, shift, eps)   (of the updated, rounded x)
+  // y, gate, scale and shift have x's shape (broadcast views allowed, as MulAdd / AdaRmsNorm
+  // take them); out must not overlap x. The default is exactly those two ops; a backend may
+  // fuse them (CUDA: one launch, the same bits).
+  virtual void MulAddAdaRmsNorm(const Tensor& x, const Tensor& y, const Tensor& gate,
+                                const Tensor& scale, const Tensor& shift, float eps,
+                                const Tensor& out);
   // Softmax over the last dim, computed in f32 (in place allowed).
   virtual void Softmax(const Tensor& x, const Tensor& out) = 0;
   // out[b, :] = mean over n of x[b, n, :].  x [B, N, C], out [B, C].

@@ -456,6 +456,16 @@ void CheckAdaRmsNormArgs(Device device, const Tensor& x, const Tensor& scale, co
   CheckExactAliasOnly(kOp, "out", out, "x", x);
 }
 
+void CheckMulAddAdaRmsNormArgs(Device device, const Tensor& x, const Tensor& y, const Tensor& gate,
+                               const Tensor& scale, const Tensor& shift, float eps, const Tensor& out) {
+  constexpr std::string_view kOp = "MulAddAdaRmsNorm";
+  CheckMulAddArgs(device, y, gate, x, x);
+  CheckAdaRmsNormArgs(device, x, scale, shift, eps, out);
+  CheckNoAlias(kOp, "out", out, "x", x);  // x is updated in place, then normalised into out
+  CheckNoAlias(kOp, "out", out, "y", y);
+  CheckNoAlias(kOp, "out", out, "gate", gate);
+}
+
 void CheckSoftmaxArgs(Device device, const Tensor& x, const Tensor& out) {
   CheckRowsOp(device, "Softmax", x, out);
   CheckExactAliasOnly("Softmax", "out", out, "x", x);

@@ -74,6 +74,8 @@ void CheckLayerNormArgs(Device device, const Tensor& x, const Tensor& gamma, con
                         float eps, const Tensor& out);
 void CheckRmsNormArgs(Device device, const Tensor& x, const Tensor& w, float eps,
                       const Tensor& out);
+void CheckMulAddAdaRmsNormArgs(Device device, const Tensor& x, const Tensor& y, const Tensor& gate,
+                               const Tensor& scale, const Tensor& shift, float eps, const Tensor& out);
 void CheckAdaRmsNormArgs(Device device, const Tensor& x, const Tensor& scale, const Tensor& shift,
                          float eps, const Tensor& out);
 void CheckSoftmaxArgs(Device device, const Tensor& x, const Tensor& out);

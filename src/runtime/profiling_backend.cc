@@ -104,6 +104,11 @@ void ProfilingBackend::AdaRmsNorm(const Tensor& x, const Tensor& scale, const Te
                                   float eps, const Tensor& out) {
   VLART_PROFILED("AdaRmsNorm", S(x), inner_->AdaRmsNorm(x, scale, shift, eps, out));
 }
+void ProfilingBackend::MulAddAdaRmsNorm(const Tensor& x, const Tensor& y, const Tensor& gate,
+                                        const Tensor& scale, const Tensor& shift, float eps,
+                                        const Tensor& out) {
+  VLART_PROFILED("MulAddAdaRmsNorm", S(x), inner_->MulAddAdaRmsNorm(x, y, gate, scale, shift, eps, out));
+}
 void ProfilingBackend::Softmax(const Tensor& x, const Tensor& out) {
   VLART_PROFILED("Softmax", S(x), inner_->Softmax(x, out));
 }

@@ -65,6 +65,8 @@ class ProfilingBackend final : public Backend {
                const Tensor& out) override;
   void AdaRmsNorm(const Tensor& x, const Tensor& scale, const Tensor& shift, float eps,
                   const Tensor& out) override;
+  void MulAddAdaRmsNorm(const Tensor& x, const Tensor& y, const Tensor& gate, const Tensor& scale,
+                        const Tensor& shift, float eps, const Tensor& out) override;
   void Softmax(const Tensor& x, const Tensor& out) override;
   void MeanOverTokens(const Tensor& x, const Tensor& out) override;
   void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* mask, float scale,

@@ -251,6 +251,41 @@ TEST(CpuAdaRmsNorm, BadArgumentsAbortWithTheOpsMessage) {
                "AdaRmsNorm: shift \\[2, 3, 4\\] has dtype BF16, which the CPU reference backend");
 }
 
+// MulAddAdaRmsNorm (the default decomposition every backend inherits): x = [1, 2] + [2, 2] *
+// [1, 1] = [3, 4] in place; then AdaRmsNorm of [3, 4] as in HandComputed.
+TEST(CpuMulAddAdaRmsNorm, HandComputed) {
+  HostTensor x = Full({1, 2}, 0.0f), y = Full({1, 2}, 2.0f), gate = Full({1, 2}, 1.0f);
+  x.data<float>()[0] = 1.0f;
+  x.data<float>()[1] = 2.0f;
+  HostTensor scale(DType::kF32, {1, 2}), shift(DType::kF32, {1, 2});
+  const float ss[] = {0.0f, 1.0f}, hs[] = {0.5f, -1.0f};
+  for (int i = 0; i < 2; ++i) {
+    scale.data<float>()[i] = ss[i];
+    shift.data<float>()[i] = hs[i];
+  }
+  HostTensor out(DType::kF32, {1, 2});
+  Cpu().MulAddAdaRmsNorm(x.view(), y.view(), gate.view(), scale.view(), shift.view(), 0.0f, out.view());
+  ExpectWithin(x.view(), {3.0, 4.0}, {0.0, 0.0}, "x after the residual (exact)");
+  const double r = 1.0 / std::sqrt(12.5);
+  ExpectWithin(out.view(), {3 * r + 0.5, 8 * r - 1}, {6 * kU * 3 * r + kU * (3 * r + 0.5), 6 * kU * 8 * r + kU * (8 * r - 1)},
+               "MulAddAdaRmsNorm [1, 2] + [2, 2]");
+}
+
+TEST(CpuMulAddAdaRmsNorm, BadArgumentsAbortWithTheOpsMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  HostTensor x = Full({2, 3, 4}, 1.0f), y = Full({2, 3, 4}, 1.0f), row = Full({4}, 0.5f);
+  const Tensor bcast = row.view().Broadcast({2, 3, 4});
+  HostTensor out(DType::kF32, {2, 3, 4});
+  EXPECT_DEATH(Cpu().MulAddAdaRmsNorm(x.view(), y.view(), bcast, bcast, bcast, 1e-6f, x.view()),
+               "MulAddAdaRmsNorm: out \\[2, 3, 4\\] aliases x \\[2, 3, 4\\]");
+  EXPECT_DEATH(Cpu().MulAddAdaRmsNorm(x.view(), y.view(), bcast, bcast, bcast, 1e-6f, y.view()),
+               "MulAddAdaRmsNorm: out \\[2, 3, 4\\] aliases y \\[2, 3, 4\\]");
+  EXPECT_DEATH(Cpu().MulAddAdaRmsNorm(x.view(), y.view(), row.view(), bcast, bcast, 1e-6f, out.view()),
+               "MulAdd: a \\[2, 3, 4\\], b \\[4\\], c \\[2, 3, 4\\] and out \\[2, 3, 4\\] must have the same shape");
+  EXPECT_DEATH(Cpu().MulAddAdaRmsNorm(x.view(), y.view(), bcast, bcast, bcast, -1.0f, out.view()),
+               "AdaRmsNorm: eps must be finite and >= 0, got -1");
+}
+
 // ---- Softmax ------------------------------------------------------------------------------
 
 // softmax in double; tol = p (u |x - max| + Σ_k p_k u |x_k - max| + 6u): the f32

@@ -1082,6 +1082,68 @@ TEST_P(NormParity, AdaRmsNormAtModelShapes) {
   }
 }
 
+// MulAddAdaRmsNorm (pi0.5's gated residual + the next adaRMS norm) gives exactly the bits of
+// MulAdd then AdaRmsNorm on this backend, in x (updated in place) and in out, whichever path it
+// takes: the fused vector kernel at the aligned model shapes (16-bit and f32 modes), the two
+// ops elsewhere (odd width, misaligned output, the fallback mode). Those two ops are checked
+// against the CPU above, so this closes the chain.
+TEST_P(NormParity, MulAddAdaRmsNormMatchesTheTwoOpsBits) {
+  VLART_REQUIRE_REAL_CUDA();
+  const ParityMode mode = GetParam();
+  const DType dt = ModeDType(mode);
+  Backend& cuda = CudaFor(mode);
+  auto arena = cuda.NewArena();
+  struct Case {
+    const char* name;
+    int64_t b, s, w;
+    bool per_sample;
+    int64_t out_pad;
+    bool fused;  // the vector kernel applies (outside the fallback mode)
+  };
+  const std::vector<Case> cases = {
+      {"pi0.5 expert 1x10x1024 shared", 1, 10, 1024, false, 0, true},
+      {"pi0 expert-sized 1x50x1024 shared", 1, 50, 1024, false, 0, true},
+      {"batch 3x10x1024 per sample", 3, 10, 1024, true, 8, true},
+      {"odd width 2x7x1001 per sample", 2, 7, 1001, true, 0, false},
+      {"misaligned output 3x5x64", 3, 5, 64, true, 3, false},
+  };
+  uint64_t salt = 580;
+  for (const Case& c : cases) {
+    const uint64_t seed = TestSeed(++salt);
+    SCOPED_TRACE(SeedNote(seed) + " " + c.name);
+    const Shape shape{c.b, c.s, c.w};
+    const int64_t r = c.per_sample ? c.b : 1;
+    const Twin x0 = RandomTwin(cuda, *arena, shape, dt, seed, -3.0f, 3.0f);
+    const Twin y = RandomTwin(cuda, *arena, shape, dt, seed + 1, -3.0f, 3.0f);
+    const Twin table = RandomTwin(cuda, *arena, Shape{r, 4 * c.w}, dt, seed + 2, -1.0f, 1.0f);
+    const auto mod = [&](int k) { return PerToken(table.dev.Slice(1, k * c.w, (k + 1) * c.w), shape); };
+    const Tensor gate = mod(0), scale = mod(1), shift = mod(2);
+    const float eps = 1e-6f;
+    const auto run = [&](bool fused, HostTensor* x_bits, HostTensor* out_bits) {
+      const Tensor x = arena->Allocate(shape, dt);
+      cuda.Copy(x0.dev, x);
+      GuardedOutput out = MakeGuarded(cuda, *arena, shape, dt, c.out_pad);
+      cuda::ResetStats(cuda);
+      if (fused) {
+        cuda.MulAddAdaRmsNorm(x, y.dev, gate, scale, shift, eps, out.view);
+        EXPECT_EQ(cuda::StatsOf(cuda).mul_add_ada_rms_norm_fused,
+                  c.fused && mode != ParityMode::kBF16Fallback ? 1 : 0) << "fused kernel";
+      } else {
+        cuda.MulAdd(y.dev, gate, x, x);
+        cuda.AdaRmsNorm(x, scale, shift, eps, out.view);
+      }
+      *out_bits = ReadGuarded(cuda, out, "MulAddAdaRmsNorm");
+      *x_bits = HostTensor(DType::kF32, shape);  // bf16 / f16 widen exactly
+      cuda.Download(x, x_bits->view());
+    };
+    HostTensor x_fused, out_fused, x_two, out_two;
+    run(true, &x_fused, &out_fused);
+    run(false, &x_two, &out_two);
+    ExpectClose(out_fused, out_two, {0.0}, "out: fused vs MulAdd + AdaRmsNorm");
+    ExpectClose(x_fused, x_two, {0.0}, "x: fused vs MulAdd");
+  }
+}
+
 TEST_P(NormParity, SoftmaxWithMaskedEntries) {
   VLART_REQUIRE_CUDA();
   const DType dt = ModeDType(GetParam());

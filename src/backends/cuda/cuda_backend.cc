@@ -182,6 +182,9 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   if (const char* env = std::getenv("VLART_ATTENTION_CLUSTER_MERGE"); env != nullptr && std::string_view(env) == "0") {
     be->attention_flash_device_.cluster_splits = 1;  // A/B runs: the merge kernel only
   }
+  if (const char* env = std::getenv("VLART_FUSED_RESIDUAL_NORM"); env != nullptr && std::string_view(env) == "0") {
+    be->fuse_residual_norm_ = false;  // A/B runs: MulAddAdaRmsNorm as MulAdd then AdaRmsNorm
+  }
   if (const char* env = std::getenv("VLART_ATTENTION_RESIDENT_SPLITS"); env != nullptr) {
     be->forced_attention_resident_splits_ = std::max(0, std::atoi(env));  // A/B runs: 1 = no key split
   }

@@ -131,6 +131,8 @@ class CudaBackend final : public Backend {
                  const Tensor& out) override;
   void RmsNorm(const Tensor& x, const Tensor& w, float eps, float weight_offset,
                const Tensor& out) override;
+  void MulAddAdaRmsNorm(const Tensor& x, const Tensor& y, const Tensor& gate, const Tensor& scale,
+                        const Tensor& shift, float eps, const Tensor& out) override;
   void AdaRmsNorm(const Tensor& x, const Tensor& scale, const Tensor& shift, float eps,
                   const Tensor& out) override;
   void Softmax(const Tensor& x, const Tensor& out) override;
@@ -211,6 +213,7 @@ class CudaBackend final : public Backend {
   size_t tune_out_bytes_ = 0;
   bool gemm_verbose_ = false;  // VLART_GEMM_VERBOSE=1 prints every choice
   bool fused_lt_epilogues_ = true;  // CudaBackendOptions::fused_lt_epilogues
+  bool fuse_residual_norm_ = true;  // MulAddAdaRmsNorm as one kernel (VLART_FUSED_RESIDUAL_NORM=0: two)
   using GemmTuneKey = std::tuple<int, int, int, int, bool, int, bool, int, bool>;
   std::map<GemmTuneKey, GemmMmaConfig> gemm_configs_;
  public:

@@ -46,6 +46,8 @@ struct Stats {
   int64_t elementwise_strided = 0;  // N-d index math per element (the general fallback)
   // AdaRmsNorm calls on the 16-byte vector kernel (norm.cu); the others took the scalar one.
   int64_t ada_rms_norm_vec = 0;
+  // MulAddAdaRmsNorm calls run as one fused vector kernel (else MulAdd then AdaRmsNorm).
+  int64_t mul_add_ada_rms_norm_fused = 0;
 };
 
 // The non-blocking stream every op of `backend` is enqueued on.

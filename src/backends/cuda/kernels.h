@@ -93,6 +93,12 @@ void LaunchRmsNorm(const StridedArg& x, const StridedArg& w, float eps, float we
                    const StridedArg& out, cudaStream_t stream);
 // scale / shift are x-shaped views (innermost contiguous; broadcast rows have stride 0).
 // Returns true when the 16-byte vector kernel ran (never with `force_scalar`).
+// x = round(fma(y, gate, x)) in place, then out = AdaRmsNorm(x): one block per row, 16-byte
+// vectors; false (nothing launched) unless every operand's rows are 16-byte vectors of one
+// 16-bit or f32 dtype. Bit-identical to LaunchMulAdd then LaunchAdaRmsNorm's vector kernel.
+bool LaunchMulAddAdaRmsNorm(const StridedArg& x, const StridedArg& y, const StridedArg& gate,
+                            const StridedArg& scale, const StridedArg& shift, float eps,
+                            const StridedArg& out, cudaStream_t stream);
 bool LaunchAdaRmsNorm(const StridedArg& x, const StridedArg& scale, const StridedArg& shift,
                       float eps, const StridedArg& out, bool force_scalar, cudaStream_t stream);
 void LaunchSoftmax(const StridedArg& x, const StridedArg& out, cudaStream_t stream);

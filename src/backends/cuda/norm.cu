@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// norm.cu: LayerNorm, RmsNorm, AdaRmsNorm, Softmax (rows = all dims but the last) and
-// MeanOverTokens.
+// norm.cu: LayerNorm, RmsNorm, AdaRmsNorm (also fused after a MulAdd: MulAddAdaRmsNorm),
+// Softmax (rows = all dims but the last) and MeanOverTokens.
 //
 // Math:      LayerNorm  y = (x - mean) * 1/sqrt(var + eps) * gamma + beta  (biased var)
 //            RmsNorm    y = x * 1/sqrt(mean(x²) + eps) * (offset + w)
@@ -17,6 +17,8 @@
 //            Softmax); otherwise the scalar runtime-dtype kernels run. AdaRmsNorm has its own
 //            pair: 16-byte vectors of x, scale, shift and out when all four qualify (one dtype,
 //            aligned row starts; broadcast row strides of 0 qualify), else scalar loads.
+//            MulAddAdaRmsNorm (x += y·gate in place, then AdaRmsNorm of the rounded x) runs as
+//            one vector kernel under the same conditions (else the backend issues the two ops).
 //            MeanOverTokens: a block owns 32 channels x 8 token stripes of one batch entry.
 // Numerics:  statistics in f32: LayerNorm is two-pass (mean, then Σ(x - mean)²) so large
 //            means do not cancel; 1/sqrtf (IEEE) rather than rsqrtf; expf (not __expf).
@@ -271,6 +273,54 @@ __global__ void AdaRmsNormVecKernel(StridedArg x, StridedArg scale, StridedArg s
 }
 
 
+// MulAdd then AdaRmsNorm in one block per row (pi0.5's gated residual and the next adaRMS):
+// pass 1 computes x + y·gate with MulAdd's one f32 FMA, rounds it to T, stores it back to x
+// and accumulates the square of the rounded value; pass 2 is AdaRmsNormVecKernel's (the same
+// thread re-reads the vectors it wrote). Same loops, same reduction tree, same operations:
+// bit-identical to MulAddRowsKernel then AdaRmsNormVecKernel.
+template <typename T>
+__global__ void MulAddAdaRmsNormVecKernel(StridedArg x, StridedArg y, StridedArg gate,
+                                          StridedArg scale, StridedArg shift, float eps,
+                                          StridedArg out) {
+  constexpr int kW = kVecWidth<T>;
+  PdlAllowDependents();
+  PdlWaitPrior();  // launched with PDL (pdl.cuh)
+  __shared__ float scratch[32];
+  const int64_t width = InnerSize(x);
+  T* xr = static_cast<T*>(x.data) + RowOffsetOf(x, blockIdx.x);
+  const T* yr = static_cast<const T*>(y.data) + RowOffsetOf(y, blockIdx.x);
+  const T* gr = static_cast<const T*>(gate.data) + RowOffsetOf(gate, blockIdx.x);
+  const T* sr = static_cast<const T*>(scale.data) + RowOffsetOf(scale, blockIdx.x);
+  const T* hr = static_cast<const T*>(shift.data) + RowOffsetOf(shift, blockIdx.x);
+  T* orow = static_cast<T*>(out.data) + RowOffsetOf(out, blockIdx.x);
+  const int64_t step = static_cast<int64_t>(blockDim.x) * kW;
+
+  float acc = 0.0f;
+  for (int64_t c = threadIdx.x * kW; c < width; c += step) {
+    float v[kW], a[kW], g[kW];
+    LoadVec(xr + c, v);
+    LoadVec(yr + c, a);
+    LoadVec(gr + c, g);
+#pragma unroll
+    for (int i = 0; i < kW; ++i) v[i] = __fmaf_rn(a[i], g[i], v[i]);
+    StoreVec(xr + c, v);
+    LoadVec(xr + c, v);  // the rounded values, as the separate AdaRmsNorm reads them
+#pragma unroll
+    for (int i = 0; i < kW; ++i) acc += v[i] * v[i];
+  }
+  acc = BlockSum(acc, scratch);
+  const float r = 1.0f / sqrtf(acc / static_cast<float>(width) + eps);
+  for (int64_t c = threadIdx.x * kW; c < width; c += step) {
+    float v[kW], g[kW], b[kW];
+    LoadVec(xr + c, v);
+    LoadVec(sr + c, g);
+    LoadVec(hr + c, b);
+#pragma unroll
+    for (int i = 0; i < kW; ++i) v[i] = __fmaf_rn(v[i] * r, 1.0f + g[i], b[i]);
+    StoreVec(orow + c, v);
+  }
+}
+
 template <int kKind>
 void LaunchRowVec(const StridedArg& x, const StridedArg& gamma, const StridedArg& beta, float eps,
                   float weight_offset, const StridedArg& out, int64_t rows, cudaStream_t stream) {
@@ -342,6 +392,28 @@ void LaunchRmsNorm(const StridedArg& x, const StridedArg& w, float eps, float we
   RmsNormKernel<<<static_cast<unsigned int>(rows), ThreadsForRow(x.shape[x.ndim - 1]), 0,
                   stream>>>(x, w, eps, weight_offset, out);
   VLART_CUDA_CHECK_LAUNCH();
+}
+
+bool LaunchMulAddAdaRmsNorm(const StridedArg& x, const StridedArg& y, const StridedArg& gate,
+                            const StridedArg& scale, const StridedArg& shift, float eps,
+                            const StridedArg& out, cudaStream_t stream) {
+  const int64_t rows = NumRows(x);
+  if (rows == 0 || x.shape[x.ndim - 1] == 0) return false;
+  if (!RowsOf16ByteVectors({&x, &y, &gate, &scale, &shift, &out})) return false;
+  const int64_t width = x.shape[x.ndim - 1];
+  const unsigned int grid = static_cast<unsigned int>(rows);
+  if (x.dtype == DType::kF32) {
+    LaunchPdl(MulAddAdaRmsNormVecKernel<float>, dim3(grid), dim3(ThreadsForRow(width / kVecWidth<float>)),
+              0, stream, 1, x, y, gate, scale, shift, eps, out);
+  } else if (x.dtype == DType::kF16) {
+    LaunchPdl(MulAddAdaRmsNormVecKernel<__half>, dim3(grid), dim3(ThreadsForRow(width / kVecWidth<__half>)),
+              0, stream, 1, x, y, gate, scale, shift, eps, out);
+  } else {
+    LaunchPdl(MulAddAdaRmsNormVecKernel<__nv_bfloat16>, dim3(grid),
+              dim3(ThreadsForRow(width / kVecWidth<__nv_bfloat16>)), 0, stream, 1, x, y, gate, scale,
+              shift, eps, out);
+  }
+  return true;
 }
 
 bool LaunchAdaRmsNorm(const StridedArg& x, const StridedArg& scale, const StridedArg& shift,

@@ -52,6 +52,23 @@ void CudaBackend::AdaRmsNorm(const Tensor& x, const Tensor& scale, const Tensor&
   AfterOp("AdaRmsNorm");
 }
 
+void CudaBackend::MulAddAdaRmsNorm(const Tensor& x, const Tensor& y, const Tensor& gate,
+                                   const Tensor& scale, const Tensor& shift, float eps,
+                                   const Tensor& out) {
+  BeginOp();
+  CheckMulAddAdaRmsNormArgs(Device::kCuda, x, y, gate, scale, shift, eps, out);
+  CheckRowCount(x, "MulAddAdaRmsNorm");
+  if (!force_fallback_ && fuse_residual_norm_ &&
+      LaunchMulAddAdaRmsNorm(ToArg(x), ToArg(y), ToArg(gate), ToArg(scale), ToArg(shift), eps,
+                             ToArg(out), stream_)) {
+    ++stats_.mul_add_ada_rms_norm_fused;
+    AfterOp("MulAddAdaRmsNorm");
+    return;
+  }
+  AfterOp("MulAddAdaRmsNorm");
+  Backend::MulAddAdaRmsNorm(x, y, gate, scale, shift, eps, out);  // the two ops
+}
+
 void CudaBackend::Softmax(const Tensor& x, const Tensor& out) {
   BeginOp();
   CheckSoftmaxArgs(Device::kCuda, x, out);

@@ -125,8 +125,13 @@ AdaModulation ActionExpert::Modulation(const Site& site, int k) const {
 
 void ActionExpert::RunLayers(const Tensor& x, const Tensor& positions, const Tensor& mask,
                              int64_t kv_offset, int64_t kv_len, const KvCache& kv, int k,
-                             bool state_pass, const Tracer& trace) {
+                             bool state_pass, const Tracer& trace, const AdaModulation* final_ada,
+                             const Tensor& final_out) {
   const int depth = static_cast<int>(w_.expert.layers.size());
+  // adaRMS layers chained: residual + next norm in one op (traced runs keep every layer's x).
+  const bool chained = cfg_.pi05 && !trace.active() && !state_pass;
+  VLART_CHECK(final_ada == nullptr || chained, "ActionExpert: a fused final norm needs a chained run");
+  AdaModulation next_in;
   for (int l = 0; l < depth; ++l) {
     GemmaAttentionArgs a;
     a.positions = positions;
@@ -144,8 +149,20 @@ void ActionExpert::RunLayers(const Tensor& x, const Tensor& positions, const Ten
     // The cached state token's last layer: only its K/V are ever read.
     const bool kv_only = state_pass && l == depth - 1;
     const bool step0 = k == 0 && !state_pass;
+    AdaChain chain;
+    if (chained) {
+      chain.input_normed = l > 0;
+      if (l + 1 < depth) {
+        next_in = Modulation(sites_[2 * (l + 1)], k);
+        chain.next = &next_in;
+      } else if (final_ada != nullptr) {
+        chain.next = final_ada;
+        chain.next_out = final_out;
+      }
+    }
     block_->Forward(w_.expert.layers[l], x, a, ada ? &ada_in : nullptr, ada ? &ada_post : nullptr,
-                    kv_only, trace, step0 && l == 0 ? "step0.expert.layer0" : "");
+                    kv_only, trace, step0 && l == 0 ? "step0.expert.layer0" : "",
+                    chained ? &chain : nullptr);
     if (!trace.active() || kv_only) continue;
     if (state_pass) trace(fmt::format("expert.state.layer{}", l), x);
     if (step0) trace(fmt::format("step0.expert.layer{}", l), x);
@@ -224,13 +241,16 @@ void ActionExpert::Step(int k, const Tensor& x_t, const Tensor& v_t, const KvCac
     be_.Copy(suffix_, stream_);
   }
 
-  RunLayers(stream_, pos, msk, offset, l + s_full_, kv, k, /*state_pass=*/false, trace);
+  // Final (ada)RMSNorm of the action rows, then action_out_proj in f32. pi0.5 untraced: the
+  // last layer's residual and the final norm are one op (every stream row is an action row).
+  const bool fuse_final = cfg_.pi05 && !traced && s_run_ == h;
+  const AdaModulation final_ada = cfg_.pi05 ? Modulation(sites_.back(), k) : AdaModulation{};
+  RunLayers(stream_, pos, msk, offset, l + s_full_, kv, k, /*state_pass=*/false, trace,
+            fuse_final ? &final_ada : nullptr, final_);
 
-  // Final (ada)RMSNorm of the action rows, then action_out_proj in f32.
   const Tensor last = stream_.Slice(1, s_run_ - h, s_run_);
   if (cfg_.pi05) {
-    const AdaModulation ada = Modulation(sites_.back(), k);
-    block_->Norm(last, nullptr, &ada, final_);
+    if (!fuse_final) block_->Norm(last, nullptr, &final_ada, final_);
   } else {
     block_->Norm(last, &w_.expert.final_norm, nullptr, final_);
   }

@@ -84,8 +84,12 @@ class ActionExpert {
   void BuildTimeTables();
   void ComputeStepModulations(int k);                  // unfolded pi0.5
   AdaModulation Modulation(const Site& site, int k) const;
+  // Runs the expert's layers over x. With adaRMS (pi0.5) and no tracer, each layer's MLP
+  // residual is fused with the next layer's input norm (AdaChain), and with the final norm
+  // into `final_out` when `final_ada` is given (then the caller skips that norm).
   void RunLayers(const Tensor& x, const Tensor& positions, const Tensor& mask, int64_t kv_offset,
-                 int64_t kv_len, const KvCache& kv, int k, bool state_pass, const Tracer& trace);
+                 int64_t kv_len, const KvCache& kv, int k, bool state_pass, const Tracer& trace,
+                 const AdaModulation* final_ada = nullptr, const Tensor& final_out = Tensor());
 
   const Pi0Config& cfg_;
   const Pi0Weights& w_;

@@ -56,10 +56,16 @@ void GemmaBlock::Residual(const Tensor& x, const Tensor& y, const AdaModulation*
   be_.Add(x, y, x);
 }
 
+void GemmaBlock::ResidualNorm(const Tensor& x, const Tensor& y, const AdaModulation& gate,
+                              const AdaModulation& norm, const Tensor& out) {
+  be_.MulAddAdaRmsNorm(x, y, PerToken(gate.gate, y.shape), PerToken(norm.scale, x.shape),
+                       PerToken(norm.shift, x.shape), cfg_.rms_norm_eps, out);
+}
+
 void GemmaBlock::Forward(const GemmaLayerWeights& w, const Tensor& x,
                          const GemmaAttentionArgs& a, const AdaModulation* ada_in,
                          const AdaModulation* ada_post, bool kv_only, const Tracer& trace,
-                         std::string_view internals) {
+                         std::string_view internals, const AdaChain* chain) {
   const int64_t b = x.dim(0);
   const int64_t s = x.dim(1);
   const int64_t width = cfg_.width;
@@ -84,7 +90,10 @@ void GemmaBlock::Forward(const GemmaLayerWeights& w, const Tensor& x,
 
   // ---- attention ----------------------------------------------------------------------
   const Tensor h = normed_.Slice(0, 0, rows).Reshape({b, s, width});
-  if (!folded || detail) Norm(x, &w.input_norm, ada_in, h);
+  const bool input_normed = chain != nullptr && chain->input_normed;
+  VLART_CHECK(!input_normed || (ada_in != nullptr && !detail),
+              "GemmaBlock: a chained input norm needs adaRMS and an untraced layer");
+  if ((!folded || detail) && !input_normed) Norm(x, &w.input_norm, ada_in, h);
   if (detail) {
     trace(name("input_norm"), h);
     if (ada_in != nullptr) trace(name("attn_gate"), PerSample(ada_in->gate, b));
@@ -109,16 +118,22 @@ void GemmaBlock::Forward(const GemmaLayerWeights& w, const Tensor& x,
   be_.Attention(q, a.k_cache.Slice(1, 0, a.kv_len), a.v_cache.Slice(1, 0, a.kv_len), &a.mask,
                 scale, attn.Reshape({b, s, hq, d}));
   const Tensor y = tmp_.Slice(0, 0, rows);
+  // adaRMS: the gated residual and the post-attention norm are one op.
+  const bool post_fused = ada_in != nullptr && ada_post != nullptr;
   if (ada_in == nullptr && !detail) {
     be_.Linear(attn, w.o_w, nullptr, Activation::kNone, &x2, x2);
   } else {
     be_.Linear(attn, w.o_w, nullptr, Activation::kNone, nullptr, y);
     if (detail) trace(name("attn_out"), y.Reshape({b, s, width}));
-    Residual(x, y.Reshape({b, s, width}), ada_in);
+    if (post_fused) {
+      ResidualNorm(x, y.Reshape({b, s, width}), *ada_in, *ada_post, h);
+    } else {
+      Residual(x, y.Reshape({b, s, width}), ada_in);
+    }
   }
 
   // ---- MLP (GeGLU) -----------------------------------------------------------------------
-  if (!folded || detail) Norm(x, &w.post_norm, ada_post, h);
+  if ((!folded || detail) && !post_fused) Norm(x, &w.post_norm, ada_post, h);
   if (detail) {
     trace(name("post_norm"), h);
     if (ada_post != nullptr) trace(name("mlp_gate"), PerSample(ada_post->gate, b));
@@ -136,7 +151,13 @@ void GemmaBlock::Forward(const GemmaLayerWeights& w, const Tensor& x,
   } else {
     be_.Linear(gate, w.down_w, nullptr, Activation::kNone, nullptr, y);
     if (detail) trace(name("mlp_out"), y.Reshape({b, s, width}));
-    Residual(x, y.Reshape({b, s, width}), ada_post);
+    if (chain != nullptr && chain->next != nullptr && ada_post != nullptr) {
+      VLART_CHECK(!detail, "GemmaBlock: a chained next norm needs an untraced layer");
+      ResidualNorm(x, y.Reshape({b, s, width}), *ada_post, *chain->next,
+                   chain->next_out.data != nullptr ? chain->next_out : h);
+    } else {
+      Residual(x, y.Reshape({b, s, width}), ada_post);
+    }
   }
 }
 

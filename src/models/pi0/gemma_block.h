@@ -15,7 +15,8 @@
 // _gated_residual), reached through gemma_pytorch.py's prefix and suffix passes.
 // adaRMS (pi0.5 expert): [scale, shift, gate] = chunk3(Dense(cond)) (in that order);
 // Norm = x_hat * (1 + scale) + shift (one AdaRmsNorm: the same f32 operations in the same
-// order as openpi, rounded once); residual x + y * gate (one MulAdd).
+// order as openpi, rounded once); residual x + y * gate (one MulAdd); a residual followed by an
+// adaRMS norm is one MulAddAdaRmsNorm (the same operations: CUDA fuses them into one launch).
 // Folded norms (GemmaLayerWeights::norms_folded, Pi0ModelOptions::fold_rms_norms): the qkv and
 // gate/up GEMMs read x, their weights carry (1 + w), and RopeQkv / GatedActivation multiply
 // each row by 1 / sqrt(mean(x²) + eps) (RowRmsScale): no norm launches.
@@ -41,6 +42,15 @@ struct AdaModulation {
   Tensor gate;   // [R, W]  (unused by the final norm)
 };
 
+// adaRMS layers chained across their boundary (pi0.5's expert, untraced runs): the MLP's gated
+// residual of one layer and the next norm (the next layer's input norm, or the final norm) run
+// as one MulAddAdaRmsNorm, and the next layer skips its input norm.
+struct AdaChain {
+  bool input_normed = false;           // this layer's input norm is already in the block's scratch
+  const AdaModulation* next = nullptr;  // the next norm's modulation (null: plain residual)
+  Tensor next_out;  // where the next norm goes: [B, S, W]; undefined: the block's own scratch
+};
+
 struct GemmaAttentionArgs {
   Tensor positions;          // I32 [B, S]
   Tensor mask;               // F32 [B, S, kv_len] additive (0 / -2.3819763e38)
@@ -59,9 +69,12 @@ class GemmaBlock {
   // ada_in / ada_post: null for plain norms (w.input_norm / w.post_norm). When
   // `internals` is not empty and the tracer is active, traces "{internals}.input_norm",
   // ".attn_out", ".post_norm", ".mlp_out" (and ".attn_gate", ".mlp_gate" for adaRMS).
+  // With both ada_in and ada_post, the attention's gated residual and the post-attention
+  // norm are one op (MulAddAdaRmsNorm); `chain` (adaRMS only, may be null) fuses the MLP's
+  // residual with the next norm too (see AdaChain).
   void Forward(const GemmaLayerWeights& w, const Tensor& x, const GemmaAttentionArgs& attn,
                const AdaModulation* ada_in, const AdaModulation* ada_post, bool kv_only,
-               const Tracer& trace, std::string_view internals);
+               const Tracer& trace, std::string_view internals, const AdaChain* chain = nullptr);
 
   // Gemma RMSNorm of x [B, S, W] into out [B, S, W]: x_hat * (1 + weight) when `ada` is
   // null, else x_hat * (1 + scale) + shift.
@@ -70,6 +83,9 @@ class GemmaBlock {
  private:
   // x + y [* gate] into x; y [B, S, W] is scratch.
   void Residual(const Tensor& x, const Tensor& y, const AdaModulation* ada);
+  // x + y * gate.gate into x, then the adaRMS norm `norm` of x into out: one op.
+  void ResidualNorm(const Tensor& x, const Tensor& y, const AdaModulation& gate,
+                    const AdaModulation& norm, const Tensor& out);
 
   const GemmaConfig& cfg_;
   Backend& be_;
