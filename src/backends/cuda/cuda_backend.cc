@@ -31,10 +31,13 @@ namespace {
 
 constexpr size_t kArenaAlignment = 256;
 
-bool EnvFlag(const char* name) {
+// True when the environment variable `name` is set to exactly `value`.
+bool EnvIs(const char* name, std::string_view value) {
   const char* v = std::getenv(name);
-  return v != nullptr && std::string_view(v) == "1";
+  return v != nullptr && std::string_view(v) == value;
 }
+
+bool EnvFlag(const char* name) { return EnvIs(name, "1"); }
 
 size_t RoundUp(size_t n, size_t multiple) { return (n + multiple - 1) / multiple * multiple; }
 
@@ -179,18 +182,17 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   be->attention_simt_smem_limit_ = InitAttentionKernels(options.device);
   InitAttentionResidentKernels();
   be->attention_flash_device_ = InitAttentionFlashKernels();
-  if (const char* env = std::getenv("VLART_ATTENTION_CLUSTER_MERGE"); env != nullptr && std::string_view(env) == "0") {
-    be->attention_flash_device_.cluster_splits = 1;  // A/B runs: the merge kernel only
+  // Switches for same-call A/B runs (scripts/device_session.sh, STEPS=ab AB_ENV=...):
+  if (EnvIs("VLART_ATTENTION_CLUSTER_MERGE", "0")) {
+    be->attention_flash_device_.cluster_splits = 1;  // split partials through the merge kernel
   }
-  if (const char* env = std::getenv("VLART_FUSED_RESIDUAL_NORM"); env != nullptr && std::string_view(env) == "0") {
-    be->fuse_residual_norm_ = false;  // A/B runs: MulAddAdaRmsNorm as MulAdd then AdaRmsNorm
+  if (EnvIs("VLART_ATTENTION_CLUSTER_SPREAD", "0")) {
+    be->attention_flash_device_.spread_smem_bytes = 0;  // clusters may pack two blocks per SM
   }
   if (const char* env = std::getenv("VLART_ATTENTION_RESIDENT_SPLITS"); env != nullptr) {
-    be->forced_attention_resident_splits_ = std::max(0, std::atoi(env));  // A/B runs: 1 = no key split
+    be->forced_attention_resident_splits_ = std::max(0, std::atoi(env));  // 1: no key split
   }
-  if (const char* env = std::getenv("VLART_ATTENTION_CLUSTER_SPREAD"); env != nullptr && std::string_view(env) == "0") {
-    be->attention_flash_device_.spread_smem_bytes = 0;  // A/B runs: clusters pack two blocks per SM
-  }
+  be->fuse_residual_norm_ = !EnvIs("VLART_FUSED_RESIDUAL_NORM", "0");  // 0: MulAdd, AdaRmsNorm
   InitGemmMmaKernels();
   if (cudaError_t e = cudaMalloc(reinterpret_cast<void**>(&be->gemm_workspace_), kGemmWorkspaceFloats * sizeof(float));
       e != cudaSuccess) {
@@ -205,13 +207,9 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
     return fail("cudaMalloc(gemm counters)", e);
   }
   VLART_CUDA_CHECK(cudaMemset(be->gemm_counters_, 0, kGemmCounters * sizeof(int)));
-  if (const char* env = std::getenv("VLART_GEMM_AUTOTUNE"); env != nullptr && std::string_view(env) == "0") {
-    be->gemm_autotune_ = false;
-  }
+  if (EnvIs("VLART_GEMM_AUTOTUNE", "0")) be->gemm_autotune_ = false;
   be->fused_lt_epilogues_ = options.fused_lt_epilogues && !EnvFlag("VLART_GEMM_SINGLE_ROUNDING");
-  if (const char* env = std::getenv("VLART_GEMM_VERBOSE"); env != nullptr && std::string_view(env) == "1") {
-    be->gemm_verbose_ = true;
-  }
+  if (EnvFlag("VLART_GEMM_VERBOSE")) be->gemm_verbose_ = true;
   int sms = 0;
   if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, options.device) == cudaSuccess &&
       sms > 0) {
