@@ -200,8 +200,10 @@ __device__ __forceinline__ void LoadMaskTile(float* dst, const float* src, int64
 // Cluster-wide barrier: release this block's shared-memory writes, acquire the peers'. Every
 // thread of every block of the cluster must execute it.
 __device__ __forceinline__ void ClusterSync() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::
                    : "memory");
+#endif
 }
 
 // The merge of AttentionFlashMergeKernel, without the global round trip: the `splits` blocks
@@ -216,6 +218,9 @@ __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const 
                                                   const float (&m)[2], float (&l)[2], bool warp_active,
                                                   int wr, int grp, int tig, int r0, int rows, int g,
                                                   int b, int split, int splits) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+  __trap();  // never launched: InitAttentionFlashKernels finds no cluster launch before sm_90
+#else
   extern __shared__ __align__(16) unsigned char smem_raw[];
   constexpr int kPs = kD + 8;  // f32 row stride: a warp's float2 stores hit 2 wavefronts
   float* po = reinterpret_cast<float*>(smem_raw);                  // [kBlockM][kPs]
@@ -281,6 +286,7 @@ __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const 
     }
   }
   ClusterSync();
+#endif
 }
 
 // kSmemMask: the block's mask rows for each key tile are staged in shared memory with K
