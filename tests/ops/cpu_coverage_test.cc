@@ -47,6 +47,7 @@ const std::map<std::string, std::string>& MethodSuites() {
       {"LayerNorm", "CpuLayerNorm"},
       {"RmsNorm", "CpuRmsNorm"},
       {"AdaRmsNorm", "CpuAdaRmsNorm"},
+      {"MulAddAdaRmsNorm", "CpuMulAddAdaRmsNorm"},
       {"Softmax", "CpuSoftmax"},
       {"MeanOverTokens", "CpuMeanOverTokens"},
       {"Attention", "CpuAttention"},
