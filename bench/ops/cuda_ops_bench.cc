@@ -322,11 +322,11 @@ HostTensor Pi0Mask(int64_t batch, int64_t sq, int64_t sk) {
 // splits > 0 forces the head-folded kernel's key split count (ForceAttentionSplits): "[sN]" rows
 // show what the split heuristic trades. mask_ldg forces its per-score __ldg mask path
 // (ForceAttentionMaskLdg): "[ldg]" rows A/B the shared-memory mask staging (same results).
-// merge_kernel merges split partials with the merge kernel (ForceAttentionMergeKernel): "[mk]"
-// rows A/B the cluster merge (same results).
+// merge forces how split partials merge (ForceAttentionMerge): "[mk]" rows the merge kernel,
+// "[cl]" rows the cluster merge, A/B against the backend's choice (same results).
 void AddAttention(Bench& b, const char* model, int64_t batch, int64_t s, int64_t sk, int64_t hq, int64_t hkv,
                   int64_t d, bool fused, bool pi0_mask = false, int splits = 0, bool mask_ldg = false,
-                  bool merge_kernel = false) {
+                  cuda::AttentionMerge merge = cuda::AttentionMerge::kAuto) {
   const double e = b.Elem();
   Tensor q, k, v;
   if (fused) {
@@ -342,17 +342,20 @@ void AddAttention(Bench& b, const char* model, int64_t batch, int64_t s, int64_t
   const Tensor mask = pi0_mask ? b.Upload(Pi0Mask(batch, s, sk)) : Tensor();
   b.Add({fmt::format("Attention {} B{} Sq{} Sk{} H{}/{} D{}{}{}{}{}", model, batch, s, sk, hq, hkv, d,
                      pi0_mask ? " +mask" : "", splits > 0 ? fmt::format(" [s{}]", splits) : "",
-                     mask_ldg ? " [ldg]" : "", merge_kernel ? " [mk]" : ""),
+                     mask_ldg ? " [ldg]" : "",
+                     merge == cuda::AttentionMerge::kKernel    ? " [mk]"
+                     : merge == cuda::AttentionMerge::kCluster ? " [cl]"
+                                                               : ""),
          4.0 * batch * hq * s * sk * d,
          e * (batch * (s * hq * d * 2 + 2 * sk * hkv * d)) + (pi0_mask ? 4.0 * batch * s * sk : 0.0),
          [=, &b]() {
            cuda::ForceAttentionSplits(b.backend(), splits);
            cuda::ForceAttentionMaskLdg(b.backend(), mask_ldg);
-           cuda::ForceAttentionMergeKernel(b.backend(), merge_kernel);
+           cuda::ForceAttentionMerge(b.backend(), merge);
            b.backend().Attention(q, k, v, pi0_mask ? &mask : nullptr, scale, out);
            cuda::ForceAttentionSplits(b.backend(), 0);
            cuda::ForceAttentionMaskLdg(b.backend(), false);
-           cuda::ForceAttentionMergeKernel(b.backend(), false);
+           cuda::ForceAttentionMerge(b.backend(), cuda::AttentionMerge::kAuto);
          }});
 }
 
@@ -622,14 +625,18 @@ int Main(int argc, char** argv) {
     AddAttention(b, "pi0-expert MQA", 1, 51, 581, 8, 1, 256, false);
     AddAttention(b, "pi0-expert MQA", 1, 51, 581, 8, 1, 256, false, true);
     for (int splits : {1, 2, 4, 7, 10}) AddAttention(b, "pi0-expert MQA", 1, 51, 581, 8, 1, 256, false, true, splits);
-    for (int splits : {4, 7, 10}) AddAttention(b, "pi0-expert MQA", 1, 51, 581, 8, 1, 256, false, true, splits, false, true);
+    for (int splits : {2, 4, 7, 10}) {
+      AddAttention(b, "pi0-expert MQA", 1, 51, 581, 8, 1, 256, false, true, splits, false, cuda::AttentionMerge::kKernel);
+      AddAttention(b, "pi0-expert MQA", 1, 51, 581, 8, 1, 256, false, true, splits, false, cuda::AttentionMerge::kCluster);
+    }
     for (int splits : {0, 1, 10}) AddAttention(b, "pi0-expert MQA", 1, 51, 581, 8, 1, 256, false, true, splits, true);
     AddAttention(b, "pi0-expert MQA", 1, 51, 867, 8, 1, 256, false, true);
     AddAttention(b, "pi05-expert MQA", 1, 10, 810, 8, 1, 256, false, true);
-    AddAttention(b, "pi05-expert MQA", 1, 10, 810, 8, 1, 256, false, true, 0, false, true);
+    AddAttention(b, "pi05-expert MQA", 1, 10, 810, 8, 1, 256, false, true, 0, false, cuda::AttentionMerge::kKernel);
     AddAttention(b, "pi0-expert MQA", 4, 51, 581, 8, 1, 256, false, true);
+    AddAttention(b, "pi0-expert MQA", 4, 51, 581, 8, 1, 256, false, true, 0, false, cuda::AttentionMerge::kCluster);
     AddAttention(b, "pi0-prefix MQA", 1, 532, 532, 8, 1, 256, false, true);
-    AddAttention(b, "pi0-prefix MQA", 1, 532, 532, 8, 1, 256, false, true, 0, false, true);
+    AddAttention(b, "pi0-prefix MQA", 1, 532, 532, 8, 1, 256, false, true, 0, false, cuda::AttentionMerge::kCluster);
     for (int splits : {2, 3, 4, 6}) AddAttention(b, "pi0-prefix MQA", 1, 532, 532, 8, 1, 256, false, true, splits);
     AddAttention(b, "pi0-prefix MQA", 1, 532, 532, 8, 1, 256, false, true, 0, true);
     AddAttention(b, "pi0-prefix MQA", 1, 816, 816, 8, 1, 256, false, true);

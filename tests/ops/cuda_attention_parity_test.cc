@@ -611,11 +611,11 @@ TEST_P(AttentionParity, Pi0FlashClusterMergeMatchesMergeKernelBits) {
     const auto run = [&](int force_splits, bool merge_kernel) {
       cuda.Fill(out, std::numeric_limits<float>::quiet_NaN());  // every element must be rewritten
       cuda::ForceAttentionSplits(cuda, force_splits);
-      cuda::ForceAttentionMergeKernel(cuda, merge_kernel);
+      cuda::ForceAttentionMerge(cuda, merge_kernel ? cuda::AttentionMerge::kKernel : cuda::AttentionMerge::kCluster);
       cuda::ResetStats(cuda);
       cuda.Attention(q.dev, k.dev, v.dev, &mask.dev, scale, out);
       cuda::ForceAttentionSplits(cuda, 0);
-      cuda::ForceAttentionMergeKernel(cuda, false);
+      cuda::ForceAttentionMerge(cuda, cuda::AttentionMerge::kAuto);
       const cuda::Stats st = cuda::StatsOf(cuda);
       EXPECT_EQ(st.attention_flash_split, flash ? 1 : 0) << force_splits << " splits";
       EXPECT_EQ(st.attention_flash_cluster_merge,

@@ -69,8 +69,14 @@ void CudaBackend::Attention(const Tensor& q, const Tensor& k, const Tensor& v, c
     // Partials live in scratch_ (one op at a time on the stream); a smaller scratch only
     // lowers the split count.
     const int splits = AttentionFlashSplits(a, num_sms_, scratch_bytes_, forced_attention_splits_);
-    const bool cluster_merge =
-        splits <= attention_flash_device_.cluster_splits && !force_attention_merge_kernel_;
+    bool cluster_merge = false;
+    if (splits > 1 && splits <= attention_flash_device_.cluster_splits) {
+      switch (forced_attention_merge_) {
+        case AttentionMerge::kAuto: cluster_merge = AttentionFlashClusterMergePays(a, splits, num_sms_); break;
+        case AttentionMerge::kCluster: cluster_merge = true; break;
+        case AttentionMerge::kKernel: cluster_merge = false; break;
+      }
+    }
     const AttentionFlashPath path = LaunchAttentionFlash(a, splits, scratch_, stream_, attention_flash_device_,
                                                          !force_attention_mask_ldg_, cluster_merge);
     ++stats_.attention_mma;

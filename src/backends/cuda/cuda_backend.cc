@@ -372,8 +372,8 @@ void ForceAttentionSplits(Backend& backend, int splits) {
 
 void ForceAttentionMaskLdg(Backend& backend, bool on) { AsCuda(backend).force_attention_mask_ldg_ = on; }
 
-void ForceAttentionMergeKernel(Backend& backend, bool on) {
-  AsCuda(backend).force_attention_merge_kernel_ = on;
+void ForceAttentionMerge(Backend& backend, AttentionMerge mode) {
+  AsCuda(backend).forced_attention_merge_ = mode;
 }
 
 void ForceAttentionResidentSplits(Backend& backend, int splits) {

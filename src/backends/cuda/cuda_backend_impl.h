@@ -220,7 +220,7 @@ class CudaBackend final : public Backend {
   std::optional<GemmMmaConfig> forced_gemm_config_;  // ForceGemmConfig (tests)
   int forced_attention_splits_ = 0;                   // ForceAttentionSplits (tests); 0: heuristic
   bool force_attention_mask_ldg_ = false;             // ForceAttentionMaskLdg (tests)
-  bool force_attention_merge_kernel_ = false;         // ForceAttentionMergeKernel (tests)
+  AttentionMerge forced_attention_merge_ = AttentionMerge::kAuto;  // ForceAttentionMerge (tests)
   int forced_attention_resident_splits_ = 0;          // ForceAttentionResidentSplits (tests)
   // The head-folded attention's device facts (InitAttentionFlashKernels): cluster_splits is
   // the largest split count merged in a cluster (1: never, also with
