@@ -186,6 +186,8 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   if (EnvIs("VLART_ATTENTION_CLUSTER_MERGE", "0")) {
     be->attention_flash_device_.cluster_splits = 1;  // split partials through the merge kernel
   }
+  if (EnvIs("VLART_ATTENTION_MERGE", "cluster")) be->forced_attention_merge_ = AttentionMerge::kCluster;
+  if (EnvIs("VLART_ATTENTION_MERGE", "kernel")) be->forced_attention_merge_ = AttentionMerge::kKernel;
   if (EnvIs("VLART_ATTENTION_CLUSTER_SPREAD", "0")) {
     be->attention_flash_device_.spread_smem_bytes = 0;  // clusters may pack two blocks per SM
   }
