@@ -30,8 +30,7 @@
 //            sm_90) and merge through distributed shared memory (ClusterMergeStore): each block
 //            parks its unnormalised f32 O and row (max, sum) in its own shared memory, and after
 //            a cluster barrier block s merges rows s, s + splits, ... of all partials in split
-//            order (AttentionFlashClusterMergePays: >= 4 splits, one wave of blocks). Otherwise
-//            (or where the cluster does not fit, or under ForceAttentionMerge), each block
+//            order. Where the cluster does not fit (or under ForceAttentionMerge), each block
 //            writes them to a workspace and a second kernel (one warp per row) merges them with
 //            the same operations in the same order: the same bits either way, on every run,
 //            whatever order blocks run in.
@@ -855,15 +854,6 @@ int AttentionFlashSplits(const AttentionArgs& a, int num_sms, size_t workspace_b
   }
   while (splits > 1 && AttentionFlashWorkspaceBytes(a, splits) > workspace_bytes) --splits;
   return std::max(splits, 1);
-}
-
-bool AttentionFlashClusterMergePays(const AttentionArgs& a, int splits, int num_sms) {
-  // cuda_ops_bench --graph, H100 (2026-11-23, [mk] rows against the default): pi0 expert 51x581
-  // 10 splits / 70 blocks 11.7 vs 13.5 us, 4 splits 17.8 vs 18.7, pi0.5 13 splits / 26 blocks
-  // 12.1 vs 13.7; but 2 splits (32 rows merged per block) 27.3 vs 20.9 and batch 4
-  // (5 splits, 140 blocks) 22.8 vs 20.2.
-  const int64_t blocks = RowTiles(a) * a.batch * a.hkv * splits;
-  return splits >= 4 && blocks <= num_sms;
 }
 
 AttentionFlashPath LaunchAttentionFlash(const AttentionArgs& a, int splits, void* workspace,

@@ -72,7 +72,9 @@ void CudaBackend::Attention(const Tensor& q, const Tensor& k, const Tensor& v, c
     bool cluster_merge = false;
     if (splits > 1 && splits <= attention_flash_device_.cluster_splits) {
       switch (forced_attention_merge_) {
-        case AttentionMerge::kAuto: cluster_merge = AttentionFlashClusterMergePays(a, splits, num_sms_); break;
+        // Wherever it fits: in the model it beat the merge kernel even where the isolated op
+        // bench said otherwise (docs/PERFORMANCE.md: pi0 batch 4, 5 splits, 140 blocks).
+        case AttentionMerge::kAuto:
         case AttentionMerge::kCluster: cluster_merge = true; break;
         case AttentionMerge::kKernel: cluster_merge = false; break;
       }

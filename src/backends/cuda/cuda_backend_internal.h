@@ -70,9 +70,9 @@ void ForceAttentionSplits(Backend& backend, int splits);
 // Test hook: with `on`, the head-folded attention reads its mask with one __ldg per score even
 // where it would stage the mask rows in shared memory (same results, bit for bit); false clears.
 void ForceAttentionMaskLdg(Backend& backend, bool on);
-// How split head-folded attention merges its partials: kAuto (the backend's choice,
-// AttentionFlashClusterMergePays), kCluster (in a thread-block cluster wherever one fits) or
-// kKernel (the merge kernel through the workspace). Test / bench hook; the bits are the same.
+// How split head-folded attention merges its partials: kAuto (the backend's choice: today in a
+// cluster wherever one fits), kCluster (in a thread-block cluster wherever one fits) or kKernel
+// (the merge kernel through the workspace). Test / bench hook; the bits are the same.
 enum class AttentionMerge { kAuto, kCluster, kKernel };
 void ForceAttentionMerge(Backend& backend, AttentionMerge mode);
 // Test hook: the K/V-resident attention (attention_resident.cu) splits its keys over 1, 2 or 4

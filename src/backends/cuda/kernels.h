@@ -201,10 +201,6 @@ AttentionFlashDevice InitAttentionFlashKernels();
 bool AttentionFlashSupported(const AttentionArgs& args);
 size_t AttentionFlashWorkspaceBytes(const AttentionArgs& args, int splits);
 int AttentionFlashSplits(const AttentionArgs& args, int num_sms, size_t workspace_bytes, int forced);
-// Whether merging `splits` partials in a cluster beats the merge kernel (measured on the H100):
-// at least 4 splits (a block merges at most 16 of its 64 rows) and a grid of at most one block
-// per SM (the clusters spread; a second wave packs blocks two to an SM).
-bool AttentionFlashClusterMergePays(const AttentionArgs& args, int splits, int num_sms);
 AttentionFlashPath LaunchAttentionFlash(const AttentionArgs& args, int splits, void* workspace,
                                         cudaStream_t stream, const AttentionFlashDevice& device,
                                         bool allow_smem_mask = true, bool cluster_merge = false);
