@@ -206,6 +206,64 @@ __device__ __forceinline__ void ClusterSync() {
 #endif
 }
 
+// Merges one folded row's split partials in split order (flash-decoding), all in f32:
+//   M = max_s m_s, w_s = exp(m_s - M) (M = -inf: base 0, every w_s = 0), L = Σ_s w_s l_s,
+//   out = (Σ_s w_s O_s) · (1 / L),
+// the calling warp's lane covering columns lane·4 + 128·j. ml(s) gives split s's (max, sum),
+// o(s, c) its O columns c..c+3. The merge kernel and the cluster merge both call it, so they
+// give the same bits.
+template <typename T, int kD, typename Ml, typename O>
+__device__ __forceinline__ void MergeSplitRow(int splits, int lane, T* orow, Ml ml, O o) {
+  float w[kAttentionFlashMaxSplits], l[kAttentionFlashMaxSplits];
+  float mx = -INFINITY;
+#pragma unroll
+  for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
+    w[s] = -INFINITY;
+    l[s] = 0.0f;
+    if (s < splits) {
+      const float2 v = ml(s);
+      w[s] = v.x;
+      l[s] = v.y;
+    }
+    mx = fmaxf(mx, w[s]);
+  }
+  const float base = mx == -INFINITY ? 0.0f : mx;
+  float sum = 0.0f;
+#pragma unroll
+  for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
+    if (s < splits) {
+      w[s] = __expf(w[s] - base);
+      sum += w[s] * l[s];
+    }
+  }
+  const float inv = 1.0f / sum;
+#pragma unroll
+  for (int c = lane * 4; c < kD; c += 128) {
+    float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll
+    for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
+      if (s < splits) {
+        const float4 v = o(s, c);
+        acc.x += w[s] * v.x;
+        acc.y += w[s] * v.y;
+        acc.z += w[s] * v.z;
+        acc.w += w[s] * v.w;
+      }
+    }
+    *reinterpret_cast<uint32_t*>(orow + c) = Pack<T>(acc.x * inv, acc.y * inv);
+    *reinterpret_cast<uint32_t*>(orow + c + 2) = Pack<T>(acc.z * inv, acc.w * inv);
+  }
+}
+
+// The (query, head) output row of folded row `row` of KV group (b, g).
+template <typename T>
+__device__ __forceinline__ T* FoldedOutRow(const AttentionArgs& p, int b, int g, int row) {
+  const int group = p.hq / p.hkv;
+  const int i = row / group;
+  const int h = g * group + row % group;
+  return static_cast<T*>(p.out) + b * p.o_sb + i * p.o_ss + h * p.o_sh;
+}
+
 // The merge of AttentionFlashMergeKernel, without the global round trip: the `splits` blocks
 // of one row tile form a cluster; each parks its unnormalised f32 O [64][kD] and its rows'
 // (max, sum) in its own shared memory (over the Q/K/V tiles, which nobody reads any more),
@@ -242,48 +300,16 @@ __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const 
   }
   ClusterSync();
   cg::cluster_group cluster = cg::this_cluster();
-  const int group = p.hq / p.hkv;
   const int valid = min(kBlockM, rows - r0);
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   for (int lr = split + warp * splits; lr < valid; lr += splits * kCombineWarps) {
-    float w[kAttentionFlashMaxSplits];
-    float mx = -INFINITY;
-#pragma unroll
-    for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
-      w[s] = s < splits ? cluster.map_shared_rank(pml, s)[lr].x : -INFINITY;
-      mx = fmaxf(mx, w[s]);
-    }
-    const float base = mx == -INFINITY ? 0.0f : mx;
-    float sum = 0.0f;
-#pragma unroll
-    for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
-      if (s < splits) {
-        w[s] = __expf(w[s] - base);
-        sum += w[s] * cluster.map_shared_rank(pml, s)[lr].y;
-      }
-    }
-    const float inv = 1.0f / sum;
-    const int row = r0 + lr;
-    const int i = row / group;
-    const int h = g * group + row % group;
-    T* orow = static_cast<T*>(p.out) + b * p.o_sb + i * p.o_ss + h * p.o_sh;
-#pragma unroll
-    for (int c = lane * 4; c < kD; c += 128) {
-      float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-#pragma unroll
-      for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
-        if (s < splits) {
-          const float4 v = *reinterpret_cast<const float4*>(cluster.map_shared_rank(po, s) + lr * kPs + c);
-          acc.x += w[s] * v.x;
-          acc.y += w[s] * v.y;
-          acc.z += w[s] * v.z;
-          acc.w += w[s] * v.w;
-        }
-      }
-      *reinterpret_cast<uint32_t*>(orow + c) = Pack<T>(acc.x * inv, acc.y * inv);
-      *reinterpret_cast<uint32_t*>(orow + c + 2) = Pack<T>(acc.z * inv, acc.w * inv);
-    }
+    MergeSplitRow<T, kD>(
+        splits, lane, FoldedOutRow<T>(p, b, g, r0 + lr),
+        [&](int s) { return cluster.map_shared_rank(pml, s)[lr]; },
+        [&](int s, int c) {
+          return *reinterpret_cast<const float4*>(cluster.map_shared_rank(po, s) + lr * kPs + c);
+        });
   }
   ClusterSync();
 #endif
@@ -526,14 +552,11 @@ __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
     l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
   }
   if (splits == 1) {
-    T* out = static_cast<T*>(p.out);
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       if (!row_ok[r]) continue;
       const float inv = 1.0f / l[r];  // 1/0 = inf for an all -inf row: 0 * inf = NaN, as the CPU
-      const int i = row[r] / group;
-      const int h = g * group + row[r] % group;
-      T* orow = out + b * p.o_sb + i * p.o_ss + h * p.o_sh;
+      T* orow = FoldedOutRow<T>(p, b, g, row[r]);
 #pragma unroll
       for (int dt = 0; dt < kD / 8; ++dt) {
         const int col = dt * 8 + 2 * tig;
@@ -558,62 +581,22 @@ __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
   }
 }
 
-// Merges the split partials of one folded row per warp, in split order:
-//   M = max_s m_s, w_s = exp(m_s - M) (M = -inf: base 0, every w_s = 0), L = Σ_s w_s l_s,
-//   out = (Σ_s w_s O_s) · (1 / L).
+// Merges the split partials of one folded row per warp (MergeSplitRow), from the workspace.
 template <typename T, int kD>
 __global__ void __launch_bounds__(kThreads)
     AttentionFlashMergeKernel(AttentionArgs p, const float* part_o, const float2* part_ml, int splits) {
   PdlAllowDependents();
   PdlWaitPrior();
-  const int group = p.hq / p.hkv;
-  const int64_t rows = static_cast<int64_t>(p.sq) * group;
+  const int64_t rows = static_cast<int64_t>(p.sq) * (p.hq / p.hkv);
   const int64_t n_rows = rows * p.batch * p.hkv;
   const int64_t R = static_cast<int64_t>(blockIdx.x) * kCombineWarps + threadIdx.x / 32;
   if (R >= n_rows) return;
-  const int lane = threadIdx.x % 32;
-
-  float w[kAttentionFlashMaxSplits];
-  float mx = -INFINITY;
-#pragma unroll
-  for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
-    w[s] = s < splits ? __ldcg(&part_ml[s * n_rows + R].x) : -INFINITY;
-    mx = fmaxf(mx, w[s]);
-  }
-  const float base = mx == -INFINITY ? 0.0f : mx;
-  float sum = 0.0f;
-#pragma unroll
-  for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
-    if (s < splits) {
-      w[s] = __expf(w[s] - base);
-      sum += w[s] * __ldcg(&part_ml[s * n_rows + R].y);
-    }
-  }
-  const float inv = 1.0f / sum;
-
   const int64_t bg = R / rows;
-  const int r = static_cast<int>(R % rows);
-  const int b = static_cast<int>(bg / p.hkv);
-  const int g = static_cast<int>(bg % p.hkv);
-  const int i = r / group;
-  const int h = g * group + r % group;
-  T* orow = static_cast<T*>(p.out) + b * p.o_sb + i * p.o_ss + h * p.o_sh;
-#pragma unroll
-  for (int c = lane * 4; c < kD; c += 128) {
-    float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-#pragma unroll
-    for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
-      if (s < splits) {
-        const float4 v = __ldcg(reinterpret_cast<const float4*>(part_o + (s * n_rows + R) * kD + c));
-        acc.x += w[s] * v.x;
-        acc.y += w[s] * v.y;
-        acc.z += w[s] * v.z;
-        acc.w += w[s] * v.w;
-      }
-    }
-    *reinterpret_cast<uint32_t*>(orow + c) = Pack<T>(acc.x * inv, acc.y * inv);
-    *reinterpret_cast<uint32_t*>(orow + c + 2) = Pack<T>(acc.z * inv, acc.w * inv);
-  }
+  MergeSplitRow<T, kD>(
+      splits, threadIdx.x % 32,
+      FoldedOutRow<T>(p, static_cast<int>(bg / p.hkv), static_cast<int>(bg % p.hkv), static_cast<int>(R % rows)),
+      [&](int s) { return __ldcg(&part_ml[s * n_rows + R]); },
+      [&](int s, int c) { return __ldcg(reinterpret_cast<const float4*>(part_o + (s * n_rows + R) * kD + c)); });
 }
 
 int64_t FoldedRows(const AttentionArgs& a) { return static_cast<int64_t>(a.sq) * (a.hq / a.hkv); }

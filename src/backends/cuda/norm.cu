@@ -237,16 +237,20 @@ __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, fl
 }
 
 // AdaRmsNorm on 16-byte vectors: the RmsNorm passes of RowVecKernel, then x, scale and shift
-// of the row as vectors (scale / shift rows may repeat: broadcast views).
-template <typename T>
-__global__ void AdaRmsNormVecKernel(StridedArg x, StridedArg scale, StridedArg shift, float eps,
-                                    StridedArg out) {
+// of the row as vectors (scale / shift rows may repeat: broadcast views). kResidual
+// (MulAddAdaRmsNorm, pi0.5's gated residual before the norm): pass 1 first makes x + y·gate with
+// MulAdd's one f32 FMA, stores it rounded to T back into x and squares the rounded value, so
+// the result is bit-identical to MulAddRowsKernel followed by this kernel without kResidual
+// (y and gate are not read then).
+template <typename T, bool kResidual>
+__global__ void AdaRmsNormVecKernel(StridedArg x, StridedArg y, StridedArg gate, StridedArg scale,
+                                    StridedArg shift, float eps, StridedArg out) {
   constexpr int kW = kVecWidth<T>;
   PdlAllowDependents();
   PdlWaitPrior();  // launched with PDL (pdl.cuh)
   __shared__ float scratch[32];
   const int64_t width = InnerSize(x);
-  const T* xr = static_cast<const T*>(x.data) + RowOffsetOf(x, blockIdx.x);
+  T* xr = static_cast<T*>(x.data) + RowOffsetOf(x, blockIdx.x);
   const T* sr = static_cast<const T*>(scale.data) + RowOffsetOf(scale, blockIdx.x);
   const T* hr = static_cast<const T*>(shift.data) + RowOffsetOf(shift, blockIdx.x);
   T* orow = static_cast<T*>(out.data) + RowOffsetOf(out, blockIdx.x);
@@ -256,6 +260,16 @@ __global__ void AdaRmsNormVecKernel(StridedArg x, StridedArg scale, StridedArg s
   for (int64_t c = threadIdx.x * kW; c < width; c += step) {
     float v[kW];
     LoadVec(xr + c, v);
+    if constexpr (kResidual) {
+      float a[kW], g[kW];
+      LoadVec(static_cast<const T*>(y.data) + RowOffsetOf(y, blockIdx.x) + c, a);
+      LoadVec(static_cast<const T*>(gate.data) + RowOffsetOf(gate, blockIdx.x) + c, g);
+#pragma unroll
+      for (int i = 0; i < kW; ++i) v[i] = __fmaf_rn(a[i], g[i], v[i]);
+      StoreVec(xr + c, v);
+#pragma unroll
+      for (int i = 0; i < kW; ++i) v[i] = ToFloat(FromFloat<T>(v[i]));  // the stored values
+    }
 #pragma unroll
     for (int i = 0; i < kW; ++i) acc += v[i] * v[i];
   }
@@ -272,52 +286,24 @@ __global__ void AdaRmsNormVecKernel(StridedArg x, StridedArg scale, StridedArg s
   }
 }
 
-
-// MulAdd then AdaRmsNorm in one block per row (pi0.5's gated residual and the next adaRMS):
-// pass 1 computes x + y·gate with MulAdd's one f32 FMA, rounds it to T, stores it back to x
-// and accumulates the square of the rounded value; pass 2 is AdaRmsNormVecKernel's (the same
-// thread re-reads the vectors it wrote). Same loops, same reduction tree, same operations:
-// bit-identical to MulAddRowsKernel then AdaRmsNormVecKernel.
-template <typename T>
-__global__ void MulAddAdaRmsNormVecKernel(StridedArg x, StridedArg y, StridedArg gate,
-                                          StridedArg scale, StridedArg shift, float eps,
-                                          StridedArg out) {
-  constexpr int kW = kVecWidth<T>;
-  PdlAllowDependents();
-  PdlWaitPrior();  // launched with PDL (pdl.cuh)
-  __shared__ float scratch[32];
-  const int64_t width = InnerSize(x);
-  T* xr = static_cast<T*>(x.data) + RowOffsetOf(x, blockIdx.x);
-  const T* yr = static_cast<const T*>(y.data) + RowOffsetOf(y, blockIdx.x);
-  const T* gr = static_cast<const T*>(gate.data) + RowOffsetOf(gate, blockIdx.x);
-  const T* sr = static_cast<const T*>(scale.data) + RowOffsetOf(scale, blockIdx.x);
-  const T* hr = static_cast<const T*>(shift.data) + RowOffsetOf(shift, blockIdx.x);
-  T* orow = static_cast<T*>(out.data) + RowOffsetOf(out, blockIdx.x);
-  const int64_t step = static_cast<int64_t>(blockDim.x) * kW;
-
-  float acc = 0.0f;
-  for (int64_t c = threadIdx.x * kW; c < width; c += step) {
-    float v[kW], a[kW], g[kW];
-    LoadVec(xr + c, v);
-    LoadVec(yr + c, a);
-    LoadVec(gr + c, g);
-#pragma unroll
-    for (int i = 0; i < kW; ++i) v[i] = __fmaf_rn(a[i], g[i], v[i]);
-    StoreVec(xr + c, v);
-    LoadVec(xr + c, v);  // the rounded values, as the separate AdaRmsNorm reads them
-#pragma unroll
-    for (int i = 0; i < kW; ++i) acc += v[i] * v[i];
-  }
-  acc = BlockSum(acc, scratch);
-  const float r = 1.0f / sqrtf(acc / static_cast<float>(width) + eps);
-  for (int64_t c = threadIdx.x * kW; c < width; c += step) {
-    float v[kW], g[kW], b[kW];
-    LoadVec(xr + c, v);
-    LoadVec(sr + c, g);
-    LoadVec(hr + c, b);
-#pragma unroll
-    for (int i = 0; i < kW; ++i) v[i] = __fmaf_rn(v[i] * r, 1.0f + g[i], b[i]);
-    StoreVec(orow + c, v);
+// One block per row of the vector kernel above, in x's dtype.
+template <bool kResidual>
+void LaunchAdaRmsNormVec(const StridedArg& x, const StridedArg& y, const StridedArg& gate,
+                         const StridedArg& scale, const StridedArg& shift, float eps,
+                         const StridedArg& out, int64_t rows, cudaStream_t stream) {
+  const int64_t width = x.shape[x.ndim - 1];
+  const dim3 grid(static_cast<unsigned int>(rows));
+  const auto launch = [&](auto t) {
+    using T = decltype(t);
+    LaunchPdl(AdaRmsNormVecKernel<T, kResidual>, grid, dim3(ThreadsForRow(width / kVecWidth<T>)), 0,
+              stream, 1, x, y, gate, scale, shift, eps, out);
+  };
+  if (x.dtype == DType::kF32) {
+    launch(float{});
+  } else if (x.dtype == DType::kF16) {
+    launch(__half{});
+  } else {
+    launch(__nv_bfloat16{});
   }
 }
 
@@ -400,19 +386,7 @@ bool LaunchMulAddAdaRmsNorm(const StridedArg& x, const StridedArg& y, const Stri
   const int64_t rows = NumRows(x);
   if (rows == 0 || x.shape[x.ndim - 1] == 0) return false;
   if (!RowsOf16ByteVectors({&x, &y, &gate, &scale, &shift, &out})) return false;
-  const int64_t width = x.shape[x.ndim - 1];
-  const unsigned int grid = static_cast<unsigned int>(rows);
-  if (x.dtype == DType::kF32) {
-    LaunchPdl(MulAddAdaRmsNormVecKernel<float>, dim3(grid), dim3(ThreadsForRow(width / kVecWidth<float>)),
-              0, stream, 1, x, y, gate, scale, shift, eps, out);
-  } else if (x.dtype == DType::kF16) {
-    LaunchPdl(MulAddAdaRmsNormVecKernel<__half>, dim3(grid), dim3(ThreadsForRow(width / kVecWidth<__half>)),
-              0, stream, 1, x, y, gate, scale, shift, eps, out);
-  } else {
-    LaunchPdl(MulAddAdaRmsNormVecKernel<__nv_bfloat16>, dim3(grid),
-              dim3(ThreadsForRow(width / kVecWidth<__nv_bfloat16>)), 0, stream, 1, x, y, gate, scale,
-              shift, eps, out);
-  }
+  LaunchAdaRmsNormVec<true>(x, y, gate, scale, shift, eps, out, rows, stream);
   return true;
 }
 
@@ -420,22 +394,12 @@ bool LaunchAdaRmsNorm(const StridedArg& x, const StridedArg& scale, const Stride
                       float eps, const StridedArg& out, bool force_scalar, cudaStream_t stream) {
   const int64_t rows = NumRows(x);
   if (rows == 0 || x.shape[x.ndim - 1] == 0) return false;
-  const int64_t width = x.shape[x.ndim - 1];
-  const unsigned int grid = static_cast<unsigned int>(rows);
   if (!force_scalar && RowsOf16ByteVectors({&x, &scale, &shift, &out})) {
-    if (x.dtype == DType::kF32) {
-      LaunchPdl(AdaRmsNormVecKernel<float>, dim3(grid), dim3(ThreadsForRow(width / kVecWidth<float>)), 0,
-                stream, 1, x, scale, shift, eps, out);
-    } else if (x.dtype == DType::kF16) {
-      LaunchPdl(AdaRmsNormVecKernel<__half>, dim3(grid), dim3(ThreadsForRow(width / kVecWidth<__half>)), 0,
-                stream, 1, x, scale, shift, eps, out);
-    } else {
-      LaunchPdl(AdaRmsNormVecKernel<__nv_bfloat16>, dim3(grid),
-                dim3(ThreadsForRow(width / kVecWidth<__nv_bfloat16>)), 0, stream, 1, x, scale, shift,
-                eps, out);
-    }
+    LaunchAdaRmsNormVec<false>(x, x, x, scale, shift, eps, out, rows, stream);  // y, gate unused
     return true;
   }
+  const int64_t width = x.shape[x.ndim - 1];
+  const unsigned int grid = static_cast<unsigned int>(rows);
   AdaRmsNormKernel<<<grid, ThreadsForRow(width), 0, stream>>>(x, scale, shift, eps, out);
   VLART_CUDA_CHECK_LAUNCH();
   return false;
