@@ -251,18 +251,19 @@ TEST_P(LinearParity, EveryTensorCoreGemmConfig) {
       const cuda::Stats s = cuda::StatsOf(cuda);
       EXPECT_EQ(s.gemm_mma, 1);
       const bool skinny = cfg.tile >= cuda::kSkinnyTileBase && cfg.tile < cuda::kWgmmaTileBase;
+      const bool early_capable = cfg.tile >= cuda::kSkinnyTileBase;  // skinny and wgmma
       EXPECT_EQ(s.gemm_skinny, skinny ? 1 : 0);
-      EXPECT_EQ(s.gemm_b_sealed, skinny && c.sealed_w ? 1 : 0);
+      EXPECT_EQ(s.gemm_b_sealed, early_capable && c.sealed_w ? 1 : 0);
     }
   }
   cuda::ForceGemmConfig(cuda, -1, 1);
 }
 
-// The few-row GEMM's early weight loads change when bytes arrive, never what is computed:
+// The few-row and wgmma GEMMs' early weight loads change when bytes arrive, never what is computed:
 // with the same weights in a sealed arena (loads before the wait on the previous kernel)
 // and in an ordinary one (loads after it), every configuration gives the same bits, also
 // when x and the in-place residual are written by kernels launched right before the GEMM.
-TEST_P(LinearParity, SkinnyGemmSealedWeightsMatchUnsealedBits) {
+TEST_P(LinearParity, TensorCoreGemmSealedWeightsMatchUnsealedBits) {
   VLART_REQUIRE_REAL_CUDA();
   const ParityMode mode = GetParam();
   if (mode != ParityMode::kBF16 && mode != ParityMode::kF16) GTEST_SKIP() << "16-bit modes only";
@@ -298,8 +299,10 @@ TEST_P(LinearParity, SkinnyGemmSealedWeightsMatchUnsealedBits) {
       const auto* p = static_cast<const unsigned char*>(h.view().data);
       return std::vector<unsigned char>(p, p + h.nbytes());
     };
-    const std::vector<cuda::GemmMmaConfig> configs = cuda::GemmSkinnyCandidates(c.m, c.n, c.k, 132);
+    std::vector<cuda::GemmMmaConfig> configs = cuda::GemmSkinnyCandidates(c.m, c.n, c.k, 132);
     if (configs.empty()) GTEST_SKIP() << "the few-row GEMM needs sm_90 (clusters)";
+    // The wgmma GEMM's early weight boxes (sm_90a builds only: none offered elsewhere).
+    for (const cuda::GemmMmaConfig& cfg : cuda::GemmWgmmaCandidates(c.m, c.n, c.k, 132)) configs.push_back(cfg);
     for (const cuda::GemmMmaConfig& cfg : configs) {
       SCOPED_TRACE(fmt::format("tile {} splits {}", cfg.tile, cfg.splits));
       cuda::ForceGemmConfig(cuda, cfg.tile, cfg.splits);

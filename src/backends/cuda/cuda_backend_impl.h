@@ -206,6 +206,9 @@ class CudaBackend final : public Backend {
   float* gemm_f32_ = nullptr;  // [kGemmWorkspaceFloats] f32 products of the cuBLASLt candidate
   int* gemm_counters_ = nullptr;
   bool gemm_autotune_ = true;  // VLART_GEMM_AUTOTUNE=0 turns timing off
+  // The tuner times [neighbor, GEMM] pairs minus neighbors (gemm_tune_neighbor.cu);
+  // VLART_GEMM_TUNE_NEIGHBOR=0: bursts of the GEMM alone (the earlier tuner, for A/B runs).
+  bool gemm_tune_neighbor_ = true;
   void* tune_out_ = nullptr;   // output of timed candidate runs
   void* staging_ = nullptr;    // pinned host buffer of Upload
   size_t staging_bytes_ = 0;

@@ -21,7 +21,7 @@ struct Stats {
   int64_t gemm_mma = 0;         // Linear/Conv2d GEMMs run by vlart's tensor-core GEMMs
   int64_t gemm_wgmma = 0;       // ... of which the Hopper wgmma kernel (gemm_wgmma.cu)
   int64_t gemm_skinny = 0;      // ... of which the few-row kernel (gemm_skinny.cu)
-  int64_t gemm_b_sealed = 0;    // ... of which read sealed weights (early loads allowed)
+  int64_t gemm_b_sealed = 0;    // ... of which (skinny or wgmma) read sealed weights (early loads)
   int64_t gemm_cublaslt = 0;    // Linear/Conv2d GEMMs run by cuBLASLt
   int64_t gemm_simt = 0;        // ... by the SIMT fallback GEMM (incl. DomainLinear)
   int64_t epilogue_passes = 0;  // extra elementwise passes after a cuBLASLt GEMM

@@ -36,7 +36,7 @@
 //            per slice; bulk (TMA) copies are the next step.
 // Requires:  sm_90 (clusters, griddepcontrol); elsewhere the body traps and no config is offered.
 // Reference: backends/cpu Linear; tests/ops/cuda_linear_parity_test.cc
-//            (EveryTensorCoreGemmConfig; SkinnyGemmSealedWeightsMatchUnsealedBits).
+//            (EveryTensorCoreGemmConfig; TensorCoreGemmSealedWeightsMatchUnsealedBits).
 // Napkin:    pi0 expert gate_up (51 x 1024 -> 8192): 16.8 MB of weights, 5.0 us at 3.35 TB/s;
 //            128 column tiles x S = 1..2 blocks. down (51 x 4096 -> 1024): 8.4 MB, 16 tiles x 8.
 

@@ -82,10 +82,16 @@ constexpr WgmmaTile kWgmmaTiles[] = {
 };
 constexpr int kNumWgmmaTiles = sizeof(kWgmmaTiles) / sizeof(kWgmmaTiles[0]);
 
+// Few-token tiles (the action experts' 10-51 rows) keep their pipeline under half an SM's
+// shared memory, so that a block can be resident next to the previous GEMM's block and
+// fetch its first weight slices while that one finishes (early weights, below).
+constexpr int kSmallTok = 64;
+constexpr int kSmallSmemBudget = 100 * 1024;
+
 constexpr int StageBytes(int feat, int tok) { return (feat + tok) * kRowBytes; }
 // As many pipeline stages as the shared-memory budget holds, 3..8.
 constexpr int StagesFor(int feat, int tok) {
-  const int n = kSmemBudget / StageBytes(feat, tok);
+  const int n = (tok <= kSmallTok ? kSmallSmemBudget : kSmemBudget) / StageBytes(feat, tok);
   return n > 8 ? 8 : (n < 3 ? 3 : n);
 }
 constexpr int PartialStride(int feat) { return feat + 4; }  // f32 words per token row
@@ -283,25 +289,44 @@ __global__ void __launch_bounds__(kFeat * 2, 1)
   const int nkb = kb_end - kb_begin;
   // full[s] completes when slot s holds its K slice (both operands, by the copy engine).
   __shared__ alignas(8) uint64_t full[kStages];
-  PdlAllowDependents();
-  if (tid == 0) {
-    for (int st = 0; st < kStages; ++st) MbarInit(SmemAddr(&full[st]), 1);
-    FenceMbarInit();
-  }
-  // Launched with PDL (pdl.cuh): the setup above overlaps the previous kernel's tail.
-  PdlWaitPrior();
-  __syncthreads();
-  // Thread 0 fills a slot: the kFeat x 64 weight box and kParts token boxes of kTokN x 64.
-  auto load_stage = [&](int slot, int kb) {
+  // Thread 0 fills a slot: the kFeat x 64 weight box and kParts token boxes of kTokN x 64, in
+  // two halves so that the weights may go first (one arrival announcing both halves' bytes:
+  // the phase cannot complete before the token boxes land too).
+  auto load_weights = [&](int slot, int kb) {
     const uint32_t stage = base_addr + slot * StageBytes(kFeat, kTok);
     const uint32_t bar = SmemAddr(&full[slot]);
     MbarArriveExpectTx(bar, StageBytes(kFeat, kTok));
     TmaLoad2d(stage, &weights, kb * kBK, f0, bar);
+  };
+  auto load_tokens = [&](int slot, int kb) {
+    const uint32_t stage = base_addr + slot * StageBytes(kFeat, kTok);
+    const uint32_t bar = SmemAddr(&full[slot]);
 #pragma unroll
     for (int part = 0; part < kParts; ++part) {
       TmaLoad2d(stage + (kFeat + part * kTokN) * kRowBytes, &tokens, kb * kBK, t0 + part * kTokN, bar);
     }
   };
+  auto load_stage = [&](int slot, int kb) {
+    load_weights(slot, kb);
+    load_tokens(slot, kb);
+  };
+  const int prologue = kStages - 1 < nkb ? kStages - 1 : nkb;
+  // Early weights: sealed weights (GemmMmaArgs::b_sealed) are written by no kernel, so the
+  // prologue's weight boxes are requested before griddepcontrol.wait. With programmatic
+  // dependent launch (pdl.cuh) they stream in while the previous kernel (which read or wrote
+  // the tokens, never these weights) is still running; the token boxes follow the wait.
+  const bool early = p.b_sealed;
+  PdlAllowDependents();
+  if (tid == 0) {
+    for (int st = 0; st < kStages; ++st) MbarInit(SmemAddr(&full[st]), 1);
+    FenceMbarInit();
+    if (early) {
+      for (int st = 0; st < prologue; ++st) load_weights(st, kb_begin + st);
+    }
+  }
+  // Launched with PDL (pdl.cuh): the setup above overlaps the previous kernel's tail.
+  PdlWaitPrior();
+  __syncthreads();
 
   float acc[kParts][kAcc];
 #pragma unroll
@@ -311,7 +336,13 @@ __global__ void __launch_bounds__(kFeat * 2, 1)
   }
 
   if (tid == 0) {
-    for (int st = 0; st < kStages - 1 && st < nkb; ++st) load_stage(st, kb_begin + st);
+    for (int st = 0; st < prologue; ++st) {
+      if (early) {
+        load_tokens(st, kb_begin + st);
+      } else {
+        load_stage(st, kb_begin + st);
+      }
+    }
   }
   for (int i = 0; i < nkb; ++i) {
     const int slot = i % kStages;

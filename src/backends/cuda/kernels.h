@@ -166,6 +166,10 @@ bool GemmWgmmaOffered();
 std::vector<GemmMmaConfig> GemmWgmmaCandidates(int64_t m, int64_t n, int64_t k, int num_sms);
 void LaunchGemmWgmma(const GemmMmaArgs& args, DType dtype, const GemmMmaConfig& config,
                      cudaStream_t stream);
+// The GEMM tuner's stand-in for the kernel before a GEMM (gemm_tune_neighbor.cu): one block per
+// SM spinning ~1.5 us after waiting on the previous kernel, launched with PDL, touching no
+// memory.
+void LaunchTuneNeighbor(int num_sms, cudaStream_t stream);
 // splits (1, 2 or 4): warps per block = 4 x splits, each group of 4 taking one range of the
 // 64-key blocks, merged in shared memory. AttentionResidentSplits picks it for `num_sms` SMs
 // (`forced` > 0: rounded down to 1, 2 or 4), never more than the key blocks.

@@ -33,6 +33,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -179,6 +180,7 @@ bool CudaBackend::TryGemmMma(const GemmOperands& g) {
     LaunchGemmMma(p, t, config, gemm_workspace_, gemm_counters_, stream_);
     if (config.tile >= kWgmmaTileBase) {
       ++stats_.gemm_wgmma;
+      if (p.b_sealed) ++stats_.gemm_b_sealed;
     } else if (config.tile >= kSkinnyTileBase) {
       ++stats_.gemm_skinny;
       if (p.b_sealed) ++stats_.gemm_b_sealed;
@@ -297,9 +299,13 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   // for short kernels. The burst cycles through copies of B so that, as in a model where
   // every layer has its own weights, the weights come from HBM rather than from an L2
   // warmed by the previous launch (timing one hot B picked configs that lost in the model).
-  // Median of 5 samples after one warm-up replay. (scratch_ may hold this GEMM's
-  // materialised A, so trials write to their own buffer, grown here: no graph is being
-  // captured.)
+  // Each GEMM launch follows a neighbor kernel (gemm_tune_neighbor.cu: PDL, ~1.5 us, no
+  // memory), as in a model, and the neighbors' own burst is subtracted: a PDL GEMM is
+  // credited with starting behind a different kernel, not behind a copy of itself, and a
+  // cuBLASLt GEMM is charged the launch gaps it has in the model (VLART_GEMM_TUNE_NEIGHBOR=0:
+  // bursts of the GEMM alone). Median of 5 samples after one warm-up replay. (scratch_ may
+  // hold this GEMM's materialised A, so trials write to their own buffer, grown here: no
+  // graph is being captured.)
   constexpr int kBurst = 8;
   const size_t b_bytes = static_cast<size_t>(p.n) * p.ldb * ElementBytes(dtype);
   constexpr size_t kColdBytes = size_t{96} << 20;  // ~2x the H100's 50 MB L2
@@ -322,6 +328,40 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   cudaEvent_t start, stop;
   VLART_CUDA_CHECK(cudaEventCreate(&start));
   VLART_CUDA_CHECK(cudaEventCreate(&stop));
+  // Median over 5 replays of a graph made of kBurst calls of `launch` (after one warm-up
+  // replay), per call, in us; negative when a launch was refused inside the capture.
+  const auto time_burst = [&](const std::function<bool()>& launch) -> float {
+    bool ran = true;
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    VLART_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+    for (int b = 0; b < kBurst; ++b) ran = launch() && ran;
+    VLART_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+    if (!ran) {  // nothing to time
+      VLART_CUDA_CHECK(cudaGraphDestroy(graph));
+      return -1.0f;
+    }
+    VLART_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+    VLART_CUDA_CHECK(cudaGraphLaunch(exec, stream_));  // warm-up
+    std::vector<float> us;
+    for (int i = 0; i < 5; ++i) {
+      VLART_CUDA_CHECK(cudaEventRecord(start, stream_));
+      VLART_CUDA_CHECK(cudaGraphLaunch(exec, stream_));
+      VLART_CUDA_CHECK(cudaEventRecord(stop, stream_));
+      VLART_CUDA_CHECK(cudaEventSynchronize(stop));
+      float ms = 0;
+      VLART_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+      us.push_back(ms * 1000.0f / kBurst);
+    }
+    VLART_CUDA_CHECK(cudaGraphExecDestroy(exec));
+    VLART_CUDA_CHECK(cudaGraphDestroy(graph));
+    std::sort(us.begin(), us.end());
+    return us[us.size() / 2];
+  };
+  const float neighbor_us = gemm_tune_neighbor_ ? time_burst([&] {
+    LaunchTuneNeighbor(num_sms_, stream_);
+    return true;
+  }) : 0.0f;
   float best_us = 1e30f, best_score = 1e30f;
   std::string log;
   std::vector<GemmMmaConfig> candidates = GemmMmaCandidates(p.m, p.n, p.k, num_sms_);
@@ -349,31 +389,13 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
     };
     launch();  // eager first: cuBLASLt plans its algorithm and may reject it here
     if (!ran) continue;
-    cudaGraph_t graph = nullptr;
-    cudaGraphExec_t exec = nullptr;
-    VLART_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-    for (int b = 0; b < kBurst; ++b) launch();
-    VLART_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
-    if (!ran) {  // a launch inside the capture was refused: nothing to time
-      VLART_CUDA_CHECK(cudaGraphDestroy(graph));
-      continue;
-    }
-    VLART_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
-    VLART_CUDA_CHECK(cudaGraphLaunch(exec, stream_));  // warm-up
-    std::vector<float> us;
-    for (int i = 0; i < 5; ++i) {
-      VLART_CUDA_CHECK(cudaEventRecord(start, stream_));
-      VLART_CUDA_CHECK(cudaGraphLaunch(exec, stream_));
-      VLART_CUDA_CHECK(cudaEventRecord(stop, stream_));
-      VLART_CUDA_CHECK(cudaEventSynchronize(stop));
-      float ms = 0;
-      VLART_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-      us.push_back(ms * 1000.0f / kBurst);
-    }
-    VLART_CUDA_CHECK(cudaGraphExecDestroy(exec));
-    VLART_CUDA_CHECK(cudaGraphDestroy(graph));
-    std::sort(us.begin(), us.end());
-    const float med = us[us.size() / 2];
+    const float burst_us = time_burst([&] {
+      if (gemm_tune_neighbor_) LaunchTuneNeighbor(num_sms_, stream_);
+      launch();
+      return ran;
+    });
+    if (burst_us < 0.0f) continue;  // a launch inside the capture was refused
+    const float med = burst_us - neighbor_us;
     if (gemm_verbose_) {
       log += c.tile == kGemmViaCublas ? fmt::format(" {}{}:{:.1f}", c.lt_fused ? "lf" : "lt", c.lt_algo, med)
                                       : fmt::format(" t{}s{}:{:.1f}", c.tile, c.splits, med);
@@ -397,9 +419,10 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
     VLART_CUDA_CHECK(cudaFree(b_copies));
   }
   if (gemm_verbose_) {
-    std::fprintf(stderr, "vlart gemm %dx%dx%d act %d -> tile %d splits %d algo %d%s (%.1f us) |%s\n",
-                 p.m, p.n, p.k, p.act, best.tile, best.splits, best.lt_algo,
-                 best.lt_fused ? " fused" : "", best_us, log.c_str());
+    std::fprintf(stderr,
+                 "vlart gemm %dx%dx%d act %d%s -> tile %d splits %d algo %d%s (%.1f us; neighbor %.1f us) |%s\n",
+                 p.m, p.n, p.k, p.act, p.b_sealed ? " sealed" : "", best.tile, best.splits, best.lt_algo,
+                 best.lt_fused ? " fused" : "", best_us, neighbor_us, log.c_str());
   }
   gemm_configs_.emplace(key, best);
   return best;
