@@ -16,15 +16,21 @@
 // The fused cuBLASLt form the tuner may pick in the 16-bit modes (GemmMmaConfig::lt_fused,
 // CudaBackendOptions::fused_lt_epilogues) rounds the product x·wᵀ to the output dtype before
 // bias and residual are added: Rounding::kProductFirst adds L u_out |x·wᵀ| for that rounding.
+// With a kGeluTanh activation the same form may evaluate the GELU in cuBLASLt's epilogue
+// (GemmMmaConfig::lt_gelu), whose tanh is not correctly rounded: kProductFirst also adds
+// kLtGeluRel |pre| (the bound CublasLtGeluEpilogueIsTheTanhForm measures in f32).
 // Cases the tuner decides use TunedRounding(mode); forced unfused configurations keep kOnce.
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "backends/cuda/cublaslt_gemm.h"
 #include "backends/cuda/cuda_backend_internal.h"
 #include "backends/cuda/kernels.h"
 #include "cuda_parity_util.h"
@@ -39,6 +45,10 @@ enum class Residual { kNone, kSeparate, kInPlace };
 
 // How many times a path may round a 16-bit result (see the header).
 enum class Rounding { kOnce, kProductFirst };
+// cuBLASLt's GELU epilogue against the tanh form in exact arithmetic: |error| <= kLtGeluRel |x|,
+// i.e. 0.5 |x| |tanh error| with the tanh error at most 2^-10 (the PTX ISA gives 2^-10.987 as
+// tanh.approx.f32's maximum relative error; f32 rounding of the rest is far below).
+constexpr double kLtGeluRel = 1.0 / (1 << 11);
 Rounding TunedRounding(ParityMode mode) {  // parity backends keep fused_lt_epilogues on
   return mode == ParityMode::kBF16 || mode == ParityMode::kF16 ? Rounding::kProductFirst
                                                                : Rounding::kOnce;
@@ -126,6 +136,7 @@ void RunLinearCase(ParityMode mode, const LinearCase& c, uint64_t seed, Rounding
       const double wv = std::fabs(want.data<float>()[e]);
       double t = u_out * wv + lip * (ReductionTol(c.k, s) + x_round * s) + AbsFloor(dt);
       if (has_act) t += lip * u_out * p + kFunctionUlps * kUnitF32 * (p + wv);
+      if (rounding == Rounding::kProductFirst && c.act == Activation::kGeluTanh) t += kLtGeluRel * p;
       if (rounding == Rounding::kProductFirst && (c.bias || c.residual != Residual::kNone)) {
         const double product = std::fabs(pre.data<float>()[e] - (c.bias ? bias.host.data<float>()[j] : 0.0f));
         t += lip * u_out * product;
@@ -417,6 +428,85 @@ TEST_P(LinearParity, EveryFusedCublasLtAlgorithm) {
       if (k.fusable && algo == 0) {  // the heuristic's first algorithm always exists
         EXPECT_EQ(s.gemm_lt_fused, 1);
         EXPECT_EQ(s.epilogue_passes, k.c.act != Activation::kNone ? 1 : 0);
+      }
+    }
+  }
+  cuda::ForceGemmConfig(cuda, -1, 1);
+}
+
+// cuBLASLt's GELU epilogue (GemmMmaConfig::lt_gelu) is offered only for Activation::kGeluTanh,
+// because cuBLASLt's documentation does not say which GELU it computes. Measured here, in f32
+// output on exact pre-activations (x = j/32 in [-6, 6], one nonzero product term, no rounding
+// before the GELU): regressing D - gelu_tanh(x) on gelu_erf(x) - gelu_tanh(x) gives a
+// coefficient near 0 for the tanh form and near 1 for the erf form; the tanh form must also stay
+// within kLtGeluRel |x|. Then the bf16 / f16 Linear with the GELU epilogue, every algorithm, at
+// X-VLA's fc1 and SigLIP's fc1 shapes, against the CPU reference with that bound.
+TEST_P(LinearParity, CublasLtGeluEpilogueIsTheTanhForm) {
+  VLART_REQUIRE_REAL_CUDA();
+  const ParityMode mode = GetParam();
+  if (mode != ParityMode::kBF16 && mode != ParityMode::kF16) GTEST_SKIP() << "16-bit modes only";
+  const DType dt = ModeDType(mode);
+  Backend& cuda = CudaFor(mode);
+  auto arena = cuda.NewArena();
+  {
+    constexpr int64_t kRows = 385, kK = 16, kN = 8;  // x = (r - 192) / 32
+    HostTensor a(DType::kF32, Shape{kRows, kK});
+    HostTensor w(DType::kF32, Shape{kN, kK});
+    for (int64_t r = 0; r < kRows; ++r) a.data<float>()[r * kK] = static_cast<float>(r - 192) / 32.0f;
+    for (int64_t n = 0; n < kN; ++n) w.data<float>()[n * kK] = 1.0f;
+    Twin ad = MakeTwin(cuda, *arena, std::move(a), dt);
+    Twin wd = MakeTwin(cuda, *arena, std::move(w), dt);
+    const Tensor d = arena->Allocate(Shape{kRows, kN}, DType::kF32);
+    auto lt = cuda::LtGemm::Create(size_t{4} << 20);
+    ASSERT_TRUE(lt.ok()) << lt.status().ToString();
+    cuda::LtGemmProblem p;
+    p.m = kRows;
+    p.n = kN;
+    p.k = kK;
+    p.a = ad.dev.data;
+    p.lda = kK;
+    p.b = wd.dev.data;
+    p.ldb = kK;
+    p.ab_dtype = dt;
+    p.d = d.data;
+    p.ldd = kN;
+    p.d_dtype = DType::kF32;
+    p.gelu = true;
+    ASSERT_TRUE((*lt)->Run(p, cuda::StreamOf(cuda)));
+    HostTensor got(DType::kF32, d.shape);
+    cuda.Download(d, got.view());
+    cuda.Synchronize();
+    double num = 0, den = 0, worst = 0;
+    for (int64_t r = 0; r < kRows; ++r) {
+      const double x = static_cast<double>(r - 192) / 32.0;
+      const double tanh_form = 0.5 * x * (1.0 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+      const double erf_form = 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
+      for (int64_t n = 0; n < kN; ++n) {
+        const double e = got.data<float>()[r * kN + n] - tanh_form;
+        num += e * (erf_form - tanh_form);
+        den += (erf_form - tanh_form) * (erf_form - tanh_form);
+        worst = std::max(worst, std::fabs(e) / std::max(std::fabs(x), 1.0 / 32));
+        EXPECT_LE(std::fabs(e), kLtGeluRel * std::fabs(x) + 1e-6) << "x " << x;
+      }
+    }
+    const double beta = num / den;
+    std::printf("cuBLASLt GELU epilogue: regression on (erf - tanh) %.4f (tanh form 0, erf form 1); "
+                "max |D - gelu_tanh| / |x| %.3g\n", beta, worst);
+    EXPECT_LT(std::fabs(beta), 0.25) << "cuBLASLt's GELU epilogue is not the tanh form";
+  }
+  uint64_t salt = 3300;
+  for (int algo = 0; algo < 8; ++algo) {
+    for (const LinearCase& c : {LinearCase{262, 1024, 4096, true, Activation::kGeluTanh, Residual::kNone},
+                                LinearCase{512, 1152, 4304, true, Activation::kGeluTanh, Residual::kNone},
+                                LinearCase{7, 64, 40, true, Activation::kGeluTanh, Residual::kNone, 8, 8}}) {
+      SCOPED_TRACE(fmt::format("GELU epilogue, cuBLASLt algorithm {}", algo));
+      cuda::ForceGemmConfig(cuda, cuda::kForceCublas, 1, algo, /*lt_fused=*/true, /*lt_gelu=*/true);
+      cuda::ResetStats(cuda);
+      RunLinearCase(mode, c, TestSeed(++salt), Rounding::kProductFirst);
+      const cuda::Stats s = cuda::StatsOf(cuda);
+      if (algo == 0) {  // the heuristic's first algorithm always exists
+        EXPECT_EQ(s.gemm_lt_gelu, 1);
+        EXPECT_EQ(s.epilogue_passes, 0);
       }
     }
   }

@@ -64,7 +64,7 @@ cublasLtMatrixLayout_t MakeLayout(DType dtype, int64_t rows, int64_t cols, int64
 bool LtGemm::Key::operator==(const Key& o) const {
   return m == o.m && n == o.n && k == o.k && lda == o.lda && ldb == o.ldb && ldc == o.ldc &&
          ldd == o.ldd && ab_dtype == o.ab_dtype && d_dtype == o.d_dtype && has_bias == o.has_bias &&
-         has_c == o.has_c && align_a == o.align_a && align_b == o.align_b && align_c == o.align_c &&
+         has_c == o.has_c && gelu == o.gelu && align_a == o.align_a && align_b == o.align_b && align_c == o.align_c &&
          align_d == o.align_d;
 }
 
@@ -75,7 +75,7 @@ size_t LtGemm::KeyHash::operator()(const Key& k) const {
   };
   for (int64_t v : {k.m, k.n, k.k, k.lda, k.ldb, k.ldc, k.ldd}) mix(v);
   for (int v : {k.ab_dtype, k.d_dtype, static_cast<int>(k.has_bias), static_cast<int>(k.has_c),
-                k.align_a, k.align_b, k.align_c, k.align_d}) {
+                static_cast<int>(k.gelu), k.align_a, k.align_b, k.align_c, k.align_d}) {
     mix(v);
   }
   return h;
@@ -122,8 +122,10 @@ LtGemm::Plan& LtGemm::PlanFor(const Key& key) {
   VLART_CUBLAS_CHECK(cublasLtMatmulDescCreate(&plan.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
   SetDescAttr(plan.desc, CUBLASLT_MATMUL_DESC_TRANSA, CUBLAS_OP_T);
   SetDescAttr(plan.desc, CUBLASLT_MATMUL_DESC_TRANSB, CUBLAS_OP_N);
-  SetDescAttr(plan.desc, CUBLASLT_MATMUL_DESC_EPILOGUE,
-              key.has_bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT);
+  const cublasLtEpilogue_t epilogue =
+      key.gelu ? (key.has_bias ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_GELU)
+               : (key.has_bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT);
+  SetDescAttr(plan.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, epilogue);
   if (key.has_bias) {
     SetDescAttr(plan.desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, static_cast<int32_t>(ToCudaType(dt)));
   }
@@ -181,6 +183,7 @@ bool LtGemm::Run(const LtGemmProblem& p, cudaStream_t stream, int algo) {
   key.d_dtype = static_cast<int>(p.d_dtype);
   key.has_bias = p.bias != nullptr;
   key.has_c = p.c != nullptr;
+  key.gelu = p.gelu;
   key.align_a = RowAlignment(p.a, p.lda, ab_bytes);
   key.align_b = RowAlignment(p.b, p.ldb, ab_bytes);
   key.align_c = RowAlignment(p.c != nullptr ? p.c : p.d, key.ldc, d_bytes);

@@ -43,6 +43,10 @@ struct LtGemmProblem {
   void* d = nullptr;           // [M, N], row stride ldd
   int64_t ldd = 0;
   DType d_dtype = DType::kBF16;  // ab_dtype or F32
+  // cuBLASLt's GELU epilogue on (product + bias), before D's rounding (EPILOGUE_GELU_BIAS or
+  // EPILOGUE_GELU). The backend asks for it only for Activation::kGeluTanh: the H100
+  // measurement (LinearParity.CublasLtGeluEpilogueIsTheTanhForm) found the tanh form.
+  bool gelu = false;
 };
 
 class LtGemm {
@@ -63,7 +67,7 @@ class LtGemm {
   struct Key {
     int64_t m, n, k, lda, ldb, ldc, ldd;
     int ab_dtype, d_dtype;
-    bool has_bias, has_c;
+    bool has_bias, has_c, gelu;
     int align_a, align_b, align_c, align_d;
     bool operator==(const Key& o) const;
   };

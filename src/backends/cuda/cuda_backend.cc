@@ -211,6 +211,7 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   VLART_CUDA_CHECK(cudaMemset(be->gemm_counters_, 0, kGemmCounters * sizeof(int)));
   if (EnvIs("VLART_GEMM_AUTOTUNE", "0")) be->gemm_autotune_ = false;
   if (EnvIs("VLART_GEMM_TUNE_NEIGHBOR", "0")) be->gemm_tune_neighbor_ = false;
+  if (EnvIs("VLART_GEMM_LT_GELU", "0")) be->lt_gelu_ = false;
   be->fused_lt_epilogues_ = options.fused_lt_epilogues && !EnvFlag("VLART_GEMM_SINGLE_ROUNDING");
   if (EnvFlag("VLART_GEMM_VERBOSE")) be->gemm_verbose_ = true;
   int sms = 0;
@@ -385,12 +386,12 @@ void ForceAttentionResidentSplits(Backend& backend, int splits) {
 
 int AttentionClusterSplitsOf(Backend& backend) { return AsCuda(backend).attention_flash_device_.cluster_splits; }
 
-void ForceGemmConfig(Backend& backend, int tile, int splits, int lt_algo, bool lt_fused) {
+void ForceGemmConfig(Backend& backend, int tile, int splits, int lt_algo, bool lt_fused, bool lt_gelu) {
   CudaBackend& be = AsCuda(backend);
   if (tile < 0 && tile != kForceCublas) {
     be.forced_gemm_config_.reset();
   } else {
-    be.forced_gemm_config_ = GemmMmaConfig{tile, splits, lt_algo, lt_fused};
+    be.forced_gemm_config_ = GemmMmaConfig{tile, splits, lt_algo, lt_fused, lt_gelu};
   }
 }
 

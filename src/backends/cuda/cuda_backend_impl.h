@@ -177,8 +177,8 @@ class CudaBackend final : public Backend {
   // a 16-bit D, an activation as a pass over D; false for a plain product (nothing to fuse)
   // and for activation + residual. `algo` is LtGemm's algorithm number for that form. false
   // when cuBLASLt rejects the problem (or has no algorithm `algo`).
-  bool RunGemmLt(const GemmMmaArgs& p, DType dtype, int algo = 0, bool fused = false);
-  bool RunGemmLtFused(const GemmMmaArgs& p, DType dtype, int algo);
+  bool RunGemmLt(const GemmMmaArgs& p, DType dtype, int algo = 0, bool fused = false, bool gelu = false);
+  bool RunGemmLtFused(const GemmMmaArgs& p, DType dtype, int algo, bool gelu);
   static constexpr int kGemmViaCublas = -1;  // GemmMmaConfig::tile of that candidate
 
   int device_ = 0;
@@ -209,6 +209,7 @@ class CudaBackend final : public Backend {
   // The tuner times [neighbor, GEMM] pairs minus neighbors (gemm_tune_neighbor.cu);
   // VLART_GEMM_TUNE_NEIGHBOR=0: bursts of the GEMM alone (the earlier tuner, for A/B runs).
   bool gemm_tune_neighbor_ = true;
+  bool lt_gelu_ = true;  // GELU-epilogue candidates (GemmMmaConfig::lt_gelu); VLART_GEMM_LT_GELU=0: none
   void* tune_out_ = nullptr;   // output of timed candidate runs
   void* staging_ = nullptr;    // pinned host buffer of Upload
   size_t staging_bytes_ = 0;

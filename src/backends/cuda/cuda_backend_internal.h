@@ -27,6 +27,7 @@ struct Stats {
   int64_t epilogue_passes = 0;  // extra elementwise passes after a cuBLASLt GEMM
   int64_t gemm_lt_direct = 0;   // 16-bit cuBLASLt GEMMs written straight to D (no f32 pass)
   int64_t gemm_lt_fused = 0;    // ... of which bias/residual went in cuBLASLt's epilogue
+  int64_t gemm_lt_gelu = 0;     // ... of which the GELU (tanh form) too (no pass over D)
   int64_t attention_mma = 0;       // any tensor-core attention kernel
   int64_t attention_resident = 0;  // ... of which the K/V-resident one
   int64_t attention_resident_split = 0;  // ... of those, calls with the keys split over warps
@@ -61,8 +62,10 @@ void ResetStats(Backend& backend);
 // tile -1: back to the tuner; kForceCublas: the tuner's cuBLASLt candidate (RunGemmLt).
 inline constexpr int kForceCublas = -2;
 // lt_algo: with kForceCublas, LtGemm's algorithm number (0: the heuristic's first choice);
-// lt_fused: with kForceCublas, the fused form (GemmMmaConfig::lt_fused).
-void ForceGemmConfig(Backend& backend, int tile, int splits, int lt_algo = 0, bool lt_fused = false);
+// lt_fused: with kForceCublas, the fused form (GemmMmaConfig::lt_fused); lt_gelu: with it, a
+// kGeluTanh activation in cuBLASLt's GELU epilogue (GemmMmaConfig::lt_gelu).
+void ForceGemmConfig(Backend& backend, int tile, int splits, int lt_algo = 0, bool lt_fused = false,
+                     bool lt_gelu = false);
 // Test hook: the head-folded tensor-core attention (attention_flash.cu) splits its keys into
 // this many ranges (clamped to the key tiles, at most 16) instead of its heuristic's choice;
 // splits <= 0 clears it.

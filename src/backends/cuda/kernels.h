@@ -124,6 +124,9 @@ struct GemmMmaConfig {
   // With tile == kGemmViaCublas: bias and residual inside cuBLASLt with a 16-bit D (two
   // roundings; CudaBackendOptions::fused_lt_epilogues), an activation as a pass over D.
   bool lt_fused = false;
+  // With lt_fused and Activation::kGeluTanh: the GELU in cuBLASLt's epilogue too (no pass over
+  // D; LtGemmProblem::gelu).
+  bool lt_gelu = false;
 };
 void InitGemmMmaKernels();
 bool GemmMmaSupported(const GemmMmaArgs& args, DType dtype);

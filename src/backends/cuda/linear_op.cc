@@ -21,8 +21,10 @@
 //    alignment; the residual goes in as C with beta = 1 when there is no activation (C == D
 //    in place is cuBLASLt's documented in-place mode). Whatever is left (activation, bias or
 //    residual of another dtype) is one elementwise pass over D (LaunchEpilogue).
-//    GELU is never delegated to cuBLASLt: its header does not say which GELU form its
-//    epilogue computes, so exact erf/tanh forms are ours.
+//    GELU in cuBLASLt's epilogue only as a tuner candidate of the fused form for
+//    Activation::kGeluTanh (GemmMmaConfig::lt_gelu): its documentation does not say which GELU
+//    it computes; the H100 measurement (LinearParity.CublasLtGeluEpilogueIsTheTanhForm) found
+//    the tanh form. The erf form is always ours.
 //  - the SIMT GEMM (linear.cu) otherwise, or when act != none and the residual is D itself
 //    (cuBLASLt would overwrite the residual before the activation pass could read it), or
 //    with CudaBackendOptions::force_fallback_kernels. DomainLinear always takes it (per-sample
@@ -170,7 +172,7 @@ bool CudaBackend::TryGemmMma(const GemmOperands& g) {
   if (!GemmMmaSupported(p, t)) return false;
   const GemmMmaConfig config = GemmConfigFor(p, t);
   if (config.tile == kGemmViaCublas) {
-    if (RunGemmLt(p, t, config.lt_algo, config.lt_fused)) {
+    if (RunGemmLt(p, t, config.lt_algo, config.lt_fused, config.lt_gelu)) {
       ++stats_.gemm_cublaslt;
       return true;
     }
@@ -190,19 +192,22 @@ bool CudaBackend::TryGemmMma(const GemmOperands& g) {
   return true;
 }
 
-bool CudaBackend::RunGemmLtFused(const GemmMmaArgs& p, DType t, int algo) {
+bool CudaBackend::RunGemmLtFused(const GemmMmaArgs& p, DType t, int algo, bool gelu) {
   const auto act = static_cast<ActKind>(p.act);
   if (p.bias == nullptr && p.residual == nullptr) return false;  // the unfused form is direct
   if (act != ActKind::kNone && p.residual != nullptr) return false;  // act before the residual
   if (p.bias != nullptr && !IsAligned(p.bias, 16)) return false;  // cuBLASLt's bias pointer
+  if (gelu && act != ActKind::kGeluTanh) return false;  // only the tanh form is cuBLASLt's
   LtGemmProblem lt = LtProductOf(p, t, t);
   lt.bias = p.bias;
+  lt.gelu = gelu;
   lt.c = p.residual;  // may be D itself (then ldr == ldd, checked by TryGemmMma)
   lt.ldc = p.ldr;
   if (!lt_->Run(lt, stream_, algo)) return false;
   ++stats_.gemm_lt_direct;
   ++stats_.gemm_lt_fused;
-  if (act != ActKind::kNone) {
+  if (gelu) ++stats_.gemm_lt_gelu;
+  if (act != ActKind::kNone && !gelu) {
     EpilogueArgs e;  // act(D) in place: D already holds product + bias
     e.m = p.m;
     e.n = p.n;
@@ -216,8 +221,9 @@ bool CudaBackend::RunGemmLtFused(const GemmMmaArgs& p, DType t, int algo) {
   return true;
 }
 
-bool CudaBackend::RunGemmLt(const GemmMmaArgs& p, DType t, int algo, bool fused) {
-  if (fused) return RunGemmLtFused(p, t, algo);
+bool CudaBackend::RunGemmLt(const GemmMmaArgs& p, DType t, int algo, bool fused, bool gelu) {
+  if (fused) return RunGemmLtFused(p, t, algo, gelu);
+  if (gelu) return false;  // only the fused form has it
   if (p.bias == nullptr && p.act == static_cast<int>(ActKind::kNone) && p.residual == nullptr) {
     // A plain product: cuBLASLt rounds its f32 accumulator once to D's dtype -- the same
     // single rounding as the f32 product plus our epilogue, without the f32 round trip
@@ -278,7 +284,8 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   const GemmTuneKey key{p.m, p.n, p.k, static_cast<int>(dtype), p.bias != nullptr, p.act,
                         p.residual != nullptr, static_cast<int>(p.ldd % 2), p.b_sealed};
   if (forced_gemm_config_ && forced_gemm_config_->tile == kForceCublas) {
-    return GemmMmaConfig{kGemmViaCublas, 1, forced_gemm_config_->lt_algo, forced_gemm_config_->lt_fused};
+    return GemmMmaConfig{kGemmViaCublas, 1, forced_gemm_config_->lt_algo, forced_gemm_config_->lt_fused,
+                         forced_gemm_config_->lt_gelu};
   }
   if (forced_gemm_config_ && GemmConfigFits(p, *forced_gemm_config_)) return *forced_gemm_config_;
   if (auto it = gemm_configs_.find(key); it != gemm_configs_.end()) return it->second;
@@ -372,6 +379,14 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   for (int algo = 0; fused_lt_epilogues_ && fusable && algo < LtGemm::kMaxAlgos; ++algo) {
     candidates.push_back(GemmMmaConfig{kGemmViaCublas, 1, algo, true});
   }
+  // GELU (tanh form) in cuBLASLt's epilogue as well: no pass over D. Like the fused bias, it
+  // acts on the f32 sum; what cuBLASLt computes was measured, not documented
+  // (LinearParity.CublasLtGeluEpilogueIsTheTanhForm). VLART_GEMM_LT_GELU=0 leaves it out.
+  const bool gelu_ok = fused_lt_epilogues_ && lt_gelu_ && p.act == static_cast<int>(ActKind::kGeluTanh) &&
+                       p.residual == nullptr;
+  for (int algo = 0; gelu_ok && algo < LtGemm::kMaxAlgos; ++algo) {
+    candidates.push_back(GemmMmaConfig{kGemmViaCublas, 1, algo, true, true});
+  }
   for (const GemmMmaConfig& c : candidates) {
     if (c.tile != kGemmViaCublas && !GemmConfigFits(trial, c)) continue;
     bool ran = true;
@@ -382,7 +397,7 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
         next_copy = (next_copy + 1) % copies;
       }
       if (c.tile == kGemmViaCublas) {
-        ran = RunGemmLt(trial, dtype, c.lt_algo, c.lt_fused) && ran;
+        ran = RunGemmLt(trial, dtype, c.lt_algo, c.lt_fused, c.lt_gelu) && ran;
       } else {
         LaunchGemmMma(trial, dtype, c, gemm_workspace_, gemm_counters_, stream_);
       }
@@ -397,7 +412,8 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
     if (burst_us < 0.0f) continue;  // a launch inside the capture was refused
     const float med = burst_us - neighbor_us;
     if (gemm_verbose_) {
-      log += c.tile == kGemmViaCublas ? fmt::format(" {}{}:{:.1f}", c.lt_fused ? "lf" : "lt", c.lt_algo, med)
+      log += c.tile == kGemmViaCublas
+                 ? fmt::format(" {}{}:{:.1f}", c.lt_gelu ? "lg" : (c.lt_fused ? "lf" : "lt"), c.lt_algo, med)
                                       : fmt::format(" t{}s{}:{:.1f}", c.tile, c.splits, med);
     }
     // cuBLASLt keeps the shape unless a vlart kernel wins by kCublasMargin: near-ties went
@@ -422,7 +438,8 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
     std::fprintf(stderr,
                  "vlart gemm %dx%dx%d act %d%s -> tile %d splits %d algo %d%s (%.1f us; neighbor %.1f us) |%s\n",
                  p.m, p.n, p.k, p.act, p.b_sealed ? " sealed" : "", best.tile, best.splits, best.lt_algo,
-                 best.lt_fused ? " fused" : "", best_us, neighbor_us, log.c_str());
+                 best.lt_gelu ? " fused+gelu" : (best.lt_fused ? " fused" : ""), best_us, neighbor_us,
+                 log.c_str());
   }
   gemm_configs_.emplace(key, best);
   return best;
