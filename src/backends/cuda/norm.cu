@@ -9,10 +9,7 @@
 //                       per row (x-shaped views: a broadcast row, or one per sample)
 //            Softmax    y = exp(x - max) / Σ exp(x - max)
 //            MeanOverTokens  out[b, c] = Σ_n x[b, n, c] / N
-// Mapping:   LayerNorm / RmsNorm rows of 16-byte vectors up to 32 x 8 vectors wide (bf16:
-//            2048): one warp per row, 4 rows per block, the row held in registers
-//            (RowWarpNormKernel; VLART_WARP_NORM=0 turns it off). Otherwise:
-//            one block per row (threads = the row width rounded up to a warp, at most 256),
+// Mapping:   one block per row (threads = the row width rounded up to a warp, at most 256),
 //            strided loops over the row, block reductions through warp shuffles. Rows are
 //            re-read from global memory for each pass (they stay in L1/L2). When x and out share
 //            a dtype, C is a multiple of the 16-byte vector (4 f32 / 8 bf16 or f16) and every row
@@ -36,7 +33,6 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <initializer_list>
 
 #include "backends/cuda/cuda_check.h"
@@ -240,88 +236,6 @@ __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, fl
   }
 }
 
-// LayerNorm (kKind 0) / RmsNorm (kKind 1) with one warp per row, for rows of at most
-// 32 x kMaxVecs 16-byte vectors (bf16: 2048 wide): the row stays in registers between the
-// passes (one global read), the reductions are warp shuffles only (no shared memory, no block
-// barrier), and gamma / beta come as 16-byte vectors when kVecParams (T, contiguous, aligned).
-// kRowsPerBlock rows (warps) per block. Same math as RowVecKernel; the summation order differs
-// (per-lane partials, then the shuffle tree), deterministic.
-constexpr int kWarpRowMaxVecs = 8;
-constexpr int kWarpRowsPerBlock = 4;
-
-template <typename T, int kKind, bool kVecParams>
-__global__ void __launch_bounds__(32 * kWarpRowsPerBlock)
-    RowWarpNormKernel(StridedArg x, StridedArg gamma, StridedArg beta, float eps, float weight_offset,
-                      StridedArg out, int64_t rows) {
-  constexpr int kW = kVecWidth<T>;
-  PdlAllowDependents();
-  PdlWaitPrior();  // launched with PDL (pdl.cuh)
-  const int lane = threadIdx.x % 32;
-  const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpRowsPerBlock + threadIdx.x / 32;
-  if (row >= rows) return;
-  const int64_t width = InnerSize(x);
-  const int nvec = static_cast<int>(width / kW);
-  const T* xr = static_cast<const T*>(x.data) + RowOffsetOf(x, row);
-  T* orow = static_cast<T*>(out.data) + RowOffsetOf(out, row);
-
-  float v[kWarpRowMaxVecs][kW];
-  float sum = 0.0f;
-#pragma unroll
-  for (int j = 0; j < kWarpRowMaxVecs; ++j) {
-    const int vi = lane + 32 * j;
-    if (vi < nvec) {
-      LoadVec(xr + static_cast<int64_t>(vi) * kW, v[j]);
-    } else {
-#pragma unroll
-      for (int i = 0; i < kW; ++i) v[j][i] = 0.0f;
-    }
-    if constexpr (kKind == 0) {
-#pragma unroll
-      for (int i = 0; i < kW; ++i) sum += v[j][i];
-    }
-  }
-  float center = 0.0f;
-  if constexpr (kKind == 0) center = WarpSum(sum) / static_cast<float>(width);
-  float acc = 0.0f;
-#pragma unroll
-  for (int j = 0; j < kWarpRowMaxVecs; ++j) {
-    if (lane + 32 * j < nvec) {
-#pragma unroll
-      for (int i = 0; i < kW; ++i) {
-        const float d = v[j][i] - center;
-        acc += d * d;
-      }
-    }
-  }
-  const float scale = 1.0f / sqrtf(WarpSum(acc) / static_cast<float>(width) + eps);
-#pragma unroll
-  for (int j = 0; j < kWarpRowMaxVecs; ++j) {
-    const int vi = lane + 32 * j;
-    if (vi >= nvec) continue;
-    const int64_t c = static_cast<int64_t>(vi) * kW;
-    float g[kW], b[kW];
-    if constexpr (kVecParams) {
-      LoadVec(static_cast<const T*>(gamma.data) + c, g);
-      if constexpr (kKind == 0) LoadVec(static_cast<const T*>(beta.data) + c, b);
-    } else {
-#pragma unroll
-      for (int i = 0; i < kW; ++i) {
-        g[i] = LoadAsFloat(gamma.data, gamma.dtype, (c + i) * gamma.stride[0]);
-        if constexpr (kKind == 0) b[i] = LoadAsFloat(beta.data, beta.dtype, (c + i) * beta.stride[0]);
-      }
-    }
-#pragma unroll
-    for (int i = 0; i < kW; ++i) {
-      if constexpr (kKind == 0) {
-        v[j][i] = (v[j][i] - center) * scale * g[i] + b[i];
-      } else {
-        v[j][i] = v[j][i] * scale * (weight_offset + g[i]);
-      }
-    }
-    StoreVec(orow + c, v[j]);
-  }
-}
-
 // AdaRmsNorm on 16-byte vectors: the RmsNorm passes of RowVecKernel, then x, scale and shift
 // of the row as vectors (scale / shift rows may repeat: broadcast views). kResidual
 // (MulAddAdaRmsNorm, pi0.5's gated residual before the norm): pass 1 first makes x + y·gate with
@@ -393,51 +307,10 @@ void LaunchAdaRmsNormVec(const StridedArg& x, const StridedArg& y, const Strided
   }
 }
 
-// A parameter vector [C] that RowWarpNormKernel may read as 16-byte vectors of T.
-bool VectorParams(const StridedArg& p, DType t) {
-  return p.dtype == t && (p.shape[0] <= 1 || p.stride[0] == 1) &&
-         reinterpret_cast<uintptr_t>(p.data) % 16 == 0;
-}
-
-template <typename T, int kKind>
-void LaunchRowWarp(const StridedArg& x, const StridedArg& gamma, const StridedArg& beta, float eps,
-                   float weight_offset, const StridedArg& out, int64_t rows, bool vec_params,
-                   cudaStream_t stream) {
-  const dim3 grid(static_cast<unsigned int>((rows + kWarpRowsPerBlock - 1) / kWarpRowsPerBlock));
-  const dim3 block(32 * kWarpRowsPerBlock);
-  if (vec_params) {
-    LaunchPdl(RowWarpNormKernel<T, kKind, true>, grid, block, 0, stream, 1, x, gamma, beta, eps,
-              weight_offset, out, rows);
-  } else {
-    LaunchPdl(RowWarpNormKernel<T, kKind, false>, grid, block, 0, stream, 1, x, gamma, beta, eps,
-              weight_offset, out, rows);
-  }
-}
-
 template <int kKind>
 void LaunchRowVec(const StridedArg& x, const StridedArg& gamma, const StridedArg& beta, float eps,
                   float weight_offset, const StridedArg& out, int64_t rows, cudaStream_t stream) {
   const int64_t width = x.shape[x.ndim - 1];
-  // Norms of rows that fit one warp's registers: the warp-per-row kernel (VLART_WARP_NORM=0: the
-  // block-per-row kernel below, for A/B runs).
-  static const bool warp_norm = [] {
-    const char* v = std::getenv("VLART_WARP_NORM");
-    return v == nullptr || v[0] != '0';
-  }();
-  if constexpr (kKind != 2) {
-    const int64_t vecs = width / (x.dtype == DType::kF32 ? 4 : 8);  // 16-byte vectors per row
-    if (warp_norm && vecs <= 32 * kWarpRowMaxVecs) {
-      const bool vp = VectorParams(gamma, x.dtype) && (kKind != 0 || VectorParams(beta, x.dtype));
-      if (x.dtype == DType::kF32) {
-        LaunchRowWarp<float, kKind>(x, gamma, beta, eps, weight_offset, out, rows, vp, stream);
-      } else if (x.dtype == DType::kF16) {
-        LaunchRowWarp<__half, kKind>(x, gamma, beta, eps, weight_offset, out, rows, vp, stream);
-      } else {
-        LaunchRowWarp<__nv_bfloat16, kKind>(x, gamma, beta, eps, weight_offset, out, rows, vp, stream);
-      }
-      return;
-    }
-  }
   const unsigned int grid = static_cast<unsigned int>(rows);
   if (x.dtype == DType::kF32) {
     LaunchPdl(RowVecKernel<float, kKind>, dim3(grid), dim3(ThreadsForRow(width / kVecWidth<float>)), 0,
