@@ -14,7 +14,9 @@
 //            re-read from global memory for each pass (they stay in L1/L2). When x and out share
 //            a dtype, C is a multiple of the 16-byte vector (4 f32 / 8 bf16 or f16) and every row
 //            starts 16-byte aligned, each thread moves 16-byte vectors (LayerNorm, RmsNorm,
-//            Softmax); otherwise the scalar runtime-dtype kernels run. AdaRmsNorm has its own
+//            Softmax; a row of at most one vector per thread is loaded once and held in
+//            registers, and contiguous aligned gamma / beta of x's dtype load as vectors);
+//            otherwise the scalar runtime-dtype kernels run. AdaRmsNorm has its own
 //            pair: 16-byte vectors of x, scale, shift and out when all four qualify (one dtype,
 //            aligned row starts; broadcast row strides of 0 qualify), else scalar loads.
 //            MulAddAdaRmsNorm (x += y·gate in place, then AdaRmsNorm of the rounded x) runs as
@@ -33,6 +35,7 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <initializer_list>
 
 #include "backends/cuda/cuda_check.h"
@@ -168,7 +171,11 @@ __device__ __forceinline__ void StoreVec(T* p, const float (&v)[kVecWidth<T>]) {
 }
 
 // kind 0: LayerNorm, 1: RmsNorm, 2: Softmax (one kernel body keeps the three passes in step).
-template <typename T, int kKind>
+// kOneVec: the row has at most one 16-byte vector per thread (C <= 8 x 256 in bf16: X-VLA's,
+// SigLIP's and Gemma's widths), loaded once and kept in registers for the three passes, and
+// kVecParams: gamma / beta (T, contiguous, 16-byte aligned) read as vectors too. Otherwise the
+// passes loop over the row, re-reading it (L1 / L2), and gamma / beta are scalar loads.
+template <typename T, int kKind, bool kOneVec, bool kVecParams>
 __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, float eps,
                              float weight_offset, StridedArg out) {
   constexpr int kW = kVecWidth<T>;
@@ -179,31 +186,49 @@ __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, fl
   const T* xr = static_cast<const T*>(x.data) + RowOffsetOf(x, blockIdx.x);
   T* orow = static_cast<T*>(out.data) + RowOffsetOf(out, blockIdx.x);
   const int64_t step = static_cast<int64_t>(blockDim.x) * kW;
+  const int64_t c0 = static_cast<int64_t>(threadIdx.x) * kW;
+  float held[kW];  // kOneVec: the thread's vector of the row
+  if constexpr (kOneVec) {
+    if (c0 < width) {
+      LoadVec(xr + c0, held);
+    } else {
+#pragma unroll
+      for (int i = 0; i < kW; ++i) held[i] = kKind == 2 ? -INFINITY : 0.0f;
+    }
+  }
+  const auto load = [&](int64_t c, float (&v)[kW]) {
+    if constexpr (kOneVec) {
+#pragma unroll
+      for (int i = 0; i < kW; ++i) v[i] = held[i];
+    } else {
+      LoadVec(xr + c, v);
+    }
+  };
 
   float center = 0.0f;  // LayerNorm: the mean; Softmax: the max
   if constexpr (kKind == 0) {
     float sum = 0.0f;
-    for (int64_t c = threadIdx.x * kW; c < width; c += step) {
+    for (int64_t c = c0; c < width; c += step) {
       float v[kW];
-      LoadVec(xr + c, v);
+      load(c, v);
 #pragma unroll
       for (int i = 0; i < kW; ++i) sum += v[i];
     }
     center = BlockSum(sum, scratch) / static_cast<float>(width);
   } else if constexpr (kKind == 2) {
     float mx = -INFINITY;
-    for (int64_t c = threadIdx.x * kW; c < width; c += step) {
+    for (int64_t c = c0; c < width; c += step) {
       float v[kW];
-      LoadVec(xr + c, v);
+      load(c, v);
 #pragma unroll
       for (int i = 0; i < kW; ++i) mx = fmaxf(mx, v[i]);
     }
     center = BlockMax(mx, scratch);
   }
   float acc = 0.0f;  // Σ(x - mean)², Σx² or Σexp(x - max)
-  for (int64_t c = threadIdx.x * kW; c < width; c += step) {
+  for (int64_t c = c0; c < width; c += step) {
     float v[kW];
-    LoadVec(xr + c, v);
+    load(c, v);
 #pragma unroll
     for (int i = 0; i < kW; ++i) {
       if constexpr (kKind == 2) {
@@ -216,18 +241,26 @@ __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, fl
   }
   acc = BlockSum(acc, scratch);
   const float scale = kKind == 2 ? 1.0f / acc : 1.0f / sqrtf(acc / static_cast<float>(width) + eps);
-  for (int64_t c = threadIdx.x * kW; c < width; c += step) {
+  for (int64_t c = c0; c < width; c += step) {
     float v[kW];
-    LoadVec(xr + c, v);
+    load(c, v);
+    float g[kW], b[kW];
+    if constexpr (kKind != 2 && kVecParams) {
+      LoadVec(static_cast<const T*>(gamma.data) + c, g);
+      if constexpr (kKind == 0) LoadVec(static_cast<const T*>(beta.data) + c, b);
+    } else if constexpr (kKind != 2) {
+#pragma unroll
+      for (int i = 0; i < kW; ++i) {
+        g[i] = LoadAsFloat(gamma.data, gamma.dtype, (c + i) * gamma.stride[0]);
+        if constexpr (kKind == 0) b[i] = LoadAsFloat(beta.data, beta.dtype, (c + i) * beta.stride[0]);
+      }
+    }
 #pragma unroll
     for (int i = 0; i < kW; ++i) {
       if constexpr (kKind == 0) {
-        const float g = LoadAsFloat(gamma.data, gamma.dtype, (c + i) * gamma.stride[0]);
-        const float b = LoadAsFloat(beta.data, beta.dtype, (c + i) * beta.stride[0]);
-        v[i] = (v[i] - center) * scale * g + b;
+        v[i] = (v[i] - center) * scale * g[i] + b[i];
       } else if constexpr (kKind == 1) {
-        const float g = weight_offset + LoadAsFloat(gamma.data, gamma.dtype, (c + i) * gamma.stride[0]);
-        v[i] = v[i] * scale * g;
+        v[i] = v[i] * scale * (weight_offset + g[i]);
       } else {
         v[i] = expf(v[i] - center) * scale;
       }
@@ -307,21 +340,49 @@ void LaunchAdaRmsNormVec(const StridedArg& x, const StridedArg& y, const Strided
   }
 }
 
+// A parameter vector [C] that RowVecKernel may read as 16-byte vectors of T.
+bool VectorParams(const StridedArg& p, DType t) {
+  return p.dtype == t && (p.shape[0] <= 1 || p.stride[0] == 1) &&
+         reinterpret_cast<uintptr_t>(p.data) % 16 == 0;
+}
+
+template <typename T, int kKind>
+void LaunchRowVecT(const StridedArg& x, const StridedArg& gamma, const StridedArg& beta, float eps,
+                   float weight_offset, const StridedArg& out, int64_t rows, cudaStream_t stream) {
+  const int64_t vecs = x.shape[x.ndim - 1] / kVecWidth<T>;
+  const int threads = ThreadsForRow(vecs);
+  // VLART_NORM_ONE_VEC=0: the looping form with scalar gamma / beta everywhere (A/B runs).
+  static const bool one_vec_on = [] {
+    const char* v = std::getenv("VLART_NORM_ONE_VEC");
+    return v == nullptr || v[0] != '0';
+  }();
+  const bool one = one_vec_on && vecs <= threads;
+  const bool vp = one_vec_on && kKind != 2 && VectorParams(gamma, x.dtype) &&
+                  (kKind != 0 || VectorParams(beta, x.dtype));
+  const dim3 grid(static_cast<unsigned int>(rows));
+  const auto launch = [&](auto kernel) {
+    LaunchPdl(kernel, grid, dim3(threads), 0, stream, 1, x, gamma, beta, eps, weight_offset, out);
+  };
+  if (one && vp) {
+    launch(RowVecKernel<T, kKind, true, true>);
+  } else if (one) {
+    launch(RowVecKernel<T, kKind, true, false>);
+  } else if (vp) {
+    launch(RowVecKernel<T, kKind, false, true>);
+  } else {
+    launch(RowVecKernel<T, kKind, false, false>);
+  }
+}
+
 template <int kKind>
 void LaunchRowVec(const StridedArg& x, const StridedArg& gamma, const StridedArg& beta, float eps,
                   float weight_offset, const StridedArg& out, int64_t rows, cudaStream_t stream) {
-  const int64_t width = x.shape[x.ndim - 1];
-  const unsigned int grid = static_cast<unsigned int>(rows);
   if (x.dtype == DType::kF32) {
-    LaunchPdl(RowVecKernel<float, kKind>, dim3(grid), dim3(ThreadsForRow(width / kVecWidth<float>)), 0,
-              stream, 1, x, gamma, beta, eps, weight_offset, out);
+    LaunchRowVecT<float, kKind>(x, gamma, beta, eps, weight_offset, out, rows, stream);
   } else if (x.dtype == DType::kF16) {
-    LaunchPdl(RowVecKernel<__half, kKind>, dim3(grid), dim3(ThreadsForRow(width / kVecWidth<__half>)), 0,
-              stream, 1, x, gamma, beta, eps, weight_offset, out);
+    LaunchRowVecT<__half, kKind>(x, gamma, beta, eps, weight_offset, out, rows, stream);
   } else {
-    LaunchPdl(RowVecKernel<__nv_bfloat16, kKind>, dim3(grid),
-              dim3(ThreadsForRow(width / kVecWidth<__nv_bfloat16>)), 0, stream, 1, x, gamma, beta, eps,
-              weight_offset, out);
+    LaunchRowVecT<__nv_bfloat16, kKind>(x, gamma, beta, eps, weight_offset, out, rows, stream);
   }
 }
 
