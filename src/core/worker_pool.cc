@@ -31,14 +31,27 @@ WorkerPool::~WorkerPool() {
   for (std::thread& t : threads_) t.join();
 }
 
-int WorkerPool::DefaultHelpers() {
+namespace {
+
+// VLART_PREPROCESS_THREADS as a thread count >= 1, or 0 when unset or not a count.
+int RequestedThreads() {
   if (const char* v = std::getenv("VLART_PREPROCESS_THREADS"); v != nullptr && *v != '\0') {
     char* end = nullptr;
     const long total = std::strtol(v, &end, 10);
-    if (end != v && *end == '\0' && total >= 1) return static_cast<int>(std::min(total, 64L)) - 1;
+    if (end != v && *end == '\0' && total >= 1) return static_cast<int>(std::min(total, 64L));
   }
   return 0;
 }
+
+}  // namespace
+
+int WorkerPool::DefaultHelpers() {
+  if (const int requested = RequestedThreads(); requested > 0) return requested - 1;
+  const int hardware = static_cast<int>(std::thread::hardware_concurrency());
+  return std::clamp(hardware - 1, 0, 3);
+}
+
+bool WorkerPool::DefaultHelpersBatchedOnly() { return RequestedThreads() == 0; }
 
 void WorkerPool::Work(Job& job, int worker) {
   for (;;) {
@@ -71,9 +84,9 @@ void WorkerPool::HelperLoop(int worker) {
   }
 }
 
-void WorkerPool::Run(int n, const std::function<void(int task, int worker)>& fn) {
+void WorkerPool::Run(int n, const std::function<void(int task, int worker)>& fn, bool use_helpers) {
   std::lock_guard<std::mutex> run_lock(run_mu_);
-  if (threads_.empty() || n <= 1) {
+  if (threads_.empty() || n <= 1 || !use_helpers) {
     for (int t = 0; t < n; ++t) fn(t, 0);
     return;
   }

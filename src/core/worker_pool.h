@@ -37,15 +37,24 @@ class WorkerPool {
   // Helpers + the caller: the number of distinct `worker` values fn can see.
   int num_workers() const { return static_cast<int>(threads_.size()) + 1; }
 
-  // Runs fn(task, worker) for every task in [0, n), worker in [0, num_workers()).
-  void Run(int n, const std::function<void(int task, int worker)>& fn);
+  // Runs fn(task, worker) for every task in [0, n), worker in [0, num_workers()). With
+  // `use_helpers` false everything runs on the caller (a call too small to pay for waking
+  // sleeping helpers).
+  void Run(int n, const std::function<void(int task, int worker)>& fn, bool use_helpers = true);
 
   // Helpers for host preprocessing: VLART_PREPROCESS_THREADS - 1 when that is set (the
-  // total number of threads, >= 1), else 0. Off by default: a policy call comes after
-  // the host idled through the previous forward, and waking a sleeping core costs about
-  // what the helper would save at batch 1 (measure: bench/host/preprocess_bench, the
-  // *AfterIdle cases, with and without VLART_PREPROCESS_THREADS).
+  // total number of threads, >= 1); else min(3, hardware threads - 1), which the
+  // preprocessors wake only for batched calls (DefaultHelpersBatchedOnly): a policy call
+  // comes after the host idled through the previous forward, and waking a sleeping core
+  // costs about what a helper saves at batch 1 (H100 host, 2026-11-23: X-VLA preprocess
+  // median 0.83 -> 0.32 ms on 4 threads but p99 17.3 -> 22-26 ms e2e; measure with
+  // bench/host/preprocess_bench, the *AfterIdle cases), while batch 4 has four times the
+  // planes (X-VLA: 3.4 ms on the caller alone).
   static int DefaultHelpers();
+  // True unless VLART_PREPROCESS_THREADS is set: DefaultHelpers() then join only calls with
+  // at least kBatchedMinPlanes image planes (two views x 3 planes x batch >= 2).
+  static bool DefaultHelpersBatchedOnly();
+  static constexpr int kBatchedMinPlanes = 12;
 
  private:
   struct Job;

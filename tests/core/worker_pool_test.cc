@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <vector>
 
 namespace vlart {
@@ -42,6 +43,38 @@ TEST(WorkerPool, HelpersShareTheWork) {
     if (worker != 0) on_helpers.fetch_add(1);
   });
   EXPECT_GT(on_helpers.load(), 0);
+}
+
+TEST(WorkerPool, WithoutHelpersEverythingRunsOnTheCallerInOrder) {
+  // use_helpers = false (a call below the preprocessors' batched threshold): the caller
+  // runs every task itself, in task order, even though helpers exist.
+  WorkerPool pool(3);
+  std::vector<int> order;
+  bool only_caller = true;
+  pool.Run(40, [&](int task, int worker) {
+    order.push_back(task);  // no lock needed: one thread
+    if (worker != 0) only_caller = false;
+  }, /*use_helpers=*/false);
+  ASSERT_TRUE(only_caller);
+  ASSERT_EQ(order.size(), 40u);
+  for (int t = 0; t < 40; ++t) EXPECT_EQ(order[static_cast<size_t>(t)], t);
+}
+
+TEST(WorkerPool, DefaultHelpersFollowTheEnvironment) {
+  // Unset: up to 3 helpers, woken for batched calls only; set: exactly that many threads,
+  // for every call.
+  unsetenv("VLART_PREPROCESS_THREADS");
+  EXPECT_GE(WorkerPool::DefaultHelpers(), 0);
+  EXPECT_LE(WorkerPool::DefaultHelpers(), 3);
+  EXPECT_TRUE(WorkerPool::DefaultHelpersBatchedOnly());
+  setenv("VLART_PREPROCESS_THREADS", "5", 1);
+  EXPECT_EQ(WorkerPool::DefaultHelpers(), 4);
+  EXPECT_FALSE(WorkerPool::DefaultHelpersBatchedOnly());
+  setenv("VLART_PREPROCESS_THREADS", "1", 1);
+  EXPECT_EQ(WorkerPool::DefaultHelpers(), 0);
+  setenv("VLART_PREPROCESS_THREADS", "x", 1);  // not a count: the default
+  EXPECT_TRUE(WorkerPool::DefaultHelpersBatchedOnly());
+  unsetenv("VLART_PREPROCESS_THREADS");
 }
 
 }  // namespace
