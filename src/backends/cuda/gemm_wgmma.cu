@@ -17,7 +17,11 @@
 //            as deep as 220 KB of shared memory allows (3..8 stages): thread 0 issues the
 //            copy engine's bulk tensor copies (TMA, one box per operand, zero-filled past M, N
 //            and K) completing on a per-stage mbarrier, in the 128-byte swizzle the wgmma
-//            descriptors name (16-byte chunk c of row r lives at chunk c ^ (r % 8)). Each slice's
+//            descriptors name (16-byte chunk c of row r lives at chunk c ^ (r % 8)). Sealed
+//            weights (GemmMmaArgs::b_sealed): the prologue's weight boxes are requested before
+//            griddepcontrol.wait, the token boxes after it (one expect_tx arrival per slot
+//            announces both); tiles of <= 64 tokens keep the pipeline under 100 KB so that
+//            a block fits an SM beside the previous GEMM's. Each slice's
 //            wgmma group stays in flight across the barrier that frees the previous slice's
 //            slot for the next copy. Epilogue: every block parks
 //            its f32 partial tile [kTok][kFeat] in its own shared memory; after a cluster

@@ -145,8 +145,9 @@ void LaunchGemmMma(const GemmMmaArgs& args, DType dtype, const GemmMmaConfig& co
 // vlart's Hopper GEMM (gemm_wgmma.cu, sm_90a): same contract as LaunchGemmMma, configs with
 // tile >= kWgmmaTileBase; splits = cluster size (K ranges reduced through distributed shared
 // memory: no workspace, no counters). Init probes the device once (backend creation).
-// Not offered to the tuner unless VLART_WGMMA=1: at X-VLA's shapes it matches cuBLASLt in
-// isolation but made the whole policy 2.6 ms slower (docs/PERFORMANCE.md), cause not found yet.
+// Not offered to the tuner unless VLART_WGMMA=1: timed behind a neighbor kernel it loses to
+// cuBLASLt by 0.5-1.3 us at the expert shapes and 2-4 us at X-VLA's, early weight boxes
+// included (docs/PERFORMANCE.md, "What did not help").
 inline constexpr int kWgmmaTileBase = 16;
 // vlart's few-row GEMM (gemm_skinny.cu): same contract, configs with kSkinnyTileBase <= tile <
 // kWgmmaTileBase (row tile 16 or 64 >= M); splits = cluster size (distributed shared memory
