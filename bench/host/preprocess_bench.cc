@@ -21,7 +21,8 @@
 //                   caches cooled, helper threads asleep);
 //   PolicyStage/PolicyPreprocess_*  CallTimings::preprocess_ms of whole tiny-model CPU calls, the
 //                   number `vlart bench` reports.
-// VLART_PREPROCESS_THREADS=N runs the processors' tasks on N threads (default 1).
+// VLART_PREPROCESS_THREADS=N runs the processors' tasks on N threads for every call (default:
+// the caller alone at batch 1, helpers for batched calls; WorkerPool::DefaultHelpers).
 
 #include <benchmark/benchmark.h>
 

@@ -28,7 +28,8 @@
 //
 // Speed: Prepare's images go through image/image_preprocessor.h (the planar fast path,
 // bit-identical to NormalizeOpenpi, tested), one colour plane per task of a WorkerPool
-// (the caller alone unless VLART_PREPROCESS_THREADS asks for more), together with the
+// (the caller alone at batch 1, up to 3 helpers for batched calls, VLART_PREPROCESS_THREADS=N:
+// N threads always; WorkerPool::DefaultHelpers), together with the
 // noise chunks when PrepareInto makes the noise;
 // PrepareInto reuses its output buffers. SentencePiecePromptTokenizer keeps the ids of
 // recent prompts. Prepare and PrepareInto lock the transforms: one call at a time.

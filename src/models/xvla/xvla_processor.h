@@ -14,8 +14,9 @@
 // Speed (Prepare runs on every call, before the robot's action): the views go through
 // image/image_preprocessor.h, the planar fast path that writes exactly the bytes of the
 // reference path PreprocessImage (ResizeImage + NormalizeClip; tests hold them equal),
-// one colour plane per task of a WorkerPool (the caller alone unless
-// VLART_PREPROCESS_THREADS asks for more) together with the noise chunks; resize plans,
+// one colour plane per task of a WorkerPool (the caller alone at batch 1; up to 3 helpers
+// for batched calls; VLART_PREPROCESS_THREADS=N: N threads always, see
+// WorkerPool::DefaultHelpers) together with the noise chunks; resize plans,
 // tokenized instructions and (with PrepareInto) the output buffers are kept between
 // calls. Prepare and PrepareInto lock the processor: one call at a time.
 #pragma once
