@@ -11,12 +11,18 @@
 //            (2) apply: grid (token chunks, G, B); every block reduces the partials of its
 //            (b, g) in a fixed order, applies scale and a row softmax (one warp per row), then
 //            writes out for its tokens (one thread per (token, i)).
+//            Chunks are at most 128 tokens, and shorter (down to one 32-token tile) where
+//            G x B alone would leave the grid under kTargetBlocks: DaViT's third stage (196
+//            tokens, G 32, 2 views) runs 7 x 64 blocks per kernel instead of 2 x 64, whose
+//            serial tile loops were the time (VLART_CHANNEL_ATTENTION_SPREAD=0: 128 always).
 // Numerics:  f32 throughout; the partial sums are reduced in chunk order, so results are
 //            deterministic (no atomics). d <= 64 (DaViT uses 32).
 // Reference: backends/cpu ChannelAttention; Florence-2 DaViT ChannelAttention (q scaled by
 //            N^-0.5 before qᵀk: same math, different rounding).
 // Napkin:    stage 0 (N=3136, G=8, d=32, 2 views): 2·2·3136·8·32·32 = 103 MFLOP per product,
 //            4.8 MB of bf16 q/k/v reads: a few microseconds at bandwidth.
+
+#include <cstdlib>
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
@@ -29,8 +35,8 @@ constexpr int kThreads = 256;
 constexpr int kTokTile = 32;
 constexpr int kMaxD = 64;
 constexpr int kEntriesPerThread = kMaxD * kMaxD / kThreads;  // 16
-constexpr int64_t kScoreChunkTokens = 128;
-constexpr int64_t kApplyChunkTokens = 128;
+constexpr int64_t kMaxChunkTokens = 128;  // tokens per block, scores and apply
+constexpr int64_t kTargetBlocks = 512;    // ~4 per SM: shorter chunks until a grid has this many
 
 __device__ __forceinline__ int64_t Off4(const StridedArg& t, int64_t b, int64_t n, int64_t g,
                                         int64_t i) {
@@ -89,7 +95,7 @@ __global__ void __launch_bounds__(kThreads)
 
 __global__ void __launch_bounds__(kThreads)
     ChannelApplyKernel(StridedArg v, StridedArg out, const float* partials, int score_chunks,
-                       float scale) {
+                       float scale, int64_t apply_len) {
   __shared__ float attn[kMaxD][kMaxD + 1];
   __shared__ float vs[kTokTile][kMaxD + 1];
   const int64_t b = blockIdx.z;
@@ -97,8 +103,8 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t groups = gridDim.y;
   const int d = static_cast<int>(v.shape[3]);
   const int64_t tokens = v.shape[1];
-  const int64_t n_begin = static_cast<int64_t>(blockIdx.x) * kApplyChunkTokens;
-  const int64_t n_end = min(tokens, n_begin + kApplyChunkTokens);
+  const int64_t n_begin = static_cast<int64_t>(blockIdx.x) * apply_len;
+  const int64_t n_end = min(tokens, n_begin + apply_len);
 
   const float* src = partials + (b * groups + g) * score_chunks * d * d;
   for (int ent = threadIdx.x; ent < d * d; ent += kThreads) {
@@ -160,7 +166,16 @@ void LaunchChannelAttention(const StridedArg& q, const StridedArg& k, const Stri
   const int64_t d = q.shape[3];
   if (batch == 0 || groups == 0 || d == 0 || tokens == 0) return;
   const int64_t fit = static_cast<int64_t>(partials_bytes / ChannelAttentionScratchBytes(batch, groups, d, 1));
-  int64_t chunks = (tokens + kScoreChunkTokens - 1) / kScoreChunkTokens;
+  // Token chunks per (b, g): enough for kTargetBlocks blocks, each of 32..128 tokens.
+  static const bool spread = [] {
+    const char* e = std::getenv("VLART_CHANNEL_ATTENTION_SPREAD");
+    return e == nullptr || e[0] != '0';
+  }();
+  const int64_t fewest = (tokens + kMaxChunkTokens - 1) / kMaxChunkTokens;
+  const int64_t most = (tokens + kTokTile - 1) / kTokTile;
+  const int64_t wanted = spread ? (kTargetBlocks + batch * groups - 1) / (batch * groups) : fewest;
+  const int64_t per_bg = wanted < fewest ? fewest : (wanted > most ? most : wanted);
+  int64_t chunks = per_bg;
   if (chunks > fit) chunks = fit;  // host checked fit >= 1
   const int64_t chunk_len = (tokens + chunks - 1) / chunks;
   chunks = (tokens + chunk_len - 1) / chunk_len;  // no empty chunks
@@ -169,10 +184,11 @@ void LaunchChannelAttention(const StridedArg& q, const StridedArg& k, const Stri
                              static_cast<unsigned int>(batch)),
                         kThreads, 0, stream>>>(q, k, part, chunk_len);
   VLART_CUDA_CHECK_LAUNCH();
-  const int64_t apply_chunks = (tokens + kApplyChunkTokens - 1) / kApplyChunkTokens;
+  const int64_t apply_len = (tokens + per_bg - 1) / per_bg;
+  const int64_t apply_chunks = (tokens + apply_len - 1) / apply_len;
   ChannelApplyKernel<<<dim3(static_cast<unsigned int>(apply_chunks),
                             static_cast<unsigned int>(groups), static_cast<unsigned int>(batch)),
-                       kThreads, 0, stream>>>(v, out, part, static_cast<int>(chunks), scale);
+                       kThreads, 0, stream>>>(v, out, part, static_cast<int>(chunks), scale, apply_len);
   VLART_CUDA_CHECK_LAUNCH();
 }
 
