@@ -9,7 +9,8 @@
 //            with z' = index[z] when an index table is given (DomainLinear), else z.
 //            Epilogue pass: D[m, n] = act(D[m, n] + bias[n]) + residual[m, n] (D's values or an
 //            f32 source: a cuBLASLt product in f32).
-//            DomainLinear: per-sample weight tables picked on the device (see kernel comments).
+//            DomainLinear: per-sample weight tables picked on the device (see kernel comments);
+//            operands of one dtype take typed kernels with 8 loads in flight per thread.
 // Mapping:   GEMM: 64x64 output tile per block of 256 threads, each thread a 4x4 sub-tile
 //            strided by 16 so stores coalesce; K in steps of 16 through shared memory (f32).
 //            Epilogue: one thread per element; the fast path (f32 source, 16-bit D / bias /
@@ -20,6 +21,8 @@
 //            Residual may alias D: each element is read and written by the same thread.
 // Reference: backends/cpu Linear / DomainLinear (GEMM, then bias, act, residual).
 // Napkin:    a correctness path (~10-20 TFLOP/s-class SIMT at best), not the model hot path.
+
+#include <cstdlib>
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
@@ -248,17 +251,109 @@ __global__ void DomainLinearWarpKernel(DomainLinearArgs p) {
   }
 }
 
+// The two DomainLinear kernels above for operands of one dtype T (the models' case): typed
+// loads, and kAhead values of x and W requested before they are accumulated, so a thread has
+// kAhead loads in flight instead of one (the runtime-dtype loads serialised the K loop: X-VLA's
+// action encoder, K = 72, took ~15 us). The sum is still one f32 accumulator in ascending k
+// (per lane for the warp form), the same operations in the same order as the generic kernels.
+constexpr int kDomainAhead = 8;
+
+template <typename T>
+__global__ void DomainLinearThreadKernelT(DomainLinearArgs p) {
+  const int n = blockIdx.x * blockDim.x + threadIdx.x;
+  const int t = blockIdx.y;
+  const int b = blockIdx.z;
+  if (n >= p.n) return;
+  const int64_t d = p.ids[b * p.ids_stride];
+  const T* x = static_cast<const T*>(p.x) + b * p.x_sb + static_cast<int64_t>(t) * p.x_st;
+  const T* w = static_cast<const T*>(p.table) + d * static_cast<int64_t>(p.k) * p.n + n;
+  float acc = 0.0f;
+  int k = 0;
+  for (; k + kDomainAhead <= p.k; k += kDomainAhead) {
+    float xv[kDomainAhead], wv[kDomainAhead];
+#pragma unroll
+    for (int i = 0; i < kDomainAhead; ++i) {
+      xv[i] = ToFloat(x[k + i]);
+      wv[i] = ToFloat(w[static_cast<int64_t>(k + i) * p.n]);
+    }
+#pragma unroll
+    for (int i = 0; i < kDomainAhead; ++i) acc += xv[i] * wv[i];
+  }
+  for (; k < p.k; ++k) acc += ToFloat(x[k]) * ToFloat(w[static_cast<int64_t>(k) * p.n]);
+  acc += ToFloat(static_cast<const T*>(p.bias)[d * p.n + n]);
+  static_cast<T*>(p.out)[b * p.o_sb + static_cast<int64_t>(t) * p.o_st + n] = FromFloat<T>(acc);
+}
+
+template <typename T>
+__global__ void DomainLinearWarpKernelT(DomainLinearArgs p) {
+  const int64_t warp_id = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+  const int lane = threadIdx.x % 32;
+  const int64_t total = static_cast<int64_t>(p.batch) * p.tokens * p.n;
+  if (warp_id >= total) return;
+  const int n = static_cast<int>(warp_id % p.n);
+  const int t = static_cast<int>((warp_id / p.n) % p.tokens);
+  const int b = static_cast<int>(warp_id / (static_cast<int64_t>(p.n) * p.tokens));
+  const int64_t d = p.ids[b * p.ids_stride];
+  const T* x = static_cast<const T*>(p.x) + b * p.x_sb + static_cast<int64_t>(t) * p.x_st;
+  const T* w = static_cast<const T*>(p.table) + d * static_cast<int64_t>(p.k) * p.n + n;
+  float acc = 0.0f;
+  int k = lane;
+  for (; k + 32 * (kDomainAhead - 1) < p.k; k += 32 * kDomainAhead) {
+    float xv[kDomainAhead], wv[kDomainAhead];
+#pragma unroll
+    for (int i = 0; i < kDomainAhead; ++i) {
+      xv[i] = ToFloat(x[k + 32 * i]);
+      wv[i] = ToFloat(w[static_cast<int64_t>(k + 32 * i) * p.n]);
+    }
+#pragma unroll
+    for (int i = 0; i < kDomainAhead; ++i) acc += xv[i] * wv[i];
+  }
+  for (; k < p.k; k += 32) acc += ToFloat(x[k]) * ToFloat(w[static_cast<int64_t>(k) * p.n]);
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) acc += __shfl_xor_sync(0xffffffffu, acc, off);
+  if (lane == 0) {
+    acc += ToFloat(static_cast<const T*>(p.bias)[d * p.n + n]);
+    static_cast<T*>(p.out)[b * p.o_sb + static_cast<int64_t>(t) * p.o_st + n] = FromFloat<T>(acc);
+  }
+}
+
+template <typename T>
+void LaunchDomainLinearT(const DomainLinearArgs& a, bool typed, cudaStream_t stream) {
+  if (a.n >= 128 && a.k <= 512) {
+    const dim3 grid((a.n + 127) / 128, a.tokens, a.batch);
+    if (typed) {
+      DomainLinearThreadKernelT<T><<<grid, 128, 0, stream>>>(a);
+    } else {
+      DomainLinearThreadKernel<<<grid, 128, 0, stream>>>(a);
+    }
+  } else {
+    const int64_t warps = static_cast<int64_t>(a.batch) * a.tokens * a.n;
+    const auto blocks = static_cast<unsigned int>((warps * 32 + 255) / 256);
+    if (typed) {
+      DomainLinearWarpKernelT<T><<<blocks, 256, 0, stream>>>(a);
+    } else {
+      DomainLinearWarpKernel<<<blocks, 256, 0, stream>>>(a);
+    }
+  }
+}
+
 }  // namespace
 
 void LaunchDomainLinear(const DomainLinearArgs& a, cudaStream_t stream) {
   if (a.batch == 0 || a.tokens == 0 || a.n == 0) return;
-  if (a.n >= 128 && a.k <= 512) {
-    const dim3 grid((a.n + 127) / 128, a.tokens, a.batch);
-    DomainLinearThreadKernel<<<grid, 128, 0, stream>>>(a);
+  const DType t = a.x_dtype;
+  static const bool typed_on = [] {  // VLART_DOMAIN_LINEAR_TYPED=0: the generic kernels (A/B runs)
+    const char* e = std::getenv("VLART_DOMAIN_LINEAR_TYPED");
+    return e == nullptr || e[0] != '0';
+  }();
+  const bool typed = typed_on && a.table_dtype == t && a.bias_dtype == t && a.out_dtype == t &&
+                     (t == DType::kF32 || t == DType::kBF16 || t == DType::kF16);
+  if (t == DType::kBF16) {
+    LaunchDomainLinearT<__nv_bfloat16>(a, typed, stream);
+  } else if (t == DType::kF16) {
+    LaunchDomainLinearT<__half>(a, typed, stream);
   } else {
-    const int64_t warps = static_cast<int64_t>(a.batch) * a.tokens * a.n;
-    const int64_t blocks = (warps * 32 + 255) / 256;
-    DomainLinearWarpKernel<<<static_cast<unsigned int>(blocks), 256, 0, stream>>>(a);
+    LaunchDomainLinearT<float>(a, typed, stream);
   }
   VLART_CUDA_CHECK_LAUNCH();
 }
