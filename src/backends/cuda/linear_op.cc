@@ -337,14 +337,14 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   VLART_CUDA_CHECK(cudaEventCreate(&stop));
   // Median over 5 replays of a graph made of kBurst calls of `launch` (after one warm-up
   // replay), per call, in us; negative when a launch was refused inside the capture.
-  const auto time_burst = [&](const std::function<bool()>& launch) -> float {
-    bool ran = true;
+  const auto time_burst = [&](const std::function<bool()>& launch_one) -> float {
+    bool all_ran = true;
     cudaGraph_t graph = nullptr;
     cudaGraphExec_t exec = nullptr;
     VLART_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-    for (int b = 0; b < kBurst; ++b) ran = launch() && ran;
+    for (int b = 0; b < kBurst; ++b) all_ran = launch_one() && all_ran;
     VLART_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
-    if (!ran) {  // nothing to time
+    if (!all_ran) {  // nothing to time
       VLART_CUDA_CHECK(cudaGraphDestroy(graph));
       return -1.0f;
     }
@@ -412,8 +412,8 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
     if (burst_us < 0.0f) continue;  // a launch inside the capture was refused
     const float med = burst_us - neighbor_us;
     if (gemm_verbose_) {
-      log += c.tile == kGemmViaCublas
-                 ? fmt::format(" {}{}:{:.1f}", c.lt_gelu ? "lg" : (c.lt_fused ? "lf" : "lt"), c.lt_algo, med)
+      const char* lt_form = c.lt_gelu ? "lg" : (c.lt_fused ? "lf" : "lt");
+      log += c.tile == kGemmViaCublas ? fmt::format(" {}{}:{:.1f}", lt_form, c.lt_algo, med)
                                       : fmt::format(" t{}s{}:{:.1f}", c.tile, c.splits, med);
     }
     // cuBLASLt keeps the shape unless a vlart kernel wins by kCublasMargin: near-ties went
