@@ -18,7 +18,7 @@ struct WorkerPool::Job {
   std::atomic<int> done{0};  // finished tasks
 };
 
-WorkerPool::WorkerPool(int helpers) {
+WorkerPool::WorkerPool(int helpers, bool batched_only) : batched_only_(batched_only) {
   for (int i = 0; i < helpers; ++i) threads_.emplace_back([this, i] { HelperLoop(i + 1); });
 }
 

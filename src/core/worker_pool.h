@@ -28,14 +28,22 @@ namespace vlart {
 
 class WorkerPool {
  public:
-  // `helpers` threads besides the caller (0: everything runs on the caller).
-  explicit WorkerPool(int helpers);
+  // `helpers` threads besides the caller (0: everything runs on the caller). `batched_only`:
+  // HelpersFor() lets them join only calls of at least kBatchedMinPlanes image planes.
+  explicit WorkerPool(int helpers, bool batched_only = false);
+  // The preprocessors' pool for `worker_threads` helpers (-1: DefaultHelpers(), batched only
+  // unless VLART_PREPROCESS_THREADS is set).
+  static int HelpersFor(int worker_threads) { return worker_threads < 0 ? DefaultHelpers() : worker_threads; }
+  static bool BatchedOnlyFor(int worker_threads) { return worker_threads < 0 && DefaultHelpersBatchedOnly(); }
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   // Helpers + the caller: the number of distinct `worker` values fn can see.
   int num_workers() const { return static_cast<int>(threads_.size()) + 1; }
+  // Whether a preprocessing call of `planes` image planes should wake the helpers (Run's
+  // `use_helpers`).
+  bool HelpersJoin(int planes) const { return !batched_only_ || planes >= kBatchedMinPlanes; }
 
   // Runs fn(task, worker) for every task in [0, n), worker in [0, num_workers()). With
   // `use_helpers` false everything runs on the caller (a call too small to pay for waking
@@ -61,6 +69,7 @@ class WorkerPool {
   void HelperLoop(int worker);
   static void Work(Job& job, int worker);
 
+  bool batched_only_ = false;
   std::mutex run_mu_;  // one Run at a time
   std::mutex mu_;      // guards job_, generation_, stop_, joined_
   std::condition_variable wake_;

@@ -60,6 +60,16 @@ TEST(WorkerPool, WithoutHelpersEverythingRunsOnTheCallerInOrder) {
   for (int t = 0; t < 40; ++t) EXPECT_EQ(order[static_cast<size_t>(t)], t);
 }
 
+TEST(WorkerPool, BatchedOnlyHelpersJoinBatchedCallsOnly) {
+  WorkerPool any(2);
+  EXPECT_TRUE(any.HelpersJoin(6));
+  WorkerPool batched(2, /*batched_only=*/true);
+  EXPECT_FALSE(batched.HelpersJoin(6));  // batch 1, two views
+  EXPECT_TRUE(batched.HelpersJoin(WorkerPool::kBatchedMinPlanes));
+  EXPECT_FALSE(WorkerPool::BatchedOnlyFor(0));  // an explicit count: every call
+  EXPECT_EQ(WorkerPool::HelpersFor(2), 2);
+}
+
 TEST(WorkerPool, DefaultHelpersFollowTheEnvironment) {
   // Unset: up to 3 helpers, woken for batched calls only; set: exactly that many threads,
   // for every call.

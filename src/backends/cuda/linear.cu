@@ -9,8 +9,8 @@
 //            with z' = index[z] when an index table is given (DomainLinear), else z.
 //            Epilogue pass: D[m, n] = act(D[m, n] + bias[n]) + residual[m, n] (D's values or an
 //            f32 source: a cuBLASLt product in f32).
-//            DomainLinear: per-sample weight tables picked on the device (see kernel comments);
-//            operands of one dtype take typed kernels with 8 loads in flight per thread.
+//            DomainLinear: per-sample weight tables picked on the device (see kernel comments),
+//            8 loads in flight per thread; typed loads when the operands share one dtype.
 // Mapping:   GEMM: 64x64 output tile per block of 256 threads, each thread a 4x4 sub-tile
 //            strided by 16 so stores coalesce; K in steps of 16 through shared memory (f32).
 //            Epilogue: one thread per element; the fast path (f32 source, 16-bit D / bias /
@@ -22,9 +22,8 @@
 // Reference: backends/cpu Linear / DomainLinear (GEMM, then bias, act, residual).
 // Napkin:    a correctness path (~10-20 TFLOP/s-class SIMT at best), not the model hot path.
 
-#include <cstdlib>
-
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/env_switch.h"
 #include "backends/cuda/device_common.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/pdl.cuh"
@@ -208,8 +207,54 @@ void LaunchEpilogueVec(const EpilogueArgs& a, cudaStream_t stream) {
   });
 }
 
+// DomainLinear's operand access: T = the one dtype of x, the table, the bias and out (the
+// models' case: typed loads), T = void their runtime dtypes (LoadAsFloat / StoreFromFloat).
+// Indices are element offsets.
+template <typename T>
+struct DomainIo {
+  __device__ static float X(const DomainLinearArgs& p, int64_t i) { return ToFloat(static_cast<const T*>(p.x)[i]); }
+  __device__ static float W(const DomainLinearArgs& p, int64_t i) { return ToFloat(static_cast<const T*>(p.table)[i]); }
+  __device__ static float Bias(const DomainLinearArgs& p, int64_t i) { return ToFloat(static_cast<const T*>(p.bias)[i]); }
+  __device__ static void Store(const DomainLinearArgs& p, int64_t i, float v) { static_cast<T*>(p.out)[i] = FromFloat<T>(v); }
+};
+template <>
+struct DomainIo<void> {
+  __device__ static float X(const DomainLinearArgs& p, int64_t i) { return LoadAsFloat(p.x, p.x_dtype, i); }
+  __device__ static float W(const DomainLinearArgs& p, int64_t i) { return LoadAsFloat(p.table, p.table_dtype, i); }
+  __device__ static float Bias(const DomainLinearArgs& p, int64_t i) { return LoadAsFloat(p.bias, p.bias_dtype, i); }
+  __device__ static void Store(const DomainLinearArgs& p, int64_t i, float v) { StoreFromFloat(p.out, p.out_dtype, i, v); }
+};
+
+// Both kernels request kDomainAhead values of x and W before accumulating them, so a thread has
+// that many loads in flight instead of one (one at a time serialised the K loop: X-VLA's action
+// encoder, K = 72, took ~15 us with runtime-dtype loads). The sum is one f32 accumulator in
+// ascending k (per lane for the warp form): the order does not depend on kDomainAhead.
+constexpr int kDomainAhead = 8;
+
+// Σ_k x[x0 + k·step] W[w0 + k·step·n] for k = first, first + step, ... < p.k, in that order.
+template <typename T>
+__device__ __forceinline__ float DomainDot(const DomainLinearArgs& p, int64_t x0, int64_t w0, int first,
+                                           int step) {
+  using Io = DomainIo<T>;
+  float acc = 0.0f;
+  int k = first;
+  for (; k + step * (kDomainAhead - 1) < p.k; k += step * kDomainAhead) {
+    float xv[kDomainAhead], wv[kDomainAhead];
+#pragma unroll
+    for (int i = 0; i < kDomainAhead; ++i) {
+      xv[i] = Io::X(p, x0 + k + step * i);
+      wv[i] = Io::W(p, w0 + static_cast<int64_t>(k + step * i) * p.n);
+    }
+#pragma unroll
+    for (int i = 0; i < kDomainAhead; ++i) acc += xv[i] * wv[i];
+  }
+  for (; k < p.k; k += step) acc += Io::X(p, x0 + k) * Io::W(p, w0 + static_cast<int64_t>(k) * p.n);
+  return acc;
+}
+
 // DomainLinear, one thread per output (wide N: consecutive threads read consecutive W
-// columns). Σ_k in ascending k, f32.
+// columns).
+template <typename T>
 __global__ void DomainLinearThreadKernel(DomainLinearArgs p) {
   const int n = blockIdx.x * blockDim.x + threadIdx.x;
   const int t = blockIdx.y;
@@ -218,16 +263,13 @@ __global__ void DomainLinearThreadKernel(DomainLinearArgs p) {
   const int64_t d = p.ids[b * p.ids_stride];
   const int64_t x0 = b * p.x_sb + static_cast<int64_t>(t) * p.x_st;
   const int64_t w0 = d * static_cast<int64_t>(p.k) * p.n + n;
-  float acc = 0.0f;
-  for (int k = 0; k < p.k; ++k) {
-    acc += LoadAsFloat(p.x, p.x_dtype, x0 + k) * LoadAsFloat(p.table, p.table_dtype, w0 + static_cast<int64_t>(k) * p.n);
-  }
-  acc += LoadAsFloat(p.bias, p.bias_dtype, d * p.n + n);
-  StoreFromFloat(p.out, p.out_dtype, b * p.o_sb + static_cast<int64_t>(t) * p.o_st + n, acc);
+  const float acc = DomainDot<T>(p, x0, w0, 0, 1) + DomainIo<T>::Bias(p, d * p.n + n);
+  DomainIo<T>::Store(p, b * p.o_sb + static_cast<int64_t>(t) * p.o_st + n, acc);
 }
 
-// DomainLinear, one warp per output (narrow N, long K): lanes take k = lane, lane + 32, ...
-// (each lane's partial in ascending k), then a fixed shuffle tree.
+// DomainLinear, one warp per output (narrow N, long K): lanes take k = lane, lane + 32, ...,
+// then a fixed shuffle tree.
+template <typename T>
 __global__ void DomainLinearWarpKernel(DomainLinearArgs p) {
   const int64_t warp_id = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const int lane = threadIdx.x % 32;
@@ -239,101 +281,23 @@ __global__ void DomainLinearWarpKernel(DomainLinearArgs p) {
   const int64_t d = p.ids[b * p.ids_stride];
   const int64_t x0 = b * p.x_sb + static_cast<int64_t>(t) * p.x_st;
   const int64_t w0 = d * static_cast<int64_t>(p.k) * p.n + n;
-  float acc = 0.0f;
-  for (int k = lane; k < p.k; k += 32) {
-    acc += LoadAsFloat(p.x, p.x_dtype, x0 + k) * LoadAsFloat(p.table, p.table_dtype, w0 + static_cast<int64_t>(k) * p.n);
-  }
+  float acc = DomainDot<T>(p, x0, w0, lane, 32);
 #pragma unroll
   for (int off = 16; off > 0; off /= 2) acc += __shfl_xor_sync(0xffffffffu, acc, off);
   if (lane == 0) {
-    acc += LoadAsFloat(p.bias, p.bias_dtype, d * p.n + n);
-    StoreFromFloat(p.out, p.out_dtype, b * p.o_sb + static_cast<int64_t>(t) * p.o_st + n, acc);
-  }
-}
-
-// The two DomainLinear kernels above for operands of one dtype T (the models' case): typed
-// loads, and kAhead values of x and W requested before they are accumulated, so a thread has
-// kAhead loads in flight instead of one (the runtime-dtype loads serialised the K loop: X-VLA's
-// action encoder, K = 72, took ~15 us). The sum is still one f32 accumulator in ascending k
-// (per lane for the warp form), the same operations in the same order as the generic kernels.
-constexpr int kDomainAhead = 8;
-
-template <typename T>
-__global__ void DomainLinearThreadKernelT(DomainLinearArgs p) {
-  const int n = blockIdx.x * blockDim.x + threadIdx.x;
-  const int t = blockIdx.y;
-  const int b = blockIdx.z;
-  if (n >= p.n) return;
-  const int64_t d = p.ids[b * p.ids_stride];
-  const T* x = static_cast<const T*>(p.x) + b * p.x_sb + static_cast<int64_t>(t) * p.x_st;
-  const T* w = static_cast<const T*>(p.table) + d * static_cast<int64_t>(p.k) * p.n + n;
-  float acc = 0.0f;
-  int k = 0;
-  for (; k + kDomainAhead <= p.k; k += kDomainAhead) {
-    float xv[kDomainAhead], wv[kDomainAhead];
-#pragma unroll
-    for (int i = 0; i < kDomainAhead; ++i) {
-      xv[i] = ToFloat(x[k + i]);
-      wv[i] = ToFloat(w[static_cast<int64_t>(k + i) * p.n]);
-    }
-#pragma unroll
-    for (int i = 0; i < kDomainAhead; ++i) acc += xv[i] * wv[i];
-  }
-  for (; k < p.k; ++k) acc += ToFloat(x[k]) * ToFloat(w[static_cast<int64_t>(k) * p.n]);
-  acc += ToFloat(static_cast<const T*>(p.bias)[d * p.n + n]);
-  static_cast<T*>(p.out)[b * p.o_sb + static_cast<int64_t>(t) * p.o_st + n] = FromFloat<T>(acc);
-}
-
-template <typename T>
-__global__ void DomainLinearWarpKernelT(DomainLinearArgs p) {
-  const int64_t warp_id = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
-  const int lane = threadIdx.x % 32;
-  const int64_t total = static_cast<int64_t>(p.batch) * p.tokens * p.n;
-  if (warp_id >= total) return;
-  const int n = static_cast<int>(warp_id % p.n);
-  const int t = static_cast<int>((warp_id / p.n) % p.tokens);
-  const int b = static_cast<int>(warp_id / (static_cast<int64_t>(p.n) * p.tokens));
-  const int64_t d = p.ids[b * p.ids_stride];
-  const T* x = static_cast<const T*>(p.x) + b * p.x_sb + static_cast<int64_t>(t) * p.x_st;
-  const T* w = static_cast<const T*>(p.table) + d * static_cast<int64_t>(p.k) * p.n + n;
-  float acc = 0.0f;
-  int k = lane;
-  for (; k + 32 * (kDomainAhead - 1) < p.k; k += 32 * kDomainAhead) {
-    float xv[kDomainAhead], wv[kDomainAhead];
-#pragma unroll
-    for (int i = 0; i < kDomainAhead; ++i) {
-      xv[i] = ToFloat(x[k + 32 * i]);
-      wv[i] = ToFloat(w[static_cast<int64_t>(k + 32 * i) * p.n]);
-    }
-#pragma unroll
-    for (int i = 0; i < kDomainAhead; ++i) acc += xv[i] * wv[i];
-  }
-  for (; k < p.k; k += 32) acc += ToFloat(x[k]) * ToFloat(w[static_cast<int64_t>(k) * p.n]);
-#pragma unroll
-  for (int off = 16; off > 0; off /= 2) acc += __shfl_xor_sync(0xffffffffu, acc, off);
-  if (lane == 0) {
-    acc += ToFloat(static_cast<const T*>(p.bias)[d * p.n + n]);
-    static_cast<T*>(p.out)[b * p.o_sb + static_cast<int64_t>(t) * p.o_st + n] = FromFloat<T>(acc);
+    acc += DomainIo<T>::Bias(p, d * p.n + n);
+    DomainIo<T>::Store(p, b * p.o_sb + static_cast<int64_t>(t) * p.o_st + n, acc);
   }
 }
 
 template <typename T>
-void LaunchDomainLinearT(const DomainLinearArgs& a, bool typed, cudaStream_t stream) {
+void LaunchDomainLinearT(const DomainLinearArgs& a, cudaStream_t stream) {
   if (a.n >= 128 && a.k <= 512) {
     const dim3 grid((a.n + 127) / 128, a.tokens, a.batch);
-    if (typed) {
-      DomainLinearThreadKernelT<T><<<grid, 128, 0, stream>>>(a);
-    } else {
-      DomainLinearThreadKernel<<<grid, 128, 0, stream>>>(a);
-    }
+    DomainLinearThreadKernel<T><<<grid, 128, 0, stream>>>(a);
   } else {
     const int64_t warps = static_cast<int64_t>(a.batch) * a.tokens * a.n;
-    const auto blocks = static_cast<unsigned int>((warps * 32 + 255) / 256);
-    if (typed) {
-      DomainLinearWarpKernelT<T><<<blocks, 256, 0, stream>>>(a);
-    } else {
-      DomainLinearWarpKernel<<<blocks, 256, 0, stream>>>(a);
-    }
+    DomainLinearWarpKernel<T><<<static_cast<unsigned int>((warps * 32 + 255) / 256), 256, 0, stream>>>(a);
   }
 }
 
@@ -342,18 +306,18 @@ void LaunchDomainLinearT(const DomainLinearArgs& a, bool typed, cudaStream_t str
 void LaunchDomainLinear(const DomainLinearArgs& a, cudaStream_t stream) {
   if (a.batch == 0 || a.tokens == 0 || a.n == 0) return;
   const DType t = a.x_dtype;
-  static const bool typed_on = [] {  // VLART_DOMAIN_LINEAR_TYPED=0: the generic kernels (A/B runs)
-    const char* e = std::getenv("VLART_DOMAIN_LINEAR_TYPED");
-    return e == nullptr || e[0] != '0';
-  }();
+  // VLART_DOMAIN_LINEAR_TYPED=0: runtime-dtype loads (A/B runs)
+  static const bool typed_on = EnvSwitchOn("VLART_DOMAIN_LINEAR_TYPED");
   const bool typed = typed_on && a.table_dtype == t && a.bias_dtype == t && a.out_dtype == t &&
                      (t == DType::kF32 || t == DType::kBF16 || t == DType::kF16);
-  if (t == DType::kBF16) {
-    LaunchDomainLinearT<__nv_bfloat16>(a, typed, stream);
+  if (!typed) {
+    LaunchDomainLinearT<void>(a, stream);
+  } else if (t == DType::kBF16) {
+    LaunchDomainLinearT<__nv_bfloat16>(a, stream);
   } else if (t == DType::kF16) {
-    LaunchDomainLinearT<__half>(a, typed, stream);
+    LaunchDomainLinearT<__half>(a, stream);
   } else {
-    LaunchDomainLinearT<float>(a, typed, stream);
+    LaunchDomainLinearT<float>(a, stream);
   }
   VLART_CUDA_CHECK_LAUNCH();
 }

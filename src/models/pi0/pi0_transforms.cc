@@ -93,13 +93,12 @@ PromptTokenizer SentencePiecePromptTokenizer(const SentencePieceTokenizer& token
 
 // The fast path's state: per-call scratch and what is kept between calls.
 struct Pi0Transforms::Fast {
-  Fast(int s, int helpers, bool batched_only)
-      : images(s, s, ResampleFilter::kBilinear, PixelNormalizer::Openpi(), {}), pool(helpers),
-        batched_only(batched_only) {}
+  Fast(int s, int worker_threads)
+      : images(s, s, ResampleFilter::kBilinear, PixelNormalizer::Openpi(), {}),
+        pool(WorkerPool::HelpersFor(worker_threads), WorkerPool::BatchedOnlyFor(worker_threads)) {}
   std::mutex mu;  // one Prepare at a time
   ImagePreprocessor images;  // s x s inputs only (the copy path): others are resized first
   WorkerPool pool;
-  bool batched_only;  // helpers join only calls of >= WorkerPool::kBatchedMinPlanes planes
   NormalFill noise;
   std::deque<Image> resized;       // this call's resize_with_pad outputs (stable addresses)
   std::vector<ImageView> views;    // this call's views, [B, 2]
@@ -111,9 +110,7 @@ struct Pi0Transforms::Fast {
 
 Pi0Transforms::Pi0Transforms(const Pi0Config& cfg, NormStats stats, int worker_threads)
     : cfg_(cfg), stats_(std::move(stats)) {
-  fast_ = std::make_unique<Fast>(cfg_.vision.image_size,
-                                 worker_threads < 0 ? WorkerPool::DefaultHelpers() : worker_threads,
-                                 worker_threads < 0 && WorkerPool::DefaultHelpersBatchedOnly());
+  fast_ = std::make_unique<Fast>(cfg_.vision.image_size, worker_threads);
 }
 
 Pi0Transforms::~Pi0Transforms() = default;
@@ -275,13 +272,12 @@ Status Pi0Transforms::PrepareInto(std::span<const LiberoObservation> batch,
     noise_chunks = fast.noise.num_chunks();
   }
   const int n_planes = static_cast<int>(6 * b);
-  const bool helpers = !fast.batched_only || n_planes >= WorkerPool::kBatchedMinPlanes;
   fast.pool.Run(n_planes + noise_chunks, [&](int task, int worker) {
     if (task >= n_planes) return fast.noise.RunChunk(task - n_planes);
     const int64_t i = task / 6, v = (task / 3) % 2, c = task % 3;
     float* dst = in.images.data<float>() + (i * nv + v) * per_image + c * s * s;
     fast.images.RunPlane(fast.views[i * 2 + v], static_cast<int>(c), worker, dst);
-  }, helpers);
+  }, fast.pool.HelpersJoin(n_planes));
   fast.last_images = in.images.data<void>();
   fast.last_mask.assign(mask, mask + b * nv);
   return Status::Ok();

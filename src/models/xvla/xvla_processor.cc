@@ -69,12 +69,12 @@ struct PlaneTask {
 }  // namespace
 
 struct XvlaProcessor::Fast {
-  Fast(int s, ResampleFilter filter, const ClipNormalization& norm, int helpers, bool batched_only)
-      : images(s, s, filter, PixelNormalizer::Clip(norm), {}), pool(helpers), batched_only(batched_only) {}
+  Fast(int s, ResampleFilter filter, const ClipNormalization& norm, int worker_threads)
+      : images(s, s, filter, PixelNormalizer::Clip(norm), {}),
+        pool(WorkerPool::HelpersFor(worker_threads), WorkerPool::BatchedOnlyFor(worker_threads)) {}
   std::mutex mu;  // one Prepare at a time: everything below is per-call state
   ImagePreprocessor images;
   WorkerPool pool;
-  bool batched_only;  // helpers join only calls of >= WorkerPool::kBatchedMinPlanes planes
   TokenCache<CachedIds> ids;
   NormalFill noise;
   std::vector<PlaneTask> planes;  // this call's tasks (kept: no allocation per call)
@@ -96,9 +96,7 @@ XvlaProcessor::XvlaProcessor(const XvlaConfig& cfg, BpeTokenizer tokenizer,
   }
   // PilResample and ResampleFilter share PIL's values (0..5, checked by the config parser).
   const auto filter = static_cast<ResampleFilter>(static_cast<int>(image_cfg_.resample));
-  fast_ = std::make_unique<Fast>(cfg_.vision.image_size, filter, norm_,
-                                 worker_threads < 0 ? WorkerPool::DefaultHelpers() : worker_threads,
-                                 worker_threads < 0 && WorkerPool::DefaultHelpersBatchedOnly());
+  fast_ = std::make_unique<Fast>(cfg_.vision.image_size, filter, norm_, worker_threads);
 }
 
 XvlaProcessor::~XvlaProcessor() = default;
@@ -246,7 +244,6 @@ Status XvlaProcessor::PrepareInto(std::span<const XvlaRequest> batch, int steps,
     noise_chunks = fast.noise.num_chunks();
   }
   const int n_planes = static_cast<int>(planes.size());
-  const bool helpers = !fast.batched_only || n_planes >= WorkerPool::kBatchedMinPlanes;
   fast.pool.Run(n_planes + noise_chunks, [&](int task, int worker) {
     if (task < n_planes) {
       const PlaneTask& t = planes[task];
@@ -254,7 +251,7 @@ Status XvlaProcessor::PrepareInto(std::span<const XvlaRequest> batch, int steps,
     } else {
       fast.noise.RunChunk(task - n_planes);
     }
-  }, helpers);
+  }, fast.pool.HelpersJoin(n_planes));
   fast.last_images = in->images.data<void>();
   fast.last_mask.assign(mask, mask + b * v);
   return Status::Ok();
