@@ -22,9 +22,8 @@
 // Napkin:    stage 0 (N=3136, G=8, d=32, 2 views): 2·2·3136·8·32·32 = 103 MFLOP per product,
 //            4.8 MB of bf16 q/k/v reads: a few microseconds at bandwidth.
 
-#include <cstdlib>
-
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/env_switch.h"
 #include "backends/cuda/device_common.cuh"
 #include "backends/cuda/kernels.h"
 
@@ -167,10 +166,7 @@ void LaunchChannelAttention(const StridedArg& q, const StridedArg& k, const Stri
   if (batch == 0 || groups == 0 || d == 0 || tokens == 0) return;
   const int64_t fit = static_cast<int64_t>(partials_bytes / ChannelAttentionScratchBytes(batch, groups, d, 1));
   // Token chunks per (b, g): enough for kTargetBlocks blocks, each of 32..128 tokens.
-  static const bool spread = [] {
-    const char* e = std::getenv("VLART_CHANNEL_ATTENTION_SPREAD");
-    return e == nullptr || e[0] != '0';
-  }();
+  static const bool spread = EnvSwitchOn("VLART_CHANNEL_ATTENTION_SPREAD");
   const int64_t fewest = (tokens + kMaxChunkTokens - 1) / kMaxChunkTokens;
   const int64_t most = (tokens + kTokTile - 1) / kTokTile;
   const int64_t wanted = spread ? (kTargetBlocks + batch * groups - 1) / (batch * groups) : fewest;

@@ -44,11 +44,11 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/env_switch.h"
 #include "backends/cuda/device_common.cuh"
 #include "backends/cuda/gemm_tile_load.cuh"
 #include "backends/cuda/kernels.h"
@@ -297,10 +297,7 @@ void InitGemmSkinnyKernels() {
 }
 
 bool GemmSkinnyOffered() {
-  static const bool on = [] {
-    const char* v = std::getenv("VLART_SKINNY");
-    return v != nullptr && v[0] == '1';
-  }();
+  static const bool on = EnvSwitchSet("VLART_SKINNY");
   return g_skinny_available && on;
 }
 

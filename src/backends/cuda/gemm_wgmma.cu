@@ -52,6 +52,7 @@
 #include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/env_switch.h"
 #include "backends/cuda/device_common.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/pdl.cuh"
@@ -538,10 +539,7 @@ void InitGemmWgmmaKernels() {
 bool GemmWgmmaAvailable() { return g_wgmma_available; }
 
 bool GemmWgmmaOffered() {
-  static const bool on = [] {
-    const char* v = std::getenv("VLART_WGMMA");
-    return v != nullptr && v[0] == '1';
-  }();
+  static const bool on = EnvSwitchSet("VLART_WGMMA");
   return g_wgmma_available && on;
 }
 

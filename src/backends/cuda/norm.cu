@@ -35,10 +35,10 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <initializer_list>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/env_switch.h"
 #include "backends/cuda/device_common.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/pdl.cuh"
@@ -352,10 +352,7 @@ void LaunchRowVecT(const StridedArg& x, const StridedArg& gamma, const StridedAr
   const int64_t vecs = x.shape[x.ndim - 1] / kVecWidth<T>;
   const int threads = ThreadsForRow(vecs);
   // VLART_NORM_ONE_VEC=0: the looping form with scalar gamma / beta everywhere (A/B runs).
-  static const bool one_vec_on = [] {
-    const char* v = std::getenv("VLART_NORM_ONE_VEC");
-    return v == nullptr || v[0] != '0';
-  }();
+  static const bool one_vec_on = EnvSwitchOn("VLART_NORM_ONE_VEC");
   const bool one = one_vec_on && vecs <= threads;
   const bool vp = one_vec_on && kKind != 2 && VectorParams(gamma, x.dtype) &&
                   (kKind != 0 || VectorParams(beta, x.dtype));
