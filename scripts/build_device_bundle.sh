@@ -14,11 +14,16 @@ cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVLART_CUDA=ON \
 # the working tree, so the bundle travels xz-compressed (~15 MB for all five binaries) as
 # .device-bundle/device.tar.xz; device_session.sh unpacks it into .device/.
 TARGETS="vlart ops_cuda_parity_test models_xvla_cuda_test models_pi0_cuda_test cuda_ops_bench"
-cmake --build "$BUILD" -j "$(nproc)" --target $TARGETS
+cmake --build "$BUILD" -j "$(nproc)" --target $TARGETS vlart_kernel_trace
 rm -rf .device && mkdir -p .device/bin .device/lib
 cp "$BUILD/vlart" "$BUILD/tests/ops/ops_cuda_parity_test" "$BUILD/tests/models/models_xvla_cuda_test" \
    "$BUILD/tests/models/models_pi0_cuda_test" "$BUILD/bench/ops/cuda_ops_bench" .device/bin/
 strip .device/bin/*
+# The kernel tracer (bench/trace, a CUPTI injection library: step `trace`) and the CUPTI it
+# was built against, which the device image does not promise.
+cp "$BUILD/bench/trace/libvlart_kernel_trace.so" .device/lib/
+cp -L "$(dirname "$(readlink -f "$(command -v nvcc)")")/../lib/libcupti.so.13" .device/lib/ 2>/dev/null ||
+  cp -L /usr/local/cuda/lib64/libcupti.so.13 .device/lib/
 # Debian-only libraries (the device image is Ubuntu 24.04: it has OpenBLAS, libgomp,
 # libpng and libstdc++ of its own, but not Debian's libjpeg62-turbo soname). Its own
 # libsentencepiece.so.0 is a different release under the same soname (no ABI promise):

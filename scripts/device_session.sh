@@ -15,6 +15,7 @@
 #     (PI0_PEER_MODES=compile-bf16 PI0_PEER_TIMEOUT=590: only the torch.compile peer, one call)
 #   STEPS=ab AB_ENV=VLART_L2_PREFETCH=0 scripts/device_session.sh   # A/B one switch, same call
 #   STEPS=kprof scripts/device_session.sh   # per-kernel time of one graph replay (ncu), X-VLA / pi0 / pi0.5
+#   STEPS=trace scripts/device_session.sh   # one forward's timeline in its graphs (CUPTI), X-VLA / pi0 / pi0.5
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/vlart-out}
@@ -163,6 +164,30 @@ if has kprof; then
     python3 tools/ncu_kernel_report.py "$OUT/kprof_$name.csv" --title "$name bf16 batch ${KPROF_BATCH:-1}" \
         > "$OUT/kprof_$name.md" 2>&1
     head -${KPROF_LINES:-45} "$OUT/kprof_$name.md" >> "$SUMMARY"
+  done
+fi
+
+if has trace; then
+  # One forward's GPU timeline as its CUDA graphs really run (PDL overlap and launch gaps
+  # included): bench/trace's CUPTI injection library records every kernel's start and end,
+  # tools/kernel_trace_report.py charges the forward's span to kernels. TRACE_MODELS:
+  # checkpoint folders (default X-VLA, pi0, pi0.5 full size); TRACE_BATCH; TRACE_WINDOW
+  # (START:COUNT kernels to list; default a stretch from the middle).
+  for dir in ${TRACE_MODELS:-$FULL /tmp/pi0-full /tmp/pi05-full}; do
+    name=$(basename "$dir")
+    if [ ! -f "$dir/model.safetensors" ]; then
+      arch=${name%-full}
+      "$BIN/vlart" make-synthetic --arch "$arch" --size full --seed 0 --out "$dir" > "$OUT/make_$name.log" 2>&1
+    fi
+    CUDA_INJECTION64_PATH="$PWD/.device/lib/libvlart_kernel_trace.so" VLART_KERNEL_TRACE="$OUT/trace_$name.csv" \
+        timeout 300 "$BIN/vlart" bench --model "$dir" --device cuda --precision bf16 --batch ${TRACE_BATCH:-1} \
+        --warmup 3 --iters ${TRACE_ITERS:-10} > "$OUT/trace_$name.md" 2> "$OUT/trace_$name.err"
+    note "trace $name: exit $? ($(grep -o 'kernel_trace: .*' "$OUT/trace_$name.err" | head -1))"
+    grep -E "\| (vision|prefix|denoise|policy|\*\*e2e\*\*) " "$OUT/trace_$name.md" >> "$SUMMARY"
+    python3 tools/kernel_trace_report.py "$OUT/trace_$name.csv" --title "$name bf16 batch ${TRACE_BATCH:-1}" \
+        ${TRACE_WINDOW:+--window "$TRACE_WINDOW"} > "$OUT/trace_report_$name.md" 2>&1
+    head -${TRACE_LINES:-60} "$OUT/trace_report_$name.md" >> "$SUMMARY"
+    xz -T4 "$OUT/trace_$name.csv" 2>/dev/null || true
   done
 fi
 
