@@ -15,7 +15,13 @@
 // Inputs are random (never zeros: zeros run faster than real data).
 //
 //   cuda_ops_bench [--mode bf16|f16|f32] [--iters 200] [--graph] [--cold-l2] [--fallback]
-//                  [--filter substring] [--csv file]
+//                  [--filter substring] [--csv file] [--probe]
+//
+// --probe (bf16): after timing each attention case whose kernel has a timing probe
+// (kernel_probe.cuh: the resident and the D 256 flash kernels), replays a graph of 20 calls
+// with the probe instances and prints, for the last call, where its blocks' time went: launch
+// skew and span (%globaltimer), and per mark the median / max clock from block entry and the
+// median phase since the previous mark (clock64 at the device's rated clock).
 
 #include <cuda_runtime_api.h>
 
@@ -59,13 +65,18 @@ struct Options {
   std::string filter;
   std::string csv;
   bool gemm_sweep = false;  // Linear shapes only, once per tensor-core GEMM config the tuner may pick
+  bool probe = false;       // --probe: per-phase block timing of the probed attention kernels
 };
+
+// Which kernel timing probe a case can run (kernel_probe.cuh), with its marks' names.
+enum class ProbeKind { kNone, kResident, kFlash };
 
 struct BenchCase {
   std::string name;   // op and model shape
   double flop = 0;    // useful FLOP per call
   double bytes = 0;   // minimal bytes moved per call (inputs read once, outputs written once)
   std::function<void()> run;
+  ProbeKind probe = ProbeKind::kNone;
 };
 
 class Bench {
@@ -187,6 +198,11 @@ class Bench {
                      floor_us, tflops, tbps);
       }
     }
+    if (opt_.probe) {
+      for (BenchCase& c : cases_) {
+        if (c.probe != ProbeKind::kNone) Probe(c, stream);
+      }
+    }
     if (csv != nullptr) std::fclose(csv);
     BENCH_CUDA(cudaEventDestroy(start));
     BENCH_CUDA(cudaEventDestroy(stop));
@@ -194,6 +210,92 @@ class Bench {
   }
 
  private:
+  // Replays a graph of 20 calls of `c` with its kernel's probe instance and prints the last
+  // call's per-block phases (the buffer is rewritten by every call: the last one stays).
+  void Probe(BenchCase& c, cudaStream_t stream) {
+    constexpr int kMaxBlocks = 8192;
+    constexpr int kCalls = 20;
+    unsigned long long* buf = nullptr;
+    const size_t bytes = sizeof(unsigned long long) * kMaxBlocks * cuda::kProbeSlots;
+    BENCH_CUDA(cudaMalloc(reinterpret_cast<void**>(&buf), bytes));
+    BENCH_CUDA(cudaMemsetAsync(buf, 0, bytes, stream));
+    const bool flash = c.probe == ProbeKind::kFlash;
+    const auto set = [&](unsigned long long* p) {
+      be_.Synchronize();
+      if (flash) {
+        cuda::SetAttentionFlashProbe(p);
+      } else {
+        cuda::SetAttentionResidentProbe(p);
+      }
+    };
+    set(buf);
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    BENCH_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    for (int i = 0; i < kCalls; ++i) c.run();
+    BENCH_CUDA(cudaStreamEndCapture(stream, &graph));
+    BENCH_CUDA(cudaGraphInstantiate(&exec, graph, 0));
+    BENCH_CUDA(cudaGraphDestroy(graph));
+    for (int i = 0; i < 3; ++i) BENCH_CUDA(cudaGraphLaunch(exec, stream));
+    BENCH_CUDA(cudaStreamSynchronize(stream));
+    BENCH_CUDA(cudaGraphExecDestroy(exec));
+    set(nullptr);
+    std::vector<unsigned long long> h(static_cast<size_t>(kMaxBlocks) * cuda::kProbeSlots);
+    BENCH_CUDA(cudaMemcpy(h.data(), buf, bytes, cudaMemcpyDeviceToHost));
+    BENCH_CUDA(cudaFree(buf));
+    int clock_khz = 0;
+    BENCH_CUDA(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, cuda::DeviceOf(be_)));
+    const double us_per_clk = 1e3 / clock_khz;
+    static const char* const kFlashMarks[] = {"", "", "", "PDL wait over", "Q + K(t0) landed", "first S + softmax",
+                                              "V(t0) landed", "first P.V", "all key tiles", "cluster barrier 1",
+                                              "merged", "stored (barrier 2)", "", "", ""};
+    static const char* const kResidentMarks[] = {"", "", "", "PDL wait over", "K, V, Q landed", "key blocks done",
+                                                 "split merge done", "stored", "", "", "", "", "", "", ""};
+    const char* const* names = flash ? kFlashMarks : kResidentMarks;
+    std::vector<const unsigned long long*> blocks;
+    for (int b = 0; b < kMaxBlocks; ++b) {
+      const unsigned long long* s = h.data() + static_cast<size_t>(b) * cuda::kProbeSlots;
+      if (s[2] != 0) blocks.push_back(s);
+    }
+    if (blocks.empty()) {
+      std::printf("\nprobe %s: no block recorded (not a probed kernel path?)\n", c.name.c_str());
+      return;
+    }
+    unsigned long long t0 = ~0ull, t1 = 0, e_last = 0;
+    std::vector<int> sms;
+    for (const auto* s : blocks) {
+      t0 = std::min(t0, s[0]);
+      e_last = std::max(e_last, s[0]);
+      t1 = std::max(t1, s[cuda::kProbeEndSlot]);
+      sms.push_back(static_cast<int>(s[1]));
+    }
+    std::sort(sms.begin(), sms.end());
+    const int distinct_sms = static_cast<int>(std::unique(sms.begin(), sms.end()) - sms.begin());
+    std::printf("\nprobe %s: %zu blocks on %d SMs; block entries spread over %.2f us, first entry to "
+                "last end %.2f us (globaltimer); clocks at the rated %.0f MHz\n\n",
+                c.name.c_str(), blocks.size(), distinct_sms, (e_last - t0) / 1e3, (t1 - t0) / 1e3, clock_khz / 1e3);
+    std::printf("| mark | after | blocks | median us from entry | max us from entry | median us since previous mark |\n");
+    std::printf("|---:|---|---:|---:|---:|---:|\n");
+    const auto median = [](std::vector<double> v) {
+      if (v.empty()) return 0.0;
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    for (int mark = cuda::kProbeFirstMark; mark < cuda::kProbeEndSlot; ++mark) {
+      std::vector<double> from_entry, phase;
+      for (const auto* s : blocks) {
+        if (s[mark] == 0) continue;
+        from_entry.push_back(static_cast<double>(s[mark] - s[2]) * us_per_clk);
+        int prev = mark - 1;
+        while (prev > 2 && s[prev] == 0) --prev;
+        phase.push_back(static_cast<double>(s[mark] - s[prev]) * us_per_clk);
+      }
+      if (from_entry.empty()) continue;
+      std::printf("| %d | %s | %zu | %.2f | %.2f | %.2f |\n", mark, names[mark], from_entry.size(),
+                  median(from_entry), *std::max_element(from_entry.begin(), from_entry.end()), median(phase));
+    }
+  }
+
   static std::string PathOf(const cuda::Stats& s) {
     std::string p;
     const auto add = [&p](int64_t n, const char* what) {
@@ -356,7 +458,8 @@ void AddAttention(Bench& b, const char* model, int64_t batch, int64_t s, int64_t
            cuda::ForceAttentionSplits(b.backend(), 0);
            cuda::ForceAttentionMaskLdg(b.backend(), false);
            cuda::ForceAttentionMerge(b.backend(), cuda::AttentionMerge::kAuto);
-         }});
+         },
+         d == 256 ? ProbeKind::kFlash : ProbeKind::kResident});
 }
 
 // Self-attention on a fused qkv buffer with the K/V-resident kernel's key split forced to
@@ -373,7 +476,8 @@ void AddResidentAttention(Bench& b, const char* model, int64_t batch, int64_t s,
            cuda::ForceAttentionResidentSplits(b.backend(), splits);
            b.backend().Attention(q, k, v, nullptr, scale, out);
            cuda::ForceAttentionResidentSplits(b.backend(), 0);
-         }});
+         },
+         ProbeKind::kResident});
 }
 
 void AddChannelAttention(Bench& b, const char* model, int64_t batch, int64_t n, int64_t groups, int64_t d) {
@@ -571,10 +675,12 @@ int Main(int argc, char** argv) {
       opt.csv = next();
     } else if (a == "--gemm-sweep") {
       opt.gemm_sweep = true;
+    } else if (a == "--probe") {
+      opt.probe = true;
     } else {
       std::fprintf(stderr,
                    "usage: cuda_ops_bench [--mode bf16|f16|f32] [--iters N] [--graph] [--cold-l2] "
-                   "[--fallback] [--filter substring] [--csv file] [--gemm-sweep]\n");
+                   "[--fallback] [--filter substring] [--csv file] [--gemm-sweep] [--probe]\n");
       return 2;
     }
   }

@@ -81,6 +81,7 @@
 #include <vector>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/kernel_probe.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/mma_sync.cuh"
 #include "backends/cuda/pdl.cuh"
@@ -89,6 +90,10 @@ namespace vlart::cuda {
 namespace {
 
 namespace cg = cooperative_groups;
+
+// kernel_probe.cuh: the buffer the kProbe instances record into (SetAttentionFlashProbe).
+__device__ unsigned long long* g_flash_probe = nullptr;
+bool g_flash_probe_on = false;  // host: launch the kProbe instances (bf16, D 256)
 
 constexpr int kThreads = 128;  // 4 warps x 16 folded rows
 constexpr int kBlockM = 64;    // folded (query, head) rows per block
@@ -271,11 +276,11 @@ __device__ __forceinline__ T* FoldedOutRow(const AttentionArgs& p, int b, int g,
 // (one warp per row, 4 columns per lane per 128), reading all partials through distributed
 // shared memory in split order with exactly the merge kernel's operations: the same bits.
 // A second cluster barrier keeps every block's shared memory alive until its peers are done.
-template <typename T, int kD>
+template <typename T, int kD, typename Mark>
 __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const float (&o)[kD / 8][4],
                                                   const float (&m)[2], float (&l)[2], bool warp_active,
                                                   int wr, int grp, int tig, int r0, int rows, int g,
-                                                  int b, int split, int splits) {
+                                                  int b, int split, int splits, Mark&& mark) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
   __trap();  // never launched: InitAttentionFlashKernels finds no cluster launch before sm_90
 #else
@@ -299,6 +304,7 @@ __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const 
     }
   }
   ClusterSync();
+  mark(9);
   cg::cluster_group cluster = cg::this_cluster();
   const int valid = min(kBlockM, rows - r0);
   const int warp = threadIdx.x / 32;
@@ -311,18 +317,24 @@ __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const 
           return *reinterpret_cast<const float4*>(cluster.map_shared_rank(po, s) + lr * kPs + c);
         });
   }
+  mark(10);
   ClusterSync();
+  mark(11);
 #endif
 }
 
 // kSmemMask: the block's mask rows for each key tile are staged in shared memory with K
 // (host: MaskInSmem; p.mask is not null, m_sj == 1, G >= kMaskSmemMinGroup); mask_vec16 picks
 // 16-byte copies for them. Otherwise each score reads its mask entry with __ldg (any strides).
-template <typename T, int kD, bool kSmemMask, bool kClusterMerge>
+// kProbe (debug, kernel_probe.cuh) records thread 0's clock at marks 3 (PDL wait over), 4 (Q,
+// K(t0) landed), 5 (first S + softmax), 6 (V(t0) landed), 7 (first P·V), 8 (all tiles), 9-11
+// (cluster merge: first barrier, merged, second barrier; 11 also after the unsplit store).
+template <typename T, int kD, bool kSmemMask, bool kClusterMerge, bool kProbe = false>
 __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
     AttentionFlashKernel(AttentionArgs p, float* part_o, float2* part_ml, bool mask_vec16,
                          int cluster_splits) {
   PdlAllowDependents();
+  BlockProbe<kProbe> probe(kProbe ? g_flash_probe : nullptr);
   extern __shared__ __align__(16) unsigned char smem_raw[];
   constexpr int kS = Stride<kD>();
   uint16_t* qs = reinterpret_cast<uint16_t*>(smem_raw);
@@ -396,6 +408,7 @@ __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
   }
 
   PdlWaitPrior();  // launched with PDL (pdl.cuh): nothing before this touches global memory
+  probe.Mark(3);
 
   // Prologue, two cp.async groups: (1) Q, K(t_begin) and its mask rows; (2) V(t_begin) (the
   // V buffer is free before the first tile), so the first P·V does not wait a round trip
@@ -437,6 +450,7 @@ __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
       CpAsyncWaitAll();  // K(t), mask(t)
     }
     __syncthreads();  // K(t), mask(t) (and Q) visible to all; every warp is done reading V(t-1)
+    if (t == t_begin) probe.Mark(4);
     if (t != t_begin) {
       LoadKvTile<kD>(vs, vg, p.v_ss, k0, p.sk);
       CpAsyncCommit();
@@ -511,8 +525,10 @@ __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
       }
     }
 
+    if (t == t_begin) probe.Mark(5);
     CpAsyncWaitAll();
     __syncthreads();  // V(t) visible to all; every warp is done reading K(t) and mask(t)
+    if (t == t_begin) probe.Mark(6);
     if (t + 1 < t_end) {
       LoadKvTile<kD>(ks, kg, p.k_ss, k0 + kBlockN, p.sk);
       if constexpr (kSmemMask) LoadMaskTile(ms, mg, p.m_si, m_rows, k0 + kBlockN, p.sk, mask_vec16);
@@ -538,13 +554,17 @@ __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
         }
       }
     }
+    if (t == t_begin) probe.Mark(7);
   }
   CpAsyncWaitAll();  // nothing may be in flight when the block exits (empty splits included)
+  probe.Mark(8);
   if constexpr (kClusterMerge) {
-    ClusterMergeStore<T, kD>(p, o, m, l, warp_active, wr, grp, tig, r0, rows, g, b, split, splits);
+    ClusterMergeStore<T, kD>(p, o, m, l, warp_active, wr, grp, tig, r0, rows, g, b, split, splits,
+                             [&probe](int i) { probe.Mark(i); });
+    probe.End();
     return;
   }
-  if (!warp_active) return;
+  if (!warp_active) return;  // warp 0 (thread 0, the probe's writer) is always active
 
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
@@ -563,6 +583,8 @@ __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
         *reinterpret_cast<uint32_t*>(orow + col) = Pack<T>(o[dt][2 * r] * inv, o[dt][2 * r + 1] * inv);
       }
     }
+    probe.Mark(11);
+    probe.End();
     return;
   }
   // Split partial: unnormalised O and (max, sum) of this block's keys, rows indexed
@@ -579,6 +601,8 @@ __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
     }
     if (tig == 0) part_ml[R] = make_float2(m[r], l[r]);
   }
+  probe.Mark(11);
+  probe.End();
 }
 
 // Merges the split partials of one folded row per warp (MergeSplitRow), from the workspace.
@@ -614,6 +638,15 @@ bool MaskVec16(const AttentionArgs& a) {
   return IsAligned(a.mask, 16) && a.m_sb % 4 == 0 && a.m_si % 4 == 0;
 }
 
+// The kernel instance a launch runs: the kProbe one (bf16, D 256 only) under SetAttentionFlashProbe.
+template <typename T, int kD, bool kSmemMask, bool kClusterMerge>
+auto FlashKernelFor() {
+  if constexpr (std::is_same_v<T, __nv_bfloat16> && kD == 256) {
+    if (g_flash_probe_on) return AttentionFlashKernel<T, kD, kSmemMask, kClusterMerge, true>;
+  }
+  return AttentionFlashKernel<T, kD, kSmemMask, kClusterMerge, false>;
+}
+
 template <typename T, int kD, bool kSmemMask, bool kClusterMerge>
 void LaunchKernel(const AttentionArgs& a, int splits, float* po, float2* pml, bool mask_vec16,
                   const AttentionFlashDevice& dev, cudaStream_t stream) {
@@ -629,11 +662,11 @@ void LaunchKernel(const AttentionArgs& a, int splits, float* po, float2* pml, bo
     if (static_cast<int64_t>(row_tiles) * splits * bgs <= dev.num_sms && splits <= dev.spread_cluster_splits) {
       smem = std::max(smem, dev.spread_smem_bytes);
     }
-    LaunchPdl(AttentionFlashKernel<T, kD, kSmemMask, true>, dim3(row_tiles * splits, 1, bgs),
+    LaunchPdl(FlashKernelFor<T, kD, kSmemMask, true>(), dim3(row_tiles * splits, 1, bgs),
               dim3(kThreads), smem, stream, static_cast<unsigned int>(splits), a, nullptr, nullptr,
               mask_vec16, splits);
   } else {
-    LaunchPdl(AttentionFlashKernel<T, kD, kSmemMask, false>,
+    LaunchPdl(FlashKernelFor<T, kD, kSmemMask, false>(),
               dim3(row_tiles, static_cast<unsigned int>(splits), bgs), dim3(kThreads), smem, stream,
               1, a, po, pml, mask_vec16, 0);
   }
@@ -700,6 +733,23 @@ void SetSmem(std::vector<std::pair<FlashKernel, size_t>>& cluster_kernels, size_
                                           cudaSharedmemCarveoutMaxShared));
     if (i >= 4) cluster_kernels.push_back(kernels[i]);
   }
+  if constexpr (kD == 256) {  // the probe instances (SetAttentionFlashProbe): same limits
+    const std::pair<FlashKernel, size_t> probes[] = {
+        {AttentionFlashKernel<__nv_bfloat16, kD, false, false, true>, SmemBytes<kD>()},
+        {AttentionFlashKernel<__nv_bfloat16, kD, true, false, true>, masked},
+        {AttentionFlashKernel<__nv_bfloat16, kD, false, true, true>, SmemBytes<kD>()},
+        {AttentionFlashKernel<__nv_bfloat16, kD, true, true, true>, masked},
+    };
+    for (int i = 0; i < 4; ++i) {
+      const auto& [kernel, bytes] = probes[i];
+      VLART_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                            static_cast<int>(i >= 2 ? std::max(bytes, spread_bytes) : bytes)));
+      VLART_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+                                            cudaSharedmemCarveoutMaxShared));
+      if (i >= 2) (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1);
+    }
+    (void)cudaGetLastError();
+  }
 }
 
 // The largest cluster (2..kAttentionFlashMaxSplits blocks) that every cluster-merge instance
@@ -749,6 +799,11 @@ int ProbeClusterSplits(const std::vector<std::pair<FlashKernel, size_t>>& kernel
 }
 
 }  // namespace
+
+void SetAttentionFlashProbe(unsigned long long* buffer) {
+  VLART_CUDA_CHECK(cudaMemcpyToSymbol(g_flash_probe, &buffer, sizeof(buffer)));
+  g_flash_probe_on = buffer != nullptr;
+}
 
 AttentionFlashDevice InitAttentionFlashKernels() {
   AttentionFlashDevice dev;

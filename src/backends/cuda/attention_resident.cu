@@ -36,6 +36,7 @@
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
+#include "backends/cuda/kernel_probe.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/mma_sync.cuh"
 #include "backends/cuda/pdl.cuh"
@@ -44,6 +45,10 @@ namespace vlart::cuda {
 namespace {
 
 constexpr int kThreads = 128;  // 4 warps x 16 query rows
+
+// kernel_probe.cuh: the buffer the kProbe instances record into (SetAttentionResidentProbe).
+__device__ unsigned long long* g_resident_probe = nullptr;
+bool g_resident_probe_on = false;  // host: launch the kProbe instances (bf16)
 constexpr int kBlockQ = 64;
 constexpr int kBlockK = 64;
 constexpr int kMaxKeys = 320;  // K + V + Q of a 72-dim head: (2 * 320 + 64) * 88 * 2 B = 124 KB
@@ -95,10 +100,14 @@ __device__ __forceinline__ void LoadRows(uint16_t* smem, const uint16_t* g, int6
   }
 }
 
-template <typename T, int kD, int kSplits>
+// kProbe (debug, kernel_probe.cuh) records thread 0's clock at marks 3 (PDL wait over), 4 (K, V
+// and Q landed), 5 (thread 0's key blocks done), 6 (split merge done), 7 (output stored).
+template <typename T, int kD, int kSplits, bool kProbe = false>
 __global__ void __launch_bounds__(kThreads * kSplits) AttentionResidentKernel(AttentionArgs p, int sk_padded) {
   PdlAllowDependents();
+  BlockProbe<kProbe> probe(kProbe ? g_resident_probe : nullptr);
   PdlWaitPrior();  // launched with PDL (pdl.cuh): nothing before this touches global memory
+  probe.Mark(3);
   extern __shared__ __align__(16) unsigned char smem_raw[];
   constexpr int kBlockThreads = kThreads * kSplits;
   constexpr int kS = Stride<kD>();
@@ -120,6 +129,7 @@ __global__ void __launch_bounds__(kThreads * kSplits) AttentionResidentKernel(At
   LoadRows<kD, kBlockThreads>(qs, qg, p.q_ss, min(kBlockQ, p.sq - q0), kBlockQ);
   asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::: "memory");
   __syncthreads();
+  probe.Mark(4);
 
   const int warp = threadIdx.x / 32 % (kThreads / 32);  // query group: rows wr..wr+15
   const int split = threadIdx.x / kThreads;             // key range of this warp
@@ -226,6 +236,7 @@ __global__ void __launch_bounds__(kThreads * kSplits) AttentionResidentKernel(At
     }
   }
 
+  probe.Mark(5);
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
@@ -277,6 +288,7 @@ __global__ void __launch_bounds__(kThreads * kSplits) AttentionResidentKernel(At
       }
     }
   }
+  probe.Mark(6);
   float inv[2];
 #pragma unroll
   for (int r = 0; r < 2; ++r) inv[r] = 1.0f / l[r];
@@ -291,6 +303,17 @@ __global__ void __launch_bounds__(kThreads * kSplits) AttentionResidentKernel(At
       *reinterpret_cast<uint32_t*>(out + off) = Pack<T>(o[dt][2 * r] * inv[r], o[dt][2 * r + 1] * inv[r]);
     }
   }
+  probe.Mark(7);
+  probe.End();
+}
+
+// The kProbe instance (bf16 only) under SetAttentionResidentProbe, else the production one.
+template <typename T, int kD, int kSplits>
+auto ResidentKernelFor() {
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    if (g_resident_probe_on) return AttentionResidentKernel<T, kD, kSplits, true>;
+  }
+  return AttentionResidentKernel<T, kD, kSplits, false>;
 }
 
 template <typename T, int kD>
@@ -300,13 +323,13 @@ void Launch(const AttentionArgs& a, int splits, cudaStream_t stream) {
   const dim3 grid((a.sq + kBlockQ - 1) / kBlockQ, a.hq, a.batch);
   switch (splits) {
     case 4:
-      LaunchPdl(AttentionResidentKernel<T, kD, 4>, grid, dim3(kThreads * 4), smem, stream, 1, a, sk_padded);
+      LaunchPdl(ResidentKernelFor<T, kD, 4>(), grid, dim3(kThreads * 4), smem, stream, 1, a, sk_padded);
       break;
     case 2:
-      LaunchPdl(AttentionResidentKernel<T, kD, 2>, grid, dim3(kThreads * 2), smem, stream, 1, a, sk_padded);
+      LaunchPdl(ResidentKernelFor<T, kD, 2>(), grid, dim3(kThreads * 2), smem, stream, 1, a, sk_padded);
       break;
     default:
-      LaunchPdl(AttentionResidentKernel<T, kD, 1>, grid, dim3(kThreads), smem, stream, 1, a, sk_padded);
+      LaunchPdl(ResidentKernelFor<T, kD, 1>(), grid, dim3(kThreads), smem, stream, 1, a, sk_padded);
       break;
   }
 }
@@ -318,9 +341,21 @@ void SetSmem(size_t bytes) {
     VLART_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                           static_cast<int>(bytes)));
   }
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {  // the probe instances: same limit
+    for (auto kernel : {AttentionResidentKernel<T, kD, 1, true>, AttentionResidentKernel<T, kD, 2, true>,
+                        AttentionResidentKernel<T, kD, 4, true>}) {
+      VLART_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                            static_cast<int>(bytes)));
+    }
+  }
 }
 
 }  // namespace
+
+void SetAttentionResidentProbe(unsigned long long* buffer) {
+  VLART_CUDA_CHECK(cudaMemcpyToSymbol(g_resident_probe, &buffer, sizeof(buffer)));
+  g_resident_probe_on = buffer != nullptr;
+}
 
 size_t InitAttentionResidentKernels() {
   const size_t max72 = std::max(SmemBytes<72>(kMaxKeys), ParkBytes<72>(4));
