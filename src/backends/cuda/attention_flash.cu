@@ -27,16 +27,13 @@
 //            G 8, 4.8 KB at G 4) -> 2 blocks per SM. splits == 1: the block normalises and
 //            stores O. splits > 1 (flash-decoding, when the row tiles alone cannot fill the
 //            SMs): the splits of one row tile run as a thread-block cluster (up to 16 blocks,
-//            sm_90) and merge inside it (ClusterMergeRows): each block writes its unnormalised
-//            f32 O and row (max, sum) to the workspace (L2), and after a cluster barrier
-//            (release / acquire at cluster scope: the peers' global writes are visible) block s
-//            merges rows s, s + splits, ... of all partials in split order. Where the cluster
-//            does not fit (or under ForceAttentionMerge), a second kernel (one warp per row)
-//            merges them instead, with the same operations in the same order: the same bits
-//            either way, on every run, whatever order blocks run in. The partials travelled
-//            through distributed shared memory until the probe (cuda_ops_bench --probe) showed
-//            that merge pulling ~10 GB/s per SM: 5.4-6.2 of the pi0 expert's 11-12 us per call
-//            and 8-9 us of the 532-token prefix's, with or without batched loads.
+//            sm_90) and merge through distributed shared memory (ClusterMergeStore): each block
+//            parks its unnormalised f32 O and row (max, sum) in its own shared memory, and after
+//            a cluster barrier block s merges rows s, s + splits, ... of all partials in split
+//            order. Where the cluster does not fit (or under ForceAttentionMerge), each block
+//            writes them to a workspace and a second kernel (one warp per row) merges them with
+//            the same operations in the same order: the same bits either way, on every run,
+//            whatever order blocks run in.
 // Numerics:  exactly attention_resident.cu's contract: scores, running max / sum and O in f32;
 //            P rounded to the input dtype for P·V (FlashAttention-2), the row sum from the
 //            unrounded P; keys past Sk score -inf; a score is fl(fl(s · scale) + mask) (explicit
@@ -128,6 +125,12 @@ constexpr size_t MaskSmemBytes(int group) {
   return static_cast<size_t>(MaskRowsCap(group)) * kMaskStride * sizeof(float);
 }
 static_assert(MaskRowsCap(8) == 9 && MaskRowsCap(4) == 17 && MaskRowsCap(5) == 14);
+// The cluster merge parks a block's f32 O [64][D + 8] and (max, sum) [64] over its Q/K/V tiles.
+template <int kD>
+constexpr size_t ClusterMergeSmemBytes() {
+  return static_cast<size_t>(kBlockM) * (kD + 8) * sizeof(float) + kBlockM * sizeof(float2);
+}
+static_assert(ClusterMergeSmemBytes<256>() <= SmemBytes<256>() && ClusterMergeSmemBytes<128>() <= SmemBytes<128>());
 // Two blocks per SM at D 256 with the largest staged mask (G 4): 2 x (99 + 4.8) KB plus the
 // 1 KB the runtime reserves per block, under the H100's 228 KB.
 static_assert(2 * (SmemBytes<256>() + MaskSmemBytes(kMaskSmemMinGroup) + 1024) <= 228 * 1024);
@@ -214,8 +217,9 @@ __device__ __forceinline__ void ClusterSync() {
 // the calling warp's lane covering columns lane·4 + 128·j. ml(s) gives split s's (max, sum),
 // o(s, c) its O columns c..c+3. The merge kernel and the cluster merge both call it, so they
 // give the same bits. Every split's values are loaded in a loop of loads alone before any is
-// used (a load under its own `s < splits` branch followed by its use costs one round trip per
-// split): the merge kernel at pi0.5's 13 splits went 13.0 -> 11.1 us (cuda_ops_bench --graph).
+// used: a load under its own `s < splits` branch followed by its use serialises one round trip
+// per split (distributed shared memory or L2: ~0.1 us each), measured on the H100 as 5.4 us of
+// the pi0 expert's 11 us attention (cuda_ops_bench --probe); batched, a row costs three.
 template <typename T, int kD, typename Ml, typename O>
 __device__ __forceinline__ void MergeSplitRow(int splits, int lane, T* orow, Ml ml, O o) {
   float2 part[kAttentionFlashMaxSplits];
@@ -283,40 +287,66 @@ __device__ __forceinline__ T* FoldedOutRow(const AttentionArgs& p, int b, int g,
   return static_cast<T*>(p.out) + b * p.o_sb + i * p.o_ss + h * p.o_sh;
 }
 
-// The merge of AttentionFlashMergeKernel inside the cluster of a row tile's `splits` blocks,
-// without the second launch: after a cluster barrier (every block of the cluster has written its
-// partials to the workspace; arrive.release / wait.acquire make them visible), block `split`
-// merges the tile's rows split, split + splits, ... (one warp per row) with exactly the merge
-// kernel's loads and operations: the same bits.
+// The merge of AttentionFlashMergeKernel, without the global round trip: the `splits` blocks
+// of one row tile form a cluster; each parks its unnormalised f32 O [64][kD] and its rows'
+// (max, sum) in its own shared memory (over the Q/K/V tiles, which nobody reads any more),
+// and after a cluster barrier block `split` merges the local rows split, split + splits, ...
+// (one warp per row, 4 columns per lane per 128), reading all partials through distributed
+// shared memory in split order with exactly the merge kernel's operations: the same bits.
+// A second cluster barrier keeps every block's shared memory alive until its peers are done.
 template <typename T, int kD, typename Mark>
-__device__ __forceinline__ void ClusterMergeRows(const AttentionArgs& p, const float* part_o,
-                                                 const float2* part_ml, int r0, int rows, int g, int b,
-                                                 int split, int splits, Mark&& mark) {
+__device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const float (&o)[kD / 8][4],
+                                                  const float (&m)[2], float (&l)[2], bool warp_active,
+                                                  int wr, int grp, int tig, int r0, int rows, int g,
+                                                  int b, int split, int splits, Mark&& mark) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
   __trap();  // never launched: InitAttentionFlashKernels finds no cluster launch before sm_90
-#endif
+#else
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  constexpr int kPs = kD + 8;  // f32 row stride: a warp's float2 stores hit 2 wavefronts
+  float* po = reinterpret_cast<float*>(smem_raw);                  // [kBlockM][kPs]
+  float2* pml = reinterpret_cast<float2*>(po + kBlockM * kPs);     // [kBlockM]
+  __syncthreads();  // every warp is done reading Q, K and V: their space is reused
+  if (warp_active) {
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
+      l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
+      const int lr = wr + grp + 8 * r;
+      float* prow = po + lr * kPs;
+#pragma unroll
+      for (int dt = 0; dt < kD / 8; ++dt) {
+        *reinterpret_cast<float2*>(prow + dt * 8 + 2 * tig) = make_float2(o[dt][2 * r], o[dt][2 * r + 1]);
+      }
+      if (tig == 0) pml[lr] = make_float2(m[r], l[r]);
+    }
+  }
   ClusterSync();
   mark(9);
-  const int64_t n_rows = static_cast<int64_t>(rows) * p.batch * p.hkv;
-  const int64_t bg_rows = static_cast<int64_t>(b * p.hkv + g) * rows;
+  cg::cluster_group cluster = cg::this_cluster();
   const int valid = min(kBlockM, rows - r0);
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   for (int lr = split + warp * splits; lr < valid; lr += splits * kCombineWarps) {
-    const int64_t R = bg_rows + r0 + lr;
     MergeSplitRow<T, kD>(
-        splits, lane, FoldedOutRow<T>(p, b, g, r0 + lr), [&](int s) { return __ldcg(&part_ml[s * n_rows + R]); },
-        [&](int s, int c) { return __ldcg(reinterpret_cast<const float4*>(part_o + (s * n_rows + R) * kD + c)); });
+        splits, lane, FoldedOutRow<T>(p, b, g, r0 + lr),
+        [&](int s) { return cluster.map_shared_rank(pml, s)[lr]; },
+        [&](int s, int c) {
+          return *reinterpret_cast<const float4*>(cluster.map_shared_rank(po, s) + lr * kPs + c);
+        });
   }
   mark(10);
+  ClusterSync();
+  mark(11);
+#endif
 }
 
 // kSmemMask: the block's mask rows for each key tile are staged in shared memory with K
 // (host: MaskInSmem; p.mask is not null, m_sj == 1, G >= kMaskSmemMinGroup); mask_vec16 picks
 // 16-byte copies for them. Otherwise each score reads its mask entry with __ldg (any strides).
 // kProbe (debug, kernel_probe.cuh) records thread 0's clock at marks 3 (PDL wait over), 4 (Q,
-// K(t0) landed), 5 (first S + softmax), 6 (V(t0) landed), 7 (first P·V), 8 (all tiles), 9
-// (cluster barrier), 10 (rows merged), 11 (stored: the output, or the partials to merge).
+// K(t0) landed), 5 (first S + softmax), 6 (V(t0) landed), 7 (first P·V), 8 (all tiles), 9-11
+// (cluster merge: first barrier, merged, second barrier; 11 also after the unsplit store).
 template <typename T, int kD, bool kSmemMask, bool kClusterMerge, bool kProbe = false>
 __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
     AttentionFlashKernel(AttentionArgs p, float* part_o, float2* part_ml, bool mask_vec16,
@@ -546,48 +576,50 @@ __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
   }
   CpAsyncWaitAll();  // nothing may be in flight when the block exits (empty splits included)
   probe.Mark(8);
-  // warp_active is false only for warps whose 16 rows are all padding; warp 0 (thread 0, the
-  // probe's writer) is always active.
-  if (warp_active) {
+  if constexpr (kClusterMerge) {
+    ClusterMergeStore<T, kD>(p, o, m, l, warp_active, wr, grp, tig, r0, rows, g, b, split, splits,
+                             [&probe](int i) { probe.Mark(i); });
+    probe.End();
+    return;
+  }
+  if (!warp_active) return;  // warp 0 (thread 0, the probe's writer) is always active
+
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
+    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
+  }
+  if (splits == 1) {
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-      l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
-      l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
-    }
-    if (splits == 1) {
+      if (!row_ok[r]) continue;
+      const float inv = 1.0f / l[r];  // 1/0 = inf for an all -inf row: 0 * inf = NaN, as the CPU
+      T* orow = FoldedOutRow<T>(p, b, g, row[r]);
 #pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        if (!row_ok[r]) continue;
-        const float inv = 1.0f / l[r];  // 1/0 = inf for an all -inf row: 0 * inf = NaN, as the CPU
-        T* orow = FoldedOutRow<T>(p, b, g, row[r]);
-#pragma unroll
-        for (int dt = 0; dt < kD / 8; ++dt) {
-          const int col = dt * 8 + 2 * tig;
-          *reinterpret_cast<uint32_t*>(orow + col) = Pack<T>(o[dt][2 * r] * inv, o[dt][2 * r + 1] * inv);
-        }
-      }
-    } else {
-      // Split partial: unnormalised O and (max, sum) of this block's keys, rows indexed
-      // R = bg * rows + r in a [splits, N] layout (N = B · Hkv · Sq · G).
-      const int64_t n_rows = static_cast<int64_t>(rows) * p.batch * p.hkv;
-#pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        if (!row_ok[r]) continue;
-        const int64_t R = static_cast<int64_t>(split) * n_rows + static_cast<int64_t>(bg) * rows + row[r];
-        float* prow = part_o + R * kD;
-#pragma unroll
-        for (int dt = 0; dt < kD / 8; ++dt) {
-          *reinterpret_cast<float2*>(prow + dt * 8 + 2 * tig) = make_float2(o[dt][2 * r], o[dt][2 * r + 1]);
-        }
-        if (tig == 0) part_ml[R] = make_float2(m[r], l[r]);
+      for (int dt = 0; dt < kD / 8; ++dt) {
+        const int col = dt * 8 + 2 * tig;
+        *reinterpret_cast<uint32_t*>(orow + col) = Pack<T>(o[dt][2 * r] * inv, o[dt][2 * r + 1] * inv);
       }
     }
+    probe.Mark(11);
+    probe.End();
+    return;
+  }
+  // Split partial: unnormalised O and (max, sum) of this block's keys, rows indexed
+  // R = bg * rows + r in a [splits, N] layout (N = B · Hkv · Sq · G).
+  const int64_t n_rows = static_cast<int64_t>(rows) * p.batch * p.hkv;
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    if (!row_ok[r]) continue;
+    const int64_t R = static_cast<int64_t>(split) * n_rows + static_cast<int64_t>(bg) * rows + row[r];
+    float* prow = part_o + R * kD;
+#pragma unroll
+    for (int dt = 0; dt < kD / 8; ++dt) {
+      *reinterpret_cast<float2*>(prow + dt * 8 + 2 * tig) = make_float2(o[dt][2 * r], o[dt][2 * r + 1]);
+    }
+    if (tig == 0) part_ml[R] = make_float2(m[r], l[r]);
   }
   probe.Mark(11);
-  if constexpr (kClusterMerge) {
-    // Every thread of every block of the cluster reaches the barrier (no early returns above).
-    ClusterMergeRows<T, kD>(p, part_o, part_ml, r0, rows, g, b, split, splits, [&probe](int i) { probe.Mark(i); });
-  }
   probe.End();
 }
 
@@ -649,7 +681,8 @@ void LaunchKernel(const AttentionArgs& a, int splits, float* po, float2* pml, bo
       smem = std::max(smem, dev.spread_smem_bytes);
     }
     LaunchPdl(FlashKernelFor<T, kD, kSmemMask, true>(), dim3(row_tiles * splits, 1, bgs),
-              dim3(kThreads), smem, stream, static_cast<unsigned int>(splits), a, po, pml, mask_vec16, splits);
+              dim3(kThreads), smem, stream, static_cast<unsigned int>(splits), a, nullptr, nullptr,
+              mask_vec16, splits);
   } else {
     LaunchPdl(FlashKernelFor<T, kD, kSmemMask, false>(),
               dim3(row_tiles, static_cast<unsigned int>(splits), bgs), dim3(kThreads), smem, stream,

@@ -193,9 +193,9 @@ void SetAttentionFlashProbe(unsigned long long* buffer);
 // (attention_flash.cu): bf16/f16, D 256 (any Hq/Hkv) or D 128 with Hq > Hkv, 16-byte rows.
 // With splits > 1 the keys are split flash-decoding style and the partials merged in split
 // order (deterministic), either by the cluster merge (`cluster_merge`: the splits of a row tile
-// run as one thread-block cluster, write their f32 partials to `workspace`
-// (AttentionFlashWorkspaceBytes(args, splits) bytes) and merge them after a cluster barrier,
-// no second kernel) or through the same workspace and a merge kernel; both give the same bits. AttentionFlashSplits picks the
+// run as one thread-block cluster and merge through distributed shared memory, no workspace, no
+// second kernel) or through `workspace` (AttentionFlashWorkspaceBytes(args, splits) bytes of
+// f32 partials) and a merge kernel; both give the same bits. AttentionFlashSplits picks the
 // split count for `num_sms` SMs (`forced` > 0: that many, clamped), reduced until the
 // partials fit `workspace_bytes`. Init raises the kernels' shared-memory limits on the current
 // device and describes it (AttentionFlashDevice: the largest split count the cluster merge can
