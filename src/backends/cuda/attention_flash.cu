@@ -216,17 +216,9 @@ __device__ __forceinline__ void ClusterSync() {
 //   out = (Σ_s w_s O_s) · (1 / L),
 // the calling warp's lane covering columns lane·4 + 128·j. ml(s) gives split s's (max, sum),
 // o(s, c) its O columns c..c+3. The merge kernel and the cluster merge both call it, so they
-// give the same bits. Every split's values are loaded in a loop of loads alone before any is
-// used: a load under its own `s < splits` branch followed by its use serialises one round trip
-// per split (distributed shared memory or L2: ~0.1 us each), measured on the H100 as 5.4 us of
-// the pi0 expert's 11 us attention (cuda_ops_bench --probe); batched, a row costs three.
+// give the same bits.
 template <typename T, int kD, typename Ml, typename O>
 __device__ __forceinline__ void MergeSplitRow(int splits, int lane, T* orow, Ml ml, O o) {
-  float2 part[kAttentionFlashMaxSplits];
-#pragma unroll
-  for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
-    if (s < splits) part[s] = ml(s);
-  }
   float w[kAttentionFlashMaxSplits], l[kAttentionFlashMaxSplits];
   float mx = -INFINITY;
 #pragma unroll
@@ -234,8 +226,9 @@ __device__ __forceinline__ void MergeSplitRow(int splits, int lane, T* orow, Ml 
     w[s] = -INFINITY;
     l[s] = 0.0f;
     if (s < splits) {
-      w[s] = part[s].x;
-      l[s] = part[s].y;
+      const float2 v = ml(s);
+      w[s] = v.x;
+      l[s] = v.y;
     }
     mx = fmaxf(mx, w[s]);
   }
@@ -249,28 +242,17 @@ __device__ __forceinline__ void MergeSplitRow(int splits, int lane, T* orow, Ml 
     }
   }
   const float inv = 1.0f / sum;
-  // O values in flight per batch: all splits at D 256; a quarter at D 128, whose kernels run 3
-  // blocks per SM (170 registers), where 16 (or 8) float4 spilled.
-  constexpr int kBatch = kD == 256 ? kAttentionFlashMaxSplits : kAttentionFlashMaxSplits / 4;
 #pragma unroll
   for (int c = lane * 4; c < kD; c += 128) {
     float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 #pragma unroll
-    for (int s0 = 0; s0 < kAttentionFlashMaxSplits; s0 += kBatch) {
-      float4 v[kBatch];
-#pragma unroll
-      for (int i = 0; i < kBatch; ++i) {
-        if (s0 + i < splits) v[i] = o(s0 + i, c);
-      }
-#pragma unroll
-      for (int i = 0; i < kBatch; ++i) {
-        const int s = s0 + i;
-        if (s < splits) {
-          acc.x += w[s] * v[i].x;
-          acc.y += w[s] * v[i].y;
-          acc.z += w[s] * v[i].z;
-          acc.w += w[s] * v[i].w;
-        }
+    for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
+      if (s < splits) {
+        const float4 v = o(s, c);
+        acc.x += w[s] * v.x;
+        acc.y += w[s] * v.y;
+        acc.z += w[s] * v.z;
+        acc.w += w[s] * v.w;
       }
     }
     *reinterpret_cast<uint32_t*>(orow + c) = Pack<T>(acc.x * inv, acc.y * inv);

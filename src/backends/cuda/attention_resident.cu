@@ -270,30 +270,20 @@ __global__ void __launch_bounds__(kThreads * kSplits) AttentionResidentKernel(At
     for (int s = 1; s < kSplits; ++s) {
       const int slot = (s - 1) * (kThreads / 32) + warp;
       const float* po = park + slot * 16 * kPs;
-      // All of split s's parked values are read before any is used (one shared-memory round
-      // trip per split, not one per value); the arithmetic below is unchanged.
-      float2 ml[2];
-      float2 v[2][kDp / 8];
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
-        ml[r] = park_ml[slot * 16 + grp + 8 * r];
-#pragma unroll
-        for (int dt = 0; dt < kDp / 8; ++dt) {
-          v[r][dt] = *reinterpret_cast<const float2*>(po + (grp + 8 * r) * kPs + dt * 8 + 2 * tig);
-        }
-      }
-#pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        const float m_new = fmaxf(m[r], ml[r].x);
+        const float2 ml = park_ml[slot * 16 + grp + 8 * r];
+        const float m_new = fmaxf(m[r], ml.x);
         const float base = m_new == -INFINITY ? 0.0f : m_new;
         const float a = __expf(m[r] - base);
-        const float bw = __expf(ml[r].x - base);
+        const float bw = __expf(ml.x - base);
         m[r] = m_new;
-        l[r] = l[r] * a + ml[r].y * bw;
+        l[r] = l[r] * a + ml.y * bw;
 #pragma unroll
         for (int dt = 0; dt < kDp / 8; ++dt) {
-          o[dt][2 * r] = o[dt][2 * r] * a + v[r][dt].x * bw;
-          o[dt][2 * r + 1] = o[dt][2 * r + 1] * a + v[r][dt].y * bw;
+          const float2 v = *reinterpret_cast<const float2*>(po + (grp + 8 * r) * kPs + dt * 8 + 2 * tig);
+          o[dt][2 * r] = o[dt][2 * r] * a + v.x * bw;
+          o[dt][2 * r + 1] = o[dt][2 * r + 1] * a + v.y * bw;
         }
       }
     }
