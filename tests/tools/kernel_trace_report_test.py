@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Tests of tools/kernel_trace_report.py: which kernels form the last forward, and that the
+charges (gap before + time added to the front) are exact and sum to the forward's GPU span."""
+
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'tools'))
+import kernel_trace_report as ktr  # noqa: E402
+
+HEADER = 'start_ns,end_ns,correlation,graph_id,grid_x,grid_y,grid_z,block_x,cluster_x,name\n'
+
+
+def write(rows):
+    f = tempfile.NamedTemporaryFile('w', suffix='.csv', delete=False)
+    f.write(HEADER)
+    for start, end, corr, graph, name in rows:
+        f.write(f'{start},{end},{corr},{graph},1,1,1,128,1,void ns::(anonymous namespace)::{name}<float; 4>(int)\n')
+    f.close()
+    return f.name
+
+
+class KernelTraceReportTest(unittest.TestCase):
+    def test_last_forward_and_charges(self):
+        rows = [
+            # forward 1: graph 7 (one launch, correlation 10)
+            (0, 100, 10, 7, 'A'), (90, 200, 10, 7, 'B'),
+            # host work between calls, then an eager kernel and forward 2's graph 7 launch
+            (1000, 1010, 11, 0, 'Upload'),
+            (1020, 1100, 12, 7, 'A'),     # gap 10 after Upload, adds 80
+            (1090, 1150, 12, 7, 'B'),     # PDL: starts 10 before A ends, adds 50
+            (1200, 1210, 12, 7, 'C'),     # gap 50, adds 10
+            (1201, 1205, 12, 7, 'D'),     # inside C: adds nothing
+        ]
+        path = write(rows)
+        try:
+            ks = ktr.last_forward(ktr.read_trace(path))
+        finally:
+            os.unlink(path)
+        self.assertEqual([k['name'] for k in ks], ['Upload', 'A', 'B', 'C', 'D'])
+        span = ktr.attribute(ks)
+        self.assertEqual(span, 1210 - 1000)
+        self.assertEqual([(k['gap'], k['added']) for k in ks], [(0, 10), (10, 80), (0, 50), (50, 10), (0, 0)])
+        self.assertEqual(sum(k['gap'] + k['added'] for k in ks), span)
+        self.assertEqual(ks[2]['overlap'], 10)
+
+    def test_short_names(self):
+        self.assertEqual(ktr.short_name('void vlart::cuda::(anonymous namespace)::K<float, 4>(int, float*)'), 'K')
+
+
+if __name__ == '__main__':
+    unittest.main()
