@@ -44,6 +44,13 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm 
 ldd "$BIN/vlart" | grep "not found" && note "MISSING LIBRARIES (see above)"
 
 has() { [[ " $STEPS " == *" $1 "* ]]; }
+# A full-size synthetic checkpoint at /tmp/<arch>-full (xvla, pi0, pi05), made when absent.
+ensure_full_checkpoint() {
+  local dir=$1 name
+  name=$(basename "$dir")
+  [ -f "$dir/model.safetensors" ] ||
+    "$BIN/vlart" make-synthetic --arch "${name%-full}" --size full --seed 0 --out "$dir" > "$OUT/make_$name.log" 2>&1
+}
 
 if has parity; then
   VLART_REQUIRE_GPU=1 timeout 900 "$BIN/ops_cuda_parity_test" --gtest_filter="${PARITY_FILTER:-*}" --gtest_output=xml:"$OUT/parity.xml" \
@@ -151,10 +158,7 @@ if has kprof; then
   # (default X-VLA, pi0 and pi0.5 full size; made here when absent).
   for dir in ${KPROF_MODELS:-$FULL /tmp/pi0-full /tmp/pi05-full}; do
     name=$(basename "$dir")
-    if [ ! -f "$dir/model.safetensors" ]; then
-      arch=${name%-full}
-      "$BIN/vlart" make-synthetic --arch "$arch" --size full --seed 0 --out "$dir" > "$OUT/make_$name.log" 2>&1
-    fi
+    ensure_full_checkpoint "$dir"
     VLART_CUDA_PROFILE_REPLAY=3 timeout 400 ncu --clock-control none --cache-control all \
         --profile-from-start off --csv --page raw --print-units base \
         --metrics gpu__time_duration.sum,launch__grid_size,launch__block_size,dram__bytes_read.sum \
@@ -175,10 +179,7 @@ if has trace; then
   # (START:COUNT kernels to list; default a stretch from the middle).
   for dir in ${TRACE_MODELS:-$FULL /tmp/pi0-full /tmp/pi05-full}; do
     name=$(basename "$dir")
-    if [ ! -f "$dir/model.safetensors" ]; then
-      arch=${name%-full}
-      "$BIN/vlart" make-synthetic --arch "$arch" --size full --seed 0 --out "$dir" > "$OUT/make_$name.log" 2>&1
-    fi
+    ensure_full_checkpoint "$dir"
     CUDA_INJECTION64_PATH="$PWD/.device/lib/libvlart_kernel_trace.so" VLART_KERNEL_TRACE="$OUT/trace_$name.csv" \
         timeout 300 "$BIN/vlart" bench --model "$dir" --device cuda --precision bf16 --batch ${TRACE_BATCH:-1} \
         --warmup 3 --iters ${TRACE_ITERS:-10} > "$OUT/trace_$name.md" 2> "$OUT/trace_$name.err"

@@ -161,12 +161,7 @@ class Bench {
       cudaGraphExec_t exec = nullptr;
       constexpr int kGraphCalls = 20;
       if (opt_.graph) {
-        cudaGraph_t graph = nullptr;
-        BENCH_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-        for (int i = 0; i < kGraphCalls; ++i) c.run();
-        BENCH_CUDA(cudaStreamEndCapture(stream, &graph));
-        BENCH_CUDA(cudaGraphInstantiate(&exec, graph, 0));
-        BENCH_CUDA(cudaGraphDestroy(graph));
+        exec = CaptureCalls(c, kGraphCalls, stream);
         BENCH_CUDA(cudaGraphLaunch(exec, stream));
       }
       for (int it = 0; it < opt_.iters; ++it) {
@@ -210,6 +205,18 @@ class Bench {
   }
 
  private:
+  // A CUDA graph of `calls` back-to-back calls of the case, instantiated.
+  static cudaGraphExec_t CaptureCalls(BenchCase& c, int calls, cudaStream_t stream) {
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    BENCH_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    for (int i = 0; i < calls; ++i) c.run();
+    BENCH_CUDA(cudaStreamEndCapture(stream, &graph));
+    BENCH_CUDA(cudaGraphInstantiate(&exec, graph, 0));
+    BENCH_CUDA(cudaGraphDestroy(graph));
+    return exec;
+  }
+
   // Replays a graph of 20 calls of `c` with its kernel's probe instance and prints the last
   // call's per-block phases (the buffer is rewritten by every call: the last one stays).
   void Probe(BenchCase& c, cudaStream_t stream) {
@@ -229,13 +236,7 @@ class Bench {
       }
     };
     set(buf);
-    cudaGraph_t graph = nullptr;
-    cudaGraphExec_t exec = nullptr;
-    BENCH_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-    for (int i = 0; i < kCalls; ++i) c.run();
-    BENCH_CUDA(cudaStreamEndCapture(stream, &graph));
-    BENCH_CUDA(cudaGraphInstantiate(&exec, graph, 0));
-    BENCH_CUDA(cudaGraphDestroy(graph));
+    cudaGraphExec_t exec = CaptureCalls(c, kCalls, stream);
     for (int i = 0; i < 3; ++i) BENCH_CUDA(cudaGraphLaunch(exec, stream));
     BENCH_CUDA(cudaStreamSynchronize(stream));
     BENCH_CUDA(cudaGraphExecDestroy(exec));
