@@ -227,7 +227,7 @@ class Bench {
     BENCH_CUDA(cudaMalloc(reinterpret_cast<void**>(&buf), bytes));
     BENCH_CUDA(cudaMemsetAsync(buf, 0, bytes, stream));
     const bool flash = c.probe == ProbeKind::kFlash;
-    const auto set = [&](unsigned long long* p) {
+    const auto set = [&](const cuda::KernelProbeBuffer& p) {
       be_.Synchronize();
       if (flash) {
         cuda::SetAttentionFlashProbe(p);
@@ -235,12 +235,12 @@ class Bench {
         cuda::SetAttentionResidentProbe(p);
       }
     };
-    set(buf);
+    set({buf, kMaxBlocks});
     cudaGraphExec_t exec = CaptureCalls(c, kCalls, stream);
     for (int i = 0; i < 3; ++i) BENCH_CUDA(cudaGraphLaunch(exec, stream));
     BENCH_CUDA(cudaStreamSynchronize(stream));
     BENCH_CUDA(cudaGraphExecDestroy(exec));
-    set(nullptr);
+    set({nullptr, 0});
     std::vector<unsigned long long> h(static_cast<size_t>(kMaxBlocks) * cuda::kProbeSlots);
     BENCH_CUDA(cudaMemcpy(h.data(), buf, bytes, cudaMemcpyDeviceToHost));
     BENCH_CUDA(cudaFree(buf));

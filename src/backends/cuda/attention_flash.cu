@@ -92,7 +92,7 @@ namespace {
 namespace cg = cooperative_groups;
 
 // kernel_probe.cuh: the buffer the kProbe instances record into (SetAttentionFlashProbe).
-__device__ unsigned long long* g_flash_probe = nullptr;
+__device__ KernelProbeBuffer g_flash_probe;
 bool g_flash_probe_on = false;  // host: launch the kProbe instances (bf16, D 256)
 
 constexpr int kThreads = 128;  // 4 warps x 16 folded rows
@@ -334,7 +334,7 @@ __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
     AttentionFlashKernel(AttentionArgs p, float* part_o, float2* part_ml, bool mask_vec16,
                          int cluster_splits) {
   PdlAllowDependents();
-  BlockProbe<kProbe> probe(kProbe ? g_flash_probe : nullptr);
+  BlockProbe<kProbe> probe(kProbe ? g_flash_probe : KernelProbeBuffer{});
   extern __shared__ __align__(16) unsigned char smem_raw[];
   constexpr int kS = Stride<kD>();
   uint16_t* qs = reinterpret_cast<uint16_t*>(smem_raw);
@@ -722,18 +722,19 @@ void SetSmem(std::vector<std::pair<FlashKernel, size_t>>& cluster_kernels, size_
       {AttentionFlashKernel<__nv_bfloat16, kD, true, true>, masked},
       {AttentionFlashKernel<__half, kD, true, true>, masked},
   };
-  for (int i = 0; i < 8; ++i) {
-    const auto& [kernel, bytes] = kernels[i];
-    // The cluster-merge instances may be launched with spread_bytes (LaunchKernel).
-    const size_t limit = i >= 4 ? std::max(bytes, spread_bytes) : bytes;
+  // The cluster-merge instances may be launched with spread_bytes (LaunchKernel). Two blocks
+  // per SM need ~2 x 99 KB (D 256): ask for the largest shared-memory carveout.
+  const auto set_limits = [spread_bytes](FlashKernel kernel, size_t bytes, bool cluster) {
     VLART_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                          static_cast<int>(limit)));
-    // Two blocks per SM need ~2 x 99 KB (D 256): ask for the largest shared-memory carveout.
+                                          static_cast<int>(cluster ? std::max(bytes, spread_bytes) : bytes)));
     VLART_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
                                           cudaSharedmemCarveoutMaxShared));
+  };
+  for (int i = 0; i < 8; ++i) {
+    set_limits(kernels[i].first, kernels[i].second, i >= 4);
     if (i >= 4) cluster_kernels.push_back(kernels[i]);
   }
-  if constexpr (kD == 256) {  // the probe instances (SetAttentionFlashProbe): same limits
+  if constexpr (kD == 256) {  // the probe instances (SetAttentionFlashProbe): the same limits
     const std::pair<FlashKernel, size_t> probes[] = {
         {AttentionFlashKernel<__nv_bfloat16, kD, false, false, true>, SmemBytes<kD>()},
         {AttentionFlashKernel<__nv_bfloat16, kD, true, false, true>, masked},
@@ -741,14 +742,11 @@ void SetSmem(std::vector<std::pair<FlashKernel, size_t>>& cluster_kernels, size_
         {AttentionFlashKernel<__nv_bfloat16, kD, true, true, true>, masked},
     };
     for (int i = 0; i < 4; ++i) {
-      const auto& [kernel, bytes] = probes[i];
-      VLART_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                            static_cast<int>(i >= 2 ? std::max(bytes, spread_bytes) : bytes)));
-      VLART_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
-                                            cudaSharedmemCarveoutMaxShared));
-      if (i >= 2) (void)cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1);
+      set_limits(probes[i].first, probes[i].second, i >= 2);
+      // ProbeClusterSplits opts the production instances in; the probes follow them.
+      if (i >= 2) (void)cudaFuncSetAttribute(probes[i].first, cudaFuncAttributeNonPortableClusterSizeAllowed, 1);
     }
-    (void)cudaGetLastError();
+    (void)cudaGetLastError();  // a refused opt-in only limits the probe's cluster size
   }
 }
 
@@ -800,9 +798,9 @@ int ProbeClusterSplits(const std::vector<std::pair<FlashKernel, size_t>>& kernel
 
 }  // namespace
 
-void SetAttentionFlashProbe(unsigned long long* buffer) {
+void SetAttentionFlashProbe(const KernelProbeBuffer& buffer) {
   VLART_CUDA_CHECK(cudaMemcpyToSymbol(g_flash_probe, &buffer, sizeof(buffer)));
-  g_flash_probe_on = buffer != nullptr;
+  g_flash_probe_on = buffer.slots != nullptr;
 }
 
 AttentionFlashDevice InitAttentionFlashKernels() {

@@ -45,13 +45,13 @@ namespace vlart::cuda {
 namespace {
 
 constexpr int kThreads = 128;  // 4 warps x 16 query rows
-
-// kernel_probe.cuh: the buffer the kProbe instances record into (SetAttentionResidentProbe).
-__device__ unsigned long long* g_resident_probe = nullptr;
-bool g_resident_probe_on = false;  // host: launch the kProbe instances (bf16)
 constexpr int kBlockQ = 64;
 constexpr int kBlockK = 64;
 constexpr int kMaxKeys = 320;  // K + V + Q of a 72-dim head: (2 * 320 + 64) * 88 * 2 B = 124 KB
+
+// kernel_probe.cuh: the buffer the kProbe instances record into (SetAttentionResidentProbe).
+__device__ KernelProbeBuffer g_resident_probe;
+bool g_resident_probe_on = false;  // host: launch the kProbe instances (bf16)
 
 // Head dim rounded up to the mma k-step (16): what shared memory holds per row.
 template <int kD>
@@ -105,7 +105,7 @@ __device__ __forceinline__ void LoadRows(uint16_t* smem, const uint16_t* g, int6
 template <typename T, int kD, int kSplits, bool kProbe = false>
 __global__ void __launch_bounds__(kThreads * kSplits) AttentionResidentKernel(AttentionArgs p, int sk_padded) {
   PdlAllowDependents();
-  BlockProbe<kProbe> probe(kProbe ? g_resident_probe : nullptr);
+  BlockProbe<kProbe> probe(kProbe ? g_resident_probe : KernelProbeBuffer{});
   PdlWaitPrior();  // launched with PDL (pdl.cuh): nothing before this touches global memory
   probe.Mark(3);
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -352,9 +352,9 @@ void SetSmem(size_t bytes) {
 
 }  // namespace
 
-void SetAttentionResidentProbe(unsigned long long* buffer) {
+void SetAttentionResidentProbe(const KernelProbeBuffer& buffer) {
   VLART_CUDA_CHECK(cudaMemcpyToSymbol(g_resident_probe, &buffer, sizeof(buffer)));
-  g_resident_probe_on = buffer != nullptr;
+  g_resident_probe_on = buffer.slots != nullptr;
 }
 
 size_t InitAttentionResidentKernels() {

@@ -4,10 +4,10 @@
 // by block, inside a real (graph, PDL) launch. Debug tooling: production never runs it.
 //
 // A kernel that supports probing takes a `bool kProbe` template parameter and a
-// `__device__ unsigned long long* g_<kernel>_probe` pointer of its own file (no relocatable
-// device code here: one pointer per translation unit). Only the kProbe = true instance reads
-// the pointer and records; the production instance compiles to exactly what it was. Thread 0
-// of each block writes, into slots [block · kProbeSlots, +kProbeSlots) of the buffer:
+// `__device__ KernelProbeBuffer g_<kernel>_probe` of its own file (no relocatable device code
+// here: one per translation unit). Only the kProbe = true instance reads it and records; the
+// production instance compiles to exactly what it was. Thread 0 of each block below
+// buffer.blocks writes, into slots [block · kProbeSlots, +kProbeSlots) of buffer.slots:
 //   slot 0: %globaltimer at entry (ns, device-wide: launch skew across blocks)
 //   slot 1: the SM the block ran on
 //   slot 2: clock64 at entry; slots 3..14: clock64 at the kernel's numbered marks (0 = not
@@ -18,7 +18,7 @@
 
 #include <cstdint>
 
-#include "backends/cuda/kernels.h"  // kProbeSlots, kProbeFirstMark, kProbeEndSlot
+#include "backends/cuda/kernels.h"  // KernelProbeBuffer, kProbeSlots, kProbeEndSlot
 
 namespace vlart::cuda {
 
@@ -37,11 +37,11 @@ __device__ __forceinline__ unsigned int SmId() {
 template <bool kOn>
 struct BlockProbe {
   unsigned long long* slot = nullptr;
-  __device__ __forceinline__ explicit BlockProbe(unsigned long long* base) {
+  __device__ __forceinline__ explicit BlockProbe(const KernelProbeBuffer& buffer) {
     if constexpr (kOn) {
-      if (threadIdx.x != 0 || base == nullptr) return;
       const unsigned int block = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
-      slot = base + static_cast<size_t>(block) * kProbeSlots;
+      if (threadIdx.x != 0 || buffer.slots == nullptr || block >= buffer.blocks) return;
+      slot = buffer.slots + static_cast<size_t>(block) * kProbeSlots;
       slot[0] = GlobalTimerNs();
       slot[1] = SmId();
       slot[2] = clock64();

@@ -180,15 +180,20 @@ void LaunchTuneNeighbor(int num_sms, cudaStream_t stream);
 int AttentionResidentSplits(const AttentionArgs& args, int num_sms, int forced);
 void LaunchAttentionResident(const AttentionArgs& args, int splits, cudaStream_t stream);
 size_t InitAttentionResidentKernels();
-// Debug timing probes (kernel_probe.cuh): while `buffer` is not null, bf16 launches of the
-// resident (any D) and head-folded flash (D 256) attention kernels run their kProbe instances,
-// which write kProbeSlots values per block into `buffer` (device memory, enough for the grid).
-// cuda_ops_bench --probe reads them; null restores the production kernels.
+// Debug timing probes (kernel_probe.cuh): while `buffer.slots` is not null, bf16 launches of
+// the resident (any D) and head-folded flash (D 256) attention kernels run their kProbe
+// instances, which write kProbeSlots values per block into buffer.slots (device memory) for
+// blocks below buffer.blocks (larger grids leave their other blocks unrecorded). cuda_ops_bench
+// --probe reads them; a null buffer restores the production kernels.
 inline constexpr int kProbeSlots = 16;     // per block: see kernel_probe.cuh for the layout
 inline constexpr int kProbeFirstMark = 3;  // slots 3..14 hold marks 3..14
 inline constexpr int kProbeEndSlot = 15;
-void SetAttentionResidentProbe(unsigned long long* buffer);
-void SetAttentionFlashProbe(unsigned long long* buffer);
+struct KernelProbeBuffer {  // plain aggregate: it also lives in __device__ variables
+  unsigned long long* slots;  // [blocks][kProbeSlots]
+  unsigned int blocks;
+};
+void SetAttentionResidentProbe(const KernelProbeBuffer& buffer);
+void SetAttentionFlashProbe(const KernelProbeBuffer& buffer);
 // The streaming tensor-core kernel with the heads of a KV group folded into its rows
 // (attention_flash.cu): bf16/f16, D 256 (any Hq/Hkv) or D 128 with Hq > Hkv, 16-byte rows.
 // With splits > 1 the keys are split flash-decoding style and the partials merged in split
