@@ -29,6 +29,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ncu_kernel_report import short_name  # noqa: E402
 
 
+HEADER_COLUMNS = 'start_ns,end_ns,correlation,graph_id,grid_x,grid_y,grid_z,block_x,cluster_x,name'
+
+
 def read_trace(path):
     with open(path, newline='') as f:
         rows = []
@@ -90,7 +93,15 @@ def main():
     ap.add_argument('--title', default='')
     ap.add_argument('--window', default='', help='START:COUNT kernels of the forward to list')
     args = ap.parse_args()
-    ks = last_forward(read_trace(args.csv))
+    try:
+        rows = read_trace(args.csv)
+    except OSError as e:
+        sys.exit(f'{args.csv}: cannot read: {e.strerror}')
+    except (KeyError, ValueError) as e:
+        sys.exit(f'{args.csv}: not a kernel_trace CSV (expected columns {HEADER_COLUMNS}): {e}')
+    if not rows:
+        sys.exit(f'{args.csv}: no kernels recorded')
+    ks = last_forward(rows)
     span = attribute(ks)
     by_fn = defaultdict(lambda: {'n': 0, 'added': 0, 'gap': 0, 'dur': 0})
     by_shape = defaultdict(lambda: {'n': 0, 'added': 0, 'gap': 0, 'dur': 0})

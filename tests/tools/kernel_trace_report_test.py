@@ -47,6 +47,26 @@ class KernelTraceReportTest(unittest.TestCase):
         self.assertEqual(sum(k['gap'] + k['added'] for k in ks), span)
         self.assertEqual(ks[2]['overlap'], 10)
 
+    def test_bad_files_get_a_clear_error(self):
+        bad = tempfile.NamedTemporaryFile('w', suffix='.csv', delete=False)
+        bad.write('a,b\n1,2\n')
+        bad.close()
+        empty = write([])
+        try:
+            for path, expected in (('/nonexistent/trace.csv', 'cannot read'), (bad.name, 'not a kernel_trace CSV'),
+                                   (empty, 'no kernels recorded')):
+                argv = sys.argv
+                sys.argv = ['kernel_trace_report.py', path]
+                try:
+                    with self.assertRaises(SystemExit) as cm:
+                        ktr.main()
+                finally:
+                    sys.argv = argv
+                self.assertIn(expected, str(cm.exception.code))
+        finally:
+            os.unlink(bad.name)
+            os.unlink(empty)
+
     def test_short_names(self):
         self.assertEqual(ktr.short_name('void vlart::cuda::(anonymous namespace)::K<float, 4>(int, float*)'), 'K')
 
