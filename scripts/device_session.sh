@@ -124,14 +124,17 @@ fi
 if has ab; then
   # A/B of one environment switch on the same machine in the same call: every model in
   # AB_MODELS (default X-VLA, pi0, pi0.5 full size; made when absent) benched at batch
-  # AB_BATCH with AB_ENV set (B) and without (A), A then B then A again.
+  # AB_BATCH with AB_ENV set (B) and without (A), A then B then A again; with AB_ENV_C set,
+  # a third variant C (A B C A2) runs in the same call.
   for dir in ${AB_MODELS:-$FULL /tmp/pi0-full /tmp/pi05-full}; do
     name=$(basename "$dir")
     if [ ! -f "$dir/model.safetensors" ]; then
       "$BIN/vlart" make-synthetic --arch "${name%-full}" --size full --seed 0 --out "$dir" > "$OUT/make_$name.log" 2>&1
     fi
-    for variant in A B A2; do
+    variants="A B A2"; [ -n "${AB_ENV_C:-}" ] && variants="A B C A2"
+    for variant in $variants; do
       envs=""; [ "$variant" = B ] && envs="${AB_ENV:-VLART_L2_PREFETCH=0}"
+      [ "$variant" = C ] && envs="$AB_ENV_C"
       env $envs timeout 600 "$BIN/vlart" bench --model "$dir" --device cuda --precision bf16 \
           --batch ${AB_BATCH:-1} --warmup 5 --iters ${AB_ITERS:-30} > "$OUT/ab_${name}_$variant.md" 2> "$OUT/ab_${name}_$variant.err"
       note "ab $name $variant [${envs:-default}]: exit $?"
@@ -177,18 +180,22 @@ if has trace; then
   # tools/kernel_trace_report.py charges the forward's span to kernels. TRACE_MODELS:
   # checkpoint folders (default X-VLA, pi0, pi0.5 full size); TRACE_BATCH; TRACE_WINDOW
   # (START:COUNT kernels to list; default a stretch from the middle).
+  # TRACE_ENV: also trace each model with these variables set (files *_env.*), same call.
   for dir in ${TRACE_MODELS:-$FULL /tmp/pi0-full /tmp/pi05-full}; do
-    name=$(basename "$dir")
     ensure_full_checkpoint "$dir"
-    CUDA_INJECTION64_PATH="$PWD/.device/lib/libvlart_kernel_trace.so" VLART_KERNEL_TRACE="$OUT/trace_$name.csv" \
-        timeout 300 "$BIN/vlart" bench --model "$dir" --device cuda --precision bf16 --batch ${TRACE_BATCH:-1} \
-        --warmup 3 --iters ${TRACE_ITERS:-10} > "$OUT/trace_$name.md" 2> "$OUT/trace_$name.err"
-    note "trace $name: exit $? ($(grep -o 'kernel_trace: .*' "$OUT/trace_$name.err" | head -1))"
-    grep -E "\| (vision|prefix|denoise|policy|\*\*e2e\*\*) " "$OUT/trace_$name.md" >> "$SUMMARY"
-    python3 tools/kernel_trace_report.py "$OUT/trace_$name.csv" --title "$name bf16 batch ${TRACE_BATCH:-1}" \
-        ${TRACE_WINDOW:+--window "$TRACE_WINDOW"} > "$OUT/trace_report_$name.md" 2>&1
-    head -${TRACE_LINES:-60} "$OUT/trace_report_$name.md" >> "$SUMMARY"
-    xz -T4 "$OUT/trace_$name.csv" 2>/dev/null || true
+    for variant in default ${TRACE_ENV:+env}; do
+      name=$(basename "$dir"); envs=""
+      [ "$variant" = env ] && name="${name}_env" && envs="$TRACE_ENV"
+      env $envs CUDA_INJECTION64_PATH="$PWD/.device/lib/libvlart_kernel_trace.so" VLART_KERNEL_TRACE="$OUT/trace_$name.csv" \
+          timeout 300 "$BIN/vlart" bench --model "$dir" --device cuda --precision bf16 --batch ${TRACE_BATCH:-1} \
+          --warmup 3 --iters ${TRACE_ITERS:-10} > "$OUT/trace_$name.md" 2> "$OUT/trace_$name.err"
+      note "trace $name [${envs:-default}]: exit $? ($(grep -o 'kernel_trace: .*' "$OUT/trace_$name.err" | head -1))"
+      grep -E "\| (vision|prefix|denoise|policy|\*\*e2e\*\*) " "$OUT/trace_$name.md" >> "$SUMMARY"
+      python3 tools/kernel_trace_report.py "$OUT/trace_$name.csv" --title "$name bf16 batch ${TRACE_BATCH:-1}" \
+          ${TRACE_WINDOW:+--window "$TRACE_WINDOW"} > "$OUT/trace_report_$name.md" 2>&1
+      head -${TRACE_LINES:-60} "$OUT/trace_report_$name.md" >> "$SUMMARY"
+      xz -T4 "$OUT/trace_$name.csv" 2>/dev/null || true
+    done
   done
 fi
 
@@ -200,7 +207,9 @@ if has ops; then
 fi
 
 if has sweep; then
-  timeout 300 "$BIN/cuda_ops_bench" --graph --gemm-sweep --iters 50 > "$OUT/gemm_sweep.log" 2>&1
+  # SWEEP_FILTER: only the Linear shapes whose name contains it (e.g. "expert").
+  timeout 300 "$BIN/cuda_ops_bench" --graph --gemm-sweep --iters 50 ${SWEEP_FILTER:+--filter "$SWEEP_FILTER"} \
+      > "$OUT/gemm_sweep.log" 2>&1
   note "gemm sweep (graph): exit $?"
   # Best config per shape, for the summary (the full table stays in the log).
   python3 - "$OUT/gemm_sweep.log" <<'PY' | tee -a "$SUMMARY"

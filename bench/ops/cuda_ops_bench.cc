@@ -382,7 +382,7 @@ void AddLinear(Bench& b, const char* model, int64_t m, int64_t k, int64_t n, boo
   if (!cuda::GemmWgmmaOffered()) {  // the experimental Hopper kernel is swept as well
     for (const cuda::GemmMmaConfig& w : cuda::GemmWgmmaCandidates(m, n, k, b.num_sms())) configs.push_back(w);
   }
-  if (!cuda::GemmSkinnyOffered()) {  // and the opt-in few-row kernel
+  if (!cuda::GemmSkinnyOffered()) {  // and the few-row kernel when VLART_SKINNY=0 leaves it out
     for (const cuda::GemmMmaConfig& w : cuda::GemmSkinnyCandidates(m, n, k, b.num_sms())) configs.push_back(w);
   }
   configs.push_back(cuda::GemmMmaConfig{cuda::kForceCublas, 1});  // shown as [t-2s1]

@@ -251,7 +251,7 @@ TEST_P(LinearParity, EveryTensorCoreGemmConfig) {
     if (!cuda::GemmWgmmaOffered()) {  // the experimental Hopper kernel must compute the op too
       for (const cuda::GemmMmaConfig& w : cuda::GemmWgmmaCandidates(c.m, c.n, c.k, 132)) configs.push_back(w);
     }
-    if (!cuda::GemmSkinnyOffered()) {  // so must the opt-in few-row kernel
+    if (!cuda::GemmSkinnyOffered()) {  // so must the few-row kernel when VLART_SKINNY=0 leaves it out
       for (const cuda::GemmMmaConfig& w : cuda::GemmSkinnyCandidates(c.m, c.n, c.k, 132)) configs.push_back(w);
     }
     for (const cuda::GemmMmaConfig& cfg : configs) {

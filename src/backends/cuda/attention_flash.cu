@@ -80,6 +80,7 @@
 #include <utility>
 #include <vector>
 
+#include "backends/cuda/cluster_sync.cuh"
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/kernel_probe.cuh"
 #include "backends/cuda/kernels.h"
@@ -202,23 +203,29 @@ __device__ __forceinline__ void LoadMaskTile(float* dst, const float* src, int64
   }
 }
 
-// Cluster-wide barrier: release this block's shared-memory writes, acquire the peers'. Every
-// thread of every block of the cluster must execute it.
-__device__ __forceinline__ void ClusterSync() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::
-                   : "memory");
-#endif
-}
-
 // Merges one folded row's split partials in split order (flash-decoding), all in f32:
 //   M = max_s m_s, w_s = exp(m_s - M) (M = -inf: base 0, every w_s = 0), L = Σ_s w_s l_s,
 //   out = (Σ_s w_s O_s) · (1 / L),
 // the calling warp's lane covering columns lane·4 + 128·j. ml(s) gives split s's (max, sum),
-// o(s, c) its O columns c..c+3. The merge kernel and the cluster merge both call it, so they
-// give the same bits.
-template <typename T, int kD, typename Ml, typename O>
+// o(s, c) its O columns c..c+3. The merge kernel and the cluster merge both call it, with the
+// same operations in the same order: the same bits.
+// kBatch > 1: the (max, sum) pairs are loaded in a loop of loads alone and the O values in
+// batches of kBatch splits, all issued before any is used, each into its own registers. For
+// the merge kernel (loads from L2) this is faster: written as load-then-use, the compiler
+// sent every load through one register quad, one round trip each (pi0 expert 51x581: 10.9
+// against 12.8 us, cuda_ops_bench --graph, H100). The cluster merge (distributed shared
+// memory) keeps kBatch 1: batched, its merge phase was slower (probe 6.25 against 5.36 us
+// with 8 in flight, 6.22 with 16), see docs/PERFORMANCE.md.
+template <typename T, int kD, int kBatch, typename Ml, typename O>
 __device__ __forceinline__ void MergeSplitRow(int splits, int lane, T* orow, Ml ml, O o) {
+  static_assert(kAttentionFlashMaxSplits % kBatch == 0, "whole batches of splits");
+  float2 part[kAttentionFlashMaxSplits];
+  if constexpr (kBatch > 1) {
+#pragma unroll
+    for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
+      if (s < splits) part[s] = ml(s);
+    }
+  }
   float w[kAttentionFlashMaxSplits], l[kAttentionFlashMaxSplits];
   float mx = -INFINITY;
 #pragma unroll
@@ -226,9 +233,9 @@ __device__ __forceinline__ void MergeSplitRow(int splits, int lane, T* orow, Ml 
     w[s] = -INFINITY;
     l[s] = 0.0f;
     if (s < splits) {
-      const float2 v = ml(s);
-      w[s] = v.x;
-      l[s] = v.y;
+      if constexpr (kBatch == 1) part[s] = ml(s);
+      w[s] = part[s].x;
+      l[s] = part[s].y;
     }
     mx = fmaxf(mx, w[s]);
   }
@@ -246,13 +253,21 @@ __device__ __forceinline__ void MergeSplitRow(int splits, int lane, T* orow, Ml 
   for (int c = lane * 4; c < kD; c += 128) {
     float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 #pragma unroll
-    for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
-      if (s < splits) {
-        const float4 v = o(s, c);
-        acc.x += w[s] * v.x;
-        acc.y += w[s] * v.y;
-        acc.z += w[s] * v.z;
-        acc.w += w[s] * v.w;
+    for (int s0 = 0; s0 < kAttentionFlashMaxSplits; s0 += kBatch) {
+      float4 v[kBatch];
+#pragma unroll
+      for (int i = 0; i < kBatch; ++i) {
+        if (s0 + i < splits) v[i] = o(s0 + i, c);
+      }
+#pragma unroll
+      for (int i = 0; i < kBatch; ++i) {
+        const int s = s0 + i;
+        if (s < splits) {
+          acc.x += w[s] * v[i].x;
+          acc.y += w[s] * v[i].y;
+          acc.z += w[s] * v[i].z;
+          acc.w += w[s] * v[i].w;
+        }
       }
     }
     *reinterpret_cast<uint32_t*>(orow + c) = Pack<T>(acc.x * inv, acc.y * inv);
@@ -310,7 +325,7 @@ __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const 
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   for (int lr = split + warp * splits; lr < valid; lr += splits * kCombineWarps) {
-    MergeSplitRow<T, kD>(
+    MergeSplitRow<T, kD, 1>(
         splits, lane, FoldedOutRow<T>(p, b, g, r0 + lr),
         [&](int s) { return cluster.map_shared_rank(pml, s)[lr]; },
         [&](int s, int c) {
@@ -318,7 +333,7 @@ __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const 
         });
   }
   mark(10);
-  ClusterSync();
+  ClusterExitSync();
   mark(11);
 #endif
 }
@@ -616,7 +631,8 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t R = static_cast<int64_t>(blockIdx.x) * kCombineWarps + threadIdx.x / 32;
   if (R >= n_rows) return;
   const int64_t bg = R / rows;
-  MergeSplitRow<T, kD>(
+  // D 128 instances run 3 blocks per SM (170 registers): 4 quads in flight there.
+  MergeSplitRow<T, kD, kD == 256 ? 8 : 4>(
       splits, threadIdx.x % 32,
       FoldedOutRow<T>(p, static_cast<int>(bg / p.hkv), static_cast<int>(bg % p.hkv), static_cast<int>(R % rows)),
       [&](int s) { return __ldcg(&part_ml[s * n_rows + R]); },

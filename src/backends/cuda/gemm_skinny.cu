@@ -27,12 +27,13 @@
 //            and the same with or without the early weight loads); bias, activation and
 //            residual on the f32 sum, one rounding to T -- as gemm_mma.cu and the CPU
 //            reference. Different split counts may differ in the last f32 bits.
-// Status:    not offered to the tuner unless VLART_SKINNY=1 (GemmSkinnyOffered). On the H100
-//            (docs/PERFORMANCE.md, 2026-11-23) it loses to cuBLASLt at pi0's 51-row shapes
-//            (gate_up 12.9 vs 7.9 us, qkv 7.1 vs 4.4) and wins alone at pi0.5's 10-row o_proj
-//            and down (6.5 vs 8.4 us), yet made pi0.5's denoise slower in the model (11.02 vs
-//            10.31 ms): the tuner's bursts of one GEMM credit the PDL overlap of a GEMM with
-//            the next copy of itself. Each block moves its slices with ~8 cp.async per thread
+// Status:    offered to the tuner (VLART_SKINNY=0 leaves it out; GemmSkinnyOffered). The
+//            next kernel may launch only after the main loop (GemmMmaArgs::late_trigger, see
+//            pdl.cuh), and the split reduction requests every split's values before adding
+//            any. With both (H100, docs/PERFORMANCE.md, 2026-11-23) the tuner picks it for
+//            pi0.5's 10-row qkv, o_proj and down, and pi0.5's denoise went 9.82 -> 9.11 ms
+//            (same call); at pi0's 51 rows cuBLASLt still wins the tuner's trials (gate_up
+//            11.8 vs 7.9 us alone). Each block moves its slices with ~8 cp.async per thread
 //            per slice; bulk (TMA) copies are the next step.
 // Requires:  sm_90 (clusters, griddepcontrol); elsewhere the body traps and no config is offered.
 // Reference: backends/cpu Linear; tests/ops/cuda_linear_parity_test.cc
@@ -47,6 +48,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "backends/cuda/cluster_sync.cuh"
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/env_switch.h"
 #include "backends/cuda/device_common.cuh"
@@ -137,7 +139,7 @@ __global__ void __launch_bounds__(kThreads)
   };
 
   // The next kernel may launch now: everything it reads before its own wait is sealed.
-  PdlAllowDependents();
+  if (!p.late_trigger) PdlAllowDependents();
   if (p.b_sealed) {
 #pragma unroll
     for (int s = 0; s < kStages - 1; ++s) {
@@ -190,6 +192,7 @@ __global__ void __launch_bounds__(kThreads)
     }
   }
   asm volatile("cp.async.wait_group 0;\n" ::);
+  if (p.late_trigger) PdlAllowDependents();
 
   const int grp = lane / 4;
   const int tig = lane % 4;
@@ -225,7 +228,7 @@ __global__ void __launch_bounds__(kThreads)
             make_float2(acc[i][j][2 * h], acc[i][j][2 * h + 1]);
       }
   cg::cluster_group cluster = cg::this_cluster();
-  cluster.sync();
+  ClusterSync();
   // Rank `split` reduces rows [row0, row0 + rows) of the tile, two columns per step.
   const int rows = (kBM + splits - 1) / splits;
   const int row0 = split * rows;
@@ -234,16 +237,27 @@ __global__ void __launch_bounds__(kThreads)
     const int c = (e % (kBN / 2)) * 2;
     const int col = n0 + c;
     if (row >= kBM || row >= p.m || col >= p.n) continue;
+    // Every split's pair is requested before any is added (one distributed-shared-memory
+    // round trip per element, not one per split); the sum still runs in rank order.
+    float2 part[kMaxSplits];
+#pragma unroll
+    for (int s = 0; s < kMaxSplits; ++s) {
+      if (s < splits) {
+        part[s] = *reinterpret_cast<const float2*>(cluster.map_shared_rank(partial, s) +
+                                                   row * kPartialStride + c);
+      }
+    }
     float v0 = 0.0f, v1 = 0.0f;
-    for (int s = 0; s < splits; ++s) {
-      const float* src = cluster.map_shared_rank(partial, s) + row * kPartialStride + c;
-      const float2 v = *reinterpret_cast<const float2*>(src);
-      v0 += v.x;
-      v1 += v.y;
+#pragma unroll
+    for (int s = 0; s < kMaxSplits; ++s) {
+      if (s < splits) {
+        v0 += part[s].x;
+        v1 += part[s].y;
+      }
     }
     StorePair<T, kAct>(p, row, col, v0, v1);
   }
-  cluster.sync();  // the peers' partials stay readable until every rank is done
+  ClusterExitSync();  // the peers' partials stay readable until every rank is done
 #endif
 }
 
@@ -297,7 +311,7 @@ void InitGemmSkinnyKernels() {
 }
 
 bool GemmSkinnyOffered() {
-  static const bool on = EnvSwitchSet("VLART_SKINNY");
+  static const bool on = EnvSwitchOn("VLART_SKINNY");
   return g_skinny_available && on;
 }
 

@@ -51,6 +51,7 @@
 
 #include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled
 
+#include "backends/cuda/cluster_sync.cuh"
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/env_switch.h"
 #include "backends/cuda/device_common.cuh"
@@ -152,12 +153,6 @@ __device__ __forceinline__ void TmaLoad2d(uint32_t dst, const CUtensorMap* map, 
       : "memory");
 }
 
-// Cluster-wide barrier: release this block's shared-memory writes, acquire the peers'.
-__device__ __forceinline__ void ClusterSync() {
-  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::
-                   : "memory");
-}
-
 __device__ __forceinline__ void WgmmaFence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void WgmmaCommit() {
   asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
@@ -219,13 +214,25 @@ __device__ __forceinline__ void StoreRows(const GemmMmaArgs& p, const float* par
         rv[bi][i] = FromFloat<T>(0.0f);
       }
       if (row >= row_end || m >= p.m) continue;
-      for (int s = 0; s < splits; ++s) {
-        const float* src = (splits > 1 ? cluster.map_shared_rank(partial, s) : partial) +
-                           row * PartialStride(kFeat) + fl;
-        const float4 lo = *reinterpret_cast<const float4*>(src);
-        const float4 hi = *reinterpret_cast<const float4*>(src + 4);
-        v[bi][0] += lo.x, v[bi][1] += lo.y, v[bi][2] += lo.z, v[bi][3] += lo.w;
-        v[bi][4] += hi.x, v[bi][5] += hi.y, v[bi][6] += hi.z, v[bi][7] += hi.w;
+      // Every split's 8 values are requested before any is added (a loop of loads alone: as
+      // load-then-add the splits were one distributed-shared-memory round trip each); the
+      // sum still runs in rank order.
+      float4 lo[kMaxSplits], hi[kMaxSplits];
+#pragma unroll
+      for (int s = 0; s < kMaxSplits; ++s) {
+        if (s < splits) {
+          const float* src = (splits > 1 ? cluster.map_shared_rank(partial, s) : partial) +
+                             row * PartialStride(kFeat) + fl;
+          lo[s] = *reinterpret_cast<const float4*>(src);
+          hi[s] = *reinterpret_cast<const float4*>(src + 4);
+        }
+      }
+#pragma unroll
+      for (int s = 0; s < kMaxSplits; ++s) {
+        if (s < splits) {
+          v[bi][0] += lo[s].x, v[bi][1] += lo[s].y, v[bi][2] += lo[s].z, v[bi][3] += lo[s].w;
+          v[bi][4] += hi[s].x, v[bi][5] += hi[s].y, v[bi][6] += hi[s].z, v[bi][7] += hi[s].w;
+        }
       }
       if (res != nullptr) {
         const T* r = res + static_cast<int64_t>(m) * p.ldr + n;
@@ -321,7 +328,7 @@ __global__ void __launch_bounds__(kFeat * 2, 1)
   // dependent launch (pdl.cuh) they stream in while the previous kernel (which read or wrote
   // the tokens, never these weights) is still running; the token boxes follow the wait.
   const bool early = p.b_sealed;
-  PdlAllowDependents();
+  if (!p.late_trigger) PdlAllowDependents();
   if (tid == 0) {
     for (int st = 0; st < kStages; ++st) MbarInit(SmemAddr(&full[st]), 1);
     FenceMbarInit();
@@ -376,6 +383,7 @@ __global__ void __launch_bounds__(kFeat * 2, 1)
     if (tid == 0 && next < nkb && !(p.probe & 1)) load_stage(next % kStages, kb_begin + next);
   }
   WgmmaWait<0>();
+  if (p.late_trigger) PdlAllowDependents();
   __syncthreads();  // pipeline slots are reused for the partial tile below
 
   // Accumulator fragment (m64nNk16, f32): register 4j + e of lane l in warp w of the warpgroup
@@ -427,7 +435,7 @@ __global__ void __launch_bounds__(kFeat * 2, 1)
     }
   }
   // No block may leave while a peer still reads its shared memory.
-  if (splits > 1) ClusterSync();
+  if (splits > 1) ClusterExitSync();
 #else
   __trap();
 #endif

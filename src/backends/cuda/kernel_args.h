@@ -143,6 +143,10 @@ struct GemmMmaArgs {
   // it before waiting for the previous kernel. Set by the backend, false when unsure.
   bool b_sealed = false;
   int probe = 0;               // wgmma timing experiments only (VLART_WGMMA_PROBE); 0 in use
+  // The skinny / wgmma kernels let the next kernel launch only after their main loop (true),
+  // or first thing (false: VLART_GEMM_LATE_TRIGGER=0, for A/B runs). Correct either way; the
+  // late signal measured faster in the models (pdl.cuh).
+  bool late_trigger = true;
 };
 
 // Conv2d on NHWC views (backend.h). x [B, H, W, Cin], w [Cout, Cin/groups, kh, kw] contiguous,

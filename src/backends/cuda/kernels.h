@@ -153,10 +153,10 @@ inline constexpr int kWgmmaTileBase = 16;
 // kWgmmaTileBase (row tile 16 or 64 >= M); splits = cluster size (distributed shared memory
 // reduction: no workspace, no counters). With GemmMmaArgs::b_sealed its first weight slices
 // load before the wait on the previous kernel (programmatic dependent launch).
-// Not offered to the tuner unless VLART_SKINNY=1 (measured slower in the models).
+// Offered to the tuner unless VLART_SKINNY=0.
 inline constexpr int kSkinnyTileBase = 8;
 void InitGemmSkinnyKernels();
-// Offered to the tuner only with VLART_SKINNY=1 (it lost inside the models, gemm_skinny.cu).
+// Offered to the tuner unless VLART_SKINNY=0 (gemm_skinny.cu: it wins pi0.5's expert GEMMs).
 bool GemmSkinnyOffered();
 // Every skinny config worth timing (whether or not offered; the parity test runs them all).
 std::vector<GemmMmaConfig> GemmSkinnyCandidates(int64_t m, int64_t n, int64_t k, int num_sms);

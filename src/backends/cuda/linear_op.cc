@@ -169,6 +169,7 @@ bool CudaBackend::TryGemmMma(const GemmOperands& g) {
   p.d = g.d;
   p.ldd = g.ldd;
   p.b_sealed = sealed_->Contains(g.b, static_cast<size_t>(g.n) * g.ldb * ElementBytes(t));
+  p.late_trigger = gemm_late_trigger_;
   if (!GemmMmaSupported(p, t)) return false;
   const GemmMmaConfig config = GemmConfigFor(p, t);
   if (config.tile == kGemmViaCublas) {

@@ -12,8 +12,13 @@
 //   * call PdlWaitPrior() before its first global-memory access (read or write): anything
 //     before it may run concurrently with the previous kernel;
 //   * call PdlAllowDependents() once it no longer minds the next kernel's blocks being
-//     scheduled (we call it first thing: the next kernel's own PdlWaitPrior() keeps it safe,
-//     and the hardware only launches it once every block of this grid has signalled or exited).
+//     scheduled (most kernels call it first thing: the next kernel's own PdlWaitPrior() keeps
+//     it safe, and the hardware only launches it once every block of this grid has signalled
+//     or exited). The few-row GEMMs (gemm_skinny.cu, gemm_wgmma.cu) call it after their main
+//     loop: signalled first thing, each launch let a chain of waiting kernels start early
+//     (the next one signals at its own start, and so on), and pi0.5's denoise was 0.55 ms
+//     slower with the skinny GEMM than without; signalled late, 0.71 ms faster (same-call
+//     A/Bs, docs/PERFORMANCE.md, 2026-11-23).
 // Kernels not launched through LaunchPdl are unaffected; a PDL kernel after a plain one (or
 // after cuBLAS, a memcpy, an event) simply waits as usual. VLART_PDL=0 turns it off (A/B runs).
 #pragma once
