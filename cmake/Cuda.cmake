@@ -7,6 +7,9 @@
 #   80 A100 | 86 RTX 30 | 87 Jetson Orin | 89 RTX 40, L40 | 90a H100/H200 (Hopper-only
 #   instructions) | 100 B200 | 110 Thor | 120 RTX 50. CUDA 13 targets nothing below sm_75.
 set(VLART_CUDA_ARCHS "90a" CACHE STRING "CUDA architectures to build for")
+# The list as one word for compile definitions (a ';' there would split the definition in two):
+# "80;90a" -> "80,90a". `vlart version` and the no-kernel-image error print it.
+string(REPLACE ";" "," VLART_CUDA_ARCHS_TEXT "${VLART_CUDA_ARCHS}")
 set(VLART_HAVE_CUDA OFF)
 if(NOT VLART_CUDA STREQUAL "OFF")
   include(CheckLanguage)

@@ -5,6 +5,7 @@
 # .device/ (git-ignored) with the shared libraries the GPU machine's image lacks, so a
 # device session spends its time running, not compiling. Then, from the device tool:
 #   run(command="scripts/device_session.sh", carry=[".device-bundle", ".whl"])
+# PORTABLE_ARCH=80 also stages a build for that architecture (below; ~+9 min here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${VLART_CUDA_BUILD_DIR:-build-cuda}
@@ -30,6 +31,19 @@ cp -L "$(dirname "$(readlink -f "$(command -v nvcc)")")/../lib/libcupti.so.13" .
 # Debian's 0.1.97 headers against it crashed inside SentencePieceProcessor::Normalize, so
 # the library we compiled against travels too.
 for lib in libjpeg.so.62 libsentencepiece.so.0; do cp -L "/lib/x86_64-linux-gnu/$lib" .device/lib/; done
+# PORTABLE_ARCH=80: the tests and vlart built for that architecture only, in .device/bin-portable/
+# (step `portable`): on the H100 the driver JIT-compiles their PTX, so every non-Hopper path
+# runs there (docs/ARCHITECTURE.md, "Building for GPUs").
+if [ -n "${PORTABLE_ARCH:-}" ]; then
+  PBUILD="$BUILD-sm$PORTABLE_ARCH"
+  cmake -S . -B "$PBUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVLART_CUDA=ON \
+        -DVLART_CUDA_ARCHS="$PORTABLE_ARCH" > /dev/null
+  cmake --build "$PBUILD" -j "$(nproc)" --target vlart ops_cuda_parity_test models_xvla_cuda_test models_pi0_cuda_test
+  mkdir -p .device/bin-portable
+  cp "$PBUILD/vlart" "$PBUILD/tests/ops/ops_cuda_parity_test" "$PBUILD/tests/models/models_xvla_cuda_test" \
+     "$PBUILD/tests/models/models_pi0_cuda_test" .device/bin-portable/
+  strip .device/bin-portable/*
+fi
 git rev-parse --short=12 HEAD > .device/COMMIT
 rm -rf .device-bundle && mkdir -p .device-bundle
 tar -cf - .device | xz -6 -T"$(nproc)" > .device-bundle/device.tar.xz

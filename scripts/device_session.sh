@@ -16,6 +16,7 @@
 #   STEPS=ab AB_ENV=VLART_L2_PREFETCH=0 scripts/device_session.sh   # A/B one switch, same call
 #   STEPS=kprof scripts/device_session.sh   # per-kernel time of one graph replay (ncu), X-VLA / pi0 / pi0.5
 #   STEPS=trace scripts/device_session.sh   # one forward's timeline in its graphs (CUPTI), X-VLA / pi0 / pi0.5
+#   STEPS=portable scripts/device_session.sh   # the PORTABLE_ARCH build (JIT from its PTX): non-Hopper paths
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/vlart-out}
@@ -141,6 +142,35 @@ if has ab; then
       grep -E "\| (vision|prefix|denoise|policy|encoder|upload|\*\*e2e\*\*) " "$OUT/ab_${name}_$variant.md" >> "$SUMMARY"
     done
   done
+fi
+
+if has portable; then
+  # The build for one older architecture (PORTABLE_ARCH=80 scripts/build_device_bundle.sh):
+  # the driver JIT-compiles its PTX for this GPU, so the kernel-image gating switches every
+  # Hopper-only path off (no PDL, no cluster merges, no skinny / wgmma GEMMs) and the suites
+  # below exercise the paths other GPUs run. The first launch of each kernel pays its JIT.
+  PBIN=.device/bin-portable
+  if [ ! -x "$PBIN/ops_cuda_parity_test" ]; then
+    note "portable: no $PBIN (bundle built without PORTABLE_ARCH)"
+  else
+    note "portable: $("$PBIN/vlart" version | tr '\n' ' ')"
+    VLART_REQUIRE_GPU=1 timeout 900 "$PBIN/ops_cuda_parity_test" --gtest_filter="${PORTABLE_FILTER:-*}" \
+        > "$OUT/portable_parity.log" 2>&1
+    note "portable parity: exit $? ; $(grep -E '^\[  (PASSED|FAILED)  \]' "$OUT/portable_parity.log" | tr '\n' ' ')"
+    grep -E '^\[  FAILED  \]|runs this build' "$OUT/portable_parity.log" | head -40 | tee -a "$SUMMARY"
+    timeout 600 "$PBIN/models_xvla_cuda_test" > "$OUT/portable_xvla_model.log" 2>&1
+    note "portable xvla cuda model: exit $? ; $(grep -E '^\[  (PASSED|FAILED)  \]' "$OUT/portable_xvla_model.log" | tr '\n' ' ')"
+    timeout 600 "$PBIN/models_pi0_cuda_test" > "$OUT/portable_pi0_model.log" 2>&1
+    note "portable pi0 cuda model: exit $? ; $(grep -E '^\[  (PASSED|FAILED)  \]' "$OUT/portable_pi0_model.log" | tr '\n' ' ')"
+    for dir in ${PORTABLE_MODELS:-$FULL}; do
+      name=$(basename "$dir")
+      ensure_full_checkpoint "$dir"
+      timeout 600 "$PBIN/vlart" bench --model "$dir" --device cuda --precision bf16 --batch 1 --warmup 5 \
+          --iters ${PORTABLE_ITERS:-20} > "$OUT/portable_bench_$name.md" 2> "$OUT/portable_bench_$name.err"
+      note "portable bench $name bf16: exit $?"
+      grep -E "\| (vision|prefix|denoise|policy|encoder|upload|\*\*e2e\*\*) " "$OUT/portable_bench_$name.md" >> "$SUMMARY"
+    done
+  fi
 fi
 
 if has profile; then

@@ -82,6 +82,7 @@
 
 #include "backends/cuda/cluster_sync.cuh"
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/kernel_image.h"
 #include "backends/cuda/kernel_probe.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/mma_sync.cuh"
@@ -834,6 +835,9 @@ AttentionFlashDevice InitAttentionFlashKernels() {
   std::vector<std::pair<FlashKernel, size_t>> cluster_kernels;
   SetSmem<128>(cluster_kernels, dev.spread_smem_bytes);
   SetSmem<256>(cluster_kernels, dev.spread_smem_bytes);
+  // Cluster merges need clusters in the code the device runs, not only in the device: a build
+  // without sm_90+ code (JIT-compiled from older PTX on an H100) merges through the kernel.
+  if (!KernelImageHasHopperFeatures()) return dev;  // cluster_splits 1: no cluster launch
   dev.cluster_splits = ProbeClusterSplits(cluster_kernels, 0);
   if (dev.spread_smem_bytes > 0) dev.spread_cluster_splits = ProbeClusterSplits(cluster_kernels, dev.spread_smem_bytes);
   return dev;

@@ -13,11 +13,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "backends/cuda/cuda_backend_impl.h"
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/kernel_image.h"
 #include "backends/cuda/kernels.h"
 #include "core/check.h"
 #include "core/float_convert.h"
@@ -38,6 +40,23 @@ bool EnvIs(const char* name, std::string_view value) {
 }
 
 bool EnvFlag(const char* name) { return EnvIs(name, "1"); }
+
+// The error for a GPU this build has no code for (QueryKernelImage failed with `err`): which
+// GPU, which architectures the build has, and the VLART_CUDA_ARCHS entry that would cover it.
+Status NoKernelImage(int device, cudaError_t err) {
+  cudaDeviceProp prop{};
+  const bool known = cudaGetDeviceProperties(&prop, device) == cudaSuccess;
+  (void)cudaGetLastError();
+  const int sm = known ? prop.major * 10 + prop.minor : 0;
+  // sm_90 wants the arch-specific 90a (wgmma); every other GPU its plain number.
+  const std::string arch = sm == 90 ? "90a" : std::to_string(sm);
+  return Unimplemented(
+      "creating CUDA backend: device {} ({}): kernels: expected code for sm_{}, got a build for "
+      "CUDA archs {} ({}); hint: rebuild with VLART_CUDA_ARCHS=\"{}\" scripts/setup.sh "
+      "(docs/ARCHITECTURE.md, \"Building for GPUs\")",
+      device, known ? prop.name : "unknown GPU", known ? std::to_string(sm) : "?",
+      VLART_CUDA_ARCHS_STRING, cudaGetErrorName(err), arch);
+}
 
 size_t RoundUp(size_t n, size_t multiple) { return (n + multiple - 1) / multiple * multiple; }
 
@@ -168,6 +187,11 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
                     cudaGetErrorString(err));
   };
   if (cudaError_t e = cudaSetDevice(options.device); e != cudaSuccess) return fail("cudaSetDevice", e);
+  // Before anything launches: does this build hold code the GPU can run (kernel_image.h)?
+  KernelImage image;
+  if (cudaError_t e = QueryKernelImage(options.device, &image); e != cudaSuccess) {
+    return NoKernelImage(options.device, e);
+  }
   if (cudaError_t e = cudaStreamCreateWithFlags(&be->stream_, cudaStreamNonBlocking); e != cudaSuccess) {
     return fail("cudaStreamCreateWithFlags", e);
   }

@@ -53,6 +53,7 @@
 #include "backends/cuda/env_switch.h"
 #include "backends/cuda/device_common.cuh"
 #include "backends/cuda/gemm_tile_load.cuh"
+#include "backends/cuda/kernel_image.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/mma_sync.cuh"
 #include "backends/cuda/pdl.cuh"
@@ -294,15 +295,12 @@ void Dispatch(const GemmMmaArgs& p, int row_tile, int splits, cudaStream_t strea
   }
 }
 
-bool g_skinny_available = false;  // the device has clusters and PDL (sm_90+)
+bool g_skinny_available = false;  // the device and this build's code for it have clusters and PDL (sm_90+)
 
 }  // namespace
 
 void InitGemmSkinnyKernels() {
-  int device = 0, major = 0;
-  VLART_CUDA_CHECK(cudaGetDevice(&device));
-  VLART_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-  g_skinny_available = major >= 9;
+  g_skinny_available = KernelImageHasHopperFeatures();  // kernel_image.h: the code, not just the device
   if (!g_skinny_available) return;
   SetLimit<__nv_bfloat16, 16>();
   SetLimit<__nv_bfloat16, 64>();

@@ -55,6 +55,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/env_switch.h"
 #include "backends/cuda/device_common.cuh"
+#include "backends/cuda/kernel_image.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/pdl.cuh"
 
@@ -441,9 +442,6 @@ __global__ void __launch_bounds__(kFeat * 2, 1)
 #endif
 }
 
-// Writes 1 when this binary carries the sm_90a wgmma code for the running device.
-__global__ void WgmmaProbeKernel(int* out) { *out = VLART_WGMMA_ENABLED; }
-
 template <typename T, int kIndex>
 void SetLimit() {
   constexpr WgmmaTile t = kWgmmaTiles[kIndex];
@@ -522,14 +520,9 @@ void InitGemmWgmmaKernels() {
   VLART_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
   g_wgmma_available = false;
   if (prop.major != 9 || prop.minor != 0) return;
-  int* flag = nullptr;
-  VLART_CUDA_CHECK(cudaMalloc(&flag, sizeof(int)));
-  WgmmaProbeKernel<<<1, 1>>>(flag);
-  VLART_CUDA_CHECK(cudaGetLastError());
-  int host = 0;
-  VLART_CUDA_CHECK(cudaMemcpy(&host, flag, sizeof(int), cudaMemcpyDeviceToHost));
-  VLART_CUDA_CHECK(cudaFree(flag));
-  if (host != 1) return;
+  // The device runs this build's sm_90a code (kernel_image.h), not code JIT-compiled from older PTX.
+  KernelImage image;
+  if (QueryKernelImage(device, &image) != cudaSuccess || !image.sm90a_features) return;
   void* fn = nullptr;
   cudaDriverEntryPointQueryResult found = cudaDriverEntryPointSymbolNotFound;
   if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &found) !=

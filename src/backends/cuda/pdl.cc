@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // pdl.cc: whether programmatic dependent launch is used (see pdl.cuh), per device, cached.
+// It needs griddepcontrol in the kernels the device runs (kernel_image.h): on an sm_90+
+// device running code built for an older architecture, PdlWaitPrior() compiles to nothing,
+// so a programmatic launch would let a kernel read its predecessor's output unsynchronised.
 
 #include <cuda_runtime_api.h>
 
@@ -10,6 +13,7 @@
 #include <cstring>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/kernel_image.h"
 
 namespace vlart::cuda {
 
@@ -26,9 +30,7 @@ bool PdlEnabled() {
   if (device < 0 || device >= static_cast<int>(known.size())) return false;
   int state = known[device].load(std::memory_order_relaxed);
   if (state == 0) {
-    int major = 0;
-    VLART_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-    state = major >= 9 ? 2 : 1;
+    state = KernelImageHasHopperFeatures() ? 2 : 1;  // device and code sm_90+
     known[device].store(state, std::memory_order_relaxed);
   }
   return state == 2;

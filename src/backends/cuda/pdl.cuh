@@ -44,7 +44,8 @@ __device__ __forceinline__ void PdlAllowDependents() {
 #endif
 }
 
-// True when the current device supports PDL (compute capability 9.0+) and VLART_PDL != 0.
+// True when the current device and this build's code for it support PDL (sm_90+,
+// kernel_image.h) and VLART_PDL != 0.
 bool PdlEnabled();
 
 // Launches kernel<<<grid, block, smem, stream>>>(args...) with programmatic stream
