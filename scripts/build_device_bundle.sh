@@ -5,7 +5,9 @@
 # .device/ (git-ignored) with the shared libraries the GPU machine's image lacks, so a
 # device session spends its time running, not compiling. Then, from the device tool:
 #   run(command="scripts/device_session.sh", carry=[".device-bundle", ".whl"])
-# PORTABLE_ARCH=80 also stages a build for that architecture (below; ~+9 min here).
+# PORTABLE_ARCH=80 also stages a build for that architecture (below; ~+10 min here) in
+# .device-bundle/portable.tar.xz: run(command="STEPS=portable scripts/device_session.sh",
+# carry=[".device-bundle/portable.tar.xz"]).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${VLART_CUDA_BUILD_DIR:-build-cuda}
@@ -46,5 +48,11 @@ if [ -n "${PORTABLE_ARCH:-}" ]; then
 fi
 git rev-parse --short=12 HEAD > .device/COMMIT
 rm -rf .device-bundle && mkdir -p .device-bundle
-tar -cf - .device | xz -6 -T"$(nproc)" > .device-bundle/device.tar.xz
+tar -cf - --exclude=.device/bin-portable .device | xz -6 -T"$(nproc)" > .device-bundle/device.tar.xz
 du -sh .device .device-bundle/device.tar.xz
+# The portable build travels alone (~12 MB; with device.tar.xz and the tree it would pass the
+# 64 MiB a call carries): carry=[".device-bundle/portable.tar.xz"] for a STEPS=portable call.
+if [ -d .device/bin-portable ]; then
+  tar -cf - .device/bin-portable .device/lib .device/COMMIT | xz -6 -T"$(nproc)" > .device-bundle/portable.tar.xz
+  du -sh .device-bundle/portable.tar.xz
+fi

@@ -27,10 +27,15 @@ OUT=$(mktemp -d /tmp/vlart-logs.XXXX)
 STEPS=${STEPS:-"parity model pi0 bench profile ops sweep peers"}
 BIN=.device/bin
 # The bundle arrives compressed (scripts/build_device_bundle.sh); python's tarfile needs no xz tool.
-if [ -f .device-bundle/device.tar.xz ]; then
+# portable.tar.xz (PORTABLE_ARCH builds, step portable) travels alone or beside it.
+if [ -f .device-bundle/device.tar.xz ] || [ -f .device-bundle/portable.tar.xz ]; then
   rm -rf .device
-  python3 -c "import tarfile; tarfile.open('.device-bundle/device.tar.xz').extractall('.')"
+  for t in .device-bundle/device.tar.xz .device-bundle/portable.tar.xz; do
+    [ -f "$t" ] && python3 -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall('.')" "$t"
+  done
 fi
+# A portable-only call has no .device/bin: its own vlart makes the checkpoints and the version line.
+[ -x "$BIN/vlart" ] || BIN=.device/bin-portable
 export LD_LIBRARY_PATH="$PWD/.device/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 export VLART_SOURCE_DIR="$PWD"
 SUMMARY="$OUT/summary.md"
