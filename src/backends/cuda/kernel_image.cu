@@ -43,8 +43,12 @@ KernelImage Decode(int code) {
 // Runs the probe on `device` (made current for the call, then restored).
 cudaError_t Probe(int device, KernelImage* image) {
   int previous = 0;
-  if (cudaError_t e = cudaGetDevice(&previous); e != cudaSuccess) return e;
-  if (cudaError_t e = cudaSetDevice(device); e != cudaSuccess) return e;
+  cudaError_t setup = cudaGetDevice(&previous);
+  if (setup == cudaSuccess) setup = cudaSetDevice(device);
+  if (setup != cudaSuccess) {
+    (void)cudaGetLastError();  // returned, not left behind for the caller's next error check
+    return setup;
+  }
   cudaError_t err = cudaSuccess;
   int* flags = nullptr;
   int host[2] = {0, 0};
