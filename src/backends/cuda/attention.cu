@@ -28,6 +28,7 @@
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
+#include "backends/cuda/kernel_image.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/mma_sync.cuh"
 
@@ -296,8 +297,8 @@ size_t AttentionSimtSmemBytes(const AttentionArgs& args) {
 }
 
 size_t InitAttentionKernels(int device) {
-  int optin = 0;
-  VLART_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  (void)device;  // the current device (CudaBackend::Create set it)
+  const int optin = static_cast<int>(SharedMemoryOptinBytes());  // kernel_image.h
   const size_t mma128 = MmaSmemBytes<128>();
   VLART_CUDA_CHECK(cudaFuncSetAttribute(AttentionMmaKernel<__nv_bfloat16, 128>,
                                         cudaFuncAttributeMaxDynamicSharedMemorySize,

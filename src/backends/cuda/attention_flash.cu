@@ -96,6 +96,10 @@ namespace cg = cooperative_groups;
 // kernel_probe.cuh: the buffer the kProbe instances record into (SetAttentionFlashProbe).
 __device__ KernelProbeBuffer g_flash_probe;
 bool g_flash_probe_on = false;  // host: launch the kProbe instances (bf16, D 256)
+// The dynamic shared memory a block may use on this device (InitAttentionFlashKernels; the
+// opt-in limit of kernel_image.h). On a 99 KB GPU (RTX 30 / 40 / 50, L40) the D 256 tiles fit
+// exactly (101376 bytes) and their staged mask rows do not: the __ldg mask path runs there.
+size_t g_flash_smem_optin = 0;
 
 constexpr int kThreads = 128;  // 4 warps x 16 folded rows
 constexpr int kBlockM = 64;    // folded (query, head) rows per block
@@ -119,6 +123,7 @@ template <int kD>
 constexpr size_t SmemBytes() {
   return static_cast<size_t>(kBlockM + 2 * kBlockN) * Stride<kD>() * sizeof(uint16_t);
 }
+static_assert(SmemBytes<256>() == 101376, "a 99 KB GPU's opt-in limit holds the D 256 tiles exactly");
 
 // Queries whose mask rows a block stages: its 64 folded rows r0..r0+63 span
 // (r0 % G + 63) / G + 1 <= (G + 62) / G + 1 queries (9 at G 8, 17 at G 4).
@@ -655,6 +660,13 @@ bool MaskVec16(const AttentionArgs& a) {
   return IsAligned(a.mask, 16) && a.m_sb % 4 == 0 && a.m_si % 4 == 0;
 }
 
+// The masked instances (mask rows staged beside the tiles, sized for the largest staging, G 4)
+// fit this device's shared memory: not on a 99 KB GPU at D 256.
+template <int kD>
+bool MaskedFits() {
+  return SmemBytes<kD>() + MaskSmemBytes(kMaskSmemMinGroup) <= g_flash_smem_optin;
+}
+
 // The kernel instance a launch runs: the kProbe one (bf16, D 256 only) under SetAttentionFlashProbe.
 template <typename T, int kD, bool kSmemMask, bool kClusterMerge>
 auto FlashKernelFor() {
@@ -698,7 +710,7 @@ AttentionFlashPath Launch(const AttentionArgs& a, int splits, void* workspace, b
   float* const po = splits > 1 ? part_o : nullptr;
   float2* const pml = splits > 1 ? part_ml : nullptr;
   AttentionFlashPath path;
-  path.smem_mask = allow_smem_mask && MaskInSmem(a);
+  path.smem_mask = allow_smem_mask && MaskInSmem(a) && MaskedFits<kD>();
   path.cluster_merge = cluster_merge && splits > 1;
   const bool vec16 = path.smem_mask && MaskVec16(a);
   if (path.smem_mask) {
@@ -726,6 +738,8 @@ using FlashKernel = void (*)(AttentionArgs, float*, float2*, bool, int);
 
 // Raises the shared-memory limit of every instance of the kernel; returns the cluster-merge
 // instances (with their shared memory) for the cluster-size probe.
+// Instances needing more than g_flash_smem_optin are left alone: never launched (Launch checks
+// MaskedFits, AttentionFlashSupported the tiles) and kept out of the cluster probe.
 template <int kD>
 void SetSmem(std::vector<std::pair<FlashKernel, size_t>>& cluster_kernels, size_t spread_bytes) {
   const size_t masked = SmemBytes<kD>() + MaskSmemBytes(kMaskSmemMinGroup);
@@ -742,14 +756,15 @@ void SetSmem(std::vector<std::pair<FlashKernel, size_t>>& cluster_kernels, size_
   // The cluster-merge instances may be launched with spread_bytes (LaunchKernel). Two blocks
   // per SM need ~2 x 99 KB (D 256): ask for the largest shared-memory carveout.
   const auto set_limits = [spread_bytes](FlashKernel kernel, size_t bytes, bool cluster) {
+    if (bytes > g_flash_smem_optin) return false;
     VLART_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                           static_cast<int>(cluster ? std::max(bytes, spread_bytes) : bytes)));
     VLART_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
                                           cudaSharedmemCarveoutMaxShared));
+    return true;
   };
   for (int i = 0; i < 8; ++i) {
-    set_limits(kernels[i].first, kernels[i].second, i >= 4);
-    if (i >= 4) cluster_kernels.push_back(kernels[i]);
+    if (set_limits(kernels[i].first, kernels[i].second, i >= 4) && i >= 4) cluster_kernels.push_back(kernels[i]);
   }
   if constexpr (kD == 256) {  // the probe instances (SetAttentionFlashProbe): the same limits
     const std::pair<FlashKernel, size_t> probes[] = {
@@ -759,9 +774,10 @@ void SetSmem(std::vector<std::pair<FlashKernel, size_t>>& cluster_kernels, size_
         {AttentionFlashKernel<__nv_bfloat16, kD, true, true, true>, masked},
     };
     for (int i = 0; i < 4; ++i) {
-      set_limits(probes[i].first, probes[i].second, i >= 2);
       // ProbeClusterSplits opts the production instances in; the probes follow them.
-      if (i >= 2) (void)cudaFuncSetAttribute(probes[i].first, cudaFuncAttributeNonPortableClusterSizeAllowed, 1);
+      if (set_limits(probes[i].first, probes[i].second, i >= 2) && i >= 2) {
+        (void)cudaFuncSetAttribute(probes[i].first, cudaFuncAttributeNonPortableClusterSizeAllowed, 1);
+      }
     }
     (void)cudaGetLastError();  // a refused opt-in only limits the probe's cluster size
   }
@@ -825,8 +841,9 @@ AttentionFlashDevice InitAttentionFlashKernels() {
   int device = 0, per_sm = 0, per_block = 0, sms = 0;
   VLART_CUDA_CHECK(cudaGetDevice(&device));
   VLART_CUDA_CHECK(cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device));
-  VLART_CUDA_CHECK(cudaDeviceGetAttribute(&per_block, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
   VLART_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  g_flash_smem_optin = SharedMemoryOptinBytes();  // VLART_CUDA_SMEM_OPTIN may lower it (tests)
+  per_block = static_cast<int>(g_flash_smem_optin);
   dev.num_sms = sms;
   // More than half an SM's shared memory (plus the 1 KB the runtime reserves per block): one
   // block per SM. Where the opt-in limit is too small for that, no spreading (0).
@@ -850,6 +867,8 @@ bool AttentionFlashSupported(const AttentionArgs& a) {
   if (a.dv != a.d || a.hkv < 1 || a.hq % a.hkv != 0) return false;
   // D 256; D 128 only with MQA/GQA (plain multi-head D 128 keeps attention.cu's kernel).
   if (!(a.d == 256 || (a.d == 128 && a.hq > a.hkv))) return false;
+  // The Q, K and V tiles within the device's shared memory (g_flash_smem_optin).
+  if ((a.d == 256 ? SmemBytes<256>() : SmemBytes<128>()) > g_flash_smem_optin) return false;
   if (a.sq < 1 || a.sk < 1 || a.batch < 1) return false;
   if (FoldedRows(a) > INT32_MAX / 2 || a.batch * int64_t{a.hkv} > 65535) return false;
   // 16-byte cp.async rows: base pointers aligned and every stride a multiple of 8 elements.

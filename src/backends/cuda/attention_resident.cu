@@ -36,6 +36,7 @@
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
+#include "backends/cuda/kernel_image.h"
 #include "backends/cuda/kernel_probe.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/mma_sync.cuh"
@@ -75,6 +76,24 @@ size_t SmemBytes(int sk_padded) {
 template <int kD>
 constexpr size_t ParkBytes(int splits) {
   return static_cast<size_t>(splits - 1) * (kThreads / 32) * 16 * ((Padded<kD>() + 4) * sizeof(float) + sizeof(float2));
+}
+
+// The dynamic shared memory the kernels may use on this device (InitAttentionResidentKernels:
+// the opt-in limit, kernel_image.h). A 99 KB GPU holds 320 keys of a 64-dim head or 256 of a
+// 72-dim one (SigLIP's 256 tokens fit exactly); longer ones go to the other attention kernels.
+size_t g_resident_smem_limit = 0;
+
+int PaddedKeys(int sk) { return (sk + kBlockK - 1) / kBlockK * kBlockK; }
+
+template <int kD>
+size_t LaunchSmemBytes(int sk, int splits) {
+  return std::max(SmemBytes<kD>(PaddedKeys(sk)), ParkBytes<kD>(splits));
+}
+
+size_t LaunchSmemBytesFor(const AttentionArgs& a, int splits) {
+  if (a.d == 72) return LaunchSmemBytes<72>(a.sk, splits);
+  if (a.d == 64) return LaunchSmemBytes<64>(a.sk, splits);
+  return LaunchSmemBytes<32>(a.sk, splits);
 }
 
 __device__ __forceinline__ void CpAsync16(void* smem, const void* gmem) {
@@ -318,8 +337,8 @@ auto ResidentKernelFor() {
 
 template <typename T, int kD>
 void Launch(const AttentionArgs& a, int splits, cudaStream_t stream) {
-  const int sk_padded = (a.sk + kBlockK - 1) / kBlockK * kBlockK;
-  const size_t smem = std::max(SmemBytes<kD>(sk_padded), ParkBytes<kD>(splits));
+  const int sk_padded = PaddedKeys(a.sk);
+  const size_t smem = LaunchSmemBytes<kD>(a.sk, splits);
   const dim3 grid((a.sq + kBlockQ - 1) / kBlockQ, a.hq, a.batch);
   switch (splits) {
     case 4:
@@ -358,9 +377,10 @@ void SetAttentionResidentProbe(const KernelProbeBuffer& buffer) {
 }
 
 size_t InitAttentionResidentKernels() {
-  const size_t max72 = std::max(SmemBytes<72>(kMaxKeys), ParkBytes<72>(4));
-  const size_t max64 = std::max(SmemBytes<64>(kMaxKeys), ParkBytes<64>(4));
-  const size_t max32 = std::max(SmemBytes<32>(kMaxKeys), ParkBytes<32>(4));
+  g_resident_smem_limit = SharedMemoryOptinBytes();
+  const size_t max72 = std::min(LaunchSmemBytes<72>(kMaxKeys, 4), g_resident_smem_limit);
+  const size_t max64 = std::min(LaunchSmemBytes<64>(kMaxKeys, 4), g_resident_smem_limit);
+  const size_t max32 = std::min(LaunchSmemBytes<32>(kMaxKeys, 4), g_resident_smem_limit);
   SetSmem<__nv_bfloat16, 72>(max72);
   SetSmem<__half, 72>(max72);
   SetSmem<__nv_bfloat16, 64>(max64);
@@ -386,7 +406,9 @@ int AttentionResidentSplits(const AttentionArgs& a, int num_sms, int forced) {
       splits = 2;
     }
   }
-  while (splits > 1 && splits > key_blocks) splits /= 2;
+  while (splits > 1 && (splits > key_blocks || LaunchSmemBytesFor(a, splits) > g_resident_smem_limit)) {
+    splits /= 2;
+  }
   return splits;
 }
 
@@ -409,7 +431,8 @@ bool AttentionResidentSupported(const AttentionArgs& a) {
   for (int64_t s : {a.o_sb, a.o_ss, a.o_sh}) {
     if (s % 2 != 0) return false;
   }
-  return true;
+  // K, V and Q must fit this GPU's shared memory (99 KB GPUs: see g_resident_smem_limit).
+  return LaunchSmemBytesFor(a, 1) <= g_resident_smem_limit;
 }
 
 void LaunchAttentionResident(const AttentionArgs& a, int splits, cudaStream_t stream) {

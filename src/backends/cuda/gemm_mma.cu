@@ -33,6 +33,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
 #include "backends/cuda/gemm_tile_load.cuh"
+#include "backends/cuda/kernel_image.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/mma_sync.cuh"
 
@@ -222,6 +223,12 @@ constexpr size_t SmemBytes(int bm, int bn) {
   return static_cast<size_t>(kStages) * (bm + bn) * kSmemStride * sizeof(uint16_t);
 }
 
+// The dynamic shared memory a block may use here (InitGemmMmaKernels; kernel_image.h). Tiles
+// 0-2 (144 and 108 KB) exceed a 99 KB GPU's (RTX 30 / 40 / 50, L40): only 3 and 4 run there.
+size_t g_gemm_smem_optin = 0;
+
+bool TileFits(int t) { return SmemBytes(kTiles[t].bm, kTiles[t].bn) <= g_gemm_smem_optin; }
+
 template <typename T, int kTile>
 void LaunchTile(const GemmMmaArgs& p, int splits, float* workspace, int* counters,
                 cudaStream_t stream) {
@@ -237,6 +244,7 @@ void LaunchTile(const GemmMmaArgs& p, int splits, float* workspace, int* counter
 
 template <typename T, int kTile>
 void SetLimit() {
+  if (!TileFits(kTile)) return;  // never offered (GemmMmaCandidates, GemmMmaHeuristic)
   constexpr TileShape s = kTiles[kTile];
   VLART_CUDA_CHECK(cudaFuncSetAttribute(GemmMmaKernel<T, s.bm, s.bn, s.warps_m, s.warps_n>,
                                         cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -267,6 +275,7 @@ void Dispatch(const GemmMmaArgs& p, const GemmMmaConfig& c, float* ws, int* coun
 }  // namespace
 
 void InitGemmMmaKernels() {
+  g_gemm_smem_optin = SharedMemoryOptinBytes();
   SetLimits<__nv_bfloat16>();
   SetLimits<__half>();
   InitGemmWgmmaKernels();
@@ -286,6 +295,7 @@ bool GemmMmaSupported(const GemmMmaArgs& p, DType dtype) {
 std::vector<GemmMmaConfig> GemmMmaCandidates(int64_t m, int64_t n, int64_t k, int num_sms) {
   std::vector<GemmMmaConfig> out;
   for (int t = 0; t < kNumTiles; ++t) {
+    if (!TileFits(t)) continue;
     const TileShape& s = kTiles[t];
     const int64_t tiles = ((m + s.bm - 1) / s.bm) * ((n + s.bn - 1) / s.bn);
     if (s.bm > 32 && (m + s.bm - 1) / s.bm * s.bm > 2 * m + 64) continue;  // mostly padding
@@ -309,6 +319,7 @@ std::vector<GemmMmaConfig> GemmMmaCandidates(int64_t m, int64_t n, int64_t k, in
 GemmMmaConfig GemmMmaHeuristic(int64_t m, int64_t n, int64_t k, int num_sms) {
   // Without timing: the widest tile that gives at least ~3/4 of a wave, splitting K if needed.
   for (int t : {0, 1, 2, 3, 4}) {
+    if (!TileFits(t)) continue;
     const TileShape& s = kTiles[t];
     const int64_t tiles = ((m + s.bm - 1) / s.bm) * ((n + s.bn - 1) / s.bn);
     for (int splits : {1, 2, 4}) {
@@ -318,6 +329,8 @@ GemmMmaConfig GemmMmaHeuristic(int64_t m, int64_t n, int64_t k, int num_sms) {
   }
   return GemmMmaConfig{4, 1};
 }
+
+bool GemmMmaTileFits(int tile) { return tile >= 0 && tile < kNumTiles && TileFits(tile); }
 
 size_t GemmMmaWorkspaceFloats(int64_t m, int64_t n, const GemmMmaConfig& c) {
   if (c.splits <= 1 || c.tile >= kSkinnyTileBase) return 0;  // cluster reductions

@@ -262,8 +262,17 @@ __global__ void __launch_bounds__(kThreads)
 #endif
 }
 
+bool g_skinny_available = false;  // the device and this build's code for it have clusters and PDL (sm_90+)
+// The dynamic shared memory a block may use (kernel_image.h). The 64-row tile's pipeline
+// (108 KB) exceeds a 99 KB GPU's (RTX 50 has clusters and PDL, so this kernel is offered
+// there): its M 17..64 GEMMs keep the other candidates.
+size_t g_skinny_smem_optin = 0;
+
+bool RowTileFits(int t) { return SmemBytes(kRowTiles[t]) <= g_skinny_smem_optin; }
+
 template <typename T, int kBM>
 void SetLimit() {
+  if (SmemBytes(kBM) > g_skinny_smem_optin) return;  // never offered (RowTileFits)
   const auto set = [](auto kernel) {
     VLART_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                           static_cast<int>(SmemBytes(kBM))));
@@ -295,13 +304,12 @@ void Dispatch(const GemmMmaArgs& p, int row_tile, int splits, cudaStream_t strea
   }
 }
 
-bool g_skinny_available = false;  // the device and this build's code for it have clusters and PDL (sm_90+)
-
 }  // namespace
 
 void InitGemmSkinnyKernels() {
   g_skinny_available = KernelImageHasHopperFeatures();  // kernel_image.h: the code, not just the device
   if (!g_skinny_available) return;
+  g_skinny_smem_optin = SharedMemoryOptinBytes();
   SetLimit<__nv_bfloat16, 16>();
   SetLimit<__nv_bfloat16, 64>();
   SetLimit<__half, 16>();
@@ -320,6 +328,7 @@ std::vector<GemmMmaConfig> GemmSkinnyCandidates(int64_t m, int64_t n, int64_t k,
   for (int t = 0; t < kNumRowTiles; ++t) {
     if (m > kRowTiles[t]) continue;
     if (t > 0 && m <= kRowTiles[t - 1]) continue;  // the smaller row tile covers M
+    if (!RowTileFits(t)) continue;
     for (int splits = 1; splits <= kMaxSplits; splits *= 2) {
       const int64_t per = KPerSplit<int64_t>(k, splits);
       if (splits > 1 && UsedSplits(k, per) != splits) break;  // fewer ranges than asked
@@ -332,7 +341,7 @@ std::vector<GemmMmaConfig> GemmSkinnyCandidates(int64_t m, int64_t n, int64_t k,
 
 bool GemmSkinnyFits(int64_t m, const GemmMmaConfig& config) {
   const int t = config.tile - kSkinnyTileBase;
-  return t >= 0 && t < kNumRowTiles && m <= kRowTiles[t] && config.splits >= 1 &&
+  return t >= 0 && t < kNumRowTiles && m <= kRowTiles[t] && RowTileFits(t) && config.splits >= 1 &&
          config.splits <= kMaxSplits;
 }
 

@@ -8,7 +8,10 @@
 
 #include <array>
 #include <atomic>
+#include <cstdlib>
 #include <mutex>
+
+#include "backends/cuda/cuda_check.h"
 
 namespace vlart::cuda {
 namespace {
@@ -101,6 +104,18 @@ int KernelImageArch() {
   if (cudaGetDevice(&device) != cudaSuccess) return 0;
   KernelImage image;
   return QueryKernelImage(device, &image) == cudaSuccess ? image.arch : 0;
+}
+
+size_t SharedMemoryOptinBytes() {
+  int device = 0, optin = 0;
+  VLART_CUDA_CHECK(cudaGetDevice(&device));
+  VLART_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  size_t bytes = static_cast<size_t>(optin);
+  if (const char* env = std::getenv("VLART_CUDA_SMEM_OPTIN"); env != nullptr) {
+    const long long lowered = std::atoll(env);
+    if (lowered > 0 && static_cast<size_t>(lowered) < bytes) bytes = static_cast<size_t>(lowered);
+  }
+  return bytes;
 }
 
 bool KernelImageHasHopperFeatures() {

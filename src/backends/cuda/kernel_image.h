@@ -15,10 +15,16 @@
 // backend runs it first thing in CudaBackend::Create, before any stream capture, and turns
 // "no image" into a clear error (which archs the build has, what the GPU needs).
 //
+// It also answers the other per-GPU fact the kernels' set-up depends on: how much dynamic
+// shared memory one block may opt into (227 KB on the H100, 163 KB on A100 / Orin, 99 KB on
+// RTX 30 / 40 / 50 and L40). Kernels needing more are not offered there (their fallbacks run).
+//
 // This header is plain C++ (cuda_runtime_api.h only): .cc and .cu files both include it.
 #pragma once
 
 #include <cuda_runtime_api.h>
+
+#include <cstddef>
 
 namespace vlart::cuda {
 
@@ -38,5 +44,10 @@ int KernelImageArch();
 // True when the current device's image can use griddepcontrol, thread-block clusters and
 // distributed shared memory: the device is sm_90+ and so is the code it runs.
 bool KernelImageHasHopperFeatures();
+
+// Dynamic shared memory one block may opt into on the current device
+// (cudaDevAttrMaxSharedMemoryPerBlockOptin). VLART_CUDA_SMEM_OPTIN=N lowers it (never raises
+// it): on the H100, N = 101376 runs the paths of a 99 KB GPU (RTX 30 / 40 / 50, L40).
+size_t SharedMemoryOptinBytes();
 
 }  // namespace vlart::cuda

@@ -161,6 +161,9 @@ bool GemmSkinnyOffered();
 // Every skinny config worth timing (whether or not offered; the parity test runs them all).
 std::vector<GemmMmaConfig> GemmSkinnyCandidates(int64_t m, int64_t n, int64_t k, int num_sms);
 bool GemmSkinnyFits(int64_t m, const GemmMmaConfig& config);
+// gemm_mma.cu's tile `tile` (0..4) fits the device's shared memory (kernel_image.h: tiles
+// 0-2 do not on 99 KB GPUs); GemmMmaCandidates and GemmMmaHeuristic offer only those.
+bool GemmMmaTileFits(int tile);
 void LaunchGemmSkinny(const GemmMmaArgs& args, DType dtype, const GemmMmaConfig& config,
                       cudaStream_t stream);
 void InitGemmWgmmaKernels();

@@ -275,6 +275,7 @@ bool CudaBackend::RunGemmLt(const GemmMmaArgs& p, DType t, int algo, bool fused,
 }
 
 bool CudaBackend::GemmConfigFits(const GemmMmaArgs& p, const GemmMmaConfig& c) const {
+  if (c.tile >= 0 && c.tile < kSkinnyTileBase && !GemmMmaTileFits(c.tile)) return false;  // smem
   if (c.tile >= kSkinnyTileBase && c.tile < kWgmmaTileBase && !GemmSkinnyFits(p.m, c)) return false;
   return GemmMmaWorkspaceFloats(p.m, p.n, c) <= kGemmWorkspaceFloats &&
          GemmMmaTiles(p.m, p.n, c) <= kGemmCounters;
