@@ -138,6 +138,11 @@ constexpr size_t ClusterMergeSmemBytes() {
   return static_cast<size_t>(kBlockM) * (kD + 8) * sizeof(float) + kBlockM * sizeof(float2);
 }
 static_assert(ClusterMergeSmemBytes<256>() <= SmemBytes<256>() && ClusterMergeSmemBytes<128>() <= SmemBytes<128>());
+// The tiles plus the largest staged mask (G 4): what the masked instances are given.
+template <int kD>
+constexpr size_t MaskedSmemBytes() {
+  return SmemBytes<kD>() + MaskSmemBytes(kMaskSmemMinGroup);
+}
 // Two blocks per SM at D 256 with the largest staged mask (G 4): 2 x (99 + 4.8) KB plus the
 // 1 KB the runtime reserves per block, under the H100's 228 KB.
 static_assert(2 * (SmemBytes<256>() + MaskSmemBytes(kMaskSmemMinGroup) + 1024) <= 228 * 1024);
@@ -664,7 +669,7 @@ bool MaskVec16(const AttentionArgs& a) {
 // fit this device's shared memory: not on a 99 KB GPU at D 256.
 template <int kD>
 bool MaskedFits() {
-  return SmemBytes<kD>() + MaskSmemBytes(kMaskSmemMinGroup) <= g_flash_smem_optin;
+  return MaskedSmemBytes<kD>() <= g_flash_smem_optin;
 }
 
 // The kernel instance a launch runs: the kProbe one (bf16, D 256 only) under SetAttentionFlashProbe.
@@ -742,7 +747,7 @@ using FlashKernel = void (*)(AttentionArgs, float*, float2*, bool, int);
 // MaskedFits, AttentionFlashSupported the tiles) and kept out of the cluster probe.
 template <int kD>
 void SetSmem(std::vector<std::pair<FlashKernel, size_t>>& cluster_kernels, size_t spread_bytes) {
-  const size_t masked = SmemBytes<kD>() + MaskSmemBytes(kMaskSmemMinGroup);
+  const size_t masked = MaskedSmemBytes<kD>();
   const std::pair<FlashKernel, size_t> kernels[] = {
       {AttentionFlashKernel<__nv_bfloat16, kD, false, false>, SmemBytes<kD>()},
       {AttentionFlashKernel<__half, kD, false, false>, SmemBytes<kD>()},
@@ -838,17 +843,16 @@ void SetAttentionFlashProbe(const KernelProbeBuffer& buffer) {
 
 AttentionFlashDevice InitAttentionFlashKernels() {
   AttentionFlashDevice dev;
-  int device = 0, per_sm = 0, per_block = 0, sms = 0;
+  int device = 0, per_sm = 0, sms = 0;
   VLART_CUDA_CHECK(cudaGetDevice(&device));
   VLART_CUDA_CHECK(cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device));
   VLART_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   g_flash_smem_optin = SharedMemoryOptinBytes();  // VLART_CUDA_SMEM_OPTIN may lower it (tests)
-  per_block = static_cast<int>(g_flash_smem_optin);
   dev.num_sms = sms;
   // More than half an SM's shared memory (plus the 1 KB the runtime reserves per block): one
   // block per SM. Where the opt-in limit is too small for that, no spreading (0).
   const size_t spread = static_cast<size_t>(per_sm) / 2 + 1024;
-  dev.spread_smem_bytes = spread <= static_cast<size_t>(per_block) ? spread : 0;
+  dev.spread_smem_bytes = spread <= g_flash_smem_optin ? spread : 0;
   std::vector<std::pair<FlashKernel, size_t>> cluster_kernels;
   SetSmem<128>(cluster_kernels, dev.spread_smem_bytes);
   SetSmem<256>(cluster_kernels, dev.spread_smem_bytes);

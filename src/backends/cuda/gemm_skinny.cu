@@ -268,11 +268,12 @@ bool g_skinny_available = false;  // the device and this build's code for it hav
 // there): its M 17..64 GEMMs keep the other candidates.
 size_t g_skinny_smem_optin = 0;
 
-bool RowTileFits(int t) { return SmemBytes(kRowTiles[t]) <= g_skinny_smem_optin; }
+bool RowsFit(int bm) { return SmemBytes(bm) <= g_skinny_smem_optin; }
+bool RowTileFits(int t) { return RowsFit(kRowTiles[t]); }
 
 template <typename T, int kBM>
 void SetLimit() {
-  if (SmemBytes(kBM) > g_skinny_smem_optin) return;  // never offered (RowTileFits)
+  if (!RowsFit(kBM)) return;  // never offered (RowTileFits)
   const auto set = [](auto kernel) {
     VLART_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                           static_cast<int>(SmemBytes(kBM))));

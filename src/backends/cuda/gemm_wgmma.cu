@@ -516,11 +516,9 @@ int WgmmaProbeMode() {
 void InitGemmWgmmaKernels() {
   int device = 0;
   VLART_CUDA_CHECK(cudaGetDevice(&device));
-  cudaDeviceProp prop{};
-  VLART_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
   g_wgmma_available = false;
-  if (prop.major != 9 || prop.minor != 0) return;
-  // The device runs this build's sm_90a code (kernel_image.h), not code JIT-compiled from older PTX.
+  // The device runs this build's sm_90a code (kernel_image.h), which exists only for compute
+  // capability 9.0: not code JIT-compiled from older PTX, not another GPU.
   KernelImage image;
   if (QueryKernelImage(device, &image) != cudaSuccess || !image.sm90a_features) return;
   void* fn = nullptr;

@@ -52,16 +52,12 @@ cudaError_t Probe(int device, KernelImage* image) {
     (void)cudaGetLastError();  // returned, not left behind for the caller's next error check
     return setup;
   }
-  cudaError_t err = cudaSuccess;
   int* flags = nullptr;
   int host[2] = {0, 0};
-  cudaFuncAttributes attr{};
-  // No image for this device: cudaErrorNoKernelImageForDevice (or InvalidDeviceFunction).
-  err = cudaFuncGetAttributes(&attr, KernelImageProbeKernel);
-  if (err == cudaSuccess) err = cudaMalloc(&flags, sizeof(host));
+  cudaError_t err = cudaMalloc(&flags, sizeof(host));
   if (err == cudaSuccess) {
     KernelImageProbeKernel<<<1, 1>>>(flags);
-    err = cudaGetLastError();
+    err = cudaGetLastError();  // no image for this device: cudaErrorNoKernelImageForDevice
   }
   if (err == cudaSuccess) err = cudaMemcpy(host, flags, sizeof(host), cudaMemcpyDeviceToHost);
   if (flags != nullptr) {
