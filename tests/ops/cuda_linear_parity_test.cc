@@ -366,7 +366,7 @@ TEST_P(LinearParity, CublasLtCandidateBothForms) {
 }
 
 // Every cuBLASLt algorithm the tuner may pick (LtGemm keeps the heuristic's first
-// kMaxAlgos) rounds once: the same tolerance as every other path. An algorithm number the
+// CublasLtMaxAlgosOf) rounds once: the same tolerance as every other path. An algorithm number the
 // heuristic did not return falls back to vlart's GEMM (still checked).
 TEST_P(LinearParity, EveryCublasLtAlgorithm) {
   VLART_REQUIRE_REAL_CUDA();
@@ -381,7 +381,7 @@ TEST_P(LinearParity, EveryCublasLtAlgorithm) {
       {262, 1024, 4096, true, Activation::kGeluTanh, Residual::kNone}, // fc1: f32 + epilogue
       {10, 2048, 1024, false, Activation::kNone, Residual::kNone},     // pi0.5 expert o
   };
-  for (int algo = 0; algo < 8; ++algo) {
+  for (int algo = 0; algo < cuda::CublasLtMaxAlgosOf(cuda); ++algo) {
     for (const LinearCase& c : cases) {
       SCOPED_TRACE(fmt::format("cuBLASLt algorithm {}", algo));
       cuda::ForceGemmConfig(cuda, cuda::kForceCublas, 1, algo);
@@ -415,7 +415,7 @@ TEST_P(LinearParity, EveryFusedCublasLtAlgorithm) {
       {{130, 520, 200, true, Activation::kGeluTanh, Residual::kSeparate}, false}, // act + residual
       {{50, 1024, 2560, false, Activation::kNone, Residual::kNone}, false},       // plain product
   };
-  for (int algo = 0; algo < 8; ++algo) {
+  for (int algo = 0; algo < cuda::CublasLtMaxAlgosOf(cuda); ++algo) {
     for (const Case& k : cases) {
       SCOPED_TRACE(fmt::format("fused cuBLASLt algorithm {}, fusable {}", algo, k.fusable));
       cuda::ForceGemmConfig(cuda, cuda::kForceCublas, 1, algo, /*lt_fused=*/true);
@@ -495,7 +495,7 @@ TEST_P(LinearParity, CublasLtGeluEpilogueIsTheTanhForm) {
     EXPECT_LT(std::fabs(beta), 0.25) << "cuBLASLt's GELU epilogue is not the tanh form";
   }
   uint64_t salt = 3300;
-  for (int algo = 0; algo < 8; ++algo) {
+  for (int algo = 0; algo < cuda::CublasLtMaxAlgosOf(cuda); ++algo) {
     for (const LinearCase& c : {LinearCase{262, 1024, 4096, true, Activation::kGeluTanh, Residual::kNone},
                                 LinearCase{512, 1152, 4304, true, Activation::kGeluTanh, Residual::kNone},
                                 LinearCase{7, 64, 40, true, Activation::kGeluTanh, Residual::kNone, 8, 8}}) {

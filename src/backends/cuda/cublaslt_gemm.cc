@@ -81,8 +81,13 @@ size_t LtGemm::KeyHash::operator()(const Key& k) const {
   return h;
 }
 
-Result<std::unique_ptr<LtGemm>> LtGemm::Create(size_t workspace_bytes) {
+Result<std::unique_ptr<LtGemm>> LtGemm::Create(size_t workspace_bytes, int max_algos) {
+  if (max_algos < 1 || max_algos > kMaxAlgosLimit) {
+    return InvalidArgument("creating cuBLASLt GEMM: max_algos: expected 1..{}, got {}", kMaxAlgosLimit,
+                           max_algos);
+  }
   std::unique_ptr<LtGemm> lt(new LtGemm());
+  lt->max_algos_ = max_algos;
   const cublasStatus_t status = cublasLtCreate(&lt->handle_);
   if (status != CUBLAS_STATUS_SUCCESS) {
     return Internal("creating cuBLASLt handle: cublasLtCreate: expected success, got {} ({})",
@@ -145,11 +150,11 @@ LtGemm::Plan& LtGemm::PlanFor(const Key& key) {
   SetPrefAttr(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, static_cast<uint32_t>(key.align_a));
   SetPrefAttr(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, static_cast<uint32_t>(key.align_c));
   SetPrefAttr(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, static_cast<uint32_t>(key.align_d));
-  cublasLtMatmulHeuristicResult_t results[kMaxAlgos] = {};
+  cublasLtMatmulHeuristicResult_t results[kMaxAlgosLimit] = {};
   int count = 0;
   const cublasStatus_t status =
       cublasLtMatmulAlgoGetHeuristic(handle_, plan.desc, plan.layout_w, plan.layout_x, plan.layout_c,
-                                     plan.layout_d, pref, kMaxAlgos, results, &count);
+                                     plan.layout_d, pref, max_algos_, results, &count);
   VLART_CUBLAS_CHECK(cublasLtMatmulPreferenceDestroy(pref));
   if (status == CUBLAS_STATUS_SUCCESS) {
     for (int i = 0; i < count; ++i) {

@@ -11,9 +11,10 @@
 // (descriptors, layouts, the heuristic's algorithm) are cached per problem signature,
 // pointer alignments included; a signature cuBLASLt cannot run is remembered as unsupported
 // and Run() returns false so the caller can fall back. A plan keeps the heuristic's first
-// kMaxAlgos algorithms (best first): Run's `algo` picks one, so that a caller can time them
-// (the backend's GEMM tuner does; the heuristic's first choice is often not the fastest at
-// the small-M shapes of VLA policies).
+// max_algos algorithms (best first; Create's argument, at most kMaxAlgosLimit): Run's `algo`
+// picks one, so that a caller can time them (the backend's GEMM tuner does; the heuristic's
+// first choice is often not the fastest at the small-M shapes of VLA policies, and its later
+// answers include split-K and tile variants that its ranking puts behind).
 #pragma once
 
 #include <cublasLt.h>
@@ -51,12 +52,15 @@ struct LtGemmProblem {
 
 class LtGemm {
  public:
-  static Result<std::unique_ptr<LtGemm>> Create(size_t workspace_bytes);
+  // max_algos: how many of the heuristic's algorithms a plan keeps, 1..kMaxAlgosLimit.
+  static Result<std::unique_ptr<LtGemm>> Create(size_t workspace_bytes, int max_algos = kDefaultMaxAlgos);
   ~LtGemm();
   LtGemm(const LtGemm&) = delete;
   LtGemm& operator=(const LtGemm&) = delete;
 
-  static constexpr int kMaxAlgos = 8;
+  static constexpr int kDefaultMaxAlgos = 8;
+  static constexpr int kMaxAlgosLimit = 64;
+  int max_algos() const { return max_algos_; }
 
   // Enqueues the GEMM on `stream` with the plan's algorithm number `algo` (0: cuBLASLt's
   // heuristic first choice); false (nothing enqueued) when cuBLASLt has no algorithm for this
@@ -93,6 +97,7 @@ class LtGemm {
   cublasLtHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;
   size_t workspace_bytes_ = 0;
+  int max_algos_ = kDefaultMaxAlgos;
   std::unordered_map<Key, Plan, KeyHash> plans_;
 };
 

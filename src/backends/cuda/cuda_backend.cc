@@ -201,7 +201,9 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
     }
   }
   be->scratch_bytes_ = options.scratch_bytes;
-  VLART_ASSIGN_OR_RETURN(be->lt_, LtGemm::Create(options.cublaslt_workspace_bytes));
+  int lt_algos = options.cublaslt_max_algos;
+  if (const char* env = std::getenv("VLART_LT_ALGOS"); env != nullptr) lt_algos = std::atoi(env);
+  VLART_ASSIGN_OR_RETURN(be->lt_, LtGemm::Create(options.cublaslt_workspace_bytes, lt_algos));
   be->workspace_bytes_ = options.cublaslt_workspace_bytes;
   be->attention_simt_smem_limit_ = InitAttentionKernels(options.device);
   InitAttentionResidentKernels();
@@ -410,6 +412,7 @@ void ForceAttentionResidentSplits(Backend& backend, int splits) {
 }
 
 int AttentionClusterSplitsOf(Backend& backend) { return AsCuda(backend).attention_flash_device_.cluster_splits; }
+int CublasLtMaxAlgosOf(Backend& backend) { return AsCuda(backend).lt_->max_algos(); }
 
 void ForceGemmConfig(Backend& backend, int tile, int splits, int lt_algo, bool lt_fused, bool lt_gelu) {
   CudaBackend& be = AsCuda(backend);

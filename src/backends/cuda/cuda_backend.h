@@ -31,6 +31,10 @@ struct CudaBackendOptions {
   size_t scratch_bytes = size_t{64} << 20;
   // cuBLASLt workspace (NVIDIA recommends 32 MiB on Hopper).
   size_t cublaslt_workspace_bytes = size_t{32} << 20;
+  // How many of cuBLASLt's heuristic algorithms the GEMM tuner times per shape (1..64; the
+  // environment variable VLART_LT_ALGOS overrides it for A/B runs). More candidates cost
+  // tuning time at load (~1 ms each per GEMM shape), never run time.
+  int cublaslt_max_algos = 8;
   // Default size of the cudaMalloc'd chunks behind each Arena (larger requests get their own).
   size_t arena_chunk_bytes = size_t{256} << 20;
   // Run every op on its simple SIMT kernel (GEMM, attention, conv): parity debugging of the

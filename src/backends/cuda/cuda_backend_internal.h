@@ -85,5 +85,8 @@ void ForceAttentionResidentSplits(Backend& backend, int splits);
 // The largest split count whose partials the head-folded attention merges in a thread-block
 // cluster on this backend's device (1: none).
 int AttentionClusterSplitsOf(Backend& backend);
+// How many of cuBLASLt's heuristic algorithms the GEMM tuner may pick from on this backend
+// (CudaBackendOptions::cublaslt_max_algos, VLART_LT_ALGOS).
+int CublasLtMaxAlgosOf(Backend& backend);
 
 }  // namespace vlart::cuda

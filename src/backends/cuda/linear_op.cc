@@ -374,11 +374,11 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   float best_us = 1e30f, best_score = 1e30f;
   std::string log;
   std::vector<GemmMmaConfig> candidates = GemmMmaCandidates(p.m, p.n, p.k, num_sms_);
-  for (int algo = 0; algo < LtGemm::kMaxAlgos; ++algo) {
+  for (int algo = 0; algo < lt_->max_algos(); ++algo) {
     candidates.push_back(GemmMmaConfig{kGemmViaCublas, 1, algo});
   }
   const bool fusable = p.bias != nullptr || p.residual != nullptr;
-  for (int algo = 0; fused_lt_epilogues_ && fusable && algo < LtGemm::kMaxAlgos; ++algo) {
+  for (int algo = 0; fused_lt_epilogues_ && fusable && algo < lt_->max_algos(); ++algo) {
     candidates.push_back(GemmMmaConfig{kGemmViaCublas, 1, algo, true});
   }
   // GELU (tanh form) in cuBLASLt's epilogue as well: no pass over D. Like the fused bias, it
@@ -386,7 +386,7 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   // (LinearParity.CublasLtGeluEpilogueIsTheTanhForm). VLART_GEMM_LT_GELU=0 leaves it out.
   const bool gelu_ok = fused_lt_epilogues_ && lt_gelu_ && p.act == static_cast<int>(ActKind::kGeluTanh) &&
                        p.residual == nullptr;
-  for (int algo = 0; gelu_ok && algo < LtGemm::kMaxAlgos; ++algo) {
+  for (int algo = 0; gelu_ok && algo < lt_->max_algos(); ++algo) {
     candidates.push_back(GemmMmaConfig{kGemmViaCublas, 1, algo, true, true});
   }
   for (const GemmMmaConfig& c : candidates) {
