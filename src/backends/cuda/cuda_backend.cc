@@ -412,7 +412,7 @@ void ForceAttentionResidentSplits(Backend& backend, int splits) {
 }
 
 int AttentionClusterSplitsOf(Backend& backend) { return AsCuda(backend).attention_flash_device_.cluster_splits; }
-int CublasLtMaxAlgosOf(Backend& backend) { return AsCuda(backend).lt_->max_algos(); }
+int CublasLtMaxAlgosOf(Backend& backend) { return AsCuda(backend).cublaslt_max_algos(); }
 
 void ForceGemmConfig(Backend& backend, int tile, int splits, int lt_algo, bool lt_fused, bool lt_gelu) {
   CudaBackend& be = AsCuda(backend);

@@ -153,6 +153,7 @@ class CudaBackend final : public Backend {
   cudaStream_t stream() const { return stream_; }
   int device_index() const { return device_; }
   Stats& stats() { return stats_; }
+  int cublaslt_max_algos() const { return lt_->max_algos(); }
 
  private:
   CudaBackend() = default;
