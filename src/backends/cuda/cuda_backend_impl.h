@@ -224,7 +224,6 @@ class CudaBackend final : public Backend {
   bool gemm_verbose_ = false;  // VLART_GEMM_VERBOSE=1 prints every choice
   bool fused_lt_epilogues_ = true;  // CudaBackendOptions::fused_lt_epilogues
   bool fuse_residual_norm_ = true;  // MulAddAdaRmsNorm as one kernel (VLART_FUSED_RESIDUAL_NORM=0: two)
-  using GemmTuneKey = std::tuple<int, int, int, int, bool, int, bool, int, bool>;
   bool l2_prefetch_ = false;        // CudaBackendOptions::l2_prefetch, VLART_L2_PREFETCH
   // Backend::Prefetch's side branch (prefetch_op.cc): its stream, the fork / join events and
   // whether the capture in progress has a branch Record must join before it ends.
@@ -232,7 +231,7 @@ class CudaBackend final : public Backend {
   cudaEvent_t prefetch_fork_ = nullptr;
   cudaEvent_t prefetch_join_ = nullptr;
   bool prefetch_branch_open_ = false;
-  using GemmTuneKey = std::tuple<int, int, int, int, bool, int, bool, int>;
+  using GemmTuneKey = std::tuple<int, int, int, int, bool, int, bool, int, bool>;
   std::map<GemmTuneKey, GemmMmaConfig> gemm_configs_;
  public:
   std::optional<GemmMmaConfig> forced_gemm_config_;  // ForceGemmConfig (tests)
