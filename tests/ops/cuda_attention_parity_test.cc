@@ -298,7 +298,9 @@ void RunAttentionCase(ParityMode mode, const AttnCase& c, uint64_t seed, const R
           << "key split of the K/V-resident kernel";
     }
     if (opt.expect_smem_mask >= 0) {
-      EXPECT_EQ(cuda::StatsOf(cuda).attention_flash_smem_mask, flash ? opt.expect_smem_mask : 0)
+      // Staged only where the masked instances fit the device (not at D 256 on a 99 KB GPU).
+      const bool fits = cuda::AttentionFlashStagesMaskOf(cuda, static_cast<int>(c.d));
+      EXPECT_EQ(cuda::StatsOf(cuda).attention_flash_smem_mask, flash && fits ? opt.expect_smem_mask : 0)
           << "mask path of the head-folded kernel";
     }
   }
@@ -552,7 +554,8 @@ TEST_P(AttentionParity, Pi0FlashMaskSmemMatchesLdgBits) {
       cuda::ForceAttentionSplits(cuda, 0);
       cuda::ForceAttentionMaskLdg(cuda, false);
       EXPECT_EQ(cuda::StatsOf(cuda).attention_flash, flash ? 1 : 0);
-      EXPECT_EQ(cuda::StatsOf(cuda).attention_flash_smem_mask, flash && !force_ldg ? 1 : 0);
+      const bool staged = flash && !force_ldg && cuda::AttentionFlashStagesMaskOf(cuda, static_cast<int>(c.d));
+      EXPECT_EQ(cuda::StatsOf(cuda).attention_flash_smem_mask, staged ? 1 : 0);
       HostTensor bits(dt, out.shape);
       cuda.Download(out, bits.view());
       return bits;

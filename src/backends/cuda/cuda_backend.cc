@@ -430,6 +430,10 @@ void ForceAttentionResidentSplits(Backend& backend, int splits) {
 }
 
 int AttentionClusterSplitsOf(Backend& backend) { return AsCuda(backend).attention_flash_device_.cluster_splits; }
+bool AttentionFlashStagesMaskOf(Backend& backend, int d) {
+  const AttentionFlashDevice& dev = AsCuda(backend).attention_flash_device_;
+  return d == 256 ? dev.smem_mask_d256 : dev.smem_mask_d128;
+}
 int CublasLtMaxAlgosOf(Backend& backend) { return AsCuda(backend).cublaslt_max_algos(); }
 void JoinPrefetchBranch(Backend& backend) { AsCuda(backend).JoinPrefetchBranch(); }
 

@@ -86,6 +86,9 @@ void ForceAttentionResidentSplits(Backend& backend, int splits);
 // The largest split count whose partials the head-folded attention merges in a thread-block
 // cluster on this backend's device (1: none).
 int AttentionClusterSplitsOf(Backend& backend);
+// Whether the head-folded attention may stage mask rows in shared memory at head dim d (128 or
+// 256) on this backend's device: false at D 256 where a block may use only 99 KB.
+bool AttentionFlashStagesMaskOf(Backend& backend, int d);
 // How many of cuBLASLt's heuristic algorithms the GEMM tuner may pick from on this backend
 // (CudaBackendOptions::cublaslt_max_algos, VLART_LT_ALGOS).
 int CublasLtMaxAlgosOf(Backend& backend);

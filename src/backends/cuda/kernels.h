@@ -226,6 +226,10 @@ struct AttentionFlashDevice {
   size_t spread_smem_bytes = 0;  // dynamic smem that leaves room for one block per SM (0: none)
   int spread_cluster_splits = 1;  // largest cluster that launches with spread_smem_bytes
   int num_sms = 0;
+  // The instances that stage mask rows fit the device's shared memory, per head dim (not at
+  // D 256 on a 99 KB GPU: the __ldg mask path runs there).
+  bool smem_mask_d128 = false;
+  bool smem_mask_d256 = false;
 };
 AttentionFlashDevice InitAttentionFlashKernels();
 bool AttentionFlashSupported(const AttentionArgs& args);
