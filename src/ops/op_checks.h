@@ -22,7 +22,6 @@
 #pragma once
 
 #include <initializer_list>
-#include <span>
 #include <string_view>
 
 #include "core/tensor.h"
@@ -52,7 +51,6 @@ void CheckDownloadArgs(Device device, const Tensor& src, const Tensor& host_dst)
 // ---- data movement -----------------------------------------------------------------
 void CheckCopyArgs(Device device, const Tensor& src, const Tensor& dst);
 void CheckFillArgs(Device device, const Tensor& dst);
-void CheckPrefetchArgs(Device device, std::span<const Tensor> tensors);
 void CheckEmbeddingArgs(Device device, const Tensor& ids, const Tensor& table, const Tensor& out);
 
 // ---- elementwise (in place allowed) -------------------------------------------------

@@ -47,7 +47,6 @@ class ProfilingBackend final : public Backend {
 
   void Copy(const Tensor& src, const Tensor& dst) override;
   void Fill(const Tensor& dst, float value) override;
-  void Prefetch(std::span<const Tensor> tensors) override;
   void Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) override;
   void Add(const Tensor& a, const Tensor& b, const Tensor& out) override;
   void Mul(const Tensor& a, const Tensor& b, const Tensor& out) override;

@@ -35,7 +35,6 @@ const std::map<std::string, std::string>& MethodSuites() {
       {"bytes_in_use", "CpuBackendIdentity"},
       {"Copy", "CpuCopy"},
       {"Fill", "CpuFill"},
-      {"Prefetch", "CpuPrefetch"},
       {"Embedding", "CpuEmbedding"},
       {"Add", "CpuAdd"},
       {"Mul", "CpuMul"},

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// cuda_graph_test.cc: ops are graph-capturable. A chain of ops (Prefetch hints, Linear with
-// GELU, LayerNorm, Attention on fused-qkv views, depthwise Conv2d with residual, DomainLinear,
-// Copy) is recorded (Backend::Record: a CUDA graph captured on the backend's stream); replays must reproduce the eager results bit for
+// cuda_graph_test.cc: ops are graph-capturable. A chain of ops (Linear with GELU, LayerNorm,
+// Attention on fused-qkv views, depthwise Conv2d with residual, DomainLinear, Copy) is captured
+// on the backend's stream into a CUDA graph; replays must reproduce the eager results bit for
 // bit (same kernels, same cuBLASLt algorithms, deterministic reductions), and a DomainLinear
 // replay must follow new domain ids uploaded between replays (ids stay on the device).
 
@@ -30,11 +30,7 @@ struct Chain {
 };
 
 void RunChain(Backend& be, const Chain& c) {
-  const Tensor weights[] = {c.w1.dev, c.dense.dev, c.table.dev};
-  be.Prefetch(weights);  // a hint in stream order: must not disturb anything around it
   be.Linear(c.x.dev, c.w1.dev, &c.b1.dev, Activation::kGeluTanh, nullptr, c.h1);
-  const Tensor just_written[] = {c.h1};
-  be.Prefetch(just_written);
   be.LayerNorm(c.h1, c.gamma.dev, c.beta.dev, 1e-5f, c.ln);
   be.Attention(c.qkv.dev.Select(2, 0), c.qkv.dev.Select(2, 1), c.qkv.dev.Select(2, 2), nullptr, 0.125f, c.attn);
   be.Conv2d(c.img.dev, c.dw.dev, &c.dwb.dev, Conv2dParams{1, 1, 32}, &c.img.dev, c.conv);
@@ -100,12 +96,16 @@ TEST_P(CudaGraphCapture, ReplayMatchesEagerBitForBit) {
   RunChain(cuda, c);  // eager (also warms cuBLASLt's plan cache)
   const auto eager = Snapshot(cuda, c);
 
-  // Backend::Record: stream capture, plus the join of any Prefetch branch (VLART_L2_PREFETCH=1).
-  Result<std::unique_ptr<RecordedWork>> work = cuda.Record([&] { RunChain(cuda, c); });
-  ASSERT_TRUE(work.ok()) << work.status().ToString();
+  cudaStream_t stream = cuda::StreamOf(cuda);
+  cudaGraph_t graph = nullptr;
+  EXPECT_CUDA_OK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  RunChain(cuda, c);
+  EXPECT_CUDA_OK(cudaStreamEndCapture(stream, &graph));
+  cudaGraphExec_t exec = nullptr;
+  EXPECT_CUDA_OK(cudaGraphInstantiate(&exec, graph, 0));
   for (int replay = 0; replay < 2; ++replay) {
     Poison(cuda, c);
-    (*work)->Replay();
+    EXPECT_CUDA_OK(cudaGraphLaunch(exec, stream));
     cuda.Synchronize();
     const auto got = Snapshot(cuda, c);
     for (size_t i = 0; i < got.size(); ++i) EXPECT_TRUE(got[i] == eager[i]) << "output " << i << " replay " << replay;
@@ -117,93 +117,15 @@ TEST_P(CudaGraphCapture, ReplayMatchesEagerBitForBit) {
   std::memcpy(ids_host.data<int32_t>(), new_ids.data(), sizeof(int32_t) * 2);
   cuda.Upload(ids_host.view(), c.ids.dev);
   Poison(cuda, c);
-  (*work)->Replay();
+  EXPECT_CUDA_OK(cudaGraphLaunch(exec, stream));
   cuda.Synchronize();
   const auto replayed = Snapshot(cuda, c);
   RunChain(cuda, c);
   const auto eager_new = Snapshot(cuda, c);
   EXPECT_TRUE(replayed[4] == eager_new[4]) << "DomainLinear replay with new ids";
   EXPECT_FALSE(eager_new[4] == eager[4]) << "new domain ids should change the DomainLinear output";
-}
-
-// Prefetch writes nothing (the bytes of a prefetched buffer and its neighbours stay as they
-// were); inside a recorded graph it launches one kernel per call that has bytes to fetch, on a
-// branch that Record joins (the capture would fail otherwise); eager, or with
-// CudaBackendOptions::l2_prefetch = false, it launches nothing.
-TEST(CudaPrefetch, WritesNothingAndCanBeSwitchedOff) {
-  VLART_REQUIRE_REAL_CUDA();
-  for (bool on : {true, false}) {
-    SCOPED_TRACE(on ? "l2_prefetch on" : "l2_prefetch off");
-    CudaBackendOptions options;
-    options.l2_prefetch = on;
-    Result<std::unique_ptr<Backend>> created = CreateCudaBackend(options);
-    ASSERT_TRUE(created.ok()) << created.status().ToString();
-    Backend& be = **created;
-    auto arena = be.NewArena();
-    // 3 MB + an odd tail (not a whole 128-byte line), between two guarded neighbours; an
-    // unaligned view takes the per-line path.
-    const uint64_t seed = TestSeed(4200);
-    SCOPED_TRACE(SeedNote(seed));
-    const Twin before = RandomTwin(be, *arena, Shape{1000}, DType::kF32, seed);
-    const Twin big = RandomTwin(be, *arena, Shape{786433}, DType::kF32, seed + 1);
-    const Twin after = RandomTwin(be, *arena, Shape{1000}, DType::kBF16, seed + 2);
-    const Tensor empty = big.dev.Slice(0, 0, 0);
-    const Tensor ranges[] = {big.dev, empty, before.dev, after.dev.Slice(0, 3, 1000)};
-    auto bytes_of = [&be](const Twin& t) {
-      HostTensor h(t.dev.dtype, t.dev.shape);
-      be.Download(t.dev, h.view());
-      const auto* p = static_cast<const unsigned char*>(h.view().data);
-      return std::vector<unsigned char>(p, p + h.nbytes());
-    };
-    const auto want = std::vector{bytes_of(before), bytes_of(big), bytes_of(after)};
-    cuda::ResetStats(be);
-    be.Prefetch(ranges);  // eager: a no-op
-    be.Prefetch({});
-    EXPECT_EQ(cuda::StatsOf(be).prefetches, 0);
-    Result<std::unique_ptr<RecordedWork>> work = be.Record([&] {
-      be.Prefetch(ranges);
-      be.Prefetch({});
-      be.Prefetch(ranges);
-    });
-    ASSERT_TRUE(work.ok()) << work.status().ToString();
-    EXPECT_EQ(cuda::StatsOf(be).prefetches, on ? 2 : 0);
-    for (int replay = 0; replay < 3; ++replay) (*work)->Replay();
-    be.Synchronize();
-    const auto got = std::vector{bytes_of(before), bytes_of(big), bytes_of(after)};
-    for (size_t i = 0; i < got.size(); ++i) {
-      EXPECT_TRUE(got[i] == want[i]) << "buffer " << i << " changed under Prefetch";
-    }
-    work->reset();
-    arena.reset();
-  }
-}
-
-// The chain with its prefetch hints switched on, recorded with Backend::Record: the hints run
-// on a side branch of the graph, and the replays give the eager results bit for bit.
-TEST(CudaPrefetch, RecordedChainWithHintsMatchesEager) {
-  VLART_REQUIRE_REAL_CUDA();
-  CudaBackendOptions options;
-  options.l2_prefetch = true;
-  Result<std::unique_ptr<Backend>> created = CreateCudaBackend(options);
-  ASSERT_TRUE(created.ok()) << created.status().ToString();
-  Backend& be = **created;
-  auto arena = be.NewArena();
-  const uint64_t seed = TestSeed(4300);
-  SCOPED_TRACE(SeedNote(seed));
-  const Chain c = MakeChain(be, *arena, DType::kBF16, seed);
-  RunChain(be, c);
-  const auto eager = Snapshot(be, c);
-  cuda::ResetStats(be);
-  Result<std::unique_ptr<RecordedWork>> work = be.Record([&] { RunChain(be, c); });
-  ASSERT_TRUE(work.ok()) << work.status().ToString();
-  EXPECT_EQ(cuda::StatsOf(be).prefetches, 2);
-  for (int replay = 0; replay < 2; ++replay) {
-    Poison(be, c);
-    (*work)->Replay();
-    be.Synchronize();
-    EXPECT_TRUE(Snapshot(be, c) == eager) << "replay " << replay;
-  }
-  work->reset();
+  EXPECT_CUDA_OK(cudaGraphExecDestroy(exec));
+  EXPECT_CUDA_OK(cudaGraphDestroy(graph));
 }
 
 // VLART_CUDA_SYNC_CHECK=1 synchronises after every eager op and must stand aside while the
@@ -220,13 +142,19 @@ TEST(CudaSyncCheck, EagerOpsSynchroniseAndCaptureStillWorks) {
   const Chain c = MakeChain(be, *arena, DType::kBF16, TestSeed(4100));
   RunChain(be, c);
   const auto eager = Snapshot(be, c);
-  Result<std::unique_ptr<RecordedWork>> work = be.Record([&] { RunChain(be, c); });
-  ASSERT_TRUE(work.ok()) << work.status().ToString();
+  cudaStream_t stream = cuda::StreamOf(be);
+  cudaGraph_t graph = nullptr;
+  EXPECT_CUDA_OK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  RunChain(be, c);
+  EXPECT_CUDA_OK(cudaStreamEndCapture(stream, &graph));
+  cudaGraphExec_t exec = nullptr;
+  EXPECT_CUDA_OK(cudaGraphInstantiate(&exec, graph, 0));
   Poison(be, c);
-  (*work)->Replay();
+  EXPECT_CUDA_OK(cudaGraphLaunch(exec, stream));
   be.Synchronize();
   EXPECT_TRUE(Snapshot(be, c) == eager);
-  work->reset();
+  EXPECT_CUDA_OK(cudaGraphExecDestroy(exec));
+  EXPECT_CUDA_OK(cudaGraphDestroy(graph));
   arena.reset();
 }
 

@@ -241,18 +241,6 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   if (EnvIs("VLART_GEMM_LATE_TRIGGER", "0")) be->gemm_late_trigger_ = false;
   be->fused_lt_epilogues_ = options.fused_lt_epilogues && !EnvFlag("VLART_GEMM_SINGLE_ROUNDING");
   if (EnvFlag("VLART_GEMM_VERBOSE")) be->gemm_verbose_ = true;
-  be->l2_prefetch_ = EnvIs("VLART_L2_PREFETCH", "1") || (options.l2_prefetch && !EnvIs("VLART_L2_PREFETCH", "0"));
-  if (be->l2_prefetch_) {
-    if (cudaError_t e = cudaStreamCreateWithFlags(&be->prefetch_stream_, cudaStreamNonBlocking); e != cudaSuccess) {
-      return fail("cudaStreamCreateWithFlags(prefetch)", e);
-    }
-    if (cudaError_t e = cudaEventCreateWithFlags(&be->prefetch_fork_, cudaEventDisableTiming); e != cudaSuccess) {
-      return fail("cudaEventCreate(prefetch fork)", e);
-    }
-    if (cudaError_t e = cudaEventCreateWithFlags(&be->prefetch_join_, cudaEventDisableTiming); e != cudaSuccess) {
-      return fail("cudaEventCreate(prefetch join)", e);
-    }
-  }
   int sms = 0;
   if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, options.device) == cudaSuccess &&
       sms > 0) {
@@ -271,12 +259,6 @@ CudaBackend::~CudaBackend() {
   if (gemm_f32_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(gemm_f32_));
   if (staging_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFreeHost(staging_));
   if (gemm_counters_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(gemm_counters_));
-  if (prefetch_stream_ != nullptr) {
-    VLART_CUDA_CHECK_TEARDOWN(cudaStreamSynchronize(prefetch_stream_));
-    VLART_CUDA_CHECK_TEARDOWN(cudaStreamDestroy(prefetch_stream_));
-  }
-  if (prefetch_fork_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaEventDestroy(prefetch_fork_));
-  if (prefetch_join_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaEventDestroy(prefetch_join_));
   if (stream_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaStreamDestroy(stream_));
 }
 
@@ -435,7 +417,6 @@ bool AttentionFlashStagesMaskOf(Backend& backend, int d) {
   return d == 256 ? dev.smem_mask_d256 : dev.smem_mask_d128;
 }
 int CublasLtMaxAlgosOf(Backend& backend) { return AsCuda(backend).cublaslt_max_algos(); }
-void JoinPrefetchBranch(Backend& backend) { AsCuda(backend).JoinPrefetchBranch(); }
 
 void ForceGemmConfig(Backend& backend, int tile, int splits, int lt_algo, bool lt_fused, bool lt_gelu) {
   CudaBackend& be = AsCuda(backend);

@@ -47,10 +47,6 @@ struct CudaBackendOptions {
   // bias epilogue, then a bf16 add). The parity tests bound that extra rounding explicitly.
   // false (or VLART_GEMM_SINGLE_ROUNDING=1): every 16-bit Linear/Conv2d rounds once.
   bool fused_lt_epilogues = true;
-  // Backend::Prefetch issues L2 prefetches (prefetch.cu) on a side branch of captured graphs;
-  // false: the hint only checks its arguments. VLART_L2_PREFETCH=1 / =0 overrides it. Results
-  // are the same either way (nothing is written). Off until an A/B shows it pays.
-  bool l2_prefetch = false;
 };
 
 // Fails (never aborts) when no device / driver is usable, the device index is out of range,

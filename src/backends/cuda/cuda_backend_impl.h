@@ -112,7 +112,6 @@ class CudaBackend final : public Backend {
 
   void Copy(const Tensor& src, const Tensor& dst) override;
   void Fill(const Tensor& dst, float value) override;
-  void Prefetch(std::span<const Tensor> tensors) override;
   void Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) override;
 
   void Add(const Tensor& a, const Tensor& b, const Tensor& out) override;
@@ -155,9 +154,6 @@ class CudaBackend final : public Backend {
   int device_index() const { return device_; }
   Stats& stats() { return stats_; }
   int cublaslt_max_algos() const { return lt_->max_algos(); }
-  // Before a capture of stream_ ends (Record; the ops bench's own captures): the side branch
-  // of Backend::Prefetch (if the capture forked one) rejoins stream_.
-  void JoinPrefetchBranch();
 
  private:
   CudaBackend() = default;
@@ -224,13 +220,6 @@ class CudaBackend final : public Backend {
   bool gemm_verbose_ = false;  // VLART_GEMM_VERBOSE=1 prints every choice
   bool fused_lt_epilogues_ = true;  // CudaBackendOptions::fused_lt_epilogues
   bool fuse_residual_norm_ = true;  // MulAddAdaRmsNorm as one kernel (VLART_FUSED_RESIDUAL_NORM=0: two)
-  bool l2_prefetch_ = false;        // CudaBackendOptions::l2_prefetch, VLART_L2_PREFETCH
-  // Backend::Prefetch's side branch (prefetch_op.cc): its stream, the fork / join events and
-  // whether the capture in progress has a branch Record must join before it ends.
-  cudaStream_t prefetch_stream_ = nullptr;
-  cudaEvent_t prefetch_fork_ = nullptr;
-  cudaEvent_t prefetch_join_ = nullptr;
-  bool prefetch_branch_open_ = false;
   using GemmTuneKey = std::tuple<int, int, int, int, bool, int, bool, int, bool>;
   std::map<GemmTuneKey, GemmMmaConfig> gemm_configs_;
  public:

@@ -49,7 +49,6 @@ struct Stats {
   int64_t ada_rms_norm_vec = 0;
   // MulAddAdaRmsNorm calls run as one fused vector kernel (else MulAdd then AdaRmsNorm).
   int64_t mul_add_ada_rms_norm_fused = 0;
-  int64_t prefetches = 0;  // Prefetch calls that launched the L2 prefetch kernel
 };
 
 // The non-blocking stream every op of `backend` is enqueued on.
@@ -92,9 +91,5 @@ bool AttentionFlashStagesMaskOf(Backend& backend, int d);
 // How many of cuBLASLt's heuristic algorithms the GEMM tuner may pick from on this backend
 // (CudaBackendOptions::cublaslt_max_algos, VLART_LT_ALGOS).
 int CublasLtMaxAlgosOf(Backend& backend);
-// For callers that capture the backend's stream themselves (the ops bench): joins the side
-// branch Backend::Prefetch forked during the capture, which must happen before it ends
-// (Backend::Record does this on its own).
-void JoinPrefetchBranch(Backend& backend);
 
 }  // namespace vlart::cuda

@@ -53,11 +53,6 @@ void LaunchFill(const StridedArg& dst, float value, cudaStream_t stream);
 void LaunchEmbedding(const int32_t* ids, int64_t ids_stride, const StridedArg& table,
                      const StridedArg& out, cudaStream_t stream);
 
-// ---- prefetch.cu ---------------------------------------------------------------------------
-// Issues L2 prefetches for every byte of args' ranges from a few small blocks; writes nothing.
-// Not a PDL kernel: prefetch_op.cc launches it on a side branch of the graph.
-void LaunchPrefetchL2(const PrefetchArgs& args, cudaStream_t stream);
-
 // ---- elementwise.cu -----------------------------------------------------------------------
 // Operands should already be collapsed jointly (CollapseDims). The launchers return the path
 // they took (Stats): kRowsVec when every operand has one dtype, a contiguous innermost dim,

@@ -108,7 +108,6 @@ Result<std::unique_ptr<RecordedWork>> CudaBackend::Record(const std::function<vo
   VLART_CUDA_CHECK(cudaStreamSynchronize(stream_));
   VLART_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
   enqueue();
-  JoinPrefetchBranch();  // a capture ends only with every forked stream joined back
   cudaGraph_t graph = nullptr;
   const cudaError_t end = cudaStreamEndCapture(stream_, &graph);
   if (end != cudaSuccess) {

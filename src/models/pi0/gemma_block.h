@@ -72,14 +72,9 @@ class GemmaBlock {
   // With both ada_in and ada_post, the attention's gated residual and the post-attention
   // norm are one op (MulAddAdaRmsNorm); `chain` (adaRMS only, may be null) fuses the MLP's
   // residual with the next norm too (see AdaChain).
-  // prefetch_next: when not null, the layer streams its weights ahead (Backend::Prefetch):
-  // o_proj and gate_up after the qkv GEMM, down_proj and prefetch_next's qkv after o_proj.
-  // For few-row chunks (the action expert), where every GEMM is a pass over its weights;
-  // the results are the same with or without it.
   void Forward(const GemmaLayerWeights& w, const Tensor& x, const GemmaAttentionArgs& attn,
                const AdaModulation* ada_in, const AdaModulation* ada_post, bool kv_only,
-               const Tracer& trace, std::string_view internals, const AdaChain* chain = nullptr,
-               const GemmaLayerWeights* prefetch_next = nullptr);
+               const Tracer& trace, std::string_view internals, const AdaChain* chain = nullptr);
 
   // Gemma RMSNorm of x [B, S, W] into out [B, S, W]: x_hat * (1 + weight) when `ada` is
   // null, else x_hat * (1 + scale) + shift.
