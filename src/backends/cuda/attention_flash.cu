@@ -28,9 +28,7 @@
 //            stores O. splits > 1 (flash-decoding, when the row tiles alone cannot fill the
 //            SMs): the splits of one row tile run as a thread-block cluster (up to 16 blocks,
 //            sm_90) and merge through distributed shared memory (ClusterMergeStore): each block
-//            parks its O, normalised and rounded to the input dtype (half the bytes of f32:
-//            the merge is bound by what crosses between SMs), and its rows' f32 (max, sum) in
-//            its own shared memory, and after
+//            parks its unnormalised f32 O and row (max, sum) in its own shared memory, and after
 //            a cluster barrier block s merges rows s, s + splits, ... of all partials in split
 //            order. Where the cluster does not fit (or under ForceAttentionMerge), each block
 //            writes them to a workspace and a second kernel (one warp per row) merges them with
@@ -42,11 +40,8 @@
 //            __fmul_rn / __fadd_rn: never one fma), the same on both mask paths, which therefore
 //            give the same bits; exp is __expf. The running rescale
 //            multiplies O and the sum by the same factor, so its error cancels in O / sum (up to
-//            one f32 rounding per tile). Split merge: each split's O_s / l_s rounded once to
-//            the input dtype (Ô_s: one more relative rounding of at most u per partial, bounded
-//            by u · Σ_j p_j |v_j| in the output, the size of the P rounding's term; unsplit
-//            launches have none), then c_s = exp(m_s - M) · l_s, out = Σ_s c_s Ô_s / Σ_s c_s,
-//            f32 in split order. A row whose scores are
+//            one f32 rounding per tile). Split merge: w_s = exp(m_s - M), out = Σ_s w_s O_s /
+//            Σ_s w_s l_s, f32 in split order: again only f32 roundings. A row whose scores are
 //            all -inf has sum 0 and yields 0 · (1/0) = NaN on both paths, as the CPU reference
 //            (and torch's math softmax) do; openpi's finite -2.38e38 mask makes a fully masked
 //            row uniform (all scores equal the mask value), as on the CPU.
@@ -137,11 +132,10 @@ constexpr size_t MaskSmemBytes(int group) {
   return static_cast<size_t>(MaskRowsCap(group)) * kMaskStride * sizeof(float);
 }
 static_assert(MaskRowsCap(8) == 9 && MaskRowsCap(4) == 17 && MaskRowsCap(5) == 14);
-// The cluster merge parks a block's normalised 16-bit O [64][D + 8] and f32 (max, sum) [64]
-// over its Q/K/V tiles.
+// The cluster merge parks a block's f32 O [64][D + 8] and (max, sum) [64] over its Q/K/V tiles.
 template <int kD>
 constexpr size_t ClusterMergeSmemBytes() {
-  return static_cast<size_t>(kBlockM) * (kD + 8) * sizeof(uint16_t) + kBlockM * sizeof(float2);
+  return static_cast<size_t>(kBlockM) * (kD + 8) * sizeof(float) + kBlockM * sizeof(float2);
 }
 static_assert(ClusterMergeSmemBytes<256>() <= SmemBytes<256>() && ClusterMergeSmemBytes<128>() <= SmemBytes<128>());
 // The tiles plus the largest staged mask (G 4): what the masked instances are given.
@@ -220,13 +214,12 @@ __device__ __forceinline__ void LoadMaskTile(float* dst, const float* src, int64
   }
 }
 
-// Merges one folded row's split partials in split order (flash-decoding), in f32 from
-// normalised partials parked in T (Ô_s = O_s / l_s, 0 where l_s = 0):
-//   M = max_s m_s, c_s = exp(m_s - M) · l_s (M = -inf: base 0, every c_s = 0), L = Σ_s c_s,
-//   out = (Σ_s c_s Ô_s) · (1 / L),
-// the calling warp's lane covering columns lane·8 + 256·j (D 128: lanes 0-15). ml(s) gives
-// split s's (max, sum), o(s, c) its Ô columns c..c+7 (16 bytes). The merge kernel and the
-// cluster merge both call it, with the same operations in the same order: the same bits.
+// Merges one folded row's split partials in split order (flash-decoding), all in f32:
+//   M = max_s m_s, w_s = exp(m_s - M) (M = -inf: base 0, every w_s = 0), L = Σ_s w_s l_s,
+//   out = (Σ_s w_s O_s) · (1 / L),
+// the calling warp's lane covering columns lane·4 + 128·j. ml(s) gives split s's (max, sum),
+// o(s, c) its O columns c..c+3. The merge kernel and the cluster merge both call it, with the
+// same operations in the same order: the same bits.
 // kBatch > 1: the (max, sum) pairs are loaded in a loop of loads alone and the O values in
 // batches of kBatch splits, all issued before any is used, each into its own registers. For
 // the merge kernel (loads from L2) this is faster: written as load-then-use, the compiler
@@ -262,17 +255,17 @@ __device__ __forceinline__ void MergeSplitRow(int splits, int lane, T* orow, Ml 
 #pragma unroll
   for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
     if (s < splits) {
-      w[s] = __expf(w[s] - base) * l[s];  // the weight of split s's normalised O: w_s · l_s
-      sum += w[s];
+      w[s] = __expf(w[s] - base);
+      sum += w[s] * l[s];
     }
   }
   const float inv = 1.0f / sum;
 #pragma unroll
-  for (int c = lane * 8; c < kD; c += 256) {
-    float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+  for (int c = lane * 4; c < kD; c += 128) {
+    float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 #pragma unroll
     for (int s0 = 0; s0 < kAttentionFlashMaxSplits; s0 += kBatch) {
-      uint4 v[kBatch];
+      float4 v[kBatch];
 #pragma unroll
       for (int i = 0; i < kBatch; ++i) {
         if (s0 + i < splits) v[i] = o(s0 + i, c);
@@ -281,35 +274,15 @@ __device__ __forceinline__ void MergeSplitRow(int splits, int lane, T* orow, Ml 
       for (int i = 0; i < kBatch; ++i) {
         const int s = s0 + i;
         if (s < splits) {
-          const uint32_t words[4] = {v[i].x, v[i].y, v[i].z, v[i].w};
-#pragma unroll
-          for (int q = 0; q < 4; ++q) {
-            const float2 f = Unpack<T>(words[q]);
-            acc[2 * q] += w[s] * f.x;
-            acc[2 * q + 1] += w[s] * f.y;
-          }
+          acc.x += w[s] * v[i].x;
+          acc.y += w[s] * v[i].y;
+          acc.z += w[s] * v[i].z;
+          acc.w += w[s] * v[i].w;
         }
       }
     }
-    uint4 out;
-    out.x = Pack<T>(acc[0] * inv, acc[1] * inv);
-    out.y = Pack<T>(acc[2] * inv, acc[3] * inv);
-    out.z = Pack<T>(acc[4] * inv, acc[5] * inv);
-    out.w = Pack<T>(acc[6] * inv, acc[7] * inv);
-    *reinterpret_cast<uint4*>(orow + c) = out;
-  }
-}
-
-// Parks fragment row r of this thread's O accumulators (columns dt·8 + 2·tig, +1) normalised
-// by the row's full sum l and rounded to T: Ô = O · (1 / l), 0 for a row with l = 0 (all of
-// this split's keys at -inf; its weight in the merge is 0, and 0 · NaN would poison the sum).
-// |Ô| <= max |V|, so f16 does not overflow where the unnormalised sum could.
-template <typename T, int kD>
-__device__ __forceinline__ void ParkPartialRow(T* prow, const float (&o)[kD / 8][4], int r, float l, int tig) {
-  const float il = l > 0.0f ? 1.0f / l : 0.0f;
-#pragma unroll
-  for (int dt = 0; dt < kD / 8; ++dt) {
-    *reinterpret_cast<uint32_t*>(prow + dt * 8 + 2 * tig) = Pack<T>(o[dt][2 * r] * il, o[dt][2 * r + 1] * il);
+    *reinterpret_cast<uint32_t*>(orow + c) = Pack<T>(acc.x * inv, acc.y * inv);
+    *reinterpret_cast<uint32_t*>(orow + c + 2) = Pack<T>(acc.z * inv, acc.w * inv);
   }
 }
 
@@ -338,8 +311,8 @@ __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const 
   __trap();  // never launched: InitAttentionFlashKernels finds no cluster launch before sm_90
 #else
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  constexpr int kPs = kD + 8;  // T row stride (16 bytes of padding): a warp's stores hit 32 banks
-  T* po = reinterpret_cast<T*>(smem_raw);                          // [kBlockM][kPs]
+  constexpr int kPs = kD + 8;  // f32 row stride: a warp's float2 stores hit 2 wavefronts
+  float* po = reinterpret_cast<float*>(smem_raw);                  // [kBlockM][kPs]
   float2* pml = reinterpret_cast<float2*>(po + kBlockM * kPs);     // [kBlockM]
   __syncthreads();  // every warp is done reading Q, K and V: their space is reused
   if (warp_active) {
@@ -348,7 +321,11 @@ __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const 
       l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
       l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
       const int lr = wr + grp + 8 * r;
-      ParkPartialRow<T, kD>(po + lr * kPs, o, r, l[r], tig);
+      float* prow = po + lr * kPs;
+#pragma unroll
+      for (int dt = 0; dt < kD / 8; ++dt) {
+        *reinterpret_cast<float2*>(prow + dt * 8 + 2 * tig) = make_float2(o[dt][2 * r], o[dt][2 * r + 1]);
+      }
       if (tig == 0) pml[lr] = make_float2(m[r], l[r]);
     }
   }
@@ -363,7 +340,7 @@ __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const 
         splits, lane, FoldedOutRow<T>(p, b, g, r0 + lr),
         [&](int s) { return cluster.map_shared_rank(pml, s)[lr]; },
         [&](int s, int c) {
-          return *reinterpret_cast<const uint4*>(cluster.map_shared_rank(po, s) + lr * kPs + c);
+          return *reinterpret_cast<const float4*>(cluster.map_shared_rank(po, s) + lr * kPs + c);
         });
   }
   mark(10);
@@ -380,7 +357,7 @@ __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const 
 // (cluster merge: first barrier, merged, second barrier; 11 also after the unsplit store).
 template <typename T, int kD, bool kSmemMask, bool kClusterMerge, bool kProbe = false>
 __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
-    AttentionFlashKernel(AttentionArgs p, void* part_o, float2* part_ml, bool mask_vec16,
+    AttentionFlashKernel(AttentionArgs p, float* part_o, float2* part_ml, bool mask_vec16,
                          int cluster_splits) {
   PdlAllowDependents();
   BlockProbe<kProbe> probe(kProbe ? g_flash_probe : KernelProbeBuffer{});
@@ -643,7 +620,11 @@ __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
   for (int r = 0; r < 2; ++r) {
     if (!row_ok[r]) continue;
     const int64_t R = static_cast<int64_t>(split) * n_rows + static_cast<int64_t>(bg) * rows + row[r];
-    ParkPartialRow<T, kD>(static_cast<T*>(part_o) + R * kD, o, r, l[r], tig);
+    float* prow = part_o + R * kD;
+#pragma unroll
+    for (int dt = 0; dt < kD / 8; ++dt) {
+      *reinterpret_cast<float2*>(prow + dt * 8 + 2 * tig) = make_float2(o[dt][2 * r], o[dt][2 * r + 1]);
+    }
     if (tig == 0) part_ml[R] = make_float2(m[r], l[r]);
   }
   probe.Mark(11);
@@ -653,7 +634,7 @@ __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
 // Merges the split partials of one folded row per warp (MergeSplitRow), from the workspace.
 template <typename T, int kD>
 __global__ void __launch_bounds__(kThreads)
-    AttentionFlashMergeKernel(AttentionArgs p, const void* part_o, const float2* part_ml, int splits) {
+    AttentionFlashMergeKernel(AttentionArgs p, const float* part_o, const float2* part_ml, int splits) {
   PdlAllowDependents();
   PdlWaitPrior();
   const int64_t rows = static_cast<int64_t>(p.sq) * (p.hq / p.hkv);
@@ -666,9 +647,7 @@ __global__ void __launch_bounds__(kThreads)
       splits, threadIdx.x % 32,
       FoldedOutRow<T>(p, static_cast<int>(bg / p.hkv), static_cast<int>(bg % p.hkv), static_cast<int>(R % rows)),
       [&](int s) { return __ldcg(&part_ml[s * n_rows + R]); },
-      [&](int s, int c) {
-        return __ldcg(reinterpret_cast<const uint4*>(static_cast<const T*>(part_o) + (s * n_rows + R) * kD + c));
-      });
+      [&](int s, int c) { return __ldcg(reinterpret_cast<const float4*>(part_o + (s * n_rows + R) * kD + c)); });
 }
 
 int64_t FoldedRows(const AttentionArgs& a) { return static_cast<int64_t>(a.sq) * (a.hq / a.hkv); }
@@ -703,7 +682,7 @@ auto FlashKernelFor() {
 }
 
 template <typename T, int kD, bool kSmemMask, bool kClusterMerge>
-void LaunchKernel(const AttentionArgs& a, int splits, void* po, float2* pml, bool mask_vec16,
+void LaunchKernel(const AttentionArgs& a, int splits, float* po, float2* pml, bool mask_vec16,
                   const AttentionFlashDevice& dev, cudaStream_t stream) {
   size_t smem = SmemBytes<kD>() + (kSmemMask ? MaskSmemBytes(a.hq / a.hkv) : 0);
   const unsigned int row_tiles = static_cast<unsigned int>(RowTiles(a));
@@ -731,10 +710,9 @@ template <typename T, int kD>
 AttentionFlashPath Launch(const AttentionArgs& a, int splits, void* workspace, bool allow_smem_mask,
                           bool cluster_merge, const AttentionFlashDevice& dev, cudaStream_t stream) {
   const int64_t n_rows = FoldedRows(a) * a.batch * a.hkv;
-  // [splits, N, kD] partials in T (sized as f32 by AttentionFlashWorkspaceBytes), then (max, sum).
-  void* part_o = workspace;
-  float2* part_ml = reinterpret_cast<float2*>(static_cast<float*>(workspace) + splits * n_rows * kD);
-  void* const po = splits > 1 ? part_o : nullptr;
+  float* part_o = static_cast<float*>(workspace);
+  float2* part_ml = reinterpret_cast<float2*>(part_o + splits * n_rows * kD);
+  float* const po = splits > 1 ? part_o : nullptr;
   float2* const pml = splits > 1 ? part_ml : nullptr;
   AttentionFlashPath path;
   path.smem_mask = allow_smem_mask && MaskInSmem(a) && MaskedFits<kD>();
@@ -756,12 +734,12 @@ AttentionFlashPath Launch(const AttentionArgs& a, int splits, void* workspace, b
   if (splits > 1 && !path.cluster_merge) {
     const dim3 merge_grid(static_cast<unsigned int>((n_rows + kCombineWarps - 1) / kCombineWarps));
     LaunchPdl(AttentionFlashMergeKernel<T, kD>, merge_grid, dim3(kThreads), 0, stream, 1, a,
-              static_cast<const void*>(part_o), static_cast<const float2*>(part_ml), splits);
+              static_cast<const float*>(part_o), static_cast<const float2*>(part_ml), splits);
   }
   return path;
 }
 
-using FlashKernel = void (*)(AttentionArgs, void*, float2*, bool, int);
+using FlashKernel = void (*)(AttentionArgs, float*, float2*, bool, int);
 
 // Raises the shared-memory limit of every instance of the kernel; returns the cluster-merge
 // instances (with their shared memory) for the cluster-size probe.

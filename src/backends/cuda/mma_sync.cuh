@@ -69,18 +69,4 @@ __device__ __forceinline__ uint32_t Pack(float lo, float hi) {
   return r;
 }
 
-// Pack's inverse (exact: every 16-bit value is an f32): the low 16 bits in .x.
-template <typename T>
-__device__ __forceinline__ float2 Unpack(uint32_t packed) {
-  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
-    __nv_bfloat162 v;
-    memcpy(&v, &packed, sizeof(v));
-    return __bfloat1622float2(v);
-  } else {
-    __half2 v;
-    memcpy(&v, &packed, sizeof(v));
-    return __half22float2(v);
-  }
-}
-
 }  // namespace vlart::cuda
