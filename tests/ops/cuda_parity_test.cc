@@ -60,6 +60,20 @@ TEST(CudaCanary, BadOptionsAreErrorsNotCrashes) {
   EXPECT_FALSE(CreateCudaBackend(bad_dtype).ok());
 }
 
+// A malformed VLART_LT_ALGOS (the GEMM tuner's cuBLASLt candidate count) is an error that names
+// the variable, checked before any device is touched: it runs without a GPU too.
+TEST(CudaCanary, BadLtAlgosEnvironmentIsAClearError) {
+  for (const char* bad : {"abc", "0", "65", "8x", ""}) {
+    SCOPED_TRACE(std::string("VLART_LT_ALGOS=\"") + bad + "\"");
+    ::setenv("VLART_LT_ALGOS", bad, 1);
+    Result<std::unique_ptr<Backend>> created = CreateCudaBackend(CudaBackendOptions{});
+    ::unsetenv("VLART_LT_ALGOS");
+    ASSERT_FALSE(created.ok());
+    EXPECT_NE(created.status().ToString().find("VLART_LT_ALGOS: expected an integer 1..64"), std::string::npos)
+        << created.status().ToString();
+  }
+}
+
 // ---- the harness itself ------------------------------------------------------------------------
 
 TEST(ParityHarness, ExpectCloseCatchesValueNanAndInfMismatches) {

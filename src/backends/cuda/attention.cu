@@ -296,8 +296,7 @@ size_t AttentionSimtSmemBytes(const AttentionArgs& args) {
   return (static_cast<size_t>(args.d) + static_cast<size_t>(args.sk)) * sizeof(float);
 }
 
-size_t InitAttentionKernels(int device) {
-  (void)device;  // the current device (CudaBackend::Create set it)
+size_t InitAttentionKernels() {  // for the current device (CudaBackend::Create set it)
   const int optin = static_cast<int>(SharedMemoryOptinBytes());  // kernel_image.h
   const size_t mma128 = MmaSmemBytes<128>();
   VLART_CUDA_CHECK(cudaFuncSetAttribute(AttentionMmaKernel<__nv_bfloat16, 128>,

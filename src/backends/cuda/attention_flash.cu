@@ -849,8 +849,6 @@ AttentionFlashDevice InitAttentionFlashKernels() {
   VLART_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   g_flash_smem_optin = SharedMemoryOptinBytes();  // VLART_CUDA_SMEM_OPTIN may lower it (tests)
   dev.num_sms = sms;
-  dev.smem_mask_d128 = MaskedFits<128>();
-  dev.smem_mask_d256 = MaskedFits<256>();
   // More than half an SM's shared memory (plus the 1 KB the runtime reserves per block): one
   // block per SM. Where the opt-in limit is too small for that, no spreading (0).
   const size_t spread = static_cast<size_t>(per_sm) / 2 + 1024;
@@ -865,6 +863,8 @@ AttentionFlashDevice InitAttentionFlashKernels() {
   if (dev.spread_smem_bytes > 0) dev.spread_cluster_splits = ProbeClusterSplits(cluster_kernels, dev.spread_smem_bytes);
   return dev;
 }
+
+bool AttentionFlashMaskStagingFits(int d) { return d == 256 ? MaskedFits<256>() : MaskedFits<128>(); }
 
 bool AttentionFlashSupported(const AttentionArgs& a) {
   const DType t = a.q_dtype;

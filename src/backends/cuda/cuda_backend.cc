@@ -157,6 +157,17 @@ void StoreHost(void* dst, DType dtype, int64_t i, float v) {
 }  // namespace
 
 Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOptions& options) {
+  // Options first: a bad value is an error before any device is touched.
+  int lt_algos = options.cublaslt_max_algos;
+  if (const char* env = std::getenv("VLART_LT_ALGOS"); env != nullptr) {
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    if (end == env || *end != '\0' || n < 1 || n > LtGemm::kMaxAlgosLimit) {
+      return InvalidArgument("creating CUDA backend: VLART_LT_ALGOS: expected an integer 1..{}, got \"{}\"",
+                             LtGemm::kMaxAlgosLimit, env);
+    }
+    lt_algos = static_cast<int>(n);
+  }
   int count = 0;
   const cudaError_t count_err = cudaGetDeviceCount(&count);
   if (count_err != cudaSuccess || count == 0) {
@@ -201,11 +212,9 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
     }
   }
   be->scratch_bytes_ = options.scratch_bytes;
-  int lt_algos = options.cublaslt_max_algos;
-  if (const char* env = std::getenv("VLART_LT_ALGOS"); env != nullptr) lt_algos = std::atoi(env);
   VLART_ASSIGN_OR_RETURN(be->lt_, LtGemm::Create(options.cublaslt_workspace_bytes, lt_algos));
   be->workspace_bytes_ = options.cublaslt_workspace_bytes;
-  be->attention_simt_smem_limit_ = InitAttentionKernels(options.device);
+  be->attention_simt_smem_limit_ = InitAttentionKernels();
   InitAttentionResidentKernels();
   be->attention_flash_device_ = InitAttentionFlashKernels();
   // Switches for same-call A/B runs (scripts/device_session.sh, STEPS=ab AB_ENV=...):
@@ -413,8 +422,8 @@ void ForceAttentionResidentSplits(Backend& backend, int splits) {
 
 int AttentionClusterSplitsOf(Backend& backend) { return AsCuda(backend).attention_flash_device_.cluster_splits; }
 bool AttentionFlashStagesMaskOf(Backend& backend, int d) {
-  const AttentionFlashDevice& dev = AsCuda(backend).attention_flash_device_;
-  return d == 256 ? dev.smem_mask_d256 : dev.smem_mask_d128;
+  (void)AsCuda(backend);  // a CUDA backend (its Create ran InitAttentionFlashKernels)
+  return AttentionFlashMaskStagingFits(d);
 }
 int CublasLtMaxAlgosOf(Backend& backend) { return AsCuda(backend).cublaslt_max_algos(); }
 

@@ -221,12 +221,12 @@ struct AttentionFlashDevice {
   size_t spread_smem_bytes = 0;  // dynamic smem that leaves room for one block per SM (0: none)
   int spread_cluster_splits = 1;  // largest cluster that launches with spread_smem_bytes
   int num_sms = 0;
-  // The instances that stage mask rows fit the device's shared memory, per head dim (not at
-  // D 256 on a 99 KB GPU: the __ldg mask path runs there).
-  bool smem_mask_d128 = false;
-  bool smem_mask_d256 = false;
 };
 AttentionFlashDevice InitAttentionFlashKernels();
+// Whether LaunchAttentionFlash may stage mask rows in shared memory at head dim d (128 or 256)
+// on this device: the instances that do fit its opt-in limit (not at D 256 on a 99 KB GPU,
+// where every score reads the mask with __ldg). Valid after InitAttentionFlashKernels.
+bool AttentionFlashMaskStagingFits(int d);
 bool AttentionFlashSupported(const AttentionArgs& args);
 size_t AttentionFlashWorkspaceBytes(const AttentionArgs& args, int splits);
 int AttentionFlashSplits(const AttentionArgs& args, int num_sms, size_t workspace_bytes, int forced);
@@ -235,7 +235,7 @@ AttentionFlashPath LaunchAttentionFlash(const AttentionArgs& args, int splits, v
                                         bool allow_smem_mask = true, bool cluster_merge = false);
 // Raises the dynamic shared-memory limits of the attention kernels; called once at backend
 // creation so that nothing host-side happens during graph capture. Returns the SIMT limit.
-size_t InitAttentionKernels(int device);
+size_t InitAttentionKernels();
 
 // ---- channel_attention.cu -------------------------------------------------------------------
 // q, k, v, out [B, N, G, d]; `partials` is backend scratch of at least
