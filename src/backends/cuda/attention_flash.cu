@@ -82,6 +82,7 @@
 
 #include "backends/cuda/cluster_sync.cuh"
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/env_switch.h"
 #include "backends/cuda/kernel_image.h"
 #include "backends/cuda/kernel_probe.cuh"
 #include "backends/cuda/kernels.h"
@@ -138,6 +139,13 @@ constexpr size_t ClusterMergeSmemBytes() {
   return static_cast<size_t>(kBlockM) * (kD + 8) * sizeof(float) + kBlockM * sizeof(float2);
 }
 static_assert(ClusterMergeSmemBytes<256>() <= SmemBytes<256>() && ClusterMergeSmemBytes<128>() <= SmemBytes<128>());
+// The pushed cluster merge receives ceil(64 / splits) · splits <= 64 + splits - 1 partial rows
+// (f32 O [kD] and (max, sum) each), also over the tiles.
+template <int kD>
+constexpr size_t ClusterPushSmemBytes() {
+  return static_cast<size_t>(kBlockM + kAttentionFlashMaxSplits - 1) * (kD * sizeof(float) + sizeof(float2));
+}
+static_assert(ClusterPushSmemBytes<256>() <= SmemBytes<256>() && ClusterPushSmemBytes<128>() <= SmemBytes<128>());
 // The tiles plus the largest staged mask (G 4): what the masked instances are given.
 template <int kD>
 constexpr size_t MaskedSmemBytes() {
@@ -296,21 +304,70 @@ __device__ __forceinline__ T* FoldedOutRow(const AttentionArgs& p, int b, int g,
 }
 
 // The merge of AttentionFlashMergeKernel, without the global round trip: the `splits` blocks
-// of one row tile form a cluster; each parks its unnormalised f32 O [64][kD] and its rows'
-// (max, sum) in its own shared memory (over the Q/K/V tiles, which nobody reads any more),
-// and after a cluster barrier block `split` merges the local rows split, split + splits, ...
-// (one warp per row, 4 columns per lane per 128), reading all partials through distributed
-// shared memory in split order with exactly the merge kernel's operations: the same bits.
-// A second cluster barrier keeps every block's shared memory alive until its peers are done.
+// of one row tile form a cluster, and block `split` merges the local rows split, split +
+// splits, ... (one warp per row, 4 columns per lane per 128) in split order with exactly the
+// merge kernel's operations: the same bits. Two ways to move the partials (push picks):
+// push (default): after a cluster barrier (every block is done reading its Q/K/V tiles, which
+//   the partials overlay), each block stores its unnormalised f32 O rows and (max, sum) straight
+//   from registers into the owning block's shared memory (st.shared::cluster: posted, no round
+//   trip per store), at entry (slot, split) of the owner's [slots · splits][kD] buffer (slot =
+//   row / splits); a second barrier (release / acquire) makes them visible and the owner merges
+//   from its own shared memory. Nobody touches a peer after it: no exit barrier.
+// pull (VLART_CLUSTER_PUSH=0): each block parks its partials in its own shared memory, and
+//   after a barrier the owner loads them from its peers (ld through distributed shared memory,
+//   one round trip each: the probe's 5.4 us merge phase at pi0's expert, see
+//   docs/PERFORMANCE.md); a last barrier keeps every block alive until its peers are done.
 template <typename T, int kD, typename Mark>
 __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const float (&o)[kD / 8][4],
                                                   const float (&m)[2], float (&l)[2], bool warp_active,
                                                   int wr, int grp, int tig, int r0, int rows, int g,
-                                                  int b, int split, int splits, Mark&& mark) {
+                                                  int b, int split, int splits, bool push, Mark&& mark) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
   __trap();  // never launched: InitAttentionFlashKernels finds no cluster launch before sm_90
 #else
   extern __shared__ __align__(16) unsigned char smem_raw[];
+  const int valid = min(kBlockM, rows - r0);
+  const int warp = threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  if (push) {
+    const int slots = (kBlockM + splits - 1) / splits;
+    float* in_o = reinterpret_cast<float*>(smem_raw);                     // [slots · splits][kD]
+    float2* in_ml = reinterpret_cast<float2*>(in_o + slots * splits * kD);  // [slots · splits]
+    // Barrier 1: every block's tile reads happen before any peer's stores into them.
+    ClusterSync();
+    mark(9);
+    if (warp_active) {
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
+        l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
+      }
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const int lr = wr + grp + 8 * r;
+        if (lr >= valid) continue;
+        const int owner = lr % splits;
+        const int entry = (lr / splits) * splits + split;
+        const uint32_t dst = ClusterSharedAddr(in_o + entry * kD + 2 * tig, owner);
+#pragma unroll
+        for (int dt = 0; dt < kD / 8; ++dt) {
+          StoreClusterF2(dst + dt * 8 * static_cast<uint32_t>(sizeof(float)), o[dt][2 * r], o[dt][2 * r + 1]);
+        }
+        if (tig == 0) StoreClusterF2(ClusterSharedAddr(in_ml + entry, owner), m[r], l[r]);
+      }
+    }
+    ClusterSync();  // barrier 2: the pushed partials are visible to their owners
+    mark(10);
+    for (int j = warp; split + j * splits < valid; j += kCombineWarps) {
+      const float* e_o = in_o + j * splits * kD;
+      const float2* e_ml = in_ml + j * splits;
+      MergeSplitRow<T, kD, kD == 256 ? 8 : 4>(
+          splits, lane, FoldedOutRow<T>(p, b, g, r0 + split + j * splits), [&](int s) { return e_ml[s]; },
+          [&](int s, int c) { return *reinterpret_cast<const float4*>(e_o + s * kD + c); });
+    }
+    mark(11);
+    return;
+  }
   constexpr int kPs = kD + 8;  // f32 row stride: a warp's float2 stores hit 2 wavefronts
   float* po = reinterpret_cast<float*>(smem_raw);                  // [kBlockM][kPs]
   float2* pml = reinterpret_cast<float2*>(po + kBlockM * kPs);     // [kBlockM]
@@ -332,9 +389,6 @@ __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const 
   ClusterSync();
   mark(9);
   cg::cluster_group cluster = cg::this_cluster();
-  const int valid = min(kBlockM, rows - r0);
-  const int warp = threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
   for (int lr = split + warp * splits; lr < valid; lr += splits * kCombineWarps) {
     MergeSplitRow<T, kD, 1>(
         splits, lane, FoldedOutRow<T>(p, b, g, r0 + lr),
@@ -354,11 +408,12 @@ __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const 
 // 16-byte copies for them. Otherwise each score reads its mask entry with __ldg (any strides).
 // kProbe (debug, kernel_probe.cuh) records thread 0's clock at marks 3 (PDL wait over), 4 (Q,
 // K(t0) landed), 5 (first S + softmax), 6 (V(t0) landed), 7 (first P·V), 8 (all tiles), 9-11
-// (cluster merge: first barrier, merged, second barrier; 11 also after the unsplit store).
+// (cluster merge: first barrier, then push: pushed + second barrier, merged + stored; pull:
+// merged, second barrier; 11 also after the unsplit store).
 template <typename T, int kD, bool kSmemMask, bool kClusterMerge, bool kProbe = false>
 __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
     AttentionFlashKernel(AttentionArgs p, float* part_o, float2* part_ml, bool mask_vec16,
-                         int cluster_splits) {
+                         int cluster_splits, bool push_merge) {
   PdlAllowDependents();
   BlockProbe<kProbe> probe(kProbe ? g_flash_probe : KernelProbeBuffer{});
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -586,7 +641,7 @@ __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
   probe.Mark(8);
   if constexpr (kClusterMerge) {
     ClusterMergeStore<T, kD>(p, o, m, l, warp_active, wr, grp, tig, r0, rows, g, b, split, splits,
-                             [&probe](int i) { probe.Mark(i); });
+                             push_merge, [&probe](int i) { probe.Mark(i); });
     probe.End();
     return;
   }
@@ -681,6 +736,13 @@ auto FlashKernelFor() {
   return AttentionFlashKernel<T, kD, kSmemMask, kClusterMerge, false>;
 }
 
+// The cluster merge pushes its partials (default) or pulls them (VLART_CLUSTER_PUSH=0, for
+// same-call A/B runs).
+bool ClusterPushOn() {
+  static const bool on = EnvSwitchOn("VLART_CLUSTER_PUSH");
+  return on;
+}
+
 template <typename T, int kD, bool kSmemMask, bool kClusterMerge>
 void LaunchKernel(const AttentionArgs& a, int splits, float* po, float2* pml, bool mask_vec16,
                   const AttentionFlashDevice& dev, cudaStream_t stream) {
@@ -698,11 +760,11 @@ void LaunchKernel(const AttentionArgs& a, int splits, float* po, float2* pml, bo
     }
     LaunchPdl(FlashKernelFor<T, kD, kSmemMask, true>(), dim3(row_tiles * splits, 1, bgs),
               dim3(kThreads), smem, stream, static_cast<unsigned int>(splits), a, nullptr, nullptr,
-              mask_vec16, splits);
+              mask_vec16, splits, ClusterPushOn());
   } else {
     LaunchPdl(FlashKernelFor<T, kD, kSmemMask, false>(),
               dim3(row_tiles, static_cast<unsigned int>(splits), bgs), dim3(kThreads), smem, stream,
-              1, a, po, pml, mask_vec16, 0);
+              1, a, po, pml, mask_vec16, 0, false);
   }
 }
 
@@ -739,7 +801,7 @@ AttentionFlashPath Launch(const AttentionArgs& a, int splits, void* workspace, b
   return path;
 }
 
-using FlashKernel = void (*)(AttentionArgs, float*, float2*, bool, int);
+using FlashKernel = void (*)(AttentionArgs, float*, float2*, bool, int, bool);
 
 // Raises the shared-memory limit of every instance of the kernel; returns the cluster-merge
 // instances (with their shared memory) for the cluster-size probe.

@@ -13,8 +13,13 @@
 //   arithmetic waits for the loaded registers), so the reads are complete when it arrives. A
 //   release here compiles to MEMBAR.ALL.GPU (cuobjdump -sass), which waits until this block's
 //   output stores reach L2 before the block may arrive.
+// ClusterSharedAddr / StoreClusterF2: a peer's shared memory as a 32-bit shared::cluster
+//   address (mapa) and an 8-byte store into it. Stores are posted (no round trip per store);
+//   a later ClusterSync (release) makes them visible to the peer after its acquire.
 // sm_90+ only; callers compile these paths for sm_90 and trap or skip below it.
 #pragma once
+
+#include <cstdint>
 
 namespace vlart::cuda {
 
@@ -28,6 +33,22 @@ __device__ __forceinline__ void ClusterSync() {
 __device__ __forceinline__ void ClusterExitSync() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("barrier.cluster.arrive.relaxed.aligned;\nbarrier.cluster.wait.aligned;\n" ::: "memory");
+#endif
+}
+
+// The address in block `rank`'s shared memory of the variable at `local` in this block's.
+__device__ __forceinline__ uint32_t ClusterSharedAddr(const void* local, int rank) {
+  uint32_t out = 0;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  const auto cta = static_cast<uint32_t>(__cvta_generic_to_shared(local));
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(out) : "r"(cta), "r"(rank));
+#endif
+  return out;
+}
+
+__device__ __forceinline__ void StoreClusterF2(uint32_t addr, float x, float y) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("st.shared::cluster.v2.f32 [%0], {%1, %2};\n" ::"r"(addr), "f"(x), "f"(y) : "memory");
 #endif
 }
 
