@@ -86,6 +86,7 @@
 #include "backends/cuda/kernel_image.h"
 #include "backends/cuda/kernel_probe.cuh"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/mbarrier.cuh"
 #include "backends/cuda/mma_sync.cuh"
 #include "backends/cuda/pdl.cuh"
 
@@ -145,7 +146,13 @@ template <int kD>
 constexpr size_t ClusterPushSmemBytes() {
   return static_cast<size_t>(kBlockM + kAttentionFlashMaxSplits - 1) * (kD * sizeof(float) + sizeof(float2));
 }
-static_assert(ClusterPushSmemBytes<256>() <= SmemBytes<256>() && ClusterPushSmemBytes<128>() <= SmemBytes<128>());
+// Their mbarrier sits right after the largest buffer, also over the tiles.
+template <int kD>
+constexpr size_t ClusterPushBarrierOffset() {
+  return (ClusterPushSmemBytes<kD>() + 7) / 8 * 8;
+}
+static_assert(ClusterPushBarrierOffset<256>() + 8 <= SmemBytes<256>() &&
+              ClusterPushBarrierOffset<128>() + 8 <= SmemBytes<128>());
 // The tiles plus the largest staged mask (G 4): what the masked instances are given.
 template <int kD>
 constexpr size_t MaskedSmemBytes() {
@@ -238,10 +245,14 @@ __device__ __forceinline__ void LoadMaskTile(float* dst, const float* src, int64
 template <typename T, int kD, int kBatch, typename Ml, typename O>
 __device__ __forceinline__ void MergeSplitRow(int splits, int lane, T* orow, Ml ml, O o) {
   static_assert(kAttentionFlashMaxSplits % kBatch == 0, "whole batches of splits");
+  // Slots past `splits` hold (max, sum) = (-inf, 0) and O = 0: their weight exp(-inf) is +0
+  // and they add +0 to every sum, so the loops below run branch-free over all slots (the
+  // exps and loads of different splits overlap) with the bits of a loop over `splits` alone.
   float2 part[kAttentionFlashMaxSplits];
   if constexpr (kBatch > 1) {
 #pragma unroll
     for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
+      part[s] = make_float2(-INFINITY, 0.0f);
       if (s < splits) part[s] = ml(s);
     }
   }
@@ -249,23 +260,20 @@ __device__ __forceinline__ void MergeSplitRow(int splits, int lane, T* orow, Ml 
   float mx = -INFINITY;
 #pragma unroll
   for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
-    w[s] = -INFINITY;
-    l[s] = 0.0f;
-    if (s < splits) {
-      if constexpr (kBatch == 1) part[s] = ml(s);
-      w[s] = part[s].x;
-      l[s] = part[s].y;
+    if constexpr (kBatch == 1) {
+      part[s] = make_float2(-INFINITY, 0.0f);
+      if (s < splits) part[s] = ml(s);
     }
+    w[s] = part[s].x;
+    l[s] = part[s].y;
     mx = fmaxf(mx, w[s]);
   }
   const float base = mx == -INFINITY ? 0.0f : mx;
   float sum = 0.0f;
 #pragma unroll
   for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
-    if (s < splits) {
-      w[s] = __expf(w[s] - base);
-      sum += w[s] * l[s];
-    }
+    w[s] = __expf(w[s] - base);
+    sum += w[s] * l[s];
   }
   const float inv = 1.0f / sum;
 #pragma unroll
@@ -276,17 +284,16 @@ __device__ __forceinline__ void MergeSplitRow(int splits, int lane, T* orow, Ml 
       float4 v[kBatch];
 #pragma unroll
       for (int i = 0; i < kBatch; ++i) {
+        v[i] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
         if (s0 + i < splits) v[i] = o(s0 + i, c);
       }
 #pragma unroll
       for (int i = 0; i < kBatch; ++i) {
         const int s = s0 + i;
-        if (s < splits) {
-          acc.x += w[s] * v[i].x;
-          acc.y += w[s] * v[i].y;
-          acc.z += w[s] * v[i].z;
-          acc.w += w[s] * v[i].w;
-        }
+        acc.x += w[s] * v[i].x;
+        acc.y += w[s] * v[i].y;
+        acc.z += w[s] * v[i].z;
+        acc.w += w[s] * v[i].w;
       }
     }
     *reinterpret_cast<uint32_t*>(orow + c) = Pack<T>(acc.x * inv, acc.y * inv);
@@ -307,12 +314,15 @@ __device__ __forceinline__ T* FoldedOutRow(const AttentionArgs& p, int b, int g,
 // of one row tile form a cluster, and block `split` merges the local rows split, split +
 // splits, ... (one warp per row, 4 columns per lane per 128) in split order with exactly the
 // merge kernel's operations: the same bits. Two ways to move the partials (push picks):
-// push (default): after a cluster barrier (every block is done reading its Q/K/V tiles, which
-//   the partials overlay), each block stores its unnormalised f32 O rows and (max, sum) straight
-//   from registers into the owning block's shared memory (st.shared::cluster: posted, no round
-//   trip per store), at entry (slot, split) of the owner's [slots · splits][kD] buffer (slot =
-//   row / splits); a second barrier (release / acquire) makes them visible and the owner merges
-//   from its own shared memory. Nobody touches a peer after it: no exit barrier.
+// push (default): each block initialises an mbarrier expecting the bytes of its own rows'
+//   partials; after a cluster barrier (barriers ready, every block done reading its Q/K/V
+//   tiles, which the partials overlay) each block stores its unnormalised f32 O rows (16-byte
+//   pieces: quad lanes swap fragment halves first) and (max, sum) straight from registers into
+//   the owning block's shared memory with st.async, at entry (slot, split) of the owner's
+//   [slots · splits][kD] buffer (slot = row / splits). The stores are posted (no round trip
+//   each) and complete on the owner's mbarrier, so the owner waits on that alone (no second
+//   cluster barrier) and merges from its own shared memory. Nobody touches a peer after it:
+//   no exit barrier either.
 // pull (VLART_CLUSTER_PUSH=0): each block parks its partials in its own shared memory, and
 //   after a barrier the owner loads them from its peers (ld through distributed shared memory,
 //   one round trip each: the probe's 5.4 us merge phase at pi0's expert, see
@@ -331,9 +341,19 @@ __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const 
   const int lane = threadIdx.x % 32;
   if (push) {
     const int slots = (kBlockM + splits - 1) / splits;
-    float* in_o = reinterpret_cast<float*>(smem_raw);                     // [slots · splits][kD]
+    float* in_o = reinterpret_cast<float*>(smem_raw);                       // [slots · splits][kD]
     float2* in_ml = reinterpret_cast<float2*>(in_o + slots * splits * kD);  // [slots · splits]
-    // Barrier 1: every block's tile reads happen before any peer's stores into them.
+    unsigned char* bar_ptr = smem_raw + ClusterPushBarrierOffset<kD>();
+    // Rows split, split + splits, ... below `valid` are this block's; every split pushes each.
+    const int owned = split < valid ? (valid - split + splits - 1) / splits : 0;
+    __syncthreads();  // every warp is done reading the tiles (the barrier and partials overlay them)
+    if (threadIdx.x == 0) {
+      MbarInit(SmemAddr(bar_ptr), 1);
+      MbarArriveExpectTx(SmemAddr(bar_ptr), owned * splits * static_cast<int>(kD * sizeof(float) + sizeof(float2)));
+      FenceMbarInit();
+    }
+    // Barrier 1: every block's mbarrier is initialised and its tile reads are done before any
+    // peer pushes into it.
     ClusterSync();
     mark(9);
     if (warp_active) {
@@ -342,21 +362,27 @@ __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const 
         l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
         l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
       }
+      // Lanes tig and tig ^ 1 swap halves of their fragments so that each holds 4 consecutive
+      // columns dt·8 + 2·(tig & ~1) .. + 3 of one row: even tig row grp, odd tig row grp + 8.
+      const int r = tig & 1;
+      const int lr = wr + grp + 8 * r;
+      const bool ok = lr < valid;
+      const int owner = lr % splits;
+      const int entry = (lr / splits) * splits + split;
+      const uint32_t dst = ClusterSharedAddr(in_o + entry * kD + 2 * (tig & ~1), owner);
+      const uint32_t dst_bar = ClusterSharedAddr(bar_ptr, owner);
 #pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        const int lr = wr + grp + 8 * r;
-        if (lr >= valid) continue;
-        const int owner = lr % splits;
-        const int entry = (lr / splits) * splits + split;
-        const uint32_t dst = ClusterSharedAddr(in_o + entry * kD + 2 * tig, owner);
-#pragma unroll
-        for (int dt = 0; dt < kD / 8; ++dt) {
-          StoreClusterF2(dst + dt * 8 * static_cast<uint32_t>(sizeof(float)), o[dt][2 * r], o[dt][2 * r + 1]);
-        }
-        if (tig == 0) StoreClusterF2(ClusterSharedAddr(in_ml + entry, owner), m[r], l[r]);
+      for (int dt = 0; dt < kD / 8; ++dt) {
+        const float give0 = r ? o[dt][0] : o[dt][2];
+        const float give1 = r ? o[dt][1] : o[dt][3];
+        const float got0 = __shfl_xor_sync(0xffffffffu, give0, 1);
+        const float got1 = __shfl_xor_sync(0xffffffffu, give1, 1);
+        const float4 v = r ? make_float4(got0, got1, o[dt][2], o[dt][3]) : make_float4(o[dt][0], o[dt][1], got0, got1);
+        if (ok) StoreAsyncCluster(dst + dt * 8 * static_cast<uint32_t>(sizeof(float)), v, dst_bar);
       }
+      if (tig < 2 && ok) StoreAsyncCluster(ClusterSharedAddr(in_ml + entry, owner), make_float2(m[r], l[r]), dst_bar);
     }
-    ClusterSync();  // barrier 2: the pushed partials are visible to their owners
+    MbarWait(SmemAddr(bar_ptr), 0);  // every split's partials of this block's rows have landed
     mark(10);
     for (int j = warp; split + j * splits < valid; j += kCombineWarps) {
       const float* e_o = in_o + j * splits * kD;
@@ -408,8 +434,8 @@ __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const 
 // 16-byte copies for them. Otherwise each score reads its mask entry with __ldg (any strides).
 // kProbe (debug, kernel_probe.cuh) records thread 0's clock at marks 3 (PDL wait over), 4 (Q,
 // K(t0) landed), 5 (first S + softmax), 6 (V(t0) landed), 7 (first P·V), 8 (all tiles), 9-11
-// (cluster merge: first barrier, then push: pushed + second barrier, merged + stored; pull:
-// merged, second barrier; 11 also after the unsplit store).
+// (cluster merge: first barrier, then push: partials landed, merged + stored; pull: merged,
+// second barrier; 11 also after the unsplit store).
 template <typename T, int kD, bool kSmemMask, bool kClusterMerge, bool kProbe = false>
 __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
     AttentionFlashKernel(AttentionArgs p, float* part_o, float2* part_ml, bool mask_vec16,

@@ -13,9 +13,11 @@
 //   arithmetic waits for the loaded registers), so the reads are complete when it arrives. A
 //   release here compiles to MEMBAR.ALL.GPU (cuobjdump -sass), which waits until this block's
 //   output stores reach L2 before the block may arrive.
-// ClusterSharedAddr / StoreClusterF2: a peer's shared memory as a 32-bit shared::cluster
-//   address (mapa) and an 8-byte store into it. Stores are posted (no round trip per store);
-//   a later ClusterSync (release) makes them visible to the peer after its acquire.
+// ClusterSharedAddr: a peer's shared memory as a 32-bit shared::cluster address (mapa).
+// StoreAsyncCluster: an 8- or 16-byte st.async into a peer's shared memory that completes
+//   on the peer's mbarrier (mbarrier.cuh: complete_tx of its bytes). Posted: no round trip
+//   per store, and no cluster barrier is needed for the peer to see it (it waits on its
+//   barrier's phase instead).
 // sm_90+ only; callers compile these paths for sm_90 and trap or skip below it.
 #pragma once
 
@@ -46,9 +48,21 @@ __device__ __forceinline__ uint32_t ClusterSharedAddr(const void* local, int ran
   return out;
 }
 
-__device__ __forceinline__ void StoreClusterF2(uint32_t addr, float x, float y) {
+// addr and bar: shared::cluster addresses in the same peer (ClusterSharedAddr).
+__device__ __forceinline__ void StoreAsyncCluster(uint32_t addr, float2 v, uint32_t bar) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("st.shared::cluster.v2.f32 [%0], {%1, %2};\n" ::"r"(addr), "f"(x), "f"(y) : "memory");
+  asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.v2.f32 [%0], {%1, %2}, [%3];\n" ::"r"(addr),
+               "f"(v.x), "f"(v.y), "r"(bar)
+               : "memory");
+#endif
+}
+
+__device__ __forceinline__ void StoreAsyncCluster(uint32_t addr, float4 v, uint32_t bar) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.v4.f32 [%0], {%1, %2, %3, %4}, [%5];\n" ::"r"(
+                   addr),
+               "f"(v.x), "f"(v.y), "f"(v.z), "f"(v.w), "r"(bar)
+               : "memory");
 #endif
 }
 
