@@ -249,8 +249,7 @@ class Bench {
     const double us_per_clk = 1e3 / clock_khz;
     static const char* const kFlashMarks[] = {"", "", "", "PDL wait over", "Q + K(t0) landed", "first S + softmax",
                                               "V(t0) landed", "first P.V", "all key tiles", "cluster barrier 1",
-                                              "push: partials landed / pull: merged",
-                                              "push: merged + stored / pull: barrier 2", "", "", ""};
+                                              "merged", "stored (barrier 2)", "", "", ""};
     static const char* const kResidentMarks[] = {"", "", "", "PDL wait over", "K, V, Q landed", "key blocks done",
                                                  "split merge done", "stored", "", "", "", "", "", "", ""};
     const char* const* names = flash ? kFlashMarks : kResidentMarks;

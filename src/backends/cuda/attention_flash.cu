@@ -82,11 +82,9 @@
 
 #include "backends/cuda/cluster_sync.cuh"
 #include "backends/cuda/cuda_check.h"
-#include "backends/cuda/env_switch.h"
 #include "backends/cuda/kernel_image.h"
 #include "backends/cuda/kernel_probe.cuh"
 #include "backends/cuda/kernels.h"
-#include "backends/cuda/mbarrier.cuh"
 #include "backends/cuda/mma_sync.cuh"
 #include "backends/cuda/pdl.cuh"
 
@@ -140,19 +138,6 @@ constexpr size_t ClusterMergeSmemBytes() {
   return static_cast<size_t>(kBlockM) * (kD + 8) * sizeof(float) + kBlockM * sizeof(float2);
 }
 static_assert(ClusterMergeSmemBytes<256>() <= SmemBytes<256>() && ClusterMergeSmemBytes<128>() <= SmemBytes<128>());
-// The pushed cluster merge receives ceil(64 / splits) · splits <= 64 + splits - 1 partial rows
-// (f32 O [kD] and (max, sum) each), also over the tiles.
-template <int kD>
-constexpr size_t ClusterPushSmemBytes() {
-  return static_cast<size_t>(kBlockM + kAttentionFlashMaxSplits - 1) * (kD * sizeof(float) + sizeof(float2));
-}
-// Their mbarrier sits right after the largest buffer, also over the tiles.
-template <int kD>
-constexpr size_t ClusterPushBarrierOffset() {
-  return (ClusterPushSmemBytes<kD>() + 7) / 8 * 8;
-}
-static_assert(ClusterPushBarrierOffset<256>() + 8 <= SmemBytes<256>() &&
-              ClusterPushBarrierOffset<128>() + 8 <= SmemBytes<128>());
 // The tiles plus the largest staged mask (G 4): what the masked instances are given.
 template <int kD>
 constexpr size_t MaskedSmemBytes() {
@@ -235,37 +220,26 @@ __device__ __forceinline__ void LoadMaskTile(float* dst, const float* src, int64
 // the calling warp's lane covering columns lane·4 + 128·j. ml(s) gives split s's (max, sum),
 // o(s, c) its O columns c..c+3. The merge kernel and the cluster merge both call it, with the
 // same operations in the same order: the same bits.
-// kBatch > 1: the (max, sum) pairs are loaded in a loop of loads alone and the O values in
-// batches of kBatch splits, all issued before any is used, each into its own registers. For
-// the merge kernel (loads from L2) this is faster: written as load-then-use, the compiler
-// sent every load through one register quad, one round trip each (pi0 expert 51x581: 10.9
-// against 12.8 us, cuda_ops_bench --graph, H100). The cluster merge (distributed shared
-// memory) keeps kBatch 1: batched, its merge phase was slower (probe 6.25 against 5.36 us
-// with 8 in flight, 6.22 with 16), see docs/PERFORMANCE.md.
+// Latency is what it costs (each load is a round trip to L2 or to a peer's shared memory), so
+// it is written for loads in flight: slots past `splits` hold (max, sum) = (-inf, 0) and O = 0,
+// whose weight exp(-inf) is +0 and which add +0 to every sum, so every loop runs branch-free
+// over all kAttentionFlashMaxSplits slots with the bits of a loop over `splits` alone, and the
+// O loads of a batch of kBatch splits are issued for all of the row's columns before any is
+// used. Written with a branch per split instead (`if (s < splits)` around each use), the
+// compiler issued one split's loads at a time: the cluster merge phase at pi0's expert took
+// 7.2 us against 3.5 us branch-free (H100 probe, docs/PERFORMANCE.md).
 template <typename T, int kD, int kBatch, typename Ml, typename O>
 __device__ __forceinline__ void MergeSplitRow(int splits, int lane, T* orow, Ml ml, O o) {
   static_assert(kAttentionFlashMaxSplits % kBatch == 0, "whole batches of splits");
-  // Slots past `splits` hold (max, sum) = (-inf, 0) and O = 0: their weight exp(-inf) is +0
-  // and they add +0 to every sum, so the loops below run branch-free over all slots (the
-  // exps and loads of different splits overlap) with the bits of a loop over `splits` alone.
-  float2 part[kAttentionFlashMaxSplits];
-  if constexpr (kBatch > 1) {
-#pragma unroll
-    for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
-      part[s] = make_float2(-INFINITY, 0.0f);
-      if (s < splits) part[s] = ml(s);
-    }
-  }
+  constexpr int kChunks = kD / 128;  // float4 columns per lane
   float w[kAttentionFlashMaxSplits], l[kAttentionFlashMaxSplits];
   float mx = -INFINITY;
 #pragma unroll
   for (int s = 0; s < kAttentionFlashMaxSplits; ++s) {
-    if constexpr (kBatch == 1) {
-      part[s] = make_float2(-INFINITY, 0.0f);
-      if (s < splits) part[s] = ml(s);
-    }
-    w[s] = part[s].x;
-    l[s] = part[s].y;
+    float2 part = make_float2(-INFINITY, 0.0f);
+    if (s < splits) part = ml(s);
+    w[s] = part.x;
+    l[s] = part.y;
     mx = fmaxf(mx, w[s]);
   }
   const float base = mx == -INFINITY ? 0.0f : mx;
@@ -276,28 +250,37 @@ __device__ __forceinline__ void MergeSplitRow(int splits, int lane, T* orow, Ml 
     sum += w[s] * l[s];
   }
   const float inv = 1.0f / sum;
+  float4 acc[kChunks];
 #pragma unroll
-  for (int c = lane * 4; c < kD; c += 128) {
-    float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  for (int j = 0; j < kChunks; ++j) acc[j] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 #pragma unroll
-    for (int s0 = 0; s0 < kAttentionFlashMaxSplits; s0 += kBatch) {
-      float4 v[kBatch];
+  for (int s0 = 0; s0 < kAttentionFlashMaxSplits; s0 += kBatch) {
+    float4 v[kBatch][kChunks];
 #pragma unroll
-      for (int i = 0; i < kBatch; ++i) {
-        v[i] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        if (s0 + i < splits) v[i] = o(s0 + i, c);
-      }
+    for (int i = 0; i < kBatch; ++i) {
 #pragma unroll
-      for (int i = 0; i < kBatch; ++i) {
-        const int s = s0 + i;
-        acc.x += w[s] * v[i].x;
-        acc.y += w[s] * v[i].y;
-        acc.z += w[s] * v[i].z;
-        acc.w += w[s] * v[i].w;
+      for (int j = 0; j < kChunks; ++j) {
+        v[i][j] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (s0 + i < splits) v[i][j] = o(s0 + i, lane * 4 + 128 * j);
       }
     }
-    *reinterpret_cast<uint32_t*>(orow + c) = Pack<T>(acc.x * inv, acc.y * inv);
-    *reinterpret_cast<uint32_t*>(orow + c + 2) = Pack<T>(acc.z * inv, acc.w * inv);
+#pragma unroll
+    for (int i = 0; i < kBatch; ++i) {
+      const float ws = w[s0 + i];
+#pragma unroll
+      for (int j = 0; j < kChunks; ++j) {
+        acc[j].x += ws * v[i][j].x;
+        acc[j].y += ws * v[i][j].y;
+        acc[j].z += ws * v[i][j].z;
+        acc[j].w += ws * v[i][j].w;
+      }
+    }
+  }
+#pragma unroll
+  for (int j = 0; j < kChunks; ++j) {
+    const int c = lane * 4 + 128 * j;
+    *reinterpret_cast<uint32_t*>(orow + c) = Pack<T>(acc[j].x * inv, acc[j].y * inv);
+    *reinterpret_cast<uint32_t*>(orow + c + 2) = Pack<T>(acc[j].z * inv, acc[j].w * inv);
   }
 }
 
@@ -311,89 +294,21 @@ __device__ __forceinline__ T* FoldedOutRow(const AttentionArgs& p, int b, int g,
 }
 
 // The merge of AttentionFlashMergeKernel, without the global round trip: the `splits` blocks
-// of one row tile form a cluster, and block `split` merges the local rows split, split +
-// splits, ... (one warp per row, 4 columns per lane per 128) in split order with exactly the
-// merge kernel's operations: the same bits. Two ways to move the partials (push picks):
-// push (default): each block initialises an mbarrier expecting the bytes of its own rows'
-//   partials; after a cluster barrier (barriers ready, every block done reading its Q/K/V
-//   tiles, which the partials overlay) each block stores its unnormalised f32 O rows (16-byte
-//   pieces: quad lanes swap fragment halves first) and (max, sum) straight from registers into
-//   the owning block's shared memory with st.async, at entry (slot, split) of the owner's
-//   [slots · splits][kD] buffer (slot = row / splits). The stores are posted (no round trip
-//   each) and complete on the owner's mbarrier, so the owner waits on that alone (no second
-//   cluster barrier) and merges from its own shared memory. Nobody touches a peer after it:
-//   no exit barrier either.
-// pull (VLART_CLUSTER_PUSH=0): each block parks its partials in its own shared memory, and
-//   after a barrier the owner loads them from its peers (ld through distributed shared memory,
-//   one round trip each: the probe's 5.4 us merge phase at pi0's expert, see
-//   docs/PERFORMANCE.md); a last barrier keeps every block alive until its peers are done.
+// of one row tile form a cluster; each parks its unnormalised f32 O [64][kD] and its rows'
+// (max, sum) in its own shared memory (over the Q/K/V tiles, which nobody reads any more),
+// and after a cluster barrier block `split` merges the local rows split, split + splits, ...
+// (one warp per row, 4 columns per lane per 128), reading all partials through distributed
+// shared memory in split order with exactly the merge kernel's operations: the same bits.
+// A second cluster barrier keeps every block's shared memory alive until its peers are done.
 template <typename T, int kD, typename Mark>
 __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const float (&o)[kD / 8][4],
                                                   const float (&m)[2], float (&l)[2], bool warp_active,
                                                   int wr, int grp, int tig, int r0, int rows, int g,
-                                                  int b, int split, int splits, bool push, Mark&& mark) {
+                                                  int b, int split, int splits, Mark&& mark) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
   __trap();  // never launched: InitAttentionFlashKernels finds no cluster launch before sm_90
 #else
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  const int valid = min(kBlockM, rows - r0);
-  const int warp = threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
-  if (push) {
-    const int slots = (kBlockM + splits - 1) / splits;
-    float* in_o = reinterpret_cast<float*>(smem_raw);                       // [slots · splits][kD]
-    float2* in_ml = reinterpret_cast<float2*>(in_o + slots * splits * kD);  // [slots · splits]
-    unsigned char* bar_ptr = smem_raw + ClusterPushBarrierOffset<kD>();
-    // Rows split, split + splits, ... below `valid` are this block's; every split pushes each.
-    const int owned = split < valid ? (valid - split + splits - 1) / splits : 0;
-    __syncthreads();  // every warp is done reading the tiles (the barrier and partials overlay them)
-    if (threadIdx.x == 0) {
-      MbarInit(SmemAddr(bar_ptr), 1);
-      MbarArriveExpectTx(SmemAddr(bar_ptr), owned * splits * static_cast<int>(kD * sizeof(float) + sizeof(float2)));
-      FenceMbarInit();
-    }
-    // Barrier 1: every block's mbarrier is initialised and its tile reads are done before any
-    // peer pushes into it.
-    ClusterSync();
-    mark(9);
-    if (warp_active) {
-#pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
-        l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
-      }
-      // Lanes tig and tig ^ 1 swap halves of their fragments so that each holds 4 consecutive
-      // columns dt·8 + 2·(tig & ~1) .. + 3 of one row: even tig row grp, odd tig row grp + 8.
-      const int r = tig & 1;
-      const int lr = wr + grp + 8 * r;
-      const bool ok = lr < valid;
-      const int owner = lr % splits;
-      const int entry = (lr / splits) * splits + split;
-      const uint32_t dst = ClusterSharedAddr(in_o + entry * kD + 2 * (tig & ~1), owner);
-      const uint32_t dst_bar = ClusterSharedAddr(bar_ptr, owner);
-#pragma unroll
-      for (int dt = 0; dt < kD / 8; ++dt) {
-        const float give0 = r ? o[dt][0] : o[dt][2];
-        const float give1 = r ? o[dt][1] : o[dt][3];
-        const float got0 = __shfl_xor_sync(0xffffffffu, give0, 1);
-        const float got1 = __shfl_xor_sync(0xffffffffu, give1, 1);
-        const float4 v = r ? make_float4(got0, got1, o[dt][2], o[dt][3]) : make_float4(o[dt][0], o[dt][1], got0, got1);
-        if (ok) StoreAsyncCluster(dst + dt * 8 * static_cast<uint32_t>(sizeof(float)), v, dst_bar);
-      }
-      if (tig < 2 && ok) StoreAsyncCluster(ClusterSharedAddr(in_ml + entry, owner), make_float2(m[r], l[r]), dst_bar);
-    }
-    MbarWait(SmemAddr(bar_ptr), 0);  // every split's partials of this block's rows have landed
-    mark(10);
-    for (int j = warp; split + j * splits < valid; j += kCombineWarps) {
-      const float* e_o = in_o + j * splits * kD;
-      const float2* e_ml = in_ml + j * splits;
-      MergeSplitRow<T, kD, kD == 256 ? 8 : 4>(
-          splits, lane, FoldedOutRow<T>(p, b, g, r0 + split + j * splits), [&](int s) { return e_ml[s]; },
-          [&](int s, int c) { return *reinterpret_cast<const float4*>(e_o + s * kD + c); });
-    }
-    mark(11);
-    return;
-  }
   constexpr int kPs = kD + 8;  // f32 row stride: a warp's float2 stores hit 2 wavefronts
   float* po = reinterpret_cast<float*>(smem_raw);                  // [kBlockM][kPs]
   float2* pml = reinterpret_cast<float2*>(po + kBlockM * kPs);     // [kBlockM]
@@ -415,8 +330,12 @@ __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const 
   ClusterSync();
   mark(9);
   cg::cluster_group cluster = cg::this_cluster();
+  const int valid = min(kBlockM, rows - r0);
+  const int warp = threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
   for (int lr = split + warp * splits; lr < valid; lr += splits * kCombineWarps) {
-    MergeSplitRow<T, kD, 1>(
+    // All splits' loads of a row in flight at once (kD / 32 x 16 registers: O is parked by now).
+    MergeSplitRow<T, kD, kAttentionFlashMaxSplits>(
         splits, lane, FoldedOutRow<T>(p, b, g, r0 + lr),
         [&](int s) { return cluster.map_shared_rank(pml, s)[lr]; },
         [&](int s, int c) {
@@ -434,12 +353,11 @@ __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const 
 // 16-byte copies for them. Otherwise each score reads its mask entry with __ldg (any strides).
 // kProbe (debug, kernel_probe.cuh) records thread 0's clock at marks 3 (PDL wait over), 4 (Q,
 // K(t0) landed), 5 (first S + softmax), 6 (V(t0) landed), 7 (first P·V), 8 (all tiles), 9-11
-// (cluster merge: first barrier, then push: partials landed, merged + stored; pull: merged,
-// second barrier; 11 also after the unsplit store).
+// (cluster merge: first barrier, merged, second barrier; 11 also after the unsplit store).
 template <typename T, int kD, bool kSmemMask, bool kClusterMerge, bool kProbe = false>
 __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
     AttentionFlashKernel(AttentionArgs p, float* part_o, float2* part_ml, bool mask_vec16,
-                         int cluster_splits, bool push_merge) {
+                         int cluster_splits) {
   PdlAllowDependents();
   BlockProbe<kProbe> probe(kProbe ? g_flash_probe : KernelProbeBuffer{});
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -667,7 +585,7 @@ __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
   probe.Mark(8);
   if constexpr (kClusterMerge) {
     ClusterMergeStore<T, kD>(p, o, m, l, warp_active, wr, grp, tig, r0, rows, g, b, split, splits,
-                             push_merge, [&probe](int i) { probe.Mark(i); });
+                             [&probe](int i) { probe.Mark(i); });
     probe.End();
     return;
   }
@@ -762,13 +680,6 @@ auto FlashKernelFor() {
   return AttentionFlashKernel<T, kD, kSmemMask, kClusterMerge, false>;
 }
 
-// The cluster merge pushes its partials (default) or pulls them (VLART_CLUSTER_PUSH=0, for
-// same-call A/B runs).
-bool ClusterPushOn() {
-  static const bool on = EnvSwitchOn("VLART_CLUSTER_PUSH");
-  return on;
-}
-
 template <typename T, int kD, bool kSmemMask, bool kClusterMerge>
 void LaunchKernel(const AttentionArgs& a, int splits, float* po, float2* pml, bool mask_vec16,
                   const AttentionFlashDevice& dev, cudaStream_t stream) {
@@ -786,11 +697,11 @@ void LaunchKernel(const AttentionArgs& a, int splits, float* po, float2* pml, bo
     }
     LaunchPdl(FlashKernelFor<T, kD, kSmemMask, true>(), dim3(row_tiles * splits, 1, bgs),
               dim3(kThreads), smem, stream, static_cast<unsigned int>(splits), a, nullptr, nullptr,
-              mask_vec16, splits, ClusterPushOn());
+              mask_vec16, splits);
   } else {
     LaunchPdl(FlashKernelFor<T, kD, kSmemMask, false>(),
               dim3(row_tiles, static_cast<unsigned int>(splits), bgs), dim3(kThreads), smem, stream,
-              1, a, po, pml, mask_vec16, 0, false);
+              1, a, po, pml, mask_vec16, 0);
   }
 }
 
@@ -827,7 +738,7 @@ AttentionFlashPath Launch(const AttentionArgs& a, int splits, void* workspace, b
   return path;
 }
 
-using FlashKernel = void (*)(AttentionArgs, float*, float2*, bool, int, bool);
+using FlashKernel = void (*)(AttentionArgs, float*, float2*, bool, int);
 
 // Raises the shared-memory limit of every instance of the kernel; returns the cluster-merge
 // instances (with their shared memory) for the cluster-size probe.
