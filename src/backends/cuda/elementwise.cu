@@ -18,8 +18,9 @@
 //   come from the leading dims once per row (RowOffsetOf), never per element.
 //   GatedActivation with a row scale (backend.h RowRmsScale; gate, up, out [R, N], never
 //   collapsed): grid.y over rows, grid.x blocks over one row's vectors (enough blocks in all
-//   for ~2 per SM); each block first reduces its row of the scale's x (BlockRowInvRms, C
-//   elements from L2), then computes act(s g) * (s u). Same three paths.
+//   for ~2 per SM); each block reduces its row of the scale's x (BlockRowInvRms, C elements
+//   from L2; the rows-vec kernel issues its first gate / up vectors before that, so their
+//   round trip overlaps the reduction's), then computes act(s g) * (s u). Same three paths.
 // Numerics:  computed in f32, rounded once to out's dtype; every path evaluates the same
 //            expressions (Combine, Activate<kAct>), so the paths agree bit for bit.
 //            GatedActivation: act(gate) in f32, times up in f32, one rounding at the store.
@@ -206,14 +207,22 @@ __global__ void GatedRmsRowsKernel(StridedArg gate, StridedArg up, StridedArg ou
   PdlAllowDependents();
   PdlWaitPrior();
   const int64_t col_step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  const int64_t v0 = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {  // uniform over the block
+    // The thread's first vectors are read before the row statistic's elements (they do not
+    // depend on it), so both are in flight together: one round trip instead of two.
+    float g[kVec], u[kVec];
+    if (v0 < vecs_per_row) {
+      LoadVec<T, kVec>(static_cast<const T*>(gate.data) + r * gate.stride[0] + v0 * kVec, g);
+      LoadVec<T, kVec>(static_cast<const T*>(up.data) + r * up.stride[0] + v0 * kVec, u);
+    }
     const float s = BlockRowInvRms(rms, r, scratch);
-    for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < vecs_per_row;
-         v += col_step) {
+    for (int64_t v = v0; v < vecs_per_row; v += col_step) {
       const int64_t col = v * kVec;
-      float g[kVec], u[kVec];
-      LoadVec<T, kVec>(static_cast<const T*>(gate.data) + r * gate.stride[0] + col, g);
-      LoadVec<T, kVec>(static_cast<const T*>(up.data) + r * up.stride[0] + col, u);
+      if (v != v0) {
+        LoadVec<T, kVec>(static_cast<const T*>(gate.data) + r * gate.stride[0] + col, g);
+        LoadVec<T, kVec>(static_cast<const T*>(up.data) + r * up.stride[0] + col, u);
+      }
 #pragma unroll
       for (int i = 0; i < kVec; ++i) g[i] = Activate<kAct>(__fmul_rn(g[i], s)) * __fmul_rn(u[i], s);
       StoreVec<T, kVec>(static_cast<T*>(out.data) + r * out.stride[0] + col, g);

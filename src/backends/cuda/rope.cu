@@ -22,8 +22,9 @@
 //            (at most 256, a multiple of 32). Expert (B 1, S 50, Hq 8, Hkv 1, D 256): 1280
 //            threads per token, grid 5 x 50 of 256. pi0 prefix (S ~526-788): 5 x S blocks.
 //            Launched with PDL (pdl.cuh): it may be scheduled while the qkv GEMM drains.
-//            Row scale: every block first reduces its token's row of x (all its threads, the
-//            surplus ones too, then only those with work go on): ~1-2 KB from L2 per block.
+//            Row scale: every block reduces its token's row of x (all its threads, the
+//            surplus ones too, then only those with work go on): ~1-2 KB from L2 per block;
+//            each thread issues its own reads first, so they overlap the reduction's.
 // Numerics:  inv_freq[i] = 1 / powf(theta, 2i / D) is computed on the host in f32 (rope_op.cc)
 //            and passed by value, so device powf's ulp error never enters; the angle is one
 //            f32 product, cos/sin are the accurate cosf/sinf (full range reduction; positions
@@ -92,20 +93,13 @@ __global__ void RopeKernel(RopeArgs p, int64_t total) {
 
 // ---- RopeQkv -------------------------------------------------------------------------------
 
-// Rotates pair i of head h of token (b, s): x -> out (may be the same view). kScaled: the
-// inputs are first multiplied by `scale` (rounded to f32, as the CPU chain stores them).
-template <bool kScaled>
-__device__ __forceinline__ void RotateHead(const RopeQkvView& x, const RopeQkvView& out,
-                                           int64_t b, int64_t s, int64_t h, int i, int half,
-                                           float c, float sn, float scale) {
+// Rotates pair i of head h of token (b, s): x -> out (may be the same view).
+__device__ __forceinline__ void RotateHead(const RopeQkvView& x, const RopeQkvView& out, int64_t b,
+                                           int64_t s, int64_t h, int i, int half, float c, float sn) {
   const int64_t xo = b * x.sb + s * x.ss + h * x.sh;
   const int64_t oo = b * out.sb + s * out.ss + h * out.sh;
-  float x1 = LoadAsFloat(x.data, x.dtype, xo + i);
-  float x2 = LoadAsFloat(x.data, x.dtype, xo + i + half);
-  if constexpr (kScaled) {
-    x1 = __fmul_rn(x1, scale);
-    x2 = __fmul_rn(x2, scale);
-  }
+  const float x1 = LoadAsFloat(x.data, x.dtype, xo + i);
+  const float x2 = LoadAsFloat(x.data, x.dtype, xo + i + half);
   float o1, o2;
   RopeRotate(x1, x2, c, sn, &o1, &o2);
   StoreFromFloat(out.data, out.dtype, oo + i, o1);
@@ -113,21 +107,11 @@ __device__ __forceinline__ void RotateHead(const RopeQkvView& x, const RopeQkvVi
 }
 
 // Copies elements i, i + step, ... < dv of head h of token (b, s), as Copy does: equal dtypes
-// move the bits (F32 4 bytes, F16/BF16 2), different ones convert through f32. kScaled: each
-// element times `scale` in f32, rounded once to out's dtype.
-template <bool kScaled>
+// move the bits (F32 4 bytes, F16/BF16 2), different ones convert through f32.
 __device__ __forceinline__ void CopyHead(const RopeQkvView& v, const RopeQkvView& out, int64_t b,
-                                         int64_t s, int64_t h, int i, int step, int dv,
-                                         float scale) {
+                                         int64_t s, int64_t h, int i, int step, int dv) {
   const int64_t vo = b * v.sb + s * v.ss + h * v.sh;
   const int64_t oo = b * out.sb + s * out.ss + h * out.sh;
-  if constexpr (kScaled) {
-    for (int j = i; j < dv; j += step) {
-      StoreFromFloat(out.data, out.dtype, oo + j,
-                     __fmul_rn(LoadAsFloat(v.data, v.dtype, vo + j), scale));
-    }
-    return;
-  }
   if (v.dtype == out.dtype) {
     if (v.dtype == DType::kF32) {
       for (int j = i; j < dv; j += step) {
@@ -145,6 +129,77 @@ __device__ __forceinline__ void CopyHead(const RopeQkvView& v, const RopeQkvView
   }
 }
 
+// With a row scale, one thread's work on one token is split around the row statistic: its
+// reads (the two elements of its pair or its first two v elements, and the position) go out
+// before the statistic's, which do not depend on them, so both are in flight together (one
+// global round trip instead of two); then every element is multiplied by the scale (rounded
+// to f32, as the CPU chain stores it) and rotated or stored: the arithmetic of RotateHead and
+// CopyHead on the scaled inputs, the same bits.
+struct ScaledReads {
+  float x1 = 0.0f;
+  float x2 = 0.0f;
+  int32_t position = 0;
+};
+
+// The slot's source view and head: q heads, then k heads, then v heads.
+__device__ __forceinline__ const RopeQkvView& SlotSource(const RopeQkvArgs& p, int slot, int64_t* h) {
+  if (slot < p.hq) {
+    *h = slot;
+    return p.q;
+  }
+  if (slot < p.hq + p.hkv) {
+    *h = slot - p.hq;
+    return p.k;
+  }
+  *h = slot - p.hq - p.hkv;
+  return p.v;
+}
+
+__device__ __forceinline__ const RopeQkvView& SlotDest(const RopeQkvArgs& p, int slot) {
+  return slot < p.hq ? p.q_out : (slot < p.hq + p.hkv ? p.k_out : p.v_out);
+}
+
+__device__ __forceinline__ ScaledReads LoadScaledToken(const RopeQkvArgs& p, int slot, int i, int64_t b,
+                                                       int64_t s) {
+  int64_t h = 0;
+  const RopeQkvView& x = SlotSource(p, slot, &h);
+  const int64_t xo = b * x.sb + s * x.ss + h * x.sh;
+  ScaledReads r;
+  if (slot < p.hq + p.hkv) {
+    r.x1 = LoadAsFloat(x.data, x.dtype, xo + i);
+    r.x2 = LoadAsFloat(x.data, x.dtype, xo + i + p.half);
+    r.position = p.positions[b * p.pos_sb + s * p.pos_ss];
+  } else {
+    if (i < p.dv) r.x1 = LoadAsFloat(x.data, x.dtype, xo + i);
+    if (i + p.half < p.dv) r.x2 = LoadAsFloat(x.data, x.dtype, xo + i + p.half);
+  }
+  return r;
+}
+
+__device__ __forceinline__ void StoreScaledToken(const RopeQkvArgs& p, const ScaledReads& r, int slot, int i,
+                                                 int64_t b, int64_t s, float scale) {
+  int64_t h = 0;
+  const RopeQkvView& x = SlotSource(p, slot, &h);
+  const RopeQkvView& out = SlotDest(p, slot);
+  const int64_t oo = b * out.sb + s * out.ss + h * out.sh;
+  const float x1 = __fmul_rn(r.x1, scale);
+  const float x2 = __fmul_rn(r.x2, scale);
+  if (slot < p.hq + p.hkv) {
+    float c, sn, o1, o2;
+    RopeAngle(r.position, p.inv_freq[i], &c, &sn);
+    RopeRotate(x1, x2, c, sn, &o1, &o2);
+    StoreFromFloat(out.data, out.dtype, oo + i, o1);
+    StoreFromFloat(out.data, out.dtype, oo + i + p.half, o2);
+    return;
+  }
+  if (i < p.dv) StoreFromFloat(out.data, out.dtype, oo + i, x1);
+  if (i + p.half < p.dv) StoreFromFloat(out.data, out.dtype, oo + i + p.half, x2);
+  const int64_t xo = b * x.sb + s * x.ss + h * x.sh;
+  for (int j = i + 2 * p.half; j < p.dv; j += p.half) {  // v heads wider than 2 x half
+    StoreFromFloat(out.data, out.dtype, oo + j, __fmul_rn(LoadAsFloat(x.data, x.dtype, xo + j), scale));
+  }
+}
+
 template <bool kScaled>
 __global__ void RopeQkvKernel(RopeQkvArgs p, int work_per_token) {
   __shared__ float scratch[32];
@@ -152,27 +207,29 @@ __global__ void RopeQkvKernel(RopeQkvArgs p, int work_per_token) {
   PdlWaitPrior();
   const int w = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
   if (!kScaled && w >= work_per_token) return;  // the scaled kernel's threads all reduce
+  const bool active = w < work_per_token;
   const int slot = w / p.half;
   const int i = w - slot * p.half;
   const int64_t tokens = p.batch * p.seq;
   for (int64_t t = blockIdx.y; t < tokens; t += gridDim.y) {  // uniform over the block
-    float scale = 1.0f;
-    if constexpr (kScaled) {
-      scale = BlockRowInvRms(p.rms, t, scratch);
-      if (w >= work_per_token) continue;
-    }
     const int64_t b = t / p.seq;
     const int64_t s = t - b * p.seq;
+    if constexpr (kScaled) {
+      const ScaledReads r = active ? LoadScaledToken(p, slot, i, b, s) : ScaledReads{};
+      const float scale = BlockRowInvRms(p.rms, t, scratch);
+      if (active) StoreScaledToken(p, r, slot, i, b, s, scale);
+      continue;
+    }
     if (slot < p.hq + p.hkv) {
       float c, sn;
       RopeAngle(p.positions[b * p.pos_sb + s * p.pos_ss], p.inv_freq[i], &c, &sn);
       if (slot < p.hq) {
-        RotateHead<kScaled>(p.q, p.q_out, b, s, slot, i, p.half, c, sn, scale);
+        RotateHead(p.q, p.q_out, b, s, slot, i, p.half, c, sn);
       } else {
-        RotateHead<kScaled>(p.k, p.k_out, b, s, slot - p.hq, i, p.half, c, sn, scale);
+        RotateHead(p.k, p.k_out, b, s, slot - p.hq, i, p.half, c, sn);
       }
     } else {
-      CopyHead<kScaled>(p.v, p.v_out, b, s, slot - p.hq - p.hkv, i, p.half, p.dv, scale);
+      CopyHead(p.v, p.v_out, b, s, slot - p.hq - p.hkv, i, p.half, p.dv);
     }
   }
 }
