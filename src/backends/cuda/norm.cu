@@ -15,10 +15,14 @@
 //            a dtype, C is a multiple of the 16-byte vector (4 f32 / 8 bf16 or f16) and every row
 //            starts 16-byte aligned, each thread moves 16-byte vectors (LayerNorm, RmsNorm,
 //            Softmax; a row of at most one vector per thread is loaded once and held in
-//            registers, and contiguous aligned gamma / beta of x's dtype load as vectors);
-//            otherwise the scalar runtime-dtype kernels run. AdaRmsNorm has its own
-//            pair: 16-byte vectors of x, scale, shift and out when all four qualify (one dtype,
-//            aligned row starts; broadcast row strides of 0 qualify), else scalar loads.
+//            registers, and contiguous aligned gamma / beta of x's dtype load as vectors,
+//            with x when the row is held); otherwise the scalar runtime-dtype kernels run.
+//            AdaRmsNorm has its own pair: 16-byte vectors of x, scale, shift and out when all
+//            four qualify (one dtype, aligned row starts; broadcast row strides of 0 qualify),
+//            else scalar loads; at most one vector per thread, x, scale and shift are all read
+//            before the reduction and x is held. Reads issued before a block reduction overlap
+//            its round trip; reads after it add a dependent one (VLART_NORM_EARLY_READS=0
+//            issues them after, as before, for A/B runs).
 //            MulAddAdaRmsNorm (x += y·gate in place, then AdaRmsNorm of the rounded x) runs as
 //            one vector kernel under the same conditions (else the backend issues the two ops).
 //            MeanOverTokens: a block owns 32 channels x 8 token stripes of one batch entry.
@@ -177,7 +181,7 @@ __device__ __forceinline__ void StoreVec(T* p, const float (&v)[kVecWidth<T>]) {
 // passes loop over the row, re-reading it (L1 / L2), and gamma / beta are scalar loads.
 template <typename T, int kKind, bool kOneVec, bool kVecParams>
 __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, float eps,
-                             float weight_offset, StridedArg out) {
+                             float weight_offset, StridedArg out, bool early_params) {
   constexpr int kW = kVecWidth<T>;
   PdlAllowDependents();
   PdlWaitPrior();  // launched with PDL (pdl.cuh)
@@ -188,9 +192,18 @@ __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, fl
   const int64_t step = static_cast<int64_t>(blockDim.x) * kW;
   const int64_t c0 = static_cast<int64_t>(threadIdx.x) * kW;
   float held[kW];  // kOneVec: the thread's vector of the row
+  // kOneVec with vector params: the thread's gamma / beta vectors are read with its x vector,
+  // before the reductions, so their round trip overlaps x's instead of following the last
+  // reduction (the same values at the same place in the arithmetic: the same bits).
+  constexpr bool kHeldParams = kOneVec && kVecParams && kKind != 2;
+  float held_g[kW], held_b[kW];
   if constexpr (kOneVec) {
     if (c0 < width) {
       LoadVec(xr + c0, held);
+      if (kHeldParams && early_params) {
+        LoadVec(static_cast<const T*>(gamma.data) + c0, held_g);
+        if constexpr (kKind == 0) LoadVec(static_cast<const T*>(beta.data) + c0, held_b);
+      }
     } else {
 #pragma unroll
       for (int i = 0; i < kW; ++i) held[i] = kKind == 2 ? -INFINITY : 0.0f;
@@ -245,7 +258,13 @@ __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, fl
     float v[kW];
     load(c, v);
     float g[kW], b[kW];
-    if constexpr (kKind != 2 && kVecParams) {
+    if (kHeldParams && early_params) {
+#pragma unroll
+      for (int i = 0; i < kW; ++i) {
+        g[i] = held_g[i];
+        b[i] = held_b[i];
+      }
+    } else if (kKind != 2 && kVecParams) {
       LoadVec(static_cast<const T*>(gamma.data) + c, g);
       if constexpr (kKind == 0) LoadVec(static_cast<const T*>(beta.data) + c, b);
     } else if constexpr (kKind != 2) {
@@ -275,7 +294,7 @@ __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, fl
 // MulAdd's one f32 FMA, stores it rounded to T back into x and squares the rounded value, so
 // the result is bit-identical to MulAddRowsKernel followed by this kernel without kResidual
 // (y and gate are not read then).
-template <typename T, bool kResidual>
+template <typename T, bool kResidual, bool kOneVec>
 __global__ void AdaRmsNormVecKernel(StridedArg x, StridedArg y, StridedArg gate, StridedArg scale,
                                     StridedArg shift, float eps, StridedArg out) {
   constexpr int kW = kVecWidth<T>;
@@ -288,6 +307,41 @@ __global__ void AdaRmsNormVecKernel(StridedArg x, StridedArg y, StridedArg gate,
   const T* hr = static_cast<const T*>(shift.data) + RowOffsetOf(shift, blockIdx.x);
   T* orow = static_cast<T*>(out.data) + RowOffsetOf(out, blockIdx.x);
   const int64_t step = static_cast<int64_t>(blockDim.x) * kW;
+  if constexpr (kOneVec) {
+    // At most one vector per thread (the expert's 1024 wide rows): x (after the residual),
+    // scale and shift are read once, all before the reduction (one round trip, not a second
+    // one after it), and x is held in registers for the second pass. The same values in the
+    // same arithmetic as the loop below: the same bits.
+    const int64_t c = static_cast<int64_t>(threadIdx.x) * kW;
+    const bool has = c < width;
+    float v[kW], g[kW], b[kW];
+    float acc = 0.0f;
+    if (has) {
+      LoadVec(xr + c, v);
+      LoadVec(sr + c, g);
+      LoadVec(hr + c, b);
+      if constexpr (kResidual) {
+        float a[kW], gt[kW];
+        LoadVec(static_cast<const T*>(y.data) + RowOffsetOf(y, blockIdx.x) + c, a);
+        LoadVec(static_cast<const T*>(gate.data) + RowOffsetOf(gate, blockIdx.x) + c, gt);
+#pragma unroll
+        for (int i = 0; i < kW; ++i) v[i] = __fmaf_rn(a[i], gt[i], v[i]);
+        StoreVec(xr + c, v);
+#pragma unroll
+        for (int i = 0; i < kW; ++i) v[i] = ToFloat(FromFloat<T>(v[i]));  // the stored values
+      }
+#pragma unroll
+      for (int i = 0; i < kW; ++i) acc += v[i] * v[i];
+    }
+    acc = BlockSum(acc, scratch);
+    const float r = 1.0f / sqrtf(acc / static_cast<float>(width) + eps);
+    if (has) {
+#pragma unroll
+      for (int i = 0; i < kW; ++i) v[i] = __fmaf_rn(v[i] * r, 1.0f + g[i], b[i]);
+      StoreVec(orow + c, v);
+    }
+    return;
+  }
 
   float acc = 0.0f;
   for (int64_t c = threadIdx.x * kW; c < width; c += step) {
@@ -319,6 +373,13 @@ __global__ void AdaRmsNormVecKernel(StridedArg x, StridedArg y, StridedArg gate,
   }
 }
 
+// Reads of gamma / beta (held rows) and of AdaRmsNorm's scale / shift issued before the block
+// reduction (default), or after it (VLART_NORM_EARLY_READS=0, for A/B runs).
+bool NormEarlyReads() {
+  static const bool on = EnvSwitchOn("VLART_NORM_EARLY_READS");
+  return on;
+}
+
 // One block per row of the vector kernel above, in x's dtype.
 template <bool kResidual>
 void LaunchAdaRmsNormVec(const StridedArg& x, const StridedArg& y, const StridedArg& gate,
@@ -328,8 +389,13 @@ void LaunchAdaRmsNormVec(const StridedArg& x, const StridedArg& y, const Strided
   const dim3 grid(static_cast<unsigned int>(rows));
   const auto launch = [&](auto t) {
     using T = decltype(t);
-    LaunchPdl(AdaRmsNormVecKernel<T, kResidual>, grid, dim3(ThreadsForRow(width / kVecWidth<T>)), 0,
-              stream, 1, x, y, gate, scale, shift, eps, out);
+    const int64_t vecs = width / kVecWidth<T>;
+    const int threads = ThreadsForRow(vecs);
+    // VLART_NORM_ONE_VEC=0: the looping form (A/B runs), as for RowVecKernel.
+    static const bool one_vec_on = EnvSwitchOn("VLART_NORM_ONE_VEC");
+    auto* kernel = one_vec_on && NormEarlyReads() && vecs <= threads ? AdaRmsNormVecKernel<T, kResidual, true>
+                                                 : AdaRmsNormVecKernel<T, kResidual, false>;
+    LaunchPdl(kernel, grid, dim3(threads), 0, stream, 1, x, y, gate, scale, shift, eps, out);
   };
   if (x.dtype == DType::kF32) {
     launch(float{});
@@ -358,7 +424,8 @@ void LaunchRowVecT(const StridedArg& x, const StridedArg& gamma, const StridedAr
                   (kKind != 0 || VectorParams(beta, x.dtype));
   const dim3 grid(static_cast<unsigned int>(rows));
   const auto launch = [&](auto kernel) {
-    LaunchPdl(kernel, grid, dim3(threads), 0, stream, 1, x, gamma, beta, eps, weight_offset, out);
+    LaunchPdl(kernel, grid, dim3(threads), 0, stream, 1, x, gamma, beta, eps, weight_offset, out,
+              NormEarlyReads());
   };
   if (one && vp) {
     launch(RowVecKernel<T, kKind, true, true>);
