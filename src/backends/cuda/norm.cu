@@ -15,14 +15,14 @@
 //            a dtype, C is a multiple of the 16-byte vector (4 f32 / 8 bf16 or f16) and every row
 //            starts 16-byte aligned, each thread moves 16-byte vectors (LayerNorm, RmsNorm,
 //            Softmax; a row of at most one vector per thread is loaded once and held in
-//            registers, and contiguous aligned gamma / beta of x's dtype load as vectors,
-//            with x when the row is held); otherwise the scalar runtime-dtype kernels run.
-//            AdaRmsNorm has its own pair: 16-byte vectors of x, scale, shift and out when all
-//            four qualify (one dtype, aligned row starts; broadcast row strides of 0 qualify),
-//            else scalar loads; at most one vector per thread, x, scale and shift are all read
-//            before the reduction and x is held. Reads issued before a block reduction overlap
-//            its round trip; reads after it add a dependent one (VLART_NORM_EARLY_READS=0
-//            issues them after, as before, for A/B runs).
+//            registers, and contiguous aligned gamma / beta of x's dtype load as vectors);
+//            otherwise the scalar runtime-dtype kernels run. AdaRmsNorm has its own pair:
+//            16-byte vectors of x, scale, shift and out when all four qualify (one dtype,
+//            aligned row starts; broadcast row strides of 0 qualify), else scalar loads; at
+//            most one vector per thread, x, scale and shift are all read before the reduction
+//            and x is held (pi0.5 denoise 8.39 against 8.43 ms, H100 A/B at c4875c7). Loading
+//            gamma / beta with a held row's x as well was slower on X-VLA (policy 11.85 /
+//            11.88 against 11.75 ms) and is not done (docs/PERFORMANCE.md).
 //            MulAddAdaRmsNorm (x += y·gate in place, then AdaRmsNorm of the rounded x) runs as
 //            one vector kernel under the same conditions (else the backend issues the two ops).
 //            MeanOverTokens: a block owns 32 channels x 8 token stripes of one batch entry.
@@ -181,7 +181,7 @@ __device__ __forceinline__ void StoreVec(T* p, const float (&v)[kVecWidth<T>]) {
 // passes loop over the row, re-reading it (L1 / L2), and gamma / beta are scalar loads.
 template <typename T, int kKind, bool kOneVec, bool kVecParams>
 __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, float eps,
-                             float weight_offset, StridedArg out, bool early_params) {
+                             float weight_offset, StridedArg out) {
   constexpr int kW = kVecWidth<T>;
   PdlAllowDependents();
   PdlWaitPrior();  // launched with PDL (pdl.cuh)
@@ -192,18 +192,9 @@ __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, fl
   const int64_t step = static_cast<int64_t>(blockDim.x) * kW;
   const int64_t c0 = static_cast<int64_t>(threadIdx.x) * kW;
   float held[kW];  // kOneVec: the thread's vector of the row
-  // kOneVec with vector params: the thread's gamma / beta vectors are read with its x vector,
-  // before the reductions, so their round trip overlaps x's instead of following the last
-  // reduction (the same values at the same place in the arithmetic: the same bits).
-  constexpr bool kHeldParams = kOneVec && kVecParams && kKind != 2;
-  float held_g[kW], held_b[kW];
   if constexpr (kOneVec) {
     if (c0 < width) {
       LoadVec(xr + c0, held);
-      if (kHeldParams && early_params) {
-        LoadVec(static_cast<const T*>(gamma.data) + c0, held_g);
-        if constexpr (kKind == 0) LoadVec(static_cast<const T*>(beta.data) + c0, held_b);
-      }
     } else {
 #pragma unroll
       for (int i = 0; i < kW; ++i) held[i] = kKind == 2 ? -INFINITY : 0.0f;
@@ -258,13 +249,7 @@ __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, fl
     float v[kW];
     load(c, v);
     float g[kW], b[kW];
-    if (kHeldParams && early_params) {
-#pragma unroll
-      for (int i = 0; i < kW; ++i) {
-        g[i] = held_g[i];
-        b[i] = held_b[i];
-      }
-    } else if (kKind != 2 && kVecParams) {
+    if constexpr (kKind != 2 && kVecParams) {
       LoadVec(static_cast<const T*>(gamma.data) + c, g);
       if constexpr (kKind == 0) LoadVec(static_cast<const T*>(beta.data) + c, b);
     } else if constexpr (kKind != 2) {
@@ -373,13 +358,6 @@ __global__ void AdaRmsNormVecKernel(StridedArg x, StridedArg y, StridedArg gate,
   }
 }
 
-// Reads of gamma / beta (held rows) and of AdaRmsNorm's scale / shift issued before the block
-// reduction (default), or after it (VLART_NORM_EARLY_READS=0, for A/B runs).
-bool NormEarlyReads() {
-  static const bool on = EnvSwitchOn("VLART_NORM_EARLY_READS");
-  return on;
-}
-
 // One block per row of the vector kernel above, in x's dtype.
 template <bool kResidual>
 void LaunchAdaRmsNormVec(const StridedArg& x, const StridedArg& y, const StridedArg& gate,
@@ -393,7 +371,7 @@ void LaunchAdaRmsNormVec(const StridedArg& x, const StridedArg& y, const Strided
     const int threads = ThreadsForRow(vecs);
     // VLART_NORM_ONE_VEC=0: the looping form (A/B runs), as for RowVecKernel.
     static const bool one_vec_on = EnvSwitchOn("VLART_NORM_ONE_VEC");
-    auto* kernel = one_vec_on && NormEarlyReads() && vecs <= threads ? AdaRmsNormVecKernel<T, kResidual, true>
+    auto* kernel = one_vec_on && vecs <= threads ? AdaRmsNormVecKernel<T, kResidual, true>
                                                  : AdaRmsNormVecKernel<T, kResidual, false>;
     LaunchPdl(kernel, grid, dim3(threads), 0, stream, 1, x, y, gate, scale, shift, eps, out);
   };
@@ -424,8 +402,7 @@ void LaunchRowVecT(const StridedArg& x, const StridedArg& gamma, const StridedAr
                   (kKind != 0 || VectorParams(beta, x.dtype));
   const dim3 grid(static_cast<unsigned int>(rows));
   const auto launch = [&](auto kernel) {
-    LaunchPdl(kernel, grid, dim3(threads), 0, stream, 1, x, gamma, beta, eps, weight_offset, out,
-              NormEarlyReads());
+    LaunchPdl(kernel, grid, dim3(threads), 0, stream, 1, x, gamma, beta, eps, weight_offset, out);
   };
   if (one && vp) {
     launch(RowVecKernel<T, kKind, true, true>);
