@@ -9,7 +9,6 @@
 #include <functional>
 
 #include "backends/cuda/cuda_check.h"
-#include "backends/cuda/env_switch.h"
 #include "core/check.h"
 
 namespace vlart::cuda {
@@ -158,21 +157,8 @@ LtGemm::Plan& LtGemm::PlanFor(const Key& key) {
                                      plan.layout_d, pref, max_algos_, results, &count);
   VLART_CUBLAS_CHECK(cublasLtMatmulPreferenceDestroy(pref));
   if (status == CUBLAS_STATUS_SUCCESS) {
-    // VLART_LT_SPLITK=0 (A/B runs): only algorithms that do not split K, so no separate
-    // reduction kernel follows the GEMM inside the graph.
-    static const bool splitk_on = EnvSwitchOn("VLART_LT_SPLITK");
     for (int i = 0; i < count; ++i) {
-      if (results[i].state != CUBLAS_STATUS_SUCCESS) continue;
-      if (!splitk_on) {
-        uint32_t splits = 1;
-        size_t written = 0;
-        if (cublasLtMatmulAlgoConfigGetAttribute(&results[i].algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &splits,
-                                                 sizeof(splits), &written) == CUBLAS_STATUS_SUCCESS &&
-            splits > 1) {
-          continue;
-        }
-      }
-      plan.algos.push_back(results[i].algo);
+      if (results[i].state == CUBLAS_STATUS_SUCCESS) plan.algos.push_back(results[i].algo);
     }
     plan.rejected.assign(plan.algos.size(), false);
   } else if (status != CUBLAS_STATUS_NOT_SUPPORTED && status != CUBLAS_STATUS_INVALID_VALUE) {
