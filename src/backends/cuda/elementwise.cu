@@ -43,6 +43,7 @@
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
+#include "backends/cuda/env_switch.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/pdl.cuh"
 
@@ -202,7 +203,7 @@ __global__ void MulAddRowsKernel(StridedArg a, StridedArg b, StridedArg c, Strid
 // GatedActivation with a row scale on 2-D operands (rows-vec / rows paths): see the header.
 template <ActKind kAct, typename T, int kVec>
 __global__ void GatedRmsRowsKernel(StridedArg gate, StridedArg up, StridedArg out, RowRmsArg rms,
-                                   int64_t rows, int64_t vecs_per_row) {
+                                   int64_t rows, int64_t vecs_per_row, bool early_reads) {
   __shared__ float scratch[32];
   PdlAllowDependents();
   PdlWaitPrior();
@@ -212,14 +213,14 @@ __global__ void GatedRmsRowsKernel(StridedArg gate, StridedArg up, StridedArg ou
     // The thread's first vectors are read before the row statistic's elements (they do not
     // depend on it), so both are in flight together: one round trip instead of two.
     float g[kVec], u[kVec];
-    if (v0 < vecs_per_row) {
+    if (early_reads && v0 < vecs_per_row) {
       LoadVec<T, kVec>(static_cast<const T*>(gate.data) + r * gate.stride[0] + v0 * kVec, g);
       LoadVec<T, kVec>(static_cast<const T*>(up.data) + r * up.stride[0] + v0 * kVec, u);
     }
     const float s = BlockRowInvRms(rms, r, scratch);
     for (int64_t v = v0; v < vecs_per_row; v += col_step) {
       const int64_t col = v * kVec;
-      if (v != v0) {
+      if (v != v0 || !early_reads) {  // VLART_ROW_SCALE_EARLY_READS=0: all reads after
         LoadVec<T, kVec>(static_cast<const T*>(gate.data) + r * gate.stride[0] + col, g);
         LoadVec<T, kVec>(static_cast<const T*>(up.data) + r * up.stride[0] + col, u);
       }
@@ -439,7 +440,8 @@ ElementwisePath LaunchGatedActivationRms(ActKind act, const StridedArg& gate,
       WithAct(act, [&](auto k) {
         constexpr ActKind kAct = decltype(k)::value;
         auto* kernel = vec == 1 ? GatedRmsRowsKernel<kAct, T, 1> : GatedRmsRowsKernel<kAct, T, kVec>;
-        LaunchPdl(kernel, grid, dim3(threads), 0, stream, 1, gate, up, out, rms, rows, vecs);
+        static const bool early = EnvSwitchOn("VLART_ROW_SCALE_EARLY_READS");  // A/B runs
+        LaunchPdl(kernel, grid, dim3(threads), 0, stream, 1, gate, up, out, rms, rows, vecs, early);
       });
     });
   }

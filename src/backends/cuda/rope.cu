@@ -44,6 +44,7 @@
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
+#include "backends/cuda/env_switch.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/pdl.cuh"
 
@@ -201,7 +202,7 @@ __device__ __forceinline__ void StoreScaledToken(const RopeQkvArgs& p, const Sca
 }
 
 template <bool kScaled>
-__global__ void RopeQkvKernel(RopeQkvArgs p, int work_per_token) {
+__global__ void RopeQkvKernel(RopeQkvArgs p, int work_per_token, bool early_reads) {
   __shared__ float scratch[32];
   PdlAllowDependents();
   PdlWaitPrior();
@@ -215,9 +216,14 @@ __global__ void RopeQkvKernel(RopeQkvArgs p, int work_per_token) {
     const int64_t b = t / p.seq;
     const int64_t s = t - b * p.seq;
     if constexpr (kScaled) {
-      const ScaledReads r = active ? LoadScaledToken(p, slot, i, b, s) : ScaledReads{};
-      const float scale = BlockRowInvRms(p.rms, t, scratch);
-      if (active) StoreScaledToken(p, r, slot, i, b, s, scale);
+      if (early_reads) {
+        const ScaledReads r = active ? LoadScaledToken(p, slot, i, b, s) : ScaledReads{};
+        const float scale = BlockRowInvRms(p.rms, t, scratch);
+        if (active) StoreScaledToken(p, r, slot, i, b, s, scale);
+      } else {  // VLART_ROW_SCALE_EARLY_READS=0 (A/B runs): the reads after the statistic
+        const float scale = BlockRowInvRms(p.rms, t, scratch);
+        if (active) StoreScaledToken(p, LoadScaledToken(p, slot, i, b, s), slot, i, b, s, scale);
+      }
       continue;
     }
     if (slot < p.hq + p.hkv) {
@@ -256,7 +262,8 @@ void LaunchRopeQkv(const RopeQkvArgs& args, cudaStream_t stream) {
   constexpr int64_t kMaxGridY = 65535;
   const unsigned int grid_y = static_cast<unsigned int>(tokens < kMaxGridY ? tokens : kMaxGridY);
   auto* kernel = args.rms.x != nullptr ? RopeQkvKernel<true> : RopeQkvKernel<false>;
-  LaunchPdl(kernel, dim3(grid_x, grid_y, 1), dim3(threads, 1, 1), 0, stream, 1, args, work);
+  static const bool early = EnvSwitchOn("VLART_ROW_SCALE_EARLY_READS");
+  LaunchPdl(kernel, dim3(grid_x, grid_y, 1), dim3(threads, 1, 1), 0, stream, 1, args, work, early);
   VLART_CUDA_CHECK_LAUNCH();
 }
 
