@@ -20,7 +20,8 @@
 //   collapsed): grid.y over rows, grid.x blocks over one row's vectors (enough blocks in all
 //   for ~2 per SM); each block reduces its row of the scale's x (BlockRowInvRms, C elements
 //   from L2; the rows-vec kernel issues its first gate / up vectors before that, so their
-//   round trip overlaps the reduction's), then computes act(s g) * (s u). Same three paths.
+//   round trip overlaps the reduction's, unless VLART_ROW_SCALE_EARLY_READS=0; see rope.cu),
+//   then computes act(s g) * (s u). Same three paths.
 // Numerics:  computed in f32, rounded once to out's dtype; every path evaluates the same
 //            expressions (Combine, Activate<kAct>), so the paths agree bit for bit.
 //            GatedActivation: act(gate) in f32, times up in f32, one rounding at the store.
