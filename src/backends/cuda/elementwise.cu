@@ -432,6 +432,7 @@ ElementwisePath LaunchGatedActivationRms(ActKind act, const StridedArg& gate,
                                                                  (kTargetBlocks + rows - 1) / rows));
   const dim3 grid(static_cast<unsigned int>(per_row),
                   static_cast<unsigned int>(std::min<int64_t>(rows, kMaxGridY)));
+  static const bool early = EnvSwitchOn("VLART_ROW_SCALE_EARLY_READS");  // A/B runs (see rope.cu)
   if (path == ElementwisePath::kStrided) {
     GatedRmsStridedKernel<<<grid, threads, 0, stream>>>(act, gate, up, out, rms, rows, cols);
   } else {
@@ -441,7 +442,6 @@ ElementwisePath LaunchGatedActivationRms(ActKind act, const StridedArg& gate,
       WithAct(act, [&](auto k) {
         constexpr ActKind kAct = decltype(k)::value;
         auto* kernel = vec == 1 ? GatedRmsRowsKernel<kAct, T, 1> : GatedRmsRowsKernel<kAct, T, kVec>;
-        static const bool early = EnvSwitchOn("VLART_ROW_SCALE_EARLY_READS");  // A/B runs
         LaunchPdl(kernel, grid, dim3(threads), 0, stream, 1, gate, up, out, rms, rows, vecs, early);
       });
     });

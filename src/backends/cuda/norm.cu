@@ -279,6 +279,26 @@ __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, fl
 // MulAdd's one f32 FMA, stores it rounded to T back into x and squares the rounded value, so
 // the result is bit-identical to MulAddRowsKernel followed by this kernel without kResidual
 // (y and gate are not read then).
+// kResidual: AdaRmsNormVecKernel's residual at columns c..c+kW of the block's row, on x's
+// loaded values v: x + y·gate (MulAdd's one f32 FMA), stored rounded to T back into x, and v
+// becomes the stored values, so the norm squares exactly what MulAdd would have left in x.
+// Without kResidual it does nothing.
+template <typename T, bool kResidual>
+__device__ __forceinline__ void AdaResidualInPlace(T* xr, const StridedArg& y, const StridedArg& gate,
+                                                   int64_t c, float (&v)[kVecWidth<T>]) {
+  if constexpr (kResidual) {
+    constexpr int kW = kVecWidth<T>;
+    float a[kW], g[kW];
+    LoadVec(static_cast<const T*>(y.data) + RowOffsetOf(y, blockIdx.x) + c, a);
+    LoadVec(static_cast<const T*>(gate.data) + RowOffsetOf(gate, blockIdx.x) + c, g);
+#pragma unroll
+    for (int i = 0; i < kW; ++i) v[i] = __fmaf_rn(a[i], g[i], v[i]);
+    StoreVec(xr + c, v);
+#pragma unroll
+    for (int i = 0; i < kW; ++i) v[i] = ToFloat(FromFloat<T>(v[i]));  // the stored values
+  }
+}
+
 template <typename T, bool kResidual, bool kOneVec>
 __global__ void AdaRmsNormVecKernel(StridedArg x, StridedArg y, StridedArg gate, StridedArg scale,
                                     StridedArg shift, float eps, StridedArg out) {
@@ -305,16 +325,7 @@ __global__ void AdaRmsNormVecKernel(StridedArg x, StridedArg y, StridedArg gate,
       LoadVec(xr + c, v);
       LoadVec(sr + c, g);
       LoadVec(hr + c, b);
-      if constexpr (kResidual) {
-        float a[kW], gt[kW];
-        LoadVec(static_cast<const T*>(y.data) + RowOffsetOf(y, blockIdx.x) + c, a);
-        LoadVec(static_cast<const T*>(gate.data) + RowOffsetOf(gate, blockIdx.x) + c, gt);
-#pragma unroll
-        for (int i = 0; i < kW; ++i) v[i] = __fmaf_rn(a[i], gt[i], v[i]);
-        StoreVec(xr + c, v);
-#pragma unroll
-        for (int i = 0; i < kW; ++i) v[i] = ToFloat(FromFloat<T>(v[i]));  // the stored values
-      }
+      AdaResidualInPlace<T, kResidual>(xr, y, gate, c, v);
 #pragma unroll
       for (int i = 0; i < kW; ++i) acc += v[i] * v[i];
     }
@@ -332,16 +343,7 @@ __global__ void AdaRmsNormVecKernel(StridedArg x, StridedArg y, StridedArg gate,
   for (int64_t c = threadIdx.x * kW; c < width; c += step) {
     float v[kW];
     LoadVec(xr + c, v);
-    if constexpr (kResidual) {
-      float a[kW], g[kW];
-      LoadVec(static_cast<const T*>(y.data) + RowOffsetOf(y, blockIdx.x) + c, a);
-      LoadVec(static_cast<const T*>(gate.data) + RowOffsetOf(gate, blockIdx.x) + c, g);
-#pragma unroll
-      for (int i = 0; i < kW; ++i) v[i] = __fmaf_rn(a[i], g[i], v[i]);
-      StoreVec(xr + c, v);
-#pragma unroll
-      for (int i = 0; i < kW; ++i) v[i] = ToFloat(FromFloat<T>(v[i]));  // the stored values
-    }
+    AdaResidualInPlace<T, kResidual>(xr, y, gate, c, v);
 #pragma unroll
     for (int i = 0; i < kW; ++i) acc += v[i] * v[i];
   }
