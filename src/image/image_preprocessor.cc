@@ -5,6 +5,7 @@
 
 #include "image/image_preprocessor.h"
 
+#include <cstring>
 #include <optional>
 
 #include "core/check.h"
@@ -104,6 +105,23 @@ const ImagePreprocessor::Plan& ImagePreprocessor::PlanFor(int in_height, int in_
 }
 
 void ImagePreprocessor::RunPlane(const ImageView& rgb, int channel, int worker, float* out) {
+  Run(rgb, channel, worker, out);
+}
+
+void ImagePreprocessor::RunPlaneBytes(const ImageView& rgb, int channel, int worker, uint8_t* out) {
+  Run(rgb, channel, worker, out);
+}
+
+void ImagePreprocessor::EmitRow(const uint8_t* row, int channel, size_t n, float* out) const {
+  normalizer_.Run(row, channel, n, out);
+}
+
+void ImagePreprocessor::EmitRow(const uint8_t* row, int, size_t n, uint8_t* out) const {
+  std::memcpy(out, row, n);
+}
+
+template <typename Out>
+void ImagePreprocessor::Run(const ImageView& rgb, int channel, int worker, Out* out) {
   VLART_CHECK(rgb.channels == 3 && channel >= 0 && channel < 3, "RunPlane: channel {} of {}",
               channel, rgb.channels);
   VLART_CHECK(worker >= 0 && worker < static_cast<int>(scratch_.size()),
@@ -117,17 +135,19 @@ void ImagePreprocessor::RunPlane(const ImageView& rgb, int channel, int worker, 
   }
 }
 
-void ImagePreprocessor::RunCopy(const ImageView& rgb, int channel, Scratch& s, float* out) const {
+template <typename Out>
+void ImagePreprocessor::RunCopy(const ImageView& rgb, int channel, Scratch& s, Out* out) const {
   const size_t w = static_cast<size_t>(rgb.width);
   uint8_t* row = Grow(s.row, w);
   for (int y = 0; y < rgb.height; ++y) {
     ExtractChannel(rgb.data + y * w * 3, w, channel, row, simd_);
-    normalizer_.Run(row, channel, w, out + y * w);
+    EmitRow(row, channel, w, out + y * w);
   }
 }
 
+template <typename Out>
 void ImagePreprocessor::RunPlanar(const Plan& plan, const ImageView& rgb, int channel, Scratch& s,
-                                  float* out) const {
+                                  Out* out) const {
   const size_t in_w = static_cast<size_t>(rgb.width);
   const size_t ow = static_cast<size_t>(out_width_);
   // The byte plane the vertical pass (or the output) reads: [rows, stride].
@@ -167,15 +187,16 @@ void ImagePreprocessor::RunPlanar(const Plan& plan, const ImageView& rgb, int ch
     for (int o = 0; o < ax.out_size; ++o) {
       ConvolveRow(plane, stride, ax.first[o], ax.count[o], &ax.weight[static_cast<size_t>(o) * ax.ksize],
                   ow, row, simd_);
-      normalizer_.Run(row, channel, ow, out + o * ow);
+      EmitRow(row, channel, ow, out + o * ow);
     }
   } else {
-    for (int y = 0; y < out_height_; ++y) normalizer_.Run(plane + y * stride, channel, ow, out + y * ow);
+    for (int y = 0; y < out_height_; ++y) EmitRow(plane + y * stride, channel, ow, out + y * ow);
   }
 }
 
+template <typename Out>
 void ImagePreprocessor::RunGeneric(const Plan& plan, const ImageView& rgb, int channel, Scratch& s,
-                                   float* out) const {
+                                   Out* out) const {
   if (!s.resampler || s.resampler->in_height() != plan.in_height ||
       s.resampler->in_width() != plan.in_width) {
     s.resampler.emplace(*plan.resampler);
@@ -187,7 +208,7 @@ void ImagePreprocessor::RunGeneric(const Plan& plan, const ImageView& rgb, int c
   uint8_t* row = Grow(s.row, ow);
   for (int y = 0; y < out_height_; ++y) {
     ExtractChannel(resized + y * ow * 3, ow, channel, row, simd_);
-    normalizer_.Run(row, channel, ow, out + y * ow);
+    EmitRow(row, channel, ow, out + y * ow);
   }
 }
 

@@ -4,7 +4,8 @@
 // model's float input planes: Pillow-exact resize + normalisation, one colour plane per
 // call, so the planes of a batch can run on several threads (core/worker_pool.h).
 //
-// RunPlane(rgb, c) writes plane c of exactly what the reference path gives:
+// RunPlane(rgb, c) writes plane c of exactly what the reference path gives (RunPlaneBytes
+// the same before the normalisation: the resized bytes):
 //   NormalizeClip / NormalizeOpenpi(Resampler::Run(rgb))      (or of rgb itself when the
 //   size already matches, as the processors and Pillow's copy do)
 // because channels never mix in either step: Pillow resamples each channel with the same
@@ -57,14 +58,27 @@ class ImagePreprocessor {
   // ([out_height, out_width] f32), using the scratch of `worker` (< the workers given
   // to Prepare). Calls with different workers may run concurrently.
   void RunPlane(const ImageView& rgb, int channel, int worker, float* out);
+  // The same plane before normalisation: the resized bytes ([out_height, out_width] u8),
+  // which a model normalises on its device (Backend::NormalizePixels with Value()'s table).
+  void RunPlaneBytes(const ImageView& rgb, int channel, int worker, uint8_t* out);
+  // The normalisation of byte v in `channel` (what RunPlane writes for it).
+  float Value(uint8_t v, int channel) const { return normalizer_.Value(v, channel); }
 
  private:
   struct Plan;
   struct Scratch;
   const Plan& PlanFor(int in_height, int in_width) const;
-  void RunCopy(const ImageView& rgb, int channel, Scratch& s, float* out) const;
-  void RunPlanar(const Plan& plan, const ImageView& rgb, int channel, Scratch& s, float* out) const;
-  void RunGeneric(const Plan& plan, const ImageView& rgb, int channel, Scratch& s, float* out) const;
+  // `Out`: float (normalised planes) or uint8_t (bytes); EmitRow writes one output row.
+  void EmitRow(const uint8_t* row, int channel, size_t n, float* out) const;
+  void EmitRow(const uint8_t* row, int channel, size_t n, uint8_t* out) const;
+  template <typename Out>
+  void Run(const ImageView& rgb, int channel, int worker, Out* out);
+  template <typename Out>
+  void RunCopy(const ImageView& rgb, int channel, Scratch& s, Out* out) const;
+  template <typename Out>
+  void RunPlanar(const Plan& plan, const ImageView& rgb, int channel, Scratch& s, Out* out) const;
+  template <typename Out>
+  void RunGeneric(const Plan& plan, const ImageView& rgb, int channel, Scratch& s, Out* out) const;
 
   int out_height_ = 0, out_width_ = 0;
   ResampleFilter filter_;

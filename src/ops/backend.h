@@ -143,6 +143,12 @@ class Backend {
   // out[n, :] = table[ids[n], :]. ids I32 [N] (caller guarantees 0 <= id < V),
   // table [V, D], out [N, D].
   virtual void Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) = 0;
+  // out[n, c, y, x] = table[c, pixels[n, y, x, c]] rounded to out's dtype: camera bytes to
+  // a model's normalised planes (the model's per-byte normalisation as a table), so a model
+  // can upload bytes instead of floats. pixels U8 [N, H, W, C], packed (contiguous) or
+  // planar (the Permute({0, 2, 3, 1}) of a contiguous [N, C, H, W]); table F32 [C, 256] and
+  // out [N, C, H, W] contiguous.
+  virtual void NormalizePixels(const Tensor& pixels, const Tensor& table, const Tensor& out) = 0;
 
   // ---- elementwise (same shapes; broadcast with Tensor::Broadcast, so inputs may have
   //      any strides, stride-0 innermost included; in place allowed) ------------------

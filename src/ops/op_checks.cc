@@ -185,6 +185,13 @@ void RequireDTypes(std::string_view op, std::string_view name, const Tensor& t,
               Desc(name, t), DTypeName(t.dtype), who, list);
 }
 
+bool PlanarPixels(const Tensor& t) {
+  if (t.ndim() != 4) return false;
+  const int64_t h = t.shape[1], w = t.shape[2], c = t.shape[3];
+  auto fits = [&](int d, int64_t stride) { return t.shape[d] <= 1 || t.stride[d] == stride; };
+  return fits(2, 1) && fits(1, w) && fits(3, h * w) && fits(0, c * h * w);
+}
+
 bool InnermostContiguous(const Tensor& t) {
   return t.ndim() == 0 || t.shape[-1] <= 1 || t.stride[t.ndim() - 1] == 1;
 }
@@ -259,6 +266,34 @@ void CheckEmbeddingArgs(Device device, const Tensor& ids, const Tensor& table, c
   CheckDim(kOp, "N", "ids", ids, ids.shape[0], "out", out, out.shape[0]);
   CheckDim(kOp, "D", "table", table, table.shape[1], "out", out, out.shape[1]);
   CheckNoAlias(kOp, "out", out, "table", table);
+}
+
+void CheckNormalizePixelsArgs(Device device, const Tensor& pixels, const Tensor& table,
+                              const Tensor& out) {
+  constexpr std::string_view kOp = "NormalizePixels";
+  CheckDefined(kOp, "pixels", pixels);
+  CheckDevice(kOp, "pixels", pixels, device);
+  CheckContiguous(kOp, "table", table, device);
+  CheckContiguous(kOp, "out", out, device);
+  VLART_CHECK(pixels.dtype == DType::kU8, "{}: {} has dtype {}, expected U8", kOp,
+              Desc("pixels", pixels), DTypeName(pixels.dtype));
+  VLART_CHECK(pixels.is_contiguous() || PlanarPixels(pixels),
+              "{}: {} must be packed (contiguous [N, H, W, C]) or planar (a contiguous [N, C, H, W] "
+              "permuted to [N, H, W, C]), got strides {}",
+              kOp, Desc("pixels", pixels), StridesString(pixels));
+  VLART_CHECK(table.dtype == DType::kF32, "{}: {} has dtype {}, expected F32", kOp,
+              Desc("table", table), DTypeName(table.dtype));
+  CheckFloat(kOp, "out", out);
+  CheckRank(kOp, "pixels", pixels, 4, "[N, H, W, C]");
+  CheckRank(kOp, "table", table, 2, "[C, 256]");
+  CheckRank(kOp, "out", out, 4, "[N, C, H, W]");
+  VLART_CHECK(table.shape[1] == 256, "{}: {} must be [C, 256] (one value per byte)", kOp,
+              Desc("table", table));
+  CheckDim(kOp, "N", "pixels", pixels, pixels.shape[0], "out", out, out.shape[0]);
+  CheckDim(kOp, "H", "pixels", pixels, pixels.shape[1], "out", out, out.shape[2]);
+  CheckDim(kOp, "W", "pixels", pixels, pixels.shape[2], "out", out, out.shape[3]);
+  CheckDim(kOp, "C", "pixels", pixels, pixels.shape[3], "out", out, out.shape[1]);
+  CheckDim(kOp, "C", "pixels", pixels, pixels.shape[3], "table", table, table.shape[0]);
 }
 
 // ---- elementwise -------------------------------------------------------------------------

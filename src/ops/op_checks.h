@@ -52,6 +52,11 @@ void CheckDownloadArgs(Device device, const Tensor& src, const Tensor& host_dst)
 void CheckCopyArgs(Device device, const Tensor& src, const Tensor& dst);
 void CheckFillArgs(Device device, const Tensor& dst);
 void CheckEmbeddingArgs(Device device, const Tensor& ids, const Tensor& table, const Tensor& out);
+void CheckNormalizePixelsArgs(Device device, const Tensor& pixels, const Tensor& table,
+                              const Tensor& out);
+// Whether pixels [N, H, W, C] is the Permute({0, 2, 3, 1}) of a contiguous [N, C, H, W]
+// (planar bytes; dims of size 1 may have any stride).
+bool PlanarPixels(const Tensor& pixels);
 
 // ---- elementwise (in place allowed) -------------------------------------------------
 // Add, Mul and Axpby: `op` names the op in messages.

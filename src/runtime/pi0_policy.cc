@@ -126,8 +126,11 @@ Result<std::unique_ptr<Policy>> Pi0Policy::Load(const fs::path& dir, const Polic
   // Side files first: a missing tokenizer or norm stats should not cost a weight load.
   VLART_ASSIGN_OR_RETURN(p->norm_stats_path_, FindPi0NormStats(dir));
   VLART_ASSIGN_OR_RETURN(NormStats stats, NormStats::Load(p->norm_stats_path_));
+  // Images go to the model as bytes, normalised by its first op on the device (the same
+  // planes, bit for bit); VLART_DEVICE_PIXELS=0 normalises on the host instead (A/B runs).
   VLART_ASSIGN_OR_RETURN(pi0::Pi0Transforms transforms,
-                         pi0::Pi0Transforms::Create(cfg, std::move(stats)));
+                         pi0::Pi0Transforms::Create(cfg, std::move(stats), /*worker_threads=*/-1,
+                                                    PolicyImageForm()));
   p->transforms_.emplace(std::move(transforms));
   VLART_ASSIGN_OR_RETURN(p->tokenizer_path_, FindPi0Tokenizer(dir, options.tokenizer));
   VLART_ASSIGN_OR_RETURN(SentencePieceTokenizer tok,

@@ -59,6 +59,10 @@ void ProfilingBackend::Fill(const Tensor& dst, float value) {
 void ProfilingBackend::Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) {
   VLART_PROFILED("Embedding", S(out), inner_->Embedding(ids, table, out));
 }
+void ProfilingBackend::NormalizePixels(const Tensor& pixels, const Tensor& table,
+                                       const Tensor& out) {
+  VLART_PROFILED("NormalizePixels", S(out), inner_->NormalizePixels(pixels, table, out));
+}
 void ProfilingBackend::Add(const Tensor& a, const Tensor& b, const Tensor& out) {
   VLART_PROFILED("Add", S(out), inner_->Add(a, b, out));
 }

@@ -53,7 +53,11 @@ Result<std::unique_ptr<Policy>> XvlaPolicy::Load(const std::filesystem::path& di
     p->backend_ = std::move(profiler);
   }
   VLART_ASSIGN_OR_RETURN(p->model_, xvla::XvlaModel::Load(cfg, *p->source_, *p->backend_));
-  VLART_ASSIGN_OR_RETURN(xvla::XvlaProcessor processor, xvla::XvlaProcessor::Load(dir, cfg));
+  // Images go to the model as resized bytes, normalised on the device (the same planes, bit
+  // for bit); VLART_DEVICE_PIXELS=0 normalises on the host instead (A/B runs).
+  VLART_ASSIGN_OR_RETURN(xvla::XvlaProcessor processor,
+                         xvla::XvlaProcessor::Load(dir, cfg, /*worker_threads=*/-1,
+                                                   PolicyImageForm()));
   p->processor_ = std::make_unique<xvla::XvlaProcessor>(std::move(processor));
   return std::unique_ptr<Policy>(std::move(p));
 }

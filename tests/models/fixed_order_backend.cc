@@ -39,6 +39,9 @@ class FixedOrderBackend : public Backend {
   void Copy(const Tensor& s, const Tensor& d) override { cpu_->Copy(s, d); }
   void Fill(const Tensor& d, float v) override { cpu_->Fill(d, v); }
   void Embedding(const Tensor& i, const Tensor& t, const Tensor& o) override { cpu_->Embedding(i, t, o); }
+  void NormalizePixels(const Tensor& p, const Tensor& t, const Tensor& o) override {
+    cpu_->NormalizePixels(p, t, o);
+  }
   void Add(const Tensor& a, const Tensor& b, const Tensor& o) override { cpu_->Add(a, b, o); }
   void Mul(const Tensor& a, const Tensor& b, const Tensor& o) override { cpu_->Mul(a, b, o); }
   void Axpby(float al, const Tensor& x, float be, const Tensor& y, const Tensor& o) override {

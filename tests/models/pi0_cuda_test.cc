@@ -256,6 +256,29 @@ TEST_P(Pi0Cuda, GraphReplayIsBitIdenticalToEager) {
   }
 }
 
+// Images as bytes (Pi0Inputs::pixels) are normalised by the first op on the device into the
+// planes the host would upload, bit for bit, so x0 is bit-identical to the planes' run (both
+// modes; the host path rounds its F32 planes to bf16 in Upload, the device after the lookup).
+TEST_P(Pi0Cuda, PixelBytesGiveThePlanesActionsBits) {
+  if (!CudaDeviceAvailable()) GTEST_SKIP() << "no CUDA device";
+  Pi0Tiny t = LoadPi0Tiny(GetParam());
+  const pi0::Pi0Inputs planes = testing::GoldenModelInputs(t);
+  const pi0::Pi0Inputs bytes = testing::GoldenPixelInputs(t);
+  for (DType dt : {DType::kF32, DType::kBF16}) {
+    auto be = Cuda(dt);
+    ASSERT_TRUE(be);
+    auto model = pi0::Pi0Model::Load(t.cfg, *t.source, *be);
+    ASSERT_TRUE(model.ok()) << model.status().message();
+    auto from_planes = (*model)->Run(planes);
+    auto from_bytes = (*model)->Run(bytes);
+    ASSERT_TRUE(from_planes.ok()) << from_planes.status().message();
+    ASSERT_TRUE(from_bytes.ok()) << from_bytes.status().message();
+    EXPECT_TRUE(testing::BitEqual(from_planes->x0, from_bytes->x0))
+        << GetParam() << " " << DTypeName(dt) << ": max |diff| "
+        << testing::MaxAbsDiff(from_planes->x0, from_bytes->x0);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Tiny, Pi0Cuda, ::testing::Values("pi0_tiny", "pi05_tiny"),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 

@@ -15,6 +15,11 @@
 // fresh model's, and the rebuild counters move exactly when (and for the samples whose)
 // pattern, or the ids, changed. A refused call uploads nothing and leaves the counters
 // alone.
+//
+// Also the images as bytes (Pi0Pixels): the model normalises Pi0Inputs::pixels on the device
+// (Backend::NormalizePixels) into the bits of openpi's own image inputs (the goldens'
+// inputs.image*, made by openpi from the same raw bytes), so x0 is bit-identical to the
+// planes' run; the transforms' kPixels form hands over exactly the (resized) bytes.
 
 #include <gtest/gtest.h>
 
@@ -123,7 +128,7 @@ TEST_F(Pi0BadModelInputs, UploadIntoAPlanThatDoesNotFit) {
   ExpectError(model_->Upload(**plan, other), "sample 0 view 2 is present but the plan does not encode it");
   other = Good();
   other.steps = 5;
-  ExpectError(model_->Upload(**plan, other), "steps into a plan for");
+  ExpectError(model_->Upload(**plan, other), "5 steps / images into a plan for 2 / 10 / images");
 }
 
 // ---- Upload reuse ---------------------------------------------------------------------
@@ -575,6 +580,118 @@ TEST(Pi0Transforms, FinishChecksItsInputs) {
               "pi0 outputs 'x0': expected F32[B, 50, 32]");
   ExpectError(tf->Finish(HostTensor(DType::kF32, {2, 50, 32}), HostTensor(DType::kF64, {2, 8})),
               "pi0 outputs 'state': expected F64[2, 32]");
+}
+
+
+// ---- images as bytes ----------------------------------------------------------------------
+
+class Pi0Pixels : public ::testing::TestWithParam<const char*> {};
+INSTANTIATE_TEST_SUITE_P(Tiny, Pi0Pixels, ::testing::Values("pi0_tiny", "pi05_tiny"));
+
+// The op with openpi's per-byte table gives openpi's image inputs bit for bit, and the
+// model run from bytes gives the planes' x0 bit for bit (the reference layout encodes the
+// zero view too, so all three views' normalisation reaches x0).
+TEST_P(Pi0Pixels, BytesGiveOpenpisImageInputsAndTheSameActions) {
+  Pi0Tiny t = LoadPi0Tiny(GetParam());
+  const pi0::Pi0Inputs planes = testing::GoldenModelInputs(t);
+  const pi0::Pi0Inputs bytes = testing::GoldenPixelInputs(t);
+  auto be = CreateCpuBackend();
+  HostTensor table(DType::kF32, {3, 256});
+  for (int c = 0; c < 3; ++c) {
+    for (int v = 0; v < 256; ++v) table.data<float>()[c * 256 + v] = OpenpiPixelValue(static_cast<uint8_t>(v));
+  }
+  const int64_t b = planes.images.shape()[0], s = planes.images.shape()[3];
+  for (int view = 0; view < 3; ++view) {
+    const HostTensor golden = t.golden->F32("inputs.image" + std::to_string(view));  // [B, 3, S, S]
+    for (int64_t i = 0; i < b; ++i) {
+      HostTensor out(DType::kF32, {1, 3, s, s});
+      be->NormalizePixels(bytes.pixels.view().Select(0, i).Select(0, view).Reshape({1, s, s, 3}),
+                          table.view(), out.view());
+      EXPECT_EQ(0, std::memcmp(out.data<float>(), golden.data<float>() + i * 3 * s * s, out.nbytes()))
+          << "view " << view << " sample " << i;
+    }
+  }
+  for (const pi0::Pi0ModelOptions& options : {pi0::Pi0ModelOptions{}, pi0::Pi0ModelOptions::Reference()}) {
+    auto model = pi0::Pi0Model::Load(t.cfg, *t.source, *be, options);
+    ASSERT_TRUE(model.ok()) << model.status().message();
+    auto from_planes = (*model)->Run(planes);
+    auto from_bytes = (*model)->Run(bytes);
+    ASSERT_TRUE(from_planes.ok()) << from_planes.status().message();
+    ASSERT_TRUE(from_bytes.ok()) << from_bytes.status().message();
+    EXPECT_TRUE(testing::BitEqual(from_planes->x0, from_bytes->x0))
+        << "max |diff| " << testing::MaxAbsDiff(from_planes->x0, from_bytes->x0);
+  }
+}
+
+TEST_P(Pi0Pixels, BadByteInputsAreClearErrors) {
+  Pi0Tiny t = LoadPi0Tiny(GetParam());
+  auto be = CreateCpuBackend();
+  auto model = pi0::Pi0Model::Load(t.cfg, *t.source, *be);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  pi0::Pi0Inputs in = testing::GoldenPixelInputs(t);
+  in.images = HostTensor(DType::kF32, {2, 3, 3, 56, 56});
+  ExpectError((*model)->Run(in), "pi0 inputs: expected either 'images' (F32 planes) or 'pixels' (U8 bytes), got both");
+  in = testing::GoldenPixelInputs(t);
+  in.pixels = HostTensor(DType::kU8, {2, 3, 3, 56, 56});  // planar, not packed
+  ExpectError((*model)->Run(in), "pi0 input 'pixels': expected U8[2, 3, 56, 56, 3], got U8[2, 3, 3, 56, 56]");
+  in.pixels = HostTensor(DType::kF32, {2, 3, 56, 56, 3});
+  ExpectError((*model)->Run(in), "pi0 input 'pixels': expected U8[2, 3, 56, 56, 3], got F32[2, 3, 56, 56, 3]");
+  // A plan made for bytes refuses planes and the other way round.
+  const pi0::Pi0Inputs bytes = testing::GoldenPixelInputs(t);
+  auto plan = (*model)->GetPlan((*model)->MakePlanKey(bytes));
+  ASSERT_TRUE(plan.ok());
+  ExpectError((*model)->Upload(**plan, testing::GoldenModelInputs(t)),
+              "steps / images into a plan for 2 / 10 / pixels");
+  EXPECT_TRUE((*model)->Upload(**plan, bytes).ok());
+}
+
+// kPixels: the (resized) bytes of each view, zeros in the masked slot, no planes; normalised
+// on the host they are kPlanes' planes bit for bit. A second call into the same buffers
+// (reuse) with other pictures gives their bytes.
+TEST_P(Pi0Pixels, TransformsHandOverTheBytes) {
+  TransformFixture f = MakeFixture(GetParam());
+  auto planes_tf = pi0::Pi0Transforms::Create(f.t.cfg, f.stats);
+  auto bytes_tf = pi0::Pi0Transforms::Create(f.t.cfg, f.stats, -1, ImageForm::kPixels);
+  ASSERT_TRUE(planes_tf.ok() && bytes_tf.ok());
+  std::vector<pi0::LiberoObservation> obs = f.obs;
+  obs[1].wrist_image.height = 28;  // off size: resize_with_pad first
+  pi0::Pi0Prepared bytes;
+  for (int call = 0; call < 2; ++call) {
+    if (call == 1) std::swap(obs[0].image, obs[1].image);
+    auto planes = planes_tf->Prepare(obs, ByteTokenizer());
+    ASSERT_TRUE(planes.ok()) << planes.status().message();
+    ASSERT_TRUE(bytes_tf->PrepareInto(obs, ByteTokenizer(), std::nullopt, &bytes).ok());
+    const pi0::Pi0Inputs& in = bytes.inputs;
+    EXPECT_EQ(in.images.data<void>(), nullptr);
+    ASSERT_EQ(in.pixels.dtype(), DType::kU8);
+    ASSERT_EQ(in.pixels.shape(), (Shape{2, 3, 56, 56, 3}));
+    const int64_t per_image = 56 * 56 * 3;
+    for (int64_t i = 0; i < 2; ++i) {
+      for (int64_t v = 0; v < 3; ++v) {
+        const uint8_t* got = in.pixels.data<uint8_t>() + (i * 3 + v) * per_image;
+        std::vector<uint8_t> want(per_image, 0);
+        if (v < 2) {
+          const ImageView& view = v == 0 ? obs[i].image : obs[i].wrist_image;
+          if (view.height == 56 && view.width == 56) {
+            want.assign(view.data, view.data + per_image);
+          } else {
+            auto resized = ResizeWithPad(view, 56, 56);
+            ASSERT_TRUE(resized.ok());
+            want = resized->rgb;
+          }
+        }
+        EXPECT_EQ(0, std::memcmp(got, want.data(), per_image)) << "call " << call << " sample " << i << " view " << v;
+        auto normalised = NormalizeOpenpi(ImageView{got, 56, 56, 3}, ChannelLayout::kCHW);
+        ASSERT_TRUE(normalised.ok());
+        EXPECT_EQ(0, std::memcmp(normalised->data<float>(),
+                                 planes->inputs.images.data<float>() + (i * 3 + v) * per_image,
+                                 normalised->nbytes()))
+            << "call " << call << " sample " << i << " view " << v;
+      }
+    }
+    EXPECT_TRUE(testing::BitEqual(in.tokens, planes->inputs.tokens));
+    EXPECT_TRUE(testing::BitEqual(in.state, planes->inputs.state));
+  }
 }
 
 }  // namespace

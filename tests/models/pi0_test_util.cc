@@ -65,6 +65,24 @@ pi0::Pi0Inputs GoldenModelInputs(const Pi0Tiny& t) {
   return in;
 }
 
+pi0::Pi0Inputs GoldenPixelInputs(const Pi0Tiny& t) {
+  pi0::Pi0Inputs in = GoldenModelInputs(t);
+  const int64_t b = in.images.shape()[0], v = in.images.shape()[1], s = in.images.shape()[3];
+  in.images = HostTensor();
+  in.pixels = HostTensor(DType::kU8, {b, v, s, s, 3});
+  std::memset(in.pixels.data<uint8_t>(), 0, in.pixels.nbytes());
+  const HostTensor image = GoldenRaw(t, "raw.image");       // U8 [B, S, S, 3]
+  const HostTensor wrist = GoldenRaw(t, "raw.wrist_image");  // U8 [B, S, S, 3]
+  const int64_t per_image = s * s * 3;
+  for (int64_t i = 0; i < b; ++i) {
+    std::memcpy(in.pixels.data<uint8_t>() + (i * v + 0) * per_image,
+                image.data<uint8_t>() + i * per_image, per_image);
+    std::memcpy(in.pixels.data<uint8_t>() + (i * v + 1) * per_image,
+                wrist.data<uint8_t>() + i * per_image, per_image);
+  }
+  return in;
+}
+
 RowPairs PrefixRowPairs(const pi0::Pi0Model::Plan& plan, const Pi0Tiny& t, bool all) {
   const HostTensor pad = t.golden->U8("prefix.pad_mask");
   const int64_t lp = pad.shape()[1];

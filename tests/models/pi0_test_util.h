@@ -42,6 +42,9 @@ HostTensor GoldenRaw(const Pi0Tiny& t, const std::string& name);
 
 // The model inputs openpi's sample_actions received (inputs.*, noise).
 pi0::Pi0Inputs GoldenModelInputs(const Pi0Tiny& t);
+// The same with the images as the raw bytes openpi normalised (Pi0Inputs::pixels): view 0 =
+// raw.image, view 1 = raw.wrist_image, view 2 = zeros (openpi's zeros_like(base), masked).
+pi0::Pi0Inputs GoldenPixelInputs(const Pi0Tiny& t);
 
 // Row pairs (ours, golden) per sample.
 using RowPairs = std::vector<std::vector<std::pair<int64_t, int64_t>>>;

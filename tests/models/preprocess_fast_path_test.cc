@@ -169,6 +169,59 @@ TEST(PreprocessFastPath, XvlaEqualsReferenceAcrossCallsAndThreads) {
   }
 }
 
+// ImageForm::kPixels: the resized bytes and the table of each byte's normalisation, which
+// give the reference planes bit for bit (images = table[c][byte]); everything else as the
+// planes' Prepare. Batches with resized, exact-size and absent views, reused buffers.
+TEST(PreprocessFastPath, XvlaBytesGiveTheReferencePlanes) {
+  const xvla::XvlaConfig cfg = xvla::XvlaFullConfig();
+  const std::span<const uint8_t> json = EmbeddedAsset("tokenizers/xvla_tiny/tokenizer.json");
+  Result<BpeTokenizer> tok = BpeTokenizer::FromJsonText(
+      std::string_view(reinterpret_cast<const char*>(json.data()), json.size()));
+  ASSERT_TRUE(tok.ok());
+  const xvla::XvlaProcessor bytes_proc(cfg, std::move(*tok), XvlaImageConfig(), 0,
+                                       ImageForm::kPixels);
+  const xvla::XvlaProcessor planes_proc = MakeXvlaProcessor(0);
+  std::vector<std::vector<Image>> views = {
+      {Demo("agentview.png"), Demo("wrist.png")},
+      {RandomImage(256, 256, 11), RandomImage(224, 224, 12), RandomImage(100, 90, 13)},
+  };
+  std::vector<double> proprio(20, 0.25);
+  const std::vector<std::vector<xvla::XvlaRequest>> calls = {
+      {{views[0], "open the drawer", proprio, 3}},
+      {{std::span<const Image>(views[1]), "", proprio, 3},
+       {std::span<const Image>(views[0]).first(1), "open the drawer", proprio, 3}},
+      {{views[0], "open the drawer", proprio, 3}},
+  };
+  const int64_t s = cfg.vision.image_size, v = cfg.num_views;
+  xvla::XvlaInputs reused;
+  for (size_t c = 0; c < calls.size(); ++c) {
+    SCOPED_TRACE(::testing::Message() << "call " << c);
+    ASSERT_TRUE(bytes_proc.PrepareInto(calls[c], 10, nullptr, 7, nullptr, &reused).ok());
+    Result<xvla::XvlaInputs> want = planes_proc.Prepare(calls[c], 10, nullptr, 7, nullptr);
+    ASSERT_TRUE(want.ok());
+    EXPECT_EQ(reused.images.data<void>(), nullptr);
+    const int64_t b = static_cast<int64_t>(calls[c].size());
+    ASSERT_EQ(reused.pixels.shape(), (Shape{b, v, 3, s, s}));
+    ASSERT_EQ(reused.pixel_table.shape(), (Shape{3, 256}));
+    for (int64_t k = 0; k < b * v; ++k) {
+      if (want->image_mask.data<uint8_t>()[k] == 0) continue;  // absent: never encoded
+      for (int64_t e = 0; e < 3 * s * s; ++e) {
+        const int64_t ch = e / (s * s);
+        const uint8_t byte = reused.pixels.data<uint8_t>()[k * 3 * s * s + e];
+        const float got = reused.pixel_table.data<float>()[ch * 256 + byte];
+        const float ref = want->images.data<float>()[k * 3 * s * s + e];
+        ASSERT_EQ(std::memcmp(&got, &ref, sizeof(float)), 0)
+            << "view slot " << k << " element " << e << ": byte " << int{byte} << " -> " << got
+            << ", reference " << ref;
+      }
+    }
+    ExpectBitEqual(reused.image_mask, want->image_mask, "image_mask");
+    ExpectBitEqual(reused.input_ids, want->input_ids, "input_ids");
+    ExpectBitEqual(reused.proprio, want->proprio, "proprio");
+    ExpectBitEqual(reused.noise, want->noise, "noise");
+  }
+}
+
 // ---- pi0 ----
 
 NormStats LiberoLikeStats() {

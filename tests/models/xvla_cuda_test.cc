@@ -159,5 +159,46 @@ TEST(XvlaCuda, GraphReplayIsBitIdenticalToEager) {
   }
 }
 
+// Bytes (XvlaInputs::pixels + pixel_table) normalised on the device give the actions of the
+// planes they stand for, bit for bit (f32 and bf16: both paths round table[c][byte] once to
+// the compute dtype). Random bytes and table over the golden inputs' present views.
+TEST(XvlaCuda, BytesGiveThePlanesActionsBitForBit) {
+  if (!CudaDeviceAvailable()) GTEST_SKIP() << "no CUDA device";
+  auto f = Load();
+  xvla::XvlaInputs bytes = Load()->inputs;
+  const Shape& shape = f->inputs.images.shape();  // [B, V, 3, S, S]
+  const int64_t plane = shape[3] * shape[4];
+  bytes.images = HostTensor();
+  bytes.pixels = HostTensor(DType::kU8, shape);
+  bytes.pixel_table = HostTensor(DType::kF32, {3, 256});
+  uint64_t state = 2024;
+  auto next = [&state] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<uint32_t>(state >> 32);
+  };
+  for (int64_t k = 0; k < 3 * 256; ++k) {
+    bytes.pixel_table.data<float>()[k] = static_cast<float>(next() % 4001) / 1000.0f - 2.0f;
+  }
+  for (int64_t k = 0; k < bytes.pixels.numel(); ++k) {
+    const auto byte = static_cast<uint8_t>(next() >> 24);
+    bytes.pixels.data<uint8_t>()[k] = byte;
+    f->inputs.images.data<float>()[k] =
+        bytes.pixel_table.data<float>()[((k / plane) % 3) * 256 + byte];
+  }
+  for (DType dt : {DType::kF32, DType::kBF16}) {
+    auto be = Cuda(dt);
+    ASSERT_TRUE(be);
+    auto model = xvla::XvlaModel::Load(f->cfg, *f->source, *be);
+    ASSERT_TRUE(model.ok());
+    auto from_planes = (*model)->Run(f->inputs);
+    auto from_bytes = (*model)->Run(bytes);
+    ASSERT_TRUE(from_planes.ok()) << from_planes.status().message();
+    ASSERT_TRUE(from_bytes.ok()) << from_bytes.status().message();
+    EXPECT_EQ(0, std::memcmp(from_planes->actions.view().data, from_bytes->actions.view().data,
+                             from_bytes->actions.nbytes()))
+        << DTypeName(dt);
+  }
+}
+
 }  // namespace
 }  // namespace vlart

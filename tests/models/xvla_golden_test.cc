@@ -235,6 +235,79 @@ TEST(XvlaGolden, UploadPacksThePresentViewsAndRepeatedCallsAreExact) {
       << n.message();
 }
 
+// The golden inputs with their present views as bytes: random pixels and a random per-byte
+// table, and the planes they stand for (table[c][byte]) as `images` for the comparison.
+struct ByteInputs {
+  xvla::XvlaInputs bytes, planes;
+};
+ByteInputs GoldenByteInputs(const GoldenFile& g, uint64_t seed) {
+  ByteInputs r{GoldenInputs(g), GoldenInputs(g)};
+  const Shape& shape = r.planes.images.shape();  // [B, V, 3, S, S]
+  const int64_t plane = shape[3] * shape[4];
+  r.bytes.images = HostTensor();
+  r.bytes.pixels = HostTensor(DType::kU8, shape);
+  r.bytes.pixel_table = HostTensor(DType::kF32, {3, 256});
+  uint64_t state = seed;
+  auto next = [&state] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<uint32_t>(state >> 32);
+  };
+  for (int64_t k = 0; k < 3 * 256; ++k) {
+    r.bytes.pixel_table.data<float>()[k] = static_cast<float>(next() % 4001) / 1000.0f - 2.0f;
+  }
+  for (int64_t k = 0; k < r.bytes.pixels.numel(); ++k) {
+    const auto byte = static_cast<uint8_t>(next() >> 24);
+    const int64_t c = (k / plane) % 3;
+    r.bytes.pixels.data<uint8_t>()[k] = byte;
+    r.planes.images.data<float>()[k] = r.bytes.pixel_table.data<float>()[c * 256 + byte];
+  }
+  return r;
+}
+
+// Bytes normalised by the model's first op give the planes' actions bit for bit, on a plan
+// of their own, call after call (the table is uploaded once per plan, again when it changes).
+TEST(XvlaGolden, BytesGiveThePlanesActionsBitForBit) {
+  const GoldenFile g(vlart::testing::TestDataPath("golden/xvla_tiny/golden.safetensors"));
+  Loaded l = LoadTiny();
+  auto be = CreateCpuBackend();
+  auto model = xvla::XvlaModel::Load(l.cfg, *l.source, *be);
+  ASSERT_TRUE(model.ok());
+  for (uint64_t seed : {11u, 12u, 11u}) {
+    const ByteInputs in = GoldenByteInputs(g, seed);
+    auto from_planes = (*model)->Run(in.planes);
+    auto from_bytes = (*model)->Run(in.bytes);
+    ASSERT_TRUE(from_planes.ok()) << from_planes.status().message();
+    ASSERT_TRUE(from_bytes.ok()) << from_bytes.status().message();
+    ASSERT_EQ(from_planes->actions.nbytes(), from_bytes->actions.nbytes());
+    EXPECT_EQ(0, std::memcmp(from_planes->actions.data<float>(), from_bytes->actions.data<float>(),
+                             from_bytes->actions.nbytes()))
+        << "seed " << seed;
+  }
+  // Bad byte inputs: clear errors.
+  ByteInputs bad = GoldenByteInputs(g, 13);
+  bad.bytes.images = CopyInputs(bad.planes).images;
+  auto both = (*model)->Run(bad.bytes);
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.status().message().find("X-VLA inputs: expected either 'images' (F32 planes) or "
+                                         "'pixels' (U8 bytes), got both"),
+            std::string::npos)
+      << both.status().message();
+  bad = GoldenByteInputs(g, 13);
+  bad.bytes.pixel_table = HostTensor(DType::kF32, {3, 255});
+  auto table = (*model)->Run(bad.bytes);
+  ASSERT_FALSE(table.ok());
+  EXPECT_NE(table.status().message().find("X-VLA input 'pixel_table': expected F32[3, 256], got F32[3, 255]"),
+            std::string::npos)
+      << table.status().message();
+  bad = GoldenByteInputs(g, 13);
+  bad.bytes.pixel_table.data<float>()[256 + 7] = std::numeric_limits<float>::infinity();
+  auto inf = (*model)->Run(bad.bytes);
+  ASSERT_FALSE(inf.ok());
+  EXPECT_NE(inf.status().message().find("X-VLA input 'pixel_table[1][7]': expected a finite value, got inf"),
+            std::string::npos)
+      << inf.status().message();
+}
+
 TEST(XvlaGolden, RejectsBadInputsWithClearErrors) {
   Loaded l = LoadTiny();
   auto be = CreateCpuBackend();

@@ -36,6 +36,7 @@ const std::map<std::string, std::string>& MethodSuites() {
       {"Copy", "CpuCopy"},
       {"Fill", "CpuFill"},
       {"Embedding", "CpuEmbedding"},
+      {"NormalizePixels", "CpuNormalizePixels"},
       {"Add", "CpuAdd"},
       {"Mul", "CpuMul"},
       {"Axpby", "CpuAxpby"},

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// cpu_memory_test.cc: identity, arenas, Upload/Download/Synchronize, Copy, Fill and
-// Embedding of the CPU reference backend. All of these are exact (copies and
-// round-to-nearest-even conversions), so every comparison is bitwise.
+// cpu_memory_test.cc: identity, arenas, Upload/Download/Synchronize, Copy, Fill, Embedding
+// and NormalizePixels of the CPU reference backend. All of these are exact (copies, lookups
+// and round-to-nearest-even conversions), so every comparison is bitwise.
 
 #include <gtest/gtest.h>
 
@@ -222,6 +222,40 @@ TEST(CpuEmbedding, GathersRows) {
                    fmt::format("row {} = table[{}]", i, picks[i]));
   }
   ExpectPaddingUntouched(out, "Embedding padding");
+}
+
+// Bytes [N, H, W, C] -> planes [N, C, H, W] through each channel's table, from packed bytes
+// and from planar ones ([N, C, H, W] permuted): every output is exactly its byte's table
+// entry (a table of random floats, so a wrong channel, a transposed index or an off-by-one
+// byte cannot match by accident).
+TEST(CpuNormalizePixels, LooksUpEachChannelsTable) {
+  for (const bool planar : {false, true}) {
+    for (const Shape& shape : {Shape{2, 5, 7, 3}, Shape{1, 4, 3, 1}, Shape{3, 2, 8, 4}}) {
+      const int64_t n = shape[0], h = shape[1], w = shape[2], c = shape[3];
+      HostTensor pixels(DType::kU8, planar ? Shape{n, c, h, w} : shape);
+      const HostTensor bytes = RandomIntegers({pixels.numel()}, 931, 0, 255);
+      for (int64_t i = 0; i < pixels.numel(); ++i) {
+        pixels.data<uint8_t>()[i] = static_cast<uint8_t>(bytes.data<float>()[i]);
+      }
+      const Tensor in = planar ? pixels.view().Permute({0, 2, 3, 1}) : pixels.view();
+      const HostTensor table = Random({c, 256}, 932, -3.0f, 3.0f);
+      HostTensor out(DType::kF32, {n, c, h, w});
+      Cpu().NormalizePixels(in, table.view(), out.view());
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t ch = 0; ch < c; ++ch) {
+          for (int64_t p = 0; p < h * w; ++p) {
+            const int64_t at = planar ? (i * c + ch) * h * w + p : (i * h * w + p) * c + ch;
+            const uint8_t byte = pixels.data<uint8_t>()[at];
+            const float want = table.data<float>()[ch * 256 + byte];
+            const float got = out.data<float>()[(i * c + ch) * h * w + p];
+            ASSERT_EQ(std::bit_cast<uint32_t>(got), std::bit_cast<uint32_t>(want))
+                << (planar ? "planar" : "packed") << " shape " << shape.ToString() << " n " << i
+                << " c " << ch << " pixel " << p;
+          }
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

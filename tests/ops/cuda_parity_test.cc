@@ -257,6 +257,49 @@ TEST_P(CopyParity, FillAndEmbeddingAreExact) {
   }
 }
 
+// A lookup and one rounding to the mode's dtype: exact. Packed bytes (pi0) and planar ones
+// (X-VLA). Shapes: two 224x224 views and a 3-view batch (vector paths), H*W not a multiple of
+// 8 and one channel (per-element path; planar vectors take any C); guard 3 leaves the output
+// 2- or 4-byte aligned only, which must also take the per-element path (the vector paths
+// store 16 bytes).
+TEST_P(CopyParity, NormalizePixelsIsExact) {
+  VLART_REQUIRE_CUDA();
+  const DType dt = ModeDType(GetParam());
+  Backend& cuda = CudaFor(GetParam());
+  auto arena = cuda.NewArena();
+  const uint64_t seed = TestSeed(210);
+  SCOPED_TRACE(SeedNote(seed));
+  struct Case {
+    Shape shape;  // [N, H, W, C]
+    int64_t guard;
+  };
+  for (const bool planar : {false, true}) {
+    for (const Case& c : {Case{{2, 224, 224, 3}, 64}, Case{{3, 4, 6, 3}, 64},
+                          Case{{1, 5, 7, 3}, 64}, Case{{2, 3, 8, 1}, 64}, Case{{1, 4, 8, 3}, 3}}) {
+      SCOPED_TRACE(std::string(planar ? "planar " : "packed ") + c.shape.ToString() + " guard " +
+                   std::to_string(c.guard));
+      const int64_t n = c.shape[0], h = c.shape[1], w = c.shape[2], ch = c.shape[3];
+      const Shape stored = planar ? Shape{n, ch, h, w} : c.shape;
+      HostTensor pixels(DType::kU8, stored);
+      uint64_t state = seed + static_cast<uint64_t>(pixels.numel());
+      for (int64_t i = 0; i < pixels.numel(); ++i) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        pixels.data<uint8_t>()[i] = static_cast<uint8_t>(state >> 56);
+      }
+      Tensor dev_pixels = arena->Allocate(stored, DType::kU8);
+      cuda.Upload(pixels.view(), dev_pixels);
+      const auto as_nhwc = [&](const Tensor& t) { return planar ? t.Permute({0, 2, 3, 1}) : t; };
+      Twin table = RandomTwin(cuda, *arena, Shape{ch, 256}, DType::kF32, seed + ch, -2.0f, 2.0f);
+      HostTensor want = CpuOut(Shape{n, ch, h, w});
+      CpuRef().NormalizePixels(as_nhwc(pixels.view()), table.h(), want.view());
+      RoundThrough(want, dt);
+      GuardedOutput out = MakeGuarded(cuda, *arena, Shape{n, ch, h, w}, dt, 0, c.guard);
+      cuda.NormalizePixels(as_nhwc(dev_pixels), table.dev, out.view);
+      ExpectClose(ReadGuarded(cuda, out, "NormalizePixels"), want, {0.0}, "NormalizePixels");
+    }
+  }
+}
+
 // ---- elementwise -------------------------------------------------------------------------------
 
 VLART_PARITY_SUITE(ElementwiseParity);

@@ -147,6 +147,27 @@ TEST_F(OpChecks, CopyRopeEmbeddingDomainLinear) {
                "DomainLinear: weight_table \\[5, 24\\] does not hold K\\*N = 4\\*7 = 28");
 }
 
+TEST_F(OpChecks, NormalizePixels) {
+  HostTensor pixels(DType::kU8, {1, 4, 5, 3});
+  const HostTensor table = Full({3, 256}, 0.0f);
+  HostTensor out(DType::kF32, {1, 3, 4, 5});
+  const HostTensor f32_pixels = Full({1, 4, 5, 3}, 0.0f);
+  EXPECT_DEATH(Cpu().NormalizePixels(f32_pixels.view(), table.view(), out.view()),
+               "NormalizePixels: pixels \\[1, 4, 5, 3\\] has dtype F32, expected U8");
+  const HostTensor short_table = Full({3, 255}, 0.0f);
+  EXPECT_DEATH(Cpu().NormalizePixels(pixels.view(), short_table.view(), out.view()),
+               "NormalizePixels: table \\[3, 255\\] must be \\[C, 256\\]");
+  HostTensor hwc_out(DType::kF32, {1, 4, 5, 3});
+  EXPECT_DEATH(Cpu().NormalizePixels(pixels.view(), table.view(), hwc_out.view()),
+               "NormalizePixels: pixels \\[1, 4, 5, 3\\] and out \\[1, 4, 5, 3\\] disagree on H");
+  EXPECT_DEATH(Cpu().NormalizePixels(pixels.view(), table.view(), out.view().Transpose(2, 3)),
+               "NormalizePixels: out \\[1, 3, 5, 4\\] must be contiguous");
+  HostTensor wide(DType::kU8, {1, 4, 6, 3});
+  EXPECT_DEATH(Cpu().NormalizePixels(wide.view().Slice(2, 0, 5), table.view(), out.view()),
+               "NormalizePixels: pixels \\[1, 4, 5, 3\\] must be packed \\(contiguous \\[N, H, W, C\\]\\) "
+               "or planar");
+}
+
 TEST(OpChecksHelpers, NonOverlappingOutputsAndConvSizes) {
   EXPECT_EQ(Conv2dOutputSize(224, 7, Conv2dParams{4, 3, 1}), 56);
   EXPECT_EQ(Conv2dOutputSize(56, 3, Conv2dParams{2, 1, 1}), 28);

@@ -38,6 +38,9 @@ class CpuBackend final : public Backend {
   void Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) override {
     cpu::Embedding(ids, table, out);
   }
+  void NormalizePixels(const Tensor& pixels, const Tensor& table, const Tensor& out) override {
+    cpu::NormalizePixels(pixels, table, out);
+  }
 
   void Add(const Tensor& a, const Tensor& b, const Tensor& out) override { cpu::Add(a, b, out); }
   void Mul(const Tensor& a, const Tensor& b, const Tensor& out) override { cpu::Mul(a, b, out); }

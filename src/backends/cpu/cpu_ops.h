@@ -27,6 +27,7 @@ void Fill(const Tensor& dst, float value);
 
 // embedding.cc
 void Embedding(const Tensor& ids, const Tensor& table, const Tensor& out);
+void NormalizePixels(const Tensor& pixels, const Tensor& table, const Tensor& out);
 
 // elementwise.cc
 void Add(const Tensor& a, const Tensor& b, const Tensor& out);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// copy_op.cc: CudaBackend::Copy, Fill and Embedding: shared argument checks (ops/op_checks.h),
-// dim collapsing, launch (kernels in copy.cu).
+// copy_op.cc: CudaBackend::Copy, Fill, Embedding and NormalizePixels: shared argument checks
+// (ops/op_checks.h), dim collapsing, launch (kernels in copy.cu and pixels.cu).
 
 #include "backends/cuda/cuda_backend_impl.h"
 #include "backends/cuda/cuda_check.h"
@@ -40,6 +40,15 @@ void CudaBackend::Embedding(const Tensor& ids, const Tensor& table, const Tensor
   CheckEmbeddingArgs(Device::kCuda, ids, table, out);
   LaunchEmbedding(ids.data_as<const int32_t>(), ids.stride[0], ToArg(table), ToArg(out), stream_);
   AfterOp("Embedding");
+}
+
+void CudaBackend::NormalizePixels(const Tensor& pixels, const Tensor& table, const Tensor& out) {
+  BeginOp();
+  CheckNormalizePixelsArgs(Device::kCuda, pixels, table, out);
+  LaunchNormalizePixels(pixels.data_as<const uint8_t>(), !pixels.is_contiguous(),
+                        table.data_as<const float>(), out.data, out.dtype, pixels.shape[0],
+                        pixels.shape[3], pixels.shape[1] * pixels.shape[2], stream_);
+  AfterOp("NormalizePixels");
 }
 
 }  // namespace vlart::cuda

@@ -113,6 +113,7 @@ class CudaBackend final : public Backend {
   void Copy(const Tensor& src, const Tensor& dst) override;
   void Fill(const Tensor& dst, float value) override;
   void Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) override;
+  void NormalizePixels(const Tensor& pixels, const Tensor& table, const Tensor& out) override;
 
   void Add(const Tensor& a, const Tensor& b, const Tensor& out) override;
   void Mul(const Tensor& a, const Tensor& b, const Tensor& out) override;

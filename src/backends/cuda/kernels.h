@@ -53,6 +53,13 @@ void LaunchFill(const StridedArg& dst, float value, cudaStream_t stream);
 void LaunchEmbedding(const int32_t* ids, int64_t ids_stride, const StridedArg& table,
                      const StridedArg& out, cudaStream_t stream);
 
+// ---- pixels.cu ----------------------------------------------------------------------------
+// out[n, c, p] = table[c, byte(n, c, p)] rounded to out_dtype (F32 / F16 / BF16); pixels U8
+// packed [N, HW, C] or (`planar`) [N, C, HW], table F32 [C, 256], out [N, C, HW], contiguous.
+void LaunchNormalizePixels(const uint8_t* pixels, bool planar, const float* table, void* out,
+                           DType out_dtype, int64_t n, int64_t channels, int64_t hw,
+                           cudaStream_t stream);
+
 // ---- elementwise.cu -----------------------------------------------------------------------
 // Operands should already be collapsed jointly (CollapseDims). The launchers return the path
 // they took (Stats): kRowsVec when every operand has one dtype, a contiguous innermost dim,

@@ -4,23 +4,32 @@
 
 #include "models/common/view_upload.h"
 
+#include <cstdlib>
+
 #include "core/finite.h"
 
 namespace vlart {
 
+ImageForm PolicyImageForm() {
+  const char* v = std::getenv("VLART_DEVICE_PIXELS");
+  return v != nullptr && v[0] == '0' ? ImageForm::kPlanes : ImageForm::kPixels;
+}
+
 Status UploadEncodedViews(Backend& backend, const HostTensor& images,
                           std::span<const std::pair<int, int>> views, const Tensor& dst,
                           std::string_view model) {
-  const Shape& shape = images.shape();  // [B, V, 3, S, S]
+  const Shape& shape = images.shape();  // [B, V, 3, S, S] F32 or [B, V, S, S, 3] U8
   const int64_t nv = shape[1];
   const int64_t per_image = shape[2] * shape[3] * shape[4];
-  const float* pixels = images.data<float>();
-  for (const auto& [bi, vi] : views) {
-    const float* view = pixels + (bi * nv + vi) * per_image;
-    const int64_t bad = FirstNonFinite(view, per_image);
-    if (bad >= 0) {
-      return InvalidArgument("{} input 'images[{}][{}]': expected finite values, got {}", model, bi,
-                             vi, view[bad]);
+  if (images.dtype() == DType::kF32) {
+    const float* planes = images.data<float>();
+    for (const auto& [bi, vi] : views) {
+      const float* view = planes + (bi * nv + vi) * per_image;
+      const int64_t bad = FirstNonFinite(view, per_image);
+      if (bad >= 0) {
+        return InvalidArgument("{} input 'images[{}][{}]': expected finite values, got {}", model,
+                               bi, vi, view[bad]);
+      }
     }
   }
   const Tensor all_views = images.view().Reshape({shape[0] * nv, shape[2], shape[3], shape[4]});

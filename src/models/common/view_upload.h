@@ -3,11 +3,12 @@
 // view_upload.h: the image views a plan encodes, checked and uploaded straight from the
 // caller's tensor (pi0 and X-VLA share this step of their Upload).
 //
-// A plan encodes a subset of the (sample, view) slots of images [B, V, 3, S, S] (the
-// present or unmasked ones), packed in (b, v) order into its device tensor. Every value of
-// an encoded view must be finite; all views are checked before the first byte is uploaded,
-// so a refused call leaves the device untouched. Views that are neighbours in both tensors
-// go up as one upload (one run for the usual all-present batch).
+// A plan encodes a subset of the (sample, view) slots of images [B, V, ...] (the present or
+// unmasked ones), packed in (b, v) order into its device tensor. F32 views (normalised
+// planes) must be finite: all views are checked before the first byte is uploaded, so a
+// refused call leaves the device untouched; U8 views (packed pixel bytes) are always valid.
+// Views that are neighbours in both tensors go up as one upload (one run for the usual
+// all-present batch).
 #pragma once
 
 #include <span>
@@ -20,9 +21,18 @@
 
 namespace vlart {
 
-// images: host F32 [B, V, 3, S, S]; views: (b, v) of each encoded view, in order;
-// dst: device [views.size(), 3, S, S]. `model` names the model in errors ("pi0 input
-// 'images[b][v]': expected finite values, got nan").
+// The form a model's processor hands the images over in: normalised F32 planes, or the
+// (resized) bytes before the normalisation, which the model normalises on its device
+// (Backend::NormalizePixels), bit for bit into the same planes.
+enum class ImageForm { kPlanes, kPixels };
+// What the policies use: kPixels, unless VLART_DEVICE_PIXELS starts with '0' (the host
+// normalises, as before; for A/B runs).
+ImageForm PolicyImageForm();
+
+// images: host F32 [B, V, 3, S, S] (or U8 [B, V, S, S, 3] pixels); views: (b, v) of each
+// encoded view, in order; dst: device [views.size(), ...] of the same per-view shape.
+// `model` names the model in errors ("pi0 input 'images[b][v]': expected finite values,
+// got nan").
 Status UploadEncodedViews(Backend& backend, const HostTensor& images,
                           std::span<const std::pair<int, int>> views, const Tensor& dst,
                           std::string_view model);

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "image/normalize.h"
 #include "models/common/view_upload.h"
 #include "models/pi0/pi0_schedule.h"
 
@@ -36,6 +37,14 @@ Result<std::unique_ptr<Pi0Model>> Pi0Model::Load(const Pi0Config& cfg, const Wei
   m->weights_arena_ = backend.NewArena();
   VLART_TRY(LoadPi0Weights(m->cfg_, source, backend, *m->weights_arena_, m->dtype_,
                            options.fold_rms_norms, &m->w_));
+  HostTensor table(DType::kF32, {3, 256});
+  for (int c = 0; c < 3; ++c) {
+    for (int v = 0; v < 256; ++v) {
+      table.data<float>()[c * 256 + v] = OpenpiPixelValue(static_cast<uint8_t>(v));
+    }
+  }
+  m->pixel_table_ = m->weights_arena_->Allocate({3, 256}, DType::kF32);
+  backend.Upload(table.view(), m->pixel_table_);
   m->weights_arena_->Seal();  // read-only from here: kernels may load weights ahead
   return m;
 }
@@ -68,6 +77,7 @@ Pi0Model::Plan::Plan(const Pi0Model& model, const PlanKey& k) : key(k) {
 
   arena = be.NewArena();
   images = arena->Allocate({n, 3, s, s}, dtype);
+  if (k.pixels) pixels = arena->Allocate({n, s, s, 3}, DType::kU8);
   ids = arena->Allocate({b * l}, DType::kI32);
   positions = arena->Allocate({b, l}, DType::kI32);
   prefix_mask = arena->Allocate({b, l, l}, DType::kF32);
@@ -131,7 +141,15 @@ Status Pi0Model::Validate(const Pi0Inputs& in) const {
                            DTypeName(in.image_mask.dtype()), in.image_mask.shape().ToString());
   }
   const int64_t b = in.image_mask.shape()[0];
-  VLART_TRY(CheckTensor(in.images, "images", DType::kF32, {b, v, 3, s, s}));
+  if (in.pixels.data<void>() != nullptr) {
+    if (in.images.data<void>() != nullptr) {
+      return InvalidArgument(
+          "pi0 inputs: expected either 'images' (F32 planes) or 'pixels' (U8 bytes), got both");
+    }
+    VLART_TRY(CheckTensor(in.pixels, "pixels", DType::kU8, {b, v, s, s, 3}));
+  } else {
+    VLART_TRY(CheckTensor(in.images, "images", DType::kF32, {b, v, 3, s, s}));
+  }
   VLART_TRY(CheckTensor(in.tokens, "tokens", DType::kI32, {b, lt}));
   VLART_TRY(CheckTensor(in.token_mask, "token_mask", DType::kU8, {b, lt}));
   VLART_TRY(CheckTensor(in.state, "state", DType::kF64, {b, a}));
@@ -179,6 +197,7 @@ Pi0Model::PlanKey Pi0Model::MakePlanKey(const Pi0Inputs& in) const {
   PlanKey key;
   key.batch = static_cast<int>(b);
   key.steps = in.steps;
+  key.pixels = in.pixels.data<void>() != nullptr;
   key.encoded.resize(b * v);
   int64_t longest = 0;
   for (int64_t i = 0; i < b; ++i) {
@@ -266,9 +285,12 @@ Status Pi0Model::Upload(Plan& plan, const Pi0Inputs& in) {
   const int64_t lt = cfg_.max_token_len;
   const int64_t l = key.prefix_len;
   const int64_t a = cfg_.action_dim;
-  if (in.image_mask.shape()[0] != b || in.steps != key.steps) {
-    return InvalidArgument("pi0 upload: inputs of batch {} / {} steps into a plan for {} / {}",
-                           in.image_mask.shape()[0], in.steps, b, key.steps);
+  if (in.image_mask.shape()[0] != b || in.steps != key.steps ||
+      (in.pixels.data<void>() != nullptr) != key.pixels) {
+    return InvalidArgument(
+        "pi0 upload: inputs of batch {} / {} steps / {} into a plan for {} / {} / {}",
+        in.image_mask.shape()[0], in.steps, in.pixels.data<void>() != nullptr ? "pixels" : "images",
+        b, key.steps, key.pixels ? "pixels" : "images");
   }
   const uint8_t* imask = in.image_mask.data<uint8_t>();
   const uint8_t* tmask = in.token_mask.data<uint8_t>();
@@ -327,8 +349,12 @@ Status Pi0Model::Upload(Plan& plan, const Pi0Inputs& in) {
   }
 
   // Encoded images: finite (openpi would propagate NaN; we refuse it), then uploaded
-  // straight from the caller's tensor.
-  VLART_TRY(UploadEncodedViews(be_, in.images, plan.encoded_views, plan.images, "pi0"));
+  // straight from the caller's tensor; or their bytes, normalised by the forward.
+  if (key.pixels) {
+    VLART_TRY(UploadEncodedViews(be_, in.pixels, plan.encoded_views, plan.pixels, "pi0"));
+  } else {
+    VLART_TRY(UploadEncodedViews(be_, in.images, plan.encoded_views, plan.images, "pi0"));
+  }
 
   if (!host.ids_uploaded ||
       std::memcmp(host.ids.data<int32_t>(), host.call_ids.data(), b * l * sizeof(int32_t)) != 0) {
@@ -378,6 +404,7 @@ void Pi0Model::Forward(Plan& p) {
   const Tracer& trace = tracer_;
 
   Stage("vision");
+  if (p.key.pixels) be_.NormalizePixels(p.pixels, pixel_table_, p.images);
   p.siglip->Forward(p.images, p.image_tokens, trace);
 
   // [image tokens ; embed(ids) * sqrt(W)] (the table is pre-scaled): gather every row,

@@ -26,6 +26,12 @@
 // straight to the device (one upload per run of consecutive encoded views). The device
 // holds the same bytes either way.
 //
+// Images come in one of two forms (Pi0Inputs): `images`, the F32 planes openpi's
+// transforms make, or `pixels`, the packed RGB bytes before them. Bytes are a quarter of the
+// floats to upload and need no host pass: the forward's first op normalises them on the
+// device (Backend::NormalizePixels with openpi's float32(v) / 255 * 2 - 1 as a per-byte
+// table), into the same planes, bit for bit (tests/models/pi0_pixels_test.cc).
+//
 // Exact shortcuts (Pi0ModelOptions, each switchable; all on by default; the tests
 // compare each against the reference layout on the CPU backend):
 //   skip_masked_images  image views whose mask is false are not encoded and their
@@ -77,8 +83,11 @@ namespace vlart::pi0 {
 inline constexpr float kMaskNegative = -2.3819763e38f;
 
 // What sample_actions receives (after openpi's input transforms, pi0_transforms.h).
+// Exactly one of `images` and `pixels` holds data.
 struct Pi0Inputs {
   HostTensor images;      // F32 [B, V, 3, S, S] NCHW in [-1, 1] (masked views: anything finite)
+  HostTensor pixels;      // U8  [B, V, S, S, 3] packed RGB bytes, or instead of `images`:
+                          //     images = float32(pixels) / 255 * 2 - 1, as NCHW planes
   HostTensor image_mask;  // U8  [B, V]  1 = view present
   HostTensor tokens;      // I32 [B, L]  prompt ids, L = max_token_len (0 on padding)
   HostTensor token_mask;  // U8  [B, L]  1 = real token
@@ -127,6 +136,7 @@ class Pi0Model {
     std::vector<uint8_t> encoded;  // [B * V] 1 = the view is encoded and placed in the prefix
     int prefix_len = 0;            // prefix rows after the shortcuts
     int steps = 0;
+    bool pixels = false;           // images arrive as bytes (Pi0Inputs::pixels)
     auto operator<=>(const PlanKey&) const = default;
   };
   class Plan;
@@ -154,6 +164,7 @@ class Pi0Model {
   DType dtype_;
   std::unique_ptr<Arena> weights_arena_;
   Pi0Weights w_;
+  Tensor pixel_table_;  // F32 [3, 256] openpi's float32(v) / 255 * 2 - 1 of every byte v
   std::map<PlanKey, std::unique_ptr<Plan>> plans_;
   Tracer tracer_;
   std::function<void(std::string_view)> stage_hook_;
@@ -197,6 +208,7 @@ class Pi0Model::Plan {
   float dt = 0.0f;      // openpi's float32 dt
   // inputs
   Tensor images;        // [N, 3, S, S] compute dtype, N = encoded views
+  Tensor pixels;        // U8 [N, S, S, 3] when key.pixels (normalised into `images`)
   Tensor ids;           // I32 [B * L]
   Tensor positions;     // I32 [B, L]
   Tensor prefix_mask;   // F32 [B, L, L]

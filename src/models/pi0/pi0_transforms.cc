@@ -108,8 +108,9 @@ struct Pi0Transforms::Fast {
   std::vector<uint8_t> last_mask;
 };
 
-Pi0Transforms::Pi0Transforms(const Pi0Config& cfg, NormStats stats, int worker_threads)
-    : cfg_(cfg), stats_(std::move(stats)) {
+Pi0Transforms::Pi0Transforms(const Pi0Config& cfg, NormStats stats, int worker_threads,
+                             ImageForm image_form)
+    : cfg_(cfg), stats_(std::move(stats)), image_form_(image_form) {
   fast_ = std::make_unique<Fast>(cfg_.vision.image_size, worker_threads);
 }
 
@@ -118,7 +119,7 @@ Pi0Transforms::Pi0Transforms(Pi0Transforms&&) noexcept = default;
 Pi0Transforms& Pi0Transforms::operator=(Pi0Transforms&&) noexcept = default;
 
 Result<Pi0Transforms> Pi0Transforms::Create(const Pi0Config& cfg, NormStats stats,
-                                            int worker_threads) {
+                                            int worker_threads, ImageForm image_form) {
   const NormMode mode = cfg.transforms.norm;
   for (const char* key : {"state", "actions"}) {
     VLART_ASSIGN_OR_RETURN(const StatVectors v, Vectors(stats, key, mode));
@@ -138,7 +139,7 @@ Result<Pi0Transforms> Pi0Transforms::Create(const Pi0Config& cfg, NormStats stat
     return InvalidArgument("{}: norm stats 'state': expected q01/q99 of {} values, got {}",
                            stats.label, state->mean.size(), state->q01->size());
   }
-  return Pi0Transforms(cfg, std::move(stats), worker_threads);
+  return Pi0Transforms(cfg, std::move(stats), worker_threads, image_form);
 }
 
 Result<std::vector<double>> Pi0Transforms::NormalizeState(std::span<const double> x) const {
@@ -238,7 +239,13 @@ Status Pi0Transforms::PrepareInto(std::span<const LiberoObservation> batch,
   }
   Pi0Inputs& in = out->inputs;
   out->notices.clear();
-  if (EnsureHostTensor(in.images, DType::kF32, {b, nv, 3, s, s})) fast.last_images = nullptr;
+  const bool pixels = image_form_ == ImageForm::kPixels;
+  HostTensor& image_buffer = pixels ? in.pixels : in.images;
+  (pixels ? in.images : in.pixels) = HostTensor();  // exactly one form holds data
+  if (pixels ? EnsureHostTensor(in.pixels, DType::kU8, {b, nv, s, s, 3})
+             : EnsureHostTensor(in.images, DType::kF32, {b, nv, 3, s, s})) {
+    fast.last_images = nullptr;
+  }
   EnsureHostTensor(in.image_mask, DType::kU8, {b, nv});
   EnsureHostTensor(in.tokens, DType::kI32, {b, lt});
   EnsureHostTensor(in.token_mask, DType::kU8, {b, lt});
@@ -247,38 +254,53 @@ Status Pi0Transforms::PrepareInto(std::span<const LiberoObservation> batch,
   fast.resized.clear();
   fast.views.clear();
   for (int64_t i = 0; i < b; ++i) VLART_TRY(PrepareSample(batch[i], i, tokenizer, fast, out));
-  VLART_TRY(fast.images.Prepare(static_cast<int>(s), static_cast<int>(s), fast.pool.num_workers()));
+  if (!pixels) {
+    VLART_TRY(fast.images.Prepare(static_cast<int>(s), static_cast<int>(s),
+                                  fast.pool.num_workers()));
+  }
 
-  // Slots past the two views (the right wrist): zeros_like(base) -> -1.0 everywhere,
+  // Slots past the two views (the right wrist): zeros_like(base) -> byte 0, -1.0 as planes,
   // masked out. Rewritten only where the last call into this buffer did not leave them so.
   uint8_t* mask = in.image_mask.data<uint8_t>();
   for (int64_t i = 0; i < b; ++i) {
     for (int64_t v = 0; v < nv; ++v) mask[i * nv + v] = v < 2;
   }
   const int64_t per_image = 3 * s * s;
-  const bool reused = fast.last_images == in.images.data<void>() &&
+  const bool reused = fast.last_images == image_buffer.data<void>() &&
                       fast.last_mask.size() == static_cast<size_t>(b * nv);
   for (int64_t k = 0; k < b * nv; ++k) {
     if (mask[k] == 0 && (!reused || fast.last_mask[k] != 0)) {
-      std::fill_n(in.images.data<float>() + k * per_image, per_image, -1.0f);
+      if (pixels) {
+        std::fill_n(in.pixels.data<uint8_t>() + k * per_image, per_image, uint8_t{0});
+      } else {
+        std::fill_n(in.images.data<float>() + k * per_image, per_image, -1.0f);
+      }
     }
   }
 
-  // Tasks: 3 planes of each of the 2 views per sample, then the noise chunks.
+  // Tasks: each of the 2 views per sample (bytes: one copy; planes: 3 planes), then the
+  // noise chunks.
   int noise_chunks = 0;
   if (noise_seed) {
     EnsureHostTensor(in.noise, DType::kF32, {b, cfg_.action_horizon, a});
     fast.noise.Start(*noise_seed, in.noise.data<float>(), in.noise.numel());
     noise_chunks = fast.noise.num_chunks();
   }
-  const int n_planes = static_cast<int>(6 * b);
-  fast.pool.Run(n_planes + noise_chunks, [&](int task, int worker) {
-    if (task >= n_planes) return fast.noise.RunChunk(task - n_planes);
+  const int n_image_tasks = static_cast<int>((pixels ? 2 : 6) * b);
+  fast.pool.Run(n_image_tasks + noise_chunks, [&](int task, int worker) {
+    if (task >= n_image_tasks) return fast.noise.RunChunk(task - n_image_tasks);
+    if (pixels) {  // view (i, v) is [s, s, 3] bytes (resized above when it was not)
+      const int64_t i = task / 2, v = task % 2;
+      const ImageView& view = fast.views[i * 2 + v];
+      std::memcpy(in.pixels.data<uint8_t>() + (i * nv + v) * per_image, view.data,
+                  view.size_bytes());
+      return;
+    }
     const int64_t i = task / 6, v = (task / 3) % 2, c = task % 3;
     float* dst = in.images.data<float>() + (i * nv + v) * per_image + c * s * s;
     fast.images.RunPlane(fast.views[i * 2 + v], static_cast<int>(c), worker, dst);
-  }, fast.pool.HelpersJoin(n_planes));
-  fast.last_images = in.images.data<void>();
+  }, fast.pool.HelpersJoin(static_cast<int>(6 * b)));  // helpers wake for batches either way
+  fast.last_images = image_buffer.data<void>();
   fast.last_mask.assign(mask, mask + b * nv);
   return Status::Ok();
 }

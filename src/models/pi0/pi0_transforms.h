@@ -26,7 +26,9 @@
 //            make_bool_mask(n, -1)); pi0_libero n = 6, pi05_libero none;
 //   slice    actions[..., :7].
 //
-// Speed: Prepare's images go through image/image_preprocessor.h (the planar fast path,
+// Speed: with ImageForm::kPixels, Prepare copies each view's bytes (after
+// resize_with_pad when not of the model's size) and the model normalises them on the device.
+// Otherwise Prepare's images go through image/image_preprocessor.h (the planar fast path,
 // bit-identical to NormalizeOpenpi, tested), one colour plane per task of a WorkerPool
 // (the caller alone at batch 1, up to 3 helpers for batched calls, VLART_PREPROCESS_THREADS=N:
 // N threads always; WorkerPool::DefaultHelpers), together with the
@@ -48,6 +50,7 @@
 #include "core/status.h"
 #include "image/image.h"
 #include "io/norm_stats.h"
+#include "models/common/view_upload.h"
 #include "models/pi0/pi0_config.h"
 #include "models/pi0/pi0_model.h"
 #include "text/paligemma_prompt.h"
@@ -90,8 +93,10 @@ class Pi0Transforms {
   // Checks that `stats` has what `cfg`'s normalisation needs ("state" and "actions";
   // q01/q99 for quantile) and that their sizes fit action_dim. `worker_threads`: helper
   // threads for Prepare (-1: WorkerPool::DefaultHelpers(); 0: all on the caller).
+  // `image_form`: Pi0Inputs::images (kPlanes) or Pi0Inputs::pixels (kPixels).
   static Result<Pi0Transforms> Create(const Pi0Config& cfg, NormStats stats,
-                                      int worker_threads = -1);
+                                      int worker_threads = -1,
+                                      ImageForm image_form = ImageForm::kPlanes);
   ~Pi0Transforms();
   Pi0Transforms(Pi0Transforms&&) noexcept;
   Pi0Transforms& operator=(Pi0Transforms&&) noexcept;
@@ -116,7 +121,8 @@ class Pi0Transforms {
 
  private:
   struct Fast;  // the fast path's state (pi0_transforms.cc)
-  Pi0Transforms(const Pi0Config& cfg, NormStats stats, int worker_threads);
+  Pi0Transforms(const Pi0Config& cfg, NormStats stats, int worker_threads,
+                ImageForm image_form);
   // Checks request i, writes its state, tokens and masks, and queues its two views
   // (through resize_with_pad first when not of the model's size) in `fast`.
   Status PrepareSample(const LiberoObservation& o, int64_t i, const PromptTokenizer& tokenizer,
@@ -124,6 +130,7 @@ class Pi0Transforms {
 
   Pi0Config cfg_;
   NormStats stats_;
+  ImageForm image_form_ = ImageForm::kPlanes;
   std::unique_ptr<Fast> fast_;
 };
 

@@ -169,8 +169,14 @@ XvlaModel::Plan::Plan(const XvlaModel& model, const PlanKey& k) : key(k) {
   const int64_t dtm = cfg.policy.dim_time;
 
   arena = be.NewArena();
-  images_f32 = arena->Allocate({n, 3, s, s}, DType::kF32);
-  images = dt == DType::kF32 ? images_f32 : arena->Allocate({n, 3, s, s}, dt);
+  if (k.pixels) {
+    pixels = arena->Allocate({n, 3, s, s}, DType::kU8);
+    pixel_table = arena->Allocate({3, 256}, DType::kF32);
+    images = arena->Allocate({n, 3, s, s}, dt);
+  } else {
+    images_f32 = arena->Allocate({n, 3, s, s}, DType::kF32);
+    images = dt == DType::kF32 ? images_f32 : arena->Allocate({n, 3, s, s}, dt);
+  }
   ids = arena->Allocate({b * l}, DType::kI32);
   domains = arena->Allocate({b}, DType::kI32);
   proprio = arena->Allocate({b, dp}, DType::kF32);
@@ -234,7 +240,22 @@ Status XvlaModel::Validate(const XvlaInputs& in) const {
     }
     return Status::Ok();
   };
-  VLART_TRY(check_shape(in.images, "images", DType::kF32, {b, v, 3, s, s}));
+  if (in.pixels.data<void>() != nullptr) {
+    if (in.images.data<void>() != nullptr) {
+      return InvalidArgument(
+          "X-VLA inputs: expected either 'images' (F32 planes) or 'pixels' (U8 bytes), got both");
+    }
+    VLART_TRY(check_shape(in.pixels, "pixels", DType::kU8, {b, v, 3, s, s}));
+    VLART_TRY(check_shape(in.pixel_table, "pixel_table", DType::kF32, {3, 256}));
+    for (int64_t i = 0; i < in.pixel_table.numel(); ++i) {
+      if (!std::isfinite(in.pixel_table.data<float>()[i])) {
+        return InvalidArgument("X-VLA input 'pixel_table[{}][{}]': expected a finite value, got {}",
+                               i / 256, i % 256, in.pixel_table.data<float>()[i]);
+      }
+    }
+  } else {
+    VLART_TRY(check_shape(in.images, "images", DType::kF32, {b, v, 3, s, s}));
+  }
   VLART_TRY(check_shape(in.image_mask, "image_mask", DType::kU8, {b, v}));
   VLART_TRY(check_shape(in.domain_id, "domain_id", DType::kI32, {b}));
   VLART_TRY(check_shape(in.proprio, "proprio", DType::kF32, {b, cfg_.dim_proprio()}));
@@ -279,9 +300,12 @@ Status XvlaModel::Validate(const XvlaInputs& in) const {
 Status XvlaModel::Upload(Plan& plan, const XvlaInputs& in) {
   const int64_t b = plan.key.batch;
   const int64_t v = cfg_.num_views;
-  if (in.input_ids.shape()[0] != b || in.steps != plan.key.steps) {
-    return InvalidArgument("X-VLA upload: inputs of batch {} / {} steps into a plan for {} / {}",
-                           in.input_ids.shape()[0], in.steps, b, plan.key.steps);
+  const bool pixels = in.pixels.data<void>() != nullptr;
+  if (in.input_ids.shape()[0] != b || in.steps != plan.key.steps || pixels != plan.key.pixels) {
+    return InvalidArgument(
+        "X-VLA upload: inputs of batch {} / {} steps / {} into a plan for {} / {} / {}",
+        in.input_ids.shape()[0], in.steps, pixels ? "pixels" : "images", b, plan.key.steps,
+        plan.key.pixels ? "pixels" : "images");
   }
   for (int64_t i = 0; i < b * v; ++i) {
     if ((in.image_mask.data<uint8_t>()[i] != 0) != (plan.key.view_mask[i] != 0)) {
@@ -292,7 +316,17 @@ Status XvlaModel::Upload(Plan& plan, const XvlaInputs& in) {
   }
   // The present views (absent views are never encoded), checked finite before anything is
   // uploaded, then copied straight from the caller's tensor.
-  VLART_TRY(UploadEncodedViews(be_, in.images, plan.valid_views, plan.images_f32, "X-VLA"));
+  if (pixels) {
+    VLART_TRY(UploadEncodedViews(be_, in.pixels, plan.valid_views, plan.pixels, "X-VLA"));
+    if (plan.uploaded_table.data<void>() == nullptr ||
+        std::memcmp(plan.uploaded_table.data<float>(), in.pixel_table.data<float>(),
+                    in.pixel_table.nbytes()) != 0) {
+      plan.uploaded_table = HostTensor::CopyOf(in.pixel_table.view());
+      be_.Upload(plan.uploaded_table.view(), plan.pixel_table);
+    }
+  } else {
+    VLART_TRY(UploadEncodedViews(be_, in.images, plan.valid_views, plan.images_f32, "X-VLA"));
+  }
   be_.Upload(in.input_ids.view().Reshape({-1}), plan.ids);
   be_.Upload(in.domain_id.view(), plan.domains);
   be_.Upload(in.proprio.view(), plan.proprio);
@@ -319,7 +353,11 @@ void XvlaModel::Forward(Plan& p) {
   Stage("vision");
   // Pixels arrive in f32 (no host-side conversion); the rounding to the compute dtype
   // happens here, inside the recorded call.
-  if (p.images.data != p.images_f32.data) be_.Copy(p.images_f32, p.images);
+  if (p.key.pixels) {
+    be_.NormalizePixels(p.pixels.Permute({0, 2, 3, 1}), p.pixel_table, p.images);
+  } else if (p.images.data != p.images_f32.data) {
+    be_.Copy(p.images_f32, p.images);
+  }
   p.davit->Forward(p.images, p.vision_out, trace);
   trace("vision.features", p.vision_out);
   const Tensor grid_tokens = p.tokens.Slice(1, 1, t);
@@ -400,6 +438,7 @@ XvlaModel::PlanKey XvlaModel::KeyFor(const XvlaInputs& inputs) {
                        inputs.image_mask.data<uint8_t>() + inputs.image_mask.numel());
   for (uint8_t& m : key.view_mask) m = m != 0;
   key.steps = inputs.steps;
+  key.pixels = inputs.pixels.data<void>() != nullptr;
   return key;
 }
 

@@ -13,6 +13,10 @@
 //   a = 0; for i = steps..1: t = i/steps; x_t = t*x1 + (1-t)*a; zero grippers;
 //                            a = policy(x_t, proprio (grippers zeroed), t);
 //   sigmoid on the gripper channels.
+// Images come as normalised F32 planes (`images`) or as the resized bytes before the
+// processor's normalisation (`pixels` + `pixel_table`, the normalisation of each byte):
+// bytes are a quarter of the upload and the forward's first op normalises them on the
+// device into the same planes, bit for bit (Backend::NormalizePixels).
 #pragma once
 
 #include <map>
@@ -36,6 +40,9 @@ namespace vlart::xvla {
 struct XvlaInputs {
   HostTensor input_ids;   // I32 [B, L]       BART ids, padded to L = max_text_tokens
   HostTensor images;      // F32 [B, V, 3, S, S] normalised CHW; rows of absent views ignored
+  // Or, instead of `images` (exactly one of the two holds data):
+  HostTensor pixels;       // U8  [B, V, 3, S, S] the resized bytes, CHW planes
+  HostTensor pixel_table;  // F32 [3, 256] images = pixel_table[c, pixels[..., c, y, x]]
   HostTensor image_mask;  // U8  [B, V]       1 = view present
   HostTensor domain_id;   // I32 [B]
   HostTensor proprio;     // F32 [B, dp]
@@ -94,6 +101,7 @@ class XvlaModel {
     int batch;
     std::vector<uint8_t> view_mask;  // [B * V]
     int steps;
+    bool pixels = false;  // images arrive as bytes (XvlaInputs::pixels)
     auto operator<=>(const PlanKey&) const = default;
   };
   class Plan;
@@ -135,8 +143,11 @@ class XvlaModel::Plan {
   std::unique_ptr<BartEncoder> bart;
   std::unique_ptr<PolicyTransformer> policy;
   // inputs
-  Tensor images_f32;    // F32 [n_valid, 3, S, S] as uploaded (normalised pixels)
+  Tensor images_f32;    // F32 [n_valid, 3, S, S] as uploaded (normalised pixels; not with bytes)
   Tensor images;        // [n_valid, 3, S, S] compute dtype (== images_f32 on f32 backends)
+  Tensor pixels;        // U8 [n_valid, 3, S, S] when key.pixels (normalised into `images`)
+  Tensor pixel_table;   // F32 [3, 256] when key.pixels
+  HostTensor uploaded_table;  // F32 [3, 256] what pixel_table holds (empty: nothing yet)
   Tensor ids;           // I32 [B * L]
   Tensor domains;       // I32 [B]
   Tensor proprio;       // F32 [B, dp]

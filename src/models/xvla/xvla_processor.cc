@@ -21,7 +21,7 @@
 namespace vlart::xvla {
 
 Result<XvlaProcessor> XvlaProcessor::Load(const std::filesystem::path& dir, const XvlaConfig& cfg,
-                                          int worker_threads) {
+                                          int worker_threads, ImageForm image_form) {
   VLART_ASSIGN_OR_RETURN(BpeTokenizer tok, BpeTokenizer::FromFile(dir / "tokenizer.json"));
   PreprocessorConfig image_cfg;
   if (std::filesystem::exists(dir / "preprocessor_config.json")) {
@@ -48,7 +48,7 @@ Result<XvlaProcessor> XvlaProcessor::Load(const std::filesystem::path& dir, cons
     return InvalidArgument("{}: tokenizer has {} ids but the model's vocab_size is {}",
                            (dir / "tokenizer.json").string(), tok.VocabSize(), cfg.text.vocab_size);
   }
-  return XvlaProcessor(cfg, std::move(tok), image_cfg, worker_threads);
+  return XvlaProcessor(cfg, std::move(tok), image_cfg, worker_threads, image_form);
 }
 
 namespace {
@@ -63,7 +63,7 @@ struct CachedIds {
 struct PlaneTask {
   const Image* image;
   int channel;
-  float* out;  // [S, S]
+  unsigned char* out;  // [S, S] of float (planes) or of uint8_t (bytes)
 };
 
 }  // namespace
@@ -85,8 +85,8 @@ struct XvlaProcessor::Fast {
 };
 
 XvlaProcessor::XvlaProcessor(const XvlaConfig& cfg, BpeTokenizer tokenizer,
-                             PreprocessorConfig image_cfg, int worker_threads)
-    : cfg_(cfg), tokenizer_(std::move(tokenizer)), image_cfg_(image_cfg) {
+                             PreprocessorConfig image_cfg, int worker_threads, ImageForm image_form)
+    : cfg_(cfg), tokenizer_(std::move(tokenizer)), image_cfg_(image_cfg), image_form_(image_form) {
   norm_.do_rescale = image_cfg_.do_rescale;
   norm_.rescale_factor = image_cfg_.rescale_factor;
   norm_.do_normalize = image_cfg_.do_normalize;
@@ -204,7 +204,25 @@ Status XvlaProcessor::PrepareInto(std::span<const XvlaRequest> batch, int steps,
   in->steps = steps;
   EnsureHostTensor(in->input_ids, DType::kI32, {b, cfg_.max_text_tokens});
   // Missing views stay zero: a new buffer is zero; a reused one is zeroed where needed below.
-  if (EnsureHostTensor(in->images, DType::kF32, {b, v, 3, s, s})) fast.last_images = nullptr;
+  const bool pixels = image_form_ == ImageForm::kPixels;
+  HostTensor& image_buffer = pixels ? in->pixels : in->images;
+  if (pixels) {
+    in->images = HostTensor();  // exactly one form holds data
+    if (EnsureHostTensor(in->pixel_table, DType::kF32, {3, 256})) {
+      for (int c = 0; c < 3; ++c) {
+        for (int x = 0; x < 256; ++x) {
+          in->pixel_table.data<float>()[c * 256 + x] = fast.images.Value(static_cast<uint8_t>(x), c);
+        }
+      }
+    }
+  } else {
+    in->pixels = HostTensor();
+    in->pixel_table = HostTensor();
+  }
+  if (pixels ? EnsureHostTensor(in->pixels, DType::kU8, {b, v, 3, s, s})
+             : EnsureHostTensor(in->images, DType::kF32, {b, v, 3, s, s})) {
+    fast.last_images = nullptr;
+  }
   EnsureHostTensor(in->image_mask, DType::kU8, {b, v});
   EnsureHostTensor(in->domain_id, DType::kI32, {b});
   EnsureHostTensor(in->proprio, DType::kF32, {b, cfg_.dim_proprio()});
@@ -221,11 +239,13 @@ Status XvlaProcessor::PrepareInto(std::span<const XvlaRequest> batch, int steps,
   // Zero the absent slots the last call into this buffer left non-zero.
   const uint8_t* mask = in->image_mask.data<uint8_t>();
   const size_t per_image = static_cast<size_t>(3 * s * s);
-  const bool reused = fast.last_images == in->images.data<void>() &&
+  const size_t element = pixels ? 1 : sizeof(float);
+  auto* buffer = static_cast<unsigned char*>(image_buffer.data<void>());
+  const bool reused = fast.last_images == buffer &&
                       fast.last_mask.size() == static_cast<size_t>(b * v);
   for (int64_t k = 0; k < b * v; ++k) {
     if (mask[k] == 0 && (!reused || fast.last_mask[k] != 0)) {
-      std::memset(in->images.data<float>() + k * per_image, 0, per_image * sizeof(float));
+      std::memset(buffer + k * per_image * element, 0, per_image * element);
     }
   }
 
@@ -234,8 +254,10 @@ Status XvlaProcessor::PrepareInto(std::span<const XvlaRequest> batch, int steps,
   planes.clear();
   for (int64_t i = 0; i < b; ++i) {
     for (size_t j = 0; j < batch[i].images.size(); ++j) {
-      float* view = in->images.data<float>() + (i * v + static_cast<int64_t>(j)) * per_image;
-      for (int c = 0; c < 3; ++c) planes.push_back({&batch[i].images[j], c, view + c * s * s});
+      const size_t view = (i * v + static_cast<int64_t>(j)) * per_image;
+      for (int c = 0; c < 3; ++c) {
+        planes.push_back({&batch[i].images[j], c, buffer + (view + c * s * s) * element});
+      }
     }
   }
   int noise_chunks = 0;
@@ -247,12 +269,16 @@ Status XvlaProcessor::PrepareInto(std::span<const XvlaRequest> batch, int steps,
   fast.pool.Run(n_planes + noise_chunks, [&](int task, int worker) {
     if (task < n_planes) {
       const PlaneTask& t = planes[task];
-      fast.images.RunPlane(t.image->view(), t.channel, worker, t.out);
+      if (pixels) {
+        fast.images.RunPlaneBytes(t.image->view(), t.channel, worker, t.out);
+      } else {
+        fast.images.RunPlane(t.image->view(), t.channel, worker, reinterpret_cast<float*>(t.out));
+      }
     } else {
       fast.noise.RunChunk(task - n_planes);
     }
   }, fast.pool.HelpersJoin(n_planes));
-  fast.last_images = in->images.data<void>();
+  fast.last_images = buffer;
   fast.last_mask.assign(mask, mask + b * v);
   return Status::Ok();
 }

@@ -32,6 +32,7 @@
 #include "image/image.h"
 #include "image/normalize.h"
 #include "io/preprocessor_config.h"
+#include "models/common/view_upload.h"
 #include "models/xvla/xvla_config.h"
 #include "models/xvla/xvla_model.h"
 #include "text/bpe_tokenizer.h"
@@ -50,11 +51,14 @@ class XvlaProcessor {
  public:
   // Reads tokenizer.json and preprocessor_config.json from a checkpoint folder.
   static Result<XvlaProcessor> Load(const std::filesystem::path& dir, const XvlaConfig& cfg,
-                                    int worker_threads = -1);
+                                    int worker_threads = -1,
+                                    ImageForm image_form = ImageForm::kPlanes);
   // `worker_threads`: helper threads for Prepare (-1: WorkerPool::DefaultHelpers();
-  // 0: all on the caller). Results do not depend on it.
+  // 0: all on the caller). Results do not depend on it. `image_form`: XvlaInputs::images
+  // (kPlanes) or XvlaInputs::pixels + pixel_table (kPixels: the resized bytes, normalised
+  // by the model on its device into the same planes).
   XvlaProcessor(const XvlaConfig& cfg, BpeTokenizer tokenizer, PreprocessorConfig image_cfg,
-                int worker_threads = -1);
+                int worker_threads = -1, ImageForm image_form = ImageForm::kPlanes);
   ~XvlaProcessor();
   XvlaProcessor(XvlaProcessor&&) noexcept;
   XvlaProcessor& operator=(XvlaProcessor&&) noexcept;
@@ -88,6 +92,7 @@ class XvlaProcessor {
   BpeTokenizer tokenizer_;
   PreprocessorConfig image_cfg_;
   ClipNormalization norm_;
+  ImageForm image_form_ = ImageForm::kPlanes;
   std::unique_ptr<Fast> fast_;
 };
 
