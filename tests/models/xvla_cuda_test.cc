@@ -165,7 +165,8 @@ TEST(XvlaCuda, GraphReplayIsBitIdenticalToEager) {
 TEST(XvlaCuda, BytesGiveThePlanesActionsBitForBit) {
   if (!CudaDeviceAvailable()) GTEST_SKIP() << "no CUDA device";
   auto f = Load();
-  xvla::XvlaInputs bytes = Load()->inputs;
+  auto g = Load();  // its inputs become the bytes
+  xvla::XvlaInputs& bytes = g->inputs;
   const Shape& shape = f->inputs.images.shape();  // [B, V, 3, S, S]
   const int64_t plane = shape[3] * shape[4];
   bytes.images = HostTensor();
