@@ -12,8 +12,10 @@
 //   pi0/pi0.5: two 224x224 views (the bundled 256x256 views through openpi's client
 //           resize_with_pad, as LIBERO clients send them; the third slot masked), the
 //           8-d LIBERO state, a LIBERO instruction;
-// i.e. host preprocessing (resize, normalise, tokenise, noise), input upload, the whole
-// forward (one CUDA-graph replay on CUDA), the action download and (pi0) the float64
+// i.e. host preprocessing (resize, tokenise, noise; the views' normalisation is the
+// forward's first op since the policies upload bytes, or on the host with
+// VLART_DEVICE_PIXELS=0), input upload, the whole forward (one CUDA-graph replay on
+// CUDA), the action download and (pi0) the float64
 // output transforms. Not timed: model load, image file decoding, and
 // the warm-up calls (the first call of a shape plans buffers and records the graph).
 // Stage times are timestamps on the backend's stream (device time on CUDA, host time
@@ -30,6 +32,7 @@
 #include "commands.h"
 #include "image/decode.h"
 #include "image/resize_with_pad.h"
+#include "models/common/view_upload.h"
 #include "ops/backend.h"
 #include "runtime/backend_factory.h"
 #include "runtime/build_info.h"
@@ -207,14 +210,19 @@ int Bench(const BenchArgs& a) {
     if (!obs.ok()) return Fail("bench", obs.status());
     if (header.empty()) {
       const bool pi0 = (*policy)->model_type() != "xvla";
+      // The policies hand the views over as bytes (normalised by the forward's first op, in
+      // the vision stage) unless VLART_DEVICE_PIXELS=0 (models/common/view_upload.h).
+      const bool bytes = PolicyImageForm() == ImageForm::kPixels;
       header = fmt::format(
           "{} | {} | {} | {} | warmup {} + {} timed calls | graphs {} | timed: preprocess ({}, "
-          "tokenise, noise) + upload + forward + download{}; stages = timestamps on the backend "
-          "stream; e2e = host wall clock",
+          "tokenise, noise) + upload + forward{} + download{}; stages = timestamps on the "
+          "backend stream; e2e = host wall clock",
           BuildInfoString(), DescribeDevice((*policy)->backend()), (*policy)->description(),
           a.model, a.warmup, a.iters, a.no_graphs ? "off" : "on",
-          pi0 ? "normalise 2 views of 224x224, normalise state"
-              : "resize + normalise 2 views",
+          pi0 ? (bytes ? "copy 2 views of 224x224 bytes, normalise state"
+                       : "normalise 2 views of 224x224, normalise state")
+              : (bytes ? "resize 2 views to bytes" : "resize + normalise 2 views"),
+          bytes ? " (normalising the views' bytes first)" : "",
           pi0 ? " + float64 output transforms" : "");
     }
     for (int b : *batches) {
