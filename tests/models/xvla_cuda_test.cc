@@ -23,6 +23,7 @@
 #include "models/common/checkpoint_source.h"
 #include "models/xvla/xvla_model.h"
 #include "support/test_paths.h"
+#include "xvla_test_util.h"
 
 namespace vlart {
 namespace {
@@ -166,26 +167,8 @@ TEST(XvlaCuda, BytesGiveThePlanesActionsBitForBit) {
   if (!CudaDeviceAvailable()) GTEST_SKIP() << "no CUDA device";
   auto f = Load();
   auto g = Load();  // its inputs become the bytes
-  xvla::XvlaInputs& bytes = g->inputs;
-  const Shape& shape = f->inputs.images.shape();  // [B, V, 3, S, S]
-  const int64_t plane = shape[3] * shape[4];
-  bytes.images = HostTensor();
-  bytes.pixels = HostTensor(DType::kU8, shape);
-  bytes.pixel_table = HostTensor(DType::kF32, {3, 256});
-  uint64_t state = 2024;
-  auto next = [&state] {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    return static_cast<uint32_t>(state >> 32);
-  };
-  for (int64_t k = 0; k < 3 * 256; ++k) {
-    bytes.pixel_table.data<float>()[k] = static_cast<float>(next() % 4001) / 1000.0f - 2.0f;
-  }
-  for (int64_t k = 0; k < bytes.pixels.numel(); ++k) {
-    const auto byte = static_cast<uint8_t>(next() >> 24);
-    bytes.pixels.data<uint8_t>()[k] = byte;
-    f->inputs.images.data<float>()[k] =
-        bytes.pixel_table.data<float>()[((k / plane) % 3) * 256 + byte];
-  }
+  vlart::testing::MakeByteInputs(f->inputs, g->inputs, 2024);
+  const xvla::XvlaInputs& bytes = g->inputs;
   for (DType dt : {DType::kF32, DType::kBF16}) {
     auto be = Cuda(dt);
     ASSERT_TRUE(be);

@@ -23,6 +23,7 @@
 #include "models/common/checkpoint_source.h"
 #include "models/xvla/xvla_model.h"
 #include "support/test_paths.h"
+#include "xvla_test_util.h"
 
 namespace vlart {
 namespace {
@@ -235,32 +236,13 @@ TEST(XvlaGolden, UploadPacksThePresentViewsAndRepeatedCallsAreExact) {
       << n.message();
 }
 
-// The golden inputs with their present views as bytes: random pixels and a random per-byte
-// table, and the planes they stand for (table[c][byte]) as `images` for the comparison.
+// The golden inputs and the same with their views as random bytes standing for those planes.
 struct ByteInputs {
   xvla::XvlaInputs bytes, planes;
 };
 ByteInputs GoldenByteInputs(const GoldenFile& g, uint64_t seed) {
   ByteInputs r{GoldenInputs(g), GoldenInputs(g)};
-  const Shape& shape = r.planes.images.shape();  // [B, V, 3, S, S]
-  const int64_t plane = shape[3] * shape[4];
-  r.bytes.images = HostTensor();
-  r.bytes.pixels = HostTensor(DType::kU8, shape);
-  r.bytes.pixel_table = HostTensor(DType::kF32, {3, 256});
-  uint64_t state = seed;
-  auto next = [&state] {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    return static_cast<uint32_t>(state >> 32);
-  };
-  for (int64_t k = 0; k < 3 * 256; ++k) {
-    r.bytes.pixel_table.data<float>()[k] = static_cast<float>(next() % 4001) / 1000.0f - 2.0f;
-  }
-  for (int64_t k = 0; k < r.bytes.pixels.numel(); ++k) {
-    const auto byte = static_cast<uint8_t>(next() >> 24);
-    const int64_t c = (k / plane) % 3;
-    r.bytes.pixels.data<uint8_t>()[k] = byte;
-    r.planes.images.data<float>()[k] = r.bytes.pixel_table.data<float>()[c * 256 + byte];
-  }
+  vlart::testing::MakeByteInputs(r.planes, r.bytes, seed);
   return r;
 }
 
