@@ -215,6 +215,7 @@ TEST_P(ConvParity, DenseAndGroupedConvs) {
       {1, 16, 16, 3, 19, 7, 4, 3, 1, true, Residual::kNone, true},  // small stage-0 from NCHW f32
       {1, 11, 13, 6, 4, 3, 1, 1, 2, true, Residual::kInPlace},     // grouped: direct kernel
       {1, 224, 224, 3, 256, 7, 4, 3, 1, true, Residual::kNone, true},  // DaViT stage-0 conv
+      {1, 224, 224, 3, 1152, 14, 14, 0, 1, true, Residual::kNone, true},  // SigLIP patches
       {1, 56, 56, 256, 512, 3, 2, 1, 1, true, Residual::kNone},        // DaViT stage-1 conv
   };
   for (const ConvCase& c : cases) RunConvCase(GetParam(), c, TestSeed(++salt));
@@ -245,6 +246,20 @@ TEST_P(ConvParity, PathsTaken) {
     EXPECT_EQ(s.conv_im2col_gemm, 1);
     EXPECT_EQ(s.gemm_cublaslt + s.gemm_mma, 1);  // mma for bf16/f16, cuBLASLt for f32
   }
+  // RGB patch convolutions (K = 3 * 14 * 14 = 588, not a multiple of 8: no tensor-core GEMM
+  // of ours) with a bias: cuBLASLt's f32 product and one epilogue pass, not the SIMT GEMM.
+  const Tensor image = arena->Allocate(Shape{1, 28, 28, 3}, dt);
+  const Tensor patch_w = arena->Allocate(Shape{32, 3, 14, 14}, dt);
+  const Tensor patch_b = arena->Allocate(Shape{32}, dt);
+  const Tensor patches = arena->Allocate(Shape{1, 2, 2, 32}, dt);
+  for (const Tensor* t : {&image, &patch_w, &patch_b}) cuda.Fill(*t, 0.25f);
+  cuda::ResetStats(cuda);
+  cuda.Conv2d(image, patch_w, &patch_b, Conv2dParams{14, 0, 1}, nullptr, patches);
+  cuda.Synchronize();
+  const cuda::Stats p = cuda::StatsOf(cuda);
+  EXPECT_EQ(p.conv_im2col_gemm, mode == ParityMode::kBF16Fallback ? 0 : 1);
+  EXPECT_EQ(p.gemm_simt, 0);
+  if (mode != ParityMode::kBF16Fallback) EXPECT_EQ(p.gemm_cublaslt, 1);
 }
 
 }  // namespace

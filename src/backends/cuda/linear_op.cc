@@ -25,6 +25,10 @@
 //    Activation::kGeluTanh (GemmMmaConfig::lt_gelu): its documentation does not say which GELU
 //    it computes; the H100 measurement (LinearParity.CublasLtGeluEpilogueIsTheTanhForm) found
 //    the tanh form. The erf form is always ours.
+//    With a 16-bit D and a bias, activation or residual that the tensor-core GEMM did not take
+//    (K not a multiple of 8: the RGB patch convolutions), cuBLASLt writes the f32 product to
+//    gemm_f32_ and one epilogue pass rounds once (RunLtF32Epilogue; VLART_LT_F32_EPILOGUE=0
+//    leaves those to the SIMT GEMM, as before).
 //  - the SIMT GEMM (linear.cu) otherwise, or when act != none and the residual is D itself
 //    (cuBLASLt would overwrite the residual before the activation pass could read it), or
 //    with CudaBackendOptions::force_fallback_kernels. DomainLinear always takes it (per-sample
@@ -41,6 +45,7 @@
 
 #include "backends/cuda/cuda_backend_impl.h"
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/env_switch.h"
 #include "backends/cuda/kernels.h"
 #include "core/check.h"
 #include "ops/op_checks.h"
@@ -68,6 +73,42 @@ LtGemmProblem LtProductOf(const Problem& p, DType ab_dtype, DType d_dtype) {
   lt.ldd = p.ldd;
   lt.d_dtype = d_dtype;
   return lt;
+}
+
+// D = act(A·Bᵀ + bias) + residual as cuBLASLt's f32 product into `f32` ([chunk rows, N],
+// `f32_floats` long) and one epilogue pass per row chunk that rounds once to D's dtype.
+// False when cuBLASLt has no algorithm for a chunk (the rows before it are written).
+bool RunLtF32Epilogue(const GemmOperands& g, LtGemm& lt_gemm, float* f32, size_t f32_floats,
+                      Stats& stats, cudaStream_t stream) {
+  const int64_t chunk_rows = std::max<int64_t>(1, static_cast<int64_t>(f32_floats) / g.n);
+  for (int64_t row0 = 0; row0 < g.m; row0 += chunk_rows) {
+    const int64_t rows = std::min<int64_t>(chunk_rows, g.m - row0);
+    LtGemmProblem lt = LtProductOf(g, g.b_dtype, DType::kF32);
+    lt.m = rows;
+    lt.a = OffsetPtr(g.a, row0 * g.lda, g.a_dtype);
+    lt.d = f32;
+    lt.ldd = g.n;
+    if (!lt_gemm.Run(lt, stream)) return false;  // nothing of D written yet by this chunk
+    ++stats.gemm_cublaslt;
+    EpilogueArgs e;
+    e.m = rows;
+    e.n = g.n;
+    e.d = OffsetPtr(g.d, row0 * g.ldd, g.d_dtype);
+    e.d_dtype = g.d_dtype;
+    e.ldd = g.ldd;
+    e.bias = g.bias;
+    e.bias_dtype = g.bias_dtype;
+    e.bias_stride = g.bias_stride;
+    e.act = g.act;
+    if (g.residual != nullptr) e.residual = OffsetPtr(g.residual, row0 * g.ldr, g.residual_dtype);
+    e.residual_dtype = g.residual_dtype;
+    e.ldr = g.ldr;
+    e.src = f32;
+    e.lds = g.n;
+    LaunchEpilogue(e, stream);
+    ++stats.epilogue_passes;
+  }
+  return true;
 }
 
 }  // namespace
@@ -512,11 +553,19 @@ void CudaBackend::RunGemmChunk(const GemmOperands& g) {
   if (TryGemmMma(g)) return;
   if (g.d_dtype != DType::kF32 &&
       (g.bias != nullptr || g.act != ActKind::kNone || g.residual != nullptr)) {
-    // cuBLASLt rounds the product to a 16-bit D before its bias epilogue and before our
-    // epilogue pass could add bias/activation/residual: two roundings. Only the SIMT GEMM
-    // (f32 epilogue, one rounding) keeps the op's numerics here; the model shapes all take
-    // the tensor-core GEMM above.
-    RunSimtGemm(g);
+    // cuBLASLt would round the product to a 16-bit D before its bias epilogue and before our
+    // epilogue pass could add bias/activation/residual: two roundings. So cuBLASLt writes the
+    // f32 product into gemm_f32_ (row chunks) and one epilogue pass adds bias, activation and
+    // residual in f32 and rounds once, as RunGemmLt does: the op's numerics at cuBLAS's speed.
+    // Shapes the tensor-core GEMM does not take land here: K not a multiple of 8, e.g. the
+    // RGB patch convolutions (SigLIP's 14x14: K 588, 123 us on the SIMT GEMM at pi0's two
+    // views). A residual that is D itself keeps the SIMT GEMM (a chunk that cuBLASLt refused
+    // after others had added it could not be redone), as does VLART_LT_F32_EPILOGUE=0 (A/B).
+    static const bool lt_f32_epilogue = EnvSwitchOn("VLART_LT_F32_EPILOGUE");
+    if (!lt_f32_epilogue || g.residual == g.d ||
+        !RunLtF32Epilogue(g, *lt_, gemm_f32_, kGemmWorkspaceFloats, stats_, stream_)) {
+      RunSimtGemm(g);
+    }
     return;
   }
   LtGemmProblem p = LtProductOf(g, g.b_dtype, g.d_dtype);
