@@ -202,9 +202,10 @@ __global__ void MulAddRowsKernel(StridedArg a, StridedArg b, StridedArg c, Strid
 }
 
 // GatedActivation with a row scale on 2-D operands (rows-vec / rows paths): see the header.
-template <ActKind kAct, typename T, int kVec>
+// kEarlyReads: a template argument, not a runtime flag (see rope.cu's RopeQkvKernel).
+template <ActKind kAct, typename T, int kVec, bool kEarlyReads>
 __global__ void GatedRmsRowsKernel(StridedArg gate, StridedArg up, StridedArg out, RowRmsArg rms,
-                                   int64_t rows, int64_t vecs_per_row, bool early_reads) {
+                                   int64_t rows, int64_t vecs_per_row) {
   __shared__ float scratch[32];
   PdlAllowDependents();
   PdlWaitPrior();
@@ -214,14 +215,14 @@ __global__ void GatedRmsRowsKernel(StridedArg gate, StridedArg up, StridedArg ou
     // The thread's first vectors are read before the row statistic's elements (they do not
     // depend on it), so both are in flight together: one round trip instead of two.
     float g[kVec], u[kVec];
-    if (early_reads && v0 < vecs_per_row) {
+    if (kEarlyReads && v0 < vecs_per_row) {
       LoadVec<T, kVec>(static_cast<const T*>(gate.data) + r * gate.stride[0] + v0 * kVec, g);
       LoadVec<T, kVec>(static_cast<const T*>(up.data) + r * up.stride[0] + v0 * kVec, u);
     }
     const float s = BlockRowInvRms(rms, r, scratch);
     for (int64_t v = v0; v < vecs_per_row; v += col_step) {
       const int64_t col = v * kVec;
-      if (v != v0 || !early_reads) {  // VLART_ROW_SCALE_EARLY_READS=0: all reads after
+      if (!kEarlyReads || v != v0) {  // VLART_ROW_SCALE_EARLY_READS=0: all reads after
         LoadVec<T, kVec>(static_cast<const T*>(gate.data) + r * gate.stride[0] + col, g);
         LoadVec<T, kVec>(static_cast<const T*>(up.data) + r * up.stride[0] + col, u);
       }
@@ -441,8 +442,11 @@ ElementwisePath LaunchGatedActivationRms(ActKind act, const StridedArg& gate,
       constexpr int kVec = kVecBytes / sizeof(T);
       WithAct(act, [&](auto k) {
         constexpr ActKind kAct = decltype(k)::value;
-        auto* kernel = vec == 1 ? GatedRmsRowsKernel<kAct, T, 1> : GatedRmsRowsKernel<kAct, T, kVec>;
-        LaunchPdl(kernel, grid, dim3(threads), 0, stream, 1, gate, up, out, rms, rows, vecs, early);
+        auto* kernel = vec == 1 ? (early ? GatedRmsRowsKernel<kAct, T, 1, true>
+                                         : GatedRmsRowsKernel<kAct, T, 1, false>)
+                                : (early ? GatedRmsRowsKernel<kAct, T, kVec, true>
+                                         : GatedRmsRowsKernel<kAct, T, kVec, false>);
+        LaunchPdl(kernel, grid, dim3(threads), 0, stream, 1, gate, up, out, rms, rows, vecs);
       });
     });
   }

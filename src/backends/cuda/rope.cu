@@ -203,8 +203,10 @@ __device__ __forceinline__ void StoreScaledToken(const RopeQkvArgs& p, const Sca
   }
 }
 
-template <bool kScaled>
-__global__ void RopeQkvKernel(RopeQkvArgs p, int work_per_token, bool early_reads) {
+// kEarlyReads: a template argument, not a runtime flag: with a flag (0acecfd) pi0's denoise
+// ran ~0.9 ms slower in every run after it (docs/PERFORMANCE.md).
+template <bool kScaled, bool kEarlyReads>
+__global__ void RopeQkvKernel(RopeQkvArgs p, int work_per_token) {
   __shared__ float scratch[32];
   PdlAllowDependents();
   PdlWaitPrior();
@@ -218,7 +220,7 @@ __global__ void RopeQkvKernel(RopeQkvArgs p, int work_per_token, bool early_read
     const int64_t b = t / p.seq;
     const int64_t s = t - b * p.seq;
     if constexpr (kScaled) {
-      if (early_reads) {
+      if constexpr (kEarlyReads) {
         const ScaledReads r = active ? LoadScaledToken(p, slot, i, b, s) : ScaledReads{};
         const float scale = BlockRowInvRms(p.rms, t, scratch);
         if (active) StoreScaledToken(p, r, slot, i, b, s, scale);
@@ -263,9 +265,11 @@ void LaunchRopeQkv(const RopeQkvArgs& args, cudaStream_t stream) {
   const unsigned int grid_x = static_cast<unsigned int>((work + threads - 1) / threads);
   constexpr int64_t kMaxGridY = 65535;
   const unsigned int grid_y = static_cast<unsigned int>(tokens < kMaxGridY ? tokens : kMaxGridY);
-  auto* kernel = args.rms.x != nullptr ? RopeQkvKernel<true> : RopeQkvKernel<false>;
-  static const bool early = EnvSwitchOn("VLART_ROW_SCALE_EARLY_READS");
-  LaunchPdl(kernel, dim3(grid_x, grid_y, 1), dim3(threads, 1, 1), 0, stream, 1, args, work, early);
+  static const bool early = EnvSwitchOn("VLART_ROW_SCALE_EARLY_READS");  // A/B runs
+  auto* kernel = args.rms.x == nullptr ? RopeQkvKernel<false, true>
+                 : early               ? RopeQkvKernel<true, true>
+                                       : RopeQkvKernel<true, false>;
+  LaunchPdl(kernel, dim3(grid_x, grid_y, 1), dim3(threads, 1, 1), 0, stream, 1, args, work);
   VLART_CUDA_CHECK_LAUNCH();
 }
 
