@@ -24,9 +24,11 @@
 //            Launched with PDL (pdl.cuh): it may be scheduled while the qkv GEMM drains.
 //            Row scale: every block reduces its token's row of x (all its threads, the
 //            surplus ones too, then only those with work go on): ~1-2 KB from L2 per block;
-//            each thread issues its own reads first, so they overlap the reduction's (H100,
-//            same-call A/B: pi0 denoise 10.16 against 10.30 ms with them after, which
-//            VLART_ROW_SCALE_EARLY_READS=0 restores).
+//            each thread issues its own reads first, so they overlap the reduction's
+//            (VLART_ROW_SCALE_EARLY_READS=0 issues them after; same-call A/B, H100: pi0
+//            denoise 9.08 against 9.09 ms, no measurable difference). The switch is a template
+//            argument: as a runtime kernel flag it changed this kernel's code and cost pi0's
+//            denoise ~0.9 ms (docs/PERFORMANCE.md, "pi0 under 15 ms").
 // Numerics:  inv_freq[i] = 1 / powf(theta, 2i / D) is computed on the host in f32 (rope_op.cc)
 //            and passed by value, so device powf's ulp error never enters; the angle is one
 //            f32 product, cos/sin are the accurate cosf/sinf (full range reduction; positions
