@@ -75,11 +75,13 @@ LtGemmProblem LtProductOf(const Problem& p, DType ab_dtype, DType d_dtype) {
   return lt;
 }
 
-// D = act(A·Bᵀ + bias) + residual as cuBLASLt's f32 product into `f32` ([chunk rows, N],
-// `f32_floats` long) and one epilogue pass per row chunk that rounds once to D's dtype.
-// False when cuBLASLt has no algorithm for a chunk (the rows before it are written).
-bool RunLtF32Epilogue(const GemmOperands& g, LtGemm& lt_gemm, float* f32, size_t f32_floats,
-                      Stats& stats, cudaStream_t stream) {
+// D = act(A·Bᵀ + bias) + residual as cuBLASLt's f32 product (algorithm `algo`) into `f32`
+// ([chunk rows, N], `f32_floats` long) and one epilogue pass per row chunk that rounds once to
+// D's dtype: the op's numerics at cuBLAS's speed. False when cuBLASLt has no algorithm for a
+// chunk (the rows before it are written). RunGemmLt's unfused form and RunGemmChunk's 16-bit
+// D with an epilogue both run it.
+bool RunLtF32Epilogue(const GemmOperands& g, int algo, LtGemm& lt_gemm, float* f32,
+                      size_t f32_floats, Stats& stats, cudaStream_t stream) {
   const int64_t chunk_rows = std::max<int64_t>(1, static_cast<int64_t>(f32_floats) / g.n);
   for (int64_t row0 = 0; row0 < g.m; row0 += chunk_rows) {
     const int64_t rows = std::min<int64_t>(chunk_rows, g.m - row0);
@@ -88,8 +90,7 @@ bool RunLtF32Epilogue(const GemmOperands& g, LtGemm& lt_gemm, float* f32, size_t
     lt.a = OffsetPtr(g.a, row0 * g.lda, g.a_dtype);
     lt.d = f32;
     lt.ldd = g.n;
-    if (!lt_gemm.Run(lt, stream)) return false;  // nothing of D written yet by this chunk
-    ++stats.gemm_cublaslt;
+    if (!lt_gemm.Run(lt, stream, algo)) return false;  // nothing of D written yet by this chunk
     EpilogueArgs e;
     e.m = rows;
     e.n = g.n;
@@ -283,36 +284,27 @@ bool CudaBackend::RunGemmLt(const GemmMmaArgs& p, DType t, int algo, bool fused,
     if (algo != 0) return false;
   }
   // cuBLASLt writes the f32 product into gemm_f32_ (row chunks), then one epilogue pass adds
-  // bias, activation and residual in f32 and rounds once: the op's numerics, cuBLAS's speed.
-  const int64_t chunk_rows = std::max<int64_t>(1, static_cast<int64_t>(kGemmWorkspaceFloats) / p.n);
-  for (int64_t row0 = 0; row0 < p.m; row0 += chunk_rows) {
-    const int64_t rows = std::min<int64_t>(chunk_rows, p.m - row0);
-    LtGemmProblem lt = LtProductOf(p, t, t);
-    lt.m = rows;
-    lt.a = OffsetPtr(p.a, row0 * p.lda, t);
-    lt.d = gemm_f32_;
-    lt.ldd = p.n;
-    lt.d_dtype = DType::kF32;
-    if (!lt_->Run(lt, stream_, algo)) return false;
-    EpilogueArgs e;
-    e.m = rows;
-    e.n = p.n;
-    e.d = OffsetPtr(p.d, row0 * p.ldd, t);
-    e.d_dtype = t;
-    e.ldd = p.ldd;
-    e.bias = p.bias;
-    e.bias_dtype = t;
-    e.bias_stride = 1;
-    e.act = static_cast<ActKind>(p.act);
-    if (p.residual != nullptr) e.residual = OffsetPtr(p.residual, row0 * p.ldr, t);
-    e.residual_dtype = t;
-    e.ldr = p.ldr;
-    e.src = gemm_f32_;
-    e.lds = p.n;
-    LaunchEpilogue(e, stream_);
-    ++stats_.epilogue_passes;
-  }
-  return true;
+  // bias, activation and residual in f32 and rounds once.
+  GemmOperands g;  // p with every operand in dtype t (contiguous bias and columns)
+  g.m = p.m;
+  g.n = p.n;
+  g.k = p.k;
+  g.a = p.a;
+  g.a_dtype = t;
+  g.lda = p.lda;
+  g.b = p.b;
+  g.b_dtype = t;
+  g.ldb = p.ldb;
+  g.bias = p.bias;
+  g.bias_dtype = t;
+  g.act = static_cast<ActKind>(p.act);
+  g.residual = p.residual;
+  g.residual_dtype = t;
+  g.ldr = p.ldr;
+  g.d = p.d;
+  g.d_dtype = t;
+  g.ldd = p.ldd;
+  return RunLtF32Epilogue(g, algo, *lt_, gemm_f32_, kGemmWorkspaceFloats, stats_, stream_);
 }
 
 bool CudaBackend::GemmConfigFits(const GemmMmaArgs& p, const GemmMmaConfig& c) const {
@@ -563,9 +555,11 @@ void CudaBackend::RunGemmChunk(const GemmOperands& g) {
     // after others had added it could not be redone), as does VLART_LT_F32_EPILOGUE=0 (A/B).
     static const bool lt_f32_epilogue = EnvSwitchOn("VLART_LT_F32_EPILOGUE");
     if (!lt_f32_epilogue || g.residual == g.d ||
-        !RunLtF32Epilogue(g, *lt_, gemm_f32_, kGemmWorkspaceFloats, stats_, stream_)) {
+        !RunLtF32Epilogue(g, /*algo=*/0, *lt_, gemm_f32_, kGemmWorkspaceFloats, stats_, stream_)) {
       RunSimtGemm(g);
+      return;
     }
+    ++stats_.gemm_cublaslt;
     return;
   }
   LtGemmProblem p = LtProductOf(g, g.b_dtype, g.d_dtype);

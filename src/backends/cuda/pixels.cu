@@ -128,16 +128,20 @@ void Launch(const uint8_t* pixels, bool planar, const float* table, void* out, i
                        reinterpret_cast<uintptr_t>(pixels) % 8 == 0 &&
                        reinterpret_cast<uintptr_t>(out) % 16 == 0;
   const int64_t total = n * channels * hw;
-  const auto blocks = static_cast<unsigned int>(
-      (total / kPixelsPerThread + kThreads - 1) / kThreads);  // one thread per 8 outputs
+  // One thread per group of 8: 8 pixels (all channels) packed, 8 bytes of one plane planar.
+  const auto blocks_for = [](int64_t groups) {
+    return static_cast<unsigned int>((groups + kThreads - 1) / kThreads);
+  };
   // Planar tables of up to 12 KB channels in shared memory (the default limit is 48 KB).
   const size_t planar_lut = static_cast<size_t>(channels) * kTableSize * sizeof(float);
   if (vectors && !planar && channels == 3) {
+    const int64_t groups = n * hw / kPixelsPerThread;
     NormalizePixelsRgb8Kernel<T>
-        <<<blocks, kThreads, 0, stream>>>(pixels, table, o, hw, n * hw / kPixelsPerThread);
+        <<<blocks_for(groups), kThreads, 0, stream>>>(pixels, table, o, hw, groups);
   } else if (vectors && planar && planar_lut <= 12 * 1024) {
-    NormalizePlanes8Kernel<T><<<blocks, kThreads, planar_lut, stream>>>(
-        pixels, table, o, channels, hw, total / kPixelsPerThread);
+    const int64_t groups = total / kPixelsPerThread;
+    NormalizePlanes8Kernel<T><<<blocks_for(groups), kThreads, planar_lut, stream>>>(
+        pixels, table, o, channels, hw, groups);
   } else {
     NormalizePixelsKernel<T><<<GridFor(total, kThreads), kThreads, 0, stream>>>(
         pixels, planar, table, o, channels, hw, total);
