@@ -149,6 +149,19 @@ class Backend {
   // planar (the Permute({0, 2, 3, 1}) of a contiguous [N, C, H, W]); table F32 [C, 256] and
   // out [N, C, H, W] contiguous.
   virtual void NormalizePixels(const Tensor& pixels, const Tensor& table, const Tensor& out) = 0;
+  // Pillow's separable 8-bit resize (ImagingResample: a horizontal pass, then a vertical
+  // one), camera bytes to the model's resized planes, so a model can upload the camera's
+  // bytes and resize them on its device. pixels U8 [N, H, W, C] contiguous; taps_x I32
+  // [Wo, 2 + Kx] and taps_y I32 [Ho, 2 + Ky] contiguous, one row per output column / row:
+  // {first input index, tap count, Kx (Ky) weights with 22 fractional bits} (what
+  // image/resize_taps.h makes from a Resampler plan); out U8 [N, C, Ho, Wo] contiguous.
+  //   h[n, y, xo, c]   = clip8((2^21 + sum_j taps_x[xo, 2 + j] * pixels[n, y, x0 + j, c]) >> 22)
+  //   out[n, c, yo, xo] = clip8((2^21 + sum_j taps_y[yo, 2 + j] * h[n, y0 + j, xo, c]) >> 22)
+  // with x0 / y0 the rows' first index, j < their count, clip8 a clamp to [0, 255]: the
+  // bytes of Pillow's Image.resize, bit for bit. Taps must lie inside the input (the CPU
+  // backend checks; a device backend clamps indices, so bad taps never read out of bounds).
+  virtual void ResizePixels(const Tensor& pixels, const Tensor& taps_x, const Tensor& taps_y,
+                            const Tensor& out) = 0;
 
   // ---- elementwise (same shapes; broadcast with Tensor::Broadcast, so inputs may have
   //      any strides, stride-0 innermost included; in place allowed) ------------------

@@ -296,6 +296,37 @@ void CheckNormalizePixelsArgs(Device device, const Tensor& pixels, const Tensor&
   CheckDim(kOp, "C", "pixels", pixels, pixels.shape[3], "table", table, table.shape[0]);
 }
 
+void CheckResizePixelsArgs(Device device, const Tensor& pixels, const Tensor& taps_x,
+                           const Tensor& taps_y, const Tensor& out) {
+  constexpr std::string_view kOp = "ResizePixels";
+  CheckContiguous(kOp, "pixels", pixels, device);
+  CheckContiguous(kOp, "taps_x", taps_x, device);
+  CheckContiguous(kOp, "taps_y", taps_y, device);
+  CheckContiguous(kOp, "out", out, device);
+  VLART_CHECK(pixels.dtype == DType::kU8, "{}: {} has dtype {}, expected U8", kOp,
+              Desc("pixels", pixels), DTypeName(pixels.dtype));
+  VLART_CHECK(out.dtype == DType::kU8, "{}: {} has dtype {}, expected U8", kOp, Desc("out", out),
+              DTypeName(out.dtype));
+  VLART_CHECK(taps_x.dtype == DType::kI32, "{}: {} has dtype {}, expected I32", kOp,
+              Desc("taps_x", taps_x), DTypeName(taps_x.dtype));
+  VLART_CHECK(taps_y.dtype == DType::kI32, "{}: {} has dtype {}, expected I32", kOp,
+              Desc("taps_y", taps_y), DTypeName(taps_y.dtype));
+  CheckRank(kOp, "pixels", pixels, 4, "[N, H, W, C]");
+  CheckRank(kOp, "taps_x", taps_x, 2, "[Wo, 2 + Kx]");
+  CheckRank(kOp, "taps_y", taps_y, 2, "[Ho, 2 + Ky]");
+  CheckRank(kOp, "out", out, 4, "[N, C, Ho, Wo]");
+  VLART_CHECK(taps_x.shape[1] >= 3, "{}: {} must be [Wo, 2 + Kx] with Kx >= 1 (first, count, "
+              "weights)", kOp, Desc("taps_x", taps_x));
+  VLART_CHECK(taps_y.shape[1] >= 3, "{}: {} must be [Ho, 2 + Ky] with Ky >= 1 (first, count, "
+              "weights)", kOp, Desc("taps_y", taps_y));
+  CheckDim(kOp, "N", "pixels", pixels, pixels.shape[0], "out", out, out.shape[0]);
+  CheckDim(kOp, "C", "pixels", pixels, pixels.shape[3], "out", out, out.shape[1]);
+  CheckDim(kOp, "Ho", "taps_y", taps_y, taps_y.shape[0], "out", out, out.shape[2]);
+  CheckDim(kOp, "Wo", "taps_x", taps_x, taps_x.shape[0], "out", out, out.shape[3]);
+  VLART_CHECK(pixels.shape[1] <= (int64_t{1} << 24) && pixels.shape[2] <= (int64_t{1} << 24),
+              "{}: {}: expected H and W below 2^24", kOp, Desc("pixels", pixels));
+}
+
 // ---- elementwise -------------------------------------------------------------------------
 
 void CheckBinaryElementwiseArgs(Device device, std::string_view op, const Tensor& a,

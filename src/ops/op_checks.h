@@ -57,6 +57,9 @@ void CheckNormalizePixelsArgs(Device device, const Tensor& pixels, const Tensor&
 // Whether pixels [N, H, W, C] is the Permute({0, 2, 3, 1}) of a contiguous [N, C, H, W]
 // (planar bytes; dims of size 1 may have any stride).
 bool PlanarPixels(const Tensor& pixels);
+// Shapes and dtypes of ResizePixels (not the taps' values: those live on the device).
+void CheckResizePixelsArgs(Device device, const Tensor& pixels, const Tensor& taps_x,
+                           const Tensor& taps_y, const Tensor& out);
 
 // ---- elementwise (in place allowed) -------------------------------------------------
 // Add, Mul and Axpby: `op` names the op in messages.

@@ -63,6 +63,10 @@ void ProfilingBackend::NormalizePixels(const Tensor& pixels, const Tensor& table
                                        const Tensor& out) {
   VLART_PROFILED("NormalizePixels", S(out), inner_->NormalizePixels(pixels, table, out));
 }
+void ProfilingBackend::ResizePixels(const Tensor& pixels, const Tensor& taps_x,
+                                    const Tensor& taps_y, const Tensor& out) {
+  VLART_PROFILED("ResizePixels", S(out), inner_->ResizePixels(pixels, taps_x, taps_y, out));
+}
 void ProfilingBackend::Add(const Tensor& a, const Tensor& b, const Tensor& out) {
   VLART_PROFILED("Add", S(out), inner_->Add(a, b, out));
 }

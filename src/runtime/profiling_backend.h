@@ -49,6 +49,8 @@ class ProfilingBackend final : public Backend {
   void Fill(const Tensor& dst, float value) override;
   void Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) override;
   void NormalizePixels(const Tensor& pixels, const Tensor& table, const Tensor& out) override;
+  void ResizePixels(const Tensor& pixels, const Tensor& taps_x, const Tensor& taps_y,
+                    const Tensor& out) override;
   void Add(const Tensor& a, const Tensor& b, const Tensor& out) override;
   void Mul(const Tensor& a, const Tensor& b, const Tensor& out) override;
   void Axpby(float alpha, const Tensor& x, float beta, const Tensor& y, const Tensor& out) override;

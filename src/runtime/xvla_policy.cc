@@ -53,8 +53,10 @@ Result<std::unique_ptr<Policy>> XvlaPolicy::Load(const std::filesystem::path& di
     p->backend_ = std::move(profiler);
   }
   VLART_ASSIGN_OR_RETURN(p->model_, xvla::XvlaModel::Load(cfg, *p->source_, *p->backend_));
-  // Images go to the model as resized bytes, normalised on the device (the same planes, bit
-  // for bit); VLART_DEVICE_PIXELS=0 normalises on the host instead (A/B runs).
+  // Images go to the model as the camera's bytes, resized (Pillow's bytes) and normalised on
+  // the device (the same planes, bit for bit), or as resized bytes where the batch's views
+  // differ in size; VLART_DEVICE_RESIZE=0 resizes on the host, VLART_DEVICE_PIXELS=0 also
+  // normalises there (A/B runs).
   VLART_ASSIGN_OR_RETURN(xvla::XvlaProcessor processor,
                          xvla::XvlaProcessor::Load(dir, cfg, /*worker_threads=*/-1,
                                                    PolicyImageForm()));

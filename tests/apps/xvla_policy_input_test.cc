@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -181,6 +183,44 @@ TEST_F(XvlaPolicyInput, RejectedCallsLeaveThePolicyUsable) {
   ASSERT_EQ(after->actions.numel(), ref->actions.numel());
   for (int64_t i = 0; i < ref->actions.numel(); ++i) {
     ASSERT_EQ(after->actions.data<float>()[i], ref->actions.data<float>()[i]) << "element " << i;
+  }
+}
+
+// The image forms the policy can hand its model (the camera's bytes, resized on the backend;
+// bytes resized on the host; normalised planes: VLART_DEVICE_RESIZE=0 / VLART_DEVICE_PIXELS=0
+// at load) give the same actions bit for bit, through the runtime's recorded forward, for
+// one camera size (the camera-bytes form) and for views of two sizes (resized bytes).
+TEST_F(XvlaPolicyInput, ImageFormsGiveTheSameActions) {
+  const auto textured = [](int h, int w, int salt) {
+    Image img = Image::Zeros(h, w);
+    for (size_t i = 0; i < img.rgb.size(); ++i) img.rgb[i] = static_cast<uint8_t>((i * 37 + salt) % 251);
+    return img;
+  };
+  Observation one_size = GoodObservation();
+  one_size.images = {textured(256, 256, 1), textured(256, 256, 2)};
+  Observation two_sizes = one_size;
+  two_sizes.images[1] = textured(180, 320, 3);
+  ActOptions opt;
+  opt.steps = 2;
+  opt.seed = 5;
+  const auto act = [&](const char* env, const Observation& obs) -> Result<ActionChunk> {
+    if (env != nullptr) setenv(env, "0", 1);
+    auto policy = Policy::Load(dir_);
+    if (env != nullptr) unsetenv(env);
+    if (!policy.ok()) return policy.status();
+    return (*policy)->Act(obs, opt);
+  };
+  for (const Observation* obs : {&one_size, &two_sizes}) {
+    Result<ActionChunk> camera = act(nullptr, *obs);
+    ASSERT_TRUE(camera.ok()) << camera.status().ToString();
+    for (const char* env : {"VLART_DEVICE_RESIZE", "VLART_DEVICE_PIXELS"}) {
+      Result<ActionChunk> host = act(env, *obs);
+      ASSERT_TRUE(host.ok()) << env << ": " << host.status().ToString();
+      ASSERT_EQ(host->actions.numel(), camera->actions.numel());
+      EXPECT_EQ(0, std::memcmp(host->actions.data<float>(), camera->actions.data<float>(),
+                               camera->actions.nbytes()))
+          << env << "=0 against the default, " << (obs == &one_size ? "one size" : "two sizes");
+    }
   }
 }
 

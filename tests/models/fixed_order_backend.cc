@@ -42,6 +42,9 @@ class FixedOrderBackend : public Backend {
   void NormalizePixels(const Tensor& p, const Tensor& t, const Tensor& o) override {
     cpu_->NormalizePixels(p, t, o);
   }
+  void ResizePixels(const Tensor& p, const Tensor& x, const Tensor& y, const Tensor& o) override {
+    cpu_->ResizePixels(p, x, y, o);
+  }
   void Add(const Tensor& a, const Tensor& b, const Tensor& o) override { cpu_->Add(a, b, o); }
   void Mul(const Tensor& a, const Tensor& b, const Tensor& o) override { cpu_->Mul(a, b, o); }
   void Axpby(float al, const Tensor& x, float be, const Tensor& y, const Tensor& o) override {

@@ -12,11 +12,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "backends/cpu/cpu_backend.h"
 #include "core/normal_fill.h"
 #include "core/rng.h"
 #include "core/worker_pool.h"
@@ -218,6 +221,94 @@ TEST(PreprocessFastPath, XvlaBytesGiveTheReferencePlanes) {
     ExpectBitEqual(reused.image_mask, want->image_mask, "image_mask");
     ExpectBitEqual(reused.input_ids, want->input_ids, "input_ids");
     ExpectBitEqual(reused.proprio, want->proprio, "proprio");
+    ExpectBitEqual(reused.noise, want->noise, "noise");
+  }
+}
+
+// ImageForm::kSourcePixels: when a batch's views share one size that Pillow resizes in one
+// convolution call, the camera's bytes as they came plus Pillow's taps, which the backend's
+// ResizePixels + NormalizePixels (the CPU reference here) turn into the reference planes bit
+// for bit; otherwise (mixed sizes, views already at 224 x 224) the resized bytes, as kPixels.
+// Calls alternate between the two forms into the same inputs, so every stale form must be
+// cleared and absent slots re-zeroed.
+TEST(PreprocessFastPath, XvlaCameraBytesResizeOnTheBackendToTheReferencePlanes) {
+  const xvla::XvlaConfig cfg = xvla::XvlaFullConfig();
+  const std::span<const uint8_t> json = EmbeddedAsset("tokenizers/xvla_tiny/tokenizer.json");
+  Result<BpeTokenizer> tok = BpeTokenizer::FromJsonText(
+      std::string_view(reinterpret_cast<const char*>(json.data()), json.size()));
+  ASSERT_TRUE(tok.ok());
+  const xvla::XvlaProcessor source_proc(cfg, std::move(*tok), XvlaImageConfig(), 0,
+                                        ImageForm::kSourcePixels);
+  const xvla::XvlaProcessor planes_proc = MakeXvlaProcessor(0);
+  const std::unique_ptr<Backend> cpu = CreateCpuBackend();
+  std::vector<std::vector<Image>> views = {
+      {Demo("agentview.png"), Demo("wrist.png")},
+      {RandomImage(256, 256, 11), RandomImage(224, 224, 12), RandomImage(100, 90, 13)},
+      {RandomImage(480, 640, 14), RandomImage(480, 640, 15), RandomImage(480, 640, 16)},
+      {RandomImage(224, 224, 17)},
+  };
+  std::vector<double> proprio(20, 0.25);
+  struct Call {
+    std::vector<xvla::XvlaRequest> batch;
+    bool source;  // expected form
+  };
+  const std::vector<Call> calls = {
+      {{{views[0], "open the drawer", proprio, 3}}, true},
+      {{{views[1], "", proprio, 3}, {std::span<const Image>(views[0]).first(1), "a", proprio, 3}},
+       false},
+      {{{views[2], "stack", proprio, 3}, {std::span<const Image>(views[2]).first(2), "b", proprio, 3}},
+       true},
+      {{{views[3], "open the drawer", proprio, 3}}, false},
+      {{{views[0], "open the drawer", proprio, 3}}, true},
+  };
+  const int64_t s = cfg.vision.image_size, v = cfg.num_views;
+  xvla::XvlaInputs reused;
+  for (size_t c = 0; c < calls.size(); ++c) {
+    SCOPED_TRACE(::testing::Message() << "call " << c);
+    const auto& batch = calls[c].batch;
+    ASSERT_TRUE(source_proc.PrepareInto(batch, 10, nullptr, 7, nullptr, &reused).ok());
+    Result<xvla::XvlaInputs> want = planes_proc.Prepare(batch, 10, nullptr, 7, nullptr);
+    ASSERT_TRUE(want.ok());
+    EXPECT_EQ(reused.images.data<void>(), nullptr);
+    const int64_t b = static_cast<int64_t>(batch.size());
+    ASSERT_EQ(reused.pixel_table.shape(), (Shape{3, 256}));
+    HostTensor bytes(DType::kU8, {b, v, 3, s, s});  // what the model normalises
+    if (calls[c].source) {
+      ASSERT_NE(reused.source_pixels.data<void>(), nullptr);
+      EXPECT_EQ(reused.pixels.data<void>(), nullptr);
+      const int h = batch[0].images[0].height, w = batch[0].images[0].width;
+      ASSERT_EQ(reused.source_pixels.shape(), (Shape{b, v, h, w, 3}));
+      cpu->ResizePixels(reused.source_pixels.view().Reshape({b * v, h, w, 3}),
+                        reused.resize_x.view(), reused.resize_y.view(),
+                        bytes.view().Reshape({b * v, 3, s, s}));
+    } else {
+      ASSERT_NE(reused.pixels.data<void>(), nullptr);
+      EXPECT_EQ(reused.source_pixels.data<void>(), nullptr);
+      EXPECT_EQ(reused.resize_x.data<void>(), nullptr);
+      ASSERT_EQ(reused.pixels.shape(), (Shape{b, v, 3, s, s}));
+      std::memcpy(bytes.data<void>(), reused.pixels.data<void>(), bytes.nbytes());
+    }
+    HostTensor planes(DType::kF32, {b * v, 3, s, s});
+    cpu->NormalizePixels(bytes.view().Reshape({b * v, 3, s, s}).Permute({0, 2, 3, 1}),
+                         reused.pixel_table.view(), planes.view());
+    for (int64_t k = 0; k < b * v; ++k) {
+      if (want->image_mask.data<uint8_t>()[k] == 0) {  // absent: never encoded, kept zero
+        if (calls[c].source) {
+          const int64_t per = reused.source_pixels.numel() / (b * v);
+          const uint8_t* slot = reused.source_pixels.data<uint8_t>() + k * per;
+          EXPECT_EQ(std::count(slot, slot + per, 0), per) << "absent slot " << k << " not zero";
+        }
+        continue;
+      }
+      const float* got = planes.data<float>() + k * 3 * s * s;
+      const float* ref = want->images.data<float>() + k * 3 * s * s;
+      for (int64_t e = 0; e < 3 * s * s; ++e) {
+        ASSERT_EQ(std::memcmp(&got[e], &ref[e], sizeof(float)), 0)
+            << "view slot " << k << " element " << e << ": " << got[e] << ", reference " << ref[e];
+      }
+    }
+    ExpectBitEqual(reused.image_mask, want->image_mask, "image_mask");
+    ExpectBitEqual(reused.input_ids, want->input_ids, "input_ids");
     ExpectBitEqual(reused.noise, want->noise, "noise");
   }
 }

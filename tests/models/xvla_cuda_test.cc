@@ -184,5 +184,31 @@ TEST(XvlaCuda, BytesGiveThePlanesActionsBitForBit) {
   }
 }
 
+// Camera bytes (XvlaInputs::source_pixels + Pillow's taps) resized and normalised on the
+// device give the actions of the planes they stand for, bit for bit: the device resize is
+// Pillow's integer arithmetic, exact. A LIBERO-like downscale of the golden views' size.
+TEST(XvlaCuda, CameraBytesGiveThePlanesActionsBitForBit) {
+  if (!CudaDeviceAvailable()) GTEST_SKIP() << "no CUDA device";
+  auto f = Load();
+  auto g = Load();  // the resized bytes
+  auto h = Load();  // the camera bytes
+  vlart::testing::MakeByteInputs(f->inputs, g->inputs, 2025);
+  const int s = f->cfg.vision.image_size;
+  vlart::testing::MakeSourceInputs(f->inputs, g->inputs, h->inputs, s + s / 7, s + s / 7, 2026);
+  for (DType dt : {DType::kF32, DType::kBF16}) {
+    auto be = Cuda(dt);
+    ASSERT_TRUE(be);
+    auto model = xvla::XvlaModel::Load(f->cfg, *f->source, *be);
+    ASSERT_TRUE(model.ok());
+    auto from_planes = (*model)->Run(f->inputs);
+    auto from_source = (*model)->Run(h->inputs);
+    ASSERT_TRUE(from_planes.ok()) << from_planes.status().message();
+    ASSERT_TRUE(from_source.ok()) << from_source.status().message();
+    EXPECT_EQ(0, std::memcmp(from_planes->actions.view().data, from_source->actions.view().data,
+                             from_source->actions.nbytes()))
+        << DTypeName(dt);
+  }
+}
+
 }  // namespace
 }  // namespace vlart

@@ -270,8 +270,9 @@ TEST(XvlaGolden, BytesGiveThePlanesActionsBitForBit) {
   bad.bytes.images = CopyInputs(bad.planes).images;
   auto both = (*model)->Run(bad.bytes);
   ASSERT_FALSE(both.ok());
-  EXPECT_NE(both.status().message().find("X-VLA inputs: expected either 'images' (F32 planes) or "
-                                         "'pixels' (U8 bytes), got both"),
+  EXPECT_NE(both.status().message().find("X-VLA inputs: expected one of 'images' (F32 planes), "
+                                         "'pixels' (U8 resized bytes) or 'source_pixels' (U8 "
+                                         "camera bytes), got 2"),
             std::string::npos)
       << both.status().message();
   bad = GoldenByteInputs(g, 13);
@@ -288,6 +289,66 @@ TEST(XvlaGolden, BytesGiveThePlanesActionsBitForBit) {
   EXPECT_NE(inf.status().message().find("X-VLA input 'pixel_table[1][7]': expected a finite value, got inf"),
             std::string::npos)
       << inf.status().message();
+}
+
+// Camera bytes resized and normalised by the model's first ops (ResizePixels, NormalizePixels)
+// give the planes' actions bit for bit: a downscale and an upscale of other aspect ratios,
+// each call on its plan (the taps are uploaded when they change), then bad taps and forms.
+TEST(XvlaGolden, CameraBytesGiveThePlanesActionsBitForBit) {
+  const GoldenFile g(vlart::testing::TestDataPath("golden/xvla_tiny/golden.safetensors"));
+  Loaded l = LoadTiny();
+  auto be = CreateCpuBackend();
+  auto model = xvla::XvlaModel::Load(l.cfg, *l.source, *be);
+  ASSERT_TRUE(model.ok());
+  const int s = l.cfg.vision.image_size;
+  struct Camera {
+    int h, w;
+    uint64_t seed;
+  };
+  for (const Camera& cam : {Camera{s + 9, 2 * s - 3, 21}, Camera{s / 2 + 1, s - 5, 22},
+                            Camera{s + 9, 2 * s - 3, 23}}) {
+    SCOPED_TRACE(::testing::Message() << cam.h << "x" << cam.w << " seed " << cam.seed);
+    ByteInputs in = GoldenByteInputs(g, cam.seed);
+    xvla::XvlaInputs source = CopyInputs(in.planes);
+    vlart::testing::MakeSourceInputs(in.planes, in.bytes, source, cam.h, cam.w, cam.seed);
+    auto from_planes = (*model)->Run(in.planes);
+    auto from_source = (*model)->Run(source);
+    ASSERT_TRUE(from_planes.ok()) << from_planes.status().message();
+    ASSERT_TRUE(from_source.ok()) << from_source.status().message();
+    ASSERT_EQ(from_planes->actions.nbytes(), from_source->actions.nbytes());
+    EXPECT_EQ(0, std::memcmp(from_planes->actions.data<float>(), from_source->actions.data<float>(),
+                             from_source->actions.nbytes()));
+  }
+  const auto refused = [&](const xvla::XvlaInputs& bad, const std::string& want) {
+    auto r = (*model)->Run(bad);
+    ASSERT_FALSE(r.ok()) << want;
+    EXPECT_NE(r.status().message().find(want), std::string::npos) << r.status().message();
+  };
+  const auto fresh = [&] {
+    ByteInputs in = GoldenByteInputs(g, 24);
+    xvla::XvlaInputs source = CopyInputs(in.planes);
+    vlart::testing::MakeSourceInputs(in.planes, in.bytes, source, s + 9, 2 * s - 3, 24);
+    return source;
+  };
+  xvla::XvlaInputs bad = fresh();
+  bad.resize_x.data<int32_t>()[5 * bad.resize_x.shape()[1]] = 2 * s;  // column 5 starts late
+  refused(bad, fmt::format("X-VLA input 'resize_x[5]': expected taps inside the camera image (0 "
+                           "<= first, 1 <= count <= {}, first + count <= {}), got first {}",
+                           bad.resize_x.shape()[1] - 2, 2 * s - 3, 2 * s));
+  bad = fresh();
+  bad.resize_y = HostTensor(DType::kI32, {s, 2});
+  refused(bad, fmt::format("X-VLA input 'resize_y': expected I32 [{}, 2 + K] with K >= 1, got "
+                           "I32[{}, 2]", s, s));
+  bad = fresh();
+  bad.source_pixels = HostTensor(DType::kU8, {2, 3, 4, 5, 4});
+  refused(bad, "X-VLA input 'source_pixels': expected U8 [2, 3, H, W, 3], got U8[2, 3, 4, 5, 4]");
+  bad = fresh();
+  bad.pixels = HostTensor(DType::kU8, {2, 3, 3, s, s});
+  refused(bad, "X-VLA inputs: expected one of 'images' (F32 planes), 'pixels' (U8 resized bytes) "
+               "or 'source_pixels' (U8 camera bytes), got 2");
+  bad = fresh();
+  bad.pixel_table = HostTensor();
+  refused(bad, "X-VLA input 'pixel_table': expected F32[3, 256]");
 }
 
 TEST(XvlaGolden, RejectsBadInputsWithClearErrors) {

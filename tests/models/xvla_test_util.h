@@ -16,4 +16,12 @@ namespace vlart::testing {
 // `bytes` must hold a copy of `planes`' other inputs (ids, mask, domain, proprio, noise).
 void MakeByteInputs(xvla::XvlaInputs& planes, xvla::XvlaInputs& bytes, uint64_t seed);
 
+// Then the camera-bytes form: `source` (a copy of `bytes`' other inputs and its pixel_table)
+// gets random camera bytes [B, V, h, w, 3] as `source_pixels` and Pillow's bicubic taps to
+// S x S (image/resize_taps.h); `bytes`' pixels and `planes`' images become what that resize
+// gives (the CPU reference's ResizePixels, proven equal to Pillow's bytes), so all three
+// forms stand for the same planes. Seeded.
+void MakeSourceInputs(xvla::XvlaInputs& planes, xvla::XvlaInputs& bytes, xvla::XvlaInputs& source,
+                      int h, int w, uint64_t seed);
+
 }  // namespace vlart::testing

@@ -37,6 +37,7 @@ const std::map<std::string, std::string>& MethodSuites() {
       {"Fill", "CpuFill"},
       {"Embedding", "CpuEmbedding"},
       {"NormalizePixels", "CpuNormalizePixels"},
+      {"ResizePixels", "CpuResizePixels"},
       {"Add", "CpuAdd"},
       {"Mul", "CpuMul"},
       {"Axpby", "CpuAxpby"},

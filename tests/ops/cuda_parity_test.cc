@@ -18,12 +18,15 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "backends/cuda/cuda_backend.h"
 #include "backends/cuda/cuda_backend_internal.h"
 #include "core/float_convert.h"
+#include "image/resample.h"
+#include "image/resize_taps.h"
 #include "cuda_parity_util.h"
 
 namespace vlart::testing {
@@ -297,6 +300,101 @@ TEST_P(CopyParity, NormalizePixelsIsExact) {
       cuda.NormalizePixels(as_nhwc(dev_pixels), table.dev, out.view);
       ExpectClose(ReadGuarded(cuda, out, "NormalizePixels"), want, {0.0}, "NormalizePixels");
     }
+  }
+}
+
+// Pillow's separable resize: integer sums, exact. Shapes: X-VLA's LIBERO views (2 x 256 ->
+// 224 bicubic), a 480x640 camera (wider taps, taller bands), an upscale, one axis unchanged
+// (identity taps), a fractional box (vertical taps not starting at row 0), and a row 27 KB
+// wide, whose band does not fit shared memory (the rows outside it come from global memory).
+// The output sits between poisoned guard bytes. Then taps outside the input: a device cannot
+// check them, so it must clamp: no read or write out of bounds (the guards), no crash.
+TEST_P(CopyParity, ResizePixelsIsExact) {
+  VLART_REQUIRE_CUDA();
+  Backend& cuda = CudaFor(GetParam());
+  auto arena = cuda.NewArena();
+  const uint64_t seed = TestSeed(230);
+  SCOPED_TRACE(SeedNote(seed));
+  constexpr int64_t kGuard = 61;
+  constexpr uint8_t kPoison = 0xa5;
+  struct Case {
+    int n, h, w, ho, wo;
+    ResampleFilter filter;
+    std::optional<ResampleBox> box;
+  };
+  const auto random_bytes = [](HostTensor& t, uint64_t state) {
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      t.data<uint8_t>()[i] = static_cast<uint8_t>(state >> 56);
+    }
+  };
+  // Runs the op into a guarded buffer; returns the output bytes (guards checked).
+  const auto run = [&](const HostTensor& pixels, const HostTensor& tx, const HostTensor& ty,
+                       const Shape& out_shape) {
+    Tensor dev_pixels = arena->Allocate(pixels.shape(), DType::kU8);
+    cuda.Upload(pixels.view(), dev_pixels);
+    Tensor dev_x = arena->Allocate(tx.shape(), DType::kI32);
+    Tensor dev_y = arena->Allocate(ty.shape(), DType::kI32);
+    cuda.Upload(tx.view(), dev_x);
+    cuda.Upload(ty.view(), dev_y);
+    const int64_t numel = out_shape.numel();
+    HostTensor raw(DType::kU8, {numel + 2 * kGuard});
+    std::memset(raw.data<uint8_t>(), kPoison, static_cast<size_t>(raw.numel()));
+    Tensor buffer = arena->Allocate(raw.shape(), DType::kU8);
+    cuda.Upload(raw.view(), buffer);
+    cuda.ResizePixels(dev_pixels, dev_x, dev_y, buffer.Slice(0, kGuard, kGuard + numel).Reshape(out_shape));
+    cuda.Download(buffer, raw.view());
+    cuda.Synchronize();
+    int64_t touched = 0;
+    for (int64_t i = 0; i < kGuard; ++i) {
+      touched += raw.data<uint8_t>()[i] != kPoison;
+      touched += raw.data<uint8_t>()[kGuard + numel + i] != kPoison;
+    }
+    EXPECT_EQ(touched, 0) << "guard bytes around the output were overwritten";
+    HostTensor out(DType::kU8, out_shape);
+    std::memcpy(out.data<uint8_t>(), raw.data<uint8_t>() + kGuard, static_cast<size_t>(numel));
+    return out;
+  };
+  for (const Case& c : {Case{2, 256, 256, 224, 224, ResampleFilter::kBicubic, std::nullopt},
+                        Case{1, 480, 640, 224, 224, ResampleFilter::kBicubic, std::nullopt},
+                        Case{3, 17, 13, 40, 29, ResampleFilter::kLanczos, std::nullopt},
+                        Case{1, 48, 32, 20, 32, ResampleFilter::kBilinear, std::nullopt},
+                        Case{2, 40, 50, 16, 21, ResampleFilter::kHamming,
+                             ResampleBox{3.5f, 2.0f, 44.25f, 37.0f}},
+                        Case{1, 9, 5000, 6, 9000, ResampleFilter::kBicubic, std::nullopt}}) {
+    const std::string what = fmt::format("{} x {}x{} -> {}x{} {}{}", c.n, c.h, c.w, c.ho, c.wo,
+                                         ResampleFilterName(c.filter), c.box ? " box" : "");
+    SCOPED_TRACE(what);
+    auto plan = Resampler::Create(c.h, c.w, c.ho, c.wo, c.filter, c.box);
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    const std::optional<ResizeTaps> taps = SeparableResizeTaps(*plan);
+    ASSERT_TRUE(taps.has_value());
+    HostTensor pixels(DType::kU8, {c.n, c.h, c.w, 3});
+    random_bytes(pixels, seed + static_cast<uint64_t>(c.h * 131 + c.wo));
+    HostTensor want(DType::kU8, {c.n, 3, c.ho, c.wo});
+    CpuRef().ResizePixels(pixels.view(), taps->x.view(), taps->y.view(), want.view());
+    const HostTensor got = run(pixels, taps->x, taps->y, want.shape());
+    int64_t wrong = 0, first = -1;
+    for (int64_t i = 0; i < want.numel(); ++i) {
+      if (got.data<uint8_t>()[i] != want.data<uint8_t>()[i]) {
+        if (first < 0) first = i;
+        ++wrong;
+      }
+    }
+    EXPECT_EQ(wrong, 0) << wrong << " of " << want.numel() << " bytes differ, first at flat index "
+                        << first << " ([N, C, Ho, Wo])";
+  }
+  if (!SelfCheck()) {  // the CPU reference refuses such taps (CpuResizePixels)
+    HostTensor pixels(DType::kU8, {1, 8, 8, 3});
+    random_bytes(pixels, seed);
+    HostTensor tx(DType::kI32, {4, 4});
+    HostTensor ty(DType::kI32, {4, 4});
+    for (int i = 0; i < 4; ++i) {
+      const int32_t row[4] = {i == 1 ? -100000 : 1000000 * i, i == 2 ? 99 : 2, 1 << 22, -7};
+      std::memcpy(tx.data<int32_t>() + 4 * i, row, sizeof(row));
+      std::memcpy(ty.data<int32_t>() + 4 * i, row, sizeof(row));
+    }
+    run(pixels, tx, ty, Shape{1, 3, 4, 4});
   }
 }
 

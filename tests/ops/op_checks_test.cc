@@ -168,6 +168,30 @@ TEST_F(OpChecks, NormalizePixels) {
                "or planar");
 }
 
+TEST_F(OpChecks, ResizePixels) {
+  HostTensor pixels(DType::kU8, {2, 8, 6, 3});
+  HostTensor taps_x(DType::kI32, {4, 5});
+  HostTensor taps_y(DType::kI32, {5, 5});
+  HostTensor out(DType::kU8, {2, 3, 5, 4});
+  HostTensor f32_out(DType::kF32, {2, 3, 5, 4});
+  EXPECT_DEATH(Cpu().ResizePixels(pixels.view(), taps_x.view(), taps_y.view(), f32_out.view()),
+               "ResizePixels: out \\[2, 3, 5, 4\\] has dtype F32, expected U8");
+  HostTensor f32_taps(DType::kF32, {4, 5});
+  EXPECT_DEATH(Cpu().ResizePixels(pixels.view(), f32_taps.view(), taps_y.view(), out.view()),
+               "ResizePixels: taps_x \\[4, 5\\] has dtype F32, expected I32");
+  HostTensor no_weights(DType::kI32, {4, 2});
+  EXPECT_DEATH(Cpu().ResizePixels(pixels.view(), no_weights.view(), taps_y.view(), out.view()),
+               "ResizePixels: taps_x \\[4, 2\\] must be \\[Wo, 2 \\+ Kx\\] with Kx >= 1");
+  EXPECT_DEATH(Cpu().ResizePixels(pixels.view(), taps_y.view(), taps_y.view(), out.view()),
+               "ResizePixels: taps_x \\[5, 5\\] and out \\[2, 3, 5, 4\\] disagree on Wo");
+  HostTensor one_image(DType::kU8, {1, 3, 5, 4});
+  EXPECT_DEATH(Cpu().ResizePixels(pixels.view(), taps_x.view(), taps_y.view(), one_image.view()),
+               "ResizePixels: pixels \\[2, 8, 6, 3\\] and out \\[1, 3, 5, 4\\] disagree on N");
+  EXPECT_DEATH(Cpu().ResizePixels(pixels.view().Transpose(1, 2), taps_x.view(), taps_y.view(),
+                                  out.view()),
+               "ResizePixels: pixels \\[2, 6, 8, 3\\] must be contiguous");
+}
+
 TEST(OpChecksHelpers, NonOverlappingOutputsAndConvSizes) {
   EXPECT_EQ(Conv2dOutputSize(224, 7, Conv2dParams{4, 3, 1}), 56);
   EXPECT_EQ(Conv2dOutputSize(56, 3, Conv2dParams{2, 1, 1}), 28);

@@ -41,6 +41,10 @@ class CpuBackend final : public Backend {
   void NormalizePixels(const Tensor& pixels, const Tensor& table, const Tensor& out) override {
     cpu::NormalizePixels(pixels, table, out);
   }
+  void ResizePixels(const Tensor& pixels, const Tensor& taps_x, const Tensor& taps_y,
+                    const Tensor& out) override {
+    cpu::ResizePixels(pixels, taps_x, taps_y, out);
+  }
 
   void Add(const Tensor& a, const Tensor& b, const Tensor& out) override { cpu::Add(a, b, out); }
   void Mul(const Tensor& a, const Tensor& b, const Tensor& out) override { cpu::Mul(a, b, out); }

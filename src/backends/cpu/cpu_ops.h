@@ -28,6 +28,9 @@ void Fill(const Tensor& dst, float value);
 // embedding.cc
 void Embedding(const Tensor& ids, const Tensor& table, const Tensor& out);
 void NormalizePixels(const Tensor& pixels, const Tensor& table, const Tensor& out);
+// resize_pixels.cc
+void ResizePixels(const Tensor& pixels, const Tensor& taps_x, const Tensor& taps_y,
+                  const Tensor& out);
 
 // elementwise.cc
 void Add(const Tensor& a, const Tensor& b, const Tensor& out);

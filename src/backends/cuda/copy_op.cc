@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// copy_op.cc: CudaBackend::Copy, Fill, Embedding and NormalizePixels: shared argument checks
-// (ops/op_checks.h), dim collapsing, launch (kernels in copy.cu and pixels.cu).
+// copy_op.cc: CudaBackend::Copy, Fill, Embedding, NormalizePixels and ResizePixels: shared
+// argument checks (ops/op_checks.h), dim collapsing, launch (kernels in copy.cu, pixels.cu and
+// resize_pixels.cu).
 
 #include "backends/cuda/cuda_backend_impl.h"
 #include "backends/cuda/cuda_check.h"
@@ -49,6 +50,17 @@ void CudaBackend::NormalizePixels(const Tensor& pixels, const Tensor& table, con
                         table.data_as<const float>(), out.data, out.dtype, pixels.shape[0],
                         pixels.shape[3], pixels.shape[1] * pixels.shape[2], stream_);
   AfterOp("NormalizePixels");
+}
+
+void CudaBackend::ResizePixels(const Tensor& pixels, const Tensor& taps_x, const Tensor& taps_y,
+                               const Tensor& out) {
+  BeginOp();
+  CheckResizePixelsArgs(Device::kCuda, pixels, taps_x, taps_y, out);
+  LaunchResizePixels(pixels.data_as<const uint8_t>(), taps_x.data_as<const int32_t>(),
+                     taps_x.shape[1], taps_y.data_as<const int32_t>(), taps_y.shape[1],
+                     out.data_as<uint8_t>(), pixels.shape[0], pixels.shape[1], pixels.shape[2],
+                     pixels.shape[3], out.shape[2], out.shape[3], stream_);
+  AfterOp("ResizePixels");
 }
 
 }  // namespace vlart::cuda

@@ -114,6 +114,8 @@ class CudaBackend final : public Backend {
   void Fill(const Tensor& dst, float value) override;
   void Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) override;
   void NormalizePixels(const Tensor& pixels, const Tensor& table, const Tensor& out) override;
+  void ResizePixels(const Tensor& pixels, const Tensor& taps_x, const Tensor& taps_y,
+                    const Tensor& out) override;
 
   void Add(const Tensor& a, const Tensor& b, const Tensor& out) override;
   void Mul(const Tensor& a, const Tensor& b, const Tensor& out) override;

@@ -59,6 +59,11 @@ void LaunchEmbedding(const int32_t* ids, int64_t ids_stride, const StridedArg& t
 void LaunchNormalizePixels(const uint8_t* pixels, bool planar, const float* table, void* out,
                            DType out_dtype, int64_t n, int64_t channels, int64_t hw,
                            cudaStream_t stream);
+// resize_pixels.cu: pixels [n, h, w, channels], taps_x [wo, row_x], taps_y [ho, row_y],
+// out [n, channels, ho, wo]; all contiguous.
+void LaunchResizePixels(const uint8_t* pixels, const int32_t* taps_x, int64_t row_x,
+                        const int32_t* taps_y, int64_t row_y, uint8_t* out, int64_t n, int64_t h,
+                        int64_t w, int64_t channels, int64_t ho, int64_t wo, cudaStream_t stream);
 
 // ---- elementwise.cu -----------------------------------------------------------------------
 // Operands should already be collapsed jointly (CollapseDims). The launchers return the path

@@ -11,14 +11,18 @@
 namespace vlart {
 
 ImageForm PolicyImageForm() {
-  const char* v = std::getenv("VLART_DEVICE_PIXELS");
-  return v != nullptr && v[0] == '0' ? ImageForm::kPlanes : ImageForm::kPixels;
+  const auto off = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v != nullptr && v[0] == '0';
+  };
+  if (off("VLART_DEVICE_PIXELS")) return ImageForm::kPlanes;
+  return off("VLART_DEVICE_RESIZE") ? ImageForm::kPixels : ImageForm::kSourcePixels;
 }
 
 Status UploadEncodedViews(Backend& backend, const HostTensor& images,
                           std::span<const std::pair<int, int>> views, const Tensor& dst,
                           std::string_view model) {
-  const Shape& shape = images.shape();  // [B, V, 3, S, S] F32 or [B, V, S, S, 3] U8
+  const Shape& shape = images.shape();  // [B, V, 3, S, S] F32 or [B, V, ...] U8 (rank 5)
   const int64_t nv = shape[1];
   const int64_t per_image = shape[2] * shape[3] * shape[4];
   if (images.dtype() == DType::kF32) {

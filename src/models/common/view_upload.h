@@ -23,13 +23,18 @@ namespace vlart {
 
 // The form a model's processor hands the images over in: normalised F32 planes, or the
 // (resized) bytes before the normalisation, which the model normalises on its device
-// (Backend::NormalizePixels), bit for bit into the same planes.
-enum class ImageForm { kPlanes, kPixels };
-// What the policies use: kPixels, unless VLART_DEVICE_PIXELS starts with '0' (the host
-// normalises, as before; for A/B runs).
+// (Backend::NormalizePixels), bit for bit into the same planes, or the camera's bytes before
+// the resize as well, which the model also resizes on its device (Backend::ResizePixels,
+// Pillow's bytes): X-VLA, when a batch's views share one size and the resize is one
+// convolution call (image/resize_taps.h); otherwise, and for pi0 (whose LIBERO views arrive
+// at the model's size), kSourcePixels means kPixels.
+enum class ImageForm { kPlanes, kPixels, kSourcePixels };
+// What the policies use: kSourcePixels, unless VLART_DEVICE_PIXELS starts with '0' (the host
+// resizes and normalises: kPlanes) or VLART_DEVICE_RESIZE does (the host resizes: kPixels);
+// for A/B runs.
 ImageForm PolicyImageForm();
 
-// images: host F32 [B, V, 3, S, S] (or U8 [B, V, S, S, 3] pixels); views: (b, v) of each
+// images: host F32 [B, V, 3, S, S] (or U8 [B, V, ...] bytes of any per-view shape); views: (b, v) of each
 // encoded view, in order; dst: device [views.size(), ...] of the same per-view shape.
 // `model` names the model in errors ("pi0 input 'images[b][v]': expected finite values,
 // got nan").

@@ -239,7 +239,7 @@ Status Pi0Transforms::PrepareInto(std::span<const LiberoObservation> batch,
   }
   Pi0Inputs& in = out->inputs;
   out->notices.clear();
-  const bool pixels = image_form_ == ImageForm::kPixels;
+  const bool pixels = image_form_ != ImageForm::kPlanes;  // kSourcePixels: as kPixels here
   HostTensor& image_buffer = pixels ? in.pixels : in.images;
   (pixels ? in.images : in.pixels) = HostTensor();  // exactly one form holds data
   if (pixels ? EnsureHostTensor(in.pixels, DType::kU8, {b, nv, s, s, 3})

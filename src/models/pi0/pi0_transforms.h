@@ -93,7 +93,8 @@ class Pi0Transforms {
   // Checks that `stats` has what `cfg`'s normalisation needs ("state" and "actions";
   // q01/q99 for quantile) and that their sizes fit action_dim. `worker_threads`: helper
   // threads for Prepare (-1: WorkerPool::DefaultHelpers(); 0: all on the caller).
-  // `image_form`: Pi0Inputs::images (kPlanes) or Pi0Inputs::pixels (kPixels).
+  // `image_form`: Pi0Inputs::images (kPlanes) or Pi0Inputs::pixels (kPixels; kSourcePixels
+  // is the same here: pi0 resizes on the host).
   static Result<Pi0Transforms> Create(const Pi0Config& cfg, NormStats stats,
                                       int worker_threads = -1,
                                       ImageForm image_form = ImageForm::kPlanes);

@@ -45,6 +45,36 @@ float StepTime(int i, int steps) {
   return static_cast<float>(static_cast<double>(i) / static_cast<double>(steps));
 }
 
+// Pillow's taps of one axis: I32 [out, 2 + K] rows {first, count, weights} that stay inside
+// an input of `in` pixels (Backend::ResizePixels; a device backend cannot check them).
+Status CheckResizeTaps(const HostTensor& taps, const char* name, int64_t out, int64_t in) {
+  const Shape& shape = taps.shape();
+  if (taps.dtype() != DType::kI32 || shape.size() != 2 || shape[0] != out || shape[1] < 3) {
+    return InvalidArgument("X-VLA input '{}': expected I32 [{}, 2 + K] with K >= 1, got {}{}", name,
+                           out, DTypeName(taps.dtype()), shape.ToString());
+  }
+  const int32_t* row = taps.data<int32_t>();
+  for (int64_t o = 0; o < out; ++o, row += shape[1]) {
+    if (row[0] < 0 || row[1] < 1 || row[1] > shape[1] - 2 || int64_t{row[0]} + row[1] > in) {
+      return InvalidArgument("X-VLA input '{}[{}]': expected taps inside the camera image (0 <= "
+                             "first, 1 <= count <= {}, first + count <= {}), got first {} count {}",
+                             name, o, shape[1] - 2, in, row[0], row[1]);
+    }
+  }
+  return Status::Ok();
+}
+
+// Uploads `host` into `dev` unless `uploaded` already holds the same bytes (tables that
+// rarely change: the pixel table, the resize taps).
+void UploadIfChanged(Backend& be, const HostTensor& host, HostTensor& uploaded, const Tensor& dev) {
+  if (uploaded.data<void>() != nullptr && uploaded.nbytes() == host.nbytes() &&
+      std::memcmp(uploaded.data<void>(), host.data<void>(), host.nbytes()) == 0) {
+    return;
+  }
+  uploaded = HostTensor::CopyOf(host.view());
+  be.Upload(uploaded.view(), dev);
+}
+
 }  // namespace
 
 int XvlaConfig::tokens_per_view() const {
@@ -169,6 +199,11 @@ XvlaModel::Plan::Plan(const XvlaModel& model, const PlanKey& k) : key(k) {
   const int64_t dtm = cfg.policy.dim_time;
 
   arena = be.NewArena();
+  if (k.source_height > 0) {
+    source = arena->Allocate({n, k.source_height, k.source_width, 3}, DType::kU8);
+    resize_x = arena->Allocate({s, k.taps_x}, DType::kI32);
+    resize_y = arena->Allocate({s, k.taps_y}, DType::kI32);
+  }
   if (k.pixels) {
     pixels = arena->Allocate({n, 3, s, s}, DType::kU8);
     pixel_table = arena->Allocate({3, 256}, DType::kF32);
@@ -240,12 +275,26 @@ Status XvlaModel::Validate(const XvlaInputs& in) const {
     }
     return Status::Ok();
   };
-  if (in.pixels.data<void>() != nullptr) {
-    if (in.images.data<void>() != nullptr) {
-      return InvalidArgument(
-          "X-VLA inputs: expected either 'images' (F32 planes) or 'pixels' (U8 bytes), got both");
+  const int forms = (in.images.data<void>() != nullptr) + (in.pixels.data<void>() != nullptr) +
+                    (in.source_pixels.data<void>() != nullptr);
+  if (forms > 1) {
+    return InvalidArgument("X-VLA inputs: expected one of 'images' (F32 planes), 'pixels' (U8 "
+                           "resized bytes) or 'source_pixels' (U8 camera bytes), got {}", forms);
+  }
+  if (in.source_pixels.data<void>() != nullptr) {
+    const Shape& src = in.source_pixels.shape();
+    if (in.source_pixels.dtype() != DType::kU8 || src.size() != 5 || src[0] != b || src[1] != v ||
+        src[2] < 1 || src[3] < 1 || src[4] != 3) {
+      return InvalidArgument("X-VLA input 'source_pixels': expected U8 [{}, {}, H, W, 3], got {}{}",
+                             b, v, DTypeName(in.source_pixels.dtype()), src.ToString());
     }
-    VLART_TRY(check_shape(in.pixels, "pixels", DType::kU8, {b, v, 3, s, s}));
+    VLART_TRY(CheckResizeTaps(in.resize_x, "resize_x", s, src[3]));
+    VLART_TRY(CheckResizeTaps(in.resize_y, "resize_y", s, src[2]));
+  }
+  if (in.pixels.data<void>() != nullptr || in.source_pixels.data<void>() != nullptr) {
+    if (in.pixels.data<void>() != nullptr) {
+      VLART_TRY(check_shape(in.pixels, "pixels", DType::kU8, {b, v, 3, s, s}));
+    }
     VLART_TRY(check_shape(in.pixel_table, "pixel_table", DType::kF32, {3, 256}));
     for (int64_t i = 0; i < in.pixel_table.numel(); ++i) {
       if (!std::isfinite(in.pixel_table.data<float>()[i])) {
@@ -300,12 +349,17 @@ Status XvlaModel::Validate(const XvlaInputs& in) const {
 Status XvlaModel::Upload(Plan& plan, const XvlaInputs& in) {
   const int64_t b = plan.key.batch;
   const int64_t v = cfg_.num_views;
-  const bool pixels = in.pixels.data<void>() != nullptr;
-  if (in.input_ids.shape()[0] != b || in.steps != plan.key.steps || pixels != plan.key.pixels) {
+  const PlanKey want = KeyFor(in);
+  const auto form = [](const PlanKey& k) {
+    return k.source_height > 0 ? fmt::format("source_pixels {}x{}", k.source_height, k.source_width)
+                               : std::string(k.pixels ? "pixels" : "images");
+  };
+  if (want.batch != b || want.steps != plan.key.steps || want.pixels != plan.key.pixels ||
+      want.source_height != plan.key.source_height || want.source_width != plan.key.source_width ||
+      want.taps_x != plan.key.taps_x || want.taps_y != plan.key.taps_y) {
     return InvalidArgument(
-        "X-VLA upload: inputs of batch {} / {} steps / {} into a plan for {} / {} / {}",
-        in.input_ids.shape()[0], in.steps, pixels ? "pixels" : "images", b, plan.key.steps,
-        plan.key.pixels ? "pixels" : "images");
+        "X-VLA upload: inputs of batch {} / {} steps / {} into a plan for {} / {} / {}", want.batch,
+        in.steps, form(want), b, plan.key.steps, form(plan.key));
   }
   for (int64_t i = 0; i < b * v; ++i) {
     if ((in.image_mask.data<uint8_t>()[i] != 0) != (plan.key.view_mask[i] != 0)) {
@@ -316,14 +370,14 @@ Status XvlaModel::Upload(Plan& plan, const XvlaInputs& in) {
   }
   // The present views (absent views are never encoded), checked finite before anything is
   // uploaded, then copied straight from the caller's tensor.
-  if (pixels) {
+  if (plan.key.source_height > 0) {
+    VLART_TRY(UploadEncodedViews(be_, in.source_pixels, plan.valid_views, plan.source, "X-VLA"));
+    UploadIfChanged(be_, in.resize_x, plan.uploaded_x, plan.resize_x);
+    UploadIfChanged(be_, in.resize_y, plan.uploaded_y, plan.resize_y);
+    UploadIfChanged(be_, in.pixel_table, plan.uploaded_table, plan.pixel_table);
+  } else if (plan.key.pixels) {
     VLART_TRY(UploadEncodedViews(be_, in.pixels, plan.valid_views, plan.pixels, "X-VLA"));
-    if (plan.uploaded_table.data<void>() == nullptr ||
-        std::memcmp(plan.uploaded_table.data<float>(), in.pixel_table.data<float>(),
-                    in.pixel_table.nbytes()) != 0) {
-      plan.uploaded_table = HostTensor::CopyOf(in.pixel_table.view());
-      be_.Upload(plan.uploaded_table.view(), plan.pixel_table);
-    }
+    UploadIfChanged(be_, in.pixel_table, plan.uploaded_table, plan.pixel_table);
   } else {
     VLART_TRY(UploadEncodedViews(be_, in.images, plan.valid_views, plan.images_f32, "X-VLA"));
   }
@@ -351,8 +405,10 @@ void XvlaModel::Forward(Plan& p) {
 
   // ---- vision: DaViT, positions, mean token, projection -------------------------
   Stage("vision");
-  // Pixels arrive in f32 (no host-side conversion); the rounding to the compute dtype
-  // happens here, inside the recorded call.
+  // Images arrive as camera bytes (resized, then normalised here), resized bytes
+  // (normalised here) or f32 planes (rounded to the compute dtype here): every form's
+  // conversion happens inside the recorded call.
+  if (p.key.source_height > 0) be_.ResizePixels(p.source, p.resize_x, p.resize_y, p.pixels);
   if (p.key.pixels) {
     be_.NormalizePixels(p.pixels.Permute({0, 2, 3, 1}), p.pixel_table, p.images);
   } else if (p.images.data != p.images_f32.data) {
@@ -438,7 +494,17 @@ XvlaModel::PlanKey XvlaModel::KeyFor(const XvlaInputs& inputs) {
                        inputs.image_mask.data<uint8_t>() + inputs.image_mask.numel());
   for (uint8_t& m : key.view_mask) m = m != 0;
   key.steps = inputs.steps;
-  key.pixels = inputs.pixels.data<void>() != nullptr;
+  key.pixels = inputs.pixels.data<void>() != nullptr || inputs.source_pixels.data<void>() != nullptr;
+  if (inputs.source_pixels.data<void>() != nullptr) {
+    key.source_height = static_cast<int>(inputs.source_pixels.shape()[2]);
+    key.source_width = static_cast<int>(inputs.source_pixels.shape()[3]);
+    // Row widths of the taps (0 for a malformed table, which Validate refuses).
+    const auto width = [](const HostTensor& t) {
+      return t.shape().size() == 2 ? static_cast<int>(t.shape()[1]) : 0;
+    };
+    key.taps_x = width(inputs.resize_x);
+    key.taps_y = width(inputs.resize_y);
+  }
   return key;
 }
 

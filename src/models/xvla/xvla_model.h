@@ -13,10 +13,12 @@
 //   a = 0; for i = steps..1: t = i/steps; x_t = t*x1 + (1-t)*a; zero grippers;
 //                            a = policy(x_t, proprio (grippers zeroed), t);
 //   sigmoid on the gripper channels.
-// Images come as normalised F32 planes (`images`) or as the resized bytes before the
-// processor's normalisation (`pixels` + `pixel_table`, the normalisation of each byte):
-// bytes are a quarter of the upload and the forward's first op normalises them on the
-// device into the same planes, bit for bit (Backend::NormalizePixels).
+// Images come as normalised F32 planes (`images`), as the resized bytes before the
+// processor's normalisation (`pixels` + `pixel_table`, the normalisation of each byte), or
+// as the camera's bytes before the resize (`source_pixels` + the resize's taps +
+// `pixel_table`). Bytes are a quarter of the upload; the forward's first ops resize them
+// (Backend::ResizePixels: Pillow's bytes) and normalise them (Backend::NormalizePixels) on
+// the device into the same planes, bit for bit.
 #pragma once
 
 #include <map>
@@ -43,6 +45,10 @@ struct XvlaInputs {
   // Or, instead of `images` (exactly one of the two holds data):
   HostTensor pixels;       // U8  [B, V, 3, S, S] the resized bytes, CHW planes
   HostTensor pixel_table;  // F32 [3, 256] images = pixel_table[c, pixels[..., c, y, x]]
+  // Or the camera's bytes (then pixel_table as well): pixels = ResizePixels(source_pixels).
+  HostTensor source_pixels;  // U8 [B, V, H, W, 3] every view one size (absent ones ignored)
+  HostTensor resize_x;       // I32 [S, 2 + Kx] Pillow's taps per output column (resize_taps.h)
+  HostTensor resize_y;       // I32 [S, 2 + Ky] and per output row
   HostTensor image_mask;  // U8  [B, V]       1 = view present
   HostTensor domain_id;   // I32 [B]
   HostTensor proprio;     // F32 [B, dp]
@@ -101,7 +107,9 @@ class XvlaModel {
     int batch;
     std::vector<uint8_t> view_mask;  // [B * V]
     int steps;
-    bool pixels = false;  // images arrive as bytes (XvlaInputs::pixels)
+    bool pixels = false;  // images arrive as bytes (XvlaInputs::pixels or source_pixels)
+    // source_pixels only: the camera size and the taps' row widths (2 + K); 0 otherwise.
+    int source_height = 0, source_width = 0, taps_x = 0, taps_y = 0;
     auto operator<=>(const PlanKey&) const = default;
   };
   class Plan;
@@ -146,6 +154,10 @@ class XvlaModel::Plan {
   Tensor images_f32;    // F32 [n_valid, 3, S, S] as uploaded (normalised pixels; not with bytes)
   Tensor images;        // [n_valid, 3, S, S] compute dtype (== images_f32 on f32 backends)
   Tensor pixels;        // U8 [n_valid, 3, S, S] when key.pixels (normalised into `images`)
+  Tensor source;        // U8 [n_valid, H, W, 3] when key.source_height (resized into `pixels`)
+  Tensor resize_x;      // I32 [S, key.taps_x] when key.source_height
+  Tensor resize_y;      // I32 [S, key.taps_y]
+  HostTensor uploaded_x, uploaded_y;  // what resize_x / resize_y hold (empty: nothing yet)
   Tensor pixel_table;   // F32 [3, 256] when key.pixels
   HostTensor uploaded_table;  // F32 [3, 256] what pixel_table holds (empty: nothing yet)
   Tensor ids;           // I32 [B * L]

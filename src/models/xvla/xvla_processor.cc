@@ -9,13 +9,17 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <mutex>
+#include <optional>
+#include <utility>
 
 #include "core/normal_fill.h"
 #include "core/worker_pool.h"
 #include "image/image_preprocessor.h"
 #include "image/pixel_normalizer.h"
 #include "image/resample.h"
+#include "image/resize_taps.h"
 #include "text/token_cache.h"
 
 namespace vlart::xvla {
@@ -59,11 +63,12 @@ struct CachedIds {
   bool truncated = false;
 };
 
-// One image plane of one present view: a task of Prepare's worker pool.
+// One image plane of one present view, or (channel -1) a whole camera image copied as it
+// is: a task of Prepare's worker pool.
 struct PlaneTask {
   const Image* image;
   int channel;
-  unsigned char* out;  // [S, S] of float (planes) or of uint8_t (bytes)
+  unsigned char* out;  // [S, S] of float (planes) or of uint8_t (bytes); [H, W, 3] bytes
 };
 
 }  // namespace
@@ -71,9 +76,14 @@ struct PlaneTask {
 struct XvlaProcessor::Fast {
   Fast(int s, ResampleFilter filter, const ClipNormalization& norm, int worker_threads)
       : images(s, s, filter, PixelNormalizer::Clip(norm), {}),
+        filter(filter),
         pool(WorkerPool::HelpersFor(worker_threads), WorkerPool::BatchedOnlyFor(worker_threads)) {}
   std::mutex mu;  // one Prepare at a time: everything below is per-call state
   ImagePreprocessor images;
+  ResampleFilter filter;
+  // Pillow's taps for the device resize, per camera size (height, width); nullopt: that
+  // size's resize is not one convolution call (or not plannable), so the host resizes.
+  std::map<std::pair<int, int>, std::optional<ResizeTaps>> taps;
   WorkerPool pool;
   TokenCache<CachedIds> ids;
   NormalFill noise;
@@ -203,9 +213,52 @@ Status XvlaProcessor::PrepareInto(std::span<const XvlaRequest> batch, int steps,
   if (b == 0) return InvalidArgument("X-VLA request: expected at least one observation, got none");
   in->steps = steps;
   EnsureHostTensor(in->input_ids, DType::kI32, {b, cfg_.max_text_tokens});
+  // kSourcePixels: the camera's bytes go to the model as they are, with Pillow's taps, when
+  // every view of the batch has one size whose resize is one convolution call; otherwise
+  // (and for malformed images, which PrepareSample refuses) the host resizes (kPixels).
+  const ResizeTaps* taps = nullptr;
+  int source_h = 0, source_w = 0;
+  if (image_form_ == ImageForm::kSourcePixels && !batch.empty() && !batch[0].images.empty()) {
+    source_h = batch[0].images[0].height;
+    source_w = batch[0].images[0].width;
+    bool one_size = true;
+    for (const XvlaRequest& r : batch) {
+      for (const Image& img : r.images) {
+        one_size = one_size && img.height == source_h && img.width == source_w && source_h > 0 &&
+                   source_w > 0 && img.rgb.size() == static_cast<size_t>(source_h) * source_w * 3;
+      }
+    }
+    if (one_size) {
+      auto it = fast.taps.find({source_h, source_w});
+      if (it == fast.taps.end()) {
+        std::optional<ResizeTaps> planned;
+        if (auto plan = Resampler::Create(source_h, source_w, static_cast<int>(s),
+                                          static_cast<int>(s), fast.filter);
+            plan.ok()) {
+          planned = SeparableResizeTaps(*plan);
+        }
+        it = fast.taps.emplace(std::make_pair(source_h, source_w), std::move(planned)).first;
+      }
+      if (it->second.has_value()) taps = &*it->second;
+    }
+  }
   // Missing views stay zero: a new buffer is zero; a reused one is zeroed where needed below.
-  const bool pixels = image_form_ == ImageForm::kPixels;
-  HostTensor& image_buffer = pixels ? in->pixels : in->images;
+  const bool source = taps != nullptr;
+  const bool pixels = image_form_ != ImageForm::kPlanes;  // bytes, resized or not
+  HostTensor& image_buffer = source ? in->source_pixels : pixels ? in->pixels : in->images;
+  if (source) {
+    const auto copy_taps = [](const HostTensor& from, HostTensor& to) {
+      EnsureHostTensor(to, DType::kI32, from.shape());
+      std::memcpy(to.data<void>(), from.data<void>(), from.nbytes());
+    };
+    copy_taps(taps->x, in->resize_x);
+    copy_taps(taps->y, in->resize_y);
+    in->pixels = HostTensor();
+  } else {
+    in->source_pixels = HostTensor();
+    in->resize_x = HostTensor();
+    in->resize_y = HostTensor();
+  }
   if (pixels) {
     in->images = HostTensor();  // exactly one form holds data
     if (EnsureHostTensor(in->pixel_table, DType::kF32, {3, 256})) {
@@ -219,10 +272,11 @@ Status XvlaProcessor::PrepareInto(std::span<const XvlaRequest> batch, int steps,
     in->pixels = HostTensor();
     in->pixel_table = HostTensor();
   }
-  if (pixels ? EnsureHostTensor(in->pixels, DType::kU8, {b, v, 3, s, s})
-             : EnsureHostTensor(in->images, DType::kF32, {b, v, 3, s, s})) {
-    fast.last_images = nullptr;
-  }
+  const bool fresh =
+      source   ? EnsureHostTensor(in->source_pixels, DType::kU8, {b, v, source_h, source_w, 3})
+      : pixels ? EnsureHostTensor(in->pixels, DType::kU8, {b, v, 3, s, s})
+               : EnsureHostTensor(in->images, DType::kF32, {b, v, 3, s, s});
+  if (fresh) fast.last_images = nullptr;
   EnsureHostTensor(in->image_mask, DType::kU8, {b, v});
   EnsureHostTensor(in->domain_id, DType::kI32, {b});
   EnsureHostTensor(in->proprio, DType::kF32, {b, cfg_.dim_proprio()});
@@ -238,7 +292,8 @@ Status XvlaProcessor::PrepareInto(std::span<const XvlaRequest> batch, int steps,
 
   // Zero the absent slots the last call into this buffer left non-zero.
   const uint8_t* mask = in->image_mask.data<uint8_t>();
-  const size_t per_image = static_cast<size_t>(3 * s * s);
+  const size_t per_image = source ? static_cast<size_t>(source_h) * source_w * 3
+                                  : static_cast<size_t>(3 * s * s);
   const size_t element = pixels ? 1 : sizeof(float);
   auto* buffer = static_cast<unsigned char*>(image_buffer.data<void>());
   const bool reused = fast.last_images == buffer &&
@@ -249,12 +304,17 @@ Status XvlaProcessor::PrepareInto(std::span<const XvlaRequest> batch, int steps,
     }
   }
 
-  // Tasks: every plane of every present view, then the noise chunks.
+  // Tasks: every plane of every present view (or every camera image, copied), then the
+  // noise chunks.
   std::vector<PlaneTask>& planes = fast.planes;
   planes.clear();
   for (int64_t i = 0; i < b; ++i) {
     for (size_t j = 0; j < batch[i].images.size(); ++j) {
       const size_t view = (i * v + static_cast<int64_t>(j)) * per_image;
+      if (source) {
+        planes.push_back({&batch[i].images[j], -1, buffer + view});
+        continue;
+      }
       for (int c = 0; c < 3; ++c) {
         planes.push_back({&batch[i].images[j], c, buffer + (view + c * s * s) * element});
       }
@@ -269,7 +329,9 @@ Status XvlaProcessor::PrepareInto(std::span<const XvlaRequest> batch, int steps,
   fast.pool.Run(n_planes + noise_chunks, [&](int task, int worker) {
     if (task < n_planes) {
       const PlaneTask& t = planes[task];
-      if (pixels) {
+      if (t.channel < 0) {
+        std::memcpy(t.out, t.image->rgb.data(), t.image->rgb.size());
+      } else if (pixels) {
         fast.images.RunPlaneBytes(t.image->view(), t.channel, worker, t.out);
       } else {
         fast.images.RunPlane(t.image->view(), t.channel, worker, reinterpret_cast<float*>(t.out));

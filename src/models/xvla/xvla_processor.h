@@ -55,8 +55,11 @@ class XvlaProcessor {
                                     ImageForm image_form = ImageForm::kPlanes);
   // `worker_threads`: helper threads for Prepare (-1: WorkerPool::DefaultHelpers();
   // 0: all on the caller). Results do not depend on it. `image_form`: XvlaInputs::images
-  // (kPlanes) or XvlaInputs::pixels + pixel_table (kPixels: the resized bytes, normalised
-  // by the model on its device into the same planes).
+  // (kPlanes), XvlaInputs::pixels + pixel_table (kPixels: the resized bytes, normalised
+  // by the model on its device into the same planes), or XvlaInputs::source_pixels +
+  // resize_x / resize_y + pixel_table (kSourcePixels: the camera's bytes and Pillow's taps,
+  // resized and normalised by the model on its device; for batches whose views share one
+  // size and whose resize is one convolution call, else kPixels for that call).
   XvlaProcessor(const XvlaConfig& cfg, BpeTokenizer tokenizer, PreprocessorConfig image_cfg,
                 int worker_threads = -1, ImageForm image_form = ImageForm::kPlanes);
   ~XvlaProcessor();
