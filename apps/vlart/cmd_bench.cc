@@ -211,18 +211,28 @@ int Bench(const BenchArgs& a) {
     if (header.empty()) {
       const bool pi0 = (*policy)->model_type() != "xvla";
       // The policies hand the views over as bytes (normalised by the forward's first op, in
-      // the vision stage) unless VLART_DEVICE_PIXELS=0 (models/common/view_upload.h).
-      const bool bytes = PolicyImageForm() == ImageForm::kPixels;
+      // the vision stage; X-VLA's camera bytes resized on the device first) unless
+      // VLART_DEVICE_RESIZE=0 / VLART_DEVICE_PIXELS=0 (models/common/view_upload.h).
+      const ImageForm form = PolicyImageForm();
+      const bool bytes = form != ImageForm::kPlanes;
+      const bool camera = !pi0 && form == ImageForm::kSourcePixels;
+      const std::string size = obs->images.empty()
+                                   ? std::string("?")
+                                   : fmt::format("{}x{}", obs->images[0].height, obs->images[0].width);
       header = fmt::format(
           "{} | {} | {} | {} | warmup {} + {} timed calls | graphs {} | timed: preprocess ({}, "
           "tokenise, noise) + upload + forward{} + download{}; stages = timestamps on the "
           "backend stream; e2e = host wall clock",
           BuildInfoString(), DescribeDevice((*policy)->backend()), (*policy)->description(),
           a.model, a.warmup, a.iters, a.no_graphs ? "off" : "on",
-          pi0 ? (bytes ? "copy 2 views of 224x224 bytes, normalise state"
-                       : "normalise 2 views of 224x224, normalise state")
-              : (bytes ? "resize 2 views to bytes" : "resize + normalise 2 views"),
-          bytes ? " (normalising the views' bytes first)" : "",
+          pi0      ? (bytes ? fmt::format("copy 2 views of {} bytes, normalise state", size)
+                            : fmt::format("normalise 2 views of {}, normalise state", size))
+          : camera ? fmt::format("copy 2 camera views of {} bytes", size)
+          : bytes  ? fmt::format("resize 2 views of {} to bytes", size)
+                   : fmt::format("resize + normalise 2 views of {}", size),
+          camera  ? " (resizing, then normalising the views' bytes first)"
+          : bytes ? " (normalising the views' bytes first)"
+                  : "",
           pi0 ? " + float64 output transforms" : "");
     }
     for (int b : *batches) {
