@@ -160,6 +160,25 @@ TEST(XvlaCuda, GraphReplayIsBitIdenticalToEager) {
   }
 }
 
+// Runs `planes` and `other` (the same observation in another image form) through f's model on
+// the CUDA backend in f32 and bf16 and expects the same actions, bit for bit.
+void ExpectSameActions(const Fixture& f, const xvla::XvlaInputs& planes,
+                       const xvla::XvlaInputs& other) {
+  for (DType dt : {DType::kF32, DType::kBF16}) {
+    auto be = Cuda(dt);
+    ASSERT_TRUE(be);
+    auto model = xvla::XvlaModel::Load(f.cfg, *f.source, *be);
+    ASSERT_TRUE(model.ok());
+    auto from_planes = (*model)->Run(planes);
+    auto from_other = (*model)->Run(other);
+    ASSERT_TRUE(from_planes.ok()) << from_planes.status().message();
+    ASSERT_TRUE(from_other.ok()) << from_other.status().message();
+    EXPECT_EQ(0, std::memcmp(from_planes->actions.view().data, from_other->actions.view().data,
+                             from_other->actions.nbytes()))
+        << DTypeName(dt);
+  }
+}
+
 // Bytes (XvlaInputs::pixels + pixel_table) normalised on the device give the actions of the
 // planes they stand for, bit for bit (f32 and bf16: both paths round table[c][byte] once to
 // the compute dtype). Random bytes and table over the golden inputs' present views.
@@ -168,20 +187,7 @@ TEST(XvlaCuda, BytesGiveThePlanesActionsBitForBit) {
   auto f = Load();
   auto g = Load();  // its inputs become the bytes
   vlart::testing::MakeByteInputs(f->inputs, g->inputs, 2024);
-  const xvla::XvlaInputs& bytes = g->inputs;
-  for (DType dt : {DType::kF32, DType::kBF16}) {
-    auto be = Cuda(dt);
-    ASSERT_TRUE(be);
-    auto model = xvla::XvlaModel::Load(f->cfg, *f->source, *be);
-    ASSERT_TRUE(model.ok());
-    auto from_planes = (*model)->Run(f->inputs);
-    auto from_bytes = (*model)->Run(bytes);
-    ASSERT_TRUE(from_planes.ok()) << from_planes.status().message();
-    ASSERT_TRUE(from_bytes.ok()) << from_bytes.status().message();
-    EXPECT_EQ(0, std::memcmp(from_planes->actions.view().data, from_bytes->actions.view().data,
-                             from_bytes->actions.nbytes()))
-        << DTypeName(dt);
-  }
+  ExpectSameActions(*f, f->inputs, g->inputs);
 }
 
 // Camera bytes (XvlaInputs::source_pixels + Pillow's taps) resized and normalised on the
@@ -195,19 +201,7 @@ TEST(XvlaCuda, CameraBytesGiveThePlanesActionsBitForBit) {
   vlart::testing::MakeByteInputs(f->inputs, g->inputs, 2025);
   const int s = f->cfg.vision.image_size;
   vlart::testing::MakeSourceInputs(f->inputs, g->inputs, h->inputs, s + s / 7, s + s / 7, 2026);
-  for (DType dt : {DType::kF32, DType::kBF16}) {
-    auto be = Cuda(dt);
-    ASSERT_TRUE(be);
-    auto model = xvla::XvlaModel::Load(f->cfg, *f->source, *be);
-    ASSERT_TRUE(model.ok());
-    auto from_planes = (*model)->Run(f->inputs);
-    auto from_source = (*model)->Run(h->inputs);
-    ASSERT_TRUE(from_planes.ok()) << from_planes.status().message();
-    ASSERT_TRUE(from_source.ok()) << from_source.status().message();
-    EXPECT_EQ(0, std::memcmp(from_planes->actions.view().data, from_source->actions.view().data,
-                             from_source->actions.nbytes()))
-        << DTypeName(dt);
-  }
+  ExpectSameActions(*f, f->inputs, h->inputs);
 }
 
 }  // namespace
