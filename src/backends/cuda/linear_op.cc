@@ -323,6 +323,7 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
                          forced_gemm_config_->lt_gelu};
   }
   if (forced_gemm_config_ && GemmConfigFits(p, *forced_gemm_config_)) return *forced_gemm_config_;
+  if (gemm_refine_) gemm_keys_recorded_.insert(key);
   if (auto it = gemm_configs_.find(key); it != gemm_configs_.end()) return it->second;
   GemmMmaConfig best = GemmMmaHeuristic(p.m, p.n, p.k, num_sms_);
   if (!GemmConfigFits(p, best)) best = GemmMmaConfig{best.tile, 1};
@@ -422,6 +423,7 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   for (int algo = 0; gelu_ok && algo < lt_->max_algos(); ++algo) {
     candidates.push_back(GemmMmaConfig{kGemmViaCublas, 1, algo, true, true});
   }
+  std::vector<std::pair<float, GemmMmaConfig>> scored;  // every timed candidate (near-ties)
   for (const GemmMmaConfig& c : candidates) {
     if (c.tile != kGemmViaCublas && !GemmConfigFits(trial, c)) continue;
     bool ran = true;
@@ -457,6 +459,7 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
     // 12.6 us; the wgmma kernel lost 2.6 ms the same way), so a tie is cuBLAS's.
     constexpr float kCublasMargin = 0.92f;
     const float score = c.tile == kGemmViaCublas ? med * kCublasMargin : med;
+    scored.emplace_back(score, c);
     if (score < best_score) {
       best_score = score;
       best_us = med;
@@ -477,6 +480,23 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
                  log.c_str());
   }
   gemm_configs_.emplace(key, best);
+  if (gemm_refine_) {
+    // The bursts cannot rank these against the pick: the forward will (RefineGemmNearTies).
+    const auto same = [](const GemmMmaConfig& a, const GemmMmaConfig& b) {
+      return a.tile == b.tile && a.splits == b.splits && a.lt_algo == b.lt_algo &&
+             a.lt_fused == b.lt_fused && a.lt_gelu == b.lt_gelu;
+    };
+    std::sort(scored.begin(), scored.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<GemmMmaConfig> ties;
+    constexpr size_t kMaxTies = 3;
+    for (const auto& [score, c] : scored) {
+      if (ties.size() < kMaxTies && score <= best_score * (1.0f + kGemmNearTie) && !same(c, best)) {
+        ties.push_back(c);
+      }
+    }
+    if (!ties.empty()) gemm_near_ties_[key] = std::move(ties);
+  }
   return best;
 }
 
