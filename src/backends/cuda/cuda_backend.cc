@@ -250,7 +250,7 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   if (EnvIs("VLART_GEMM_LATE_TRIGGER", "0")) be->gemm_late_trigger_ = false;
   be->fused_lt_epilogues_ = options.fused_lt_epilogues && !EnvFlag("VLART_GEMM_SINGLE_ROUNDING");
   if (EnvFlag("VLART_GEMM_VERBOSE")) be->gemm_verbose_ = true;
-  if (EnvFlag("VLART_GEMM_REFINE")) be->gemm_refine_ = true;
+  if (EnvIs("VLART_GEMM_REFINE", "0")) be->gemm_refine_ = false;
   int sms = 0;
   if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, options.device) == cudaSuccess &&
       sms > 0) {

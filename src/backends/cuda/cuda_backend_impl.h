@@ -16,7 +16,6 @@
 #include <utility>
 #include <vector>
 #include <map>
-#include <set>
 #include <optional>
 #include <tuple>
 #include <cstddef>
@@ -226,13 +225,16 @@ class CudaBackend final : public Backend {
   bool fuse_residual_norm_ = true;  // MulAddAdaRmsNorm as one kernel (VLART_FUSED_RESIDUAL_NORM=0: two)
   using GemmTuneKey = std::tuple<int, int, int, int, bool, int, bool, int, bool>;
   std::map<GemmTuneKey, GemmMmaConfig> gemm_configs_;
-  // Near-ties of the per-GEMM tuner, settled inside the whole recorded forward
-  // (VLART_GEMM_REFINE=1; recording.cc): per shape, the other candidates whose burst score
-  // was within kGemmNearTie of the pick's, best first, until a Record has tried them.
+  // Near-ties of the per-GEMM tuner, settled inside the whole recorded forward (recording.cc;
+  // VLART_GEMM_REFINE=0 turns it off): per shape, the other candidates whose burst score was
+  // within kGemmNearTie of the pick's, best first, until a Record has tried them; only shapes
+  // whose pick costs a forward at least kGemmRefineMinUs (burst us x calls) are tried.
   static constexpr float kGemmNearTie = 0.04f;
-  bool gemm_refine_ = false;
+  static constexpr float kGemmRefineMinUs = 200.0f;
+  bool gemm_refine_ = true;
   std::map<GemmTuneKey, std::vector<GemmMmaConfig>> gemm_near_ties_;
-  std::set<GemmTuneKey> gemm_keys_recorded_;  // the shapes the current Record's capture used
+  std::map<GemmTuneKey, float> gemm_pick_us_;         // the pick's burst us, per shape
+  std::map<GemmTuneKey, int> gemm_calls_recorded_;    // calls per shape in the current capture
   // Re-records `enqueue` with each pending near-tie forced in turn and keeps a pick only if
   // the whole graph replays faster with it; *graph / *exec hold the kept recording.
   void RefineGemmNearTies(const std::function<void()>& enqueue, cudaGraph_t* graph,

@@ -323,7 +323,7 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
                          forced_gemm_config_->lt_gelu};
   }
   if (forced_gemm_config_ && GemmConfigFits(p, *forced_gemm_config_)) return *forced_gemm_config_;
-  if (gemm_refine_) gemm_keys_recorded_.insert(key);
+  if (gemm_refine_) ++gemm_calls_recorded_[key];
   if (auto it = gemm_configs_.find(key); it != gemm_configs_.end()) return it->second;
   GemmMmaConfig best = GemmMmaHeuristic(p.m, p.n, p.k, num_sms_);
   if (!GemmConfigFits(p, best)) best = GemmMmaConfig{best.tile, 1};
@@ -496,6 +496,7 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
       }
     }
     if (!ties.empty()) gemm_near_ties_[key] = std::move(ties);
+    gemm_pick_us_[key] = best_us;
   }
   return best;
 }

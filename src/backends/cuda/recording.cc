@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -149,7 +150,7 @@ class EventStageClock final : public StageClock {
 Result<std::unique_ptr<RecordedWork>> CudaBackend::Record(const std::function<void()>& enqueue) {
   BeginOp();
   VLART_CUDA_CHECK(cudaStreamSynchronize(stream_));
-  gemm_keys_recorded_.clear();
+  gemm_calls_recorded_.clear();
   VLART_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
   enqueue();
   cudaGraph_t graph = nullptr;
@@ -178,12 +179,20 @@ Result<std::unique_ptr<RecordedWork>> CudaBackend::Record(const std::function<vo
 void CudaBackend::RefineGemmNearTies(const std::function<void()>& enqueue, cudaGraph_t* graph,
                                      cudaGraphExec_t* exec) {
   constexpr double kKeep = 0.003;
-  // Only the shapes this forward's capture used (GemmConfigFor notes them); the others stay
-  // pending for their own graph.
+  // Only the shapes this forward's capture used (GemmConfigFor counts them), and of those the
+  // ones that weigh: a near-tie of a pick costing under kGemmRefineMinUs per forward is worth
+  // under 4% of it. The others stay pending for their own graph (or for ever).
   std::vector<GemmTuneKey> keys;
   for (const auto& [key, ties] : gemm_near_ties_) {
-    if (gemm_keys_recorded_.count(key) > 0) keys.push_back(key);
+    const auto calls = gemm_calls_recorded_.find(key);
+    const auto pick = gemm_pick_us_.find(key);
+    if (calls != gemm_calls_recorded_.end() && pick != gemm_pick_us_.end() &&
+        pick->second * static_cast<float>(calls->second) >= kGemmRefineMinUs) {
+      keys.push_back(key);
+    }
   }
+  const auto t0 = std::chrono::steady_clock::now();
+  int trials = 0;
   for (const GemmTuneKey& key : keys) {
     const std::vector<GemmMmaConfig> ties = gemm_near_ties_[key];
     gemm_near_ties_.erase(key);
@@ -206,6 +215,7 @@ void CudaBackend::RefineGemmNearTies(const std::function<void()>& enqueue, cudaG
                      kept.lt_algo, kept.lt_fused ? " fused" : "", tie.tile, tie.splits, tie.lt_algo,
                      tie.lt_fused ? " fused" : "", base_ms, tie_ms, better ? "kept" : "not kept");
       }
+      ++trials;
       if (better) {
         VLART_CUDA_CHECK(cudaGraphExecDestroy(*exec));
         VLART_CUDA_CHECK(cudaGraphDestroy(*graph));
@@ -217,6 +227,11 @@ void CudaBackend::RefineGemmNearTies(const std::function<void()>& enqueue, cudaG
         VLART_CUDA_CHECK(cudaGraphDestroy(g));
       }
     }
+  }
+  if (gemm_verbose_ && trials > 0) {
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(stderr, "vlart gemm refine: %d near-ties of %zu shapes tried in %.1f s\n", trials,
+                 keys.size(), s);
   }
 }
 
