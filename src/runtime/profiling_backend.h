@@ -39,8 +39,13 @@ class ProfilingBackend final : public Backend {
   void Upload(const Tensor& s, const Tensor& d) override { inner_->Upload(s, d); }
   void Download(const Tensor& s, const Tensor& d) override { inner_->Download(s, d); }
   void Synchronize() override { inner_->Synchronize(); }
+  // Every capture of `enqueue` starts its marks at 0: a backend may capture it more than once
+  // (CUDA settles GEMM near-ties by re-recording), and each capture issues the same ops.
   Result<std::unique_ptr<RecordedWork>> Record(const std::function<void()>& enqueue) override {
-    return inner_->Record(enqueue);
+    return inner_->Record([this, &enqueue] {
+      ResetOps();
+      enqueue();
+    });
   }
   std::unique_ptr<StageClock> NewStageClock(int n) override { return inner_->NewStageClock(n); }
   size_t bytes_in_use() const override { return inner_->bytes_in_use(); }
