@@ -325,6 +325,9 @@ void CheckResizePixelsArgs(Device device, const Tensor& pixels, const Tensor& ta
   CheckDim(kOp, "Wo", "taps_x", taps_x, taps_x.shape[0], "out", out, out.shape[3]);
   VLART_CHECK(pixels.shape[1] <= (int64_t{1} << 24) && pixels.shape[2] <= (int64_t{1} << 24),
               "{}: {}: expected H and W below 2^24", kOp, Desc("pixels", pixels));
+  VLART_CHECK(out.numel() == 0 || (pixels.shape[1] >= 1 && pixels.shape[2] >= 1),
+              "{}: {}: expected H and W >= 1 for a non-empty out {}", kOp, Desc("pixels", pixels),
+              Desc("out", out));
 }
 
 // ---- elementwise -------------------------------------------------------------------------

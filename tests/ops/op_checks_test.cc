@@ -190,6 +190,9 @@ TEST_F(OpChecks, ResizePixels) {
   EXPECT_DEATH(Cpu().ResizePixels(pixels.view().Transpose(1, 2), taps_x.view(), taps_y.view(),
                                   out.view()),
                "ResizePixels: pixels \\[2, 6, 8, 3\\] must be contiguous");
+  HostTensor empty(DType::kU8, {2, 0, 6, 3});
+  EXPECT_DEATH(Cpu().ResizePixels(empty.view(), taps_x.view(), taps_y.view(), out.view()),
+               "ResizePixels: pixels \\[2, 0, 6, 3\\]: expected H and W >= 1 for a non-empty out");
 }
 
 TEST(OpChecksHelpers, NonOverlappingOutputsAndConvSizes) {
