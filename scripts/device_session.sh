@@ -303,7 +303,10 @@ fi
 if has peers_pi0 && [ -d .whl ] && [ -f bench/peers/pi0_peers.py ]; then
   # LeRobot's PI0Pytorch / PI05Pytorch vs vlart on the full synthetic checkpoints of the pi0 step
   # (created here when absent). One arch takes most of a 10-minute call (the bf16 compile is the
-  # bulk): PI0_PEER_ARCHS=pi0, then PI0_PEER_ARCHS=pi05 on the same warm machine.
+  # bulk): PI0_PEER_ARCHS=pi0, then PI0_PEER_ARCHS=pi05 on the same warm machine. pi0.5's compile
+  # took 407-431 s at 72e1de2 and did not finish within ~430 s twice at ffa8f24: PI0_PEER_ARGS
+  # passes more options, e.g. "--no-vlart-bench --vlart-precisions bf16" (~60 s less before the
+  # peer starts; the ratio then needs a vlart bench of the same machine).
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
       --target /tmp/site .whl/*.whl > "$OUT/pip_pi0.log" 2>&1 && export PYTHONPATH=/tmp/site
   for arch in ${PI0_PEER_ARCHS:-pi0 pi05}; do
@@ -315,7 +318,7 @@ if has peers_pi0 && [ -d .whl ] && [ -f bench/peers/pi0_peers.py ]; then
     fi
     PYTHONUNBUFFERED=1 timeout ${PI0_PEER_TIMEOUT:-540} python3 bench/peers/pi0_peers.py --model "$DIR" \
         --vlart "$BIN/vlart" --out "$OUT/peers_$arch" --batch ${PEER_BATCH:-1} --iters 30 --warmup 5 \
-        ${PI0_PEER_MODES:+--modes "$PI0_PEER_MODES"} \
+        ${PI0_PEER_MODES:+--modes "$PI0_PEER_MODES"} ${PI0_PEER_ARGS:-} \
         2>&1 | tee "$FINAL_OUT/peers_$arch.log" > "$OUT/peers_$arch.log"
     note "peers $arch: exit $?"; tail -30 "$OUT/peers_$arch.log" >> "$SUMMARY"
   done
