@@ -4,7 +4,7 @@
 # build_device_bundle.sh: builds the CUDA binaries here (nvcc, sm_90a) and stages them in
 # .device/ (git-ignored) with the shared libraries the GPU machine's image lacks, so a
 # device session spends its time running, not compiling. Then, from the device tool:
-#   run(command="scripts/device_session.sh", carry=[".device-bundle", ".whl"])
+#   run(command="scripts/device_session.sh", carry=[".device-bundle"])   (peer steps: below)
 # PORTABLE_ARCH=80 also stages a build for that architecture (below; ~+10 min here) in
 # .device-bundle/portable.tar.xz: run(command="STEPS=portable scripts/device_session.sh",
 # carry=[".device-bundle/portable.tar.xz"]).
@@ -56,3 +56,11 @@ if [ -d .device/bin-portable ]; then
   tar -cf - .device/bin-portable .device/lib .device/COMMIT | xz -6 -T"$(nproc)" > .device-bundle/portable.tar.xz
   du -sh .device-bundle/portable.tar.xz
 fi
+# The peer steps need only `vlart` and the Debian libraries: with the full bundle (~38 MB), the
+# wheels and the tree a call can pass 64 MiB. .device-peers/device.tar.xz (~8 MB, beside the
+# bundle so a full-bundle call does not carry it) is that subset, which device_session.sh
+# unpacks when it is what came: carry=[".device-peers", ".whl"] for a STEPS=peers / peers_pi0 call.
+rm -rf .device-peers && mkdir -p .device-peers
+tar -cf - .device/bin/vlart .device/lib/libjpeg.so.62 .device/lib/libsentencepiece.so.0 .device/COMMIT |
+  xz -6 -T"$(nproc)" > .device-peers/device.tar.xz
+du -sh .device-peers/device.tar.xz

@@ -27,10 +27,12 @@ OUT=$(mktemp -d /tmp/vlart-logs.XXXX)
 STEPS=${STEPS:-"parity model pi0 bench profile ops sweep peers"}
 BIN=.device/bin
 # The bundle arrives compressed (scripts/build_device_bundle.sh); python's tarfile needs no xz tool.
-# portable.tar.xz (PORTABLE_ARCH builds, step portable) travels alone or beside it.
-if [ -f .device-bundle/device.tar.xz ] || [ -f .device-bundle/portable.tar.xz ]; then
+# portable.tar.xz (PORTABLE_ARCH builds, step portable) travels alone or beside it;
+# .device-peers/device.tar.xz (vlart alone, for the peer steps under the 64 MiB carry limit) alone.
+if [ -f .device-bundle/device.tar.xz ] || [ -f .device-bundle/portable.tar.xz ] ||
+   [ -f .device-peers/device.tar.xz ]; then
   rm -rf .device
-  for t in .device-bundle/device.tar.xz .device-bundle/portable.tar.xz; do
+  for t in .device-peers/device.tar.xz .device-bundle/device.tar.xz .device-bundle/portable.tar.xz; do
     [ -f "$t" ] && python3 -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall('.')" "$t"
   done
 fi
