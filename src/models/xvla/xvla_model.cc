@@ -349,7 +349,7 @@ Status XvlaModel::Validate(const XvlaInputs& in) const {
 Status XvlaModel::Upload(Plan& plan, const XvlaInputs& in) {
   const int64_t b = plan.key.batch;
   const int64_t v = cfg_.num_views;
-  const PlanKey want = KeyFor(in);
+  const PlanKey want = FormKeyFor(in);  // the mask is compared below, view by view
   const auto form = [](const PlanKey& k) {
     return k.source_height > 0 ? fmt::format("source_pixels {}x{}", k.source_height, k.source_width)
                                : std::string(k.pixels ? "pixels" : "images");
@@ -488,11 +488,16 @@ Status XvlaModel::Download(Plan& plan, XvlaOutputs* out) {
 }
 
 XvlaModel::PlanKey XvlaModel::KeyFor(const XvlaInputs& inputs) {
-  PlanKey key;
-  key.batch = static_cast<int>(inputs.input_ids.shape()[0]);
+  PlanKey key = FormKeyFor(inputs);
   key.view_mask.assign(inputs.image_mask.data<uint8_t>(),
                        inputs.image_mask.data<uint8_t>() + inputs.image_mask.numel());
   for (uint8_t& m : key.view_mask) m = m != 0;
+  return key;
+}
+
+XvlaModel::PlanKey XvlaModel::FormKeyFor(const XvlaInputs& inputs) {
+  PlanKey key;
+  key.batch = static_cast<int>(inputs.input_ids.shape()[0]);
   key.steps = inputs.steps;
   key.pixels = inputs.pixels.data<void>() != nullptr || inputs.source_pixels.data<void>() != nullptr;
   if (inputs.source_pixels.data<void>() != nullptr) {

@@ -116,6 +116,8 @@ class XvlaModel {
   // Checks shapes, dtypes, ranges and finiteness of `inputs` (Run calls it).
   Status Validate(const XvlaInputs& inputs) const;
   static PlanKey KeyFor(const XvlaInputs& inputs);
+  // KeyFor without the view mask (no allocation): what Upload checks besides the mask.
+  static PlanKey FormKeyFor(const XvlaInputs& inputs);
   Result<Plan*> GetPlan(const PlanKey& key);
   Status Upload(Plan& plan, const XvlaInputs& inputs);  // host -> the plan's input buffers
   void Forward(Plan& plan);                             // enqueue everything
