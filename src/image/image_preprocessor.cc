@@ -36,6 +36,7 @@ struct ImagePreprocessor::Plan {
   int in_height = 0, in_width = 0;
   Kind kind = Kind::kCopy;
   std::optional<Resampler> resampler;
+  std::optional<ResizeTaps> taps;               // kPlanar: the passes as ResizePixels taps
   const Resampler::Step* horizontal = nullptr;  // into resampler->steps(), or null
   const Resampler::Step* vertical = nullptr;
 };
@@ -88,6 +89,7 @@ Status ImagePreprocessor::Prepare(int in_height, int in_width, int workers) {
       }
     }
     if (plan->horizontal == nullptr && plan->vertical == nullptr) plan->kind = Plan::Kind::kGeneric;
+    if (plan->kind == Plan::Kind::kPlanar) plan->taps = SeparableResizeTaps(*plan->resampler);
   }
   // Callers see few input sizes (one per camera); keep the last several.
   constexpr size_t kMaxPlans = 8;
@@ -102,6 +104,11 @@ const ImagePreprocessor::Plan& ImagePreprocessor::PlanFor(int in_height, int in_
   }
   VLART_CHECK(false, "ImagePreprocessor: {}x{} input was not prepared", in_height, in_width);
   return *plans_.front();
+}
+
+const ResizeTaps* ImagePreprocessor::SeparableTaps(int in_height, int in_width) const {
+  const Plan& plan = PlanFor(in_height, in_width);
+  return plan.taps.has_value() ? &*plan.taps : nullptr;
 }
 
 void ImagePreprocessor::RunPlane(const ImageView& rgb, int channel, int worker, float* out) {

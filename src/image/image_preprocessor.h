@@ -31,6 +31,7 @@
 #include "image/image.h"
 #include "image/pixel_normalizer.h"
 #include "image/resample.h"
+#include "image/resize_taps.h"
 
 namespace vlart {
 
@@ -61,6 +62,11 @@ class ImagePreprocessor {
   // The same plane before normalisation: the resized bytes ([out_height, out_width] u8),
   // which a model normalises on its device (Backend::NormalizePixels with Value()'s table).
   void RunPlaneBytes(const ImageView& rgb, int channel, int worker, uint8_t* out);
+  // The resize of a Prepare'd size as Backend::ResizePixels taps (image/resize_taps.h), so a
+  // model can resize on its device; null when Pillow does not resize that size in one
+  // convolution call (a copy, NEAREST, the two-call rule). Valid until the plan is evicted
+  // (Prepare keeps the last 8 sizes).
+  const ResizeTaps* SeparableTaps(int in_height, int in_width) const;
   // The normalisation of byte v in `channel` (what RunPlane writes for it).
   float Value(uint8_t v, int channel) const { return normalizer_.Value(v, channel); }
 

@@ -9,17 +9,13 @@
 
 #include <cmath>
 #include <cstring>
-#include <map>
 #include <mutex>
-#include <optional>
-#include <utility>
 
 #include "core/normal_fill.h"
 #include "core/worker_pool.h"
 #include "image/image_preprocessor.h"
 #include "image/pixel_normalizer.h"
 #include "image/resample.h"
-#include "image/resize_taps.h"
 #include "text/token_cache.h"
 
 namespace vlart::xvla {
@@ -76,14 +72,9 @@ struct PlaneTask {
 struct XvlaProcessor::Fast {
   Fast(int s, ResampleFilter filter, const ClipNormalization& norm, int worker_threads)
       : images(s, s, filter, PixelNormalizer::Clip(norm), {}),
-        filter(filter),
         pool(WorkerPool::HelpersFor(worker_threads), WorkerPool::BatchedOnlyFor(worker_threads)) {}
   std::mutex mu;  // one Prepare at a time: everything below is per-call state
   ImagePreprocessor images;
-  ResampleFilter filter;
-  // Pillow's taps for the device resize, per camera size (height, width); nullopt: that
-  // size's resize is not one convolution call (or not plannable), so the host resizes.
-  std::map<std::pair<int, int>, std::optional<ResizeTaps>> taps;
   WorkerPool pool;
   TokenCache<CachedIds> ids;
   NormalFill noise;
@@ -228,18 +219,10 @@ Status XvlaProcessor::PrepareInto(std::span<const XvlaRequest> batch, int steps,
                    source_w > 0 && img.rgb.size() == static_cast<size_t>(source_h) * source_w * 3;
       }
     }
-    if (one_size) {
-      auto it = fast.taps.find({source_h, source_w});
-      if (it == fast.taps.end()) {
-        std::optional<ResizeTaps> planned;
-        if (auto plan = Resampler::Create(source_h, source_w, static_cast<int>(s),
-                                          static_cast<int>(s), fast.filter);
-            plan.ok()) {
-          planned = SeparableResizeTaps(*plan);
-        }
-        it = fast.taps.emplace(std::make_pair(source_h, source_w), std::move(planned)).first;
-      }
-      if (it->second.has_value()) taps = &*it->second;
+    // The preprocessor's plan of that size holds Pillow's taps (a size it cannot plan is
+    // left to PrepareSample, which reports it).
+    if (one_size && fast.images.Prepare(source_h, source_w, fast.pool.num_workers()).ok()) {
+      taps = fast.images.SeparableTaps(source_h, source_w);
     }
   }
   // Missing views stay zero: a new buffer is zero; a reused one is zeroed where needed below.
