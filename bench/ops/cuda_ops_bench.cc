@@ -481,6 +481,24 @@ void AddResidentAttention(Bench& b, const char* model, int64_t batch, int64_t s,
          ProbeKind::kResident});
 }
 
+// Self-attention on a fused qkv buffer with the one-pass kernel's warps per block forced to
+// `warps` (ForceAttentionRows: "[wN]"; "[w-]" leaves it to the K/V-resident kernel's own choice,
+// "[w0]" is the heuristic).
+void AddRowsAttention(Bench& b, const char* model, int64_t batch, int64_t s, int64_t h, int64_t d, int warps) {
+  const double e = b.Elem();
+  const Tensor qkv = b.Rand({batch, s, 3, h, d});
+  const Tensor q = qkv.Select(2, 0), k = qkv.Select(2, 1), v = qkv.Select(2, 2);
+  const Tensor out = b.Empty({batch, s, h, d});
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  const std::string tag = warps < 0 ? "-" : std::to_string(warps);
+  b.Add({fmt::format("Attention {} B{} Sq{} Sk{} H{}/{} D{} [w{}]", model, batch, s, s, h, h, d, tag),
+         4.0 * batch * h * s * s * d, e * (batch * 4.0 * s * h * d), [=, &b]() {
+           cuda::ForceAttentionRows(b.backend(), warps < 0 ? cuda::kAttentionRowsOff : warps);
+           b.backend().Attention(q, k, v, nullptr, scale, out);
+           cuda::ForceAttentionRows(b.backend(), 0);
+         }});
+}
+
 void AddChannelAttention(Bench& b, const char* model, int64_t batch, int64_t n, int64_t groups, int64_t d) {
   const Tensor qkv = b.Rand({batch, n, 3, groups, d});
   const Tensor out = b.Empty({batch, n, groups, d});
@@ -723,6 +741,14 @@ int Main(int argc, char** argv) {
     AddAttention(b, "DaViT windows", 50, 144, 144, 8, 8, 32, true);
     AddAttention(b, "BART", 1, 100, 100, 16, 16, 64, true);
     AddAttention(b, "SigLIP", 2, 256, 256, 16, 16, 72, true);
+    for (int warps : {-1, 0, 2, 3, 4, 6, 8}) {
+      AddRowsAttention(b, "X-VLA", 1, 262, 16, 64, warps);
+      AddRowsAttention(b, "X-VLA", 4, 262, 16, 64, warps);
+      AddRowsAttention(b, "SigLIP", 2, 256, 16, 72, warps);
+      AddRowsAttention(b, "SigLIP", 8, 256, 16, 72, warps);
+      AddRowsAttention(b, "BART", 1, 100, 16, 64, warps);
+      AddRowsAttention(b, "DaViT windows", 50, 144, 8, 32, warps);
+    }
     for (int splits : {1, 2, 4}) {
       AddResidentAttention(b, "X-VLA", 1, 262, 16, 64, splits);
       AddResidentAttention(b, "SigLIP", 2, 256, 16, 72, splits);

@@ -4,8 +4,9 @@
 // reference, in every ParityMode: awkward sizes, GQA/MQA, masks (full, stride-0 shared,
 // BART's finfo.min padding, openpi's finite -2.38e38 with a fully masked row), q/k/v as strided
 // views into one fused qkv buffer, and the model shapes (X-VLA 262x16x64, DaViT windows
-// 50x144x8x32, BART 100x16x64, SigLIP 256x16x72 (resident kernel, head dim zero-padded to
-// 80), a pi0-like MQA 8x256 whose odd output pitch keeps the SIMT kernel; channel attention
+// 50x144x8x32, BART 100x16x64, SigLIP 256x16x72 (one-pass kernel, head dim zero-padded to
+// 80; the K/V-resident kernel with every key split and the one-pass kernel with every warp
+// count), a pi0-like MQA 8x256 whose odd output pitch keeps the SIMT kernel; channel attention
 // at N = 3136 / 196 / 49). The pi0 / pi0.5
 // shapes (Gemma MQA 8/1 x 256: prefix with the prefix-LM + padding mask, action expert with
 // padding + block-causal suffix mask, GQA 8/2, D 128) exercise the head-folded kernel
@@ -149,6 +150,8 @@ struct RunOptions {
   int expect_smem_mask = -1;    // 0 / 1: whether the head-folded kernel staged the mask (16-bit modes)
   int force_resident_splits = 0;  // > 0: the K/V-resident kernel's key splits (1, 2, 4)
   int expect_resident_split = -1;  // 0 / 1: whether the resident kernel split its keys (16-bit modes)
+  int force_rows = 0;     // ForceAttentionRows: 0 heuristic, kAttentionRowsOff, or N warps per block
+  bool expect_rows = false;  // 16-bit modes must take the one-pass kernel (Stats)
 };
 
 // The case's mask (MakeMask values) in `layout`, on both sides; shared-across-batch kinds get a
@@ -196,8 +199,8 @@ MaskViews MakeMaskViews(Backend& cuda, Arena& arena, const AttnCase& c, MaskLayo
 
 void RunAttentionCase(ParityMode mode, const AttnCase& c, uint64_t seed, const RunOptions& opt = {}) {
   SCOPED_TRACE(SeedNote(seed) + " " + Describe(c) +
-               fmt::format(" splits {} resident splits {} pad {}", opt.force_splits,
-                           opt.force_resident_splits, opt.out_row_pad));
+               fmt::format(" splits {} resident splits {} rows {} pad {}", opt.force_splits,
+                           opt.force_resident_splits, opt.force_rows, opt.out_row_pad));
   const DType dt = ModeDType(mode);
   Backend& cuda = CudaFor(mode);
   auto arena = cuda.NewArena();
@@ -281,6 +284,7 @@ void RunAttentionCase(ParityMode mode, const AttnCase& c, uint64_t seed, const R
     cuda::ForceAttentionSplits(cuda, opt.force_splits);
     cuda::ForceAttentionMaskLdg(cuda, opt.force_mask_ldg);
     cuda::ForceAttentionResidentSplits(cuda, opt.force_resident_splits);
+    cuda::ForceAttentionRows(cuda, opt.force_rows);
     cuda::ResetStats(cuda);
   }
   cuda.Attention(qd, kd, vd, has_mask ? &mask_d : nullptr, scale, out.view);
@@ -288,9 +292,13 @@ void RunAttentionCase(ParityMode mode, const AttnCase& c, uint64_t seed, const R
     cuda::ForceAttentionSplits(cuda, 0);
     cuda::ForceAttentionMaskLdg(cuda, false);
     cuda::ForceAttentionResidentSplits(cuda, 0);
+    cuda::ForceAttentionRows(cuda, 0);
     const bool flash = mode == ParityMode::kBF16 || mode == ParityMode::kF16;
     if (opt.expect_flash) {
       EXPECT_EQ(cuda::StatsOf(cuda).attention_flash, flash ? 1 : 0) << "head-folded kernel not taken";
+    }
+    if (opt.expect_rows) {
+      EXPECT_EQ(cuda::StatsOf(cuda).attention_rows, flash ? 1 : 0) << "one-pass kernel not taken";
     }
     if (opt.expect_resident_split >= 0) {
       EXPECT_EQ(cuda::StatsOf(cuda).attention_resident, flash ? 1 : 0) << "K/V-resident kernel not taken";
@@ -368,8 +376,38 @@ TEST_P(AttentionParity, ResidentKeySplits) {
       RunOptions opt;
       opt.out_row_pad = 2;  // 4-byte aligned output rows: the resident kernel is eligible
       opt.force_resident_splits = splits;
+      opt.force_rows = cuda::kAttentionRowsOff;
       opt.expect_resident_split = effective > 1 ? 1 : 0;
       RunAttentionCase(GetParam(), sc.c, TestSeed(++salt), opt);
+    }
+  }
+}
+
+// The one-pass kernel (Sk <= 272) with every warp count at the model shapes and at awkward
+// ones: one key tile, a partial last key tile and query block, Sk at the 272-key limit, Sq
+// past a block's rows by one, masks (BART padding, openpi's fully masked row, a full random
+// mask), GQA and head dim 72 (zero-padded to 80). Warps of a block past Sq exit early.
+TEST_P(AttentionParity, RowsKernelEveryWarpCount) {
+  VLART_REQUIRE_CUDA();
+  uint64_t salt = 3300;
+  const std::vector<AttnCase> cases = {
+      {1, 262, 262, 16, 16, 64, 64, MaskKind::kNone, true},         // X-VLA policy
+      {4, 262, 262, 16, 16, 64, 64, MaskKind::kNone, true},         // X-VLA policy, batch 4
+      {1, 100, 100, 16, 16, 64, 64, MaskKind::kBartPadding, true},  // BART
+      {2, 256, 256, 16, 16, 72, 72, MaskKind::kNone, true},         // SigLIP
+      {4, 144, 144, 8, 8, 32, 32, MaskKind::kNone, true},           // DaViT windows
+      {1, 70, 201, 4, 2, 72, 72, MaskKind::kFull},                  // GQA, partial tiles
+      {2, 33, 272, 3, 1, 64, 64, MaskKind::kFull},                  // 272 keys, MQA, 33 rows
+      {1, 7, 7, 2, 2, 64, 64, MaskKind::kOpenpiWithFullyMaskedRow}, // one key tile
+      {1, 17, 9, 2, 2, 32, 32, MaskKind::kSharedAcrossBatch},
+  };
+  for (const AttnCase& c : cases) {
+    for (int warps : {0, 2, 3, 4, 6, 8}) {
+      RunOptions opt;
+      opt.out_row_pad = 2;  // 4-byte aligned output rows: the kernel is eligible
+      opt.force_rows = warps;
+      opt.expect_rows = true;
+      RunAttentionCase(GetParam(), c, TestSeed(++salt), opt);
     }
   }
 }
@@ -660,16 +698,16 @@ TEST_P(AttentionParity, ModelShapesTakeTheExpectedPath) {
   const bool mma = mode == ParityMode::kBF16 || mode == ParityMode::kF16;
   EXPECT_EQ(s.attention_mma, mma ? 1 : 0);
   EXPECT_EQ(s.attention_simt, mma ? 0 : 1);
-  EXPECT_EQ(s.attention_resident, mma ? 1 : 0);
+  EXPECT_EQ(s.attention_rows, mma ? 1 : 0);
 
-  // SigLIP So400m (pi0's vision tower): head dim 72, zero-padded to 80 in the resident kernel.
+  // SigLIP So400m (pi0's vision tower): head dim 72, zero-padded to 80 in the one-pass kernel.
   const Tensor qkv72 = arena->Allocate(Shape{2, 256, 3, 16, 72}, dt);
   const Tensor out72 = arena->Allocate(Shape{2, 256, 16, 72}, dt);
   cuda.Fill(qkv72, 0.25f);
   cuda::ResetStats(cuda);
   cuda.Attention(qkv72.Select(2, 0), qkv72.Select(2, 1), qkv72.Select(2, 2), nullptr, 0.1178511f, out72);
   cuda.Synchronize();
-  EXPECT_EQ(cuda::StatsOf(cuda).attention_resident, mma ? 1 : 0) << "SigLIP shape missed the resident kernel";
+  EXPECT_EQ(cuda::StatsOf(cuda).attention_rows, mma ? 1 : 0) << "SigLIP shape missed the one-pass kernel";
 }
 
 // ---- ChannelAttention ------------------------------------------------------------------------

@@ -3,8 +3,11 @@
 // attention_op.cc: CudaBackend::Attention and ChannelAttention: validation and path choice
 // (kernels in attention.cu and channel_attention.cu).
 //
-// Attention takes the K/V-resident tensor-core kernel (attention_resident.cu) for short keys
-// (Sk <= 320, head dim 32/64/72, aligned rows: X-VLA, BART, DaViT windows, SigLIP), else the
+// Attention takes the one-pass kernel (attention_rows.cu: one warp per 16 query rows against
+// every key) for Sk <= 272 with head dim 32/64/72 and aligned rows (X-VLA, BART, DaViT
+// windows, SigLIP), unless ForceAttentionRows / VLART_ATTENTION_ROWS=0 turn it off; then the
+// K/V-resident tensor-core kernel (attention_resident.cu) for short keys (Sk <= 320, same
+// head dims and alignment), else the
 // head-folded streaming kernel (attention_flash.cu: head dim 256, or 128 with MQA/GQA,
 // aligned rows: pi0's Gemma), else the streaming tensor-core kernel for bf16/f16 q/k/v with head dim 32, 64 or 128
 // and Dv == D, and the SIMT kernel otherwise (f32 compute mode, other head dims, mixed dtypes,
@@ -59,7 +62,14 @@ void CudaBackend::Attention(const Tensor& q, const Tensor& k, const Tensor& v, c
     a.mask = mask->data_as<const float>();
     a.m_sb = mask->stride[0], a.m_si = mask->stride[1], a.m_sj = mask->stride[2];
   }
-  if (!force_fallback_ && AttentionResidentSupported(a)) {
+  const int rows_warps = !force_fallback_ && forced_attention_rows_ >= 0 && AttentionRowsSupported(a)
+                             ? AttentionRowsWarps(a, num_sms_, forced_attention_rows_)
+                             : 0;
+  if (rows_warps > 0) {
+    LaunchAttentionRows(a, rows_warps, stream_);
+    ++stats_.attention_mma;  // a tensor-core path too
+    ++stats_.attention_rows;
+  } else if (!force_fallback_ && AttentionResidentSupported(a)) {
     const int splits = AttentionResidentSplits(a, num_sms_, forced_attention_resident_splits_);
     LaunchAttentionResident(a, splits, stream_);
     ++stats_.attention_mma;  // a tensor-core path too

@@ -34,6 +34,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "backends/cuda/attention_tiles.cuh"
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
 #include "backends/cuda/kernel_image.h"
@@ -45,6 +46,10 @@
 namespace vlart::cuda {
 namespace {
 
+using attention_tiles::LoadRows;
+using attention_tiles::Padded;
+using attention_tiles::Stride;
+
 constexpr int kThreads = 128;  // 4 warps x 16 query rows
 constexpr int kBlockQ = 64;
 constexpr int kBlockK = 64;
@@ -53,19 +58,6 @@ constexpr int kMaxKeys = 320;  // K + V + Q of a 72-dim head: (2 * 320 + 64) * 8
 // kernel_probe.cuh: the buffer the kProbe instances record into (SetAttentionResidentProbe).
 __device__ KernelProbeBuffer g_resident_probe;
 bool g_resident_probe_on = false;  // host: launch the kProbe instances (bf16)
-
-// Head dim rounded up to the mma k-step (16): what shared memory holds per row.
-template <int kD>
-constexpr int Padded() {
-  return (kD + 15) / 16 * 16;
-}
-
-template <int kD>
-constexpr int Stride() {
-  // 16 extra bytes per row; every padded row is an odd number of 16-byte chunks (72, 88 or
-  // 40 elements), so the 8 rows of one ldmatrix hit 8 different bank groups.
-  return Padded<kD>() + 8;
-}
 
 template <int kD>
 size_t SmemBytes(int sk_padded) {
@@ -94,29 +86,6 @@ size_t LaunchSmemBytesFor(const AttentionArgs& a, int splits) {
   if (a.d == 72) return LaunchSmemBytes<72>(a.sk, splits);
   if (a.d == 64) return LaunchSmemBytes<64>(a.sk, splits);
   return LaunchSmemBytes<32>(a.sk, splits);
-}
-
-__device__ __forceinline__ void CpAsync16(void* smem, const void* gmem) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(SmemAddr(smem)), "l"(gmem));
-}
-
-// Copies `rows` rows of kD 16-bit values from global (row stride `ld` elements) into shared
-// memory (row stride Stride<kD>()), zero-filling rows [rows, rows_padded) and the padded
-// columns [kD, Padded<kD>()).
-template <int kD, int kBlockThreads>
-__device__ __forceinline__ void LoadRows(uint16_t* smem, const uint16_t* g, int64_t ld, int rows,
-                                         int rows_padded) {
-  constexpr int kChunks = Padded<kD>() / 8;  // 16-byte chunks per shared row
-  for (int idx = threadIdx.x; idx < rows_padded * kChunks; idx += kBlockThreads) {
-    const int r = idx / kChunks;
-    const int c = (idx % kChunks) * 8;
-    uint16_t* dst = smem + r * Stride<kD>() + c;
-    if (r < rows && c < kD) {
-      CpAsync16(dst, g + r * ld + c);
-    } else {
-      *reinterpret_cast<uint4*>(dst) = make_uint4(0, 0, 0, 0);
-    }
-  }
 }
 
 // kProbe (debug, kernel_probe.cuh) records thread 0's clock at marks 3 (PDL wait over), 4 (K, V

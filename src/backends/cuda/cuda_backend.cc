@@ -216,6 +216,7 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   be->workspace_bytes_ = options.cublaslt_workspace_bytes;
   be->attention_simt_smem_limit_ = InitAttentionKernels();
   InitAttentionResidentKernels();
+  InitAttentionRowsKernels();
   be->attention_flash_device_ = InitAttentionFlashKernels();
   // Switches for same-call A/B runs (scripts/device_session.sh, STEPS=ab AB_ENV=...):
   if (EnvIs("VLART_ATTENTION_CLUSTER_MERGE", "0")) {
@@ -225,6 +226,11 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   if (EnvIs("VLART_ATTENTION_MERGE", "kernel")) be->forced_attention_merge_ = AttentionMerge::kKernel;
   if (EnvIs("VLART_ATTENTION_CLUSTER_SPREAD", "0")) {
     be->attention_flash_device_.spread_smem_bytes = 0;  // clusters may pack two blocks per SM
+  }
+  if (const char* env = std::getenv("VLART_ATTENTION_ROWS"); env != nullptr) {
+    // 0: the one-pass kernel off (K/V-resident kernel instead); N: N warps per block.
+    const int warps = std::atoi(env);
+    be->forced_attention_rows_ = warps > 0 ? warps : -1;
   }
   if (const char* env = std::getenv("VLART_ATTENTION_RESIDENT_SPLITS"); env != nullptr) {
     be->forced_attention_resident_splits_ = std::max(0, std::atoi(env));  // 1: no key split
@@ -419,6 +425,10 @@ void ForceAttentionMerge(Backend& backend, AttentionMerge mode) {
 
 void ForceAttentionResidentSplits(Backend& backend, int splits) {
   AsCuda(backend).forced_attention_resident_splits_ = splits > 0 ? splits : 0;
+}
+
+void ForceAttentionRows(Backend& backend, int warps) {
+  AsCuda(backend).forced_attention_rows_ = warps < 0 ? kAttentionRowsOff : warps;
 }
 
 int AttentionClusterSplitsOf(Backend& backend) { return AsCuda(backend).attention_flash_device_.cluster_splits; }

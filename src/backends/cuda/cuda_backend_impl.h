@@ -245,6 +245,7 @@ class CudaBackend final : public Backend {
   bool force_attention_mask_ldg_ = false;             // ForceAttentionMaskLdg (tests)
   AttentionMerge forced_attention_merge_ = AttentionMerge::kAuto;  // ForceAttentionMerge (tests)
   int forced_attention_resident_splits_ = 0;          // ForceAttentionResidentSplits (tests)
+  int forced_attention_rows_ = 0;  // ForceAttentionRows / VLART_ATTENTION_ROWS: -1 off, 0 auto, N warps
   // The head-folded attention's device facts (InitAttentionFlashKernels): cluster_splits is
   // the largest split count merged in a cluster (1: never, also with
   // VLART_ATTENTION_CLUSTER_MERGE=0).

@@ -31,6 +31,7 @@ struct Stats {
   int64_t attention_mma = 0;       // any tensor-core attention kernel
   int64_t attention_resident = 0;  // ... of which the K/V-resident one
   int64_t attention_resident_split = 0;  // ... of those, calls with the keys split over warps
+  int64_t attention_rows = 0;      // ... of which the one-pass kernel (Sk <= 272)
   int64_t attention_flash = 0;     // ... of which the head-folded streaming one (D 256 / MQA 128)
   int64_t attention_flash_split = 0;  // ... of those, calls with the keys split (+ merge kernel)
   int64_t attention_flash_smem_mask = 0;  // ... of those, calls that staged the mask in smem
@@ -82,6 +83,11 @@ void ForceAttentionMerge(Backend& backend, AttentionMerge mode);
 // groups of warps (rounded down, at most one per 64-key block) instead of its heuristic's
 // choice; splits <= 0 clears it.
 void ForceAttentionResidentSplits(Backend& backend, int splits);
+// Test hook: the one-pass attention (attention_rows.cu) with `warps` warps per block (2, 3, 4,
+// 6 or 8) where it applies, kAttentionRowsOff to leave it to the other kernels, 0 for the
+// heuristic (the default; VLART_ATTENTION_ROWS=0 / =N set the same at start-up).
+inline constexpr int kAttentionRowsOff = -1;
+void ForceAttentionRows(Backend& backend, int warps);
 // The largest split count whose partials the head-folded attention merges in a thread-block
 // cluster on this backend's device (1: none).
 int AttentionClusterSplitsOf(Backend& backend);

@@ -193,6 +193,14 @@ void LaunchTuneNeighbor(int num_sms, cudaStream_t stream);
 // 64-key blocks, merged in shared memory. AttentionResidentSplits picks it for `num_sms` SMs
 // (`forced` > 0: rounded down to 1, 2 or 4), never more than the key blocks.
 int AttentionResidentSplits(const AttentionArgs& args, int num_sms, int forced);
+// The one-pass kernel (attention_rows.cu): bf16/f16, head dim 32, 64 or 72, Sk <= 272,
+// 16-byte aligned rows, one warp per 16 query rows against every key. AttentionRowsWarps picks
+// the warps per block (2, 3, 4, 6 or 8; `forced` > 0: exactly that count) for `num_sms` SMs,
+// 0 when no instance fits. Init raises the kernels' shared-memory limit (once per device).
+bool AttentionRowsSupported(const AttentionArgs& args);
+int AttentionRowsWarps(const AttentionArgs& args, int num_sms, int forced);
+void LaunchAttentionRows(const AttentionArgs& args, int warps, cudaStream_t stream);
+void InitAttentionRowsKernels();
 void LaunchAttentionResident(const AttentionArgs& args, int splits, cudaStream_t stream);
 size_t InitAttentionResidentKernels();
 // Debug timing probes (kernel_probe.cuh): while `buffer.slots` is not null, bf16 launches of

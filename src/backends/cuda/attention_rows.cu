@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// attention_rows.cu: fused attention for key sequences of at most 272 tokens, one warp per
+// 16 query rows against every key at once: X-VLA's policy (262 x 64), SigLIP So400m (256 x
+// 72), BART (100 x 64), DaViT windows (144 x 32).
+//
+// Math:      out[b,i,h,:] = Σ_j softmax_j(scale · q[b,i,h,:]·k[b,j,g,:] + mask[b,i,j]) v[b,j,g,:],
+//            g = h / (Hq / Hkv).
+// Mapping:   one block of kWarps warps per (16·kWarps queries, head, batch). The block copies
+//            the head's whole K and V (Sk rounded up to 16 keys, zero rows past Sk) and its
+//            query rows into shared memory (attention_tiles.cuh, 16-byte cp.async), one
+//            barrier, then each warp owns 16 query rows and takes all keys in one pass: the
+//            whole score row block S [16, Sk] stays in registers (mma.sync m16n8k16, K by
+//            ldmatrix: up to 34 independent accumulator tiles), one row max, P = exp(S - max)
+//            packed to 16 bits in registers, then O = P·V (V by ldmatrix.trans, 2·D/16
+//            independent accumulator chains). No online rescaling, no split-key merge: the
+//            K/V-resident kernel (attention_resident.cu) walks 64-key blocks with a running
+//            max and merges warp groups, which at X-VLA's shapes cost it a serial chain per
+//            key block and (batch 4) a second wave of blocks.
+//            kWarps (2, 3, 4, 6 or 8) is chosen per call by AttentionRowsWarps: fewest waves
+//            of resident blocks (cudaOccupancyMaxActiveBlocksPerMultiprocessor), then fewest
+//            blocks on the busiest SM, then fewest idle warps, then the smaller block.
+// Numerics:  scores, max, sum and O in f32; P is rounded to the input dtype for P·V
+//            (FlashAttention-2's choice, as the other tensor-core kernels), the row sum uses the
+//            unrounded P; exp through __expf. Keys past Sk get -inf. A row whose every score is
+//            -inf has sum 0 and comes out NaN, as the CPU reference's does. Unlike the online
+//            kernels, P is exp(s - max over all keys): the CPU reference's order of operations.
+// Reference: backends/cpu Attention; parity in tests/ops/cuda_attention_parity_test.cc
+//            (RowsKernelEveryWarpCount and the model shapes, which take this kernel).
+// Napkin:    X-VLA layer (B1, 16 heads, 262 x 64): 17 warps of work per head, 0.3 GFLOP (with
+//            padding), 67 KB of K/V per block from L2; the kernel is latency-bound, and what
+//            this layout buys is independent mma work per warp between the two waits (K/V
+//            landed; row max).
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "backends/cuda/attention_tiles.cuh"
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/device_common.cuh"
+#include "backends/cuda/kernel_image.h"
+#include "backends/cuda/kernels.h"
+#include "backends/cuda/mma_sync.cuh"
+#include "backends/cuda/pdl.cuh"
+
+namespace vlart::cuda {
+namespace {
+
+using attention_tiles::LoadRows;
+using attention_tiles::Padded;
+using attention_tiles::Stride;
+
+constexpr int kKeyTile = 16;      // keys per mma k-step of P·V (and two 8-key n-tiles of S)
+constexpr int kMaxKeyTiles = 17;  // 272 keys: X-VLA's 262 tokens
+constexpr int kWarpCounts[] = {2, 3, 4, 6, 8};
+
+size_t g_rows_smem_limit = 0;  // InitAttentionRowsKernels: the device's opt-in limit
+
+__host__ __device__ constexpr int KeysPadded(int sk) { return (sk + kKeyTile - 1) / kKeyTile * kKeyTile; }
+
+template <int kD>
+size_t SmemBytes(int sk, int warps) {
+  return static_cast<size_t>(2 * KeysPadded(sk) + 16 * warps) * Stride<kD>() * sizeof(uint16_t);
+}
+
+size_t SmemBytesFor(const AttentionArgs& a, int warps) {
+  if (a.d == 72) return SmemBytes<72>(a.sk, warps);
+  if (a.d == 64) return SmemBytes<64>(a.sk, warps);
+  return SmemBytes<32>(a.sk, warps);
+}
+
+template <typename T, int kD, int kWarps>
+__global__ void __launch_bounds__(kWarps * 32) AttentionRowsKernel(AttentionArgs p) {
+  PdlAllowDependents();
+  PdlWaitPrior();  // launched with PDL (pdl.cuh): nothing before this touches global memory
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  constexpr int kBlockThreads = kWarps * 32;
+  constexpr int kBlockRows = 16 * kWarps;
+  constexpr int kS = Stride<kD>();
+  constexpr int kDp = Padded<kD>();  // head dim as computed (zero columns past kD)
+  const int sk16 = KeysPadded(p.sk);
+  const int key_tiles = sk16 / kKeyTile;  // <= kMaxKeyTiles (AttentionRowsSupported)
+  uint16_t* ks = reinterpret_cast<uint16_t*>(smem_raw);
+  uint16_t* vs = ks + sk16 * kS;
+  uint16_t* qs = vs + sk16 * kS;
+
+  const int b = blockIdx.z;
+  const int h = blockIdx.y;
+  const int q0 = blockIdx.x * kBlockRows;
+  const int g = h / (p.hq / p.hkv);
+  const uint16_t* qg = static_cast<const uint16_t*>(p.q) + b * p.q_sb + h * p.q_sh + q0 * p.q_ss;
+  const uint16_t* kg = static_cast<const uint16_t*>(p.k) + b * p.k_sb + g * p.k_sh;
+  const uint16_t* vg = static_cast<const uint16_t*>(p.v) + b * p.v_sb + g * p.v_sh;
+
+  LoadRows<kD, kBlockThreads>(ks, kg, p.k_ss, p.sk, sk16);
+  LoadRows<kD, kBlockThreads>(vs, vg, p.v_ss, p.sk, sk16);
+  LoadRows<kD, kBlockThreads>(qs, qg, p.q_ss, min(kBlockRows, p.sq - q0), kBlockRows);
+  asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::: "memory");
+  __syncthreads();
+
+  const int warp = threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  const int grp = lane / 4;
+  const int tig = lane % 4;
+  const int wr = warp * 16;
+  if (q0 + wr >= p.sq) return;  // no rows for this warp (no barrier follows)
+  const int row[2] = {q0 + wr + grp, q0 + wr + grp + 8};
+
+  // Q A-fragments for this warp's 16 rows: lane l addresses row (l % 16), column half (l / 16).
+  uint32_t qf[kDp / 16][4];
+#pragma unroll
+  for (int kk = 0; kk < kDp / 16; ++kk) {
+    Ldmatrix4(qf[kk], qs + (wr + (lane % 16)) * kS + kk * 16 + (lane / 16) * 8);
+  }
+
+  // S = Q·Kᵀ: tile t holds keys 16t..16t+15 as two 8-key n-tiles; each ldmatrix.x4 gives both
+  // n-tiles' B fragments of one 16-wide k-step. A tile's k-steps are loaded before its mmas.
+  float s[kMaxKeyTiles][2][4];
+#pragma unroll
+  for (int t = 0; t < kMaxKeyTiles; ++t) {
+    if (t < key_tiles) {
+      uint32_t bf[kDp / 16][4];
+#pragma unroll
+      for (int kk = 0; kk < kDp / 16; ++kk) {
+        Ldmatrix4(bf[kk], ks + (t * kKeyTile + (lane / 16) * 8 + (lane % 8)) * kS + kk * 16 +
+                              ((lane / 8) % 2) * 8);
+      }
+#pragma unroll
+      for (int n = 0; n < 2; ++n) s[t][n][0] = s[t][n][1] = s[t][n][2] = s[t][n][3] = 0.0f;
+#pragma unroll
+      for (int kk = 0; kk < kDp / 16; ++kk) {
+        Mma<T>(s[t][0], qf[kk], bf[kk][0], bf[kk][1]);
+        Mma<T>(s[t][1], qf[kk], bf[kk][2], bf[kk][3]);
+      }
+    }
+  }
+
+  // Scale, mask, -inf past Sk; the row max over every key (the two rows grp, grp + 8).
+  float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+  for (int t = 0; t < kMaxKeyTiles; ++t) {
+    if (t < key_tiles) {
+#pragma unroll
+      for (int n = 0; n < 2; ++n) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int j = t * kKeyTile + n * 8 + 2 * tig + (e & 1);
+          const int r = row[e >> 1];
+          float val = -INFINITY;
+          if (j < p.sk) {
+            val = s[t][n][e] * p.scale;
+            if (p.mask != nullptr && r < p.sq) {
+              val += p.mask[b * p.m_sb + static_cast<int64_t>(r) * p.m_si + static_cast<int64_t>(j) * p.m_sj];
+            }
+          }
+          s[t][n][e] = val;
+          mx[e >> 1] = fmaxf(mx[e >> 1], val);
+        }
+      }
+    }
+  }
+  float base[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+    mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+    base[r] = mx[r] == -INFINITY ? 0.0f : mx[r];
+  }
+
+  // P = exp(S - max), summed unrounded, packed to T as P·V's A fragments (rows grp / grp + 8,
+  // keys 2·tig.. of the tile's two 8-key halves).
+  float l[2] = {0.0f, 0.0f};
+  uint32_t pf[kMaxKeyTiles][4];
+#pragma unroll
+  for (int t = 0; t < kMaxKeyTiles; ++t) {
+    if (t < key_tiles) {
+#pragma unroll
+      for (int n = 0; n < 2; ++n) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          s[t][n][e] = __expf(s[t][n][e] - base[e >> 1]);
+          l[e >> 1] += s[t][n][e];
+        }
+      }
+      pf[t][0] = Pack<T>(s[t][0][0], s[t][0][1]);
+      pf[t][1] = Pack<T>(s[t][0][2], s[t][0][3]);
+      pf[t][2] = Pack<T>(s[t][1][0], s[t][1][1]);
+      pf[t][3] = Pack<T>(s[t][1][2], s[t][1][3]);
+    }
+  }
+
+  // O = P·V: B (k = key, n = dim) by ldmatrix.trans of V rows: lane l addresses key
+  // (l % 8) + ((l / 8) % 2) * 8, dim half (l / 16). 2·kDp/16 independent accumulators.
+  float o[kDp / 8][4];
+#pragma unroll
+  for (int dt = 0; dt < kDp / 8; ++dt) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
+#pragma unroll
+  for (int t = 0; t < kMaxKeyTiles; ++t) {
+    if (t < key_tiles) {
+      uint32_t bf[kDp / 16][4];
+#pragma unroll
+      for (int dp = 0; dp < kDp / 16; ++dp) {
+        Ldmatrix4Trans(bf[dp], vs + (t * kKeyTile + ((lane / 8) % 2) * 8 + (lane % 8)) * kS + dp * 16 +
+                                   (lane / 16) * 8);
+      }
+#pragma unroll
+      for (int dp = 0; dp < kDp / 16; ++dp) {
+        Mma<T>(o[2 * dp], pf[t], bf[dp][0], bf[dp][1]);
+        Mma<T>(o[2 * dp + 1], pf[t], bf[dp][2], bf[dp][3]);
+      }
+    }
+  }
+
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
+    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
+  }
+  float inv[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) inv[r] = 1.0f / l[r];
+  T* out = static_cast<T*>(p.out);
+#pragma unroll
+  for (int dt = 0; dt < kD / 8; ++dt) {
+    const int col = dt * 8 + 2 * tig;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      if (row[r] >= p.sq) continue;
+      const int64_t off = b * p.o_sb + static_cast<int64_t>(row[r]) * p.o_ss + h * p.o_sh + col;
+      *reinterpret_cast<uint32_t*>(out + off) = Pack<T>(o[dt][2 * r] * inv[r], o[dt][2 * r + 1] * inv[r]);
+    }
+  }
+}
+
+template <typename T, int kD>
+using RowsKernelFn = void (*)(AttentionArgs);
+
+template <typename T, int kD>
+RowsKernelFn<T, kD> KernelFor(int warps) {
+  switch (warps) {
+    case 2: return AttentionRowsKernel<T, kD, 2>;
+    case 3: return AttentionRowsKernel<T, kD, 3>;
+    case 4: return AttentionRowsKernel<T, kD, 4>;
+    case 6: return AttentionRowsKernel<T, kD, 6>;
+    default: return AttentionRowsKernel<T, kD, 8>;
+  }
+}
+
+const void* KernelPtr(const AttentionArgs& a, int warps) {
+  const bool bf = a.q_dtype == DType::kBF16;
+  if (a.d == 72) return bf ? reinterpret_cast<const void*>(KernelFor<__nv_bfloat16, 72>(warps))
+                           : reinterpret_cast<const void*>(KernelFor<__half, 72>(warps));
+  if (a.d == 64) return bf ? reinterpret_cast<const void*>(KernelFor<__nv_bfloat16, 64>(warps))
+                           : reinterpret_cast<const void*>(KernelFor<__half, 64>(warps));
+  return bf ? reinterpret_cast<const void*>(KernelFor<__nv_bfloat16, 32>(warps))
+            : reinterpret_cast<const void*>(KernelFor<__half, 32>(warps));
+}
+
+// Resident blocks per SM of one instance at `smem` bytes, cached (the occupancy query costs
+// microseconds and eager forwards call Attention hundreds of times).
+int BlocksPerSm(const AttentionArgs& a, int warps, size_t smem) {
+  static std::mutex mu;
+  static std::map<std::tuple<const void*, size_t>, int> cache;
+  const void* kernel = KernelPtr(a, warps);
+  std::lock_guard<std::mutex> lock(mu);
+  const auto key = std::make_tuple(kernel, smem);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  int blocks = 0;
+  VLART_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, warps * 32, smem));
+  cache.emplace(key, blocks);
+  return blocks;
+}
+
+template <typename T, int kD>
+void SetSmem(size_t bytes) {
+  for (int warps : kWarpCounts) {
+    VLART_CUDA_CHECK(cudaFuncSetAttribute(KernelFor<T, kD>(warps), cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          static_cast<int>(bytes)));
+  }
+}
+
+template <typename T, int kD>
+void Launch(const AttentionArgs& a, int warps, cudaStream_t stream) {
+  const dim3 grid((a.sq + 16 * warps - 1) / (16 * warps), a.hq, a.batch);
+  LaunchPdl(KernelFor<T, kD>(warps), grid, dim3(32 * warps), SmemBytes<kD>(a.sk, warps), stream, 1, a);
+}
+
+}  // namespace
+
+void InitAttentionRowsKernels() {
+  g_rows_smem_limit = SharedMemoryOptinBytes();
+  // The largest launch: 272 keys of a 72-dim head and 8 warps' query rows.
+  const size_t max72 = std::min(SmemBytes<72>(kMaxKeyTiles * kKeyTile, 8), g_rows_smem_limit);
+  const size_t max64 = std::min(SmemBytes<64>(kMaxKeyTiles * kKeyTile, 8), g_rows_smem_limit);
+  const size_t max32 = std::min(SmemBytes<32>(kMaxKeyTiles * kKeyTile, 8), g_rows_smem_limit);
+  SetSmem<__nv_bfloat16, 72>(max72);
+  SetSmem<__half, 72>(max72);
+  SetSmem<__nv_bfloat16, 64>(max64);
+  SetSmem<__half, 64>(max64);
+  SetSmem<__nv_bfloat16, 32>(max32);
+  SetSmem<__half, 32>(max32);
+}
+
+bool AttentionRowsSupported(const AttentionArgs& a) {
+  const DType t = a.q_dtype;
+  if (t != DType::kBF16 && t != DType::kF16) return false;
+  if (a.k_dtype != t || a.v_dtype != t || a.out_dtype != t) return false;
+  if ((a.d != 32 && a.d != 64 && a.d != 72) || a.dv != a.d) return false;
+  if (a.sk < 1 || a.sk > kMaxKeyTiles * kKeyTile || a.sq < 1) return false;
+  if (a.hq % a.hkv != 0) return false;
+  // 16-byte rows: base pointers aligned and every stride a multiple of 8 elements.
+  for (const void* ptr : {a.q, a.k, a.v}) {
+    if (!IsAligned(ptr, 16)) return false;
+  }
+  for (int64_t s : {a.q_sb, a.q_ss, a.q_sh, a.k_sb, a.k_ss, a.k_sh, a.v_sb, a.v_ss, a.v_sh}) {
+    if (s % 8 != 0) return false;
+  }
+  // Output stores are 4-byte pairs.
+  if ((reinterpret_cast<uintptr_t>(a.out) & 3) != 0) return false;
+  for (int64_t s : {a.o_sb, a.o_ss, a.o_sh}) {
+    if (s % 2 != 0) return false;
+  }
+  return SmemBytesFor(a, 2) <= g_rows_smem_limit;
+}
+
+int AttentionRowsWarps(const AttentionArgs& a, int num_sms, int forced) {
+  const int tasks = (a.sq + 15) / 16;  // warps of work per (head, batch)
+  int best = 0;
+  int64_t best_key[4] = {};
+  for (int warps : kWarpCounts) {
+    if (forced > 0 && warps != forced) continue;
+    const size_t smem = SmemBytesFor(a, warps);
+    if (smem > g_rows_smem_limit) continue;
+    const int per_sm = BlocksPerSm(a, warps, smem);
+    if (per_sm < 1) continue;
+    const int64_t per_head = (tasks + warps - 1) / warps;
+    const int64_t blocks = per_head * a.hq * a.batch;
+    const int64_t slots = static_cast<int64_t>(per_sm) * num_sms;
+    const int64_t key[4] = {(blocks + slots - 1) / slots, (blocks + num_sms - 1) / num_sms,
+                            per_head * warps - tasks, warps};
+    if (best == 0 || std::lexicographical_compare(key, key + 4, best_key, best_key + 4)) {
+      best = warps;
+      std::copy(key, key + 4, best_key);
+    }
+  }
+  return best;  // 0: no instance fits (or `forced` is not a warp count)
+}
+
+void LaunchAttentionRows(const AttentionArgs& a, int warps, cudaStream_t stream) {
+  const bool bf = a.q_dtype == DType::kBF16;
+  if (a.d == 72) {
+    bf ? Launch<__nv_bfloat16, 72>(a, warps, stream) : Launch<__half, 72>(a, warps, stream);
+  } else if (a.d == 64) {
+    bf ? Launch<__nv_bfloat16, 64>(a, warps, stream) : Launch<__half, 64>(a, warps, stream);
+  } else {
+    bf ? Launch<__nv_bfloat16, 32>(a, warps, stream) : Launch<__half, 32>(a, warps, stream);
+  }
+}
+
+}  // namespace vlart::cuda
