@@ -2,7 +2,8 @@
 //
 // attention_rows.cu: fused attention for key sequences of at most 272 tokens, one warp per
 // 16 query rows against every key at once: X-VLA's policy (262 x 64), SigLIP So400m (256 x
-// 72), BART (100 x 64), DaViT windows (144 x 32).
+// 72), BART (100 x 64), DaViT windows (144 x 32). Other (head dim, length) pairs go to the
+// K/V-resident kernel (AttentionRowsSupported is false for them).
 //
 // Math:      out[b,i,h,:] = Σ_j softmax_j(scale · q[b,i,h,:]·k[b,j,g,:] + mask[b,i,j]) v[b,j,g,:],
 //            g = h / (Hq / Hkv).
@@ -17,6 +18,11 @@
 //            K/V-resident kernel (attention_resident.cu) walks 64-key blocks with a running
 //            max and merges warp groups, which at X-VLA's shapes cost it a serial chain per
 //            key block and (batch 4) a second wave of blocks.
+//            The key-tile count is compiled in (9 tiles = 144 keys for head dims 32 / 64, 17 =
+//            272 keys for 64 / 72; keys past Sk are zero rows and -inf scores) and the scale /
+//            mask pass uses selects: the first version looped over a runtime tile count and
+//            branched per score, and ran at ~16 us per X-VLA call, slower than the resident
+//            kernel (docs/PERFORMANCE.md).
 //            kWarps (2, 3, 4, 6 or 8) is chosen per call by AttentionRowsWarps: fewest waves
 //            of resident blocks (cudaOccupancyMaxActiveBlocksPerMultiprocessor), then fewest
 //            blocks on the busiest SM, then fewest idle warps, then the smaller block.
@@ -61,22 +67,32 @@ constexpr int kKeyTile = 16;      // keys per mma k-step of P·V (and two 8-key 
 constexpr int kMaxKeyTiles = 17;  // 272 keys: X-VLA's 262 tokens
 constexpr int kWarpCounts[] = {2, 3, 4, 6, 8};
 
+// The key-tile counts compiled (every tile computed, no branch between tiles, so the compiler
+// can overlap one tile's ldmatrix with another's mma): 9 (144 keys: DaViT windows, BART's 100)
+// for head dims 32 and 64, 17 (272 keys: X-VLA's 262, SigLIP's 256) for 64 and 72. Keys past
+// Sk are zero rows in shared memory and -inf scores.
+constexpr int KeyTilesFor(int d, int sk) {
+  const int tiles = (sk + kKeyTile - 1) / kKeyTile;
+  if (tiles <= 9 && (d == 32 || d == 64)) return 9;
+  if (tiles <= 17 && (d == 64 || d == 72)) return 17;
+  return 0;  // not compiled: the K/V-resident kernel takes it
+}
+
 size_t g_rows_smem_limit = 0;  // InitAttentionRowsKernels: the device's opt-in limit
 
-__host__ __device__ constexpr int KeysPadded(int sk) { return (sk + kKeyTile - 1) / kKeyTile * kKeyTile; }
-
 template <int kD>
-size_t SmemBytes(int sk, int warps) {
-  return static_cast<size_t>(2 * KeysPadded(sk) + 16 * warps) * Stride<kD>() * sizeof(uint16_t);
+constexpr size_t SmemBytes(int key_tiles, int warps) {
+  return static_cast<size_t>(2 * key_tiles * kKeyTile + 16 * warps) * Stride<kD>() * sizeof(uint16_t);
 }
 
 size_t SmemBytesFor(const AttentionArgs& a, int warps) {
-  if (a.d == 72) return SmemBytes<72>(a.sk, warps);
-  if (a.d == 64) return SmemBytes<64>(a.sk, warps);
-  return SmemBytes<32>(a.sk, warps);
+  const int tiles = KeyTilesFor(a.d, a.sk);
+  if (a.d == 72) return SmemBytes<72>(tiles, warps);
+  if (a.d == 64) return SmemBytes<64>(tiles, warps);
+  return SmemBytes<32>(tiles, warps);
 }
 
-template <typename T, int kD, int kWarps>
+template <typename T, int kD, int kKeyTiles, int kWarps>
 __global__ void __launch_bounds__(kWarps * 32) AttentionRowsKernel(AttentionArgs p) {
   PdlAllowDependents();
   PdlWaitPrior();  // launched with PDL (pdl.cuh): nothing before this touches global memory
@@ -85,11 +101,10 @@ __global__ void __launch_bounds__(kWarps * 32) AttentionRowsKernel(AttentionArgs
   constexpr int kBlockRows = 16 * kWarps;
   constexpr int kS = Stride<kD>();
   constexpr int kDp = Padded<kD>();  // head dim as computed (zero columns past kD)
-  const int sk16 = KeysPadded(p.sk);
-  const int key_tiles = sk16 / kKeyTile;  // <= kMaxKeyTiles (AttentionRowsSupported)
+  constexpr int kKeys = kKeyTiles * kKeyTile;  // >= Sk (KeyTilesFor)
   uint16_t* ks = reinterpret_cast<uint16_t*>(smem_raw);
-  uint16_t* vs = ks + sk16 * kS;
-  uint16_t* qs = vs + sk16 * kS;
+  uint16_t* vs = ks + kKeys * kS;
+  uint16_t* qs = vs + kKeys * kS;
 
   const int b = blockIdx.z;
   const int h = blockIdx.y;
@@ -99,8 +114,8 @@ __global__ void __launch_bounds__(kWarps * 32) AttentionRowsKernel(AttentionArgs
   const uint16_t* kg = static_cast<const uint16_t*>(p.k) + b * p.k_sb + g * p.k_sh;
   const uint16_t* vg = static_cast<const uint16_t*>(p.v) + b * p.v_sb + g * p.v_sh;
 
-  LoadRows<kD, kBlockThreads>(ks, kg, p.k_ss, p.sk, sk16);
-  LoadRows<kD, kBlockThreads>(vs, vg, p.v_ss, p.sk, sk16);
+  LoadRows<kD, kBlockThreads>(ks, kg, p.k_ss, p.sk, kKeys);
+  LoadRows<kD, kBlockThreads>(vs, vg, p.v_ss, p.sk, kKeys);
   LoadRows<kD, kBlockThreads>(qs, qg, p.q_ss, min(kBlockRows, p.sq - q0), kBlockRows);
   asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::: "memory");
   __syncthreads();
@@ -122,44 +137,58 @@ __global__ void __launch_bounds__(kWarps * 32) AttentionRowsKernel(AttentionArgs
 
   // S = Q·Kᵀ: tile t holds keys 16t..16t+15 as two 8-key n-tiles; each ldmatrix.x4 gives both
   // n-tiles' B fragments of one 16-wide k-step. A tile's k-steps are loaded before its mmas.
-  float s[kMaxKeyTiles][2][4];
+  float s[kKeyTiles][2][4];
 #pragma unroll
-  for (int t = 0; t < kMaxKeyTiles; ++t) {
-    if (t < key_tiles) {
-      uint32_t bf[kDp / 16][4];
+  for (int t = 0; t < kKeyTiles; ++t) {
+    uint32_t bf[kDp / 16][4];
 #pragma unroll
-      for (int kk = 0; kk < kDp / 16; ++kk) {
-        Ldmatrix4(bf[kk], ks + (t * kKeyTile + (lane / 16) * 8 + (lane % 8)) * kS + kk * 16 +
-                              ((lane / 8) % 2) * 8);
-      }
+    for (int kk = 0; kk < kDp / 16; ++kk) {
+      Ldmatrix4(bf[kk], ks + (t * kKeyTile + (lane / 16) * 8 + (lane % 8)) * kS + kk * 16 +
+                            ((lane / 8) % 2) * 8);
+    }
 #pragma unroll
-      for (int n = 0; n < 2; ++n) s[t][n][0] = s[t][n][1] = s[t][n][2] = s[t][n][3] = 0.0f;
+    for (int n = 0; n < 2; ++n) s[t][n][0] = s[t][n][1] = s[t][n][2] = s[t][n][3] = 0.0f;
 #pragma unroll
-      for (int kk = 0; kk < kDp / 16; ++kk) {
-        Mma<T>(s[t][0], qf[kk], bf[kk][0], bf[kk][1]);
-        Mma<T>(s[t][1], qf[kk], bf[kk][2], bf[kk][3]);
-      }
+    for (int kk = 0; kk < kDp / 16; ++kk) {
+      Mma<T>(s[t][0], qf[kk], bf[kk][0], bf[kk][1]);
+      Mma<T>(s[t][1], qf[kk], bf[kk][2], bf[kk][3]);
     }
   }
 
-  // Scale, mask, -inf past Sk; the row max over every key (the two rows grp, grp + 8).
+  // Scale, mask, -inf past Sk (selects, not branches: a branch per score made this phase the
+  // kernel's longest); the row max over every key (the two rows grp, grp + 8).
   float mx[2] = {-INFINITY, -INFINITY};
+  if (p.mask == nullptr) {
 #pragma unroll
-  for (int t = 0; t < kMaxKeyTiles; ++t) {
-    if (t < key_tiles) {
+    for (int t = 0; t < kKeyTiles; ++t) {
 #pragma unroll
       for (int n = 0; n < 2; ++n) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const int j = t * kKeyTile + n * 8 + 2 * tig + (e & 1);
-          const int r = row[e >> 1];
-          float val = -INFINITY;
-          if (j < p.sk) {
-            val = s[t][n][e] * p.scale;
-            if (p.mask != nullptr && r < p.sq) {
-              val += p.mask[b * p.m_sb + static_cast<int64_t>(r) * p.m_si + static_cast<int64_t>(j) * p.m_sj];
-            }
-          }
+          const float val = j < p.sk ? s[t][n][e] * p.scale : -INFINITY;
+          s[t][n][e] = val;
+          mx[e >> 1] = fmaxf(mx[e >> 1], val);
+        }
+      }
+    }
+  } else {
+    const float* mrow[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      // Rows past Sq read row 0's mask (in bounds; their outputs are never stored).
+      mrow[r] = p.mask + b * p.m_sb + static_cast<int64_t>(row[r] < p.sq ? row[r] : 0) * p.m_si;
+    }
+#pragma unroll
+    for (int t = 0; t < kKeyTiles; ++t) {
+#pragma unroll
+      for (int n = 0; n < 2; ++n) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int j = t * kKeyTile + n * 8 + 2 * tig + (e & 1);
+          const bool in = j < p.sk;
+          const float m = in ? __ldg(mrow[e >> 1] + static_cast<int64_t>(j) * p.m_sj) : 0.0f;
+          const float val = in ? s[t][n][e] * p.scale + m : -INFINITY;
           s[t][n][e] = val;
           mx[e >> 1] = fmaxf(mx[e >> 1], val);
         }
@@ -177,23 +206,21 @@ __global__ void __launch_bounds__(kWarps * 32) AttentionRowsKernel(AttentionArgs
   // P = exp(S - max), summed unrounded, packed to T as P·V's A fragments (rows grp / grp + 8,
   // keys 2·tig.. of the tile's two 8-key halves).
   float l[2] = {0.0f, 0.0f};
-  uint32_t pf[kMaxKeyTiles][4];
+  uint32_t pf[kKeyTiles][4];
 #pragma unroll
-  for (int t = 0; t < kMaxKeyTiles; ++t) {
-    if (t < key_tiles) {
+  for (int t = 0; t < kKeyTiles; ++t) {
 #pragma unroll
-      for (int n = 0; n < 2; ++n) {
+    for (int n = 0; n < 2; ++n) {
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          s[t][n][e] = __expf(s[t][n][e] - base[e >> 1]);
-          l[e >> 1] += s[t][n][e];
-        }
+      for (int e = 0; e < 4; ++e) {
+        s[t][n][e] = __expf(s[t][n][e] - base[e >> 1]);
+        l[e >> 1] += s[t][n][e];
       }
-      pf[t][0] = Pack<T>(s[t][0][0], s[t][0][1]);
-      pf[t][1] = Pack<T>(s[t][0][2], s[t][0][3]);
-      pf[t][2] = Pack<T>(s[t][1][0], s[t][1][1]);
-      pf[t][3] = Pack<T>(s[t][1][2], s[t][1][3]);
     }
+    pf[t][0] = Pack<T>(s[t][0][0], s[t][0][1]);
+    pf[t][1] = Pack<T>(s[t][0][2], s[t][0][3]);
+    pf[t][2] = Pack<T>(s[t][1][0], s[t][1][1]);
+    pf[t][3] = Pack<T>(s[t][1][2], s[t][1][3]);
   }
 
   // O = P·V: B (k = key, n = dim) by ldmatrix.trans of V rows: lane l addresses key
@@ -202,19 +229,17 @@ __global__ void __launch_bounds__(kWarps * 32) AttentionRowsKernel(AttentionArgs
 #pragma unroll
   for (int dt = 0; dt < kDp / 8; ++dt) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
 #pragma unroll
-  for (int t = 0; t < kMaxKeyTiles; ++t) {
-    if (t < key_tiles) {
-      uint32_t bf[kDp / 16][4];
+  for (int t = 0; t < kKeyTiles; ++t) {
+    uint32_t bf[kDp / 16][4];
 #pragma unroll
-      for (int dp = 0; dp < kDp / 16; ++dp) {
-        Ldmatrix4Trans(bf[dp], vs + (t * kKeyTile + ((lane / 8) % 2) * 8 + (lane % 8)) * kS + dp * 16 +
-                                   (lane / 16) * 8);
-      }
+    for (int dp = 0; dp < kDp / 16; ++dp) {
+      Ldmatrix4Trans(bf[dp], vs + (t * kKeyTile + ((lane / 8) % 2) * 8 + (lane % 8)) * kS + dp * 16 +
+                                 (lane / 16) * 8);
+    }
 #pragma unroll
-      for (int dp = 0; dp < kDp / 16; ++dp) {
-        Mma<T>(o[2 * dp], pf[t], bf[dp][0], bf[dp][1]);
-        Mma<T>(o[2 * dp + 1], pf[t], bf[dp][2], bf[dp][3]);
-      }
+    for (int dp = 0; dp < kDp / 16; ++dp) {
+      Mma<T>(o[2 * dp], pf[t], bf[dp][0], bf[dp][1]);
+      Mma<T>(o[2 * dp + 1], pf[t], bf[dp][2], bf[dp][3]);
     }
   }
 
@@ -239,38 +264,42 @@ __global__ void __launch_bounds__(kWarps * 32) AttentionRowsKernel(AttentionArgs
   }
 }
 
-template <typename T, int kD>
 using RowsKernelFn = void (*)(AttentionArgs);
 
-template <typename T, int kD>
-RowsKernelFn<T, kD> KernelFor(int warps) {
+template <typename T, int kD, int kKeyTiles>
+RowsKernelFn KernelForWarps(int warps) {
   switch (warps) {
-    case 2: return AttentionRowsKernel<T, kD, 2>;
-    case 3: return AttentionRowsKernel<T, kD, 3>;
-    case 4: return AttentionRowsKernel<T, kD, 4>;
-    case 6: return AttentionRowsKernel<T, kD, 6>;
-    default: return AttentionRowsKernel<T, kD, 8>;
+    case 2: return AttentionRowsKernel<T, kD, kKeyTiles, 2>;
+    case 3: return AttentionRowsKernel<T, kD, kKeyTiles, 3>;
+    case 4: return AttentionRowsKernel<T, kD, kKeyTiles, 4>;
+    case 6: return AttentionRowsKernel<T, kD, kKeyTiles, 6>;
+    default: return AttentionRowsKernel<T, kD, kKeyTiles, 8>;
   }
 }
 
-const void* KernelPtr(const AttentionArgs& a, int warps) {
-  const bool bf = a.q_dtype == DType::kBF16;
-  if (a.d == 72) return bf ? reinterpret_cast<const void*>(KernelFor<__nv_bfloat16, 72>(warps))
-                           : reinterpret_cast<const void*>(KernelFor<__half, 72>(warps));
-  if (a.d == 64) return bf ? reinterpret_cast<const void*>(KernelFor<__nv_bfloat16, 64>(warps))
-                           : reinterpret_cast<const void*>(KernelFor<__half, 64>(warps));
-  return bf ? reinterpret_cast<const void*>(KernelFor<__nv_bfloat16, 32>(warps))
-            : reinterpret_cast<const void*>(KernelFor<__half, 32>(warps));
+// The compiled (head dim, key tiles) pairs (KeyTilesFor); null for any other.
+template <typename T>
+RowsKernelFn KernelForShape(int d, int key_tiles, int warps) {
+  if (d == 32 && key_tiles == 9) return KernelForWarps<T, 32, 9>(warps);
+  if (d == 64 && key_tiles == 9) return KernelForWarps<T, 64, 9>(warps);
+  if (d == 64 && key_tiles == 17) return KernelForWarps<T, 64, 17>(warps);
+  if (d == 72 && key_tiles == 17) return KernelForWarps<T, 72, 17>(warps);
+  return nullptr;
+}
+
+RowsKernelFn KernelFor(const AttentionArgs& a, int warps) {
+  const int tiles = KeyTilesFor(a.d, a.sk);
+  return a.q_dtype == DType::kBF16 ? KernelForShape<__nv_bfloat16>(a.d, tiles, warps)
+                                   : KernelForShape<__half>(a.d, tiles, warps);
 }
 
 // Resident blocks per SM of one instance at `smem` bytes, cached (the occupancy query costs
 // microseconds and eager forwards call Attention hundreds of times).
-int BlocksPerSm(const AttentionArgs& a, int warps, size_t smem) {
+int BlocksPerSm(RowsKernelFn kernel, int warps, size_t smem) {
   static std::mutex mu;
   static std::map<std::tuple<const void*, size_t>, int> cache;
-  const void* kernel = KernelPtr(a, warps);
   std::lock_guard<std::mutex> lock(mu);
-  const auto key = std::make_tuple(kernel, smem);
+  const auto key = std::make_tuple(reinterpret_cast<const void*>(kernel), smem);
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   int blocks = 0;
   VLART_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, warps * 32, smem));
@@ -278,34 +307,29 @@ int BlocksPerSm(const AttentionArgs& a, int warps, size_t smem) {
   return blocks;
 }
 
-template <typename T, int kD>
-void SetSmem(size_t bytes) {
+template <typename T, int kD, int kKeyTiles>
+void SetSmem() {
+  const size_t bytes = std::min(SmemBytes<kD>(kKeyTiles, 8), g_rows_smem_limit);
   for (int warps : kWarpCounts) {
-    VLART_CUDA_CHECK(cudaFuncSetAttribute(KernelFor<T, kD>(warps), cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                          static_cast<int>(bytes)));
+    VLART_CUDA_CHECK(cudaFuncSetAttribute(KernelForWarps<T, kD, kKeyTiles>(warps),
+                                          cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
   }
 }
 
-template <typename T, int kD>
-void Launch(const AttentionArgs& a, int warps, cudaStream_t stream) {
-  const dim3 grid((a.sq + 16 * warps - 1) / (16 * warps), a.hq, a.batch);
-  LaunchPdl(KernelFor<T, kD>(warps), grid, dim3(32 * warps), SmemBytes<kD>(a.sk, warps), stream, 1, a);
+template <typename T>
+void SetSmemAll() {
+  SetSmem<T, 32, 9>();
+  SetSmem<T, 64, 9>();
+  SetSmem<T, 64, 17>();
+  SetSmem<T, 72, 17>();
 }
 
 }  // namespace
 
 void InitAttentionRowsKernels() {
   g_rows_smem_limit = SharedMemoryOptinBytes();
-  // The largest launch: 272 keys of a 72-dim head and 8 warps' query rows.
-  const size_t max72 = std::min(SmemBytes<72>(kMaxKeyTiles * kKeyTile, 8), g_rows_smem_limit);
-  const size_t max64 = std::min(SmemBytes<64>(kMaxKeyTiles * kKeyTile, 8), g_rows_smem_limit);
-  const size_t max32 = std::min(SmemBytes<32>(kMaxKeyTiles * kKeyTile, 8), g_rows_smem_limit);
-  SetSmem<__nv_bfloat16, 72>(max72);
-  SetSmem<__half, 72>(max72);
-  SetSmem<__nv_bfloat16, 64>(max64);
-  SetSmem<__half, 64>(max64);
-  SetSmem<__nv_bfloat16, 32>(max32);
-  SetSmem<__half, 32>(max32);
+  SetSmemAll<__nv_bfloat16>();
+  SetSmemAll<__half>();
 }
 
 bool AttentionRowsSupported(const AttentionArgs& a) {
@@ -314,6 +338,7 @@ bool AttentionRowsSupported(const AttentionArgs& a) {
   if (a.k_dtype != t || a.v_dtype != t || a.out_dtype != t) return false;
   if ((a.d != 32 && a.d != 64 && a.d != 72) || a.dv != a.d) return false;
   if (a.sk < 1 || a.sk > kMaxKeyTiles * kKeyTile || a.sq < 1) return false;
+  if (KeyTilesFor(a.d, a.sk) == 0) return false;
   if (a.hq % a.hkv != 0) return false;
   // 16-byte rows: base pointers aligned and every stride a multiple of 8 elements.
   for (const void* ptr : {a.q, a.k, a.v}) {
@@ -338,7 +363,7 @@ int AttentionRowsWarps(const AttentionArgs& a, int num_sms, int forced) {
     if (forced > 0 && warps != forced) continue;
     const size_t smem = SmemBytesFor(a, warps);
     if (smem > g_rows_smem_limit) continue;
-    const int per_sm = BlocksPerSm(a, warps, smem);
+    const int per_sm = BlocksPerSm(KernelFor(a, warps), warps, smem);
     if (per_sm < 1) continue;
     const int64_t per_head = (tasks + warps - 1) / warps;
     const int64_t blocks = per_head * a.hq * a.batch;
@@ -354,14 +379,8 @@ int AttentionRowsWarps(const AttentionArgs& a, int num_sms, int forced) {
 }
 
 void LaunchAttentionRows(const AttentionArgs& a, int warps, cudaStream_t stream) {
-  const bool bf = a.q_dtype == DType::kBF16;
-  if (a.d == 72) {
-    bf ? Launch<__nv_bfloat16, 72>(a, warps, stream) : Launch<__half, 72>(a, warps, stream);
-  } else if (a.d == 64) {
-    bf ? Launch<__nv_bfloat16, 64>(a, warps, stream) : Launch<__half, 64>(a, warps, stream);
-  } else {
-    bf ? Launch<__nv_bfloat16, 32>(a, warps, stream) : Launch<__half, 32>(a, warps, stream);
-  }
+  const dim3 grid((a.sq + 16 * warps - 1) / (16 * warps), a.hq, a.batch);
+  LaunchPdl(KernelFor(a, warps), grid, dim3(32 * warps), SmemBytesFor(a, warps), stream, 1, a);
 }
 
 }  // namespace vlart::cuda
