@@ -475,7 +475,9 @@ void AddResidentAttention(Bench& b, const char* model, int64_t batch, int64_t s,
   b.Add({fmt::format("Attention {} B{} Sq{} Sk{} H{}/{} D{} [r{}]", model, batch, s, s, h, h, d, splits),
          4.0 * batch * h * s * s * d, e * (batch * 4.0 * s * h * d), [=, &b]() {
            cuda::ForceAttentionResidentSplits(b.backend(), splits);
+           cuda::ForceAttentionRows(b.backend(), cuda::kAttentionRowsOff);
            b.backend().Attention(q, k, v, nullptr, scale, out);
+           cuda::ForceAttentionRows(b.backend(), 0);
            cuda::ForceAttentionResidentSplits(b.backend(), 0);
          },
          ProbeKind::kResident});

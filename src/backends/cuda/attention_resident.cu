@@ -160,22 +160,36 @@ __global__ void __launch_bounds__(kThreads * kSplits) AttentionResidentKernel(At
         Mma<T>(s[2 * np + 1], qf[kk], bf[2], bf[3]);
       }
     }
+    // Scale, mask, -inf past Sk as selects with the mask test hoisted (a branch per score made
+    // this the longest phase of a key block: attention_rows.cu's header).
     float mx[2] = {-INFINITY, -INFINITY};
+    if (p.mask == nullptr) {
 #pragma unroll
-    for (int nt = 0; nt < kBlockK / 8; ++nt) {
+      for (int nt = 0; nt < kBlockK / 8; ++nt) {
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int j = k0 + nt * 8 + 2 * tig + (e & 1);
-        const int r = row[e >> 1];
-        float val = -INFINITY;
-        if (j < p.sk) {
-          val = s[nt][e] * p.scale;
-          if (p.mask != nullptr && r < p.sq) {
-            val += p.mask[b * p.m_sb + static_cast<int64_t>(r) * p.m_si + static_cast<int64_t>(j) * p.m_sj];
-          }
+        for (int e = 0; e < 4; ++e) {
+          const int j = k0 + nt * 8 + 2 * tig + (e & 1);
+          const float val = j < p.sk ? s[nt][e] * p.scale : -INFINITY;
+          s[nt][e] = val;
+          mx[e >> 1] = fmaxf(mx[e >> 1], val);
         }
-        s[nt][e] = val;
-        mx[e >> 1] = fmaxf(mx[e >> 1], val);
+      }
+    } else {
+#pragma unroll
+      for (int nt = 0; nt < kBlockK / 8; ++nt) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int j = k0 + nt * 8 + 2 * tig + (e & 1);
+          const int r = row[e >> 1];
+          const bool in = j < p.sk;
+          // Rows past Sq read row 0's mask (in bounds; their outputs are never stored).
+          const float m = in ? __ldg(p.mask + b * p.m_sb + static_cast<int64_t>(r < p.sq ? r : 0) * p.m_si +
+                                     static_cast<int64_t>(j) * p.m_sj)
+                             : 0.0f;
+          const float val = in ? s[nt][e] * p.scale + m : -INFINITY;
+          s[nt][e] = val;
+          mx[e >> 1] = fmaxf(mx[e >> 1], val);
+        }
       }
     }
     float alpha[2], base[2];
