@@ -46,7 +46,7 @@
 namespace vlart::cuda {
 namespace {
 
-using attention_tiles::LoadRows;
+using attention_tiles::LoadHeadRows;
 using attention_tiles::Padded;
 using attention_tiles::Stride;
 
@@ -107,16 +107,7 @@ __global__ void __launch_bounds__(kThreads * kSplits) AttentionResidentKernel(At
   const int b = blockIdx.z;
   const int h = blockIdx.y;
   const int q0 = blockIdx.x * kBlockQ;
-  const int g = h / (p.hq / p.hkv);
-  const uint16_t* qg = static_cast<const uint16_t*>(p.q) + b * p.q_sb + h * p.q_sh + q0 * p.q_ss;
-  const uint16_t* kg = static_cast<const uint16_t*>(p.k) + b * p.k_sb + g * p.k_sh;
-  const uint16_t* vg = static_cast<const uint16_t*>(p.v) + b * p.v_sb + g * p.v_sh;
-
-  LoadRows<kD, kBlockThreads>(ks, kg, p.k_ss, p.sk, sk_padded);
-  LoadRows<kD, kBlockThreads>(vs, vg, p.v_ss, p.sk, sk_padded);
-  LoadRows<kD, kBlockThreads>(qs, qg, p.q_ss, min(kBlockQ, p.sq - q0), kBlockQ);
-  asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::: "memory");
-  __syncthreads();
+  LoadHeadRows<kD, kBlockThreads>(p, ks, vs, qs, sk_padded, q0, kBlockQ);
   probe.Mark(4);
 
   const int warp = threadIdx.x / 32 % (kThreads / 32);  // query group: rows wr..wr+15
@@ -396,24 +387,7 @@ int AttentionResidentSplits(const AttentionArgs& a, int num_sms, int forced) {
 }
 
 bool AttentionResidentSupported(const AttentionArgs& a) {
-  const DType t = a.q_dtype;
-  if (t != DType::kBF16 && t != DType::kF16) return false;
-  if (a.k_dtype != t || a.v_dtype != t || a.out_dtype != t) return false;
-  if ((a.d != 32 && a.d != 64 && a.d != 72) || a.dv != a.d) return false;
-  if (a.sk < 1 || a.sk > kMaxKeys || a.sq < 1) return false;
-  if (a.hq % a.hkv != 0) return false;
-  // 16-byte rows: base pointers aligned and every stride a multiple of 8 elements.
-  for (const void* ptr : {a.q, a.k, a.v}) {
-    if (!IsAligned(ptr, 16)) return false;
-  }
-  for (int64_t s : {a.q_sb, a.q_ss, a.q_sh, a.k_sb, a.k_ss, a.k_sh, a.v_sb, a.v_ss, a.v_sh}) {
-    if (s % 8 != 0) return false;
-  }
-  // Output stores are 4-byte pairs.
-  if ((reinterpret_cast<uintptr_t>(a.out) & 3) != 0) return false;
-  for (int64_t s : {a.o_sb, a.o_ss, a.o_sh}) {
-    if (s % 2 != 0) return false;
-  }
+  if (!attention_tiles::SmemRowOperands(a) || a.sk > kMaxKeys) return false;
   // K, V and Q must fit this GPU's shared memory (99 KB GPUs: see g_resident_smem_limit).
   return LaunchSmemBytesFor(a, 1) <= g_resident_smem_limit;
 }
