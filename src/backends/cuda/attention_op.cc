@@ -1,19 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // attention_op.cc: CudaBackend::Attention and ChannelAttention: validation and path choice
-// (kernels in attention.cu and channel_attention.cu).
+// (kernels in attention*.cu and channel_attention.cu).
 //
 // Attention takes the one-pass kernel (attention_rows.cu: one warp per 16 query rows against
 // every key) for Sk <= 272 with head dim 32/64/72 and aligned rows where the K/V-resident
 // tensor-core kernel (attention_resident.cu: Sk <= 320, same head dims and alignment) would
 // not split its keys four ways (batch >= 4 X-VLA and SigLIP, DaViT windows, BART), or where
 // ForceAttentionRows / VLART_ATTENTION_ROWS=N force it (=0: never); else the resident one for
-// short keys, else the
-// head-folded streaming kernel (attention_flash.cu: head dim 256, or 128 with MQA/GQA,
-// aligned rows: pi0's Gemma), else the streaming tensor-core kernel for bf16/f16 q/k/v with head dim 32, 64 or 128
-// and Dv == D, and the SIMT kernel otherwise (f32 compute mode, other head dims, mixed dtypes,
-// force_fallback_kernels). The SIMT kernel keeps one score per key in shared memory, so Sk is
-// bounded by the device's opt-in shared memory (about 57k keys on Hopper).
+// short keys, else the head-folded streaming kernel (attention_flash.cu: head dim 256, or
+// 128 with MQA/GQA, aligned rows: pi0's Gemma), else the streaming tensor-core kernel for
+// bf16/f16 q/k/v with head dim 32, 64 or 128 and Dv == D, and the SIMT kernel otherwise (f32
+// compute mode, other head dims, mixed dtypes, force_fallback_kernels). The SIMT kernel keeps
+// one score per key in shared memory, so Sk is bounded by the device's opt-in shared memory
+// (about 57k keys on Hopper).
 
 #include <algorithm>
 #include <cstdint>

@@ -8,16 +8,19 @@
 // Math:      out[b,i,h,:] = Σ_j softmax_j(scale · q[b,i,h,:]·k[b,j,g,:] + mask[b,i,j]) v[b,j,g,:],
 //            g = h / (Hq / Hkv).
 // Mapping:   one block of kWarps warps per (16·kWarps queries, head, batch). The block copies
-//            the head's whole K and V (Sk rounded up to 16 keys, zero rows past Sk) and its
-//            query rows into shared memory (attention_tiles.cuh, 16-byte cp.async), one
-//            barrier, then each warp owns 16 query rows and takes all keys in one pass: the
-//            whole score row block S [16, Sk] stays in registers (mma.sync m16n8k16, K by
-//            ldmatrix: up to 34 independent accumulator tiles), one row max, P = exp(S - max)
-//            packed to 16 bits in registers, then O = P·V (V by ldmatrix.trans, 2·D/16
-//            independent accumulator chains). No online rescaling, no split-key merge: the
-//            K/V-resident kernel (attention_resident.cu) walks 64-key blocks with a running
-//            max and merges warp groups, which at X-VLA's shapes cost it a serial chain per
-//            key block and (batch 4) a second wave of blocks.
+//            the head's whole K and V (Sk rounded up to the compiled key tiles, zero rows past
+//            Sk) and its query rows into shared memory (attention_tiles.cuh, 16-byte
+//            cp.async), one barrier, then each warp owns 16 query rows and takes all keys in
+//            one pass: the whole score row block S [16, Sk] stays in registers (mma.sync
+//            m16n8k16, K by ldmatrix: up to 34 independent accumulator tiles), one row max,
+//            P = exp(S - max) packed to 16 bits in registers, then O = P·V (V by
+//            ldmatrix.trans, 2·D/16 independent accumulator chains). No online rescaling, no
+//            split-key merge: the K/V-resident kernel (attention_resident.cu) walks 64-key
+//            blocks with a running max and, at batch 1, splits them over 4 warp groups merged
+//            in shared memory; at batch >= 4 its 4-warp blocks ran 1.2 waves. The backend
+//            takes this kernel only where the resident one cannot split its keys four ways
+//            (attention_op.cc): at batch 1 the split resident kernel was faster inside the
+//            model's graphs.
 //            The key-tile count is compiled in (9 tiles = 144 keys for head dims 32 / 64, 17 =
 //            272 keys for 64 / 72; keys past Sk are zero rows and -inf scores) and the scale /
 //            mask pass uses selects: the first version looped over a runtime tile count and
@@ -32,11 +35,11 @@
 //            -inf has sum 0 and comes out NaN, as the CPU reference's does. Unlike the online
 //            kernels, P is exp(s - max over all keys): the CPU reference's order of operations.
 // Reference: backends/cpu Attention; parity in tests/ops/cuda_attention_parity_test.cc
-//            (RowsKernelEveryWarpCount and the model shapes, which take this kernel).
-// Napkin:    X-VLA layer (B1, 16 heads, 262 x 64): 17 warps of work per head, 0.3 GFLOP (with
-//            padding), 67 KB of K/V per block from L2; the kernel is latency-bound, and what
-//            this layout buys is independent mma work per warp between the two waits (K/V
-//            landed; row max).
+//            (RowsKernelEveryWarpCount: every warp count at the model shapes and awkward ones).
+// Napkin:    X-VLA layer (B4, 64 heads x batch, 262 x 64): 17 warps of work per head, 1.2
+//            GFLOP (with padding), 70 KB of K/V per block from L2; latency-bound: 15.4 us a
+//            call against 23.5 for the resident kernel (H100, docs/PERFORMANCE.md), ~190
+//            registers per thread for the 136 scores a lane holds.
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -302,7 +305,8 @@ void SetSmem() {
   const size_t bytes = std::min(SmemBytes<kD>(kKeyTiles, 8), g_rows_smem_limit);
   for (int warps : kWarpCounts) {
     VLART_CUDA_CHECK(cudaFuncSetAttribute(KernelForWarps<T, kD, kKeyTiles>(warps),
-                                          cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+                                          cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          static_cast<int>(bytes)));
   }
 }
 
