@@ -177,7 +177,7 @@ __global__ void __launch_bounds__(kThreads * kSplits) AttentionResidentKernel(At
           const float m = in ? __ldg(p.mask + b * p.m_sb + static_cast<int64_t>(r < p.sq ? r : 0) * p.m_si +
                                      static_cast<int64_t>(j) * p.m_sj)
                              : 0.0f;
-          const float val = in ? s[nt][e] * p.scale + m : -INFINITY;
+          const float val = in ? __fadd_rn(__fmul_rn(s[nt][e], p.scale), m) : -INFINITY;
           s[nt][e] = val;
           mx[e >> 1] = fmaxf(mx[e >> 1], val);
         }

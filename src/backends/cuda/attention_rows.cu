@@ -21,6 +21,10 @@
 //            takes this kernel only where the resident one cannot split its keys four ways
 //            (attention_op.cc): at batch 1 the split resident kernel was faster inside the
 //            model's graphs.
+//            Keys go in chunks of 9 tiles (144 keys): X-VLA's 17 tiles take two, with one
+//            rescale of O and the row sum between them, so a lane holds 72 scores, not 136, and
+//            the 6-warp instances are capped at 168 registers (two blocks per SM, a few values
+//            spilled): at batch 4 X-VLA's 192 blocks then run in one wave instead of two.
 //            The key-tile count is compiled in (9 tiles = 144 keys for head dims 32 / 64, 17 =
 //            272 keys for 64 / 72; keys past Sk are zero rows and -inf scores) and the scale /
 //            mask pass uses selects: the first version looped over a runtime tile count and
@@ -29,11 +33,12 @@
 //            kWarps (2, 3, 4, 6 or 8) is chosen per call by AttentionRowsWarps: fewest waves
 //            of resident blocks (cudaOccupancyMaxActiveBlocksPerMultiprocessor), then fewest
 //            blocks on the busiest SM, then fewest idle warps, then the smaller block.
-// Numerics:  scores, max, sum and O in f32; P is rounded to the input dtype for P·V
-//            (FlashAttention-2's choice, as the other tensor-core kernels), the row sum uses the
-//            unrounded P; exp through __expf. Keys past Sk get -inf. A row whose every score is
-//            -inf has sum 0 and comes out NaN, as the CPU reference's does. Unlike the online
-//            kernels, P is exp(s - max over all keys): the CPU reference's order of operations.
+// Numerics:  scores, max, sum and O in f32; a score is fl(fl(s · scale) + mask) (never one
+//            fma); P is rounded to the input dtype for P·V (FlashAttention-2's choice, as the
+//            other tensor-core kernels), the row sum uses the unrounded P; exp through __expf.
+//            Keys past Sk get -inf. A row whose every score is -inf has sum 0 and comes out
+//            NaN, as the CPU reference's does. With two chunks, the second rescales O and the
+//            sum by the same factor (their exp error cancels in O / sum).
 // Reference: backends/cpu Attention; parity in tests/ops/cuda_attention_parity_test.cc
 //            (RowsKernelEveryWarpCount: every warp count at the model shapes and awkward ones).
 // Napkin:    X-VLA layer (B4, 64 heads x batch, 262 x 64): 17 warps of work per head, 1.2
@@ -69,6 +74,7 @@ using attention_tiles::Stride;
 constexpr int kKeyTile = 16;      // keys per mma k-step of P·V (and two 8-key n-tiles of S)
 constexpr int kMaxKeyTiles = 17;  // 272 keys: X-VLA's 262 tokens
 constexpr int kWarpCounts[] = {2, 3, 4, 6, 8};
+constexpr int kChunkTiles = 9;    // key tiles per softmax chunk (144 keys; see the kernel)
 
 // The key-tile counts compiled (every tile computed, no branch between tiles, so the compiler
 // can overlap one tile's ldmatrix with another's mma): 9 (144 keys: DaViT windows, BART's 100)
@@ -95,8 +101,9 @@ size_t SmemBytesFor(const AttentionArgs& a, int warps) {
   return SmemBytes<32>(tiles, warps);
 }
 
+// Two 6-warp blocks per SM (168 registers): see the header.
 template <typename T, int kD, int kKeyTiles, int kWarps>
-__global__ void __launch_bounds__(kWarps * 32) AttentionRowsKernel(AttentionArgs p) {
+__global__ void __launch_bounds__(kWarps * 32, kWarps == 6 ? 2 : 1) AttentionRowsKernel(AttentionArgs p) {
   PdlAllowDependents();
   PdlWaitPrior();  // launched with PDL (pdl.cuh): nothing before this touches global memory
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -105,6 +112,7 @@ __global__ void __launch_bounds__(kWarps * 32) AttentionRowsKernel(AttentionArgs
   constexpr int kS = Stride<kD>();
   constexpr int kDp = Padded<kD>();  // head dim as computed (zero columns past kD)
   constexpr int kKeys = kKeyTiles * kKeyTile;  // >= Sk (KeyTilesFor)
+  constexpr int kChunks = (kKeyTiles + kChunkTiles - 1) / kChunkTiles;
   uint16_t* ks = reinterpret_cast<uint16_t*>(smem_raw);
   uint16_t* vs = ks + kKeys * kS;
   uint16_t* qs = vs + kKeys * kS;
@@ -128,111 +136,116 @@ __global__ void __launch_bounds__(kWarps * 32) AttentionRowsKernel(AttentionArgs
     Ldmatrix4(qf[kk], qs + (wr + (lane % 16)) * kS + kk * 16 + (lane / 16) * 8);
   }
 
-  // S = Q·Kᵀ: tile t holds keys 16t..16t+15 as two 8-key n-tiles; each ldmatrix.x4 gives both
-  // n-tiles' B fragments of one 16-wide k-step. A tile's k-steps are loaded before its mmas.
-  float s[kKeyTiles][2][4];
+  // Keys in chunks of kChunkTiles tiles (144 keys), each a whole score block in registers:
+  // S = Q·Kᵀ, scale / mask, the chunk's row max, O and the row sum rescaled once to the new
+  // max, P = exp(S - max) packed to T, O += P·V. X-VLA's 17 tiles take two chunks, so a
+  // thread holds 72 scores rather than 136 and two 6-warp blocks fit an SM.
+  float o[kDp / 8][4];
 #pragma unroll
-  for (int t = 0; t < kKeyTiles; ++t) {
-    uint32_t bf[kDp / 16][4];
-#pragma unroll
-    for (int kk = 0; kk < kDp / 16; ++kk) {
-      Ldmatrix4(bf[kk], ks + (t * kKeyTile + (lane / 16) * 8 + (lane % 8)) * kS + kk * 16 +
-                            ((lane / 8) % 2) * 8);
-    }
-#pragma unroll
-    for (int n = 0; n < 2; ++n) s[t][n][0] = s[t][n][1] = s[t][n][2] = s[t][n][3] = 0.0f;
-#pragma unroll
-    for (int kk = 0; kk < kDp / 16; ++kk) {
-      Mma<T>(s[t][0], qf[kk], bf[kk][0], bf[kk][1]);
-      Mma<T>(s[t][1], qf[kk], bf[kk][2], bf[kk][3]);
-    }
-  }
-
-  // Scale, mask, -inf past Sk (selects, not branches: a branch per score made this phase the
-  // kernel's longest); the row max over every key (the two rows grp, grp + 8).
-  float mx[2] = {-INFINITY, -INFINITY};
-  if (p.mask == nullptr) {
-#pragma unroll
-    for (int t = 0; t < kKeyTiles; ++t) {
-#pragma unroll
-      for (int n = 0; n < 2; ++n) {
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int j = t * kKeyTile + n * 8 + 2 * tig + (e & 1);
-          const float val = j < p.sk ? s[t][n][e] * p.scale : -INFINITY;
-          s[t][n][e] = val;
-          mx[e >> 1] = fmaxf(mx[e >> 1], val);
-        }
-      }
-    }
-  } else {
-    const float* mrow[2];
+  for (int dt = 0; dt < kDp / 8; ++dt) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
+  float m[2] = {-INFINITY, -INFINITY};  // running max of rows grp, grp + 8
+  float l[2] = {0.0f, 0.0f};            // running sum of the unrounded P
+  const bool has_mask = p.mask != nullptr;  // uniform: selects below, no branch per score
+  const float* mrow[2] = {nullptr, nullptr};
+  if (has_mask) {
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       // Rows past Sq read row 0's mask (in bounds; their outputs are never stored).
       mrow[r] = p.mask + b * p.m_sb + static_cast<int64_t>(row[r] < p.sq ? row[r] : 0) * p.m_si;
     }
+  }
 #pragma unroll
-    for (int t = 0; t < kKeyTiles; ++t) {
+  for (int c = 0; c < kChunks; ++c) {
+    const int t0 = c * kChunkTiles;  // a constant once the loop is unrolled
+    // S: tile u holds keys 16(t0 + u).. as two 8-key n-tiles; each ldmatrix.x4 gives both
+    // n-tiles' B fragments of one 16-wide k-step. A tile's k-steps are loaded before its mmas.
+    float s[kChunkTiles][2][4];
+#pragma unroll
+    for (int u = 0; u < kChunkTiles; ++u) {
+      if (t0 + u >= kKeyTiles) break;
+      const int t = t0 + u;
+      uint32_t bf[kDp / 16][4];
+#pragma unroll
+      for (int kk = 0; kk < kDp / 16; ++kk) {
+        Ldmatrix4(bf[kk], ks + (t * kKeyTile + (lane / 16) * 8 + (lane % 8)) * kS + kk * 16 +
+                              ((lane / 8) % 2) * 8);
+      }
+#pragma unroll
+      for (int n = 0; n < 2; ++n) s[u][n][0] = s[u][n][1] = s[u][n][2] = s[u][n][3] = 0.0f;
+#pragma unroll
+      for (int kk = 0; kk < kDp / 16; ++kk) {
+        Mma<T>(s[u][0], qf[kk], bf[kk][0], bf[kk][1]);
+        Mma<T>(s[u][1], qf[kk], bf[kk][2], bf[kk][3]);
+      }
+    }
+
+    // Scale, mask, -inf past Sk (selects, not branches: a branch per score made this phase
+    // the kernel's longest); the chunk's row max (the two rows grp, grp + 8).
+    float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int u = 0; u < kChunkTiles; ++u) {
+      if (t0 + u >= kKeyTiles) break;
 #pragma unroll
       for (int n = 0; n < 2; ++n) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          const int j = t * kKeyTile + n * 8 + 2 * tig + (e & 1);
+          const int j = (t0 + u) * kKeyTile + n * 8 + 2 * tig + (e & 1);
           const bool in = j < p.sk;
-          const float m = in ? __ldg(mrow[e >> 1] + static_cast<int64_t>(j) * p.m_sj) : 0.0f;
-          const float val = in ? s[t][n][e] * p.scale + m : -INFINITY;
-          s[t][n][e] = val;
+          // fl(fl(s · scale) + mask), never one fma (the CPU reference's two roundings).
+          const float scaled = __fmul_rn(s[u][n][e], p.scale);
+          const float mv = has_mask && in ? __ldg(mrow[e >> 1] + static_cast<int64_t>(j) * p.m_sj) : 0.0f;
+          const float val = in ? (has_mask ? __fadd_rn(scaled, mv) : scaled) : -INFINITY;
+          s[u][n][e] = val;
           mx[e >> 1] = fmaxf(mx[e >> 1], val);
         }
       }
     }
-  }
-  float base[2];
+    float base[2];
 #pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
-    mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-    base[r] = mx[r] == -INFINITY ? 0.0f : mx[r];
-  }
-
-  // P = exp(S - max), summed unrounded, packed to T as P·V's A fragments (rows grp / grp + 8,
-  // keys 2·tig.. of the tile's two 8-key halves).
-  float l[2] = {0.0f, 0.0f};
-  uint32_t pf[kKeyTiles][4];
+    for (int r = 0; r < 2; ++r) {
+      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+      const float m_new = fmaxf(m[r], mx[r]);
+      base[r] = m_new == -INFINITY ? 0.0f : m_new;  // keeps exp() finite for all -inf rows
+      const float alpha = __expf(m[r] - base[r]);     // 0 for the first chunk
+      m[r] = m_new;
+      l[r] *= alpha;
 #pragma unroll
-  for (int t = 0; t < kKeyTiles; ++t) {
-#pragma unroll
-    for (int n = 0; n < 2; ++n) {
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        s[t][n][e] = __expf(s[t][n][e] - base[e >> 1]);
-        l[e >> 1] += s[t][n][e];
+      for (int dt = 0; dt < kDp / 8; ++dt) {
+        o[dt][2 * r] *= alpha;
+        o[dt][2 * r + 1] *= alpha;
       }
     }
-    pf[t][0] = Pack<T>(s[t][0][0], s[t][0][1]);
-    pf[t][1] = Pack<T>(s[t][0][2], s[t][0][3]);
-    pf[t][2] = Pack<T>(s[t][1][0], s[t][1][1]);
-    pf[t][3] = Pack<T>(s[t][1][2], s[t][1][3]);
-  }
 
-  // O = P·V: B (k = key, n = dim) by ldmatrix.trans of V rows: lane l addresses key
-  // (l % 8) + ((l / 8) % 2) * 8, dim half (l / 16). 2·kDp/16 independent accumulators.
-  float o[kDp / 8][4];
+    // P = exp(S - max), summed unrounded, packed to T as P·V's A fragments (rows grp / grp +
+    // 8, keys 2·tig.. of the tile's two 8-key halves); then O += P·V with B (k = key, n = dim)
+    // by ldmatrix.trans of V rows: lane l addresses key (l % 8) + ((l / 8) % 2) * 8, dim half
+    // (l / 16); 2·kDp/16 independent accumulators.
 #pragma unroll
-  for (int dt = 0; dt < kDp / 8; ++dt) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
+    for (int u = 0; u < kChunkTiles; ++u) {
+      if (t0 + u >= kKeyTiles) break;
+      const int t = t0 + u;
 #pragma unroll
-  for (int t = 0; t < kKeyTiles; ++t) {
-    uint32_t bf[kDp / 16][4];
+      for (int n = 0; n < 2; ++n) {
 #pragma unroll
-    for (int dp = 0; dp < kDp / 16; ++dp) {
-      Ldmatrix4Trans(bf[dp], vs + (t * kKeyTile + ((lane / 8) % 2) * 8 + (lane % 8)) * kS + dp * 16 +
-                                 (lane / 16) * 8);
-    }
+        for (int e = 0; e < 4; ++e) {
+          s[u][n][e] = __expf(s[u][n][e] - base[e >> 1]);
+          l[e >> 1] += s[u][n][e];
+        }
+      }
+      const uint32_t pf[4] = {Pack<T>(s[u][0][0], s[u][0][1]), Pack<T>(s[u][0][2], s[u][0][3]),
+                              Pack<T>(s[u][1][0], s[u][1][1]), Pack<T>(s[u][1][2], s[u][1][3])};
+      uint32_t bf[kDp / 16][4];
 #pragma unroll
-    for (int dp = 0; dp < kDp / 16; ++dp) {
-      Mma<T>(o[2 * dp], pf[t], bf[dp][0], bf[dp][1]);
-      Mma<T>(o[2 * dp + 1], pf[t], bf[dp][2], bf[dp][3]);
+      for (int dp = 0; dp < kDp / 16; ++dp) {
+        Ldmatrix4Trans(bf[dp], vs + (t * kKeyTile + ((lane / 8) % 2) * 8 + (lane % 8)) * kS + dp * 16 +
+                                   (lane / 16) * 8);
+      }
+#pragma unroll
+      for (int dp = 0; dp < kDp / 16; ++dp) {
+        Mma<T>(o[2 * dp], pf, bf[dp][0], bf[dp][1]);
+        Mma<T>(o[2 * dp + 1], pf, bf[dp][2], bf[dp][3]);
+      }
     }
   }
 
