@@ -234,7 +234,8 @@ class CudaBackend final : public Backend {
   bool gemm_refine_ = true;
   std::map<GemmTuneKey, std::vector<GemmMmaConfig>> gemm_near_ties_;
   std::map<GemmTuneKey, float> gemm_pick_us_;         // the pick's burst us, per shape
-  std::map<GemmTuneKey, int> gemm_calls_recorded_;    // calls per shape in the current capture
+  std::map<GemmTuneKey, int> gemm_calls_recorded_;    // calls per shape in Record's capture
+  bool counting_gemm_calls_ = false;                  // true only during that capture
   // Re-records `enqueue` with each pending near-tie forced in turn and keeps a pick only if
   // the whole graph replays faster with it; *graph / *exec hold the kept recording.
   void RefineGemmNearTies(const std::function<void()>& enqueue, cudaGraph_t* graph,

@@ -139,6 +139,7 @@ struct GemmMmaConfig {
   // With lt_fused and Activation::kGeluTanh: the GELU in cuBLASLt's epilogue too (no pass over
   // D; LtGemmProblem::gelu).
   bool lt_gelu = false;
+  bool operator==(const GemmMmaConfig&) const = default;
 };
 void InitGemmMmaKernels();
 bool GemmMmaSupported(const GemmMmaArgs& args, DType dtype);

@@ -323,7 +323,7 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
                          forced_gemm_config_->lt_gelu};
   }
   if (forced_gemm_config_ && GemmConfigFits(p, *forced_gemm_config_)) return *forced_gemm_config_;
-  if (gemm_refine_) ++gemm_calls_recorded_[key];
+  if (counting_gemm_calls_) ++gemm_calls_recorded_[key];
   if (auto it = gemm_configs_.find(key); it != gemm_configs_.end()) return it->second;
   GemmMmaConfig best = GemmMmaHeuristic(p.m, p.n, p.k, num_sms_);
   if (!GemmConfigFits(p, best)) best = GemmMmaConfig{best.tile, 1};
@@ -482,16 +482,12 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   gemm_configs_.emplace(key, best);
   if (gemm_refine_) {
     // The bursts cannot rank these against the pick: the forward will (RefineGemmNearTies).
-    const auto same = [](const GemmMmaConfig& a, const GemmMmaConfig& b) {
-      return a.tile == b.tile && a.splits == b.splits && a.lt_algo == b.lt_algo &&
-             a.lt_fused == b.lt_fused && a.lt_gelu == b.lt_gelu;
-    };
     std::sort(scored.begin(), scored.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<GemmMmaConfig> ties;
     constexpr size_t kMaxTies = 3;
     for (const auto& [score, c] : scored) {
-      if (ties.size() < kMaxTies && score <= best_score * (1.0f + kGemmNearTie) && !same(c, best)) {
+      if (ties.size() < kMaxTies && score <= best_score * (1.0f + kGemmNearTie) && c != best) {
         ties.push_back(c);
       }
     }

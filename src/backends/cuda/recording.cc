@@ -72,18 +72,22 @@ class CudaGraphWork final : public RecordedWork {
   int device_;
 };
 
-// Captures `enqueue` on `stream` and instantiates it; false (nothing to free) on failure.
-bool CaptureGraph(cudaStream_t stream, const std::function<void()>& enqueue, cudaGraph_t* graph,
-                  cudaGraphExec_t* exec) {
+// Captures `enqueue` on `stream` and instantiates it (Record and every near-tie trial); on
+// an error nothing is left to free.
+Status CaptureGraph(cudaStream_t stream, const std::function<void()>& enqueue, cudaGraph_t* graph,
+                    cudaGraphExec_t* exec) {
   VLART_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
   enqueue();
   *graph = nullptr;
-  if (cudaStreamEndCapture(stream, graph) != cudaSuccess) return false;
-  if (cudaGraphInstantiate(exec, *graph, 0) != cudaSuccess) {
-    VLART_CUDA_CHECK(cudaGraphDestroy(*graph));
-    return false;
+  if (const cudaError_t end = cudaStreamEndCapture(stream, graph); end != cudaSuccess) {
+    return Internal("CUDA graph capture failed: {}; hint: an op synchronised, allocated or "
+                    "copied to the host while recording", cudaGetErrorString(end));
   }
-  return true;
+  if (const cudaError_t inst = cudaGraphInstantiate(exec, *graph, 0); inst != cudaSuccess) {
+    VLART_CUDA_CHECK(cudaGraphDestroy(*graph));
+    return Internal("cudaGraphInstantiate failed: {}", cudaGetErrorString(inst));
+  }
+  return Status::Ok();
 }
 
 // Median ms of timed replays of `a` and `b`, alternated so that drift of the machine hits both.
@@ -150,21 +154,15 @@ class EventStageClock final : public StageClock {
 Result<std::unique_ptr<RecordedWork>> CudaBackend::Record(const std::function<void()>& enqueue) {
   BeginOp();
   VLART_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  // GemmConfigFor counts this capture's GEMM calls per shape (RefineGemmNearTies weighs the
+  // shapes by them); eager calls and the trials' re-captures are not counted.
   gemm_calls_recorded_.clear();
-  VLART_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-  enqueue();
+  counting_gemm_calls_ = gemm_refine_;
   cudaGraph_t graph = nullptr;
-  const cudaError_t end = cudaStreamEndCapture(stream_, &graph);
-  if (end != cudaSuccess) {
-    return Internal("CUDA graph capture failed: {}; hint: an op synchronised, allocated or "
-                    "copied to the host while recording", cudaGetErrorString(end));
-  }
   cudaGraphExec_t exec = nullptr;
-  const cudaError_t inst = cudaGraphInstantiate(&exec, graph, 0);
-  if (inst != cudaSuccess) {
-    VLART_CUDA_CHECK(cudaGraphDestroy(graph));
-    return Internal("cudaGraphInstantiate failed: {}", cudaGetErrorString(inst));
-  }
+  const Status captured = CaptureGraph(stream_, enqueue, &graph, &exec);
+  counting_gemm_calls_ = false;
+  if (!captured.ok()) return captured;
   if (gemm_refine_ && !gemm_near_ties_.empty()) RefineGemmNearTies(enqueue, &graph, &exec);
   return std::unique_ptr<RecordedWork>(new CudaGraphWork(graph, exec, stream_, device_));
 }
@@ -201,7 +199,7 @@ void CudaBackend::RefineGemmNearTies(const std::function<void()>& enqueue, cudaG
       gemm_configs_[key] = tie;
       cudaGraph_t g = nullptr;
       cudaGraphExec_t e = nullptr;
-      if (!CaptureGraph(stream_, enqueue, &g, &e)) {
+      if (!CaptureGraph(stream_, enqueue, &g, &e).ok()) {
         gemm_configs_[key] = kept;
         continue;
       }
