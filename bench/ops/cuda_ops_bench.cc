@@ -463,42 +463,46 @@ void AddAttention(Bench& b, const char* model, int64_t batch, int64_t s, int64_t
          d == 256 ? ProbeKind::kFlash : ProbeKind::kResident});
 }
 
-// Self-attention on a fused qkv buffer with the K/V-resident kernel's key split forced to
-// `splits` groups of warps (ForceAttentionResidentSplits): "[rN]" rows A/B the split.
-void AddResidentAttention(Bench& b, const char* model, int64_t batch, int64_t s, int64_t h, int64_t d,
-                          int splits) {
+// Self-attention on a fused qkv buffer ([batch, s, 3, h, d] views), with `force` setting the
+// backend's kernel choice before each call and the defaults restored after it; `tag` names
+// the choice in the row.
+void AddForcedSelfAttention(Bench& b, const char* model, int64_t batch, int64_t s, int64_t h, int64_t d,
+                            const std::string& tag, std::function<void(Backend&)> force, ProbeKind probe) {
   const double e = b.Elem();
   const Tensor qkv = b.Rand({batch, s, 3, h, d});
   const Tensor q = qkv.Select(2, 0), k = qkv.Select(2, 1), v = qkv.Select(2, 2);
   const Tensor out = b.Empty({batch, s, h, d});
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  b.Add({fmt::format("Attention {} B{} Sq{} Sk{} H{}/{} D{} [r{}]", model, batch, s, s, h, h, d, splits),
+  b.Add({fmt::format("Attention {} B{} Sq{} Sk{} H{}/{} D{} {}", model, batch, s, s, h, h, d, tag),
          4.0 * batch * h * s * s * d, e * (batch * 4.0 * s * h * d), [=, &b]() {
-           cuda::ForceAttentionResidentSplits(b.backend(), splits);
-           cuda::ForceAttentionRows(b.backend(), cuda::kAttentionRowsOff);
+           force(b.backend());
            b.backend().Attention(q, k, v, nullptr, scale, out);
            cuda::ForceAttentionRows(b.backend(), 0);
            cuda::ForceAttentionResidentSplits(b.backend(), 0);
          },
-         ProbeKind::kResident});
+         probe});
 }
 
-// Self-attention on a fused qkv buffer with the one-pass kernel's warps per block forced to
-// `warps` (ForceAttentionRows: "[wN]"; "[w-]" leaves it to the K/V-resident kernel's own choice,
-// "[w0]" is the heuristic).
+// The K/V-resident kernel (the one-pass kernel off) with its key split forced to `splits`
+// groups of warps (ForceAttentionResidentSplits): "[rN]" rows A/B the split.
+void AddResidentAttention(Bench& b, const char* model, int64_t batch, int64_t s, int64_t h, int64_t d,
+                          int splits) {
+  AddForcedSelfAttention(b, model, batch, s, h, d, fmt::format("[r{}]", splits),
+                         [splits](Backend& be) {
+                           cuda::ForceAttentionResidentSplits(be, splits);
+                           cuda::ForceAttentionRows(be, cuda::kAttentionRowsOff);
+                         },
+                         ProbeKind::kResident);
+}
+
+// The one-pass kernel's warps per block forced to `warps` (ForceAttentionRows: "[wN]"; "[w-]"
+// leaves it to the K/V-resident kernel's own choice, "[w0]" is the heuristic).
 void AddRowsAttention(Bench& b, const char* model, int64_t batch, int64_t s, int64_t h, int64_t d, int warps) {
-  const double e = b.Elem();
-  const Tensor qkv = b.Rand({batch, s, 3, h, d});
-  const Tensor q = qkv.Select(2, 0), k = qkv.Select(2, 1), v = qkv.Select(2, 2);
-  const Tensor out = b.Empty({batch, s, h, d});
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  const std::string tag = warps < 0 ? "-" : std::to_string(warps);
-  b.Add({fmt::format("Attention {} B{} Sq{} Sk{} H{}/{} D{} [w{}]", model, batch, s, s, h, h, d, tag),
-         4.0 * batch * h * s * s * d, e * (batch * 4.0 * s * h * d), [=, &b]() {
-           cuda::ForceAttentionRows(b.backend(), warps < 0 ? cuda::kAttentionRowsOff : warps);
-           b.backend().Attention(q, k, v, nullptr, scale, out);
-           cuda::ForceAttentionRows(b.backend(), 0);
-         }});
+  AddForcedSelfAttention(b, model, batch, s, h, d, warps < 0 ? std::string("[w-]") : fmt::format("[w{}]", warps),
+                         [warps](Backend& be) {
+                           cuda::ForceAttentionRows(be, warps < 0 ? cuda::kAttentionRowsOff : warps);
+                         },
+                         ProbeKind::kNone);
 }
 
 void AddChannelAttention(Bench& b, const char* model, int64_t batch, int64_t n, int64_t groups, int64_t d) {
