@@ -21,10 +21,19 @@
 //            takes this kernel only where the resident one cannot split its keys four ways
 //            (attention_op.cc): at batch 1 the split resident kernel was faster inside the
 //            model's graphs.
-//            Keys go in chunks of 9 tiles (144 keys): X-VLA's 17 tiles take two, with one
-//            rescale of O and the row sum between them, so a lane holds 72 scores, not 136, and
-//            the 6-warp instances are capped at 168 registers (two blocks per SM, a few values
-//            spilled): at batch 4 X-VLA's 192 blocks then run in one wave instead of two.
+//            The 6-warp 17-tile instances (X-VLA's pick at batch 4) take their keys in two
+//            chunks of 9 tiles (144 keys), with one rescale of O and the row sum between them,
+//            so a lane holds 72 scores, not 136; they are capped at 168 registers (two blocks
+//            per SM, a few values spilled): X-VLA's 192 blocks then run in one wave instead of
+//            two. Each chunk's P·V goes tile by tile after that tile's exp (RowsKeyChunks).
+//            Every other instance holds all its scores at once and takes every exp before any
+//            P·V (RowsAllKeys): in chunks for all instances, DaViT's windows and SigLIP at
+//            batch 8 ran 16.1 and 27.9 us a call against 13.4 and 22.4 (docs/PERFORMANCE.md).
+//            The masked and unmasked score passes are separate compile-time paths behind one
+//            uniform branch, and the mask row pointers are formed inside the masked one: with
+//            one path of selects for both, or the pointers formed up front, ptxas took ~50
+//            more registers in the unmasked path (the models' case: none of them passes a
+//            mask here).
 //            The key-tile count is compiled in (9 tiles = 144 keys for head dims 32 / 64, 17 =
 //            272 keys for 64 / 72; keys past Sk are zero rows and -inf scores) and the scale /
 //            mask pass uses selects: the first version looped over a runtime tile count and
@@ -74,7 +83,11 @@ using attention_tiles::Stride;
 constexpr int kKeyTile = 16;      // keys per mma k-step of P·V (and two 8-key n-tiles of S)
 constexpr int kMaxKeyTiles = 17;  // 272 keys: X-VLA's 262 tokens
 constexpr int kWarpCounts[] = {2, 3, 4, 6, 8};
-constexpr int kChunkTiles = 9;    // key tiles per softmax chunk (144 keys; see the kernel)
+constexpr int kChunkTiles = 9;    // key tiles per softmax chunk of the chunked instances (144 keys)
+
+// Only the 6-warp 17-tile instances take their keys in two chunks (X-VLA at batch 4: two
+// blocks per SM need the halved score block); the others hold every score at once.
+constexpr bool Chunked(int key_tiles, int warps) { return warps == 6 && key_tiles > kChunkTiles; }
 
 // The key-tile counts compiled (every tile computed, no branch between tiles, so the compiler
 // can overlap one tile's ldmatrix with another's mma): 9 (144 keys: DaViT windows, BART's 100)
@@ -101,9 +114,207 @@ size_t SmemBytesFor(const AttentionArgs& a, int warps) {
   return SmemBytes<32>(tiles, warps);
 }
 
-// Two 6-warp blocks per SM (168 registers): see the header.
+// ---- one warp's tile steps (16 query rows; lane = threadIdx.x % 32, tig = lane % 4) ----------
+
+// S = Q·Kᵀ for key tiles t0 .. t0 + kN - 1 (those below kKeyTiles): tile u holds keys
+// 16(t0 + u).. as two 8-key n-tiles; each ldmatrix.x4 gives both n-tiles' B fragments of one
+// 16-wide k-step. A tile's k-steps are loaded before its mmas.
+template <typename T, int kD, int kKeyTiles, int kN>
+__device__ __forceinline__ void ScoreTiles(const uint32_t (&qf)[Padded<kD>() / 16][4], const uint16_t* ks,
+                                           int t0, int lane, float (&s)[kN][2][4]) {
+  constexpr int kS = Stride<kD>();
+  constexpr int kDp = Padded<kD>();
+#pragma unroll
+  for (int u = 0; u < kN; ++u) {
+    if (t0 + u >= kKeyTiles) break;
+    const int t = t0 + u;
+    uint32_t bf[kDp / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < kDp / 16; ++kk) {
+      Ldmatrix4(bf[kk], ks + (t * kKeyTile + (lane / 16) * 8 + (lane % 8)) * kS + kk * 16 + ((lane / 8) % 2) * 8);
+    }
+#pragma unroll
+    for (int n = 0; n < 2; ++n) s[u][n][0] = s[u][n][1] = s[u][n][2] = s[u][n][3] = 0.0f;
+#pragma unroll
+    for (int kk = 0; kk < kDp / 16; ++kk) {
+      Mma<T>(s[u][0], qf[kk], bf[kk][0], bf[kk][1]);
+      Mma<T>(s[u][1], qf[kk], bf[kk][2], bf[kk][3]);
+    }
+  }
+}
+
+// The mask row of query row `row` of batch entry b (rows past Sq read row 0's: in bounds; their
+// outputs are never stored). Computed inside the masked path, after S: computed up front, the
+// two pointers cost ~50 registers in the 17-tile instances (ptxas -v).
+__device__ __forceinline__ const float* MaskRow(const AttentionArgs& p, int b, int row) {
+  return p.mask + b * p.m_sb + static_cast<int64_t>(row < p.sq ? row : 0) * p.m_si;
+}
+
+// Scores of tiles t0 .. to fl(fl(s · scale) + mask) (never one fma: the CPU reference's two
+// roundings), -inf past Sk, with selects rather than a branch per score (a branch per score
+// made this phase the kernel's longest); mx takes each row's max (rows grp, grp + 8). kMasked
+// is a compile-time choice: one path of selects for both forms cost registers and time where
+// there is no mask.
+template <bool kMasked, int kKeyTiles, int kN>
+__device__ __forceinline__ void ScaleMaskTiles(const AttentionArgs& p, int b, const int (&row)[2], int t0,
+                                               int tig, float (&s)[kN][2][4], float (&mx)[2]) {
+  const float* mrow[2] = {nullptr, nullptr};
+  if constexpr (kMasked) {
+    mrow[0] = MaskRow(p, b, row[0]);
+    mrow[1] = MaskRow(p, b, row[1]);
+  }
+#pragma unroll
+  for (int u = 0; u < kN; ++u) {
+    if (t0 + u >= kKeyTiles) break;
+#pragma unroll
+    for (int n = 0; n < 2; ++n) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int j = (t0 + u) * kKeyTile + n * 8 + 2 * tig + (e & 1);
+        const bool in = j < p.sk;
+        float val = __fmul_rn(s[u][n][e], p.scale);
+        if constexpr (kMasked) {
+          val = __fadd_rn(val, in ? __ldg(mrow[e >> 1] + static_cast<int64_t>(j) * p.m_sj) : 0.0f);
+        }
+        val = in ? val : -INFINITY;
+        s[u][n][e] = val;
+        mx[e >> 1] = fmaxf(mx[e >> 1], val);
+      }
+    }
+  }
+}
+
+// The two rows' max across the 4 lanes that share them.
+__device__ __forceinline__ void RowMaxAcrossLanes(float (&mx)[2]) {
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+    mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+  }
+}
+
+// P = exp(S - base) of one tile, summed unrounded into l, packed to T as P·V's A fragments
+// (rows grp / grp + 8, keys 2·tig.. of the tile's two 8-key halves).
+template <typename T>
+__device__ __forceinline__ void ExpPackTile(float (&st)[2][4], const float (&base)[2], float (&l)[2],
+                                            uint32_t (&pf)[4]) {
+#pragma unroll
+  for (int n = 0; n < 2; ++n) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      st[n][e] = __expf(st[n][e] - base[e >> 1]);
+      l[e >> 1] += st[n][e];
+    }
+  }
+  pf[0] = Pack<T>(st[0][0], st[0][1]);
+  pf[1] = Pack<T>(st[0][2], st[0][3]);
+  pf[2] = Pack<T>(st[1][0], st[1][1]);
+  pf[3] = Pack<T>(st[1][2], st[1][3]);
+}
+
+// O += P·V for key tile t: B (k = key, n = dim) by ldmatrix.trans of V rows: lane l addresses
+// key (l % 8) + ((l / 8) % 2) * 8, dim half (l / 16); 2·kDp/16 independent accumulators.
+template <typename T, int kD>
+__device__ __forceinline__ void PvTile(const uint32_t (&pf)[4], const uint16_t* vs, int t, int lane,
+                                       float (&o)[Padded<kD>() / 8][4]) {
+  constexpr int kS = Stride<kD>();
+  constexpr int kDp = Padded<kD>();
+  uint32_t bf[kDp / 16][4];
+#pragma unroll
+  for (int dp = 0; dp < kDp / 16; ++dp) {
+    Ldmatrix4Trans(bf[dp], vs + (t * kKeyTile + ((lane / 8) % 2) * 8 + (lane % 8)) * kS + dp * 16 + (lane / 16) * 8);
+  }
+#pragma unroll
+  for (int dp = 0; dp < kDp / 16; ++dp) {
+    Mma<T>(o[2 * dp], pf, bf[dp][0], bf[dp][1]);
+    Mma<T>(o[2 * dp + 1], pf, bf[dp][2], bf[dp][3]);
+  }
+}
+
+// Every key at once: the whole score block [16, kKeys] in registers, one max, every exp, then
+// every P·V. O and the row sum l (per lane, not yet summed across lanes) come out.
+template <typename T, int kD, int kKeyTiles>
+__device__ __forceinline__ void RowsAllKeys(const AttentionArgs& p, const uint32_t (&qf)[Padded<kD>() / 16][4],
+                                            const uint16_t* ks, const uint16_t* vs, int b, const int (&row)[2],
+                                            int lane, float (&o)[Padded<kD>() / 8][4], float (&l)[2]) {
+  float s[kKeyTiles][2][4];
+  ScoreTiles<T, kD, kKeyTiles>(qf, ks, 0, lane, s);
+  float mx[2] = {-INFINITY, -INFINITY};
+  if (p.mask != nullptr) {  // uniform
+    ScaleMaskTiles<true, kKeyTiles>(p, b, row, 0, lane % 4, s, mx);
+  } else {
+    ScaleMaskTiles<false, kKeyTiles>(p, b, row, 0, lane % 4, s, mx);
+  }
+  RowMaxAcrossLanes(mx);
+  float base[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) base[r] = mx[r] == -INFINITY ? 0.0f : mx[r];  // all -inf: exp() stays finite
+  l[0] = l[1] = 0.0f;
+  uint32_t pf[kKeyTiles][4];
+#pragma unroll
+  for (int t = 0; t < kKeyTiles; ++t) ExpPackTile<T>(s[t], base, l, pf[t]);
+#pragma unroll
+  for (int dt = 0; dt < Padded<kD>() / 8; ++dt) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
+#pragma unroll
+  for (int t = 0; t < kKeyTiles; ++t) PvTile<T, kD>(pf[t], vs, t, lane, o);
+}
+
+// Keys in chunks of kChunkTiles tiles: per chunk S, scale / mask, the chunk's max, O and l
+// rescaled to the new max (from the second chunk on), then tile by tile exp and P·V, so a
+// tile's scores die as soon as they are packed (the register cap of the chunked instances).
+template <typename T, int kD, int kKeyTiles>
+__device__ __forceinline__ void RowsKeyChunks(const AttentionArgs& p, const uint32_t (&qf)[Padded<kD>() / 16][4],
+                                              const uint16_t* ks, const uint16_t* vs, int b, const int (&row)[2],
+                                              int lane, float (&o)[Padded<kD>() / 8][4], float (&l)[2]) {
+  constexpr int kChunks = (kKeyTiles + kChunkTiles - 1) / kChunkTiles;
+#pragma unroll
+  for (int dt = 0; dt < Padded<kD>() / 8; ++dt) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
+  l[0] = l[1] = 0.0f;
+  float m[2] = {-INFINITY, -INFINITY};  // running max of rows grp, grp + 8
+#pragma unroll
+  for (int c = 0; c < kChunks; ++c) {
+    const int t0 = c * kChunkTiles;  // a constant once the loop is unrolled
+    float s[kChunkTiles][2][4];
+    ScoreTiles<T, kD, kKeyTiles>(qf, ks, t0, lane, s);
+    float mx[2] = {-INFINITY, -INFINITY};
+    if (p.mask != nullptr) {  // uniform
+      ScaleMaskTiles<true, kKeyTiles>(p, b, row, t0, lane % 4, s, mx);
+    } else {
+      ScaleMaskTiles<false, kKeyTiles>(p, b, row, t0, lane % 4, s, mx);
+    }
+    RowMaxAcrossLanes(mx);
+    float base[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const float m_new = fmaxf(m[r], mx[r]);
+      base[r] = m_new == -INFINITY ? 0.0f : m_new;  // keeps exp() finite for all -inf rows
+      if (c > 0) {  // a constant: O and l are still zero before the first chunk's P·V
+        const float alpha = __expf(m[r] - base[r]);
+        l[r] *= alpha;
+#pragma unroll
+        for (int dt = 0; dt < Padded<kD>() / 8; ++dt) {
+          o[dt][2 * r] *= alpha;
+          o[dt][2 * r + 1] *= alpha;
+        }
+      }
+      m[r] = m_new;
+    }
+#pragma unroll
+    for (int u = 0; u < kChunkTiles; ++u) {
+      if (t0 + u >= kKeyTiles) break;
+      uint32_t pf[4];
+      ExpPackTile<T>(s[u], base, l, pf);
+      PvTile<T, kD>(pf, vs, t0 + u, lane, o);
+    }
+  }
+}
+
+// The chunked instances are capped at 168 registers (two 6-warp blocks per SM): see the header.
+// The others get no minimum (0 = unspecified): an explicit 1 let ptxas take 244 registers for
+// the 17-tile instances where it otherwise takes ~190.
 template <typename T, int kD, int kKeyTiles, int kWarps>
-__global__ void __launch_bounds__(kWarps * 32, kWarps == 6 ? 2 : 1) AttentionRowsKernel(AttentionArgs p) {
+__global__ void __launch_bounds__(kWarps * 32, Chunked(kKeyTiles, kWarps) ? 2 : 0)
+    AttentionRowsKernel(AttentionArgs p) {
   PdlAllowDependents();
   PdlWaitPrior();  // launched with PDL (pdl.cuh): nothing before this touches global memory
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -112,7 +323,6 @@ __global__ void __launch_bounds__(kWarps * 32, kWarps == 6 ? 2 : 1) AttentionRow
   constexpr int kS = Stride<kD>();
   constexpr int kDp = Padded<kD>();  // head dim as computed (zero columns past kD)
   constexpr int kKeys = kKeyTiles * kKeyTile;  // >= Sk (KeyTilesFor)
-  constexpr int kChunks = (kKeyTiles + kChunkTiles - 1) / kChunkTiles;
   uint16_t* ks = reinterpret_cast<uint16_t*>(smem_raw);
   uint16_t* vs = ks + kKeys * kS;
   uint16_t* qs = vs + kKeys * kS;
@@ -136,117 +346,12 @@ __global__ void __launch_bounds__(kWarps * 32, kWarps == 6 ? 2 : 1) AttentionRow
     Ldmatrix4(qf[kk], qs + (wr + (lane % 16)) * kS + kk * 16 + (lane / 16) * 8);
   }
 
-  // Keys in chunks of kChunkTiles tiles (144 keys), each a whole score block in registers:
-  // S = Q·Kᵀ, scale / mask, the chunk's row max, O and the row sum rescaled once to the new
-  // max, P = exp(S - max) packed to T, O += P·V. X-VLA's 17 tiles take two chunks, so a
-  // thread holds 72 scores rather than 136 and two 6-warp blocks fit an SM.
   float o[kDp / 8][4];
-#pragma unroll
-  for (int dt = 0; dt < kDp / 8; ++dt) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
-  float m[2] = {-INFINITY, -INFINITY};  // running max of rows grp, grp + 8
-  float l[2] = {0.0f, 0.0f};            // running sum of the unrounded P
-  const bool has_mask = p.mask != nullptr;  // uniform: selects below, no branch per score
-  const float* mrow[2] = {nullptr, nullptr};
-  if (has_mask) {
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      // Rows past Sq read row 0's mask (in bounds; their outputs are never stored).
-      mrow[r] = p.mask + b * p.m_sb + static_cast<int64_t>(row[r] < p.sq ? row[r] : 0) * p.m_si;
-    }
-  }
-#pragma unroll
-  for (int c = 0; c < kChunks; ++c) {
-    const int t0 = c * kChunkTiles;  // a constant once the loop is unrolled
-    // S: tile u holds keys 16(t0 + u).. as two 8-key n-tiles; each ldmatrix.x4 gives both
-    // n-tiles' B fragments of one 16-wide k-step. A tile's k-steps are loaded before its mmas.
-    float s[kChunkTiles][2][4];
-#pragma unroll
-    for (int u = 0; u < kChunkTiles; ++u) {
-      if (t0 + u >= kKeyTiles) break;
-      const int t = t0 + u;
-      uint32_t bf[kDp / 16][4];
-#pragma unroll
-      for (int kk = 0; kk < kDp / 16; ++kk) {
-        Ldmatrix4(bf[kk], ks + (t * kKeyTile + (lane / 16) * 8 + (lane % 8)) * kS + kk * 16 +
-                              ((lane / 8) % 2) * 8);
-      }
-#pragma unroll
-      for (int n = 0; n < 2; ++n) s[u][n][0] = s[u][n][1] = s[u][n][2] = s[u][n][3] = 0.0f;
-#pragma unroll
-      for (int kk = 0; kk < kDp / 16; ++kk) {
-        Mma<T>(s[u][0], qf[kk], bf[kk][0], bf[kk][1]);
-        Mma<T>(s[u][1], qf[kk], bf[kk][2], bf[kk][3]);
-      }
-    }
-
-    // Scale, mask, -inf past Sk (selects, not branches: a branch per score made this phase
-    // the kernel's longest); the chunk's row max (the two rows grp, grp + 8).
-    float mx[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-    for (int u = 0; u < kChunkTiles; ++u) {
-      if (t0 + u >= kKeyTiles) break;
-#pragma unroll
-      for (int n = 0; n < 2; ++n) {
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int j = (t0 + u) * kKeyTile + n * 8 + 2 * tig + (e & 1);
-          const bool in = j < p.sk;
-          // fl(fl(s · scale) + mask), never one fma (the CPU reference's two roundings).
-          const float scaled = __fmul_rn(s[u][n][e], p.scale);
-          const float mv = has_mask && in ? __ldg(mrow[e >> 1] + static_cast<int64_t>(j) * p.m_sj) : 0.0f;
-          const float val = in ? (has_mask ? __fadd_rn(scaled, mv) : scaled) : -INFINITY;
-          s[u][n][e] = val;
-          mx[e >> 1] = fmaxf(mx[e >> 1], val);
-        }
-      }
-    }
-    float base[2];
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
-      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-      const float m_new = fmaxf(m[r], mx[r]);
-      base[r] = m_new == -INFINITY ? 0.0f : m_new;  // keeps exp() finite for all -inf rows
-      const float alpha = __expf(m[r] - base[r]);     // 0 for the first chunk
-      m[r] = m_new;
-      l[r] *= alpha;
-#pragma unroll
-      for (int dt = 0; dt < kDp / 8; ++dt) {
-        o[dt][2 * r] *= alpha;
-        o[dt][2 * r + 1] *= alpha;
-      }
-    }
-
-    // P = exp(S - max), summed unrounded, packed to T as P·V's A fragments (rows grp / grp +
-    // 8, keys 2·tig.. of the tile's two 8-key halves); then O += P·V with B (k = key, n = dim)
-    // by ldmatrix.trans of V rows: lane l addresses key (l % 8) + ((l / 8) % 2) * 8, dim half
-    // (l / 16); 2·kDp/16 independent accumulators.
-#pragma unroll
-    for (int u = 0; u < kChunkTiles; ++u) {
-      if (t0 + u >= kKeyTiles) break;
-      const int t = t0 + u;
-#pragma unroll
-      for (int n = 0; n < 2; ++n) {
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          s[u][n][e] = __expf(s[u][n][e] - base[e >> 1]);
-          l[e >> 1] += s[u][n][e];
-        }
-      }
-      const uint32_t pf[4] = {Pack<T>(s[u][0][0], s[u][0][1]), Pack<T>(s[u][0][2], s[u][0][3]),
-                              Pack<T>(s[u][1][0], s[u][1][1]), Pack<T>(s[u][1][2], s[u][1][3])};
-      uint32_t bf[kDp / 16][4];
-#pragma unroll
-      for (int dp = 0; dp < kDp / 16; ++dp) {
-        Ldmatrix4Trans(bf[dp], vs + (t * kKeyTile + ((lane / 8) % 2) * 8 + (lane % 8)) * kS + dp * 16 +
-                                   (lane / 16) * 8);
-      }
-#pragma unroll
-      for (int dp = 0; dp < kDp / 16; ++dp) {
-        Mma<T>(o[2 * dp], pf, bf[dp][0], bf[dp][1]);
-        Mma<T>(o[2 * dp + 1], pf, bf[dp][2], bf[dp][3]);
-      }
-    }
+  float l[2];
+  if constexpr (Chunked(kKeyTiles, kWarps)) {
+    RowsKeyChunks<T, kD, kKeyTiles>(p, qf, ks, vs, b, row, lane, o, l);
+  } else {
+    RowsAllKeys<T, kD, kKeyTiles>(p, qf, ks, vs, b, row, lane, o, l);
   }
 
 #pragma unroll
