@@ -27,11 +27,9 @@
 //            one vector kernel under the same conditions (else the backend issues the two ops).
 //            MeanOverTokens: a block owns 32 channels x 8 token stripes of one batch entry.
 // Numerics:  statistics in f32: LayerNorm is two-pass (mean, then Σ(x - mean)²) so large
-//            means do not cancel; with a row held one vector per thread (the models' widths)
-//            each thread takes its own vector's mean and Σ(x - mean)² and one block reduction
-//            merges them pairwise (Chan et al.: as free of cancellation as two passes, one
-//            barrier pair fewer; VLART_LN_MERGED_STATS=0 keeps two block sums); 1/sqrtf (IEEE)
-//            rather than rsqrtf; expf (not __expf).
+//            means do not cancel (one block reduction of per-thread moments merged pairwise
+//            instead, Chan et al., was much slower: X-VLA policy 12.31 against 11.30 ms,
+//            docs/PERFORMANCE.md); 1/sqrtf (IEEE) rather than rsqrtf; expf (not __expf).
 //            Reduction trees are fixed, so results are deterministic. AdaRmsNorm's last step is
 //            one FMA, (x r) * (1 + scale) + shift, rounded once to out's dtype (the unfused
 //            RmsNorm + Add rounded the norm to out's dtype before adding shift).
@@ -183,46 +181,9 @@ __device__ __forceinline__ void StoreVec(T* p, const float (&v)[kVecWidth<T>]) {
 // SigLIP's and Gemma's widths), loaded once and kept in registers for the three passes, and
 // kVecParams: gamma / beta (T, contiguous, 16-byte aligned) read as vectors too. Otherwise the
 // passes loop over the row, re-reading it (L1 / L2), and gamma / beta are scalar loads.
-// A partial row's (count, mean, Σ(x - mean)²), merged pairwise (Chan, Golub and LeVeque):
-// no Σx² - n·mean² cancellation, so as safe for large means as the two-pass form.
-struct Moments {
-  float n, mean, m2;
-};
-
-__device__ __forceinline__ Moments MergeMoments(const Moments& a, const Moments& b) {
-  const float n = a.n + b.n;
-  const float wb = n > 0.0f ? __fdiv_rn(b.n, n) : 0.0f;
-  const float delta = b.mean - a.mean;
-  return {n, a.mean + delta * wb, a.m2 + b.m2 + delta * delta * a.n * wb};
-}
-
-// Moments over the block (every thread gets the same bits): xor shuffles merge the lower
-// lane's moments with the upper's, in that order on both lanes, so all lanes agree; then warp
-// 0's ... warp w's, in warp order. `scratch` is __shared__ Moments[32].
-__device__ __forceinline__ Moments BlockMoments(Moments v, Moments* scratch) {
-  const int lane = threadIdx.x & 31;
-  const auto warp_merge = [lane](Moments m) {
-#pragma unroll
-    for (int off = 16; off > 0; off /= 2) {
-      const Moments o{__shfl_xor_sync(0xffffffffu, m.n, off), __shfl_xor_sync(0xffffffffu, m.mean, off),
-                      __shfl_xor_sync(0xffffffffu, m.m2, off)};
-      m = (lane & off) ? MergeMoments(o, m) : MergeMoments(m, o);
-    }
-    return m;
-  };
-  v = warp_merge(v);
-  if (lane == 0) scratch[threadIdx.x >> 5] = v;
-  __syncthreads();
-  return warp_merge(lane < static_cast<int>(blockDim.x >> 5) ? scratch[lane] : Moments{0.0f, 0.0f, 0.0f});
-}
-
-// kMergedStats (LayerNorm with kOneVec only): the mean and Σ(x - mean)² in one block
-// reduction of per-thread moments (BlockMoments) instead of two block sums, one barrier pair
-// fewer; VLART_LN_MERGED_STATS=0 keeps the two sums (A/B runs).
-template <typename T, int kKind, bool kOneVec, bool kVecParams, bool kMergedStats = false>
+template <typename T, int kKind, bool kOneVec, bool kVecParams>
 __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, float eps,
                              float weight_offset, StridedArg out) {
-  static_assert(!kMergedStats || (kKind == 0 && kOneVec), "merged statistics: LayerNorm, one vector per thread");
   constexpr int kW = kVecWidth<T>;
   PdlAllowDependents();
   PdlWaitPrior();  // launched with PDL (pdl.cuh)
@@ -251,25 +212,7 @@ __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, fl
   };
 
   float center = 0.0f;  // LayerNorm: the mean; Softmax: the max
-  float acc = 0.0f;     // Σ(x - mean)², Σx² or Σexp(x - max)
-  if constexpr (kMergedStats) {
-    // The thread's own vector: count, mean (a division by the power of two kW: exact), M2.
-    __shared__ Moments moments[32];
-    const float n = c0 < width ? static_cast<float>(kW) : 0.0f;
-    float sum = 0.0f;
-#pragma unroll
-    for (int i = 0; i < kW; ++i) sum += held[i];
-    const float local_mean = sum / static_cast<float>(kW);  // 0 for a thread past the row
-    float m2 = 0.0f;
-#pragma unroll
-    for (int i = 0; i < kW; ++i) {
-      const float d = held[i] - local_mean;
-      m2 += d * d;
-    }
-    const Moments row = BlockMoments({n, local_mean, m2}, moments);
-    center = row.mean;
-    acc = row.m2;
-  } else if constexpr (kKind == 0) {
+  if constexpr (kKind == 0) {
     float sum = 0.0f;
     for (int64_t c = c0; c < width; c += step) {
       float v[kW];
@@ -288,22 +231,21 @@ __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, fl
     }
     center = BlockMax(mx, scratch);
   }
-  if constexpr (!kMergedStats) {
-    for (int64_t c = c0; c < width; c += step) {
-      float v[kW];
-      load(c, v);
+  float acc = 0.0f;  // Σ(x - mean)², Σx² or Σexp(x - max)
+  for (int64_t c = c0; c < width; c += step) {
+    float v[kW];
+    load(c, v);
 #pragma unroll
-      for (int i = 0; i < kW; ++i) {
-        if constexpr (kKind == 2) {
-          acc += expf(v[i] - center);
-        } else {
-          const float d = v[i] - center;
-          acc += d * d;
-        }
+    for (int i = 0; i < kW; ++i) {
+      if constexpr (kKind == 2) {
+        acc += expf(v[i] - center);
+      } else {
+        const float d = v[i] - center;
+        acc += d * d;
       }
     }
-    acc = BlockSum(acc, scratch);
   }
+  acc = BlockSum(acc, scratch);
   const float scale = kKind == 2 ? 1.0f / acc : 1.0f / sqrtf(acc / static_cast<float>(width) + eps);
   for (int64_t c = c0; c < width; c += step) {
     float v[kW];
@@ -466,13 +408,6 @@ void LaunchRowVecT(const StridedArg& x, const StridedArg& gamma, const StridedAr
   const auto launch = [&](auto kernel) {
     LaunchPdl(kernel, grid, dim3(threads), 0, stream, 1, x, gamma, beta, eps, weight_offset, out);
   };
-  static const bool merged_stats = EnvSwitchOn("VLART_LN_MERGED_STATS");
-  if constexpr (kKind == 0) {
-    if (one && vp && merged_stats) {
-      launch(RowVecKernel<T, kKind, true, true, true>);
-      return;
-    }
-  }
   if (one && vp) {
     launch(RowVecKernel<T, kKind, true, true>);
   } else if (one) {
