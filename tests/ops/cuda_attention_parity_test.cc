@@ -699,7 +699,7 @@ TEST_P(AttentionParity, ModelShapesTakeTheExpectedPath) {
   EXPECT_EQ(s.attention_mma, mma ? 1 : 0);
   EXPECT_EQ(s.attention_simt, mma ? 0 : 1);
   // Batch 1: the resident kernel's 80 blocks leave SMs to spare (132 on an H100), so it splits
-  // its keys 4 ways; a GPU with fewer than 80 SMs takes the one-pass kernel instead.
+  // its keys; a GPU with fewer than 80 SMs takes the one-pass kernel instead.
   int sms = 0;
   ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
   const bool split = sms >= 80;
@@ -716,7 +716,7 @@ TEST_P(AttentionParity, ModelShapesTakeTheExpectedPath) {
   EXPECT_EQ(cuda::StatsOf(cuda).attention_rows, mma ? 1 : 0) << "X-VLA batch 4 missed the one-pass kernel";
 
   // SigLIP So400m (pi0's vision tower), 2 views: head dim 72, zero-padded to 80; 128 blocks, so
-  // the resident kernel with a 4-way key split.
+  // the resident kernel with a key split.
   const Tensor qkv72 = arena->Allocate(Shape{2, 256, 3, 16, 72}, dt);
   const Tensor out72 = arena->Allocate(Shape{2, 256, 16, 72}, dt);
   cuda.Fill(qkv72, 0.25f);
@@ -725,6 +725,18 @@ TEST_P(AttentionParity, ModelShapesTakeTheExpectedPath) {
   cuda.Synchronize();
   EXPECT_EQ(cuda::StatsOf(cuda).attention_resident, mma && sms >= 128 ? 1 : 0)
       << "SigLIP shape missed the resident kernel";
+
+  // BART's encoder (100 tokens, 16 x 64): 32 resident blocks, so the resident kernel with its
+  // two key blocks split, not the one-pass kernel.
+  const Tensor qkv_bart = arena->Allocate(Shape{1, 100, 3, 16, 64}, dt);
+  const Tensor out_bart = arena->Allocate(Shape{1, 100, 16, 64}, dt);
+  cuda.Fill(qkv_bart, 0.25f);
+  cuda::ResetStats(cuda);
+  cuda.Attention(qkv_bart.Select(2, 0), qkv_bart.Select(2, 1), qkv_bart.Select(2, 2), nullptr, 0.125f, out_bart);
+  cuda.Synchronize();
+  const cuda::Stats sb = cuda::StatsOf(cuda);
+  EXPECT_EQ(sb.attention_resident_split, mma && sms >= 32 ? 1 : 0) << "BART missed the split resident kernel";
+  EXPECT_EQ(sb.attention_rows, 0) << "BART took the one-pass kernel";
 }
 
 // ---- ChannelAttention ------------------------------------------------------------------------

@@ -5,8 +5,8 @@
 //
 // Attention takes the one-pass kernel (attention_rows.cu: one warp per 16 query rows against
 // every key) for Sk <= 272 with head dim 32/64/72 and aligned rows where the K/V-resident
-// tensor-core kernel (attention_resident.cu: Sk <= 320, same head dims and alignment) would
-// not split its keys four ways (batch >= 4 X-VLA and SigLIP, DaViT windows, BART), or where
+// tensor-core kernel's (attention_resident.cu: Sk <= 320, same head dims and alignment) grid
+// alone would fill the SMs (batch >= 4 X-VLA and SigLIP, DaViT windows), or where
 // ForceAttentionRows / VLART_ATTENTION_ROWS=N force it (=0: never); else the resident one for
 // short keys, else the head-folded streaming kernel (attention_flash.cu: head dim 256, or
 // 128 with MQA/GQA, aligned rows: pi0's Gemma), else the streaming tensor-core kernel for
@@ -63,14 +63,15 @@ void CudaBackend::Attention(const Tensor& q, const Tensor& k, const Tensor& v, c
     a.mask = mask->data_as<const float>();
     a.m_sb = mask->stride[0], a.m_si = mask->stride[1], a.m_sj = mask->stride[2];
   }
-  // The one-pass kernel where the K/V-resident one would not split its keys four ways (its grid
-  // alone fills the SMs: X-VLA and SigLIP at batch >= 4, DaViT windows, BART), or where forced;
-  // with a 4-way split the resident kernel was the faster one inside the graphs (X-VLA batch 1:
-  // policy 11.52 against 11.77 ms, docs/PERFORMANCE.md).
+  // The one-pass kernel where the K/V-resident one's grid alone fills the SMs (X-VLA and SigLIP
+  // at batch >= 4, DaViT windows), or where forced; where the resident grid leaves SMs idle
+  // (X-VLA and SigLIP at batch 1, BART) the resident kernel splits its keys and was the faster
+  // one inside the graphs (X-VLA batch 1: policy 11.52 against 11.77 ms, docs/PERFORMANCE.md).
   const bool resident = !force_fallback_ && AttentionResidentSupported(a);
   const int resident_splits =
       resident ? AttentionResidentSplits(a, num_sms_, forced_attention_resident_splits_) : 0;
-  const bool rows_wanted = forced_attention_rows_ > 0 || (forced_attention_rows_ == 0 && resident_splits < 4);
+  const bool rows_wanted = forced_attention_rows_ > 0 ||
+                           (forced_attention_rows_ == 0 && (!resident || AttentionResidentBlocks(a) > num_sms_));
   const int rows_warps = !force_fallback_ && rows_wanted && AttentionRowsSupported(a)
                              ? AttentionRowsWarps(a, num_sms_, forced_attention_rows_)
                              : 0;

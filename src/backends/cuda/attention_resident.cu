@@ -14,10 +14,11 @@
 //            blocks, O += P·V. No score matrix leaves registers. A head dim that is not a
 //            multiple of 16 (SigLIP's 72) is zero-padded to the next one (80) in shared
 //            memory: the padded columns add 0 to Q·Kᵀ and their O columns are never stored.
-//            Key splits (1, 2 or 4 groups of 4 warps, AttentionResidentSplits): where the grid
-//            leaves SMs idle (X-VLA: 80 blocks; SigLIP: 128; BART: 32), group s of a block
-//            takes key blocks [s·n/S, (s+1)·n/S) for the same 64 queries, and group 0 merges the
-//            others' (max, sum, O), parked in shared memory over K and V, in group order.
+//            Key splits (1, 2 or 4 groups of 4 warps, AttentionResidentSplits: 2 where the grid
+//            leaves SMs idle, X-VLA: 80 blocks, SigLIP: 128, BART: 32; 4 only when forced),
+//            group s of a block takes key blocks [s·n/S, (s+1)·n/S) for the same 64 queries,
+//            and group 0 merges the others' (max, sum, O), parked in shared memory over K and
+//            V, in group order.
 // Numerics:  scores, running max/sum and O accumulate in f32; P is rounded to the input
 //            dtype for P·V (FlashAttention-2's choice), the row sum uses the unrounded P.
 //            Keys past Sk get -inf. Identical to attention.cu's tensor-core path up to the
@@ -364,21 +365,22 @@ size_t InitAttentionResidentKernels() {
   return max72;
 }
 
+int64_t AttentionResidentBlocks(const AttentionArgs& a) {
+  return static_cast<int64_t>((a.sq + kBlockQ - 1) / kBlockQ) * a.hq * a.batch;
+}
+
 int AttentionResidentSplits(const AttentionArgs& a, int num_sms, int forced) {
   const int key_blocks = (a.sk + kBlockK - 1) / kBlockK;
   int splits = 1;
   if (forced > 0) {
     splits = forced >= 4 ? 4 : forced >= 2 ? 2 : 1;
-  } else {
+  } else if (key_blocks >= 2 && AttentionResidentBlocks(a) <= 2 * static_cast<int64_t>(num_sms)) {
     // One 4-warp block per SM is bound by its warps' serial instruction stream (Nsight Compute,
     // X-VLA 262 x 16 x 64: 80 blocks, ~3.3 cycles per issued instruction, issue slots 13% busy):
-    // where the grid leaves SMs to spare, more warps per block share the key blocks.
-    const int64_t blocks = static_cast<int64_t>((a.sq + kBlockQ - 1) / kBlockQ) * a.hq * a.batch;
-    if (key_blocks >= 4 && blocks <= num_sms) {
-      splits = 4;
-    } else if (key_blocks >= 2 && blocks <= 2 * static_cast<int64_t>(num_sms)) {
-      splits = 2;
-    }
+    // where the grid leaves SMs to spare, more warps per block share the key blocks. Two groups,
+    // not four, even where four fit: X-VLA batch 1 policy 11.12 against 11.28 ms with four (H100,
+    // same call); op bench 7.61 against 8.02 us a call (SigLIP, 2 views: 8.56 against 9.37).
+    splits = 2;
   }
   while (splits > 1 && (splits > key_blocks || LaunchSmemBytesFor(a, splits) > g_resident_smem_limit)) {
     splits /= 2;

@@ -2,7 +2,8 @@
 //
 // attention_rows.cu: fused attention for key sequences of at most 272 tokens, one warp per
 // 16 query rows against every key at once: X-VLA's policy (262 x 64), SigLIP So400m (256 x
-// 72), BART (100 x 64), DaViT windows (144 x 32). Other (head dim, length) pairs go to the
+// 72), BART (100 x 64), DaViT windows (144 x 32), where the backend picks it (attention_op.cc:
+// DaViT, and X-VLA / SigLIP at batch >= 4). Other (head dim, length) pairs go to the
 // K/V-resident kernel (AttentionRowsSupported is false for them).
 //
 // Math:      out[b,i,h,:] = Σ_j softmax_j(scale · q[b,i,h,:]·k[b,j,g,:] + mask[b,i,j]) v[b,j,g,:],
@@ -18,7 +19,7 @@
 //            split-key merge: the K/V-resident kernel (attention_resident.cu) walks 64-key
 //            blocks with a running max and, at batch 1, splits them over 4 warp groups merged
 //            in shared memory; at batch >= 4 its 4-warp blocks ran 1.2 waves. The backend
-//            takes this kernel only where the resident one cannot split its keys four ways
+//            takes this kernel only where the resident one's grid alone fills the SMs
 //            (attention_op.cc): at batch 1 the split resident kernel was faster inside the
 //            model's graphs.
 //            The 6-warp 17-tile instances (X-VLA's pick at batch 4) take their keys in two

@@ -194,6 +194,9 @@ void LaunchTuneNeighbor(int num_sms, cudaStream_t stream);
 // 64-key blocks, merged in shared memory. AttentionResidentSplits picks it for `num_sms` SMs
 // (`forced` > 0: rounded down to 1, 2 or 4), never more than the key blocks.
 int AttentionResidentSplits(const AttentionArgs& args, int num_sms, int forced);
+// The resident kernel's blocks (64-query tiles x heads x batch): where they alone fill the SMs
+// the backend takes the one-pass kernel instead (attention_op.cc).
+int64_t AttentionResidentBlocks(const AttentionArgs& args);
 // The one-pass kernel (attention_rows.cu): bf16/f16, head dim 32, 64 or 72, Sk <= 272,
 // 16-byte aligned rows, one warp per 16 query rows against every key. AttentionRowsWarps picks
 // the warps per block (2, 3, 4, 6 or 8; `forced` > 0: exactly that count) for `num_sms` SMs,
