@@ -505,6 +505,60 @@ void AddRowsAttention(Bench& b, const char* model, int64_t batch, int64_t s, int
                          ProbeKind::kNone);
 }
 
+// One pi0 action-expert layer minus its norms, as GemmaBlock issues it (qkv GEMM, attention
+// over the cached prefix, o_proj + residual, gate_up, GeGLU, down + residual), with the
+// layer's weights rotating over 8 sets (277 MB, > 5x the L2) like 18 layers do. With
+// `prefetch`, the Backend::Prefetch hints GemmaBlock issues: o_proj and gate_up before the
+// attention, down and the next set's qkv before the MLP. The two rows A/B the hint.
+void AddExpertLayer(Bench& b, bool prefetch) {
+  constexpr int64_t kRows = 51, kWidth = 1024, kHeads = 8, kHeadDim = 256, kMlp = 4096;
+  constexpr int64_t kKeys = 581, kSets = 8;
+  struct Weights {
+    Tensor qkv, o, gate_up, down;
+  };
+  std::vector<Weights> sets;
+  for (int i = 0; i < kSets; ++i) {
+    sets.push_back(Weights{b.Rand({(kHeads + 2) * kHeadDim, kWidth}), b.Rand({kWidth, kHeads * kHeadDim}),
+                           b.Rand({2 * kMlp, kWidth}), b.Rand({kWidth, kMlp})});
+  }
+  const Tensor x = b.Rand({kRows, kWidth});
+  const Tensor h = b.Rand({kRows, kWidth});
+  const Tensor qkv = b.Empty({kRows, (kHeads + 2) * kHeadDim});
+  const Tensor k = b.Rand({1, kKeys, 1, kHeadDim});
+  const Tensor v = b.Rand({1, kKeys, 1, kHeadDim});
+  const Tensor attn = b.Empty({kRows, kHeads * kHeadDim});
+  const Tensor hid = b.Empty({kRows, 2 * kMlp});
+  const Tensor mask = b.Upload(Pi0Mask(1, kRows, kKeys));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(kHeadDim));
+  auto next = std::make_shared<int>(0);
+  const double e = b.Elem();
+  const double w_elems = (kHeads + 2) * kHeadDim * kWidth + kWidth * kHeads * kHeadDim + 3 * kMlp * kWidth;
+  b.Add({fmt::format("ExpertLayer pi0 51 rows, K/V {} (no norms){}", kKeys, prefetch ? " +prefetch" : ""),
+         2.0 * kRows * w_elems + 4.0 * kHeads * kRows * kKeys * kHeadDim, e * w_elems,
+         [=, &b]() {
+           Backend& be = b.backend();
+           const Weights& w = sets[static_cast<size_t>(*next)];
+           *next = (*next + 1) % static_cast<int>(sets.size());
+           const Weights& following = sets[static_cast<size_t>(*next)];
+           be.Linear(h, w.qkv, nullptr, Activation::kNone, nullptr, qkv);
+           if (prefetch) {
+             const Tensor ahead[] = {w.o, w.gate_up};
+             be.Prefetch(ahead);
+           }
+           be.Attention(qkv.Slice(1, 0, kHeads * kHeadDim).Reshape({1, kRows, kHeads, kHeadDim}), k, v, &mask,
+                        scale, attn.Reshape({1, kRows, kHeads, kHeadDim}));
+           be.Linear(attn, w.o, nullptr, Activation::kNone, &x, x);
+           if (prefetch) {
+             const Tensor ahead[] = {w.down, following.qkv};
+             be.Prefetch(ahead);
+           }
+           be.Linear(h, w.gate_up, nullptr, Activation::kNone, nullptr, hid);
+           const Tensor gate = hid.Slice(1, 0, kMlp);
+           be.GatedActivation(Activation::kGeluTanh, gate, hid.Slice(1, kMlp, 2 * kMlp), gate);
+           be.Linear(gate, w.down, nullptr, Activation::kNone, &x, x);
+         }});
+}
+
 void AddChannelAttention(Bench& b, const char* model, int64_t batch, int64_t n, int64_t groups, int64_t d) {
   const Tensor qkv = b.Rand({batch, n, 3, groups, d});
   const Tensor out = b.Empty({batch, n, groups, d});
@@ -780,6 +834,8 @@ int Main(int argc, char** argv) {
     AddAttention(b, "pi0-prefix MQA", 1, 532, 532, 8, 1, 256, false, true, 0, true);
     AddAttention(b, "pi0-prefix MQA", 1, 816, 816, 8, 1, 256, false, true);
     AddAttention(b, "pi0-prefix MQA", 4, 816, 816, 8, 1, 256, false, true);
+    AddExpertLayer(b, false);
+    AddExpertLayer(b, true);
     AddChannelAttention(b, "DaViT-0", 2, 3136, 8, 32);
     AddChannelAttention(b, "DaViT-2", 2, 196, 32, 32);
     AddConv(b, "DaViT-0 dw", 2, 56, 56, 256, 256, 3, 1, 1, 256, true, false);

@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "core/status.h"
@@ -140,6 +141,15 @@ class Backend {
   virtual void Copy(const Tensor& src, const Tensor& dst) = 0;
   // Every element of dst = value (any strides).
   virtual void Fill(const Tensor& dst, float value) = 0;
+  // A hint, not a computation: ops issued after it will read `tensors` (weights, typically)
+  // soon, so the backend may start pulling their bytes into its last-level cache now, while
+  // the ops in between run. No result changes and nothing is written; the CUDA backend
+  // issues L2 prefetches that start after the ops before the hint (so it is also safe on
+  // tensors that earlier ops write) and, inside a graph capture, that no later op waits
+  // for; the CPU backend only checks the arguments. Each tensor contiguous, on the
+  // backend's device, any dtype; at most kMaxPrefetchTensors of them.
+  static constexpr int kMaxPrefetchTensors = 4;
+  virtual void Prefetch(std::span<const Tensor> tensors) = 0;
   // out[n, :] = table[ids[n], :]. ids I32 [N] (caller guarantees 0 <= id < V),
   // table [V, D], out [N, D].
   virtual void Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) = 0;

@@ -252,6 +252,15 @@ void CheckFillArgs(Device device, const Tensor& dst) {
   CheckFloat("Fill", "dst", dst);
 }
 
+void CheckPrefetchArgs(Device device, std::span<const Tensor> tensors) {
+  VLART_CHECK(static_cast<int>(tensors.size()) <= Backend::kMaxPrefetchTensors,
+              "Prefetch: at most {} tensors per call, got {}", Backend::kMaxPrefetchTensors,
+              tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    CheckContiguous("Prefetch", fmt::format("tensors[{}]", i), tensors[i], device);
+  }
+}
+
 void CheckEmbeddingArgs(Device device, const Tensor& ids, const Tensor& table, const Tensor& out) {
   constexpr std::string_view kOp = "Embedding";
   CheckInput(kOp, "ids", ids, device);

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <span>
 #include <string_view>
 
 #include "core/tensor.h"
@@ -51,6 +52,7 @@ void CheckDownloadArgs(Device device, const Tensor& src, const Tensor& host_dst)
 // ---- data movement -----------------------------------------------------------------
 void CheckCopyArgs(Device device, const Tensor& src, const Tensor& dst);
 void CheckFillArgs(Device device, const Tensor& dst);
+void CheckPrefetchArgs(Device device, std::span<const Tensor> tensors);
 void CheckEmbeddingArgs(Device device, const Tensor& ids, const Tensor& table, const Tensor& out);
 void CheckNormalizePixelsArgs(Device device, const Tensor& pixels, const Tensor& table,
                               const Tensor& out);

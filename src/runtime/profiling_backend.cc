@@ -56,6 +56,13 @@ void ProfilingBackend::Copy(const Tensor& src, const Tensor& dst) {
 void ProfilingBackend::Fill(const Tensor& dst, float value) {
   VLART_PROFILED("Fill", S(dst), inner_->Fill(dst, value));
 }
+
+void ProfilingBackend::Prefetch(std::span<const Tensor> tensors) {
+  size_t bytes = 0;
+  for (const Tensor& t : tensors) bytes += t.nbytes();
+  VLART_PROFILED("Prefetch", fmt::format("{} tensors, {:.1f} MB", tensors.size(), bytes / 1e6),
+                 inner_->Prefetch(tensors));
+}
 void ProfilingBackend::Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) {
   VLART_PROFILED("Embedding", S(out), inner_->Embedding(ids, table, out));
 }

@@ -52,6 +52,7 @@ class ProfilingBackend final : public Backend {
 
   void Copy(const Tensor& src, const Tensor& dst) override;
   void Fill(const Tensor& dst, float value) override;
+  void Prefetch(std::span<const Tensor> tensors) override;
   void Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) override;
   void NormalizePixels(const Tensor& pixels, const Tensor& table, const Tensor& out) override;
   void ResizePixels(const Tensor& pixels, const Tensor& taps_x, const Tensor& taps_y,

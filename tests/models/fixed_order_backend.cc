@@ -38,6 +38,7 @@ class FixedOrderBackend : public Backend {
   size_t bytes_in_use() const override { return 0; }
   void Copy(const Tensor& s, const Tensor& d) override { cpu_->Copy(s, d); }
   void Fill(const Tensor& d, float v) override { cpu_->Fill(d, v); }
+  void Prefetch(std::span<const Tensor> t) override { cpu_->Prefetch(t); }
   void Embedding(const Tensor& i, const Tensor& t, const Tensor& o) override { cpu_->Embedding(i, t, o); }
   void NormalizePixels(const Tensor& p, const Tensor& t, const Tensor& o) override {
     cpu_->NormalizePixels(p, t, o);

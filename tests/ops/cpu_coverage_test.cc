@@ -35,6 +35,7 @@ const std::map<std::string, std::string>& MethodSuites() {
       {"bytes_in_use", "CpuBackendIdentity"},
       {"Copy", "CpuCopy"},
       {"Fill", "CpuFill"},
+      {"Prefetch", "CpuPrefetch"},
       {"Embedding", "CpuEmbedding"},
       {"NormalizePixels", "CpuNormalizePixels"},
       {"ResizePixels", "CpuResizePixels"},

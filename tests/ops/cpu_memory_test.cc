@@ -210,6 +210,27 @@ TEST(CpuFill, StridedViewOnly) {
   ExpectPaddingUntouched(p, "Fill padding");
 }
 
+TEST(CpuPrefetch, AHintThatChecksItsArgumentsAndWritesNothing) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const HostTensor w = Random({8, 16}, 921);
+  HostTensor ids(DType::kI32, {4});
+  for (int i = 0; i < 4; ++i) ids.data<int32_t>()[i] = 7 * i - 3;
+  const HostTensor before = Random({8, 16}, 921);
+  const Tensor both[] = {w.view(), ids.view()};
+  Cpu().Prefetch(both);  // any dtype
+  Cpu().Prefetch({});    // nothing to do
+  ExpectBitEqual(w.view(), before.view(), "prefetched tensor");
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(ids.data<int32_t>()[i], 7 * i - 3);
+  const Tensor strided[] = {w.view().Transpose(0, 1)};
+  EXPECT_DEATH(Cpu().Prefetch(strided), "Prefetch: tensors\\[0\\] \\[16, 8\\] must be contiguous");
+  const Tensor five[] = {w.view(), w.view(), w.view(), w.view(), w.view()};
+  EXPECT_DEATH(Cpu().Prefetch(five), "Prefetch: at most 4 tensors per call, got 5");
+  Tensor on_gpu = w.view();
+  on_gpu.device = Device::kCuda;
+  const Tensor gpu[] = {on_gpu};
+  EXPECT_DEATH(Cpu().Prefetch(gpu), "Prefetch: tensors\\[0\\] \\[8, 16\\] is on cuda, expected cpu");
+}
+
 TEST(CpuEmbedding, GathersRows) {
   const HostTensor table = Random({11, 7}, 920);
   HostTensor ids(DType::kI32, {5});

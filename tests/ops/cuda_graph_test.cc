@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// cuda_graph_test.cc: ops are graph-capturable. A chain of ops (Linear with GELU, LayerNorm,
-// Attention on fused-qkv views, depthwise Conv2d with residual, DomainLinear, Copy) is captured
-// on the backend's stream into a CUDA graph; replays must reproduce the eager results bit for
-// bit (same kernels, same cuBLASLt algorithms, deterministic reductions), and a DomainLinear
-// replay must follow new domain ids uploaded between replays (ids stay on the device).
+// cuda_graph_test.cc: ops are graph-capturable. A chain of ops (Prefetch hints, Linear with
+// GELU, LayerNorm, Attention on fused-qkv views, depthwise Conv2d with residual, DomainLinear,
+// Copy) is captured on the backend's stream into a CUDA graph; replays must reproduce the eager
+// results bit for bit (same kernels, same cuBLASLt algorithms, deterministic reductions), and a
+// DomainLinear replay must follow new domain ids uploaded between replays (ids stay on the
+// device). The Prefetch hint writes nothing and is captured as a leaf branch of the graph.
 
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
@@ -30,7 +31,11 @@ struct Chain {
 };
 
 void RunChain(Backend& be, const Chain& c) {
+  const Tensor weights[] = {c.w1.dev, c.dense.dev, c.table.dev};
+  be.Prefetch(weights);  // a hint: must not disturb anything around it
   be.Linear(c.x.dev, c.w1.dev, &c.b1.dev, Activation::kGeluTanh, nullptr, c.h1);
+  const Tensor just_written[] = {c.h1};
+  be.Prefetch(just_written);
   be.LayerNorm(c.h1, c.gamma.dev, c.beta.dev, 1e-5f, c.ln);
   be.Attention(c.qkv.dev.Select(2, 0), c.qkv.dev.Select(2, 1), c.qkv.dev.Select(2, 2), nullptr, 0.125f, c.attn);
   be.Conv2d(c.img.dev, c.dw.dev, &c.dwb.dev, Conv2dParams{1, 1, 32}, &c.img.dev, c.conv);
@@ -126,6 +131,108 @@ TEST_P(CudaGraphCapture, ReplayMatchesEagerBitForBit) {
   EXPECT_FALSE(eager_new[4] == eager[4]) << "new domain ids should change the DomainLinear output";
   EXPECT_CUDA_OK(cudaGraphExecDestroy(exec));
   EXPECT_CUDA_OK(cudaGraphDestroy(graph));
+}
+
+// Prefetch writes nothing (the bytes of a prefetched buffer and its neighbours stay as they
+// were), launches one kernel per call that has bytes to fetch, and launches nothing with
+// CudaBackendOptions::l2_prefetch = false.
+TEST(CudaPrefetch, WritesNothingAndCanBeSwitchedOff) {
+  VLART_REQUIRE_REAL_CUDA();
+  for (bool on : {true, false}) {
+    SCOPED_TRACE(on ? "l2_prefetch on" : "l2_prefetch off");
+    CudaBackendOptions options;
+    options.l2_prefetch = on;
+    Result<std::unique_ptr<Backend>> created = CreateCudaBackend(options);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    Backend& be = **created;
+    auto arena = be.NewArena();
+    // 3 MB + an odd tail (not a whole 128-byte line), between two guarded neighbours.
+    const uint64_t seed = TestSeed(4200);
+    SCOPED_TRACE(SeedNote(seed));
+    const Twin before = RandomTwin(be, *arena, Shape{1000}, DType::kF32, seed);
+    const Twin big = RandomTwin(be, *arena, Shape{786433}, DType::kF32, seed + 1);
+    const Twin after = RandomTwin(be, *arena, Shape{1000}, DType::kBF16, seed + 2);
+    const Tensor empty = big.dev.Slice(0, 0, 0);
+    const Tensor ranges[] = {big.dev, empty, before.dev};
+    auto bytes_of = [&be](const Twin& t) {
+      HostTensor h(t.dev.dtype, t.dev.shape);
+      be.Download(t.dev, h.view());
+      const auto* p = static_cast<const unsigned char*>(h.view().data);
+      return std::vector<unsigned char>(p, p + h.nbytes());
+    };
+    const auto want = std::vector{bytes_of(before), bytes_of(big), bytes_of(after)};
+    cuda::ResetStats(be);
+    be.Prefetch(ranges);
+    be.Prefetch({});
+    be.Synchronize();
+    EXPECT_EQ(cuda::StatsOf(be).prefetches, on ? 1 : 0);
+    const auto got = std::vector{bytes_of(before), bytes_of(big), bytes_of(after)};
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_TRUE(got[i] == want[i]) << "buffer " << i << " changed under Prefetch";
+    }
+    arena.reset();
+  }
+}
+
+// Inside a capture the hint is a leaf branch: one more kernel node, one that nothing depends
+// on, so the ops after the hint do not wait for it. Switched off, the same capture has neither.
+TEST(CudaPrefetch, CapturedAsALeafBranch) {
+  VLART_REQUIRE_REAL_CUDA();
+  struct Shape_ {
+    size_t nodes = 0, leaves = 0;
+  };
+  auto capture = [](bool on) -> Shape_ {
+    CudaBackendOptions options;
+    options.l2_prefetch = on;
+    Result<std::unique_ptr<Backend>> created = CreateCudaBackend(options);
+    EXPECT_TRUE(created.ok()) << created.status().ToString();
+    if (!created.ok()) return {};
+    Backend& be = **created;
+    auto arena = be.NewArena();
+    const uint64_t seed = TestSeed(4300);
+    const Twin x = RandomTwin(be, *arena, Shape{8, 64}, DType::kBF16, seed);
+    const Twin w = RandomTwin(be, *arena, Shape{64, 64}, DType::kBF16, seed + 1);
+    const Twin gamma = RandomTwin(be, *arena, Shape{64}, DType::kBF16, seed + 2);
+    const Twin beta = RandomTwin(be, *arena, Shape{64}, DType::kBF16, seed + 3);
+    const Tensor h = arena->Allocate(Shape{8, 64}, DType::kBF16);
+    const Tensor ln = arena->Allocate(Shape{8, 64}, DType::kBF16);
+    const Tensor ahead[] = {w.dev, gamma.dev};
+    auto run = [&] {
+      be.Linear(x.dev, w.dev, nullptr, Activation::kNone, nullptr, h);
+      be.Prefetch(ahead);
+      be.LayerNorm(h, gamma.dev, beta.dev, 1e-5f, ln);
+    };
+    run();  // eager first: the GEMM tuner runs outside the capture
+    be.Synchronize();
+    cudaStream_t stream = cuda::StreamOf(be);
+    cudaGraph_t graph = nullptr;
+    EXPECT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+    run();
+    EXPECT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
+    Shape_ got;
+    if (graph == nullptr) return got;
+    EXPECT_EQ(cudaGraphGetNodes(graph, nullptr, &got.nodes), cudaSuccess);
+    std::vector<cudaGraphNode_t> nodes(got.nodes);
+    EXPECT_EQ(cudaGraphGetNodes(graph, nodes.data(), &got.nodes), cudaSuccess);
+    for (cudaGraphNode_t n : nodes) {
+      size_t dependents = 0;
+      EXPECT_EQ(cudaGraphNodeGetDependentNodes(n, nullptr, nullptr, &dependents), cudaSuccess);
+      if (dependents == 0) ++got.leaves;
+    }
+    // The graph with its leaf branch runs (the prefetch kernel launches and completes).
+    cudaGraphExec_t exec = nullptr;
+    EXPECT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+    EXPECT_EQ(cudaGraphLaunch(exec, stream), cudaSuccess);
+    EXPECT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+    EXPECT_EQ(cudaGraphExecDestroy(exec), cudaSuccess);
+    EXPECT_EQ(cudaGraphDestroy(graph), cudaSuccess);
+    return got;
+  };
+  const Shape_ on = capture(true);
+  const Shape_ off = capture(false);
+  EXPECT_EQ(off.leaves, 1u) << "the ops alone form one chain";
+  EXPECT_EQ(on.nodes, off.nodes + 1) << "one prefetch kernel node";
+  EXPECT_EQ(on.leaves, 2u) << "the prefetch node is a second leaf: nothing waits for it";
 }
 
 // VLART_CUDA_SYNC_CHECK=1 synchronises after every eager op and must stand aside while the

@@ -8,6 +8,7 @@
 #include "backends/cpu/recording.h"
 
 #include "backends/cpu/cpu_ops.h"
+#include "ops/op_checks.h"
 
 namespace vlart {
 namespace {
@@ -35,6 +36,10 @@ class CpuBackend final : public Backend {
 
   void Copy(const Tensor& src, const Tensor& dst) override { cpu::Copy(src, dst); }
   void Fill(const Tensor& dst, float value) override { cpu::Fill(dst, value); }
+  // Host memory has no cache to warm ahead of time worth a hint: the checks only.
+  void Prefetch(std::span<const Tensor> tensors) override {
+    CheckPrefetchArgs(Device::kCpu, tensors);
+  }
   void Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) override {
     cpu::Embedding(ids, table, out);
   }

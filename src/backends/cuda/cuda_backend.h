@@ -47,6 +47,9 @@ struct CudaBackendOptions {
   // bias epilogue, then a bf16 add). The parity tests bound that extra rounding explicitly.
   // false (or VLART_GEMM_SINGLE_ROUNDING=1): every 16-bit Linear/Conv2d rounds once.
   bool fused_lt_epilogues = true;
+  // Backend::Prefetch issues L2 prefetches (prefetch.cu); false (or VLART_L2_PREFETCH=0): the
+  // hint only checks its arguments. Results are the same either way (nothing is written).
+  bool l2_prefetch = true;
 };
 
 // Fails (never aborts) when no device / driver is usable, the device index is out of range,

@@ -112,6 +112,7 @@ class CudaBackend final : public Backend {
 
   void Copy(const Tensor& src, const Tensor& dst) override;
   void Fill(const Tensor& dst, float value) override;
+  void Prefetch(std::span<const Tensor> tensors) override;
   void Embedding(const Tensor& ids, const Tensor& table, const Tensor& out) override;
   void NormalizePixels(const Tensor& pixels, const Tensor& table, const Tensor& out) override;
   void ResizePixels(const Tensor& pixels, const Tensor& taps_x, const Tensor& taps_y,
@@ -223,6 +224,7 @@ class CudaBackend final : public Backend {
   bool gemm_verbose_ = false;  // VLART_GEMM_VERBOSE=1 prints every choice
   bool fused_lt_epilogues_ = true;  // CudaBackendOptions::fused_lt_epilogues
   bool fuse_residual_norm_ = true;  // MulAddAdaRmsNorm as one kernel (VLART_FUSED_RESIDUAL_NORM=0: two)
+  bool l2_prefetch_ = true;         // CudaBackendOptions::l2_prefetch (VLART_L2_PREFETCH=0: off)
   using GemmTuneKey = std::tuple<int, int, int, int, bool, int, bool, int, bool>;
   std::map<GemmTuneKey, GemmMmaConfig> gemm_configs_;
   // Near-ties of the per-GEMM tuner, settled inside the whole recorded forward (recording.cc;

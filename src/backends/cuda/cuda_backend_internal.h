@@ -50,6 +50,7 @@ struct Stats {
   int64_t ada_rms_norm_vec = 0;
   // MulAddAdaRmsNorm calls run as one fused vector kernel (else MulAdd then AdaRmsNorm).
   int64_t mul_add_ada_rms_norm_fused = 0;
+  int64_t prefetches = 0;  // Prefetch calls that launched the L2 prefetch kernel
 };
 
 // The non-blocking stream every op of `backend` is enqueued on.

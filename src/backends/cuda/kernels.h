@@ -64,6 +64,11 @@ void LaunchNormalizePixels(const uint8_t* pixels, bool planar, const float* tabl
 void LaunchResizePixels(const uint8_t* pixels, const int32_t* taps_x, int64_t row_x,
                         const int32_t* taps_y, int64_t row_y, uint8_t* out, int64_t n, int64_t h,
                         int64_t w, int64_t channels, int64_t ho, int64_t wo, cudaStream_t stream);
+// ---- prefetch.cu ---------------------------------------------------------------------------
+// Issues L2 prefetches for every byte of args' ranges; writes nothing. While `stream` is being
+// captured the kernel becomes a leaf branch of the graph (nothing waits for it), else it runs
+// in stream order.
+void LaunchPrefetchL2(const PrefetchArgs& args, cudaStream_t stream);
 
 // ---- elementwise.cu -----------------------------------------------------------------------
 // Operands should already be collapsed jointly (CollapseDims). The launchers return the path

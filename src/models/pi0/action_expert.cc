@@ -160,9 +160,11 @@ void ActionExpert::RunLayers(const Tensor& x, const Tensor& positions, const Ten
         chain.next_out = final_out;
       }
     }
+    // Weights stream ahead; the last layer's "next" is layer 0 of the following step.
+    const GemmaLayerWeights& next = w_.expert.layers[(l + 1) % depth];
     block_->Forward(w_.expert.layers[l], x, a, ada ? &ada_in : nullptr, ada ? &ada_post : nullptr,
                     kv_only, trace, step0 && l == 0 ? "step0.expert.layer0" : "",
-                    chained ? &chain : nullptr);
+                    chained ? &chain : nullptr, &next);
     if (!trace.active() || kv_only) continue;
     if (state_pass) trace(fmt::format("expert.state.layer{}", l), x);
     if (step0) trace(fmt::format("step0.expert.layer{}", l), x);

@@ -65,7 +65,8 @@ void GemmaBlock::ResidualNorm(const Tensor& x, const Tensor& y, const AdaModulat
 void GemmaBlock::Forward(const GemmaLayerWeights& w, const Tensor& x,
                          const GemmaAttentionArgs& a, const AdaModulation* ada_in,
                          const AdaModulation* ada_post, bool kv_only, const Tracer& trace,
-                         std::string_view internals, const AdaChain* chain) {
+                         std::string_view internals, const AdaChain* chain,
+                         const GemmaLayerWeights* prefetch_next) {
   const int64_t b = x.dim(0);
   const int64_t s = x.dim(1);
   const int64_t width = cfg_.width;
@@ -101,6 +102,10 @@ void GemmaBlock::Forward(const GemmaLayerWeights& w, const Tensor& x,
   const Tensor qkv = qkv_.Slice(0, 0, rows);
   be_.Linear(folded ? x2 : h.Reshape({rows, width}), w.qkv_w, nullptr, Activation::kNone, nullptr,
              qkv);
+  if (prefetch_next != nullptr && !kv_only) {
+    const Tensor ahead[] = {w.o_w, w.gate_up_w};  // read after RoPE and attention
+    be_.Prefetch(ahead);
+  }
   const Tensor qkv4 = qkv.Reshape({b, s, hq + 2 * hkv, d});
   const Tensor q = qkv4.Slice(2, 0, hq);
   const Tensor k = qkv4.Slice(2, hq, hq + hkv);
@@ -130,6 +135,11 @@ void GemmaBlock::Forward(const GemmaLayerWeights& w, const Tensor& x,
     } else {
       Residual(x, y.Reshape({b, s, width}), ada_in);
     }
+  }
+
+  if (prefetch_next != nullptr) {
+    const Tensor ahead[] = {w.down_w, prefetch_next->qkv_w};  // read after the gate_up GEMM
+    be_.Prefetch(ahead);
   }
 
   // ---- MLP (GeGLU) -----------------------------------------------------------------------

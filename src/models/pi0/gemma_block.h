@@ -72,9 +72,14 @@ class GemmaBlock {
   // With both ada_in and ada_post, the attention's gated residual and the post-attention
   // norm are one op (MulAddAdaRmsNorm); `chain` (adaRMS only, may be null) fuses the MLP's
   // residual with the next norm too (see AdaChain).
+  // prefetch_next (may be null): the layer streams weights ahead (Backend::Prefetch, results
+  // unchanged): o_proj and gate_up once the qkv GEMM is done (during RoPE and attention),
+  // down_proj and prefetch_next's qkv once o_proj is done. For few-row chunks (the action
+  // expert), where every GEMM is a short pass over its weights.
   void Forward(const GemmaLayerWeights& w, const Tensor& x, const GemmaAttentionArgs& attn,
                const AdaModulation* ada_in, const AdaModulation* ada_post, bool kv_only,
-               const Tracer& trace, std::string_view internals, const AdaChain* chain = nullptr);
+               const Tracer& trace, std::string_view internals, const AdaChain* chain = nullptr,
+               const GemmaLayerWeights* prefetch_next = nullptr);
 
   // Gemma RMSNorm of x [B, S, W] into out [B, S, W]: x_hat * (1 + weight) when `ada` is
   // null, else x_hat * (1 + scale) + shift.
