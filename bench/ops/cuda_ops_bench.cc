@@ -554,7 +554,7 @@ void AddExpertLayer(Bench& b, bool prefetch) {
            }
            be.Linear(h, w.gate_up, nullptr, Activation::kNone, nullptr, hid);
            const Tensor gate = hid.Slice(1, 0, kMlp);
-           be.GatedActivation(Activation::kGeluTanh, gate, hid.Slice(1, kMlp, 2 * kMlp), gate);
+           be.GatedActivation(Activation::kGeluTanh, gate, hid.Slice(1, kMlp, 2 * kMlp), gate, nullptr);
            be.Linear(gate, w.down, nullptr, Activation::kNone, &x, x);
          }});
 }

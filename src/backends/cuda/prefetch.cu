@@ -17,8 +17,9 @@
 //            A first version (0a85eaa, reverted) launched it in stream order and made the
 //            stream wait for the whole transfer: X-VLA's policy 1.9 ms slower. Outside a
 //            capture (eager runs: parity, --profile-ops) it is launched in stream order.
-// Mapping:   one 32-thread block per MiB of the ranges (at most kMaxBlocks), so the requests
-//            come from several SMs' copy engines. On sm_90 each thread issues
+// Mapping:   one 32-thread block per MiB of the ranges, at most kDefaultBlocks (or
+//            VLART_PREFETCH_BLOCKS), so the requests come from several SMs' copy engines at
+//            a bounded rate. On sm_90 each thread issues
 //            `cp.async.bulk.prefetch.L2` for 32 KB chunks (a bulk request the copy engine
 //            expands into line requests; no data returns to the SM and no barrier tracks
 //            it). Whether a block waits for its requests before retiring is the hardware's
@@ -31,6 +32,7 @@
 //            memory is untouched, the leaf-branch placement and that replays match eager runs.
 
 #include <cstdint>
+#include <cstdlib>
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/kernels.h"
@@ -42,6 +44,7 @@ constexpr int kThreads = 32;
 constexpr int64_t kChunkBytes = 32 << 10;               // one bulk prefetch request
 constexpr int64_t kBytesPerBlock = kThreads * kChunkBytes;  // 1 MiB: one chunk per thread
 constexpr int kMaxBlocks = 48;
+constexpr int kDefaultBlocks = 8;
 constexpr int64_t kLineBytes = 128;  // pre-Hopper fallback: one prefetch per L2 line
 
 // Chunk c of the ranges laid end to end: (range, byte offset, bytes), bytes 0 when past the end.
@@ -91,8 +94,17 @@ void LaunchPrefetchL2(const PrefetchArgs& args, cudaStream_t stream) {
     chunks += (args.bytes[r] + kChunkBytes - 1) / kChunkBytes;
   }
   if (chunks == 0) return;
+  // The grid sets the request rate (each block's copy engine issues ~0.1 TB/s on the H100,
+  // 2026-11-24 trace: 1 MB per block in 6-9 us): VLART_PREFETCH_BLOCKS=N caps it at N
+  // blocks, so the bytes trickle in over the ops after the hint instead of arriving in one
+  // burst that queues ahead of those ops' own memory requests.
+  static const int64_t cap = [] {
+    const char* v = std::getenv("VLART_PREFETCH_BLOCKS");
+    const long n = v == nullptr ? 0L : std::strtol(v, nullptr, 10);
+    return n > 0 && n < kMaxBlocks ? static_cast<int64_t>(n) : static_cast<int64_t>(kDefaultBlocks);
+  }();
   const int64_t want = (bytes + kBytesPerBlock - 1) / kBytesPerBlock;
-  const dim3 grid(static_cast<unsigned>(want < kMaxBlocks ? want : kMaxBlocks));
+  const dim3 grid(static_cast<unsigned>(want < cap ? want : cap));
   const dim3 block(kThreads);
 
   cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
