@@ -214,7 +214,6 @@ class CudaBackend final : public Backend {
   // The tuner times [neighbor, GEMM] pairs minus neighbors (gemm_tune_neighbor.cu);
   // VLART_GEMM_TUNE_NEIGHBOR=0: bursts of the GEMM alone (the earlier tuner, for A/B runs).
   bool gemm_tune_neighbor_ = true;
-  bool gemm_tune_hot_ = false;  // VLART_GEMM_TUNE_HOT=1: the tuner times one B, warm in L2
   bool gemm_late_trigger_ = true;  // VLART_GEMM_LATE_TRIGGER=0: false (GemmMmaArgs::late_trigger)
   bool lt_gelu_ = true;  // GELU-epilogue candidates (GemmMmaConfig::lt_gelu); VLART_GEMM_LT_GELU=0: none
   void* tune_out_ = nullptr;   // output of timed candidate runs

@@ -352,9 +352,7 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   constexpr int kBurst = 8;
   const size_t b_bytes = static_cast<size_t>(p.n) * p.ldb * ElementBytes(dtype);
   constexpr size_t kColdBytes = size_t{96} << 20;  // ~2x the H100's 50 MB L2
-  // VLART_GEMM_TUNE_HOT=1 (an experiment): one B, so the weights are L2-warm as the
-  // Prefetch hints make them for the few-row GEMMs they precede.
-  const int copies = gemm_tune_hot_ ? 1 : static_cast<int>(std::min<size_t>(kBurst, (kColdBytes + b_bytes - 1) / b_bytes));
+  const int copies = static_cast<int>(std::min<size_t>(kBurst, (kColdBytes + b_bytes - 1) / b_bytes));
   void* b_copies = nullptr;
   if (copies > 1) {
     VLART_CUDA_CHECK(cudaMalloc(&b_copies, b_bytes * copies));
