@@ -160,11 +160,13 @@ void ActionExpert::RunLayers(const Tensor& x, const Tensor& positions, const Ten
         chain.next_out = final_out;
       }
     }
-    // Weights stream ahead; the last layer's "next" is layer 0 of the following step.
-    const GemmaLayerWeights& next = w_.expert.layers[(l + 1) % depth];
+    // Weights stream ahead at batch 1 only; the last layer's "next" is layer 0 of the
+    // following step. Measured on the H100 (docs/PERFORMANCE.md, 2026-11-24): pi0's denoise
+    // 0.41 ms faster at batch 1, pi0.5's unchanged; at batch 4 both slower (+0.47 / +0.63 ms).
+    const GemmaLayerWeights* next = batch_ == 1 ? &w_.expert.layers[(l + 1) % depth] : nullptr;
     block_->Forward(w_.expert.layers[l], x, a, ada ? &ada_in : nullptr, ada ? &ada_post : nullptr,
                     kv_only, trace, step0 && l == 0 ? "step0.expert.layer0" : "",
-                    chained ? &chain : nullptr, &next);
+                    chained ? &chain : nullptr, next);
     if (!trace.active() || kv_only) continue;
     if (state_pass) trace(fmt::format("expert.state.layer{}", l), x);
     if (step0) trace(fmt::format("step0.expert.layer{}", l), x);

@@ -166,18 +166,21 @@ void PolicyTransformer::Step(const Tensor& tokens_in, const Tensor& domain_ids, 
     const PolicyBlockWeights& b = w_.blocks[l];
     be_.LayerNorm(x, b.norm1_w, b.norm1_b, kLayerNormEps, y_);
     be_.Linear(y_, b.qkv_w, &b.qkv_b, Activation::kNone, nullptr, qkv_);
-    // Weights stream ahead (Backend::Prefetch, results unchanged): proj and fc1 during the
-    // attention, fc2 and the next block's qkv (the last block's: block 0 of the next step)
-    // during proj, the norm and fc1.
+    // Weights stream ahead at batch 1 (Backend::Prefetch, results unchanged): proj and fc1
+    // during the attention, fc2 and the next block's qkv (the last block's: block 0 of the
+    // next step) during proj, the norm and fc1. Measured on the H100 (docs/PERFORMANCE.md,
+    // 2026-11-24): policy 0.30 ms faster at batch 1, 0.76 ms slower at batch 4 (1048 rows:
+    // the GEMMs reuse their weights, and the extra HBM traffic only competes).
+    const bool stream_ahead = batch_ == 1;
     const PolicyBlockWeights& next = w_.blocks[(l + 1) % w_.blocks.size()];
     const Tensor during_attention[] = {b.proj_w, b.fc1_w};
-    be_.Prefetch(during_attention);
+    if (stream_ahead) be_.Prefetch(during_attention);
     const Tensor qkv5 = qkv_.Reshape({batch_, seq_len_, 3, heads, hd});
     be_.Attention(qkv5.Select(2, 0), qkv5.Select(2, 1), qkv5.Select(2, 2), nullptr, scale,
                   attn_.Reshape({batch_, seq_len_, heads, hd}));
     be_.Linear(attn_, b.proj_w, &b.proj_b, Activation::kNone, &x, x);
     const Tensor during_mlp[] = {b.fc2_w, next.qkv_w};
-    be_.Prefetch(during_mlp);
+    if (stream_ahead) be_.Prefetch(during_mlp);
     be_.LayerNorm(x, b.norm2_w, b.norm2_b, kLayerNormEps, y_);
     be_.Linear(y_, b.fc1_w, &b.fc1_b, Activation::kGeluTanh, nullptr, hidden_);
     be_.Linear(hidden_, b.fc2_w, &b.fc2_b, Activation::kNone, &x, x);
