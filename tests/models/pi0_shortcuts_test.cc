@@ -43,6 +43,7 @@
 #include "capture_tracer.h"
 #include "fixed_order_backend.h"
 #include "pi0_test_util.h"
+#include "runtime/profiling_backend.h"
 
 namespace vlart {
 namespace {
@@ -225,6 +226,65 @@ TEST(Pi0Shortcuts, Pi0TimeFoldDiffersOnlyByRounding) {
   RecordProperty("max_abs_diff", std::to_string(worst_diff));
   std::printf("pi0 time fold, step-0 pre-activation: max |diff| %.3e, max diff / bound %.3f\n",
               worst_diff, worst_ratio);
+}
+
+// Sample `i` of `in` alone (batch 1): each per-sample tensor's slice [i, i + 1) of dim 0.
+pi0::Pi0Inputs SampleOf(const pi0::Pi0Inputs& in, int64_t i) {
+  auto one = [i](const HostTensor& t) { return HostTensor::CopyOf(t.view().Slice(0, i, i + 1)); };
+  pi0::Pi0Inputs r;
+  r.images = one(in.images);
+  r.image_mask = one(in.image_mask);
+  r.tokens = one(in.tokens);
+  r.token_mask = one(in.token_mask);
+  r.state = one(in.state);
+  r.noise = one(in.noise);
+  r.steps = in.steps;
+  return r;
+}
+
+// The action expert streams its next GEMMs' weights (Backend::Prefetch) only for one sample:
+// two hints per layer and step at batch 1 (pi0's cached state token: two per layer but the
+// last, which stops after its K/V), none at the goldens' batch 2 (on the H100 the hints cost
+// 0.47-0.63 ms at batch 4; docs/PERFORMANCE.md). Each golden sample run alone gives its row
+// of the batch-2 result (up to f32 reassociation, below).
+TEST_P(Pi0Shortcuts, WeightHintsOnlyAtBatchOne) {
+  Pi0Tiny t = LoadPi0Tiny(GetParam());
+  const pi0::Pi0Inputs in = testing::GoldenModelInputs(t);
+  ASSERT_EQ(in.noise.shape()[0], 2) << "the goldens hold two samples";
+  const pi0::Pi0ModelOptions options;  // the defaults
+  ProfilingBackend be(CreateCpuBackend(), 1 << 16);
+  auto model = pi0::Pi0Model::Load(t.cfg, *t.source, be, options);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  auto hints = [&be] {
+    int n = 0;
+    for (const OpTiming& op : be.Timings()) n += op.op == "Prefetch" ? 1 : 0;
+    return n;
+  };
+  be.ResetOps();
+  auto both = (*model)->Run(in);
+  ASSERT_TRUE(both.ok()) << both.status().message();
+  EXPECT_EQ(hints(), 0) << "batch 2";
+  const int depth = t.cfg.expert.depth;
+  const bool state_pass = !t.cfg.pi05 && options.cache_state_token;
+  const int want = 2 * depth * in.steps + (state_pass ? 2 * (depth - 1) : 0);
+  const int64_t per_sample = both->x0.numel() / 2;
+  const auto* b = static_cast<const float*>(both->x0.view().data);
+  for (int64_t i = 0; i < 2; ++i) {
+    be.ResetOps();
+    auto one = (*model)->Run(SampleOf(in, i));
+    ASSERT_TRUE(one.ok()) << one.status().message();
+    EXPECT_EQ(hints(), want) << "batch 1, sample " << i;
+    ASSERT_EQ(one->x0.numel(), per_sample);
+    const auto* a = static_cast<const float*>(one->x0.view().data);
+    // Alone, a sample's prefix is trimmed to its own prompt; in the batch, to the longer
+    // one, so its attention sums over more (masked, zero-weight) keys in another grouping.
+    // pi0 comes out bit for bit, pi0.5's second sample 1e-6 off: f32 reassociation, ~1e-6
+    // relative per value of order 1; 1e-5 leaves 10x margin and still catches any real
+    // mixing of samples (differences of order 0.1).
+    for (int64_t j = 0; j < per_sample; ++j) {
+      ASSERT_NEAR(a[j], b[i * per_sample + j], 1e-5) << "sample " << i << ", x0 value " << j;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Tiny, Pi0Shortcuts, ::testing::Values("pi0_tiny", "pi05_tiny"),

@@ -22,6 +22,7 @@
 #include "golden_file.h"
 #include "models/common/checkpoint_source.h"
 #include "models/xvla/xvla_model.h"
+#include "runtime/profiling_backend.h"
 #include "support/test_paths.h"
 #include "xvla_test_util.h"
 
@@ -349,6 +350,59 @@ TEST(XvlaGolden, CameraBytesGiveThePlanesActionsBitForBit) {
   bad = fresh();
   bad.pixel_table = HostTensor();
   refused(bad, "X-VLA input 'pixel_table': expected F32[3, 256]");
+}
+
+// Sample `i` of `in` alone (batch 1): each per-sample tensor's slice [i, i + 1) of dim 0.
+xvla::XvlaInputs SampleOf(const xvla::XvlaInputs& in, int64_t i) {
+  auto one = [i](const HostTensor& t) { return HostTensor::CopyOf(t.view().Slice(0, i, i + 1)); };
+  xvla::XvlaInputs r;
+  r.input_ids = one(in.input_ids);
+  r.images = one(in.images);
+  r.image_mask = one(in.image_mask);
+  r.domain_id = one(in.domain_id);
+  r.proprio = one(in.proprio);
+  r.noise = one(in.noise);
+  r.steps = in.steps;
+  return r;
+}
+
+// The policy streams its next GEMMs' weights (Backend::Prefetch) only for one sample: two
+// hints per block and step at batch 1, none at the goldens' batch 2 (on the H100 the hints
+// cost 0.76 ms at batch 4; docs/PERFORMANCE.md). Each golden sample run alone gives its row
+// of the batch-2 actions exactly.
+TEST(XvlaGolden, WeightHintsOnlyAtBatchOne) {
+  const GoldenFile g(vlart::testing::TestDataPath("golden/xvla_tiny/golden.safetensors"));
+  const xvla::XvlaInputs in = GoldenInputs(g);
+  ASSERT_EQ(in.noise.shape()[0], 2) << "the goldens hold two samples";
+  Loaded l = LoadTiny();
+  ProfilingBackend be(CreateCpuBackend(), 1 << 16);
+  auto model = xvla::XvlaModel::Load(l.cfg, *l.source, be, {});
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  auto hints = [&be] {
+    int n = 0;
+    for (const OpTiming& op : be.Timings()) n += op.op == "Prefetch" ? 1 : 0;
+    return n;
+  };
+  be.ResetOps();
+  auto both = (*model)->Run(in);
+  ASSERT_TRUE(both.ok()) << both.status().message();
+  EXPECT_EQ(hints(), 0) << "batch 2";
+  const int64_t per_sample = both->actions.numel() / 2;
+  const auto* b = static_cast<const float*>(both->actions.view().data);
+  for (int64_t i = 0; i < 2; ++i) {
+    be.ResetOps();
+    auto one = (*model)->Run(SampleOf(in, i));
+    ASSERT_TRUE(one.ok()) << one.status().message();
+    EXPECT_EQ(hints(), 2 * l.cfg.policy.depth * in.steps) << "batch 1, sample " << i;
+    ASSERT_EQ(one->actions.numel(), per_sample);
+    const auto* a = static_cast<const float*>(one->actions.view().data);
+    // Same ops on the same rows; the CPU reference computes each row alone, in a fixed
+    // order, whatever the batch: bit for bit.
+    for (int64_t j = 0; j < per_sample; ++j) {
+      ASSERT_EQ(a[j], b[i * per_sample + j])
+          << "sample " << i << ", action value " << j;
+    }
+  }
 }
 
 TEST(XvlaGolden, RejectsBadInputsWithClearErrors) {
