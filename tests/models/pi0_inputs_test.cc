@@ -39,6 +39,7 @@
 namespace vlart {
 namespace {
 
+using testing::Gather;
 using testing::LoadPi0Tiny;
 using testing::Pi0Tiny;
 
@@ -242,29 +243,6 @@ pi0::Pi0Inputs CopyInputs(const pi0::Pi0Inputs& in) {
   c.noise = HostTensor::CopyOf(in.noise.view());
   c.steps = in.steps;
   return c;
-}
-
-// The samples `which` of `in`, in that order.
-pi0::Pi0Inputs Gather(const pi0::Pi0Inputs& in, const std::vector<int64_t>& which) {
-  auto rows = [&](const HostTensor& t) {
-    Shape shape = t.shape();
-    shape[0] = static_cast<int64_t>(which.size());
-    HostTensor out(t.dtype(), shape);
-    const size_t row = t.nbytes() / t.shape()[0];
-    for (size_t k = 0; k < which.size(); ++k) {
-      std::memcpy(out.data<char>() + k * row, t.data<char>() + which[k] * row, row);
-    }
-    return out;
-  };
-  pi0::Pi0Inputs g;
-  g.images = rows(in.images);
-  g.image_mask = rows(in.image_mask);
-  g.tokens = rows(in.tokens);
-  g.token_mask = rows(in.token_mask);
-  g.state = rows(in.state);
-  g.noise = rows(in.noise);
-  g.steps = in.steps;
-  return g;
 }
 
 // Cuts sample i's prompt to its first n tokens (the rest padding: id 0, mask 0).

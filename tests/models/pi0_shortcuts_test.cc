@@ -228,20 +228,6 @@ TEST(Pi0Shortcuts, Pi0TimeFoldDiffersOnlyByRounding) {
               worst_diff, worst_ratio);
 }
 
-// Sample `i` of `in` alone (batch 1): each per-sample tensor's slice [i, i + 1) of dim 0.
-pi0::Pi0Inputs SampleOf(const pi0::Pi0Inputs& in, int64_t i) {
-  auto one = [i](const HostTensor& t) { return HostTensor::CopyOf(t.view().Slice(0, i, i + 1)); };
-  pi0::Pi0Inputs r;
-  r.images = one(in.images);
-  r.image_mask = one(in.image_mask);
-  r.tokens = one(in.tokens);
-  r.token_mask = one(in.token_mask);
-  r.state = one(in.state);
-  r.noise = one(in.noise);
-  r.steps = in.steps;
-  return r;
-}
-
 // The action expert streams its next GEMMs' weights (Backend::Prefetch) only for one sample:
 // two hints per layer and step at batch 1 (pi0's cached state token: two per layer but the
 // last, which stops after its K/V), none at the goldens' batch 2 (on the H100 the hints cost
@@ -271,7 +257,7 @@ TEST_P(Pi0Shortcuts, WeightHintsOnlyAtBatchOne) {
   const auto* b = static_cast<const float*>(both->x0.view().data);
   for (int64_t i = 0; i < 2; ++i) {
     be.ResetOps();
-    auto one = (*model)->Run(SampleOf(in, i));
+    auto one = (*model)->Run(testing::Gather(in, {i}));
     ASSERT_TRUE(one.ok()) << one.status().message();
     EXPECT_EQ(hints(), want) << "batch 1, sample " << i;
     ASSERT_EQ(one->x0.numel(), per_sample);

@@ -178,4 +178,26 @@ double MaxAbsDiff(const HostTensor& a, const HostTensor& b) {
   return m;
 }
 
+pi0::Pi0Inputs Gather(const pi0::Pi0Inputs& in, const std::vector<int64_t>& which) {
+  auto rows = [&](const HostTensor& t) {
+    Shape shape = t.shape();
+    shape[0] = static_cast<int64_t>(which.size());
+    HostTensor out(t.dtype(), shape);
+    const size_t row = t.nbytes() / t.shape()[0];
+    for (size_t k = 0; k < which.size(); ++k) {
+      std::memcpy(out.data<char>() + k * row, t.data<char>() + which[k] * row, row);
+    }
+    return out;
+  };
+  pi0::Pi0Inputs g;
+  g.images = rows(in.images);
+  g.image_mask = rows(in.image_mask);
+  g.tokens = rows(in.tokens);
+  g.token_mask = rows(in.token_mask);
+  g.state = rows(in.state);
+  g.noise = rows(in.noise);
+  g.steps = in.steps;
+  return g;
+}
+
 }  // namespace vlart::testing

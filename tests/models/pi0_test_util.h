@@ -45,6 +45,8 @@ pi0::Pi0Inputs GoldenModelInputs(const Pi0Tiny& t);
 // The same with the images as the raw bytes openpi normalised (Pi0Inputs::pixels): view 0 =
 // raw.image, view 1 = raw.wrist_image, view 2 = zeros (openpi's zeros_like(base), masked).
 pi0::Pi0Inputs GoldenPixelInputs(const Pi0Tiny& t);
+// The samples `which` of `in` (the `images` form; `pixels` is not carried), in that order.
+pi0::Pi0Inputs Gather(const pi0::Pi0Inputs& in, const std::vector<int64_t>& which);
 
 // Row pairs (ours, golden) per sample.
 using RowPairs = std::vector<std::vector<std::pair<int64_t, int64_t>>>;
