@@ -8,7 +8,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <span>
 
 namespace vlart::xvla {
 namespace {
@@ -104,15 +103,6 @@ void BartEncoder::Forward(const Tensor& inputs_embeds, const Tensor& out, const 
   const int64_t rows = static_cast<int64_t>(batch_) * seq_len_;
   const Tensor h3 = h_.Reshape({batch_, seq_len_, d});
 
-  // Weights stream ahead at batch 1 (Backend::Prefetch, results unchanged), as in the policy
-  // transformer: out_proj and fc1 during the attention, fc2 and the next layer's qkv during
-  // out_proj, the norm and fc1; layer 0's qkv during the embedding sum and its norm.
-  const bool stream_ahead = batch_ == 1 && !w_.layers.empty();
-  if (stream_ahead) {
-    const Tensor first[] = {w_.layers[0].qkv_w};
-    be_.Prefetch(first);
-  }
-
   // h = LN(inputs_embeds + positions[2 : 2 + S]) (positions broadcast over the batch).
   const Tensor pos = w_.embed_positions.Slice(0, 2, 2 + seq_len_).Broadcast({batch_, seq_len_, d});
   be_.Add(inputs_embeds, pos, h3);
@@ -124,19 +114,10 @@ void BartEncoder::Forward(const Tensor& inputs_embeds, const Tensor& out, const 
   for (size_t l = 0; l < w_.layers.size(); ++l) {
     const BartLayerWeights& L = w_.layers[l];
     be_.Linear(h_, L.qkv_w, &L.qkv_b, Activation::kNone, nullptr, qkv_);
-    if (stream_ahead) {
-      const Tensor during_attention[] = {L.out_w, L.fc1_w};
-      be_.Prefetch(during_attention);
-    }
     const Tensor qkv5 = qkv_.Reshape({batch_, seq_len_, 3, heads, hd});
     be_.Attention(qkv5.Select(2, 0), qkv5.Select(2, 1), qkv5.Select(2, 2), nullptr, scale,
                   attn_.Reshape({batch_, seq_len_, heads, hd}));
     be_.Linear(attn_, L.out_w, &L.out_b, Activation::kNone, &h_, tmp_);
-    if (stream_ahead) {
-      const bool last = l + 1 == w_.layers.size();
-      const Tensor during_mlp[] = {L.fc2_w, last ? Tensor{} : w_.layers[l + 1].qkv_w};
-      be_.Prefetch(std::span<const Tensor>(during_mlp, last ? 1 : 2));
-    }
     be_.LayerNorm(tmp_, L.ln1_w, L.ln1_b, kLayerNormEps, h_);
     be_.Linear(h_, L.fc1_w, &L.fc1_b, Activation::kGeluErf, nullptr, hidden_);
     be_.Linear(hidden_, L.fc2_w, &L.fc2_b, Activation::kNone, &h_, tmp_);
