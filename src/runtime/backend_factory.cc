@@ -10,6 +10,7 @@
 #include <string>
 
 #include "backends/cpu/cpu_backend.h"
+#include "runtime/build_info.h"
 #if VLART_RUNTIME_HAS_CUDA
 #include "backends/cuda/cuda_backend.h"
 #endif
@@ -82,6 +83,7 @@ Result<std::unique_ptr<Backend>> CreateBackend(const BackendSpec& spec) {
   CudaBackendOptions options;
   options.device = index;
   options.compute_dtype = dtype;
+  options.build_tag = BuildCommit();  // a GEMM tuning file (VLART_GEMM_TUNING_FILE) is per build
   VLART_ASSIGN_OR_RETURN(std::unique_ptr<Backend> be, CreateCudaBackend(options));
   return be;
 #else

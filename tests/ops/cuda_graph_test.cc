@@ -8,9 +8,13 @@
 // device). The Prefetch hint writes nothing and is captured as a leaf branch of the graph.
 
 #include <cuda_runtime_api.h>
+#include <fmt/format.h>
+#include <unistd.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <string>
+#include <filesystem>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -233,6 +237,64 @@ TEST(CudaPrefetch, CapturedAsALeafBranch) {
   EXPECT_EQ(off.leaves, 1u) << "the ops alone form one chain";
   EXPECT_EQ(on.nodes, off.nodes + 1) << "one prefetch kernel node";
   EXPECT_EQ(on.leaves, 2u) << "the prefetch node is a second leaf: nothing waits for it";
+}
+
+// CudaBackendOptions::gemm_tuning_file: the first backend tunes and its Record writes the
+// settled picks; a second one with the same build tag starts with them (no GEMM timed) and
+// computes the same bytes; a third with another build tag ignores the file and tunes.
+TEST(CudaGemmTuningFile, ALaterBackendStartsWithTheSettledPicks) {
+  VLART_REQUIRE_REAL_CUDA();
+  ::unsetenv("VLART_GEMM_TUNING_FILE");
+  const std::string path =
+      (std::filesystem::temp_directory_path() / fmt::format("vlart_gemm_tuning_{}.txt", ::getpid())).string();
+  std::filesystem::remove(path);
+  struct Run {
+    cuda::Stats created, finished;
+    std::vector<unsigned char> y;
+  };
+  auto run = [&path](const std::string& tag) {
+    Run r;
+    CudaBackendOptions options;
+    options.gemm_tuning_file = path;
+    options.build_tag = tag;
+    Result<std::unique_ptr<Backend>> created = CreateCudaBackend(options);
+    EXPECT_TRUE(created.ok()) << created.status().ToString();
+    if (!created.ok()) return r;
+    Backend& be = **created;
+    r.created = cuda::StatsOf(be);
+    auto arena = be.NewArena();
+    const uint64_t seed = TestSeed(4400);
+    const Twin x = RandomTwin(be, *arena, Shape{64, 256}, DType::kBF16, seed);
+    const Twin w = RandomTwin(be, *arena, Shape{512, 256}, DType::kBF16, seed + 1);
+    const Twin bias = RandomTwin(be, *arena, Shape{512}, DType::kBF16, seed + 2);
+    const Tensor y = arena->Allocate(Shape{64, 512}, DType::kBF16);
+    auto linear = [&] { be.Linear(x.dev, w.dev, &bias.dev, Activation::kGeluTanh, nullptr, y); };
+    linear();  // eager: the tuner runs here unless the file had this shape
+    auto recorded = be.Record(linear);
+    EXPECT_TRUE(recorded.ok()) << recorded.status().ToString();
+    if (!recorded.ok()) return r;
+    be.Fill(y, -7.0f);
+    (*recorded)->Replay();
+    be.Synchronize();
+    HostTensor h(y.dtype, y.shape);
+    be.Download(y, h.view());
+    r.y.assign(static_cast<unsigned char*>(h.view().data),
+               static_cast<unsigned char*>(h.view().data) + h.nbytes());
+    r.finished = cuda::StatsOf(be);
+    return r;
+  };
+  const Run first = run("test-build");
+  EXPECT_EQ(first.created.gemm_tuning_loaded, 0) << "no file yet";
+  EXPECT_GE(first.finished.gemm_tunings, 1);
+  ASSERT_TRUE(std::filesystem::exists(path)) << "Record writes the file";
+  const Run second = run("test-build");
+  EXPECT_GE(second.created.gemm_tuning_loaded, 1);
+  EXPECT_EQ(second.finished.gemm_tunings, 0) << "the file's pick is used, nothing is timed";
+  EXPECT_TRUE(second.y == first.y) << "same pick, same bytes";
+  const Run other = run("another-build");
+  EXPECT_EQ(other.created.gemm_tuning_loaded, 0) << "a file of another build is not used";
+  EXPECT_GE(other.finished.gemm_tunings, 1);
+  std::filesystem::remove(path);
 }
 
 // VLART_CUDA_SYNC_CHECK=1 synchronises after every eager op and must stand aside while the

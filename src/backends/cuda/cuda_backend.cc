@@ -5,6 +5,7 @@
 // Synchronize, the per-op hooks (device selection, VLART_CUDA_SYNC_CHECK) and the accessors
 // of cuda_backend_internal.h.
 
+#include <cublasLt.h>
 #include <cuda_runtime_api.h>
 
 #include <atomic>
@@ -266,6 +267,16 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, options.device) == cudaSuccess &&
       sms > 0) {
     be->num_sms_ = sms;
+  }
+  const char* tuning_env = std::getenv("VLART_GEMM_TUNING_FILE");
+  be->gemm_tuning_file_ = tuning_env != nullptr ? tuning_env : options.gemm_tuning_file;
+  if (!be->gemm_tuning_file_.empty()) {
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, options.device) == cudaSuccess) be->gemm_tuning_stamp_.device = prop.name;
+    be->gemm_tuning_stamp_.sms = be->num_sms_;
+    be->gemm_tuning_stamp_.cublaslt_version = static_cast<long>(cublasLtGetVersion());
+    be->gemm_tuning_stamp_.build = options.build_tag;
+    be->LoadGemmTuning();
   }
   (void)cudaGetLastError();  // clear non-sticky errors of probing calls (none expected)
   return be;

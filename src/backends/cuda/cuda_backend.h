@@ -50,6 +50,12 @@ struct CudaBackendOptions {
   // Backend::Prefetch issues L2 prefetches (prefetch.cu); false (or VLART_L2_PREFETCH=0): the
   // hint only checks its arguments. Results are the same either way (nothing is written).
   bool l2_prefetch = true;
+  // The GEMM tuner's picks across processes (gemm_tuning_file.h): when set, picks stored in
+  // this file for this GPU, cuBLASLt and `build_tag` are used instead of tuning, and every
+  // Record writes the settled picks back. Environment VLART_GEMM_TUNING_FILE overrides.
+  // Without a build_tag the file is not used (tile numbers are only stable within a build).
+  std::string gemm_tuning_file;
+  std::string build_tag;  // the vlart build (BuildCommit()); set by the runtime
 };
 
 // Fails (never aborts) when no device / driver is usable, the device index is out of range,

@@ -27,6 +27,7 @@
 #include "backends/cuda/cuda_backend.h"
 #include "backends/cuda/cuda_backend_internal.h"
 #include "backends/cuda/kernel_args.h"
+#include "backends/cuda/gemm_tuning_file.h"
 #include "backends/cuda/kernels.h"
 #include "core/tensor.h"
 #include "ops/backend.h"
@@ -225,8 +226,13 @@ class CudaBackend final : public Backend {
   bool fused_lt_epilogues_ = true;  // CudaBackendOptions::fused_lt_epilogues
   bool fuse_residual_norm_ = true;  // MulAddAdaRmsNorm as one kernel (VLART_FUSED_RESIDUAL_NORM=0: two)
   bool l2_prefetch_ = true;         // CudaBackendOptions::l2_prefetch (VLART_L2_PREFETCH=0: off)
-  using GemmTuneKey = std::tuple<int, int, int, int, bool, int, bool, int, bool>;
-  std::map<GemmTuneKey, GemmMmaConfig> gemm_configs_;
+  std::map<GemmTuneKey, GemmMmaConfig> gemm_configs_;  // GemmTuneKey: gemm_tuning_file.h
+  // CudaBackendOptions::gemm_tuning_file (gemm_tuning_op.cc): the stamp a usable file carries,
+  // and the path ("" = none). Loaded picks have no near-ties, so Record does not re-try them.
+  std::string gemm_tuning_file_;
+  GemmTuningStamp gemm_tuning_stamp_;
+  void LoadGemmTuning();
+  void SaveGemmTuning() const;
   // Near-ties of the per-GEMM tuner, settled inside the whole recorded forward (recording.cc;
   // VLART_GEMM_REFINE=0 turns it off): per shape, the other candidates whose burst score was
   // within kGemmNearTie of the pick's, best first, until a Record has tried them; only shapes

@@ -51,6 +51,8 @@ struct Stats {
   // MulAddAdaRmsNorm calls run as one fused vector kernel (else MulAdd then AdaRmsNorm).
   int64_t mul_add_ada_rms_norm_fused = 0;
   int64_t prefetches = 0;  // Prefetch calls that launched the L2 prefetch kernel
+  int64_t gemm_tunings = 0;        // GEMM shapes the tuner timed (GemmConfigFor)
+  int64_t gemm_tuning_loaded = 0;  // picks taken from the tuning file at creation
 };
 
 // The non-blocking stream every op of `backend` is enqueued on.

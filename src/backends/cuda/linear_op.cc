@@ -349,6 +349,7 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   // bursts of the GEMM alone). Median of 5 samples after one warm-up replay. (scratch_ may
   // hold this GEMM's materialised A, so trials write to their own buffer, grown here: no
   // graph is being captured.)
+  ++stats_.gemm_tunings;
   constexpr int kBurst = 8;
   const size_t b_bytes = static_cast<size_t>(p.n) * p.ldb * ElementBytes(dtype);
   constexpr size_t kColdBytes = size_t{96} << 20;  // ~2x the H100's 50 MB L2

@@ -164,6 +164,7 @@ Result<std::unique_ptr<RecordedWork>> CudaBackend::Record(const std::function<vo
   counting_gemm_calls_ = false;
   if (!captured.ok()) return captured;
   if (gemm_refine_ && !gemm_near_ties_.empty()) RefineGemmNearTies(enqueue, &graph, &exec);
+  SaveGemmTuning();  // the settled picks, for later processes (no-op without a tuning file)
   return std::unique_ptr<RecordedWork>(new CudaGraphWork(graph, exec, stream_, device_));
 }
 

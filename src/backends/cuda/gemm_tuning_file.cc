@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// gemm_tuning_file.cc: see gemm_tuning_file.h.
+
+#include "backends/cuda/gemm_tuning_file.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <charconv>
+#include <cstdint>
+#include <vector>
+
+namespace vlart::cuda {
+namespace {
+
+constexpr std::string_view kMagic = "vlart-gemm-tuning 1";
+constexpr std::string_view kStamp = "stamp ";
+constexpr std::string_view kArrow = "->";
+constexpr int kKeyFields = 9;
+constexpr int kPickFields = 5;
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string_view> Split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == sep) {
+      out.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+// Whitespace-separated integers of `s` into `out` (exactly out.size() of them).
+bool ParseInts(std::string_view s, std::vector<long>* out, size_t want) {
+  out->clear();
+  for (std::string_view field : Split(Trim(s), ' ')) {
+    if (field.empty()) continue;
+    long v = 0;
+    const auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), v);
+    if (ec != std::errc() || end != field.data() + field.size()) return false;
+    out->push_back(v);
+  }
+  return out->size() == want;
+}
+
+}  // namespace
+
+std::string FormatGemmTuning(const GemmTuningStamp& stamp, const GemmTuning& picks) {
+  std::string text = fmt::format("{}\n# written by vlart; a file for one GPU and one build\n", kMagic);
+  text += fmt::format("{}{} | {} | {} | {}\n", kStamp, stamp.device, stamp.sms,
+                      stamp.cublaslt_version, stamp.build);
+  for (const auto& [key, c] : picks) {
+    const auto& [m, n, k, dtype, bias, act, residual, ldd_odd, sealed] = key;
+    text += fmt::format("{} {} {} {} {} {} {} {} {} {} {} {} {} {} {}\n", m, n, k, dtype, int{bias},
+                        act, int{residual}, ldd_odd, int{sealed}, kArrow, c.tile, c.splits,
+                        c.lt_algo, int{c.lt_fused}, int{c.lt_gelu});
+  }
+  return text;
+}
+
+Result<GemmTuning> ParseGemmTuning(std::string_view text, const GemmTuningStamp& expect,
+                                   bool* stamp_matches) {
+  *stamp_matches = false;
+  GemmTuning picks;
+  bool seen_magic = false, seen_stamp = false;
+  int line_no = 0;
+  std::vector<long> key, pick;
+  for (std::string_view raw : Split(text, '\n')) {
+    ++line_no;
+    const std::string_view line = Trim(raw);
+    if (line.empty() || line.front() == '#') continue;
+    if (!seen_magic) {
+      if (line != kMagic) {
+        return DataLoss("GEMM tuning file line {}: expected '{}', got '{}'", line_no, kMagic,
+                        line.substr(0, 80));
+      }
+      seen_magic = true;
+      continue;
+    }
+    if (!seen_stamp) {
+      if (line.substr(0, kStamp.size()) != kStamp) {
+        return DataLoss("GEMM tuning file line {}: expected 'stamp <device> | <sms> | <cublasLt "
+                        "version> | <build>', got '{}'", line_no, line.substr(0, 80));
+      }
+      const std::vector<std::string_view> parts = Split(line.substr(kStamp.size()), '|');
+      std::vector<long> sms, version;
+      if (parts.size() != 4 || !ParseInts(parts[1], &sms, 1) || !ParseInts(parts[2], &version, 1)) {
+        return DataLoss("GEMM tuning file line {}: expected 'stamp <device> | <sms> | <cublasLt "
+                        "version> | <build>', got '{}'", line_no, line.substr(0, 80));
+      }
+      GemmTuningStamp got;
+      got.device = std::string(Trim(parts[0]));
+      got.sms = static_cast<int>(sms[0]);
+      got.cublaslt_version = version[0];
+      got.build = std::string(Trim(parts[3]));
+      seen_stamp = true;
+      if (!(got == expect)) return GemmTuning{};  // another GPU or build: not ours to use
+      *stamp_matches = true;
+      continue;
+    }
+    const size_t arrow = line.find(kArrow);
+    if (arrow == std::string_view::npos || !ParseInts(line.substr(0, arrow), &key, kKeyFields) ||
+        !ParseInts(line.substr(arrow + kArrow.size()), &pick, kPickFields)) {
+      return DataLoss("GEMM tuning file line {}: expected {} integers, '->', {} integers; got '{}'",
+                      line_no, kKeyFields, kPickFields, line.substr(0, 120));
+    }
+    const auto flag = [](long v) { return v == 0 || v == 1; };
+    if (key[0] <= 0 || key[1] <= 0 || key[2] <= 0 || key[3] < 0 || key[5] < 0 || !flag(key[4]) || !flag(key[6]) ||
+        !flag(key[7]) || !flag(key[8]) || pick[1] < 1 || pick[2] < 0 || !flag(pick[3]) ||
+        !flag(pick[4])) {
+      return DataLoss("GEMM tuning file line {}: a value out of range in '{}' (sizes > 0, "
+                      "flags 0 / 1, splits >= 1, algorithm >= 0)", line_no, line.substr(0, 120));
+    }
+    const GemmTuneKey k{static_cast<int>(key[0]), static_cast<int>(key[1]), static_cast<int>(key[2]),
+                        static_cast<int>(key[3]), key[4] != 0, static_cast<int>(key[5]), key[6] != 0,
+                        static_cast<int>(key[7]), key[8] != 0};
+    GemmMmaConfig c;
+    c.tile = static_cast<int>(pick[0]);
+    c.splits = static_cast<int>(pick[1]);
+    c.lt_algo = static_cast<int>(pick[2]);
+    c.lt_fused = pick[3] != 0;
+    c.lt_gelu = pick[4] != 0;
+    if (!picks.emplace(k, c).second) {
+      return DataLoss("GEMM tuning file line {}: a second pick for the same GEMM key", line_no);
+    }
+  }
+  if (!seen_magic || !seen_stamp) {
+    return DataLoss("GEMM tuning file: {} missing (expected '{}' then a 'stamp' line)",
+                    seen_magic ? "the stamp line is" : "the header is", kMagic);
+  }
+  return picks;
+}
+
+}  // namespace vlart::cuda

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// gemm_tuning_file.h: the GEMM tuner's picks as a text file, so that a later process on the
+// same GPU and build starts with them (CudaBackendOptions::gemm_tuning_file).
+//
+// Why: the tuner times every candidate per GEMM shape and then settles near-ties inside the
+// recorded forward (CudaBackend::Record). Processes running the same code can pick
+// differently: X-VLA's policy stage moved by 0.2 ms between them in one device call
+// (docs/PERFORMANCE.md). Tuning also takes 2-10 s per model plan. A file of the settled picks
+// makes every later process run the same kernels, starts it faster, and lets an A/B compare
+// the same picks on both sides.
+//
+// What must match: a pick names a tile of vlart's kernel tables (their indices change between
+// builds) or a cuBLASLt algorithm number (an index into cuBLASLt's heuristic answer for the
+// problem, stable for one cuBLASLt version on one GPU). So the file starts with a stamp
+// (GPU name, SM count, cuBLASLt version, vlart build) and a file whose stamp differs is not
+// used.
+//
+// Format (one record per line, '#' starts a comment line):
+//   vlart-gemm-tuning 1
+//   stamp <device name> | <sms> | <cublasLt version> | <build>
+//   <m> <n> <k> <dtype> <bias> <act> <residual> <ldd_odd> <sealed> -> <tile> <splits> <lt_algo> <lt_fused> <lt_gelu>
+// The key's fields are CudaBackend's GemmTuneKey in order (bools as 0 / 1, dtype as its
+// DType number); the pick's are GemmMmaConfig's.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <tuple>
+
+#include "backends/cuda/kernels.h"
+#include "core/status.h"
+
+namespace vlart::cuda {
+
+// m, n, k, dtype, bias?, act, residual?, ldd % 2, weights sealed?: everything that changes a
+// GEMM's speed (CudaBackend::GemmConfigFor).
+using GemmTuneKey = std::tuple<int, int, int, int, bool, int, bool, int, bool>;
+using GemmTuning = std::map<GemmTuneKey, GemmMmaConfig>;
+
+struct GemmTuningStamp {
+  std::string device;       // cudaDeviceProp::name, e.g. "NVIDIA H100 80GB HBM3"
+  int sms = 0;              // multiprocessors
+  long cublaslt_version = 0;  // cublasLtGetVersion()
+  std::string build;        // the vlart build's commit (BuildCommit())
+  bool operator==(const GemmTuningStamp&) const = default;
+};
+
+// The file's text for `picks`.
+std::string FormatGemmTuning(const GemmTuningStamp& stamp, const GemmTuning& picks);
+
+// Parses a file's text. A malformed file is an error naming the line, what was expected and
+// what was found. A well-formed file with another stamp yields `*stamp_matches` = false and
+// no picks (not an error: the file belongs to another GPU or build).
+Result<GemmTuning> ParseGemmTuning(std::string_view text, const GemmTuningStamp& expect,
+                                   bool* stamp_matches);
+
+}  // namespace vlart::cuda

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// gemm_tuning_op.cc: CudaBackend's use of the GEMM tuning file (gemm_tuning_file.h,
+// CudaBackendOptions::gemm_tuning_file): LoadGemmTuning at creation, SaveGemmTuning after
+// every Record (merged with what the file already holds for the same stamp).
+//
+// A tuning file is a cache: nothing about it may stop the backend. A missing file is the
+// first run; a file of another GPU, cuBLASLt or build is ignored (and rewritten by the next
+// Record); a malformed or unreadable one is reported on stderr and ignored. A loaded pick is
+// used only if it is one this process could have picked itself: cuBLASLt's algorithm numbers
+// below its algorithm count, vlart's tiles among GemmMmaCandidates for that shape (so a
+// switch that removes the skinny or wgmma kernel also drops their picks).
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <system_error>
+
+#include "backends/cuda/cuda_backend_impl.h"
+
+namespace vlart::cuda {
+
+void CudaBackend::LoadGemmTuning() {
+  if (gemm_tuning_stamp_.build.empty()) {
+    std::fprintf(stderr, "vlart: GEMM tuning file %s not used: this backend has no build tag "
+                 "(CudaBackendOptions::build_tag)\n", gemm_tuning_file_.c_str());
+    gemm_tuning_file_.clear();  // nor written
+    return;
+  }
+  std::ifstream in(gemm_tuning_file_, std::ios::binary);
+  if (!in) return;  // the first run: Record writes it
+  std::stringstream text;
+  text << in.rdbuf();
+  bool stamp_matches = false;
+  Result<GemmTuning> parsed = ParseGemmTuning(text.str(), gemm_tuning_stamp_, &stamp_matches);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "vlart: GEMM tuning file %s ignored: %s\n", gemm_tuning_file_.c_str(),
+                 parsed.status().message().c_str());
+    return;
+  }
+  if (!stamp_matches) {
+    std::fprintf(stderr, "vlart: GEMM tuning file %s is for another GPU, cuBLASLt or build: "
+                 "tuning afresh (it will be rewritten)\n", gemm_tuning_file_.c_str());
+    return;
+  }
+  int used = 0, dropped = 0;
+  for (const auto& [key, pick] : *parsed) {
+    bool ok = false;
+    if (pick.tile == kGemmViaCublas) {
+      ok = pick.splits == 1 && pick.lt_algo < lt_->max_algos() && (!pick.lt_fused || fused_lt_epilogues_) &&
+           (!pick.lt_gelu || (pick.lt_fused && lt_gelu_));
+    } else {
+      const auto& [m, n, k, dtype, bias, act, residual, ldd_odd, sealed] = key;
+      for (const GemmMmaConfig& c : GemmMmaCandidates(m, n, k, num_sms_)) ok = ok || c == pick;
+    }
+    if (ok) {
+      gemm_configs_[key] = pick;
+      ++used;
+    } else {
+      ++dropped;
+    }
+  }
+  stats_.gemm_tuning_loaded = used;
+  if (gemm_verbose_ || dropped > 0) {
+    std::fprintf(stderr, "vlart: GEMM tuning file %s: %d picks used, %d not offered here\n",
+                 gemm_tuning_file_.c_str(), used, dropped);
+  }
+}
+
+void CudaBackend::SaveGemmTuning() const {
+  if (gemm_tuning_file_.empty()) return;
+  // Other backends (another precision in the same `vlart bench`, another process) may have
+  // written picks of other shapes since this one loaded: keep those, ours win on a tie.
+  GemmTuning merged;
+  if (std::ifstream in(gemm_tuning_file_, std::ios::binary); in) {
+    std::stringstream text;
+    text << in.rdbuf();
+    bool stamp_matches = false;
+    Result<GemmTuning> theirs = ParseGemmTuning(text.str(), gemm_tuning_stamp_, &stamp_matches);
+    if (theirs.ok() && stamp_matches) merged = std::move(theirs).value();
+  }
+  for (const auto& [key, pick] : gemm_configs_) merged[key] = pick;
+  // Written beside the target and renamed over it: a reader never sees half a file.
+  const std::string tmp = gemm_tuning_file_ + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << FormatGemmTuning(gemm_tuning_stamp_, merged);
+    if (!out) {
+      std::fprintf(stderr, "vlart: GEMM tuning file %s not written (%s)\n", gemm_tuning_file_.c_str(),
+                   tmp.c_str());
+      return;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, gemm_tuning_file_, ec);
+  if (ec) {
+    std::fprintf(stderr, "vlart: GEMM tuning file %s not written: %s\n", gemm_tuning_file_.c_str(),
+                 ec.message().c_str());
+  }
+}
+
+}  // namespace vlart::cuda

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// gemm_tuning_file_test.cc: the GEMM tuning file's text (backends/cuda/gemm_tuning_file.h):
+// picks survive a round trip, a file stamped for another GPU / cuBLASLt / build yields no
+// picks, and every malformed line is refused with its line number. Host code only: runs
+// without a GPU (label cpu) in CUDA builds.
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "backends/cuda/gemm_tuning_file.h"
+
+namespace vlart::cuda {
+namespace {
+
+GemmTuningStamp Stamp() {
+  return GemmTuningStamp{"NVIDIA H100 80GB HBM3", 132, 130100, "df58e57"};
+}
+
+GemmTuning Picks() {
+  GemmTuning picks;
+  picks[GemmTuneKey{262, 3072, 1024, 2, true, 0, false, 0, true}] = GemmMmaConfig{-1, 1, 3, true, false};
+  picks[GemmTuneKey{262, 4096, 1024, 2, true, 2, false, 0, true}] = GemmMmaConfig{-1, 1, 0, true, true};
+  picks[GemmTuneKey{10, 8192, 1024, 2, false, 0, false, 0, true}] = GemmMmaConfig{9, 4, 0, false, false};
+  return picks;
+}
+
+TEST(GemmTuningFile, PicksSurviveARoundTrip) {
+  const std::string text = FormatGemmTuning(Stamp(), Picks());
+  bool matches = false;
+  Result<GemmTuning> back = ParseGemmTuning(text, Stamp(), &matches);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_TRUE(matches);
+  EXPECT_EQ(*back, Picks());
+}
+
+TEST(GemmTuningFile, AnotherStampYieldsNoPicks) {
+  const std::string text = FormatGemmTuning(Stamp(), Picks());
+  std::vector<GemmTuningStamp> others(4, Stamp());
+  others[0].device = "NVIDIA H200";
+  others[1].sms = 114;
+  others[2].cublaslt_version = 130200;
+  others[3].build = "a12a717";
+  for (size_t i = 0; i < others.size(); ++i) {
+    bool matches = true;
+    Result<GemmTuning> back = ParseGemmTuning(text, others[i], &matches);
+    ASSERT_TRUE(back.ok()) << back.status().message();
+    EXPECT_FALSE(matches) << "stamp variant " << i;
+    EXPECT_TRUE(back->empty()) << "stamp variant " << i;
+  }
+}
+
+TEST(GemmTuningFile, MalformedFilesAreRefusedWithTheirLine) {
+  const std::string head = "vlart-gemm-tuning 1\nstamp NVIDIA H100 80GB HBM3 | 132 | 130100 | df58e57\n";
+  const std::string good = "262 3072 1024 2 1 0 0 0 1 -> -1 1 3 1 0\n";
+  struct Case {
+    std::string text;
+    std::string want;  // a part of the error message
+  };
+  const Case cases[] = {
+      {"", "the header is missing"},
+      {"vlart-gemm-tuning 2\n", "line 1: expected 'vlart-gemm-tuning 1'"},
+      {"vlart-gemm-tuning 1\n", "the stamp line is missing"},
+      {"vlart-gemm-tuning 1\nstamp H100 | x | 1 | b\n", "line 2: expected 'stamp"},
+      {"vlart-gemm-tuning 1\nstamp H100 | 132 | 1\n", "line 2: expected 'stamp"},
+      {"vlart-gemm-tuning 1\n" + good, "line 2: expected 'stamp"},
+      {head + "262 3072 1024 2 1 0 0 0 1 -1 1 3 1 0\n", "line 3: expected 9 integers, '->', 5 integers"},
+      {head + "262 3072 1024 2 1 0 0 -> -1 1 3 1 0\n", "line 3: expected 9 integers"},
+      {head + "262 3072 1024 2 1 0 0 0 1 -> -1 1 3 1\n", "line 3: expected 9 integers"},
+      {head + "262 3072 x 2 1 0 0 0 1 -> -1 1 3 1 0\n", "line 3: expected 9 integers"},
+      {head + "0 3072 1024 2 1 0 0 0 1 -> -1 1 3 1 0\n", "line 3: a value out of range"},
+      {head + "262 3072 1024 2 7 0 0 0 1 -> -1 1 3 1 0\n", "line 3: a value out of range"},
+      {head + "262 3072 1024 2 1 0 0 0 1 -> -1 0 3 1 0\n", "line 3: a value out of range"},
+      {head + "262 3072 1024 2 1 0 0 0 1 -> -1 1 -3 1 0\n", "line 3: a value out of range"},
+      {head + good + "# a comment\n" + good, "line 5: a second pick for the same GEMM key"},
+  };
+  for (const Case& c : cases) {
+    bool matches = false;
+    Result<GemmTuning> got = ParseGemmTuning(c.text, Stamp(), &matches);
+    ASSERT_FALSE(got.ok()) << "accepted:\n" << c.text;
+    EXPECT_NE(got.status().message().find(c.want), std::string::npos)
+        << "message: " << got.status().message() << "\nwanted: " << c.want;
+  }
+  // Comments, blank lines and Windows line ends are fine.
+  bool matches = false;
+  Result<GemmTuning> ok = ParseGemmTuning("# made by hand\r\n\r\n" + head + good, Stamp(), &matches);
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_TRUE(matches);
+  EXPECT_EQ(ok->size(), 1u);
+}
+
+}  // namespace
+}  // namespace vlart::cuda
