@@ -258,11 +258,7 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   be->fused_lt_epilogues_ = options.fused_lt_epilogues && !EnvFlag("VLART_GEMM_SINGLE_ROUNDING");
   if (EnvFlag("VLART_GEMM_VERBOSE")) be->gemm_verbose_ = true;
   if (EnvIs("VLART_GEMM_REFINE", "0")) be->gemm_refine_ = false;
-  if (EnvIs("VLART_L2_PREFETCH", "0")) {
-    be->l2_prefetch_ = false;
-  } else {
-    be->l2_prefetch_ = options.l2_prefetch;
-  }
+  be->l2_prefetch_ = options.l2_prefetch && !EnvIs("VLART_L2_PREFETCH", "0");
   int sms = 0;
   if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, options.device) == cudaSuccess &&
       sms > 0) {

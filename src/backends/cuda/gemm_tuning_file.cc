@@ -6,9 +6,7 @@
 
 #include <fmt/format.h>
 
-#include <array>
 #include <charconv>
-#include <cstdint>
 #include <vector>
 
 namespace vlart::cuda {
@@ -38,7 +36,7 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
   return out;
 }
 
-// Whitespace-separated integers of `s` into `out` (exactly out.size() of them).
+// The whitespace-separated integers of `s` into `out`; false unless there are exactly `want`.
 bool ParseInts(std::string_view s, std::vector<long>* out, size_t want) {
   out->clear();
   for (std::string_view field : Split(Trim(s), ' ')) {

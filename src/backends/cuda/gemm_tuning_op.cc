@@ -21,6 +21,22 @@
 #include "backends/cuda/cuda_backend_impl.h"
 
 namespace vlart::cuda {
+namespace {
+
+// The file at `path` parsed against `stamp` (ParseGemmTuning); `*exists` false and no picks
+// when it cannot be opened.
+Result<GemmTuning> ReadGemmTuning(const std::string& path, const GemmTuningStamp& stamp,
+                                  bool* exists, bool* stamp_matches) {
+  *stamp_matches = false;
+  std::ifstream in(path, std::ios::binary);
+  *exists = static_cast<bool>(in);
+  if (!*exists) return GemmTuning{};
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseGemmTuning(text.str(), stamp, stamp_matches);
+}
+
+}  // namespace
 
 void CudaBackend::LoadGemmTuning() {
   if (gemm_tuning_stamp_.build.empty()) {
@@ -29,12 +45,9 @@ void CudaBackend::LoadGemmTuning() {
     gemm_tuning_file_.clear();  // nor written
     return;
   }
-  std::ifstream in(gemm_tuning_file_, std::ios::binary);
-  if (!in) return;  // the first run: Record writes it
-  std::stringstream text;
-  text << in.rdbuf();
-  bool stamp_matches = false;
-  Result<GemmTuning> parsed = ParseGemmTuning(text.str(), gemm_tuning_stamp_, &stamp_matches);
+  bool exists = false, stamp_matches = false;
+  Result<GemmTuning> parsed = ReadGemmTuning(gemm_tuning_file_, gemm_tuning_stamp_, &exists, &stamp_matches);
+  if (!exists) return;  // the first run: Record writes it
   if (!parsed.ok()) {
     std::fprintf(stderr, "vlart: GEMM tuning file %s ignored: %s\n", gemm_tuning_file_.c_str(),
                  parsed.status().message().c_str());
@@ -74,13 +87,9 @@ void CudaBackend::SaveGemmTuning() const {
   // Other backends (another precision in the same `vlart bench`, another process) may have
   // written picks of other shapes since this one loaded: keep those, ours win on a tie.
   GemmTuning merged;
-  if (std::ifstream in(gemm_tuning_file_, std::ios::binary); in) {
-    std::stringstream text;
-    text << in.rdbuf();
-    bool stamp_matches = false;
-    Result<GemmTuning> theirs = ParseGemmTuning(text.str(), gemm_tuning_stamp_, &stamp_matches);
-    if (theirs.ok() && stamp_matches) merged = std::move(theirs).value();
-  }
+  bool exists = false, stamp_matches = false;
+  Result<GemmTuning> theirs = ReadGemmTuning(gemm_tuning_file_, gemm_tuning_stamp_, &exists, &stamp_matches);
+  if (theirs.ok() && stamp_matches) merged = std::move(theirs).value();
   for (const auto& [key, pick] : gemm_configs_) merged[key] = pick;
   // Written beside the target and renamed over it: a reader never sees half a file.
   const std::string tmp = gemm_tuning_file_ + ".tmp";

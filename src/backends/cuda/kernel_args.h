@@ -41,9 +41,6 @@ enum class ActKind : int { kNone = 0, kGeluErf, kGeluTanh, kSilu, kSigmoid };
 
 enum class BinaryKind : int { kAdd = 0, kMul, kAxpby };
 
-// C[z, m, n] = act(Σ_k A[z, m, k] · B[z', n, k] + bias[z', n]) + residual[z, m, n], f32 accumulation.
-// z' = b_batch_index ? b_batch_index[z] : z (a device-side table: DomainLinear's domain ids).
-// Every operand is addressed through explicit strides, so transposed / [in, out] weights work.
 // Byte ranges for an L2 prefetch (prefetch.cu); kMaxPrefetchRanges == Backend's limit
 // (static_assert in prefetch_op.cc).
 inline constexpr int kMaxPrefetchRanges = 4;
@@ -53,6 +50,9 @@ struct PrefetchArgs {
   int count = 0;
 };
 
+// C[z, m, n] = act(Σ_k A[z, m, k] · B[z', n, k] + bias[z', n]) + residual[z, m, n], f32 accumulation.
+// z' = b_batch_index ? b_batch_index[z] : z (a device-side table: DomainLinear's domain ids).
+// Every operand is addressed through explicit strides, so transposed / [in, out] weights work.
 struct SimtGemmArgs {
   int64_t m = 0, n = 0, k = 0;
   int batch = 1;

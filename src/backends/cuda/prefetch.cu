@@ -45,7 +45,6 @@ constexpr int64_t kChunkBytes = 32 << 10;               // one bulk prefetch req
 constexpr int64_t kBytesPerBlock = kThreads * kChunkBytes;  // 1 MiB: one chunk per thread
 constexpr int kMaxBlocks = 48;
 constexpr int kDefaultBlocks = 8;
-constexpr int64_t kLineBytes = 128;  // pre-Hopper fallback: one prefetch per L2 line
 
 // Chunk c of the ranges laid end to end: (range, byte offset, bytes), bytes 0 when past the end.
 struct Chunk {
@@ -78,6 +77,7 @@ __global__ void __launch_bounds__(kThreads) PrefetchL2Kernel(PrefetchArgs a, int
     const uint32_t size = static_cast<uint32_t>(end - begin);
     asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(begin), "r"(size) : "memory");
 #else
+    constexpr int64_t kLineBytes = 128;  // pre-Hopper: one prefetch per L2 line
     for (int64_t off = 0; off < ch.bytes; off += kLineBytes) {
       asm volatile("prefetch.global.L2 [%0];\n" ::"l"(ch.ptr + off));
     }
