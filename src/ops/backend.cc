@@ -28,4 +28,12 @@ void Backend::MulAddAdaRmsNorm(const Tensor& x, const Tensor& y, const Tensor& g
   AdaRmsNorm(x, scale, shift, eps, out);
 }
 
+void Backend::LinearResidualLayerNorm(const Tensor& x, const Tensor& w, const Tensor* bias,
+                                      const Tensor& residual, const Tensor& out, const Tensor& gamma,
+                                      const Tensor& beta, float eps, const Tensor& normed) {
+  CheckLinearResidualLayerNormArgs(device(), x, w, bias, residual, out, gamma, beta, eps, normed);
+  Linear(x, w, bias, Activation::kNone, &residual, out);
+  LayerNorm(out, gamma, beta, eps, normed);
+}
+
 }  // namespace vlart

@@ -210,6 +210,17 @@ class Backend {
   virtual void DomainLinear(const Tensor& x, const Tensor& weight_table, const Tensor& bias_table,
                             const Tensor& domain_ids, const Tensor& out) = 0;
 
+  // A residual Linear followed by the LayerNorm of its result, as one op (a pre-LN
+  // transformer's output projection added to the residual stream, then the next norm):
+  //   out    = x[M, K] · w[N, K]ᵀ + bias[N] + residual[M, N]   (Linear, no activation)
+  //   normed = LayerNorm(out, gamma, beta, eps)                (of the rounded out)
+  // bias may be null; residual may alias out; normed must not overlap x, w, residual or out.
+  // The default is exactly those two ops; a backend may fuse them (CUDA: the product's
+  // split-K partials summed with the norm in one kernel, when its tuner finds that faster).
+  virtual void LinearResidualLayerNorm(const Tensor& x, const Tensor& w, const Tensor* bias,
+                                       const Tensor& residual, const Tensor& out, const Tensor& gamma,
+                                       const Tensor& beta, float eps, const Tensor& normed);
+
   // ---- normalisation (rows = all dims but the last; in place allowed) --------------
   // out = (x - mean) / sqrt(var + eps) * gamma + beta, biased variance, per row of C.
   virtual void LayerNorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps,

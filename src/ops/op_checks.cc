@@ -534,6 +534,23 @@ void CheckAdaRmsNormArgs(Device device, const Tensor& x, const Tensor& scale, co
   CheckExactAliasOnly(kOp, "out", out, "x", x);
 }
 
+void CheckLinearResidualLayerNormArgs(Device device, const Tensor& x, const Tensor& w, const Tensor* bias,
+                                      const Tensor& residual, const Tensor& out, const Tensor& gamma,
+                                      const Tensor& beta, float eps, const Tensor& normed) {
+  constexpr std::string_view kOp = "LinearResidualLayerNorm";
+  CheckLinearArgs(device, x, w, bias, &residual, out);
+  CheckLayerNormArgs(device, out, gamma, beta, eps, normed);
+  CheckNoAlias(kOp, "normed", normed, "out", out);  // both are results
+  CheckNoAlias(kOp, "normed", normed, "x", x);
+  CheckNoAlias(kOp, "normed", normed, "w", w);
+  CheckNoAlias(kOp, "normed", normed, "residual", residual);
+  if (bias != nullptr) CheckNoAlias(kOp, "normed", normed, "bias", *bias);
+  CheckNoAlias(kOp, "normed", normed, "gamma", gamma);
+  CheckNoAlias(kOp, "normed", normed, "beta", beta);
+  CheckNoAlias(kOp, "out", out, "gamma", gamma);
+  CheckNoAlias(kOp, "out", out, "beta", beta);
+}
+
 void CheckMulAddAdaRmsNormArgs(Device device, const Tensor& x, const Tensor& y, const Tensor& gate,
                                const Tensor& scale, const Tensor& shift, float eps, const Tensor& out) {
   constexpr std::string_view kOp = "MulAddAdaRmsNorm";

@@ -84,6 +84,9 @@ void CheckLayerNormArgs(Device device, const Tensor& x, const Tensor& gamma, con
                         float eps, const Tensor& out);
 void CheckRmsNormArgs(Device device, const Tensor& x, const Tensor& w, float eps,
                       const Tensor& out);
+void CheckLinearResidualLayerNormArgs(Device device, const Tensor& x, const Tensor& w, const Tensor* bias,
+                                      const Tensor& residual, const Tensor& out, const Tensor& gamma,
+                                      const Tensor& beta, float eps, const Tensor& normed);
 void CheckMulAddAdaRmsNormArgs(Device device, const Tensor& x, const Tensor& y, const Tensor& gate,
                                const Tensor& scale, const Tensor& shift, float eps, const Tensor& out);
 void CheckAdaRmsNormArgs(Device device, const Tensor& x, const Tensor& scale, const Tensor& shift,

@@ -107,6 +107,13 @@ void ProfilingBackend::DomainLinear(const Tensor& x, const Tensor& weight_table,
   VLART_PROFILED("DomainLinear", fmt::format("{} -> {}", S(x), S(out)),
                  inner_->DomainLinear(x, weight_table, bias_table, domain_ids, out));
 }
+void ProfilingBackend::LinearResidualLayerNorm(const Tensor& x, const Tensor& w, const Tensor* bias,
+                                               const Tensor& residual, const Tensor& out,
+                                               const Tensor& gamma, const Tensor& beta, float eps,
+                                               const Tensor& normed) {
+  VLART_PROFILED("LinearResidualLayerNorm", fmt::format("{} x {} +res", S(x), S(w)),
+                 inner_->LinearResidualLayerNorm(x, w, bias, residual, out, gamma, beta, eps, normed));
+}
 void ProfilingBackend::LayerNorm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                  float eps, const Tensor& out) {
   VLART_PROFILED("LayerNorm", S(x), inner_->LayerNorm(x, gamma, beta, eps, out));

@@ -68,6 +68,9 @@ class ProfilingBackend final : public Backend {
               const Tensor* residual, const Tensor& out) override;
   void DomainLinear(const Tensor& x, const Tensor& weight_table, const Tensor& bias_table,
                     const Tensor& domain_ids, const Tensor& out) override;
+  void LinearResidualLayerNorm(const Tensor& x, const Tensor& w, const Tensor* bias,
+                               const Tensor& residual, const Tensor& out, const Tensor& gamma,
+                               const Tensor& beta, float eps, const Tensor& normed) override;
   void LayerNorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps,
                  const Tensor& out) override;
   void RmsNorm(const Tensor& x, const Tensor& w, float eps, float weight_offset,

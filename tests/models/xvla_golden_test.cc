@@ -405,6 +405,25 @@ TEST(XvlaGolden, WeightHintsOnlyAtBatchOne) {
   }
 }
 
+// Each block's residual projections carry the LayerNorm after them (one
+// LinearResidualLayerNorm: proj then norm2, fc2 then the next block's norm1; the last fc2 is a
+// plain Linear before the final norm), and the goldens above pass through that form.
+TEST(XvlaGolden, ResidualProjectionsCarryTheNextNorm) {
+  const GoldenFile g(vlart::testing::TestDataPath("golden/xvla_tiny/golden.safetensors"));
+  const xvla::XvlaInputs in = GoldenInputs(g);
+  Loaded l = LoadTiny();
+  ProfilingBackend be(CreateCpuBackend(), 1 << 16);
+  auto model = xvla::XvlaModel::Load(l.cfg, *l.source, be, {});
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  be.ResetOps();
+  auto out = (*model)->Run(in);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  int fused = 0;
+  for (const OpTiming& op : be.Timings()) fused += op.op == "LinearResidualLayerNorm" ? 1 : 0;
+  ASSERT_GE(l.cfg.policy.depth, 1);
+  EXPECT_EQ(fused, (2 * l.cfg.policy.depth - 1) * in.steps);
+}
+
 TEST(XvlaGolden, RejectsBadInputsWithClearErrors) {
   Loaded l = LoadTiny();
   auto be = CreateCpuBackend();

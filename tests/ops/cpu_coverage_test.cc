@@ -47,6 +47,7 @@ const std::map<std::string, std::string>& MethodSuites() {
       {"MulAdd", "CpuMulAdd"},
       {"Linear", "CpuLinear"},
       {"DomainLinear", "CpuDomainLinear"},
+      {"LinearResidualLayerNorm", "CpuLinearResidualLayerNorm"},
       {"LayerNorm", "CpuLayerNorm"},
       {"RmsNorm", "CpuRmsNorm"},
       {"AdaRmsNorm", "CpuAdaRmsNorm"},

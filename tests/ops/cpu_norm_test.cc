@@ -286,6 +286,62 @@ TEST(CpuMulAddAdaRmsNorm, BadArgumentsAbortWithTheOpsMessage) {
                "AdaRmsNorm: eps must be finite and >= 0, got -1");
 }
 
+// ---- LinearResidualLayerNorm (the default decomposition every backend inherits) ------------
+
+// out = x·wᵀ + bias + residual = [1, 2]·diag(1, 2) + [0.5, -0.5] + [1, 1] = [2.5, 4.5] (exact),
+// in place on the residual; normed: mean 3.5, biased var 1, so with eps 0 exactly
+// [-1·2 + 0.25, 1·3 - 0.25].
+TEST(CpuLinearResidualLayerNorm, HandComputedInPlace) {
+  HostTensor x(DType::kF32, {1, 2}), w = Full({2, 2}, 0.0f), bias(DType::kF32, {2});
+  HostTensor io = Full({1, 2}, 1.0f), gamma(DType::kF32, {2}), beta(DType::kF32, {2});
+  const float xs[] = {1.0f, 2.0f}, bs[] = {0.5f, -0.5f}, gs[] = {2.0f, 3.0f}, hs[] = {0.25f, -0.25f};
+  for (int i = 0; i < 2; ++i) {
+    x.data<float>()[i] = xs[i];
+    bias.data<float>()[i] = bs[i];
+    gamma.data<float>()[i] = gs[i];
+    beta.data<float>()[i] = hs[i];
+  }
+  w.data<float>()[0] = 1.0f;
+  w.data<float>()[3] = 2.0f;
+  HostTensor normed(DType::kF32, {1, 2});
+  Cpu().LinearResidualLayerNorm(x.view(), w.view(), &bias.view(), io.view(), io.view(), gamma.view(),
+                                beta.view(), 0.0f, normed.view());
+  ExpectExact(io.view(), {2.5, 4.5}, "out (the residual, updated in place)");
+  ExpectExact(normed.view(), {-1.75, 2.75}, "normed");
+}
+
+// Bit for bit Linear (with the residual) then LayerNorm of its result, on random rows.
+TEST(CpuLinearResidualLayerNorm, BitEqualToLinearThenLayerNorm) {
+  const HostTensor x = Random({7, 24}, 11), w = Random({16, 24}, 12), bias = Random({16}, 13);
+  const HostTensor res = Random({7, 16}, 14), gamma = Random({16}, 15), beta = Random({16}, 16);
+  HostTensor out(DType::kF32, {7, 16}), normed(DType::kF32, {7, 16});
+  HostTensor out2(DType::kF32, {7, 16}), normed2(DType::kF32, {7, 16});
+  Cpu().LinearResidualLayerNorm(x.view(), w.view(), &bias.view(), res.view(), out.view(), gamma.view(),
+                                beta.view(), 1e-5f, normed.view());
+  Cpu().Linear(x.view(), w.view(), &bias.view(), Activation::kNone, &res.view(), out2.view());
+  Cpu().LayerNorm(out2.view(), gamma.view(), beta.view(), 1e-5f, normed2.view());
+  ExpectExact(out.view(), ToDouble(out2.view()), "out");
+  ExpectExact(normed.view(), ToDouble(normed2.view()), "normed");
+}
+
+TEST(CpuLinearResidualLayerNorm, BadArgumentsAbortWithTheOpsMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const HostTensor x = Full({3, 4}, 1.0f), w = Full({5, 4}, 1.0f), g = Full({5}, 1.0f), g4 = Full({4}, 1.0f);
+  HostTensor io = Full({3, 5}, 0.0f), normed(DType::kF32, {3, 5});
+  EXPECT_DEATH(Cpu().LinearResidualLayerNorm(x.view(), w.view(), nullptr, io.view(), io.view(), g.view(),
+                                             g.view(), 1e-5f, io.view()),
+               "LinearResidualLayerNorm: normed \\[3, 5\\] aliases out \\[3, 5\\]");
+  EXPECT_DEATH(Cpu().LinearResidualLayerNorm(x.view(), w.view(), nullptr, io.view(), io.view(), g4.view(),
+                                             g.view(), 1e-5f, normed.view()),
+               "LayerNorm: gamma");
+  EXPECT_DEATH(Cpu().LinearResidualLayerNorm(x.view(), w.view(), nullptr, io.view(), io.view(), g.view(),
+                                             g.view(), -1.0f, normed.view()),
+               "LayerNorm: eps must be finite and >= 0, got -1");
+  EXPECT_DEATH(Cpu().LinearResidualLayerNorm(x.view(), w.view(), nullptr, io.view(), io.view(), g.view(),
+                                             g.view(), 1e-5f, x.view()),
+               "LayerNorm: ");
+}
+
 // ---- Softmax ------------------------------------------------------------------------------
 
 // softmax in double; tol = p (u |x - max| + Σ_k p_k u |x_k - max| + 6u): the f32

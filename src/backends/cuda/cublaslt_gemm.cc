@@ -4,6 +4,7 @@
 
 #include "backends/cuda/cublaslt_gemm.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <functional>
@@ -52,10 +53,19 @@ void SetPrefAttr(cublasLtMatmulPreference_t pref, cublasLtMatmulPreferenceAttrib
   VLART_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attr, &value, sizeof(value)));
 }
 
-cublasLtMatrixLayout_t MakeLayout(DType dtype, int64_t rows, int64_t cols, int64_t ld) {
+// A column-major layout; batch > 1 adds the strided batch (offset in elements).
+cublasLtMatrixLayout_t MakeLayout(DType dtype, int64_t rows, int64_t cols, int64_t ld, int64_t batch = 1,
+                                  int64_t batch_stride = 0) {
   cublasLtMatrixLayout_t layout = nullptr;
   VLART_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&layout, ToCudaType(dtype), static_cast<uint64_t>(rows),
                                                 static_cast<uint64_t>(cols), ld));
+  if (batch > 1) {
+    const auto count = static_cast<int32_t>(batch);
+    VLART_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(layout, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count,
+                                                        sizeof(count)));
+    VLART_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(
+        layout, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &batch_stride, sizeof(batch_stride)));
+  }
   return layout;
 }
 
@@ -63,7 +73,8 @@ cublasLtMatrixLayout_t MakeLayout(DType dtype, int64_t rows, int64_t cols, int64
 
 bool LtGemm::Key::operator==(const Key& o) const {
   return m == o.m && n == o.n && k == o.k && lda == o.lda && ldb == o.ldb && ldc == o.ldc &&
-         ldd == o.ldd && ab_dtype == o.ab_dtype && d_dtype == o.d_dtype && has_bias == o.has_bias &&
+         ldd == o.ldd && batch == o.batch && stride_a == o.stride_a && stride_b == o.stride_b &&
+         stride_d == o.stride_d && ab_dtype == o.ab_dtype && d_dtype == o.d_dtype && has_bias == o.has_bias &&
          has_c == o.has_c && gelu == o.gelu && align_a == o.align_a && align_b == o.align_b && align_c == o.align_c &&
          align_d == o.align_d;
 }
@@ -73,7 +84,9 @@ size_t LtGemm::KeyHash::operator()(const Key& k) const {
   const auto mix = [&h](int64_t v) {
     h ^= std::hash<int64_t>{}(v) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
   };
-  for (int64_t v : {k.m, k.n, k.k, k.lda, k.ldb, k.ldc, k.ldd}) mix(v);
+  for (int64_t v : {k.m, k.n, k.k, k.lda, k.ldb, k.ldc, k.ldd, k.batch, k.stride_a, k.stride_b, k.stride_d}) {
+    mix(v);
+  }
   for (int v : {k.ab_dtype, k.d_dtype, static_cast<int>(k.has_bias), static_cast<int>(k.has_c),
                 static_cast<int>(k.gelu), k.align_a, k.align_b, k.align_c, k.align_d}) {
     mix(v);
@@ -134,10 +147,10 @@ LtGemm::Plan& LtGemm::PlanFor(const Key& key) {
   if (key.has_bias) {
     SetDescAttr(plan.desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, static_cast<int32_t>(ToCudaType(dt)));
   }
-  plan.layout_w = MakeLayout(ab, key.k, key.n, key.ldb);
-  plan.layout_x = MakeLayout(ab, key.k, key.m, key.lda);
-  plan.layout_c = MakeLayout(dt, key.n, key.m, key.ldc);
-  plan.layout_d = MakeLayout(dt, key.n, key.m, key.ldd);
+  plan.layout_w = MakeLayout(ab, key.k, key.n, key.ldb, key.batch, key.stride_b);
+  plan.layout_x = MakeLayout(ab, key.k, key.m, key.lda, key.batch, key.stride_a);
+  plan.layout_c = MakeLayout(dt, key.n, key.m, key.ldc, key.batch, key.stride_d);
+  plan.layout_d = MakeLayout(dt, key.n, key.m, key.ldd, key.batch, key.stride_d);
 
   cublasLtMatmulPreference_t pref = nullptr;
   VLART_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
@@ -174,6 +187,8 @@ bool LtGemm::Run(const LtGemmProblem& p, cudaStream_t stream, int algo) {
   if (p.ab_dtype != DType::kF32 && p.ab_dtype != DType::kF16 && p.ab_dtype != DType::kBF16) return false;
   if (p.d_dtype != p.ab_dtype && p.d_dtype != DType::kF32) return false;
   VLART_CHECK(p.c != p.d || p.ldc == p.ldd, "LtGemm: C aliases D with ldc {} != ldd {}", p.ldc, p.ldd);
+  VLART_CHECK(p.batch >= 1 && p.stride_a >= 0 && p.stride_b >= 0 && p.stride_d >= 0,
+              "LtGemm: batch {} with strides a {} b {} d {}", p.batch, p.stride_a, p.stride_b, p.stride_d);
   const int ab_bytes = DTypeBits(p.ab_dtype) / 8;
   const int d_bytes = DTypeBits(p.d_dtype) / 8;
   Key key{};
@@ -189,10 +204,17 @@ bool LtGemm::Run(const LtGemmProblem& p, cudaStream_t stream, int algo) {
   key.has_bias = p.bias != nullptr;
   key.has_c = p.c != nullptr;
   key.gelu = p.gelu;
-  key.align_a = RowAlignment(p.a, p.lda, ab_bytes);
-  key.align_b = RowAlignment(p.b, p.ldb, ab_bytes);
-  key.align_c = RowAlignment(p.c != nullptr ? p.c : p.d, key.ldc, d_bytes);
-  key.align_d = RowAlignment(p.d, p.ldd, d_bytes);
+  const bool batched = p.batch > 1;
+  key.batch = p.batch;
+  key.stride_a = batched ? p.stride_a : 0;
+  key.stride_b = batched ? p.stride_b : 0;
+  key.stride_d = batched ? p.stride_d : 0;
+  // Every batch entry's rows: the start, the row stride and the batch stride decide alignment.
+  key.align_a = std::min(RowAlignment(p.a, p.lda, ab_bytes), RowAlignment(p.a, key.stride_a, ab_bytes));
+  key.align_b = std::min(RowAlignment(p.b, p.ldb, ab_bytes), RowAlignment(p.b, key.stride_b, ab_bytes));
+  key.align_c = std::min(RowAlignment(p.c != nullptr ? p.c : p.d, key.ldc, d_bytes),
+                         RowAlignment(p.d, key.stride_d, d_bytes));
+  key.align_d = std::min(RowAlignment(p.d, p.ldd, d_bytes), RowAlignment(p.d, key.stride_d, d_bytes));
   Plan& plan = PlanFor(key);
   if (!plan.supported() || algo < 0 || algo >= static_cast<int>(plan.algos.size()) ||
       plan.rejected[static_cast<size_t>(algo)]) {

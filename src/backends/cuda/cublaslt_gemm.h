@@ -48,6 +48,12 @@ struct LtGemmProblem {
   // EPILOGUE_GELU). The backend asks for it only for Activation::kGeluTanh: the H100
   // measurement (LinearParity.CublasLtGeluEpilogueIsTheTanhForm) found the tanh form.
   bool gelu = false;
+  // Strided batch (cuBLASLt's BATCH_COUNT / STRIDED_BATCH_OFFSET): `batch` independent
+  // problems, the i-th at a + i·stride_a, b + i·stride_b, d + i·stride_d (elements; C, when
+  // given, strides like D). The split-K partials of Linear + LayerNorm are such a batch: the
+  // i-th K slice of A and B (stride = the slice's K) into the i-th f32 [M, N] of D.
+  int batch = 1;
+  int64_t stride_a = 0, stride_b = 0, stride_d = 0;
 };
 
 class LtGemm {
@@ -70,6 +76,7 @@ class LtGemm {
  private:
   struct Key {
     int64_t m, n, k, lda, ldb, ldc, ldd;
+    int64_t batch, stride_a, stride_b, stride_d;
     int ab_dtype, d_dtype;
     bool has_bias, has_c, gelu;
     int align_a, align_b, align_c, align_d;

@@ -237,6 +237,7 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
     be->forced_attention_resident_splits_ = std::max(0, std::atoi(env));  // 1: no key split
   }
   be->fuse_residual_norm_ = !EnvIs("VLART_FUSED_RESIDUAL_NORM", "0");  // 0: MulAdd, AdaRmsNorm
+  be->fuse_linear_norm_ = !EnvIs("VLART_FUSED_LINEAR_NORM", "0");  // 0: Linear, LayerNorm
   InitGemmMmaKernels();
   if (cudaError_t e = cudaMalloc(reinterpret_cast<void**>(&be->gemm_workspace_), kGemmWorkspaceFloats * sizeof(float));
       e != cudaSuccess) {
@@ -427,6 +428,10 @@ void ResetStats(Backend& backend) { AsCuda(backend).stats() = Stats{}; }
 
 void ForceAttentionSplits(Backend& backend, int splits) {
   AsCuda(backend).forced_attention_splits_ = splits > 0 ? splits : 0;
+}
+
+void ForceLinearNormSplits(Backend& backend, int splits) {
+  AsCuda(backend).forced_linear_norm_splits_ = splits >= 0 ? splits : -1;
 }
 
 void ForceAttentionMaskLdg(Backend& backend, bool on) { AsCuda(backend).force_attention_mask_ldg_ = on; }

@@ -81,6 +81,18 @@ using RowMaterializer = std::function<void(int64_t row0, int64_t rows, void* dst
 // The device address ranges of sealed arenas (Arena::Seal): memory no op writes any more, so
 // kernels may read it before waiting for the previous kernel (gemm_skinny.cu's weight
 // preload). Arenas add their chunks when sealed and remove them when destroyed.
+// LinearResidualLayerNorm's operands on the fused path (linear_norm_op.cc): the GEMM's A
+// [M, K] (row stride lda) and B [N, K] (contiguous) in dtype, and everything after the
+// product in `e` (partials unset until a split count is chosen).
+struct LinearNormOperands {
+  const void* a = nullptr;
+  int64_t lda = 0;
+  const void* b = nullptr;
+  int64_t k = 0;
+  DType dtype = DType::kBF16;
+  SplitSumNormArgs e;
+};
+
 class SealedRanges {
  public:
   void Add(const void* base, size_t bytes);
@@ -132,6 +144,9 @@ class CudaBackend final : public Backend {
   void DomainLinear(const Tensor& x, const Tensor& weight_table, const Tensor& bias_table,
                     const Tensor& domain_ids, const Tensor& out) override;
 
+  void LinearResidualLayerNorm(const Tensor& x, const Tensor& w, const Tensor* bias,
+                               const Tensor& residual, const Tensor& out, const Tensor& gamma,
+                               const Tensor& beta, float eps, const Tensor& normed) override;
   void LayerNorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps,
                  const Tensor& out) override;
   void RmsNorm(const Tensor& x, const Tensor& w, float eps, float weight_offset,
@@ -186,6 +201,21 @@ class CudaBackend final : public Backend {
   bool RunGemmLt(const GemmMmaArgs& p, DType dtype, int algo = 0, bool fused = false, bool gelu = false);
   bool RunGemmLtFused(const GemmMmaArgs& p, DType dtype, int algo, bool gelu);
   static constexpr int kGemmViaCublas = -1;  // GemmMmaConfig::tile of that candidate
+  // LinearResidualLayerNorm (linear_norm_op.cc). A pick: `splits` K slices whose f32
+  // partials one strided-batched cuBLASLt call (algorithm `algo`) writes and one kernel sums
+  // with the norm; splits 0: Linear then LayerNorm. Timed on first eager use per shape, like
+  // the GEMM tuner, and not kept in the tuning file.
+  struct LinearNormPick {
+    int splits = 0;
+    int algo = 0;
+  };
+  using LinearNormKey = std::tuple<int64_t, int64_t, int64_t, int, bool>;  // M, N, K, dtype, bias
+  LinearNormPick LinearNormPickFor(const LinearNormOperands& op, const Tensor& x, const Tensor& w,
+                                   const Tensor* bias, const Tensor& residual, const Tensor& gamma,
+                                   const Tensor& beta, float eps);
+  bool RunLinearNormFused(const LinearNormOperands& op, int splits, int algo);
+  std::map<LinearNormKey, LinearNormPick> linear_norm_picks_;
+  bool fuse_linear_norm_ = true;  // VLART_FUSED_LINEAR_NORM=0: always Linear then LayerNorm
 
   int device_ = 0;
   DType compute_dtype_ = DType::kBF16;
@@ -251,6 +281,7 @@ class CudaBackend final : public Backend {
  public:
   std::optional<GemmMmaConfig> forced_gemm_config_;  // ForceGemmConfig (tests)
   int forced_attention_splits_ = 0;                   // ForceAttentionSplits (tests); 0: heuristic
+  int forced_linear_norm_splits_ = -1;  // ForceLinearNormSplits (tests): -1 tuner, 0 unfused, S
   bool force_attention_mask_ldg_ = false;             // ForceAttentionMaskLdg (tests)
   AttentionMerge forced_attention_merge_ = AttentionMerge::kAuto;  // ForceAttentionMerge (tests)
   int forced_attention_resident_splits_ = 0;          // ForceAttentionResidentSplits (tests)

@@ -50,6 +50,10 @@ struct Stats {
   int64_t ada_rms_norm_vec = 0;
   // MulAddAdaRmsNorm calls run as one fused vector kernel (else MulAdd then AdaRmsNorm).
   int64_t mul_add_ada_rms_norm_fused = 0;
+  // LinearResidualLayerNorm calls run as split-K partials + one sum-and-norm kernel (else
+  // Linear then LayerNorm), and the shapes its tuner timed.
+  int64_t linear_norm_fused = 0;
+  int64_t linear_norm_tunings = 0;
   int64_t prefetches = 0;  // Prefetch calls that launched the L2 prefetch kernel
   int64_t gemm_tunings = 0;        // GEMM shapes the tuner timed (GemmConfigFor)
   int64_t gemm_tuning_loaded = 0;  // picks taken from the tuning file at creation
@@ -70,6 +74,10 @@ inline constexpr int kForceCublas = -2;
 // kGeluTanh activation in cuBLASLt's GELU epilogue (GemmMmaConfig::lt_gelu).
 void ForceGemmConfig(Backend& backend, int tile, int splits, int lt_algo = 0, bool lt_fused = false,
                      bool lt_gelu = false);
+// Test hook: LinearResidualLayerNorm takes its fused form with `splits` K slices (cuBLASLt's
+// first algorithm for that batch) where the operands qualify, or with splits 0 Linear then
+// LayerNorm; splits < 0 clears it (back to the tuner).
+void ForceLinearNormSplits(Backend& backend, int splits);
 // Test hook: the head-folded tensor-core attention (attention_flash.cu) splits its keys into
 // this many ranges (clamped to the key tiles, at most 16) instead of its heuristic's choice;
 // splits <= 0 clears it.

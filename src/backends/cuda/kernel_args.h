@@ -96,6 +96,26 @@ struct EpilogueArgs {
   int64_t lds = 0;
 };
 
+// LinearResidualLayerNorm's fused form (linear_norm.cu): S f32 split-K partials summed with
+// bias and residual into out (rounded once), then LayerNorm of each out row into normed. Every
+// 16-bit operand has dtype T (bf16 / f16, the launch's argument); rows 16-byte aligned.
+struct SplitSumNormArgs {
+  int64_t m = 0, n = 0;
+  int splits = 1;
+  const float* partials = nullptr;  // [S, M, N]: partial s at partials + s·split_stride, row stride ldp
+  int64_t split_stride = 0, ldp = 0;
+  const void* bias = nullptr;      // [N] or null
+  const void* residual = nullptr;  // [M, N], row stride ldr; may equal out (then ldr == ldo)
+  int64_t ldr = 0;
+  void* out = nullptr;  // [M, N], row stride ldo
+  int64_t ldo = 0;
+  const void* gamma = nullptr;  // [N]
+  const void* beta = nullptr;   // [N]
+  float eps = 0.0f;
+  void* normed = nullptr;  // [M, N], row stride ldn
+  int64_t ldn = 0;
+};
+
 // Multi-head attention (backend.h). Tensors are [B, S, H, D] with explicit batch/token/head
 // strides and a contiguous head dim; mask is an additive f32 [B, Sq, Sk] (any strides) or null.
 struct AttentionArgs {

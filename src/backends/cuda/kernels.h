@@ -104,6 +104,11 @@ void LaunchDomainLinear(const DomainLinearArgs& args, cudaStream_t stream);
 
 // ---- norm.cu ------------------------------------------------------------------------------
 // Rows are all dims but the last; gamma/beta/w are 1-D [C] views (any float dtype).
+// linear_norm.cu: SplitSumNormArgs's sum and LayerNorm, one block per row (PDL launch);
+// dtype bf16 or f16, N a multiple of 8 and at most 2048. SplitSumLayerNormThreads: its block
+// size (norm.cu's LayerNorm's for that width).
+void LaunchSplitSumLayerNorm(const SplitSumNormArgs& args, DType dtype, cudaStream_t stream);
+int SplitSumLayerNormThreads(int64_t n);
 void LaunchLayerNorm(const StridedArg& x, const StridedArg& gamma, const StridedArg& beta,
                      float eps, const StridedArg& out, cudaStream_t stream);
 void LaunchRmsNorm(const StridedArg& x, const StridedArg& w, float eps, float weight_offset,

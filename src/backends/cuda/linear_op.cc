@@ -47,6 +47,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/env_switch.h"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/tune_burst.h"
 #include "core/check.h"
 #include "ops/op_checks.h"
 
@@ -336,32 +337,17 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
     return best;
   }
   // Time every candidate into scratch (never into D: with an in-place residual, running the
-  // GEMM twice would add the residual twice). A sample is one replay of a CUDA graph of
-  // kBurst launches, divided by kBurst: inside a graph as in the model, so host launch costs
-  // (cuBLASLt's are several us, ours ~2 us) do not count, which stream bursts let through
-  // for short kernels. The burst cycles through copies of B so that, as in a model where
-  // every layer has its own weights, the weights come from HBM rather than from an L2
-  // warmed by the previous launch (timing one hot B picked configs that lost in the model).
-  // Each GEMM launch follows a neighbor kernel (gemm_tune_neighbor.cu: PDL, ~1.5 us, no
-  // memory), as in a model, and the neighbors' own burst is subtracted: a PDL GEMM is
-  // credited with starting behind a different kernel, not behind a copy of itself, and a
+  // GEMM twice would add the residual twice), in graph bursts with cold weights
+  // (tune_burst.h). Each GEMM launch follows a neighbor kernel (gemm_tune_neighbor.cu: PDL,
+  // ~1.5 us, no memory), as in a model, and the neighbors' own burst is subtracted: a PDL GEMM
+  // is credited with starting behind a different kernel, not behind a copy of itself, and a
   // cuBLASLt GEMM is charged the launch gaps it has in the model (VLART_GEMM_TUNE_NEIGHBOR=0:
-  // bursts of the GEMM alone). Median of 5 samples after one warm-up replay. (scratch_ may
-  // hold this GEMM's materialised A, so trials write to their own buffer, grown here: no
-  // graph is being captured.)
+  // bursts of the GEMM alone). (scratch_ may hold this GEMM's materialised A, so trials write
+  // to their own buffer, grown here: no graph is being captured.)
   ++stats_.gemm_tunings;
   constexpr int kBurst = 8;
   const size_t b_bytes = static_cast<size_t>(p.n) * p.ldb * ElementBytes(dtype);
-  constexpr size_t kColdBytes = size_t{96} << 20;  // ~2x the H100's 50 MB L2
-  const int copies = static_cast<int>(std::min<size_t>(kBurst, (kColdBytes + b_bytes - 1) / b_bytes));
-  void* b_copies = nullptr;
-  if (copies > 1) {
-    VLART_CUDA_CHECK(cudaMalloc(&b_copies, b_bytes * copies));
-    for (int c = 0; c < copies; ++c) {
-      VLART_CUDA_CHECK(cudaMemcpyAsync(static_cast<char*>(b_copies) + b_bytes * c, p.b, b_bytes,
-                                       cudaMemcpyDeviceToDevice, stream_));
-    }
-  }
+  ColdCopies b_copies(p.b, b_bytes, kBurst, stream_);
   if (tune_out_bytes_ < out_bytes) {
     if (tune_out_ != nullptr) VLART_CUDA_CHECK(cudaFree(tune_out_));
     VLART_CUDA_CHECK(cudaMalloc(&tune_out_, out_bytes));
@@ -369,38 +355,8 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   }
   GemmMmaArgs trial = p;
   trial.d = tune_out_;
-  cudaEvent_t start, stop;
-  VLART_CUDA_CHECK(cudaEventCreate(&start));
-  VLART_CUDA_CHECK(cudaEventCreate(&stop));
-  // Median over 5 replays of a graph made of kBurst calls of `launch` (after one warm-up
-  // replay), per call, in us; negative when a launch was refused inside the capture.
-  const auto time_burst = [&](const std::function<bool()>& launch_one) -> float {
-    bool all_ran = true;
-    cudaGraph_t graph = nullptr;
-    cudaGraphExec_t exec = nullptr;
-    VLART_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-    for (int b = 0; b < kBurst; ++b) all_ran = launch_one() && all_ran;
-    VLART_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
-    if (!all_ran) {  // nothing to time
-      VLART_CUDA_CHECK(cudaGraphDestroy(graph));
-      return -1.0f;
-    }
-    VLART_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
-    VLART_CUDA_CHECK(cudaGraphLaunch(exec, stream_));  // warm-up
-    std::vector<float> us;
-    for (int i = 0; i < 5; ++i) {
-      VLART_CUDA_CHECK(cudaEventRecord(start, stream_));
-      VLART_CUDA_CHECK(cudaGraphLaunch(exec, stream_));
-      VLART_CUDA_CHECK(cudaEventRecord(stop, stream_));
-      VLART_CUDA_CHECK(cudaEventSynchronize(stop));
-      float ms = 0;
-      VLART_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-      us.push_back(ms * 1000.0f / kBurst);
-    }
-    VLART_CUDA_CHECK(cudaGraphExecDestroy(exec));
-    VLART_CUDA_CHECK(cudaGraphDestroy(graph));
-    std::sort(us.begin(), us.end());
-    return us[us.size() / 2];
+  const auto time_burst = [&](const std::function<bool()>& launch_one) {
+    return TimeGraphBurst(stream_, kBurst, launch_one);
   };
   const float neighbor_us = gemm_tune_neighbor_ ? time_burst([&] {
     LaunchTuneNeighbor(num_sms_, stream_);
@@ -428,12 +384,8 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   for (const GemmMmaConfig& c : candidates) {
     if (c.tile != kGemmViaCublas && !GemmConfigFits(trial, c)) continue;
     bool ran = true;
-    int next_copy = 0;
     const auto launch = [&] {
-      if (copies > 1) {
-        trial.b = static_cast<const char*>(b_copies) + b_bytes * next_copy;
-        next_copy = (next_copy + 1) % copies;
-      }
+      trial.b = b_copies.Next();
       if (c.tile == kGemmViaCublas) {
         ran = RunGemmLt(trial, dtype, c.lt_algo, c.lt_fused, c.lt_gelu) && ran;
       } else {
@@ -466,12 +418,6 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
       best_us = med;
       best = c;
     }
-  }
-  VLART_CUDA_CHECK(cudaEventDestroy(start));
-  VLART_CUDA_CHECK(cudaEventDestroy(stop));
-  if (b_copies != nullptr) {
-    VLART_CUDA_CHECK(cudaStreamSynchronize(stream_));
-    VLART_CUDA_CHECK(cudaFree(b_copies));
   }
   if (gemm_verbose_) {
     std::fprintf(stderr,

@@ -162,9 +162,13 @@ void PolicyTransformer::Step(const Tensor& tokens_in, const Tensor& domain_ids, 
 
   const Tensor x = seq_.Reshape({rows, h});
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  for (size_t l = 0; l < w_.blocks.size(); ++l) {
+  // Each residual projection and the LayerNorm after it are one op (LinearResidualLayerNorm:
+  // the same two ops on the CPU; CUDA may fuse them): proj then norm2, fc2 then the next
+  // block's norm1. So y_ holds norm1(x) on entering every block after the first.
+  const size_t blocks = w_.blocks.size();
+  if (blocks > 0) be_.LayerNorm(x, w_.blocks[0].norm1_w, w_.blocks[0].norm1_b, kLayerNormEps, y_);
+  for (size_t l = 0; l < blocks; ++l) {
     const PolicyBlockWeights& b = w_.blocks[l];
-    be_.LayerNorm(x, b.norm1_w, b.norm1_b, kLayerNormEps, y_);
     be_.Linear(y_, b.qkv_w, &b.qkv_b, Activation::kNone, nullptr, qkv_);
     // Weights stream ahead at batch 1 (Backend::Prefetch, results unchanged): proj and fc1
     // during the attention, fc2 and the next block's qkv (the last block's: block 0 of the
@@ -172,18 +176,22 @@ void PolicyTransformer::Step(const Tensor& tokens_in, const Tensor& domain_ids, 
     // 2026-11-24): policy 0.30 ms faster at batch 1, 0.76 ms slower at batch 4 (1048 rows:
     // the GEMMs reuse their weights, and the extra HBM traffic only competes).
     const bool stream_ahead = batch_ == 1;
-    const PolicyBlockWeights& next = w_.blocks[(l + 1) % w_.blocks.size()];
+    const PolicyBlockWeights& next = w_.blocks[(l + 1) % blocks];
     const Tensor during_attention[] = {b.proj_w, b.fc1_w};
     if (stream_ahead) be_.Prefetch(during_attention);
     const Tensor qkv5 = qkv_.Reshape({batch_, seq_len_, 3, heads, hd});
     be_.Attention(qkv5.Select(2, 0), qkv5.Select(2, 1), qkv5.Select(2, 2), nullptr, scale,
                   attn_.Reshape({batch_, seq_len_, heads, hd}));
-    be_.Linear(attn_, b.proj_w, &b.proj_b, Activation::kNone, &x, x);
+    be_.LinearResidualLayerNorm(attn_, b.proj_w, &b.proj_b, x, x, b.norm2_w, b.norm2_b, kLayerNormEps, y_);
     const Tensor during_mlp[] = {b.fc2_w, next.qkv_w};
     if (stream_ahead) be_.Prefetch(during_mlp);
-    be_.LayerNorm(x, b.norm2_w, b.norm2_b, kLayerNormEps, y_);
     be_.Linear(y_, b.fc1_w, &b.fc1_b, Activation::kGeluTanh, nullptr, hidden_);
-    be_.Linear(hidden_, b.fc2_w, &b.fc2_b, Activation::kNone, &x, x);
+    if (l + 1 < blocks) {
+      be_.LinearResidualLayerNorm(hidden_, b.fc2_w, &b.fc2_b, x, x, next.norm1_w, next.norm1_b,
+                                  kLayerNormEps, y_);
+    } else {
+      be_.Linear(hidden_, b.fc2_w, &b.fc2_b, Activation::kNone, &x, x);
+    }
     if (trace.active()) trace(pre + fmt::format("block{}", l), seq_);
   }
   be_.LayerNorm(seq_.Slice(1, 0, a), w_.norm_w, w_.norm_b, kLayerNormEps, head_in_);
