@@ -35,8 +35,10 @@ struct NormCase {
 
 // Splits a case's fused form can take (K in slices of multiples of 8, N a multiple of 8 up to
 // 2048); forcing another count runs Linear then LayerNorm.
+// The S partials must also fit the backend's 32 MiB f32 GEMM workspace (8 Mi floats).
 bool FusedRuns(const NormCase& c, int splits) {
-  return splits > 0 && c.n % 8 == 0 && c.n <= 2048 && c.k % splits == 0 && (c.k / splits) % 8 == 0;
+  return splits > 0 && c.n % 8 == 0 && c.n <= 2048 && c.k % splits == 0 && (c.k / splits) % 8 == 0 &&
+         c.m * c.n * splits <= (int64_t{8} << 20);
 }
 
 VLART_PARITY_SUITE(LinearNormParity);

@@ -101,7 +101,10 @@ __global__ void SplitSumLayerNormKernel(SplitSumNormArgs a) {
     for (int i = 0; i < kW; ++i) v[i] = 0.0f;
   }
 
-  // LayerNorm of the rounded row, written exactly as norm.cu's RowVecKernel<T, 0, true, true>.
+  // LayerNorm of the rounded row, written exactly as norm.cu's RowVecKernel<T, 0, true, true>,
+  // with the same explicit roundings (intrinsics: no contraction for the compiler to choose
+  // differently in the two kernels; the first device run, before they were spelled out, found
+  // 1-3 elements in 268288 one ulp apart).
   float sum = 0.0f;
 #pragma unroll
   for (int i = 0; i < kW; ++i) sum += v[i];
@@ -110,8 +113,8 @@ __global__ void SplitSumLayerNormKernel(SplitSumNormArgs a) {
   if (mine) {
 #pragma unroll
     for (int i = 0; i < kW; ++i) {
-      const float d = v[i] - center;
-      acc += d * d;
+      const float d = __fsub_rn(v[i], center);
+      acc = __fadd_rn(acc, __fmul_rn(d, d));
     }
   }
   acc = BlockSum(acc, scratch);
@@ -121,7 +124,7 @@ __global__ void SplitSumLayerNormKernel(SplitSumNormArgs a) {
   LoadVec8(static_cast<const T*>(a.gamma) + c0, g);
   LoadVec8(static_cast<const T*>(a.beta) + c0, b);
 #pragma unroll
-  for (int i = 0; i < kW; ++i) v[i] = (v[i] - center) * scale * g[i] + b[i];
+  for (int i = 0; i < kW; ++i) v[i] = __fmaf_rn(__fmul_rn(__fsub_rn(v[i], center), scale), g[i], b[i]);
   StoreVec8(static_cast<T*>(a.normed) + row * a.ldn + c0, v);
 }
 

@@ -239,6 +239,11 @@ __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, fl
     for (int i = 0; i < kW; ++i) {
       if constexpr (kKind == 2) {
         acc += expf(v[i] - center);
+      } else if constexpr (kKind == 0) {
+        // Spelled out (no contraction left to the compiler): LinearResidualLayerNorm's fused
+        // kernel (linear_norm.cu) writes the same intrinsics and must give these bits.
+        const float d = __fsub_rn(v[i], center);
+        acc = __fadd_rn(acc, __fmul_rn(d, d));
       } else {
         const float d = v[i] - center;
         acc += d * d;
@@ -264,7 +269,7 @@ __global__ void RowVecKernel(StridedArg x, StridedArg gamma, StridedArg beta, fl
 #pragma unroll
     for (int i = 0; i < kW; ++i) {
       if constexpr (kKind == 0) {
-        v[i] = (v[i] - center) * scale * g[i] + b[i];
+        v[i] = __fmaf_rn(__fmul_rn(__fsub_rn(v[i], center), scale), g[i], b[i]);  // as linear_norm.cu
       } else if constexpr (kKind == 1) {
         v[i] = v[i] * scale * (weight_offset + g[i]);
       } else {
