@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <utility>
 
 namespace vlart::pi0 {
 
@@ -42,10 +43,19 @@ void SiglipEncoder::Forward(const Tensor& images, const Tensor& out, const Trace
   trace("vision.embeddings", x3);
 
   const auto scale = static_cast<float>(std::pow(static_cast<double>(hd), -0.5));
-  for (size_t l = 0; l < w_.layers.size(); ++l) {
+  // Each residual projection and the LayerNorm after it are one op (LinearResidualLayerNorm:
+  // the same two ops on the CPU; CUDA may fuse them): out_proj then ln2, fc2 then the next
+  // layer's ln1 (the last layer's: post_layernorm). So y_ holds ln1(x) entering every layer.
+  const size_t layers = w_.layers.size();
+  // The LayerNorm layer l starts with: its ln1, or post_layernorm for l == layers.
+  const auto ln1_of = [&](size_t l) -> std::pair<const Tensor*, const Tensor*> {
+    if (l < layers) return {&w_.layers[l].ln1_w, &w_.layers[l].ln1_b};
+    return {&w_.post_ln_w, &w_.post_ln_b};
+  };
+  be_.LayerNorm(x_, *ln1_of(0).first, *ln1_of(0).second, eps, y_);
+  for (size_t l = 0; l < layers; ++l) {
     const SiglipLayerWeights& L = w_.layers[l];
     const bool detail = l == 0 && trace.active();
-    be_.LayerNorm(x_, L.ln1_w, L.ln1_b, eps, y_);
     if (detail) trace("vision.layer0.ln1", y_.Reshape({n_, t, c}));
     be_.Linear(y_, L.qkv_w, &L.qkv_b, Activation::kNone, nullptr, qkv_);
     const Tensor qkv5 = qkv_.Reshape({n_, t, 3, heads, hd});
@@ -55,22 +65,23 @@ void SiglipEncoder::Forward(const Tensor& images, const Tensor& out, const Trace
       be_.Linear(attn_, L.out_w, &L.out_b, Activation::kNone, nullptr, y_);
       trace("vision.layer0.attn_out", y_.Reshape({n_, t, c}));
       be_.Add(x_, y_, x_);
+      be_.LayerNorm(x_, L.ln2_w, L.ln2_b, eps, y_);
     } else {
-      be_.Linear(attn_, L.out_w, &L.out_b, Activation::kNone, &x_, x_);
+      be_.LinearResidualLayerNorm(attn_, L.out_w, &L.out_b, x_, x_, L.ln2_w, L.ln2_b, eps, y_);
     }
-    be_.LayerNorm(x_, L.ln2_w, L.ln2_b, eps, y_);
     if (detail) trace("vision.layer0.ln2", y_.Reshape({n_, t, c}));
     be_.Linear(y_, L.fc1_w, &L.fc1_b, Activation::kGeluTanh, nullptr, hidden_);
+    const auto [g, b] = ln1_of(l + 1);
     if (detail) {
       be_.Linear(hidden_, L.fc2_w, &L.fc2_b, Activation::kNone, nullptr, y_);
       trace("vision.layer0.mlp_out", y_.Reshape({n_, t, c}));
       be_.Add(x_, y_, x_);
+      be_.LayerNorm(x_, *g, *b, eps, y_);
     } else {
-      be_.Linear(hidden_, L.fc2_w, &L.fc2_b, Activation::kNone, &x_, x_);
+      be_.LinearResidualLayerNorm(hidden_, L.fc2_w, &L.fc2_b, x_, x_, *g, *b, eps, y_);
     }
     if (trace.active()) trace(fmt::format("vision.layer{}", l), x3);
   }
-  be_.LayerNorm(x_, w_.post_ln_w, w_.post_ln_b, eps, y_);
   trace("vision.post_layernorm", y_.Reshape({n_, t, c}));
   be_.Linear(y_, w_.proj_w, &w_.proj_b, Activation::kNone, nullptr,
              out.Reshape({rows, out.dim(2)}));
