@@ -216,6 +216,7 @@ class CudaBackend final : public Backend {
   bool RunLinearNormFused(const LinearNormOperands& op, int splits, int algo);
   std::map<LinearNormKey, LinearNormPick> linear_norm_picks_;
   bool fuse_linear_norm_ = true;  // VLART_FUSED_LINEAR_NORM=0: always Linear then LayerNorm
+  int linear_norm_algos_ = 0;     // VLART_LINEAR_NORM_ALGOS=N: the tuner tries cuBLASLt's first N (0: all)
 
   int device_ = 0;
   DType compute_dtype_ = DType::kBF16;

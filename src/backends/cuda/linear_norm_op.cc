@@ -195,7 +195,8 @@ CudaBackend::LinearNormPick CudaBackend::LinearNormPickFor(const LinearNormOpera
   trial.e.ldn = n;
   for (const int s : kSplitCandidates) {
     if (k % s != 0 || (k / s) % 8 != 0 || static_cast<size_t>(m * n * s) > kGemmWorkspaceFloats) continue;
-    for (int algo = 0; algo < lt_->max_algos(); ++algo) {
+    const int algos = linear_norm_algos_ > 0 ? std::min(linear_norm_algos_, lt_->max_algos()) : lt_->max_algos();
+    for (int algo = 0; algo < algos; ++algo) {
       const auto fused = [&] {
         trial.b = w_copies.Next();
         return RunLinearNormFused(trial, s, algo);
