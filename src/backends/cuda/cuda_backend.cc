@@ -239,7 +239,7 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   be->fuse_residual_norm_ = !EnvIs("VLART_FUSED_RESIDUAL_NORM", "0");  // 0: MulAdd, AdaRmsNorm
   be->fuse_linear_norm_ = !EnvIs("VLART_FUSED_LINEAR_NORM", "0");  // 0: Linear, LayerNorm
   if (const char* env = std::getenv("VLART_LINEAR_NORM_ALGOS"); env != nullptr) {
-    be->linear_norm_algos_ = std::max(0, std::atoi(env));  // A/B runs: the first N algorithms only
+    be->linear_norm_algos_ = std::max(0, std::atoi(env));  // the first N algorithms (0: all)
   }
   InitGemmMmaKernels();
   if (cudaError_t e = cudaMalloc(reinterpret_cast<void**>(&be->gemm_workspace_), kGemmWorkspaceFloats * sizeof(float));

@@ -216,7 +216,13 @@ class CudaBackend final : public Backend {
   bool RunLinearNormFused(const LinearNormOperands& op, int splits, int algo);
   std::map<LinearNormKey, LinearNormPick> linear_norm_picks_;
   bool fuse_linear_norm_ = true;  // VLART_FUSED_LINEAR_NORM=0: always Linear then LayerNorm
-  int linear_norm_algos_ = 0;     // VLART_LINEAR_NORM_ALGOS=N: the tuner tries cuBLASLt's first N (0: all)
+  // How many of cuBLASLt's algorithms (its heuristic's first N) the LinearResidualLayerNorm
+  // tuner times per split count (VLART_LINEAR_NORM_ALGOS=N; 0: all the plan keeps). 1: near-tie
+  // algorithms ranked by the bursts ran differently in the model (X-VLA proj: algorithm 6 of
+  // 2 splits, a 120-block cluster-4 kernel, started 3-7 us after the attention ended, beside
+  // the L2 prefetch branch; the heuristic's first started at once; policy 10.27-10.34 against
+  // 9.88-9.95 ms, H100 2026-11-24).
+  int linear_norm_algos_ = 1;
 
   int device_ = 0;
   DType compute_dtype_ = DType::kBF16;

@@ -3,7 +3,9 @@
 // linear_norm_op.cc: CudaBackend::LinearResidualLayerNorm, a residual Linear and the LayerNorm
 // of its result (a pre-LN transformer's output projection, then the next layer's norm).
 //
-// Two forms, chosen per shape by timing (LinearNormPickFor), like the GEMM tuner:
+// Two forms, chosen per shape by timing (LinearNormPickFor), like the GEMM tuner (for the
+// fused form: the split count, with cuBLASLt's first algorithm for each unless
+// VLART_LINEAR_NORM_ALGOS widens it; see linear_norm_algos_):
 //  - unfused: Linear (whatever its own tuner picked: cuBLASLt with its split-K reduction, or
 //    vlart's GEMMs) then LayerNorm, two or three launches;
 //  - fused: the product's K split into S slices, one strided-batched cuBLASLt call writing the
