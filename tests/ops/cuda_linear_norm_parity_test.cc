@@ -77,18 +77,7 @@ TEST_P(LinearNormParity, EveryFormMatchesLinearThenLayerNorm) {
     HostTensor product(DType::kF32, Shape{c.m, c.n});
     cpu.Linear(x.h(), w.h(), nullptr, Activation::kNone, nullptr, product.view());
     const auto tol_for = [&](bool product_first) {
-      std::vector<double> xn(static_cast<size_t>(c.m)), wn(static_cast<size_t>(c.n));
-      const std::vector<double> xv = Values(x.h()), wv = Values(w.h());
-      for (int64_t i = 0; i < c.m; ++i) {
-        double s = 0;
-        for (int64_t j = 0; j < c.k; ++j) s += xv[static_cast<size_t>(i * c.k + j)] * xv[static_cast<size_t>(i * c.k + j)];
-        xn[static_cast<size_t>(i)] = std::sqrt(s);
-      }
-      for (int64_t i = 0; i < c.n; ++i) {
-        double s = 0;
-        for (int64_t j = 0; j < c.k; ++j) s += wv[static_cast<size_t>(i * c.k + j)] * wv[static_cast<size_t>(i * c.k + j)];
-        wn[static_cast<size_t>(i)] = std::sqrt(s);
-      }
+      const std::vector<double> xn = RowNorms(x.h()), wn = RowNorms(w.h());
       const double u = UnitRoundoff(dt);
       std::vector<double> tol(static_cast<size_t>(c.m * c.n));
       for (int64_t i = 0; i < c.m; ++i) {

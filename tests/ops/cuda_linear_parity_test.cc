@@ -75,18 +75,6 @@ std::string Describe(const LinearCase& c) {
                      c.x_pad, c.out_pad, c.f32_x, c.sealed_w);
 }
 
-std::vector<double> RowNorms(const Tensor& rows_view) {  // host f32 [R, C] (any strides)
-  const std::vector<double> v = Values(rows_view);
-  const int64_t r = rows_view.dim(0), c = rows_view.dim(1);
-  std::vector<double> norms(static_cast<size_t>(r), 0.0);
-  for (int64_t i = 0; i < r; ++i) {
-    double s = 0;
-    for (int64_t j = 0; j < c; ++j) s += v[static_cast<size_t>(i * c + j)] * v[static_cast<size_t>(i * c + j)];
-    norms[static_cast<size_t>(i)] = std::sqrt(s);
-  }
-  return norms;
-}
-
 void RunLinearCase(ParityMode mode, const LinearCase& c, uint64_t seed, Rounding rounding) {
   SCOPED_TRACE(SeedNote(seed) + " " + Describe(c));
   const DType dt = ModeDType(mode);

@@ -339,4 +339,16 @@ std::vector<double> Values(const Tensor& f32_view) {
   return out;
 }
 
+std::vector<double> RowNorms(const Tensor& rows_view) {
+  const std::vector<double> v = Values(rows_view);
+  const int64_t r = rows_view.dim(0), c = rows_view.dim(1);
+  std::vector<double> norms(static_cast<size_t>(r), 0.0);
+  for (int64_t i = 0; i < r; ++i) {
+    double s = 0;
+    for (int64_t j = 0; j < c; ++j) s += v[static_cast<size_t>(i * c + j)] * v[static_cast<size_t>(i * c + j)];
+    norms[static_cast<size_t>(i)] = std::sqrt(s);
+  }
+  return norms;
+}
+
 }  // namespace vlart::testing

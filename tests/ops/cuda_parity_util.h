@@ -137,5 +137,8 @@ void ExpectClose(const HostTensor& got, const HostTensor& want, const std::vecto
 
 // Row-major values of any host f32 view, as double.
 std::vector<double> Values(const Tensor& f32_view);
+// The Euclidean norm of each row of a host f32 [R, C] view (any strides): the Cauchy-Schwarz
+// bound ||x_m|| ||w_n|| of a GEMM's Σ_k |x_mk w_nk| in the Linear tolerances.
+std::vector<double> RowNorms(const Tensor& rows_view);
 
 }  // namespace vlart::testing
