@@ -31,9 +31,6 @@ struct NormCase {
   bool bias;
   bool in_place;        // residual is out itself
   int64_t out_pad = 0;  // out rows have stride N + out_pad
-  // w, bias, gamma and beta in a sealed arena, as a model's weights: the fused kernel then reads
-  // bias, gamma and beta before its PDL wait.
-  bool sealed_weights = false;
 };
 
 // Splits a case's fused form can take (K in slices of multiples of 8, N a multiple of 8 up to
@@ -55,9 +52,9 @@ TEST_P(LinearNormParity, EveryFormMatchesLinearThenLayerNorm) {
   Backend& cpu = CpuRef();
   auto arena = cuda.NewArena();
   const std::vector<NormCase> cases = {
-      {"X-VLA fc2 262x4096->1024 in place, sealed weights", 262, 4096, 1024, true, true, 0, true},
+      {"X-VLA fc2 262x4096->1024 in place", 262, 4096, 1024, true, true},
       {"X-VLA proj 262x1024->1024, padded out", 262, 1024, 1024, true, false, 8},
-      {"X-VLA batch 4 fc2 1048x4096->1024 in place, sealed weights", 1048, 4096, 1024, true, true, 0, true},
+      {"X-VLA batch 4 fc2 1048x4096->1024 in place", 1048, 4096, 1024, true, true},
       {"awkward 37x200->136 no bias", 37, 200, 136, false, false},
       {"one row 1x64->2048", 1, 64, 2048, true, true},
       {"N not a multiple of 8: 5x64->100", 5, 64, 100, true, false},
@@ -67,14 +64,11 @@ TEST_P(LinearNormParity, EveryFormMatchesLinearThenLayerNorm) {
   for (const NormCase& c : cases) {
     const uint64_t seed = TestSeed(++salt);
     const Twin x = RandomTwin(cuda, *arena, Shape{c.m, c.k}, dt, seed, -1.0f, 1.0f);
+    const Twin w = RandomTwin(cuda, *arena, Shape{c.n, c.k}, dt, seed + 1, -1.0f, 1.0f);
+    const Twin bias = RandomTwin(cuda, *arena, Shape{c.n}, dt, seed + 2, -1.0f, 1.0f);
     const Twin res = RandomTwin(cuda, *arena, Shape{c.m, c.n}, dt, seed + 3, -2.0f, 2.0f);
-    auto weights = cuda.NewArena();
-    Arena& wa = c.sealed_weights ? *weights : *arena;
-    const Twin w = RandomTwin(cuda, wa, Shape{c.n, c.k}, dt, seed + 1, -1.0f, 1.0f);
-    const Twin bias = RandomTwin(cuda, wa, Shape{c.n}, dt, seed + 2, -1.0f, 1.0f);
-    const Twin gamma = RandomTwin(cuda, wa, Shape{c.n}, dt, seed + 4, 0.5f, 1.5f);
-    const Twin beta = RandomTwin(cuda, wa, Shape{c.n}, dt, seed + 5, -0.5f, 0.5f);
-    if (c.sealed_weights) weights->Seal();
+    const Twin gamma = RandomTwin(cuda, *arena, Shape{c.n}, dt, seed + 4, 0.5f, 1.5f);
+    const Twin beta = RandomTwin(cuda, *arena, Shape{c.n}, dt, seed + 5, -0.5f, 0.5f);
     const Tensor* bias_h = c.bias ? &bias.host.view() : nullptr;
     const Tensor* bias_d = c.bias ? &bias.dev : nullptr;
 

@@ -114,9 +114,6 @@ struct SplitSumNormArgs {
   float eps = 0.0f;
   void* normed = nullptr;  // [M, N], row stride ldn
   int64_t ldn = 0;
-  // bias, gamma and beta lie in sealed arenas (model weights no kernel writes): the kernel may
-  // read them before its PDL wait.
-  bool weights_sealed = false;
 };
 
 // Multi-head attention (backend.h). Tensors are [B, S, H, D] with explicit batch/token/head

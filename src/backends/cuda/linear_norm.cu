@@ -33,7 +33,6 @@
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
-#include "backends/cuda/env_switch.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/pdl.cuh"
 
@@ -59,28 +58,16 @@ __device__ __forceinline__ void StoreVec8(T* p, const float (&v)[kW]) {
   *reinterpret_cast<uint4*>(p) = raw;
 }
 
-// kEarlyWeights (SplitSumNormArgs::weights_sealed: bias, gamma and beta are sealed weights, which
-// no kernel writes): they are read before the PDL wait, so their loads overlap it instead of
-// sitting on the row's critical path after the reductions. Otherwise they are read after the
-// wait, gamma and beta where they are used, as norm.cu does.
-template <typename T, bool kEarlyWeights>
+template <typename T>
 __global__ void SplitSumLayerNormKernel(SplitSumNormArgs a) {
+  PdlAllowDependents();
+  PdlWaitPrior();  // launched with PDL (pdl.cuh); after cuBLASLt this is an ordinary wait
   __shared__ float scratch[32];
   const int64_t row = blockIdx.x;
   const int64_t c0 = static_cast<int64_t>(threadIdx.x) * kW;
   const bool mine = c0 < a.n;
-  float bias[kW], g[kW], b[kW];
-  const auto load_weights = [&] {
-    if (a.bias != nullptr) LoadVec8(static_cast<const T*>(a.bias) + c0, bias);
-    LoadVec8(static_cast<const T*>(a.gamma) + c0, g);
-    LoadVec8(static_cast<const T*>(a.beta) + c0, b);
-  };
-  if (kEarlyWeights && mine) load_weights();
-  PdlAllowDependents();
-  PdlWaitPrior();  // launched with PDL (pdl.cuh); after cuBLASLt this is an ordinary wait
   float v[kW];
   if (mine) {
-    if (!kEarlyWeights) load_weights();
     // Σ_s P[s] in split order, then bias, then residual (linear.cu's epilogue order).
     const float* p = a.partials + row * a.ldp + c0;
 #pragma unroll
@@ -97,11 +84,12 @@ __global__ void SplitSumLayerNormKernel(SplitSumNormArgs a) {
       }
       p += a.split_stride;
     }
-    if (a.bias != nullptr) {
-#pragma unroll
-      for (int i = 0; i < kW; ++i) v[i] += bias[i];
-    }
     float t[kW];
+    if (a.bias != nullptr) {
+      LoadVec8(static_cast<const T*>(a.bias) + c0, t);
+#pragma unroll
+      for (int i = 0; i < kW; ++i) v[i] += t[i];
+    }
     LoadVec8(static_cast<const T*>(a.residual) + row * a.ldr + c0, t);
 #pragma unroll
     for (int i = 0; i < kW; ++i) v[i] += t[i];
@@ -132,6 +120,9 @@ __global__ void SplitSumLayerNormKernel(SplitSumNormArgs a) {
   acc = BlockSum(acc, scratch);
   const float scale = 1.0f / sqrtf(acc / static_cast<float>(a.n) + a.eps);
   if (!mine) return;
+  float g[kW], b[kW];
+  LoadVec8(static_cast<const T*>(a.gamma) + c0, g);
+  LoadVec8(static_cast<const T*>(a.beta) + c0, b);
 #pragma unroll
   for (int i = 0; i < kW; ++i) v[i] = __fmaf_rn(__fmul_rn(__fsub_rn(v[i], center), scale), g[i], b[i]);
   StoreVec8(static_cast<T*>(a.normed) + row * a.ldn + c0, v);
@@ -150,15 +141,10 @@ void LaunchSplitSumLayerNorm(const SplitSumNormArgs& a, DType dtype, cudaStream_
   if (a.m == 0) return;  // the caller checked the Requires above (linear_norm_op.cc)
   const dim3 grid(static_cast<unsigned int>(a.m));
   const dim3 block(static_cast<unsigned int>(SplitSumLayerNormThreads(a.n)));
-  // VLART_LINEAR_NORM_EARLY_WEIGHTS=0: the weights read after the wait (A/B runs).
-  static const bool early = EnvSwitchOn("VLART_LINEAR_NORM_EARLY_WEIGHTS");
-  const auto launch = [&](auto kernel) { LaunchPdl(kernel, grid, block, 0, stream, 1, a); };
-  const bool before_wait = early && a.weights_sealed;
   if (dtype == DType::kF16) {
-    before_wait ? launch(SplitSumLayerNormKernel<__half, true>) : launch(SplitSumLayerNormKernel<__half, false>);
+    LaunchPdl(SplitSumLayerNormKernel<__half>, grid, block, 0, stream, 1, a);
   } else {  // bf16
-    before_wait ? launch(SplitSumLayerNormKernel<__nv_bfloat16, true>)
-          : launch(SplitSumLayerNormKernel<__nv_bfloat16, false>);
+    LaunchPdl(SplitSumLayerNormKernel<__nv_bfloat16>, grid, block, 0, stream, 1, a);
   }
 }
 

@@ -88,9 +88,6 @@ void CudaBackend::LinearResidualLayerNorm(const Tensor& x, const Tensor& w, cons
     op.e.eps = eps;
     op.e.normed = normed.data;
     op.e.ldn = RowStride(normed);
-    const size_t param_bytes = static_cast<size_t>(n) * ElementBytes(t);
-    op.e.weights_sealed = sealed_->Contains(gamma.data, param_bytes) && sealed_->Contains(beta.data, param_bytes) &&
-                          (bias == nullptr || sealed_->Contains(bias->data, param_bytes));
     const LinearNormPick pick = forced_linear_norm_splits_ >= 0
                                     ? LinearNormPick{forced_linear_norm_splits_, 0}
                                     : LinearNormPickFor(op, x, w, bias, residual, gamma, beta, eps);
