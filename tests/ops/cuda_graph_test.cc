@@ -6,6 +6,7 @@
 // results bit for bit (same kernels, same cuBLASLt algorithms, deterministic reductions), and a
 // DomainLinear replay must follow new domain ids uploaded between replays (ids stay on the
 // device). The Prefetch hint writes nothing and is captured as a leaf branch of the graph.
+// Record's GEMM refinement keeps its recording and its pick together.
 
 #include <cuda_runtime_api.h>
 #include <fmt/format.h>
@@ -295,6 +296,56 @@ TEST(CudaGemmTuningFile, ALaterBackendStartsWithTheSettledPicks) {
   EXPECT_EQ(other.created.gemm_tuning_loaded, 0) << "a file of another build is not used";
   EXPECT_GE(other.finished.gemm_tunings, 1);
   std::filesystem::remove(path);
+}
+
+// Record's refinement (RefineGemmPicks, gemm_refine_plan.h): a forward whose one GEMM shape
+// weighs ~1-2 ms (200 calls) is a heavy shape, so Record re-captures it with the tuner's other
+// candidates (window widened to every candidate, at most 3) and keeps the fastest recording.
+// Whatever it kept, the recording and the backend's pick must agree: a replay writes the
+// bytes an eager call with the settled pick writes.
+TEST(CudaGemmRefine, RecordRetriesAHeavyShapeAndKeepsRecordingAndPickTogether) {
+  VLART_REQUIRE_REAL_CUDA();
+  ::unsetenv("VLART_GEMM_TUNING_FILE");
+  ::unsetenv("VLART_GEMM_REFINE");
+  ::setenv("VLART_GEMM_REFINE_WINDOW", "1000", 1);
+  ::setenv("VLART_GEMM_REFINE_MAX", "3", 1);
+  Result<std::unique_ptr<Backend>> created = CreateCudaBackend(CudaBackendOptions{});
+  ::unsetenv("VLART_GEMM_REFINE_WINDOW");
+  ::unsetenv("VLART_GEMM_REFINE_MAX");
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  Backend& be = **created;
+  auto arena = be.NewArena();
+  const uint64_t seed = TestSeed(4500);
+  const Twin x = RandomTwin(be, *arena, Shape{256, 2048}, DType::kBF16, seed);
+  const Twin w = RandomTwin(be, *arena, Shape{2048, 2048}, DType::kBF16, seed + 1);
+  const Tensor y = arena->Allocate(Shape{256, 2048}, DType::kBF16);
+  // Every call recomputes y from x: replays are idempotent, as Record requires.
+  auto forward = [&] {
+    for (int i = 0; i < 200; ++i) be.Linear(x.dev, w.dev, nullptr, Activation::kNone, nullptr, y);
+  };
+  be.Linear(x.dev, w.dev, nullptr, Activation::kNone, nullptr, y);  // eager: the tuner runs
+  auto recorded = be.Record(forward);
+  ASSERT_TRUE(recorded.ok()) << recorded.status().ToString();
+  const cuda::Stats stats = cuda::StatsOf(be);
+  EXPECT_GE(stats.gemm_refine_trials, 1) << "a ~1-2 ms shape with other candidates is re-tried";
+  EXPECT_LE(stats.gemm_refine_trials, 3) << "VLART_GEMM_REFINE_MAX";
+  auto bytes = [&] {
+    be.Synchronize();
+    HostTensor h(y.dtype, y.shape);
+    be.Download(y, h.view());
+    return std::vector<unsigned char>(static_cast<unsigned char*>(h.view().data),
+                                      static_cast<unsigned char*>(h.view().data) + h.nbytes());
+  };
+  be.Fill(y, -7.0f);
+  (*recorded)->Replay();
+  const std::vector<unsigned char> replayed = bytes();
+  be.Fill(y, -7.0f);
+  be.Linear(x.dev, w.dev, nullptr, Activation::kNone, nullptr, y);  // the settled pick, eagerly
+  EXPECT_TRUE(bytes() == replayed) << "the kept recording runs the kept pick (seed " << seed << ")";
+  // A second Record of the same shape tries nothing more: its candidates were settled.
+  auto again = be.Record(forward);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(cuda::StatsOf(be).gemm_refine_trials, stats.gemm_refine_trials);
 }
 
 // VLART_CUDA_SYNC_CHECK=1 synchronises after every eager op and must stand aside while the

@@ -120,7 +120,9 @@ TEST(GemmTuningFile, RandomMutationsParseOrFailCleanly) {
     bool again = false;
     Result<GemmTuning> back = ParseGemmTuning(FormatGemmTuning(Stamp(), *got), Stamp(), &again);
     ASSERT_TRUE(back.ok()) << back.status().message();
-    if (matches) EXPECT_EQ(*back, *got);
+    if (matches) {
+      EXPECT_EQ(*back, *got);
+    }
   }
   EXPECT_GT(parsed, 0) << "some mutations (comments, whitespace, values) stay valid";
 }

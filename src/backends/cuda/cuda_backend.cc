@@ -262,6 +262,14 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   be->fused_lt_epilogues_ = options.fused_lt_epilogues && !EnvFlag("VLART_GEMM_SINGLE_ROUNDING");
   if (EnvFlag("VLART_GEMM_VERBOSE")) be->gemm_verbose_ = true;
   if (EnvIs("VLART_GEMM_REFINE", "0")) be->gemm_refine_ = false;
+  // The heaviest shapes' re-try window and count (gemm_refine_plan.h); WINDOW=0.04 MAX=3 is
+  // the near-ties alone.
+  if (const char* env = std::getenv("VLART_GEMM_REFINE_WINDOW"); env != nullptr) {
+    be->gemm_refine_policy_.heavy_window = std::max(0.0f, std::strtof(env, nullptr));
+  }
+  if (const char* env = std::getenv("VLART_GEMM_REFINE_MAX"); env != nullptr) {
+    be->gemm_refine_policy_.max_heavy = std::max(0, std::atoi(env));
+  }
   be->l2_prefetch_ = options.l2_prefetch && !EnvIs("VLART_L2_PREFETCH", "0");
   int sms = 0;
   if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, options.device) == cudaSuccess &&

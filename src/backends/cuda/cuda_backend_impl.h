@@ -26,6 +26,7 @@
 #include "backends/cuda/cublaslt_gemm.h"
 #include "backends/cuda/cuda_backend.h"
 #include "backends/cuda/cuda_backend_internal.h"
+#include "backends/cuda/gemm_refine_plan.h"
 #include "backends/cuda/gemm_tuning_file.h"
 #include "backends/cuda/kernel_args.h"
 #include "backends/cuda/kernels.h"
@@ -265,26 +266,25 @@ class CudaBackend final : public Backend {
   bool l2_prefetch_ = true;         // CudaBackendOptions::l2_prefetch (VLART_L2_PREFETCH=0: off)
   std::map<GemmTuneKey, GemmMmaConfig> gemm_configs_;  // GemmTuneKey: gemm_tuning_file.h
   // CudaBackendOptions::gemm_tuning_file (gemm_tuning_op.cc): the stamp a usable file carries,
-  // and the path ("" = none). Loaded picks have no near-ties, so Record does not re-try them.
+  // and the path ("" = none). Loaded picks have no other candidates, so Record does not re-try them.
   std::string gemm_tuning_file_;
   GemmTuningStamp gemm_tuning_stamp_;
   void LoadGemmTuning();
   void SaveGemmTuning() const;
-  // Near-ties of the per-GEMM tuner, settled inside the whole recorded forward (recording.cc;
-  // VLART_GEMM_REFINE=0 turns it off): per shape, the other candidates whose burst score was
-  // within kGemmNearTie of the pick's, best first, until a Record has tried them; only shapes
-  // whose pick costs a forward at least kGemmRefineMinUs (burst us x calls) are tried.
-  static constexpr float kGemmNearTie = 0.04f;
-  static constexpr float kGemmRefineMinUs = 200.0f;
+  // The per-GEMM tuner's other candidates, settled inside the whole recorded forward
+  // (recording.cc; VLART_GEMM_REFINE=0 turns it off): per shape, every candidate the bursts
+  // timed besides the pick, best first, with its score over the pick's, until a Record has
+  // tried the ones gemm_refine_plan.h chooses by what the shape weighs in that forward.
   bool gemm_refine_ = true;
-  std::map<GemmTuneKey, std::vector<GemmMmaConfig>> gemm_near_ties_;
+  GemmRefinePolicy gemm_refine_policy_;
+  std::map<GemmTuneKey, std::vector<GemmRefineCandidate>> gemm_refine_candidates_;
   std::map<GemmTuneKey, float> gemm_pick_us_;         // the pick's burst us, per shape
   std::map<GemmTuneKey, int> gemm_calls_recorded_;    // calls per shape in Record's capture
   bool counting_gemm_calls_ = false;                  // true only during that capture
-  // Re-records `enqueue` with each pending near-tie forced in turn and keeps a pick only if
+  // Re-records `enqueue` with each chosen candidate forced in turn and keeps a pick only if
   // the whole graph replays faster with it; *graph / *exec hold the kept recording.
-  void RefineGemmNearTies(const std::function<void()>& enqueue, cudaGraph_t* graph,
-                          cudaGraphExec_t* exec);
+  void RefineGemmPicks(const std::function<void()>& enqueue, cudaGraph_t* graph,
+                       cudaGraphExec_t* exec);
  public:
   std::optional<GemmMmaConfig> forced_gemm_config_;  // ForceGemmConfig (tests)
   int forced_attention_splits_ = 0;                   // ForceAttentionSplits (tests); 0: heuristic

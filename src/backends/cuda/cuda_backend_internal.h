@@ -57,6 +57,10 @@ struct Stats {
   int64_t prefetches = 0;  // Prefetch calls that launched the L2 prefetch kernel
   int64_t gemm_tunings = 0;        // GEMM shapes the tuner timed (GemmConfigFor)
   int64_t gemm_tuning_loaded = 0;  // picks taken from the tuning file at creation
+  // Record's re-tries of GEMM candidates inside the forward (RefineGemmPicks), and how many
+  // of them it kept.
+  int64_t gemm_refine_trials = 0;
+  int64_t gemm_refine_kept = 0;
 };
 
 // The non-blocking stream every op of `backend` is enqueued on.

@@ -428,17 +428,17 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
   }
   gemm_configs_.emplace(key, best);
   if (gemm_refine_) {
-    // The bursts cannot rank these against the pick: the forward will (RefineGemmNearTies).
+    // The bursts rank these only roughly against the pick: the forward will
+    // (RefineGemmPicks, gemm_refine_plan.h).
     std::sort(scored.begin(), scored.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::vector<GemmMmaConfig> ties;
-    constexpr size_t kMaxTies = 3;
+    std::vector<GemmRefineCandidate> others;
     for (const auto& [score, c] : scored) {
-      if (ties.size() < kMaxTies && score <= best_score * (1.0f + kGemmNearTie) && c != best) {
-        ties.push_back(c);
-      }
+      // (A pick whose neighbour-corrected score is not positive gives no ratio: no re-tries.)
+      const float ratio = best_score > 0.0f ? score / best_score : 1e30f;
+      if (c != best) others.push_back(GemmRefineCandidate{ratio, c});
     }
-    if (!ties.empty()) gemm_near_ties_[key] = std::move(ties);
+    if (!others.empty()) gemm_refine_candidates_[key] = std::move(others);
     gemm_pick_us_[key] = best_us;
   }
   return best;

@@ -154,7 +154,7 @@ class EventStageClock final : public StageClock {
 Result<std::unique_ptr<RecordedWork>> CudaBackend::Record(const std::function<void()>& enqueue) {
   BeginOp();
   VLART_CUDA_CHECK(cudaStreamSynchronize(stream_));
-  // GemmConfigFor counts this capture's GEMM calls per shape (RefineGemmNearTies weighs the
+  // GemmConfigFor counts this capture's GEMM calls per shape (RefineGemmPicks weighs the
   // shapes by them); eager calls and the trials' re-captures are not counted.
   gemm_calls_recorded_.clear();
   counting_gemm_calls_ = gemm_refine_;
@@ -163,39 +163,41 @@ Result<std::unique_ptr<RecordedWork>> CudaBackend::Record(const std::function<vo
   const Status captured = CaptureGraph(stream_, enqueue, &graph, &exec);
   counting_gemm_calls_ = false;
   if (!captured.ok()) return captured;
-  if (gemm_refine_ && !gemm_near_ties_.empty()) RefineGemmNearTies(enqueue, &graph, &exec);
+  if (gemm_refine_ && !gemm_refine_candidates_.empty()) RefineGemmPicks(enqueue, &graph, &exec);
   SaveGemmTuning();  // the settled picks, for later processes (no-op without a tuning file)
   return std::unique_ptr<RecordedWork>(new CudaGraphWork(graph, exec, stream_, device_));
 }
 
-// Each GEMM shape whose tuner bursts found near-ties (GemmConfigFor) is tried with each of
-// them forced, inside the whole recorded forward: the bursts time a GEMM between stand-in
+// Each GEMM shape this forward used is tried with some of the tuner's other candidates
+// forced (gemm_refine_plan.h: the burst near-ties, and for the shapes that weigh most a wider
+// window), inside the whole recorded forward: the bursts time a GEMM between stand-in
 // neighbours, while what decides is how it runs between its real ones (X-VLA's fc2: cuBLASLt
-// algorithm 5 against 2 ranked within 2% in bursts and 0.2 ms apart per forward). A tie is
-// kept only if the forward's median replay is faster by kKeep; otherwise the pick stands.
-// Replays must be idempotent (every model forward here is: it recomputes from its inputs).
-// Costs a capture, an instantiation and 22 replays per tie, once per shape and process.
-void CudaBackend::RefineGemmNearTies(const std::function<void()>& enqueue, cudaGraph_t* graph,
-                                     cudaGraphExec_t* exec) {
+// algorithm 5 against 2 ranked within 2% in bursts and 0.2 ms apart per forward). A candidate
+// is kept only if the forward's median replay is faster by kKeep than the current recording;
+// otherwise the pick stands. Shapes go heaviest first, so the light ones are judged beside
+// the heavy ones' settled picks. Replays must be idempotent (every model forward here is: it
+// recomputes from its inputs). A shape's candidates are dropped once tried, so a later Record
+// (another graph of the same shape) does not try them again; a shape too light to try here
+// stays pending for a graph where it weighs more.
+void CudaBackend::RefineGemmPicks(const std::function<void()>& enqueue, cudaGraph_t* graph,
+                                  cudaGraphExec_t* exec) {
   constexpr double kKeep = 0.003;
-  // Only the shapes this forward's capture used (GemmConfigFor counts them), and of those the
-  // ones that weigh: a near-tie of a pick costing under kGemmRefineMinUs per forward is worth
-  // under 4% of it. The others stay pending for their own graph (or for ever).
-  std::vector<GemmTuneKey> keys;
-  for (const auto& [key, ties] : gemm_near_ties_) {
+  std::vector<std::pair<float, GemmTuneKey>> shapes;  // (cost us per forward, shape)
+  for (const auto& [key, others] : gemm_refine_candidates_) {
     const auto calls = gemm_calls_recorded_.find(key);
     const auto pick = gemm_pick_us_.find(key);
-    if (calls != gemm_calls_recorded_.end() && pick != gemm_pick_us_.end() &&
-        pick->second * static_cast<float>(calls->second) >= kGemmRefineMinUs) {
-      keys.push_back(key);
-    }
+    if (calls == gemm_calls_recorded_.end() || pick == gemm_pick_us_.end()) continue;  // not in this graph
+    shapes.emplace_back(pick->second * static_cast<float>(calls->second), key);
   }
+  std::sort(shapes.begin(), shapes.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   const auto t0 = std::chrono::steady_clock::now();
-  int trials = 0;
-  for (const GemmTuneKey& key : keys) {
-    const std::vector<GemmMmaConfig> ties = gemm_near_ties_[key];
-    gemm_near_ties_.erase(key);
-    for (const GemmMmaConfig& tie : ties) {
+  int trials = 0, kept_count = 0;
+  for (const auto& [cost_us, key] : shapes) {
+    const std::vector<GemmMmaConfig> tries =
+        GemmRefineTrials(gemm_refine_candidates_[key], cost_us, gemm_refine_policy_);
+    if (tries.empty()) continue;  // too light here; another graph may weigh it more
+    gemm_refine_candidates_.erase(key);
+    for (const GemmMmaConfig& tie : tries) {
       const GemmMmaConfig kept = gemm_configs_[key];
       gemm_configs_[key] = tie;
       cudaGraph_t g = nullptr;
@@ -208,14 +210,18 @@ void CudaBackend::RefineGemmNearTies(const std::function<void()>& enqueue, cudaG
       const bool better = tie_ms < base_ms * (1.0 - kKeep);
       if (gemm_verbose_) {
         std::fprintf(stderr,
-                     "vlart gemm refine %dx%dx%d: tile %d splits %d algo %d%s -> tile %d splits %d "
-                     "algo %d%s: forward %.3f -> %.3f ms (%s)\n",
-                     std::get<0>(key), std::get<1>(key), std::get<2>(key), kept.tile, kept.splits,
-                     kept.lt_algo, kept.lt_fused ? " fused" : "", tie.tile, tie.splits, tie.lt_algo,
-                     tie.lt_fused ? " fused" : "", base_ms, tie_ms, better ? "kept" : "not kept");
+                     "vlart gemm refine %dx%dx%d (%.0f us/forward): tile %d splits %d algo %d%s -> "
+                     "tile %d splits %d algo %d%s: forward %.3f -> %.3f ms (%s)\n",
+                     std::get<0>(key), std::get<1>(key), std::get<2>(key), cost_us, kept.tile,
+                     kept.splits, kept.lt_algo, kept.lt_fused ? " fused" : "", tie.tile, tie.splits,
+                     tie.lt_algo, tie.lt_fused ? " fused" : "", base_ms, tie_ms,
+                     better ? "kept" : "not kept");
       }
       ++trials;
+      ++stats_.gemm_refine_trials;
       if (better) {
+        ++kept_count;
+        ++stats_.gemm_refine_kept;
         VLART_CUDA_CHECK(cudaGraphExecDestroy(*exec));
         VLART_CUDA_CHECK(cudaGraphDestroy(*graph));
         *graph = g;
@@ -229,8 +235,8 @@ void CudaBackend::RefineGemmNearTies(const std::function<void()>& enqueue, cudaG
   }
   if (gemm_verbose_ && trials > 0) {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::fprintf(stderr, "vlart gemm refine: %d near-ties of %zu shapes tried in %.1f s\n", trials,
-                 keys.size(), s);
+    std::fprintf(stderr, "vlart gemm refine: %d candidates of %zu shapes tried in %.1f s, %d kept\n",
+                 trials, shapes.size(), s, kept_count);
   }
 }
 
