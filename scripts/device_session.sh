@@ -40,6 +40,9 @@ fi
 [ -x "$BIN/vlart" ] || BIN=.device/bin-portable
 export LD_LIBRARY_PATH="$PWD/.device/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 export VLART_SOURCE_DIR="$PWD"
+# Every process tunes afresh (the CLI's default tuning cache would carry one process's picks
+# into the next and hide what an A/B changes); a step or AB_ENV may name a file.
+export VLART_GEMM_TUNING_FILE=""
 SUMMARY="$OUT/summary.md"
 : > "$SUMMARY"
 # The summary is copied to FINAL_OUT after every note: a call killed at its time limit
@@ -143,9 +146,11 @@ if has ab; then
     for variant in $variants; do
       envs=""; [ "$variant" = B ] && envs="${AB_ENV:-VLART_L2_PREFETCH=0}"
       [ "$variant" = C ] && envs="$AB_ENV_C"
+      t0=$(date +%s.%N)
       env $envs timeout 600 "$BIN/vlart" bench --model "$dir" --device cuda --precision bf16 \
           --batch ${AB_BATCH:-1} --warmup 5 --iters ${AB_ITERS:-30} > "$OUT/ab_${name}_$variant.md" 2> "$OUT/ab_${name}_$variant.err"
-      note "ab $name $variant [${envs:-default}]: exit $?"
+      rc=$?
+      note "ab $name $variant [${envs:-default}]: exit $rc, process $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)") s (load, tuning, warmup, timed calls)"
       grep -E "\| (vision|prefix|denoise|policy|encoder|upload|\*\*e2e\*\*) " "$OUT/ab_${name}_$variant.md" >> "$SUMMARY"
     done
   done

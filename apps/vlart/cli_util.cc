@@ -70,4 +70,21 @@ std::string TimingsLine(const CallTimings& t) {
   return s;
 }
 
+void AddTuningCacheOption(CLI::App* sub, std::string* path) {
+  *path = DefaultTuningCache();
+  sub->add_option("--tuning-cache", *path,
+                  "CUDA: file of the kernel tuners' picks, reused on the same GPU and build "
+                  "(skips seconds of tuning, same kernels every run); 'none': tune afresh")
+      ->capture_default_str();
+}
+
+std::string TuningCachePath(const std::string& flag) { return flag == "none" ? "" : flag; }
+
+std::string EffectiveTuningCache(const PolicyOptions& po) {
+  if (po.device == "cpu") return "none";
+  const char* env = std::getenv("VLART_GEMM_TUNING_FILE");
+  const std::string path = env != nullptr ? env : po.tuning_cache;
+  return path.empty() ? "none" : path;
+}
+
 }  // namespace vlart::cli

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "core/host_tensor.h"
 #include "core/status.h"
 #include "vlart/policy.h"
@@ -23,5 +25,12 @@ std::string ActionsJson(const HostTensor& actions);
 std::string TimingsJson(const CallTimings& t);
 // "vision 12.3 ms | encoder ... | total ..." for humans.
 std::string TimingsLine(const CallTimings& t);
+// The --tuning-cache flag on a subcommand (default DefaultTuningCache(); "none": no file).
+void AddTuningCacheOption(CLI::App* sub, std::string* path);
+// The flag's value as PolicyOptions::tuning_cache ("none" -> "").
+std::string TuningCachePath(const std::string& flag);
+// The file a CUDA load of `po` uses (VLART_GEMM_TUNING_FILE wins), "none" on the CPU or when
+// there is none: for benchmark headers.
+std::string EffectiveTuningCache(const PolicyOptions& po);
 
 }  // namespace vlart::cli

@@ -53,6 +53,7 @@ struct BenchArgs {
   std::string format = "md";
   std::string tokenizer;
   bool no_graphs = false;
+  std::string tuning_cache;
   bool profile_ops = false;
 };
 
@@ -202,6 +203,7 @@ int Bench(const BenchArgs& a) {
     po.device = a.device;
     po.precision = precision;
     po.cuda_graphs = !a.no_graphs;
+    po.tuning_cache = TuningCachePath(a.tuning_cache);
     po.profile_ops = a.profile_ops ? 20000 : 0;
     po.tokenizer = a.tokenizer;
     auto policy = Policy::Load(a.model, po);
@@ -220,11 +222,12 @@ int Bench(const BenchArgs& a) {
                                    ? std::string("?")
                                    : fmt::format("{}x{}", obs->images[0].height, obs->images[0].width);
       header = fmt::format(
-          "{} | {} | {} | {} | warmup {} + {} timed calls | graphs {} | timed: preprocess ({}, "
+          "{} | {} | {} | {} | warmup {} + {} timed calls | graphs {} | tuning cache {} | timed: preprocess ({}, "
           "tokenise, noise) + upload + forward{} + download{}; stages = timestamps on the "
           "backend stream; e2e = host wall clock",
           BuildInfoString(), DescribeDevice((*policy)->backend()), (*policy)->description(),
           a.model, a.warmup, a.iters, a.no_graphs ? "off" : "on",
+          EffectiveTuningCache(po),
           pi0      ? (bytes ? fmt::format("copy 2 views of {} bytes, normalise state", size)
                             : fmt::format("normalise 2 views of {}, normalise state", size))
           : camera ? fmt::format("copy 2 camera views of {} bytes", size)
@@ -281,6 +284,7 @@ void AddBenchCommand(CLI::App& app, int* exit_code) {
   sub->add_option("--format", args->format, "md, csv or json");
   sub->add_option("--tokenizer", args->tokenizer, "pi0/pi0.5: the PaliGemma tokenizer.model");
   sub->add_flag("--no-graphs", args->no_graphs, "Run ops eagerly instead of replaying CUDA graphs");
+  AddTuningCacheOption(sub, &args->tuning_cache);
   sub->add_flag("--profile-ops", args->profile_ops,
                 "Also time every op inside the call (printed to stderr; adds event nodes)");
   sub->callback([args, exit_code] { *exit_code = Bench(*args); });

@@ -30,6 +30,7 @@ struct DemoArgs {
   std::string dir;  // default: build/demo-<arch>-tiny
   std::string device = "cpu";
   bool json = false;
+  std::string tuning_cache;
 };
 
 Result<Image> EmbeddedImage(std::string_view name) {
@@ -52,6 +53,7 @@ int Demo(const DemoArgs& a) {
   }
   PolicyOptions po;
   po.device = a.device;
+  po.tuning_cache = TuningCachePath(a.tuning_cache);
   auto policy = Policy::Load(dir, po);
   if (!policy.ok()) return Fail("demo", policy.status());
 
@@ -116,6 +118,7 @@ void AddDemoCommand(CLI::App& app, int* exit_code) {
   sub->add_option("--dir", args->dir, "Where the generated checkpoint lives (default build/demo-<arch>-tiny)");
   sub->add_option("--device", args->device, "cpu, cuda or cuda:N");
   sub->add_flag("--json", args->json, "Print JSON");
+  AddTuningCacheOption(sub, &args->tuning_cache);
   sub->callback([args, exit_code] { *exit_code = Demo(*args); });
 }
 

@@ -45,6 +45,7 @@ struct RunArgs {
   std::string tokenizer;
   bool no_graphs = false;
   bool json = false;
+  std::string tuning_cache;
 };
 
 int Run(const RunArgs& a) {
@@ -86,6 +87,7 @@ int Run(const RunArgs& a) {
   po.device = a.device;
   po.precision = a.precision;
   po.cuda_graphs = !a.no_graphs;
+  po.tuning_cache = TuningCachePath(a.tuning_cache);
   po.tokenizer = a.tokenizer;
   auto policy = Policy::Load(a.model, po);
   if (!policy.ok()) return Fail("run", policy.status());
@@ -148,6 +150,7 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
   sub->add_option("--device", args->device, "cpu, cuda or cuda:N");
   sub->add_option("--precision", args->precision, "f32, bf16 or f16 (default: f32 on cpu, bf16 on cuda)");
   sub->add_flag("--no-graphs", args->no_graphs, "Do not replay the call as a CUDA graph");
+  AddTuningCacheOption(sub, &args->tuning_cache);
   sub->add_flag("--json", args->json, "Print JSON ({\"actions\": [[...]], \"timings\": {...}})");
   sub->callback([args, exit_code, domain_id] {
     args->domain_id_given = domain_id->count() > 0;

@@ -35,7 +35,17 @@ struct PolicyOptions {
   int profile_ops = 0;         // > 0: time every op of the call (up to this many) in place
   std::string tokenizer;       // pi0/pi0.5: the PaliGemma SentencePiece model; empty: looked
                                // up (DIR/tokenizer.model, then openpi's download cache)
+  // CUDA: a file of the kernel tuners' settled picks (GEMM algorithms, fused-op forms). Read
+  // at load when it was written on the same GPU by the same build, so the process skips the
+  // tuning (seconds) and runs the same kernels as the one that wrote it; written (created,
+  // with its folder) after each recording. Empty: tune afresh in every process. The vlart
+  // CLI defaults to DefaultTuningCache(); VLART_GEMM_TUNING_FILE overrides either.
+  std::string tuning_cache;
 };
+
+// $VLART_CACHE_DIR/tuning.txt, else $XDG_CACHE_HOME/vlart/tuning.txt, else
+// $HOME/.cache/vlart/tuning.txt; empty when none of them is set.
+std::string DefaultTuningCache();
 
 // One robot's observation. Which fields a model reads: X-VLA uses images (1..3 views,
 // slot order image0, image1, image2), prompt, state (proprio, 20 for ee6d) and

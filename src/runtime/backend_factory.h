@@ -18,6 +18,7 @@ namespace vlart {
 struct BackendSpec {
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
   std::string precision;       // "f32", "bf16", "f16"; empty: f32 on cpu, bf16 on cuda
+  std::string tuning_cache;    // CUDA: PolicyOptions::tuning_cache ("" = none)
 };
 
 Result<std::unique_ptr<Backend>> CreateBackend(const BackendSpec& spec);

@@ -146,7 +146,7 @@ Result<std::unique_ptr<Policy>> Pi0Policy::Load(const fs::path& dir, const Polic
   p->prompt_tokenizer_ = pi0::SentencePiecePromptTokenizer(*p->tokenizer_);
 
   VLART_ASSIGN_OR_RETURN(p->backend_,
-                         CreateBackend(BackendSpec{options.device, options.precision}));
+                         CreateBackend(BackendSpec{options.device, options.precision, options.tuning_cache}));
   if (options.profile_ops > 0) {
     auto profiler = std::make_unique<ProfilingBackend>(std::move(p->backend_), options.profile_ops);
     p->profiler_ = profiler.get();

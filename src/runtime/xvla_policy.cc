@@ -46,7 +46,7 @@ Result<std::unique_ptr<Policy>> XvlaPolicy::Load(const std::filesystem::path& di
   }
   p->source_ = std::make_unique<CheckpointSource>(std::move(ckpt));
   VLART_ASSIGN_OR_RETURN(p->backend_,
-                         CreateBackend(BackendSpec{options.device, options.precision}));
+                         CreateBackend(BackendSpec{options.device, options.precision, options.tuning_cache}));
   if (options.profile_ops > 0) {
     auto profiler = std::make_unique<ProfilingBackend>(std::move(p->backend_), options.profile_ops);
     p->profiler_ = profiler.get();

@@ -240,8 +240,9 @@ TEST(CudaPrefetch, CapturedAsALeafBranch) {
   EXPECT_EQ(on.leaves, 2u) << "the prefetch node is a second leaf: nothing waits for it";
 }
 
-// CudaBackendOptions::gemm_tuning_file: the first backend tunes and its Record writes the
-// settled picks; a second one with the same build tag starts with them (no GEMM timed) and
+// CudaBackendOptions::gemm_tuning_file: the first backend tunes (a Linear and a
+// LinearResidualLayerNorm) and its Record writes the settled picks; a second one with the
+// same build tag starts with them (nothing timed) and
 // computes the same bytes; a third with another build tag ignores the file and tunes.
 TEST(CudaGemmTuningFile, ALaterBackendStartsWithTheSettledPicks) {
   VLART_REQUIRE_REAL_CUDA();
@@ -269,28 +270,41 @@ TEST(CudaGemmTuningFile, ALaterBackendStartsWithTheSettledPicks) {
     const Twin w = RandomTwin(be, *arena, Shape{512, 256}, DType::kBF16, seed + 1);
     const Twin bias = RandomTwin(be, *arena, Shape{512}, DType::kBF16, seed + 2);
     const Tensor y = arena->Allocate(Shape{64, 512}, DType::kBF16);
-    auto linear = [&] { be.Linear(x.dev, w.dev, &bias.dev, Activation::kGeluTanh, nullptr, y); };
-    linear();  // eager: the tuner runs here unless the file had this shape
+    // And a residual projection with the LayerNorm after it (its own tuner's pick is kept too).
+    const Twin w2 = RandomTwin(be, *arena, Shape{512, 512}, DType::kBF16, seed + 3);
+    const Twin gamma = RandomTwin(be, *arena, Shape{512}, DType::kBF16, seed + 4);
+    const Twin beta = RandomTwin(be, *arena, Shape{512}, DType::kBF16, seed + 5);
+    const Tensor out = arena->Allocate(Shape{64, 512}, DType::kBF16);
+    const Tensor normed = arena->Allocate(Shape{64, 512}, DType::kBF16);
+    auto linear = [&] {
+      be.Linear(x.dev, w.dev, &bias.dev, Activation::kGeluTanh, nullptr, y);
+      be.LinearResidualLayerNorm(y, w2.dev, &bias.dev, y, out, gamma.dev, beta.dev, 1e-5f, normed);
+    };
+    linear();  // eager: the tuners run here unless the file had these shapes
     auto recorded = be.Record(linear);
     EXPECT_TRUE(recorded.ok()) << recorded.status().ToString();
     if (!recorded.ok()) return r;
-    be.Fill(y, -7.0f);
+    for (const Tensor* t : {&y, &out, &normed}) be.Fill(*t, -7.0f);
     (*recorded)->Replay();
     be.Synchronize();
-    HostTensor h(y.dtype, y.shape);
-    be.Download(y, h.view());
-    r.y.assign(static_cast<unsigned char*>(h.view().data),
-               static_cast<unsigned char*>(h.view().data) + h.nbytes());
+    for (const Tensor* t : {&y, &out, &normed}) {
+      HostTensor h(t->dtype, t->shape);
+      be.Download(*t, h.view());
+      r.y.insert(r.y.end(), static_cast<unsigned char*>(h.view().data),
+                 static_cast<unsigned char*>(h.view().data) + h.nbytes());
+    }
     r.finished = cuda::StatsOf(be);
     return r;
   };
   const Run first = run("test-build");
   EXPECT_EQ(first.created.gemm_tuning_loaded, 0) << "no file yet";
   EXPECT_GE(first.finished.gemm_tunings, 1);
+  EXPECT_EQ(first.finished.linear_norm_tunings, 1);
   ASSERT_TRUE(std::filesystem::exists(path)) << "Record writes the file";
   const Run second = run("test-build");
-  EXPECT_GE(second.created.gemm_tuning_loaded, 1);
+  EXPECT_GE(second.created.gemm_tuning_loaded, 2);
   EXPECT_EQ(second.finished.gemm_tunings, 0) << "the file's pick is used, nothing is timed";
+  EXPECT_EQ(second.finished.linear_norm_tunings, 0) << "the fused op's pick came from the file too";
   EXPECT_TRUE(second.y == first.y) << "same pick, same bytes";
   const Run other = run("another-build");
   EXPECT_EQ(other.created.gemm_tuning_loaded, 0) << "a file of another build is not used";

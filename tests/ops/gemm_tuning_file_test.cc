@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // gemm_tuning_file_test.cc: the GEMM tuning file's text (backends/cuda/gemm_tuning_file.h):
-// picks survive a round trip, a file stamped for another GPU / cuBLASLt / build yields no
+// GEMM and linear_norm picks survive a round trip, version 1 files are still read, a file stamped for another GPU / cuBLASLt / build yields no
 // picks, and every malformed line is refused with its line number. Host code only: runs
 // without a GPU (label cpu) in CUDA builds.
 
@@ -22,9 +22,11 @@ GemmTuningStamp Stamp() {
 
 GemmTuning Picks() {
   GemmTuning picks;
-  picks[GemmTuneKey{262, 3072, 1024, 2, true, 0, false, 0, true}] = GemmMmaConfig{-1, 1, 3, true, false};
-  picks[GemmTuneKey{262, 4096, 1024, 2, true, 2, false, 0, true}] = GemmMmaConfig{-1, 1, 0, true, true};
-  picks[GemmTuneKey{10, 8192, 1024, 2, false, 0, false, 0, true}] = GemmMmaConfig{9, 4, 0, false, false};
+  picks.gemm[GemmTuneKey{262, 3072, 1024, 2, true, 0, false, 0, true}] = GemmMmaConfig{-1, 1, 3, true, false};
+  picks.gemm[GemmTuneKey{262, 4096, 1024, 2, true, 2, false, 0, true}] = GemmMmaConfig{-1, 1, 0, true, true};
+  picks.gemm[GemmTuneKey{10, 8192, 1024, 2, false, 0, false, 0, true}] = GemmMmaConfig{9, 4, 0, false, false};
+  picks.linear_norm[LinearNormKey{262, 1024, 4096, 2, true}] = LinearNormPick{2, 0};
+  picks.linear_norm[LinearNormKey{1048, 1024, 1024, 2, true}] = LinearNormPick{0, 0};
   return picks;
 }
 
@@ -62,7 +64,7 @@ TEST(GemmTuningFile, MalformedFilesAreRefusedWithTheirLine) {
   };
   const Case cases[] = {
       {"", "the header is missing"},
-      {"vlart-gemm-tuning 2\n", "line 1: expected 'vlart-gemm-tuning 1'"},
+      {"vlart-gemm-tuning 3\n", "line 1: expected 'vlart-gemm-tuning 2'"},
       {"vlart-gemm-tuning 1\n", "the stamp line is missing"},
       {"vlart-gemm-tuning 1\nstamp H100 | x | 1 | b\n", "line 2: expected 'stamp"},
       {"vlart-gemm-tuning 1\nstamp H100 | 132 | 1\n", "line 2: expected 'stamp"},
@@ -76,6 +78,16 @@ TEST(GemmTuningFile, MalformedFilesAreRefusedWithTheirLine) {
       {head + "262 3072 1024 2 1 0 0 0 1 -> -1 0 3 1 0\n", "line 3: a value out of range"},
       {head + "262 3072 1024 2 1 0 0 0 1 -> -1 1 -3 1 0\n", "line 3: a value out of range"},
       {head + good + "# a comment\n" + good, "line 5: a second pick for the same GEMM key"},
+      {head + "linear_norm 262 1024 4096 2 1 2 0\n", "line 3: expected 'linear_norm', 5 integers"},
+      {head + "linear_norm 262 1024 4096 2 -> 2 0\n", "line 3: expected 'linear_norm', 5 integers"},
+      {head + "linear_norm 262 1024 4096 2 1 -> 2\n", "line 3: expected 'linear_norm', 5 integers"},
+      {head + "linear_norm 262 1024 4096 2 1 -> 2 0 0\n", "line 3: expected 'linear_norm', 5 integers"},
+      {head + "linear_norm 262 1024 4096 2 2 -> 2 0\n", "line 3: a value out of range"},
+      {head + "linear_norm 262 -1 4096 2 1 -> 2 0\n", "line 3: a value out of range"},
+      {head + "linear_norm 262 1024 4096 2 1 -> -1 0\n", "line 3: a value out of range"},
+      {head + "linear_norm 262 1024 4096 2 1 -> 2 0\nlinear_norm 262 1024 4096 2 1 -> 1 0\n",
+       "line 4: a second pick for the same linear_norm key"},
+      {head + "99999999999 3072 1024 2 1 0 0 0 1 -> -1 1 3 1 0\n", "line 3: expected 9 integers"},
   };
   for (const Case& c : cases) {
     bool matches = false;
@@ -89,7 +101,19 @@ TEST(GemmTuningFile, MalformedFilesAreRefusedWithTheirLine) {
   Result<GemmTuning> ok = ParseGemmTuning("# made by hand\r\n\r\n" + head + good, Stamp(), &matches);
   ASSERT_TRUE(ok.ok()) << ok.status().message();
   EXPECT_TRUE(matches);
-  EXPECT_EQ(ok->size(), 1u);
+  EXPECT_EQ(ok->gemm.size(), 1u);
+}
+
+// A version 1 file (GEMM lines only, before the linear_norm lines) is still read.
+TEST(GemmTuningFile, AVersionOneFileIsStillRead) {
+  const std::string v1 = "vlart-gemm-tuning 1\nstamp NVIDIA H100 80GB HBM3 | 132 | 130100 | df58e57\n"
+                         "262 3072 1024 2 1 0 0 0 1 -> -1 1 3 1 0\n";
+  bool matches = false;
+  Result<GemmTuning> got = ParseGemmTuning(v1, Stamp(), &matches);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_TRUE(matches);
+  EXPECT_EQ(got->gemm.size(), 1u);
+  EXPECT_TRUE(got->linear_norm.empty());
 }
 
 // Not a libFuzzer target (the parser lives in the CUDA backend, which the clang fuzz build
@@ -99,7 +123,7 @@ TEST(GemmTuningFile, MalformedFilesAreRefusedWithTheirLine) {
 TEST(GemmTuningFile, RandomMutationsParseOrFailCleanly) {
   const std::string good = FormatGemmTuning(Stamp(), Picks());
   std::mt19937_64 rng(20261124);
-  const std::string alphabet = "0123456789 -|>#\n\rxvlartgemm";
+  const std::string alphabet = "0123456789 -|>#\n\rxvlartgemm_no";
   int parsed = 0;
   for (int i = 0; i < 20000; ++i) {
     std::string text = good;

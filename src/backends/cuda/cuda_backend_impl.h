@@ -202,15 +202,9 @@ class CudaBackend final : public Backend {
   bool RunGemmLt(const GemmMmaArgs& p, DType dtype, int algo = 0, bool fused = false, bool gelu = false);
   bool RunGemmLtFused(const GemmMmaArgs& p, DType dtype, int algo, bool gelu);
   static constexpr int kGemmViaCublas = -1;  // GemmMmaConfig::tile of that candidate
-  // LinearResidualLayerNorm (linear_norm_op.cc). A pick: `splits` K slices whose f32
-  // partials one strided-batched cuBLASLt call (algorithm `algo`) writes and one kernel sums
-  // with the norm; splits 0: Linear then LayerNorm. Timed on first eager use per shape, like
-  // the GEMM tuner, and not kept in the tuning file.
-  struct LinearNormPick {
-    int splits = 0;
-    int algo = 0;
-  };
-  using LinearNormKey = std::tuple<int64_t, int64_t, int64_t, int, bool>;  // M, N, K, dtype, bias
+  // LinearResidualLayerNorm (linear_norm_op.cc); LinearNormKey / LinearNormPick:
+  // gemm_tuning_file.h. Timed on first eager use per shape, like the GEMM tuner, and kept in
+  // the tuning file beside the GEMM picks.
   LinearNormPick LinearNormPickFor(const LinearNormOperands& op, const Tensor& x, const Tensor& w,
                                    const Tensor* bias, const Tensor& residual, const Tensor& gamma,
                                    const Tensor& beta, float eps);

@@ -7,16 +7,21 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstdint>
 #include <vector>
 
 namespace vlart::cuda {
 namespace {
 
-constexpr std::string_view kMagic = "vlart-gemm-tuning 1";
+constexpr std::string_view kMagic = "vlart-gemm-tuning 2";
+constexpr std::string_view kMagicV1 = "vlart-gemm-tuning 1";  // GEMM lines only; still read
+constexpr std::string_view kLinearNorm = "linear_norm ";
 constexpr std::string_view kStamp = "stamp ";
 constexpr std::string_view kArrow = "->";
 constexpr int kKeyFields = 9;
 constexpr int kPickFields = 5;
+constexpr int kNormKeyFields = 5;
+constexpr int kNormPickFields = 2;
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
@@ -36,7 +41,8 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
   return out;
 }
 
-// The whitespace-separated integers of `s` into `out`; false unless there are exactly `want`.
+// The whitespace-separated integers of `s` into `out`; false unless there are exactly `want`,
+// each within int's range.
 bool ParseInts(std::string_view s, std::vector<long>* out, size_t want) {
   out->clear();
   for (std::string_view field : Split(Trim(s), ' ')) {
@@ -44,6 +50,7 @@ bool ParseInts(std::string_view s, std::vector<long>* out, size_t want) {
     long v = 0;
     const auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), v);
     if (ec != std::errc() || end != field.data() + field.size()) return false;
+    if (v > INT32_MAX || v < INT32_MIN) return false;  // every field is an int
     out->push_back(v);
   }
   return out->size() == want;
@@ -55,11 +62,16 @@ std::string FormatGemmTuning(const GemmTuningStamp& stamp, const GemmTuning& pic
   std::string text = fmt::format("{}\n# written by vlart; a file for one GPU and one build\n", kMagic);
   text += fmt::format("{}{} | {} | {} | {}\n", kStamp, stamp.device, stamp.sms,
                       stamp.cublaslt_version, stamp.build);
-  for (const auto& [key, c] : picks) {
+  for (const auto& [key, c] : picks.gemm) {
     const auto& [m, n, k, dtype, bias, act, residual, ldd_odd, sealed] = key;
     text += fmt::format("{} {} {} {} {} {} {} {} {} {} {} {} {} {} {}\n", m, n, k, dtype, int{bias},
                         act, int{residual}, ldd_odd, int{sealed}, kArrow, c.tile, c.splits,
                         c.lt_algo, int{c.lt_fused}, int{c.lt_gelu});
+  }
+  for (const auto& [key, p] : picks.linear_norm) {
+    const auto& [m, n, k, dtype, bias] = key;
+    text += fmt::format("{}{} {} {} {} {} {} {} {}\n", kLinearNorm, m, n, k, dtype, int{bias}, kArrow,
+                        p.splits, p.algo);
   }
   return text;
 }
@@ -76,7 +88,7 @@ Result<GemmTuning> ParseGemmTuning(std::string_view text, const GemmTuningStamp&
     const std::string_view line = Trim(raw);
     if (line.empty() || line.front() == '#') continue;
     if (!seen_magic) {
-      if (line != kMagic) {
+      if (line != kMagic && line != kMagicV1) {
         return DataLoss("GEMM tuning file line {}: expected '{}', got '{}'", line_no, kMagic,
                         line.substr(0, 80));
       }
@@ -104,13 +116,32 @@ Result<GemmTuning> ParseGemmTuning(std::string_view text, const GemmTuningStamp&
       *stamp_matches = true;
       continue;
     }
+    const auto flag = [](long v) { return v == 0 || v == 1; };
     const size_t arrow = line.find(kArrow);
+    if (line.substr(0, kLinearNorm.size()) == kLinearNorm) {
+      if (arrow == std::string_view::npos ||
+          !ParseInts(line.substr(kLinearNorm.size(), arrow - kLinearNorm.size()), &key, kNormKeyFields) ||
+          !ParseInts(line.substr(arrow + kArrow.size()), &pick, kNormPickFields)) {
+        return DataLoss("GEMM tuning file line {}: expected 'linear_norm', {} integers, '->', {} "
+                        "integers; got '{}'", line_no, kNormKeyFields, kNormPickFields, line.substr(0, 120));
+      }
+      if (key[0] <= 0 || key[1] <= 0 || key[2] <= 0 || key[3] < 0 || !flag(key[4]) || pick[0] < 0 ||
+          pick[1] < 0) {
+        return DataLoss("GEMM tuning file line {}: a value out of range in '{}' (sizes > 0, flags "
+                        "0 / 1, splits >= 0, algorithm >= 0)", line_no, line.substr(0, 120));
+      }
+      const LinearNormKey k{key[0], key[1], key[2], static_cast<int>(key[3]), key[4] != 0};
+      const LinearNormPick p{static_cast<int>(pick[0]), static_cast<int>(pick[1])};
+      if (!picks.linear_norm.emplace(k, p).second) {
+        return DataLoss("GEMM tuning file line {}: a second pick for the same linear_norm key", line_no);
+      }
+      continue;
+    }
     if (arrow == std::string_view::npos || !ParseInts(line.substr(0, arrow), &key, kKeyFields) ||
         !ParseInts(line.substr(arrow + kArrow.size()), &pick, kPickFields)) {
       return DataLoss("GEMM tuning file line {}: expected {} integers, '->', {} integers; got '{}'",
                       line_no, kKeyFields, kPickFields, line.substr(0, 120));
     }
-    const auto flag = [](long v) { return v == 0 || v == 1; };
     if (key[0] <= 0 || key[1] <= 0 || key[2] <= 0 || key[3] < 0 || key[5] < 0 || !flag(key[4]) || !flag(key[6]) ||
         !flag(key[7]) || !flag(key[8]) || pick[1] < 1 || pick[2] < 0 || !flag(pick[3]) ||
         !flag(pick[4])) {
@@ -126,7 +157,7 @@ Result<GemmTuning> ParseGemmTuning(std::string_view text, const GemmTuningStamp&
     c.lt_algo = static_cast<int>(pick[2]);
     c.lt_fused = pick[3] != 0;
     c.lt_gelu = pick[4] != 0;
-    if (!picks.emplace(k, c).second) {
+    if (!picks.gemm.emplace(k, c).second) {
       return DataLoss("GEMM tuning file line {}: a second pick for the same GEMM key", line_no);
     }
   }

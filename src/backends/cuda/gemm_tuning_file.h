@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// gemm_tuning_file.h: the GEMM tuner's picks as a text file, so that a later process on the
-// same GPU and build starts with them (CudaBackendOptions::gemm_tuning_file).
+// gemm_tuning_file.h: the GEMM tuner's picks (and LinearResidualLayerNorm's) as a text file,
+// so that a later process on the same GPU and build starts with them
+// (CudaBackendOptions::gemm_tuning_file).
 //
 // Why: the tuner times every candidate per GEMM shape and then settles near-ties inside the
 // recorded forward (CudaBackend::Record). Processes running the same code can pick
@@ -17,13 +18,17 @@
 // used.
 //
 // Format (one record per line, '#' starts a comment line):
-//   vlart-gemm-tuning 1
+//   vlart-gemm-tuning 2
 //   stamp <device name> | <sms> | <cublasLt version> | <build>
 //   <m> <n> <k> <dtype> <bias> <act> <residual> <ldd_odd> <sealed> -> <tile> <splits> <lt_algo> <lt_fused> <lt_gelu>
-// The key's fields are CudaBackend's GemmTuneKey in order (bools as 0 / 1, dtype as its
-// DType number); the pick's are GemmMmaConfig's.
+//   linear_norm <m> <n> <k> <dtype> <bias> -> <splits> <lt_algo>
+// A GEMM line's key fields are CudaBackend's GemmTuneKey in order (bools as 0 / 1, dtype as
+// its DType number), its pick GemmMmaConfig's; a linear_norm line's are LinearNormKey's and
+// LinearNormPick's (splits 0: Linear then LayerNorm). Version 1 files (GEMM lines only) are
+// still read.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -37,7 +42,24 @@ namespace vlart::cuda {
 // m, n, k, dtype, bias?, act, residual?, ldd % 2, weights sealed?: everything that changes a
 // GEMM's speed (CudaBackend::GemmConfigFor).
 using GemmTuneKey = std::tuple<int, int, int, int, bool, int, bool, int, bool>;
-using GemmTuning = std::map<GemmTuneKey, GemmMmaConfig>;
+
+// LinearResidualLayerNorm's tuner (linear_norm_op.cc): M, N, K, dtype, bias?; its pick is
+// `splits` K slices whose f32 partials one strided-batched cuBLASLt call (algorithm `algo`)
+// writes and one kernel sums with the norm (splits 0: Linear then LayerNorm).
+using LinearNormKey = std::tuple<int64_t, int64_t, int64_t, int, bool>;
+struct LinearNormPick {
+  int splits = 0;
+  int algo = 0;
+  bool operator==(const LinearNormPick&) const = default;
+};
+
+// What a tuning file holds.
+struct GemmTuning {
+  std::map<GemmTuneKey, GemmMmaConfig> gemm;
+  std::map<LinearNormKey, LinearNormPick> linear_norm;
+  bool empty() const { return gemm.empty() && linear_norm.empty(); }
+  bool operator==(const GemmTuning&) const = default;
+};
 
 struct GemmTuningStamp {
   std::string device;       // cudaDeviceProp::name, e.g. "NVIDIA H100 80GB HBM3"

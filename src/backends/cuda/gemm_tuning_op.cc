@@ -2,14 +2,16 @@
 //
 // gemm_tuning_op.cc: CudaBackend's use of the GEMM tuning file (gemm_tuning_file.h,
 // CudaBackendOptions::gemm_tuning_file): LoadGemmTuning at creation, SaveGemmTuning after
-// every Record (merged with what the file already holds for the same stamp).
+// every Record (merged with what the file already holds for the same stamp). It holds the GEMM
+// tuner's settled picks and LinearResidualLayerNorm's.
 //
 // A tuning file is a cache: nothing about it may stop the backend. A missing file is the
 // first run; a file of another GPU, cuBLASLt or build is ignored (and rewritten by the next
 // Record); a malformed or unreadable one is reported on stderr and ignored. A loaded pick is
 // used only if it is one this process could have picked itself: cuBLASLt's algorithm numbers
 // below its algorithm count, vlart's tiles among GemmMmaCandidates for that shape (so a
-// switch that removes the skinny or wgmma kernel also drops their picks).
+// switch that removes the skinny or wgmma kernel also drops their picks); a fused
+// LinearResidualLayerNorm pick only while the fused form is on and its algorithm exists.
 
 #include <cstdio>
 #include <filesystem>
@@ -59,7 +61,7 @@ void CudaBackend::LoadGemmTuning() {
     return;
   }
   int used = 0, dropped = 0;
-  for (const auto& [key, pick] : *parsed) {
+  for (const auto& [key, pick] : parsed->gemm) {
     bool ok = false;
     if (pick.tile == kGemmViaCublas) {
       ok = pick.splits == 1 && pick.lt_algo < lt_->max_algos() && (!pick.lt_fused || fused_lt_epilogues_) &&
@@ -70,6 +72,15 @@ void CudaBackend::LoadGemmTuning() {
     }
     if (ok) {
       gemm_configs_[key] = pick;
+      ++used;
+    } else {
+      ++dropped;
+    }
+  }
+  for (const auto& [key, pick] : parsed->linear_norm) {
+    const bool ok = pick.splits == 0 || (fuse_linear_norm_ && pick.algo < lt_->max_algos());
+    if (ok) {
+      linear_norm_picks_[key] = pick;
       ++used;
     } else {
       ++dropped;
@@ -90,7 +101,8 @@ void CudaBackend::SaveGemmTuning() const {
   bool exists = false, stamp_matches = false;
   Result<GemmTuning> theirs = ReadGemmTuning(gemm_tuning_file_, gemm_tuning_stamp_, &exists, &stamp_matches);
   if (theirs.ok() && stamp_matches) merged = std::move(theirs).value();
-  for (const auto& [key, pick] : gemm_configs_) merged[key] = pick;
+  for (const auto& [key, pick] : gemm_configs_) merged.gemm[key] = pick;
+  for (const auto& [key, pick] : linear_norm_picks_) merged.linear_norm[key] = pick;
   // Written beside the target and renamed over it: a reader never sees half a file.
   const std::string tmp = gemm_tuning_file_ + ".tmp";
   {

@@ -17,7 +17,7 @@
 // multiple of 8, 16-byte aligned rows; otherwise, or with VLART_FUSED_LINEAR_NORM=0, the
 // unfused form runs. Its numerics: f32 partials summed in split order, one rounding of out
 // (the op contract of Linear); normed has the bits LayerNorm gives for that out.
-// Picks are per process: they are not written to the GEMM tuning file.
+// Picks are kept in the GEMM tuning file (gemm_tuning_file.h) beside the GEMM picks.
 
 #include <fmt/format.h>
 
@@ -131,7 +131,7 @@ bool CudaBackend::RunLinearNormFused(const LinearNormOperands& op, int splits, i
   return true;
 }
 
-CudaBackend::LinearNormPick CudaBackend::LinearNormPickFor(const LinearNormOperands& op, const Tensor& x,
+LinearNormPick CudaBackend::LinearNormPickFor(const LinearNormOperands& op, const Tensor& x,
                                                            const Tensor& w, const Tensor* bias,
                                                            const Tensor& residual, const Tensor& gamma,
                                                            const Tensor& beta, float eps) {
