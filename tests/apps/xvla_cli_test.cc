@@ -339,6 +339,18 @@ TEST_F(XvlaRunCli, UsageErrorsExitWithStatus2) {
   const ProcessResult help = Vlart({"run", "--help"});
   ASSERT_TRUE(help.exited) << help.Describe();
   EXPECT_EQ(help.exit_code, 0) << help.Describe();
+  EXPECT_NE(help.out.find("--tuning-cache"), std::string::npos) << help.Describe();
+}
+
+// The tuning cache is a CUDA matter: on the CPU any value (a path, none) runs the same and
+// writes nothing.
+TEST_F(XvlaRunCli, TuningCacheFlagIsHarmlessOnTheCpu) {
+  const std::filesystem::path cache = scratch_ / "cache" / "tuning.txt";
+  const auto a = ActionsOf(Run({{"--seed", "7"}, {"--json", "<flag>"}, {"--tuning-cache", cache.string()}}));
+  const auto b = ActionsOf(Run({{"--seed", "7"}, {"--json", "<flag>"}, {"--tuning-cache", "none"}}));
+  ASSERT_FALSE(a.empty());
+  EXPECT_EQ(a, b);
+  EXPECT_FALSE(std::filesystem::exists(cache.parent_path())) << "the CPU backend has nothing to cache";
 }
 
 // ---- checkpoint folder -------------------------------------------------------------

@@ -279,5 +279,37 @@ TEST_F(XvlaPolicyInput, OverLongPromptIsTruncatedWithANotice) {
   EXPECT_NE(notices[0].find("truncated"), std::string::npos) << notices[0];
 }
 
+// DefaultTuningCache (the CLI's --tuning-cache default): VLART_CACHE_DIR, then
+// XDG_CACHE_HOME/vlart, then HOME/.cache/vlart; empty variables count as unset.
+TEST(DefaultTuningCache, FollowsVlartCacheDirThenXdgThenHome) {
+  struct Saved {
+    const char* name;
+    std::string value;
+    bool set;
+  };
+  std::vector<Saved> saved;
+  for (const char* name : {"VLART_CACHE_DIR", "XDG_CACHE_HOME", "HOME"}) {
+    const char* v = std::getenv(name);
+    saved.push_back({name, v != nullptr ? v : "", v != nullptr});
+  }
+  ::setenv("VLART_CACHE_DIR", "/v", 1);
+  ::setenv("XDG_CACHE_HOME", "/x", 1);
+  ::setenv("HOME", "/h", 1);
+  EXPECT_EQ(DefaultTuningCache(), "/v/tuning.txt");
+  ::setenv("VLART_CACHE_DIR", "", 1);
+  EXPECT_EQ(DefaultTuningCache(), "/x/vlart/tuning.txt");
+  ::unsetenv("XDG_CACHE_HOME");
+  EXPECT_EQ(DefaultTuningCache(), "/h/.cache/vlart/tuning.txt");
+  ::unsetenv("HOME");
+  EXPECT_EQ(DefaultTuningCache(), "");
+  for (const Saved& s : saved) {
+    if (s.set) {
+      ::setenv(s.name, s.value.c_str(), 1);
+    } else {
+      ::unsetenv(s.name);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vlart
