@@ -270,6 +270,12 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   if (const char* env = std::getenv("VLART_GEMM_REFINE_MAX"); env != nullptr) {
     be->gemm_refine_policy_.max_heavy = std::max(0, std::atoi(env));
   }
+  if (const char* env = std::getenv("VLART_GEMM_REFINE_KEEP"); env != nullptr) {
+    be->gemm_refine_policy_.keep = std::max(0.0, std::strtod(env, nullptr));
+  }
+  if (const char* env = std::getenv("VLART_GEMM_REFINE_BUDGET_S"); env != nullptr) {
+    be->gemm_refine_policy_.budget_s = std::max(0.0, std::strtod(env, nullptr));
+  }
   be->l2_prefetch_ = options.l2_prefetch && !EnvIs("VLART_L2_PREFETCH", "0");
   int sms = 0;
   if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, options.device) == cudaSuccess &&

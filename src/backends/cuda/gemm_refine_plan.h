@@ -41,6 +41,15 @@ struct GemmRefinePolicy {
   float heavy_us = 600.0f;    // ~4% of a 14 ms forward (pi0.5's expert GEMMs: 0.9-1.4 ms)
   float heavy_window = 0.25f; // VLART_GEMM_REFINE_WINDOW
   int max_heavy = 6;          // VLART_GEMM_REFINE_MAX
+  // Used by RefineGemmPicks itself (recording.cc), not by GemmRefineTrials:
+  // A candidate is kept when the forward's median replay beats the current one by this
+  // fraction (VLART_GEMM_REFINE_KEEP). Interleaved medians of 9 replays of a ~14 ms forward
+  // repeat within ~0.1% (the base's median across consecutive trials: 14.731-14.758 ms, pi0);
+  // 0.3% turned down pi0's expert qkv on cuBLASLt algorithm 0 at 0.26% (0.04 ms) faster.
+  double keep = 0.0015;
+  // Seconds of trials per Record after which no further shape is started
+  // (VLART_GEMM_REFINE_BUDGET_S); heaviest shapes go first.
+  double budget_s = 20.0;
 };
 
 // The configurations to try for one shape, in order. `others` is every other candidate the

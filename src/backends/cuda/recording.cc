@@ -173,15 +173,15 @@ Result<std::unique_ptr<RecordedWork>> CudaBackend::Record(const std::function<vo
 // window), inside the whole recorded forward: the bursts time a GEMM between stand-in
 // neighbours, while what decides is how it runs between its real ones (X-VLA's fc2: cuBLASLt
 // algorithm 5 against 2 ranked within 2% in bursts and 0.2 ms apart per forward). A candidate
-// is kept only if the forward's median replay is faster by kKeep than the current recording;
-// otherwise the pick stands. Shapes go heaviest first, so the light ones are judged beside
+// is kept only if the forward's median replay is faster by GemmRefinePolicy::keep than the
+// current recording; otherwise the pick stands. Once a Record has spent budget_s on trials it
+// starts no further shape (batch-4 plans: 53 trials, 33 s for pi0.5). Shapes go heaviest first, so the light ones are judged beside
 // the heavy ones' settled picks. Replays must be idempotent (every model forward here is: it
 // recomputes from its inputs). A shape's candidates are dropped once tried, so a later Record
 // (another graph of the same shape) does not try them again; a shape too light to try here
 // stays pending for a graph where it weighs more.
 void CudaBackend::RefineGemmPicks(const std::function<void()>& enqueue, cudaGraph_t* graph,
                                   cudaGraphExec_t* exec) {
-  constexpr double kKeep = 0.003;
   std::vector<std::pair<float, GemmTuneKey>> shapes;  // (cost us per forward, shape)
   for (const auto& [key, others] : gemm_refine_candidates_) {
     const auto calls = gemm_calls_recorded_.find(key);
@@ -192,7 +192,17 @@ void CudaBackend::RefineGemmPicks(const std::function<void()>& enqueue, cudaGrap
   std::sort(shapes.begin(), shapes.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   const auto t0 = std::chrono::steady_clock::now();
   int trials = 0, kept_count = 0;
+  int shapes_left = static_cast<int>(shapes.size());
   for (const auto& [cost_us, key] : shapes) {
+    const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (spent > gemm_refine_policy_.budget_s) {
+      if (gemm_verbose_) {
+        std::fprintf(stderr, "vlart gemm refine: budget of %.0f s spent, %d lighter shapes left as picked\n",
+                     gemm_refine_policy_.budget_s, shapes_left);
+      }
+      break;
+    }
+    --shapes_left;
     const std::vector<GemmMmaConfig> tries =
         GemmRefineTrials(gemm_refine_candidates_[key], cost_us, gemm_refine_policy_);
     if (tries.empty()) continue;  // too light here; another graph may weigh it more
@@ -207,7 +217,7 @@ void CudaBackend::RefineGemmPicks(const std::function<void()>& enqueue, cudaGrap
         continue;
       }
       const auto [base_ms, tie_ms] = TimeGraphPair(*exec, e, stream_);
-      const bool better = tie_ms < base_ms * (1.0 - kKeep);
+      const bool better = tie_ms < base_ms * (1.0 - gemm_refine_policy_.keep);
       if (gemm_verbose_) {
         std::fprintf(stderr,
                      "vlart gemm refine %dx%dx%d (%.0f us/forward): tile %d splits %d algo %d%s -> "
