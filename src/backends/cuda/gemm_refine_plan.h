@@ -43,10 +43,11 @@ struct GemmRefinePolicy {
   int max_heavy = 6;          // VLART_GEMM_REFINE_MAX
   // Used by RefineGemmPicks itself (recording.cc), not by GemmRefineTrials:
   // A candidate is kept when the forward's median replay beats the current one by this
-  // fraction (VLART_GEMM_REFINE_KEEP). Interleaved medians of 9 replays of a ~14 ms forward
-  // repeat within ~0.1% (the base's median across consecutive trials: 14.731-14.758 ms, pi0);
-  // 0.3% turned down pi0's expert qkv on cuBLASLt algorithm 0 at 0.26% (0.04 ms) faster.
-  double keep = 0.0015;
+  // fraction (VLART_GEMM_REFINE_KEEP). Wins below it do not carry over to the running
+  // model: at 0.15%, a pi0 process kept its expert qkv on cuBLASLt algorithm 2 (forward
+  // 14.849 -> 14.809 ms in the pairs) and then ran its denoise 0.1 ms slower than the
+  // processes on algorithm 0 (H100, 2026-11-24, docs/PERFORMANCE.md).
+  double keep = 0.003;
   // Seconds of trials per Record after which no further shape is started
   // (VLART_GEMM_REFINE_BUDGET_S); heaviest shapes go first.
   double budget_s = 20.0;

@@ -175,7 +175,7 @@ Result<std::unique_ptr<RecordedWork>> CudaBackend::Record(const std::function<vo
 // algorithm 5 against 2 ranked within 2% in bursts and 0.2 ms apart per forward). A candidate
 // is kept only if the forward's median replay is faster by GemmRefinePolicy::keep than the
 // current recording; otherwise the pick stands. Once a Record has spent budget_s on trials it
-// starts no further shape (batch-4 plans: 53 trials, 33 s for pi0.5). Shapes go heaviest first, so the light ones are judged beside
+// starts no further shape (batch-4 plans: 55 trials, 35 s for pi0.5 without it). Shapes go heaviest first, so the light ones are judged beside
 // the heavy ones' settled picks. Replays must be idempotent (every model forward here is: it
 // recomputes from its inputs). A shape's candidates are dropped once tried, so a later Record
 // (another graph of the same shape) does not try them again; a shape too light to try here
