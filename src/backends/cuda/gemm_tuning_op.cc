@@ -20,6 +20,8 @@
 #include <string>
 #include <system_error>
 
+#include <unistd.h>
+
 #include "backends/cuda/cuda_backend_impl.h"
 
 namespace vlart::cuda {
@@ -103,14 +105,18 @@ void CudaBackend::SaveGemmTuning() const {
   if (theirs.ok() && stamp_matches) merged = std::move(theirs).value();
   for (const auto& [key, pick] : gemm_configs_) merged.gemm[key] = pick;
   for (const auto& [key, pick] : linear_norm_picks_) merged.linear_norm[key] = pick;
-  // Written beside the target and renamed over it: a reader never sees half a file.
-  const std::string tmp = gemm_tuning_file_ + ".tmp";
+  // Written beside the target under this process's own name and renamed over it: a reader
+  // never sees half a file, and two processes saving at once (the CLI's shared default
+  // cache) never write into one temporary file; the last rename wins.
+  const std::string tmp = gemm_tuning_file_ + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << FormatGemmTuning(gemm_tuning_stamp_, merged);
     if (!out) {
       std::fprintf(stderr, "vlart: GEMM tuning file %s not written (%s)\n", gemm_tuning_file_.c_str(),
                    tmp.c_str());
+      std::error_code ignored;
+      std::filesystem::remove(tmp, ignored);
       return;
     }
   }
@@ -119,6 +125,8 @@ void CudaBackend::SaveGemmTuning() const {
   if (ec) {
     std::fprintf(stderr, "vlart: GEMM tuning file %s not written: %s\n", gemm_tuning_file_.c_str(),
                  ec.message().c_str());
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
   }
 }
 
