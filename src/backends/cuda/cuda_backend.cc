@@ -258,7 +258,6 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   if (EnvIs("VLART_GEMM_AUTOTUNE", "0")) be->gemm_autotune_ = false;
   if (EnvIs("VLART_GEMM_TUNE_NEIGHBOR", "0")) be->gemm_tune_neighbor_ = false;
   if (EnvIs("VLART_GEMM_LT_GELU", "0")) be->lt_gelu_ = false;
-  if (EnvIs("VLART_GEMM_LT_TIE_BREAK", "0")) be->lt_tie_break_ = false;
   if (EnvIs("VLART_GEMM_LATE_TRIGGER", "0")) be->gemm_late_trigger_ = false;
   be->fused_lt_epilogues_ = options.fused_lt_epilogues && !EnvFlag("VLART_GEMM_SINGLE_ROUNDING");
   if (EnvFlag("VLART_GEMM_VERBOSE")) be->gemm_verbose_ = true;

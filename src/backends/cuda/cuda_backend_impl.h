@@ -247,9 +247,6 @@ class CudaBackend final : public Backend {
   // The tuner times [neighbor, GEMM] pairs minus neighbors (gemm_tune_neighbor.cu);
   // VLART_GEMM_TUNE_NEIGHBOR=0: bursts of the GEMM alone (the earlier tuner, for A/B runs).
   bool gemm_tune_neighbor_ = true;
-  // Burst ties between cuBLASLt algorithms go to cuBLASLt's own ranking (linear_op.cc,
-  // kLtTie; VLART_GEMM_LT_TIE_BREAK=0: the lowest burst score, as before).
-  bool lt_tie_break_ = true;
   bool gemm_late_trigger_ = true;  // VLART_GEMM_LATE_TRIGGER=0: false (GemmMmaArgs::late_trigger)
   bool lt_gelu_ = true;  // GELU-epilogue candidates (GemmMmaConfig::lt_gelu); VLART_GEMM_LT_GELU=0: none
   void* tune_out_ = nullptr;   // output of timed candidate runs

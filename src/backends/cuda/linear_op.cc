@@ -381,8 +381,6 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
     candidates.push_back(GemmMmaConfig{kGemmViaCublas, 1, algo, true, true});
   }
   std::vector<std::pair<float, GemmMmaConfig>> scored;  // every timed candidate (near-ties)
-  // (kCublasMargin: see the loop.)
-  constexpr float kCublasMargin = 0.92f;
   for (const GemmMmaConfig& c : candidates) {
     if (c.tile != kGemmViaCublas && !GemmConfigFits(trial, c)) continue;
     bool ran = true;
@@ -412,30 +410,13 @@ GemmMmaConfig CudaBackend::GemmConfigFor(const GemmMmaArgs& p, DType dtype) {
     // to vlart's kernels on timing noise, and they ran slower inside the whole model than
     // in these bursts (X-VLA policy +1.2 ms when 262x1024x1024 flipped to tile 4 at 13.6 vs
     // 12.6 us; the wgmma kernel lost 2.6 ms the same way), so a tie is cuBLAS's.
+    constexpr float kCublasMargin = 0.92f;
     const float score = c.tile == kGemmViaCublas ? med * kCublasMargin : med;
     scored.emplace_back(score, c);
     if (score < best_score) {
       best_score = score;
       best_us = med;
       best = c;
-    }
-  }
-  // A cuBLASLt pick whose burst score is within kLtTie of a lower-numbered algorithm of the
-  // same epilogue form gives way to it: the bursts cannot rank them, cuBLASLt's heuristic
-  // order can, and the pick no longer depends on the process. pi0's expert qkv
-  // (50x2560x1024): algorithms 0 and 3 at 4.8-4.9 us in the bursts; processes that picked 3
-  // (or 2) ran the denoise at 8.79 ms, those on 0 at 8.63-8.69 (H100, 2026-11-24).
-  // kLtTie: the bursts' spread between repeated timings of one algorithm (1-2%).
-  constexpr float kLtTie = 0.02f;
-  if (lt_tie_break_ && best.tile == kGemmViaCublas) {
-    for (const auto& [score, c] : scored) {
-      if (c.tile == kGemmViaCublas && c.lt_fused == best.lt_fused && c.lt_gelu == best.lt_gelu &&
-          c.lt_algo < best.lt_algo && score <= best_score * (1.0f + kLtTie)) {
-        best = c;  // scored is in candidate order (algorithm order): the first is the lowest
-        best_score = score;
-        best_us = score / kCublasMargin;
-        break;
-      }
     }
   }
   if (gemm_verbose_) {
