@@ -43,10 +43,10 @@ struct GemmRefinePolicy {
   int max_heavy = 6;          // VLART_GEMM_REFINE_MAX
   // Used by RefineGemmPicks itself (recording.cc), not by GemmRefineTrials:
   // A candidate is kept when the forward's median replay beats the current one by this
-  // fraction (VLART_GEMM_REFINE_KEEP). Wins below it do not carry over to the running
-  // model: at 0.15%, a pi0 process kept its expert qkv on cuBLASLt algorithm 2 (forward
-  // 14.849 -> 14.809 ms in the pairs) and then ran its denoise 0.1 ms slower than the
-  // processes on algorithm 0 (H100, 2026-11-24, docs/PERFORMANCE.md).
+  // fraction (VLART_GEMM_REFINE_KEEP). Smaller wins are below what a process's later timing
+  // repeats: pi0 processes with the same picks ran their denoise 0.1 ms (~0.7% of the
+  // forward) apart, and a 0.15% margin gained nothing over 0.3% (H100, 2026-11-24,
+  // docs/PERFORMANCE.md).
   double keep = 0.003;
   // Seconds of trials per Record after which no further shape is started
   // (VLART_GEMM_REFINE_BUDGET_S); heaviest shapes go first.

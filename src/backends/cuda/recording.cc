@@ -43,6 +43,11 @@ long ProfiledReplay() {
 }
 std::atomic<long> g_replays{0};
 
+// " fused+gelu", " fused" or "" after a cuBLASLt pick's algorithm number (verbose logs).
+const char* LtForm(const GemmMmaConfig& c) {
+  return c.lt_gelu ? " fused+gelu" : (c.lt_fused ? " fused" : "");
+}
+
 class CudaGraphWork final : public RecordedWork {
  public:
   CudaGraphWork(cudaGraph_t graph, cudaGraphExec_t exec, cudaStream_t stream, int device)
@@ -223,9 +228,8 @@ void CudaBackend::RefineGemmPicks(const std::function<void()>& enqueue, cudaGrap
                      "vlart gemm refine %dx%dx%d (%.0f us/forward): tile %d splits %d algo %d%s -> "
                      "tile %d splits %d algo %d%s: forward %.3f -> %.3f ms (%s)\n",
                      std::get<0>(key), std::get<1>(key), std::get<2>(key), cost_us, kept.tile,
-                     kept.splits, kept.lt_algo, kept.lt_fused ? " fused" : "", tie.tile, tie.splits,
-                     tie.lt_algo, tie.lt_fused ? " fused" : "", base_ms, tie_ms,
-                     better ? "kept" : "not kept");
+                     kept.splits, kept.lt_algo, LtForm(kept), tie.tile, tie.splits, tie.lt_algo,
+                     LtForm(tie), base_ms, tie_ms, better ? "kept" : "not kept");
       }
       ++trials;
       ++stats_.gemm_refine_trials;
