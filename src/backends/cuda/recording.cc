@@ -179,12 +179,13 @@ Result<std::unique_ptr<RecordedWork>> CudaBackend::Record(const std::function<vo
 // neighbours, while what decides is how it runs between its real ones (X-VLA's fc2: cuBLASLt
 // algorithm 5 against 2 ranked within 2% in bursts and 0.2 ms apart per forward). A candidate
 // is kept only if the forward's median replay is faster by GemmRefinePolicy::keep than the
-// current recording; otherwise the pick stands. Once a Record has spent budget_s on trials it
-// starts no further shape (batch-4 plans: 55 trials, 35 s for pi0.5 without it). Shapes go heaviest first, so the light ones are judged beside
-// the heavy ones' settled picks. Replays must be idempotent (every model forward here is: it
-// recomputes from its inputs). A shape's candidates are dropped once tried, so a later Record
-// (another graph of the same shape) does not try them again; a shape too light to try here
-// stays pending for a graph where it weighs more.
+// current recording; otherwise the pick stands. Shapes go heaviest first, so the light ones
+// are judged beside the heavy ones' settled picks, and once a Record has spent budget_s on
+// trials it starts no further shape (batch-4 plans: 55 trials, 35 s for pi0.5 without it).
+// Replays must be idempotent (every model forward here is: it recomputes from its inputs). A
+// shape's candidates are dropped once tried, so a later Record (another graph of the same
+// shape) does not try them again; a shape too light to try here, or left by the budget, stays
+// pending for another graph.
 void CudaBackend::RefineGemmPicks(const std::function<void()>& enqueue, cudaGraph_t* graph,
                                   cudaGraphExec_t* exec) {
   std::vector<std::pair<float, GemmTuneKey>> shapes;  // (cost us per forward, shape)
