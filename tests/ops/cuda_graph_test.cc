@@ -242,8 +242,9 @@ TEST(CudaPrefetch, CapturedAsALeafBranch) {
 
 // CudaBackendOptions::gemm_tuning_file: the first backend tunes (a Linear and a
 // LinearResidualLayerNorm) and its Record writes the settled picks; a second one with the
-// same build tag starts with them (nothing timed) and
-// computes the same bytes; a third with another build tag ignores the file and tunes.
+// same build tag starts with them (nothing timed) and computes the same bytes; a third with
+// another build tag ignores them and tunes, adding its own section; a fourth with the first
+// tag still finds the first section.
 TEST(CudaGemmTuningFile, ALaterBackendStartsWithTheSettledPicks) {
   VLART_REQUIRE_REAL_CUDA();
   ::unsetenv("VLART_GEMM_TUNING_FILE");
@@ -309,6 +310,11 @@ TEST(CudaGemmTuningFile, ALaterBackendStartsWithTheSettledPicks) {
   const Run other = run("another-build");
   EXPECT_EQ(other.created.gemm_tuning_loaded, 0) << "a file of another build is not used";
   EXPECT_GE(other.finished.gemm_tunings, 1);
+  // The other build added its own section and kept the first one's.
+  const Run back = run("test-build");
+  EXPECT_GE(back.created.gemm_tuning_loaded, 2) << "the first build's section survived the other's save";
+  EXPECT_EQ(back.finished.gemm_tunings, 0);
+  EXPECT_TRUE(back.y == first.y);
   std::filesystem::remove(path);
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // gemm_tuning_file_test.cc: the GEMM tuning file's text (backends/cuda/gemm_tuning_file.h):
-// GEMM and linear_norm picks survive a round trip, version 1 files are still read, a file stamped for another GPU / cuBLASLt / build yields no
+// GEMM and linear_norm picks survive a round trip, sections of several stamps share a file,
+// version 1 files are still read, a file stamped for another GPU / cuBLASLt / build yields no
 // picks, and every malformed line is refused with its line number. Host code only: runs
 // without a GPU (label cpu) in CUDA builds.
 
@@ -64,7 +65,7 @@ TEST(GemmTuningFile, MalformedFilesAreRefusedWithTheirLine) {
   };
   const Case cases[] = {
       {"", "the header is missing"},
-      {"vlart-gemm-tuning 3\n", "line 1: expected 'vlart-gemm-tuning 2'"},
+      {"vlart-gemm-tuning 4\n", "line 1: expected 'vlart-gemm-tuning 3'"},
       {"vlart-gemm-tuning 1\n", "the stamp line is missing"},
       {"vlart-gemm-tuning 1\nstamp H100 | x | 1 | b\n", "line 2: expected 'stamp"},
       {"vlart-gemm-tuning 1\nstamp H100 | 132 | 1\n", "line 2: expected 'stamp"},
@@ -102,6 +103,42 @@ TEST(GemmTuningFile, MalformedFilesAreRefusedWithTheirLine) {
   ASSERT_TRUE(ok.ok()) << ok.status().message();
   EXPECT_TRUE(matches);
   EXPECT_EQ(ok->gemm.size(), 1u);
+}
+
+// A file holds one section per stamp: each process reads its own, and a file whose sections
+// are all another GPU's or build's gives no picks.
+TEST(GemmTuningFile, SectionsOfSeveralStampsLiveInOneFile) {
+  GemmTuningStamp h200 = Stamp();
+  h200.device = "NVIDIA H200";
+  h200.sms = 132;
+  GemmTuning other;
+  other.gemm[GemmTuneKey{50, 2560, 1024, 2, false, 0, false, 0, true}] = GemmMmaConfig{-1, 1, 2, false, false};
+  const std::vector<GemmTuningSection> sections = {{Stamp(), Picks()}, {h200, other}};
+  const std::string text = FormatGemmTuningFile(sections);
+  Result<std::vector<GemmTuningSection>> back = ParseGemmTuningFile(text);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(*back, sections);
+  bool matches = false;
+  Result<GemmTuning> mine = ParseGemmTuning(text, h200, &matches);
+  ASSERT_TRUE(mine.ok()) << mine.status().message();
+  EXPECT_TRUE(matches);
+  EXPECT_EQ(*mine, other);
+  GemmTuningStamp b200 = Stamp();
+  b200.device = "NVIDIA B200";
+  Result<GemmTuning> none = ParseGemmTuning(text, b200, &matches);
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_FALSE(matches);
+  EXPECT_TRUE(none->empty());
+  // The same stamp twice is refused; so is a malformed line in a section that is not ours.
+  Result<GemmTuning> twice =
+      ParseGemmTuning(FormatGemmTuningFile({{Stamp(), Picks()}, {Stamp(), other}}), h200, &matches);
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.status().message().find("a second section for the same stamp"), std::string::npos)
+      << twice.status().message();
+  Result<GemmTuning> broken = ParseGemmTuning(text + "1 2 3\n", Stamp(), &matches);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("expected 9 integers"), std::string::npos)
+      << broken.status().message();
 }
 
 // A version 1 file (GEMM lines only, before the linear_norm lines) is still read.

@@ -13,8 +13,9 @@
 namespace vlart::cuda {
 namespace {
 
-constexpr std::string_view kMagic = "vlart-gemm-tuning 2";
-constexpr std::string_view kMagicV1 = "vlart-gemm-tuning 1";  // GEMM lines only; still read
+constexpr std::string_view kMagic = "vlart-gemm-tuning 3";
+constexpr std::string_view kMagicV2 = "vlart-gemm-tuning 2";  // one section; still read
+constexpr std::string_view kMagicV1 = "vlart-gemm-tuning 1";  // one section, GEMM lines only
 constexpr std::string_view kLinearNorm = "linear_norm ";
 constexpr std::string_view kStamp = "stamp ";
 constexpr std::string_view kArrow = "->";
@@ -58,29 +59,34 @@ bool ParseInts(std::string_view s, std::vector<long>* out, size_t want) {
 
 }  // namespace
 
-std::string FormatGemmTuning(const GemmTuningStamp& stamp, const GemmTuning& picks) {
-  std::string text = fmt::format("{}\n# written by vlart; a file for one GPU and one build\n", kMagic);
-  text += fmt::format("{}{} | {} | {} | {}\n", kStamp, stamp.device, stamp.sms,
-                      stamp.cublaslt_version, stamp.build);
-  for (const auto& [key, c] : picks.gemm) {
-    const auto& [m, n, k, dtype, bias, act, residual, ldd_odd, sealed] = key;
-    text += fmt::format("{} {} {} {} {} {} {} {} {} {} {} {} {} {} {}\n", m, n, k, dtype, int{bias},
-                        act, int{residual}, ldd_odd, int{sealed}, kArrow, c.tile, c.splits,
-                        c.lt_algo, int{c.lt_fused}, int{c.lt_gelu});
-  }
-  for (const auto& [key, p] : picks.linear_norm) {
-    const auto& [m, n, k, dtype, bias] = key;
-    text += fmt::format("{}{} {} {} {} {} {} {} {}\n", kLinearNorm, m, n, k, dtype, int{bias}, kArrow,
-                        p.splits, p.algo);
+std::string FormatGemmTuningFile(const std::vector<GemmTuningSection>& sections) {
+  std::string text = fmt::format("{}\n# written by vlart; one section per GPU and build, newest first\n", kMagic);
+  for (const GemmTuningSection& section : sections) {
+    const GemmTuningStamp& stamp = section.stamp;
+    text += fmt::format("{}{} | {} | {} | {}\n", kStamp, stamp.device, stamp.sms,
+                        stamp.cublaslt_version, stamp.build);
+    for (const auto& [key, c] : section.picks.gemm) {
+      const auto& [m, n, k, dtype, bias, act, residual, ldd_odd, sealed] = key;
+      text += fmt::format("{} {} {} {} {} {} {} {} {} {} {} {} {} {} {}\n", m, n, k, dtype, int{bias},
+                          act, int{residual}, ldd_odd, int{sealed}, kArrow, c.tile, c.splits,
+                          c.lt_algo, int{c.lt_fused}, int{c.lt_gelu});
+    }
+    for (const auto& [key, p] : section.picks.linear_norm) {
+      const auto& [m, n, k, dtype, bias] = key;
+      text += fmt::format("{}{} {} {} {} {} {} {} {}\n", kLinearNorm, m, n, k, dtype, int{bias}, kArrow,
+                          p.splits, p.algo);
+    }
   }
   return text;
 }
 
-Result<GemmTuning> ParseGemmTuning(std::string_view text, const GemmTuningStamp& expect,
-                                   bool* stamp_matches) {
-  *stamp_matches = false;
-  GemmTuning picks;
-  bool seen_magic = false, seen_stamp = false;
+std::string FormatGemmTuning(const GemmTuningStamp& stamp, const GemmTuning& picks) {
+  return FormatGemmTuningFile({GemmTuningSection{stamp, picks}});
+}
+
+Result<std::vector<GemmTuningSection>> ParseGemmTuningFile(std::string_view text) {
+  std::vector<GemmTuningSection> sections;
+  bool seen_magic = false;
   int line_no = 0;
   std::vector<long> key, pick;
   for (std::string_view raw : Split(text, '\n')) {
@@ -88,34 +94,36 @@ Result<GemmTuning> ParseGemmTuning(std::string_view text, const GemmTuningStamp&
     const std::string_view line = Trim(raw);
     if (line.empty() || line.front() == '#') continue;
     if (!seen_magic) {
-      if (line != kMagic && line != kMagicV1) {
+      if (line != kMagic && line != kMagicV2 && line != kMagicV1) {
         return DataLoss("GEMM tuning file line {}: expected '{}', got '{}'", line_no, kMagic,
                         line.substr(0, 80));
       }
       seen_magic = true;
       continue;
     }
-    if (!seen_stamp) {
-      if (line.substr(0, kStamp.size()) != kStamp) {
-        return DataLoss("GEMM tuning file line {}: expected 'stamp <device> | <sms> | <cublasLt "
-                        "version> | <build>', got '{}'", line_no, line.substr(0, 80));
-      }
-      const std::vector<std::string_view> parts = Split(line.substr(kStamp.size()), '|');
+    if (line.substr(0, kStamp.size()) == kStamp || sections.empty()) {
+      const std::vector<std::string_view> parts =
+          line.substr(0, kStamp.size()) == kStamp ? Split(line.substr(kStamp.size()), '|')
+                                                  : std::vector<std::string_view>{};
       std::vector<long> sms, version;
       if (parts.size() != 4 || !ParseInts(parts[1], &sms, 1) || !ParseInts(parts[2], &version, 1)) {
         return DataLoss("GEMM tuning file line {}: expected 'stamp <device> | <sms> | <cublasLt "
                         "version> | <build>', got '{}'", line_no, line.substr(0, 80));
       }
-      GemmTuningStamp got;
-      got.device = std::string(Trim(parts[0]));
-      got.sms = static_cast<int>(sms[0]);
-      got.cublaslt_version = version[0];
-      got.build = std::string(Trim(parts[3]));
-      seen_stamp = true;
-      if (!(got == expect)) return GemmTuning{};  // another GPU or build: not ours to use
-      *stamp_matches = true;
+      GemmTuningSection section;
+      section.stamp.device = std::string(Trim(parts[0]));
+      section.stamp.sms = static_cast<int>(sms[0]);
+      section.stamp.cublaslt_version = version[0];
+      section.stamp.build = std::string(Trim(parts[3]));
+      for (const GemmTuningSection& other : sections) {
+        if (other.stamp == section.stamp) {
+          return DataLoss("GEMM tuning file line {}: a second section for the same stamp", line_no);
+        }
+      }
+      sections.push_back(std::move(section));
       continue;
     }
+    GemmTuning& picks = sections.back().picks;
     const auto flag = [](long v) { return v == 0 || v == 1; };
     const size_t arrow = line.find(kArrow);
     if (line.substr(0, kLinearNorm.size()) == kLinearNorm) {
@@ -161,11 +169,24 @@ Result<GemmTuning> ParseGemmTuning(std::string_view text, const GemmTuningStamp&
       return DataLoss("GEMM tuning file line {}: a second pick for the same GEMM key", line_no);
     }
   }
-  if (!seen_magic || !seen_stamp) {
+  if (!seen_magic || sections.empty()) {
     return DataLoss("GEMM tuning file: {} missing (expected '{}' then a 'stamp' line)",
                     seen_magic ? "the stamp line is" : "the header is", kMagic);
   }
-  return picks;
+  return sections;
+}
+
+Result<GemmTuning> ParseGemmTuning(std::string_view text, const GemmTuningStamp& expect,
+                                   bool* stamp_matches) {
+  *stamp_matches = false;
+  VLART_ASSIGN_OR_RETURN(std::vector<GemmTuningSection> sections, ParseGemmTuningFile(text));
+  for (GemmTuningSection& section : sections) {
+    if (section.stamp == expect) {
+      *stamp_matches = true;
+      return std::move(section.picks);
+    }
+  }
+  return GemmTuning{};  // other GPUs or builds only: not ours to use
 }
 
 }  // namespace vlart::cuda

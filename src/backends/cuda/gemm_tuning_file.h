@@ -13,26 +13,31 @@
 //
 // What must match: a pick names a tile of vlart's kernel tables (their indices change between
 // builds) or a cuBLASLt algorithm number (an index into cuBLASLt's heuristic answer for the
-// problem, stable for one cuBLASLt version on one GPU). So the file starts with a stamp
-// (GPU name, SM count, cuBLASLt version, vlart build) and a file whose stamp differs is not
-// used.
+// problem, stable for one cuBLASLt version on one GPU). So picks live in sections, each under
+// a stamp (GPU name, SM count, cuBLASLt version, vlart build), and a process uses only the
+// section with its own stamp. Other sections are kept when the file is rewritten (newest
+// first, at most kMaxGemmTuningSections), so one cache file serves several GPU types or
+// builds without each one's runs wiping the others' picks.
 //
 // Format (one record per line, '#' starts a comment line):
-//   vlart-gemm-tuning 2
+//   vlart-gemm-tuning 3
 //   stamp <device name> | <sms> | <cublasLt version> | <build>
 //   <m> <n> <k> <dtype> <bias> <act> <residual> <ldd_odd> <sealed> -> <tile> <splits> <lt_algo> <lt_fused> <lt_gelu>
 //   linear_norm <m> <n> <k> <dtype> <bias> -> <splits> <lt_algo>
+//   stamp ...   (the next section)
 // A GEMM line's key fields are CudaBackend's GemmTuneKey in order (bools as 0 / 1, dtype as
 // its DType number), its pick GemmMmaConfig's; a linear_norm line's are LinearNormKey's and
-// LinearNormPick's (splits 0: Linear then LayerNorm). Version 1 files (GEMM lines only) are
-// still read.
+// LinearNormPick's (splits 0: Linear then LayerNorm). Versions 1 (GEMM lines only) and 2 (one
+// section) are still read.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <vector>
 
 #include "backends/cuda/kernels.h"
 #include "core/status.h"
@@ -69,12 +74,25 @@ struct GemmTuningStamp {
   bool operator==(const GemmTuningStamp&) const = default;
 };
 
-// The file's text for `picks`.
-std::string FormatGemmTuning(const GemmTuningStamp& stamp, const GemmTuning& picks);
+struct GemmTuningSection {
+  GemmTuningStamp stamp;
+  GemmTuning picks;
+  bool operator==(const GemmTuningSection&) const = default;
+};
+inline constexpr size_t kMaxGemmTuningSections = 8;
 
-// Parses a file's text. A malformed file is an error naming the line, what was expected and
-// what was found. A well-formed file with another stamp yields `*stamp_matches` = false and
-// no picks (not an error: the file belongs to another GPU or build).
+// The file's text for `sections`, in that order.
+std::string FormatGemmTuningFile(const std::vector<GemmTuningSection>& sections);
+// Every section of a file's text, in file order. A malformed file (anywhere, in any section)
+// is an error naming the line, what was expected and what was found; so are two sections
+// with one stamp.
+Result<std::vector<GemmTuningSection>> ParseGemmTuningFile(std::string_view text);
+
+// One section's text.
+std::string FormatGemmTuning(const GemmTuningStamp& stamp, const GemmTuning& picks);
+// The picks of the section stamped `expect`. A well-formed file without such a section
+// yields `*stamp_matches` = false and no picks (not an error: it belongs to other GPUs or
+// builds).
 Result<GemmTuning> ParseGemmTuning(std::string_view text, const GemmTuningStamp& expect,
                                    bool* stamp_matches);
 

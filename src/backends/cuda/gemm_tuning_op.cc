@@ -2,12 +2,13 @@
 //
 // gemm_tuning_op.cc: CudaBackend's use of the GEMM tuning file (gemm_tuning_file.h,
 // CudaBackendOptions::gemm_tuning_file): LoadGemmTuning at creation, SaveGemmTuning after
-// every Record (merged with what the file already holds for the same stamp). It holds the GEMM
-// tuner's settled picks and LinearResidualLayerNorm's.
+// every Record (merged with what the file already holds for the same stamp; other stamps'
+// sections kept after it). It holds the GEMM tuner's settled picks and
+// LinearResidualLayerNorm's.
 //
 // A tuning file is a cache: nothing about it may stop the backend. A missing file is the
-// first run; a file of another GPU, cuBLASLt or build is ignored (and rewritten by the next
-// Record); a malformed or unreadable one is reported on stderr and ignored. A loaded pick is
+// first run; a file without this GPU, cuBLASLt and build's section gets one from the next
+// Record; a malformed or unreadable one is reported on stderr, ignored and replaced. A loaded pick is
 // used only if it is one this process could have picked itself: cuBLASLt's algorithm numbers
 // below its algorithm count, vlart's tiles among GemmMmaCandidates for that shape (so a
 // switch that removes the skinny or wgmma kernel also drops their picks); a fused
@@ -27,17 +28,23 @@
 namespace vlart::cuda {
 namespace {
 
-// The file at `path` parsed against `stamp` (ParseGemmTuning); `*exists` false and no picks
+// Every section of the file at `path` (ParseGemmTuningFile); `*exists` false and no sections
 // when it cannot be opened.
-Result<GemmTuning> ReadGemmTuning(const std::string& path, const GemmTuningStamp& stamp,
-                                  bool* exists, bool* stamp_matches) {
-  *stamp_matches = false;
+Result<std::vector<GemmTuningSection>> ReadGemmTuning(const std::string& path, bool* exists) {
   std::ifstream in(path, std::ios::binary);
   *exists = static_cast<bool>(in);
-  if (!*exists) return GemmTuning{};
+  if (!*exists) return std::vector<GemmTuningSection>{};
   std::stringstream text;
   text << in.rdbuf();
-  return ParseGemmTuning(text.str(), stamp, stamp_matches);
+  return ParseGemmTuningFile(text.str());
+}
+
+// The section of `sections` stamped `stamp`, or null.
+const GemmTuning* SectionFor(const std::vector<GemmTuningSection>& sections, const GemmTuningStamp& stamp) {
+  for (const GemmTuningSection& section : sections) {
+    if (section.stamp == stamp) return &section.picks;
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -49,17 +56,20 @@ void CudaBackend::LoadGemmTuning() {
     gemm_tuning_file_.clear();  // nor written
     return;
   }
-  bool exists = false, stamp_matches = false;
-  Result<GemmTuning> parsed = ReadGemmTuning(gemm_tuning_file_, gemm_tuning_stamp_, &exists, &stamp_matches);
+  bool exists = false;
+  Result<std::vector<GemmTuningSection>> sections = ReadGemmTuning(gemm_tuning_file_, &exists);
   if (!exists) return;  // the first run: Record writes it
-  if (!parsed.ok()) {
+  if (!sections.ok()) {
     std::fprintf(stderr, "vlart: GEMM tuning file %s ignored: %s\n", gemm_tuning_file_.c_str(),
-                 parsed.status().message().c_str());
+                 sections.status().message().c_str());
     return;
   }
-  if (!stamp_matches) {
-    std::fprintf(stderr, "vlart: GEMM tuning file %s is for another GPU, cuBLASLt or build: "
-                 "tuning afresh (it will be rewritten)\n", gemm_tuning_file_.c_str());
+  const GemmTuning* parsed = SectionFor(*sections, gemm_tuning_stamp_);
+  if (parsed == nullptr) {
+    if (gemm_verbose_) {
+      std::fprintf(stderr, "vlart: GEMM tuning file %s has no section for this GPU, cuBLASLt and "
+                   "build: tuning afresh (Record adds one)\n", gemm_tuning_file_.c_str());
+    }
     return;
   }
   int used = 0, dropped = 0;
@@ -98,20 +108,32 @@ void CudaBackend::LoadGemmTuning() {
 void CudaBackend::SaveGemmTuning() const {
   if (gemm_tuning_file_.empty()) return;
   // Other backends (another precision in the same `vlart bench`, another process) may have
-  // written picks of other shapes since this one loaded: keep those, ours win on a tie.
-  GemmTuning merged;
-  bool exists = false, stamp_matches = false;
-  Result<GemmTuning> theirs = ReadGemmTuning(gemm_tuning_file_, gemm_tuning_stamp_, &exists, &stamp_matches);
-  if (theirs.ok() && stamp_matches) merged = std::move(theirs).value();
-  for (const auto& [key, pick] : gemm_configs_) merged.gemm[key] = pick;
-  for (const auto& [key, pick] : linear_norm_picks_) merged.linear_norm[key] = pick;
+  // written picks of other shapes since this one loaded: keep those, ours win on a tie. Other
+  // stamps' sections are kept after ours (a malformed file is replaced).
+  bool exists = false;
+  Result<std::vector<GemmTuningSection>> theirs = ReadGemmTuning(gemm_tuning_file_, &exists);
+  std::vector<GemmTuningSection> sections;
+  GemmTuningSection ours{gemm_tuning_stamp_, {}};
+  if (theirs.ok()) {
+    if (const GemmTuning* same = SectionFor(*theirs, gemm_tuning_stamp_); same != nullptr) ours.picks = *same;
+  }
+  for (const auto& [key, pick] : gemm_configs_) ours.picks.gemm[key] = pick;
+  for (const auto& [key, pick] : linear_norm_picks_) ours.picks.linear_norm[key] = pick;
+  sections.push_back(std::move(ours));
+  if (theirs.ok()) {
+    for (GemmTuningSection& other : *theirs) {
+      if (other.stamp != gemm_tuning_stamp_ && sections.size() < kMaxGemmTuningSections) {
+        sections.push_back(std::move(other));
+      }
+    }
+  }
   // Written beside the target under this process's own name and renamed over it: a reader
   // never sees half a file, and two processes saving at once (the CLI's shared default
   // cache) never write into one temporary file; the last rename wins.
   const std::string tmp = gemm_tuning_file_ + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << FormatGemmTuning(gemm_tuning_stamp_, merged);
+    out << FormatGemmTuningFile(sections);
     if (!out) {
       std::fprintf(stderr, "vlart: GEMM tuning file %s not written (%s)\n", gemm_tuning_file_.c_str(),
                    tmp.c_str());
