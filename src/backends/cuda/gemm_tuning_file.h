@@ -7,7 +7,7 @@
 // Why: the tuner times every candidate per GEMM shape and then settles near-ties inside the
 // recorded forward (CudaBackend::Record). Processes running the same code can pick
 // differently: X-VLA's policy stage moved by 0.2 ms between them in one device call
-// (docs/PERFORMANCE.md). Tuning also takes 2-10 s per model plan. A file of the settled picks
+// (docs/PERFORMANCE.md). Tuning also takes 5-25 s per model plan. A file of the settled picks
 // makes every later process run the same kernels, starts it faster, and lets an A/B compare
 // the same picks on both sides.
 //
