@@ -24,6 +24,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cstdio>
 #include <map>
 
@@ -63,6 +64,9 @@ struct Row {
   std::map<std::string, SampleStats> stats;  // per stage name, plus "e2e"
   std::vector<std::string> stage_order;
   double peak_mib = 0;
+  // Host wall clock of the row's first call, in seconds: on CUDA it times the kernels of new
+  // shapes and records the call's graph (unless the tuning cache had the picks).
+  double first_call_s = 0;
 };
 
 Result<std::vector<int>> IntList(const std::string& text, const std::string& flag) {
@@ -116,7 +120,11 @@ Result<Row> BenchOne(Policy& policy, const Observation& obs, int batch, int step
     ao.steps = steps;
     ao.seed = static_cast<uint64_t>(i);
     ao.timings = &t;
+    const auto start = std::chrono::steady_clock::now();
     VLART_ASSIGN_OR_RETURN(const auto chunks, policy.ActBatch(observations, ao));
+    if (i == 0) {
+      row.first_call_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
     if (i < a.warmup) continue;
     if (row.stage_order.empty()) {
       row.stage_order.push_back("preprocess");
@@ -206,8 +214,12 @@ int Bench(const BenchArgs& a) {
     po.tuning_cache = TuningCachePath(a.tuning_cache);
     po.profile_ops = a.profile_ops ? 20000 : 0;
     po.tokenizer = a.tokenizer;
+    const auto load_start = std::chrono::steady_clock::now();
     auto policy = Policy::Load(a.model, po);
     if (!policy.ok()) return Fail("bench", policy.status());
+    const std::string label = precision.empty() ? (a.device == "cpu" ? "f32" : "bf16") : precision;
+    std::fprintf(stderr, "bench: %s load %.2f s\n", label.c_str(),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count());
     auto obs = BenchObservation((*policy)->model_type());
     if (!obs.ok()) return Fail("bench", obs.status());
     if (header.empty()) {
@@ -242,10 +254,12 @@ int Bench(const BenchArgs& a) {
       for (int s : *steps) {
         auto row = BenchOne(**policy, *obs, b, s, a);
         if (!row.ok()) return Fail("bench", row.status());
-        row->precision = precision.empty() ? (a.device == "cpu" ? "f32" : "bf16") : precision;
+        row->precision = label;
         rows.push_back(std::move(row).value());
-        std::fprintf(stderr, "bench: %s batch %d steps %d: e2e median %.3f ms\n",
-                     rows.back().precision.c_str(), b, s, rows.back().stats.at("e2e").median);
+        std::fprintf(stderr, "bench: %s batch %d steps %d: e2e median %.3f ms (first call %.2f s%s)\n",
+                     rows.back().precision.c_str(), b, s, rows.back().stats.at("e2e").median,
+                     rows.back().first_call_s,
+                     a.device == "cpu" ? "" : ": kernel tuning and graph recording for new shapes");
         if (a.profile_ops) {
           auto report = (*policy)->ProfileReport();
           if (!report.ok()) return Fail("bench", report.status());
