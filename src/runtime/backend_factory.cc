@@ -6,9 +6,7 @@
 
 #include <charconv>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
-#include <system_error>
 #include <string>
 
 #include "backends/cpu/cpu_backend.h"
@@ -86,14 +84,7 @@ Result<std::unique_ptr<Backend>> CreateBackend(const BackendSpec& spec) {
   options.device = index;
   options.compute_dtype = dtype;
   options.build_tag = BuildCommit();  // a GEMM tuning file (VLART_GEMM_TUNING_FILE) is per build
-  options.gemm_tuning_file = spec.tuning_cache;
-  if (!spec.tuning_cache.empty()) {
-    // A cache: a folder that cannot be made only means the file is not written (the backend
-    // says so on stderr), never a failed load.
-    std::error_code ec;
-    const std::filesystem::path parent = std::filesystem::path(spec.tuning_cache).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  }
+  options.gemm_tuning_file = spec.tuning_cache;  // the backend makes its folder when it writes
   VLART_ASSIGN_OR_RETURN(std::unique_ptr<Backend> be, CreateCudaBackend(options));
   return be;
 #else

@@ -176,17 +176,20 @@ Result<std::vector<GemmTuningSection>> ParseGemmTuningFile(std::string_view text
   return sections;
 }
 
+const GemmTuning* FindGemmTuningSection(const std::vector<GemmTuningSection>& sections,
+                                        const GemmTuningStamp& stamp) {
+  for (const GemmTuningSection& section : sections) {
+    if (section.stamp == stamp) return &section.picks;
+  }
+  return nullptr;
+}
+
 Result<GemmTuning> ParseGemmTuning(std::string_view text, const GemmTuningStamp& expect,
                                    bool* stamp_matches) {
-  *stamp_matches = false;
-  VLART_ASSIGN_OR_RETURN(std::vector<GemmTuningSection> sections, ParseGemmTuningFile(text));
-  for (GemmTuningSection& section : sections) {
-    if (section.stamp == expect) {
-      *stamp_matches = true;
-      return std::move(section.picks);
-    }
-  }
-  return GemmTuning{};  // other GPUs or builds only: not ours to use
+  VLART_ASSIGN_OR_RETURN(const std::vector<GemmTuningSection> sections, ParseGemmTuningFile(text));
+  const GemmTuning* ours = FindGemmTuningSection(sections, expect);
+  *stamp_matches = ours != nullptr;
+  return ours != nullptr ? *ours : GemmTuning{};  // none: other GPUs or builds only
 }
 
 }  // namespace vlart::cuda

@@ -88,6 +88,10 @@ std::string FormatGemmTuningFile(const std::vector<GemmTuningSection>& sections)
 // with one stamp.
 Result<std::vector<GemmTuningSection>> ParseGemmTuningFile(std::string_view text);
 
+// The picks of the section of `sections` stamped `stamp`, or null.
+const GemmTuning* FindGemmTuningSection(const std::vector<GemmTuningSection>& sections,
+                                        const GemmTuningStamp& stamp);
+
 // One section's text.
 std::string FormatGemmTuning(const GemmTuningStamp& stamp, const GemmTuning& picks);
 // The picks of the section stamped `expect`. A well-formed file without such a section

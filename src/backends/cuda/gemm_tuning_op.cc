@@ -39,14 +39,6 @@ Result<std::vector<GemmTuningSection>> ReadGemmTuning(const std::string& path, b
   return ParseGemmTuningFile(text.str());
 }
 
-// The section of `sections` stamped `stamp`, or null.
-const GemmTuning* SectionFor(const std::vector<GemmTuningSection>& sections, const GemmTuningStamp& stamp) {
-  for (const GemmTuningSection& section : sections) {
-    if (section.stamp == stamp) return &section.picks;
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 void CudaBackend::LoadGemmTuning() {
@@ -64,7 +56,7 @@ void CudaBackend::LoadGemmTuning() {
                  sections.status().message().c_str());
     return;
   }
-  const GemmTuning* parsed = SectionFor(*sections, gemm_tuning_stamp_);
+  const GemmTuning* parsed = FindGemmTuningSection(*sections, gemm_tuning_stamp_);
   if (parsed == nullptr) {
     if (gemm_verbose_) {
       std::fprintf(stderr, "vlart: GEMM tuning file %s has no section for this GPU, cuBLASLt and "
@@ -115,10 +107,14 @@ void CudaBackend::SaveGemmTuning() const {
   std::vector<GemmTuningSection> sections;
   GemmTuningSection ours{gemm_tuning_stamp_, {}};
   if (theirs.ok()) {
-    if (const GemmTuning* same = SectionFor(*theirs, gemm_tuning_stamp_); same != nullptr) ours.picks = *same;
+    if (const GemmTuning* same = FindGemmTuningSection(*theirs, gemm_tuning_stamp_); same != nullptr) {
+      ours.picks = *same;
+    }
   }
   for (const auto& [key, pick] : gemm_configs_) ours.picks.gemm[key] = pick;
   for (const auto& [key, pick] : linear_norm_picks_) ours.picks.linear_norm[key] = pick;
+  // A process that started from the file and tuned nothing new would write it back unchanged.
+  if (theirs.ok() && !theirs->empty() && theirs->front() == ours) return;
   sections.push_back(std::move(ours));
   if (theirs.ok()) {
     for (GemmTuningSection& other : *theirs) {
@@ -127,6 +123,11 @@ void CudaBackend::SaveGemmTuning() const {
       }
     }
   }
+  // The folder first (the CLI's default cache lives in one that may not exist yet); if it
+  // cannot be made, the write below says so.
+  std::error_code dir_error;
+  const std::filesystem::path folder = std::filesystem::path(gemm_tuning_file_).parent_path();
+  if (!folder.empty()) std::filesystem::create_directories(folder, dir_error);
   // Written beside the target under this process's own name and renamed over it: a reader
   // never sees half a file, and two processes saving at once (the CLI's shared default
   // cache) never write into one temporary file; the last rename wins.
