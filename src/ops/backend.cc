@@ -36,4 +36,15 @@ void Backend::LinearResidualLayerNorm(const Tensor& x, const Tensor& w, const Te
   LayerNorm(out, gamma, beta, eps, normed);
 }
 
+void Backend::GatedMlp(const Tensor& x, const Tensor& gate_up_w, const Tensor& down_w,
+                       Activation act, const RowRmsScale* row_scale, const Tensor* residual,
+                       const Tensor& hidden, const Tensor& out) {
+  CheckGatedMlpArgs(device(), x, gate_up_w, down_w, row_scale, residual, hidden, out);
+  const int64_t f = down_w.dim(1);
+  Linear(x, gate_up_w, nullptr, Activation::kNone, nullptr, hidden);
+  const Tensor gate = hidden.Slice(1, 0, f);
+  GatedActivation(act, gate, hidden.Slice(1, f, 2 * f), gate, row_scale);
+  Linear(gate, down_w, nullptr, Activation::kNone, residual, out);
+}
+
 }  // namespace vlart

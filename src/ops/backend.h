@@ -221,6 +221,20 @@ class Backend {
                                        const Tensor& residual, const Tensor& out, const Tensor& gamma,
                                        const Tensor& beta, float eps, const Tensor& normed);
 
+  // A gated MLP (GeGLU, SwiGLU: Gemma's MLP) as one op, the chain of three ops it replaces:
+  //   Linear(x, gate_up_w) -> hidden                    [g | u] = x[M, K] · gate_up_w[2F, K]ᵀ
+  //   GatedActivation(act, g, u, g, row_scale)          h = act(g) * u, in place over g
+  //   Linear(h, down_w, residual) -> out                out[M, N] = h · down_w[N, F]ᵀ + residual
+  // hidden [M, 2F] is the caller's scratch; on return its first F columns hold h. row_scale
+  // (may be null) is GatedActivation's (R = M rows: the RMS statistic of a norm folded into
+  // gate_up_w, see RowRmsScale). residual (may be null) and x may each be `out` itself (the
+  // identical view: x is read before out is written); hidden must not overlap any other
+  // operand. The default is exactly that chain; a backend may fuse it (CUDA, few rows: one
+  // kernel, gated_mlp.cu; the same math up to the order of f32 sums).
+  virtual void GatedMlp(const Tensor& x, const Tensor& gate_up_w, const Tensor& down_w,
+                        Activation act, const RowRmsScale* row_scale, const Tensor* residual,
+                        const Tensor& hidden, const Tensor& out);
+
   // ---- normalisation (rows = all dims but the last; in place allowed) --------------
   // out = (x - mean) / sqrt(var + eps) * gamma + beta, biased variance, per row of C.
   virtual void LayerNorm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps,

@@ -561,6 +561,55 @@ void CheckMulAddAdaRmsNormArgs(Device device, const Tensor& x, const Tensor& y, 
   CheckNoAlias(kOp, "out", out, "gate", gate);
 }
 
+void CheckGatedMlpArgs(Device device, const Tensor& x, const Tensor& gate_up_w, const Tensor& down_w,
+                       const RowRmsScale* row_scale, const Tensor* residual, const Tensor& hidden,
+                       const Tensor& out) {
+  constexpr std::string_view kOp = "GatedMlp";
+  CheckInput(kOp, "x", x, device);
+  CheckContiguous(kOp, "gate_up_w", gate_up_w, device);
+  CheckContiguous(kOp, "down_w", down_w, device);
+  CheckOutput(kOp, "hidden", hidden, device);
+  CheckOutput(kOp, "out", out, device);
+  for (const auto& [name, t] : {std::pair<std::string_view, const Tensor*>{"x", &x},
+                                {"gate_up_w", &gate_up_w}, {"down_w", &down_w},
+                                {"hidden", &hidden}, {"out", &out}}) {
+    CheckFloat(kOp, name, *t);
+  }
+  CheckRank(kOp, "x", x, 2, "[M, K]");
+  CheckRank(kOp, "gate_up_w", gate_up_w, 2, "[2F, K]: the gate rows, then the up rows");
+  CheckRank(kOp, "down_w", down_w, 2, "[N, F]");
+  CheckRank(kOp, "hidden", hidden, 2, "[M, 2F]");
+  CheckRank(kOp, "out", out, 2, "[M, N]");
+  VLART_CHECK(gate_up_w.shape[0] % 2 == 0, "{}: {} must have an even number of rows (gate, then up)",
+              kOp, Desc("gate_up_w", gate_up_w));
+  CheckDim(kOp, "K", "x", x, x.shape[1], "gate_up_w", gate_up_w, gate_up_w.shape[1]);
+  CheckDim(kOp, "F", "gate_up_w (rows / 2)", gate_up_w, gate_up_w.shape[0] / 2, "down_w", down_w,
+           down_w.shape[1]);
+  CheckDim(kOp, "M", "x", x, x.shape[0], "hidden", hidden, hidden.shape[0]);
+  CheckDim(kOp, "2F", "gate_up_w", gate_up_w, gate_up_w.shape[0], "hidden", hidden, hidden.shape[1]);
+  CheckDim(kOp, "M", "x", x, x.shape[0], "out", out, out.shape[0]);
+  CheckDim(kOp, "N", "down_w", down_w, down_w.shape[0], "out", out, out.shape[1]);
+  if (residual != nullptr) {
+    CheckInput(kOp, "residual", *residual, device);
+    CheckFloat(kOp, "residual", *residual);
+    CheckSameShape(kOp, "residual", *residual, "out", out);
+    CheckExactAliasOnly(kOp, "out", out, "residual", *residual);
+    CheckNoAlias(kOp, "hidden", hidden, "residual", *residual);
+  }
+  if (row_scale != nullptr) {
+    CheckRowRmsScaleArgs(device, kOp, *row_scale, x.shape[0], "x's rows");
+    CheckNoAlias(kOp, "hidden", hidden, "row_scale.x", row_scale->x);
+  }
+  CheckExactAliasOnly(kOp, "out", out, "x", x);
+  CheckNoAlias(kOp, "hidden", hidden, "x", x);
+  CheckNoAlias(kOp, "hidden", hidden, "out", out);
+  for (const auto& [name, w] : {std::pair<std::string_view, const Tensor*>{"gate_up_w", &gate_up_w},
+                                {"down_w", &down_w}}) {
+    CheckNoAlias(kOp, "hidden", hidden, name, *w);
+    CheckNoAlias(kOp, "out", out, name, *w);
+  }
+}
+
 void CheckSoftmaxArgs(Device device, const Tensor& x, const Tensor& out) {
   CheckRowsOp(device, "Softmax", x, out);
   CheckExactAliasOnly("Softmax", "out", out, "x", x);

@@ -48,6 +48,7 @@ const std::map<std::string, std::string>& MethodSuites() {
       {"Linear", "CpuLinear"},
       {"DomainLinear", "CpuDomainLinear"},
       {"LinearResidualLayerNorm", "CpuLinearResidualLayerNorm"},
+      {"GatedMlp", "CpuGatedMlp"},
       {"LayerNorm", "CpuLayerNorm"},
       {"RmsNorm", "CpuRmsNorm"},
       {"AdaRmsNorm", "CpuAdaRmsNorm"},

@@ -260,5 +260,67 @@ TEST(CpuDomainLinear, MatchesPerSampleMatmul) {
   ExpectPaddingUntouched(out, "DomainLinear out padding");
 }
 
+// ---- GatedMlp (the default chain every backend inherits) ------------------------------------
+
+// x = [2, 2]; gate rows [1, 0], [0, 1]; up rows [1, 1], [2, 0]; so g = [2, 2], u = [4, 4]. With
+// the row's RMS statistic (eps 0: s = 1/2) g = [1, 1], u = [2, 2]; act none: h = [2, 2]; down
+// row [1, 1] plus the residual 0.5 (in place, the residual is out): out = 4.5. Exact in f32.
+TEST(CpuGatedMlp, HandComputedWithRowScaleInPlace) {
+  HostTensor x = Full({1, 2}, 2.0f), gate_up = Full({4, 2}, 0.0f), down = Full({1, 2}, 1.0f);
+  const float gu[] = {1, 0, 0, 1, 1, 1, 2, 0};
+  for (int i = 0; i < 8; ++i) gate_up.data<float>()[i] = gu[i];
+  HostTensor io = Full({1, 1}, 0.5f), hidden(DType::kF32, {1, 4});
+  const RowRmsScale rms{x.view(), 0.0f};
+  Cpu().GatedMlp(x.view(), gate_up.view(), down.view(), Activation::kNone, &rms, &io.view(),
+                 hidden.view(), io.view());
+  ExpectExact(io.view(), {4.5}, "out (the residual, updated in place)");
+  ExpectExact(hidden.view().Slice(1, 0, 2), {2.0, 2.0}, "hidden's first F columns (h)");
+}
+
+// x may be out itself (pi0's folded layers: the stream is the input, the residual and the
+// output): x is read before out is written, as the chain does.
+TEST(CpuGatedMlp, BitEqualToTheChainAlsoWhenXIsOut) {
+  const HostTensor x = Random({5, 16}, 21), gate_up = Random({24, 16}, 22), down = Random({16, 12}, 23);
+  for (const Activation act : {Activation::kGeluTanh, Activation::kSilu}) {
+    SCOPED_TRACE(ActivationName(act));
+    HostTensor io = Random({5, 16}, 21), hidden(DType::kF32, {5, 24});
+    const RowRmsScale rms{io.view(), 1e-6f};
+    Cpu().GatedMlp(io.view(), gate_up.view(), down.view(), act, &rms, &io.view(), hidden.view(),
+                   io.view());
+    HostTensor want = Random({5, 16}, 21), hid(DType::kF32, {5, 24});
+    const RowRmsScale rms2{x.view(), 1e-6f};
+    Cpu().Linear(x.view(), gate_up.view(), nullptr, Activation::kNone, nullptr, hid.view());
+    const Tensor g = hid.view().Slice(1, 0, 12);
+    Cpu().GatedActivation(act, g, hid.view().Slice(1, 12, 24), g, &rms2);
+    Cpu().Linear(g, down.view(), nullptr, Activation::kNone, &want.view(), want.view());
+    ExpectExact(io.view(), ToDouble(want.view()), "out");
+    ExpectExact(hidden.view().Slice(1, 0, 12), ToDouble(g), "h");
+  }
+}
+
+TEST(CpuGatedMlp, BadArgumentsAbortWithTheOpsMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const HostTensor x = Full({3, 4}, 1.0f), gate_up = Full({10, 4}, 1.0f), down = Full({6, 5}, 1.0f);
+  HostTensor out(DType::kF32, {3, 6}), hidden(DType::kF32, {3, 10}), narrow(DType::kF32, {3, 8});
+  const HostTensor odd = Full({9, 4}, 1.0f), bad_down = Full({6, 4}, 1.0f);
+  EXPECT_DEATH(Cpu().GatedMlp(x.view(), gate_up.view(), down.view(), Activation::kGeluTanh, nullptr,
+                              nullptr, narrow.view(), out.view()),
+               "GatedMlp: gate_up_w \\[10, 4\\] and hidden \\[3, 8\\] disagree on 2F \\(10 vs 8\\)");
+  EXPECT_DEATH(Cpu().GatedMlp(x.view(), odd.view(), down.view(), Activation::kGeluTanh, nullptr,
+                              nullptr, hidden.view(), out.view()),
+               "GatedMlp: gate_up_w \\[9, 4\\] must have an even number of rows");
+  EXPECT_DEATH(Cpu().GatedMlp(x.view(), gate_up.view(), bad_down.view(), Activation::kGeluTanh, nullptr,
+                              nullptr, hidden.view(), out.view()),
+               "GatedMlp: .* disagree on F \\(5 vs 4\\)");
+  EXPECT_DEATH(Cpu().GatedMlp(x.view(), gate_up.view(), down.view(), Activation::kGeluTanh, nullptr,
+                              nullptr, hidden.view(), hidden.view().Slice(1, 0, 6)),
+               "GatedMlp: hidden \\[3, 10\\] aliases out");
+  const HostTensor short_rows = Full({2, 4}, 1.0f);
+  const RowRmsScale rms{short_rows.view(), 1e-6f};
+  EXPECT_DEATH(Cpu().GatedMlp(x.view(), gate_up.view(), down.view(), Activation::kGeluTanh, &rms,
+                              nullptr, hidden.view(), out.view()),
+               "GatedMlp: row_scale.x \\[2, 4\\] must have one row per token row");
+}
+
 }  // namespace
 }  // namespace vlart::testing

@@ -238,6 +238,13 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   }
   be->fuse_residual_norm_ = !EnvIs("VLART_FUSED_RESIDUAL_NORM", "0");  // 0: MulAdd, AdaRmsNorm
   be->fuse_linear_norm_ = !EnvIs("VLART_FUSED_LINEAR_NORM", "0");  // 0: Linear, LayerNorm
+  be->fuse_gated_mlp_ = !EnvIs("VLART_FUSED_MLP", "0");  // 0: Linear, GatedActivation, Linear
+  InitGatedMlpKernels();
+  if (cudaError_t e = cudaMalloc(reinterpret_cast<void**>(&be->grid_barrier_), 2 * sizeof(unsigned int));
+      e != cudaSuccess) {
+    return fail("cudaMalloc(grid barrier)", e);
+  }
+  VLART_CUDA_CHECK(cudaMemset(be->grid_barrier_, 0, 2 * sizeof(unsigned int)));
   if (const char* env = std::getenv("VLART_LINEAR_NORM_ALGOS"); env != nullptr) {
     be->linear_norm_algos_ = std::max(0, std::atoi(env));  // the first N algorithms (0: all)
   }
@@ -305,6 +312,7 @@ CudaBackend::~CudaBackend() {
   if (gemm_f32_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(gemm_f32_));
   if (staging_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFreeHost(staging_));
   if (gemm_counters_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(gemm_counters_));
+  if (grid_barrier_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaFree(grid_barrier_));
   if (stream_ != nullptr) VLART_CUDA_CHECK_TEARDOWN(cudaStreamDestroy(stream_));
 }
 

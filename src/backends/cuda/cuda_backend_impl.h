@@ -48,6 +48,8 @@ void CollapseDims(std::initializer_list<StridedArg*> args);
 // when the leading dims cannot be expressed as a single stride. rows <= 1 gives row_stride 0.
 bool CollapseRows(const Tensor& t, int64_t* rows, int64_t* row_stride);
 ActKind ToActKind(Activation act);
+// The row stride of a 2-D view with contiguous columns, in elements (a single row: its width).
+int64_t RowStride(const Tensor& t);
 // F32, F16 or BF16.
 bool IsComputeFloat(DType dtype);
 int ElementBytes(DType dtype);
@@ -154,6 +156,9 @@ class CudaBackend final : public Backend {
                const Tensor& out) override;
   void MulAddAdaRmsNorm(const Tensor& x, const Tensor& y, const Tensor& gate, const Tensor& scale,
                         const Tensor& shift, float eps, const Tensor& out) override;
+  void GatedMlp(const Tensor& x, const Tensor& gate_up_w, const Tensor& down_w, Activation act,
+                const RowRmsScale* row_scale, const Tensor* residual, const Tensor& hidden,
+                const Tensor& out) override;
   void AdaRmsNorm(const Tensor& x, const Tensor& scale, const Tensor& shift, float eps,
                   const Tensor& out) override;
   void Softmax(const Tensor& x, const Tensor& out) override;
@@ -257,6 +262,10 @@ class CudaBackend final : public Backend {
   bool gemm_verbose_ = false;  // VLART_GEMM_VERBOSE=1 prints every choice
   bool fused_lt_epilogues_ = true;  // CudaBackendOptions::fused_lt_epilogues
   bool fuse_residual_norm_ = true;  // MulAddAdaRmsNorm as one kernel (VLART_FUSED_RESIDUAL_NORM=0: two)
+  bool fuse_gated_mlp_ = true;      // GatedMlp as one kernel where it fits (VLART_FUSED_MLP=0: the chain)
+  // The fused GatedMlp's grid barrier: two words (arrival count, generation), zero at creation;
+  // only this backend's stream uses them, one launch after another.
+  unsigned int* grid_barrier_ = nullptr;
   bool l2_prefetch_ = true;         // CudaBackendOptions::l2_prefetch (VLART_L2_PREFETCH=0: off)
   std::map<GemmTuneKey, GemmMmaConfig> gemm_configs_;  // GemmTuneKey: gemm_tuning_file.h
   // CudaBackendOptions::gemm_tuning_file (gemm_tuning_op.cc): the stamp a usable file carries,

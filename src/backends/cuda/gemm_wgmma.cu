@@ -57,6 +57,7 @@
 #include "backends/cuda/device_common.cuh"
 #include "backends/cuda/kernel_image.h"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/mbarrier.cuh"
 #include "backends/cuda/pdl.cuh"
 
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -115,34 +116,7 @@ __device__ __forceinline__ uint32_t SmemAddr(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
 
-// ---- mbarrier + bulk tensor copy (TMA) ------------------------------------------------------
-__device__ __forceinline__ void MbarInit(uint32_t bar, int count) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
-}
-
-// Makes the initialised barriers visible to the async proxy (the copy engine).
-__device__ __forceinline__ void FenceMbarInit() {
-  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-}
-
-// One arrival that also announces `bytes` of copy-engine traffic for the current phase.
-__device__ __forceinline__ void MbarArriveExpectTx(uint32_t bar, int bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes)
-               : "memory");
-}
-
-__device__ __forceinline__ void MbarWait(uint32_t bar, int parity) {
-  uint32_t done = 0;
-  do {
-    asm volatile(
-        "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
-        "selp.u32 %0, 1, 0, p;\n}\n"
-        : "=r"(done)
-        : "r"(bar), "r"(parity)
-        : "memory");
-  } while (done == 0);
-}
-
+// ---- bulk tensor copy (TMA); the mbarrier helpers are mbarrier.cuh's ---------------------
 // Copies the box at (inner = k, outer = row) of `map` into shared memory at `dst`, in the
 // map's 128-byte swizzle, zero-filling out-of-bounds elements; completes on `bar`.
 __device__ __forceinline__ void TmaLoad2d(uint32_t dst, const CUtensorMap* map, int k, int row,

@@ -178,6 +178,31 @@ struct GemmMmaArgs {
   bool late_trigger = true;
 };
 
+// GatedMlp's fused form (gated_mlp.cu): a few-row gated MLP in one kernel, every operand of
+// one 16-bit dtype. x [M, K] (row stride ldx), gate_up_w [2F, K] and down_w [N, F] contiguous,
+// hidden [M, >= F] (row stride ldh; h lands in its first F columns), residual [M, N] or null
+// (may be out), out [M, N] (row stride ldo).
+struct GatedMlpArgs {
+  int m = 0, k = 0, f = 0, n = 0;
+  const void* x = nullptr;
+  int64_t ldx = 0;
+  const void* gate_up_w = nullptr;
+  const void* down_w = nullptr;
+  void* hidden = nullptr;
+  int64_t ldh = 0;
+  const void* residual = nullptr;
+  int64_t ldr = 0;
+  void* out = nullptr;
+  int64_t ldo = 0;
+  int act = 0;              // ActKind
+  bool row_rms = false;     // scale gate and up by x's own RMS statistic (RowRmsScale of x)
+  float eps = 0.0f;
+  bool weights_sealed = false;  // both weights in a sealed arena: fetched before the PDL wait
+  // Two words of device memory, zero at the start, owned by one stream: the grid barrier's
+  // arrival count and generation (the kernel leaves the count at zero).
+  unsigned int* barrier = nullptr;
+};
+
 // Conv2d on NHWC views (backend.h). x [B, H, W, Cin], w [Cout, Cin/groups, kh, kw] contiguous,
 // bias [Cout] or null, residual/out [B, Ho, Wo, Cout].
 struct ConvArgs {

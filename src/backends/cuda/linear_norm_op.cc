@@ -47,8 +47,6 @@ bool VectorParam(const Tensor& t) {
   return (t.dim(0) <= 1 || t.stride[0] == 1) && IsAligned(t.data, 16);
 }
 
-int64_t RowStride(const Tensor& t) { return t.dim(0) > 1 ? t.stride[0] : std::max<int64_t>(t.dim(1), 1); }
-
 // Split counts the tuner tries (K must split into multiples of 8).
 constexpr int kSplitCandidates[] = {1, 2, 3, 4, 6, 8};
 

@@ -3,6 +3,7 @@
 // strided.cc: host helpers that turn Tensors into kernel arguments: ToArg, dimension
 // collapsing (so contiguous work takes the flat fast paths), row collapsing for GEMMs.
 
+#include <algorithm>
 #include <vector>
 
 #include "backends/cuda/cuda_backend_impl.h"
@@ -107,6 +108,10 @@ bool CollapseRows(const Tensor& t, int64_t* rows, int64_t* row_stride) {
   }
   *row_stride = stride;
   return true;
+}
+
+int64_t RowStride(const Tensor& t) {
+  return t.dim(0) > 1 ? t.stride[0] : std::max<int64_t>(t.dim(1), 1);
 }
 
 ActKind ToActKind(Activation act) {

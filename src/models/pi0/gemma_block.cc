@@ -148,26 +148,20 @@ void GemmaBlock::Forward(const GemmaLayerWeights& w, const Tensor& x,
     trace(name("post_norm"), h);
     if (ada_post != nullptr) trace(name("mlp_gate"), PerSample(ada_post->gate, b));
   }
-  const int64_t m = cfg_.mlp_dim;
-  const Tensor hid = hidden_.Slice(0, 0, rows);
-  be_.Linear(folded ? x2 : h.Reshape({rows, width}), w.gate_up_w, nullptr, Activation::kNone,
-             nullptr, hid);
-  const Tensor gate = hid.Slice(1, 0, m);
-  // gelu_tanh(gate) * up in one pass, in place over the gate half (HF GemmaMLP).
-  be_.GatedActivation(Activation::kGeluTanh, gate, hid.Slice(1, m, 2 * m), gate,
-                      folded ? &x_rms : nullptr);
-  if (ada_post == nullptr && !detail) {
-    be_.Linear(gate, w.down_w, nullptr, Activation::kNone, &x2, x2);
+  // gate_up GEMM, gelu_tanh(gate) * up (HF GemmaMLP) and the down GEMM as one op (one kernel
+  // on CUDA at the expert's few rows); plain layers add the residual in place.
+  const bool plain_residual = ada_post == nullptr && !detail;
+  be_.GatedMlp(folded ? x2 : h.Reshape({rows, width}), w.gate_up_w, w.down_w, Activation::kGeluTanh,
+               folded ? &x_rms : nullptr, plain_residual ? &x2 : nullptr, hidden_.Slice(0, 0, rows),
+               plain_residual ? x2 : y);
+  if (plain_residual) return;
+  if (detail) trace(name("mlp_out"), y.Reshape({b, s, width}));
+  if (chain != nullptr && chain->next != nullptr && ada_post != nullptr) {
+    VLART_CHECK(!detail, "GemmaBlock: a chained next norm needs an untraced layer");
+    ResidualNorm(x, y.Reshape({b, s, width}), *ada_post, *chain->next,
+                 chain->next_out.data != nullptr ? chain->next_out : h);
   } else {
-    be_.Linear(gate, w.down_w, nullptr, Activation::kNone, nullptr, y);
-    if (detail) trace(name("mlp_out"), y.Reshape({b, s, width}));
-    if (chain != nullptr && chain->next != nullptr && ada_post != nullptr) {
-      VLART_CHECK(!detail, "GemmaBlock: a chained next norm needs an untraced layer");
-      ResidualNorm(x, y.Reshape({b, s, width}), *ada_post, *chain->next,
-                   chain->next_out.data != nullptr ? chain->next_out : h);
-    } else {
-      Residual(x, y.Reshape({b, s, width}), ada_post);
-    }
+    Residual(x, y.Reshape({b, s, width}), ada_post);
   }
 }
 
