@@ -17,17 +17,21 @@
 //            rows, 32 up rows, 8 down rows), before waiting for the previous kernel when the
 //            weights are sealed, so the whole MLP streams its weights in one pass at the rate
 //            HBM allows and the down weights are on chip before h exists.
-// Mapping:   grid = max(F / 32, N / 8) blocks (128 for the expert), all resident at once (one
-//            per SM: ~198 KB of shared memory each), 8 warps. Phase 1 (block b < F / 32): h
-//            columns [32 b, 32 b + 32); warp w takes gate/up n-tile pair w % 4 (8 gate + 8 up
-//            rows, one mbarrier each so it starts when its 32 KB landed) and K half w / 4;
-//            the K halves are summed through shared memory. A grid barrier (two words of
-//            device memory, arrival count + generation) makes every h row visible. Phase 2
-//            (block b < N / 8): out columns [8 b, 8 b + 8), K = F split over the 8 warps,
-//            partials summed in a fixed order, + residual, one rounding. mma.sync m16n8k16
-//            with ldmatrix B fragments from padded rows (16 bytes per row: conflict-free);
-//            A fragments (x, then h) come straight from global memory (L2/L1), rows >= M
-//            read as zero.
+// Mapping:   M <= 16 (one m16 tile). grid = max(F / 32, N / 8) blocks (128 for the expert),
+//            all resident at once (one per SM: ~226 KB of shared memory each), 8 warps.
+//            Phase 1 (block b < F / 32): x's rows are staged in shared memory (cp.async, one
+//            round trip) and h columns [32 b, 32 b + 32) computed; warp w takes gate/up n-tile
+//            pair w % 4 (8 gate + 8 up rows, one mbarrier each so it starts when its 32 KB
+//            landed) and K half w / 4; the K halves are summed through shared memory. A grid
+//            barrier (two words of device memory, arrival count + generation) makes every h
+//            row visible. Phase 2 (block b < N / 8): h's rows are staged (cp.async.cg: L2,
+//            where the other blocks' stores are), out columns [8 b, 8 b + 8) computed with
+//            K = F split over the 8 warps, partials summed in a fixed order, + residual, one
+//            rounding. mma.sync m16n8k16 on ldmatrix fragments from padded rows (16 bytes per
+//            row: conflict-free). A first version read x and h fragments straight from global
+//            memory with M up to 64: 2x slower than the three ops at pi0's 50 rows and 1.2x at
+//            pi0.5's 10 (docs/PERFORMANCE.md): scattered 4-byte loads queued behind the weight
+//            stream, and at 50 rows every block read 500 KB of activations.
 // Numerics:  as the unfused chain (Linear, GatedActivation, Linear) except the order of the
 //            f32 sums (K halves; the 8 K ranges of the down product) and the row statistic's
 //            order; deterministic.
@@ -61,21 +65,26 @@ constexpr int kWarps = kThreads / 32;
 constexpr int kHCols = 32;          // h columns per block: 32 gate rows + 32 up rows of weights
 constexpr int kOutCols = 8;         // out columns per block: 8 down rows of weights
 constexpr int kPairs = kHCols / 8;  // gate/up n-tile pairs per block (one warp pair each)
-constexpr int kRowPad = 8;          // elements of padding per shared weight row (16 bytes)
-constexpr int kMaxRows = 64;
+constexpr int kRowPad = 8;          // elements of padding per shared row (16 bytes)
+constexpr int kRows = 16;           // one m16 tile: M <= 16
 
-// Byte offsets into dynamic shared memory. The reduction scratch reuses the gate/up rows
-// (read by then); 16 KB at most: phase 1 4 warps x 4 m-tiles x 8 x 32 floats, phase 2 8 x 4 x
-// 4 x 32.
+// Byte offsets into dynamic shared memory. After phase 1's products the gate/up rows' space
+// holds the phase-1 K-half partials, then (phase 2) h's rows; x's space then holds the
+// phase-2 partials.
 struct Layout {
-  size_t gate_up, down, rms, bars, total;
+  size_t gate_up, down, x, rms, bars, total;
 };
 __host__ __device__ constexpr Layout LayoutFor(int k, int f) {
   Layout l{};
   l.gate_up = 0;
-  l.down = l.gate_up + static_cast<size_t>(2 * kHCols) * (k + kRowPad) * 2;
-  l.rms = l.down + static_cast<size_t>(kOutCols) * (f + kRowPad) * 2;
-  l.bars = l.rms + 2 * kMaxRows * sizeof(float);
+  const size_t gu = static_cast<size_t>(2 * kHCols) * (k + kRowPad) * 2;
+  const size_t h = static_cast<size_t>(kRows) * (f + kRowPad) * 2;
+  l.down = l.gate_up + (gu > h ? gu : h);
+  l.x = l.down + static_cast<size_t>(kOutCols) * (f + kRowPad) * 2;
+  const size_t xs = static_cast<size_t>(kRows) * (k + kRowPad) * 2;
+  const size_t part2 = static_cast<size_t>(kWarps) * 4 * 32 * sizeof(float);
+  l.rms = l.x + (xs > part2 ? xs : part2);
+  l.bars = l.rms + kRows * sizeof(float);
   l.total = l.bars + (kPairs + 1) * sizeof(uint64_t);
   return l;
 }
@@ -107,39 +116,24 @@ __device__ __forceinline__ void GridBarrier(unsigned int* bar) {
   __syncthreads();
 }
 
-// Two 16-bit values of row `row` at column `col` (even) as one fragment register; 0 past M.
-template <bool kCacheGlobal>
-__device__ __forceinline__ uint32_t LoadPair(const uint16_t* base, int64_t ld, int row, int m, int col) {
-  if (row >= m) return 0u;
-  const uint32_t* p = reinterpret_cast<const uint32_t*>(base + row * ld + col);
-  if constexpr (kCacheGlobal) {
-    return __ldcg(p);  // written by other blocks in this kernel: bypass L1
-  } else {
-    return *p;
-  }
+__device__ __forceinline__ void CpAsync16(void* smem, const void* gmem, int bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(SmemAddr(smem)), "l"(gmem),
+               "r"(bytes)
+               : "memory");
 }
 
-// The A fragments of m-tile `i` for the two k16 steps at k and k + 16.
-template <bool kCacheGlobal>
-__device__ __forceinline__ void LoadA(uint32_t (&a)[2][4], const uint16_t* base, int64_t ld, int m,
-                                      int i, int k, int grp, int tig) {
-  const int r0 = i * 16 + grp;
-#pragma unroll
-  for (int s = 0; s < 2; ++s) {
-    const int c = k + 16 * s + 2 * tig;
-    a[s][0] = LoadPair<kCacheGlobal>(base, ld, r0, m, c);
-    a[s][1] = LoadPair<kCacheGlobal>(base, ld, r0 + 8, m, c);
-    a[s][2] = LoadPair<kCacheGlobal>(base, ld, r0, m, c + 8);
-    a[s][3] = LoadPair<kCacheGlobal>(base, ld, r0 + 8, m, c + 8);
+// Rows [0, kRows) x `cols` of a row-major 16-bit matrix into shared rows of `stride` elements,
+// 16 bytes per cp.async (L2 only: other blocks of this kernel may have written them); rows
+// >= m are zero-filled. All threads take part; the caller waits and syncs.
+__device__ __forceinline__ void StageRows(uint16_t* dst, int stride, const uint16_t* src, int64_t ld,
+                                          int m, int cols) {
+  const int vecs = cols / 8;
+  for (int e = threadIdx.x; e < kRows * vecs; e += kThreads) {
+    const int r = e / vecs, c = (e % vecs) * 8;
+    const bool in = r < m;
+    CpAsync16(dst + r * stride + c, in ? src + r * ld + c : src, in ? 16 : 0);
   }
-}
-
-template <typename T>
-__device__ __forceinline__ float SumSquares(uint32_t pair) {
-  T v[2];
-  memcpy(v, &pair, sizeof(pair));
-  const float a = ToFloat(v[0]), b = ToFloat(v[1]);
-  return a * a + b * b;
+  asm volatile("cp.async.commit_group;\n" ::);
 }
 
 template <typename T>
@@ -147,7 +141,7 @@ __device__ __forceinline__ float RoundTo(float v) {
   return ToFloat(FromFloat<T>(v));
 }
 
-template <typename T, ActKind kAct, int kMi>
+template <typename T, ActKind kAct>
 __global__ void __launch_bounds__(kThreads, 1) GatedMlpKernel(GatedMlpArgs p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
   __trap();  // never launched: LaunchGatedMlp requires the Hopper image
@@ -155,17 +149,18 @@ __global__ void __launch_bounds__(kThreads, 1) GatedMlpKernel(GatedMlpArgs p) {
   extern __shared__ __align__(128) unsigned char smem[];
   const Layout lay = LayoutFor(p.k, p.f);
   uint16_t* gu_s = reinterpret_cast<uint16_t*>(smem + lay.gate_up);
+  uint16_t* h_s = gu_s;  // phase 2
   uint16_t* down_s = reinterpret_cast<uint16_t*>(smem + lay.down);
-  float* red = reinterpret_cast<float*>(smem + lay.gate_up);  // after the gate/up rows are read
-  float* rms_half = reinterpret_cast<float*>(smem + lay.rms);  // [2][kMaxRows]
+  uint16_t* x_s = reinterpret_cast<uint16_t*>(smem + lay.x);
+  float* rms_s = reinterpret_cast<float*>(smem + lay.rms);  // [kRows]
   uint64_t* bars = reinterpret_cast<uint64_t*>(smem + lay.bars);
 
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   const int grp = lane / 4;
   const int tig = lane % 4;
-  const int gu_stride = p.k + kRowPad;  // elements per shared gate/up row
-  const int down_stride = p.f + kRowPad;
+  const int gu_stride = p.k + kRowPad;  // elements per shared gate/up row (and x row)
+  const int f_stride = p.f + kRowPad;   // elements per shared down row (and h row)
   const bool phase1 = blockIdx.x < static_cast<unsigned>(p.f / kHCols);
   const bool phase2 = blockIdx.x < static_cast<unsigned>(p.n / kOutCols);
   const int c0 = blockIdx.x * kHCols;    // first h column of phase 1
@@ -199,7 +194,7 @@ __global__ void __launch_bounds__(kThreads, 1) GatedMlpKernel(GatedMlpArgs p) {
     }
     if (phase2 && lane < kOutCols) {
       const uint16_t* dw = static_cast<const uint16_t*>(p.down_w);
-      BulkCopyToShared(SmemAddr(down_s + lane * down_stride),
+      BulkCopyToShared(SmemAddr(down_s + lane * f_stride),
                        dw + static_cast<int64_t>(n0 + lane) * p.f, down_row_bytes,
                        SmemAddr(&bars[kPairs]));
     }
@@ -208,103 +203,82 @@ __global__ void __launch_bounds__(kThreads, 1) GatedMlpKernel(GatedMlpArgs p) {
   PdlWaitPrior();
   if (!p.weights_sealed) fetch_weights();
 
-  // ldmatrix.x4 addressing of 8 weight rows x 32 k: lane l gives row l % 8, k offset (l / 8) 8.
-  const int lrow = lane % 8;
-  const int lk = (lane / 8) * 8;
+  // ldmatrix.x4 addressing. B (8 weight rows x 32 k): lane l gives row l % 8, k (l / 8) 8.
+  // A (16 rows x 16 k): lane l gives row l % 16, k (l / 16) 8.
+  const int brow = lane % 8;
+  const int bk = (lane / 8) * 8;
+  const int arow = lane % 16;
+  const int ak = (lane / 16) * 8;
 
   // ---- phase 1: h = act(s g) * (s u) for this block's 32 columns ----------------------------
   if (phase1) {
+    StageRows(x_s, gu_stride, static_cast<const uint16_t*>(p.x), p.ldx, p.m, p.k);
+    asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+    __syncthreads();
+    if (p.row_rms) {  // warp w: rows 2w, 2w + 1
+      for (int r = 2 * warp; r < 2 * warp + 2; ++r) {
+        float sq = 0.0f;
+        const T* row = reinterpret_cast<const T*>(x_s + r * gu_stride);
+        for (int c = lane; c < p.k; c += 32) {
+          const float v = ToFloat(row[c]);
+          sq += v * v;
+        }
+        sq = WarpSum(sq);
+        if (lane == 0) rms_s[r] = 1.0f / sqrtf(sq / static_cast<float>(p.k) + p.eps);
+      }
+    }
     const int pair = warp % kPairs;
     const int khalf = warp / kPairs;
     const int kspan = p.k / 2;
     const int kb = khalf * kspan;
-    const uint16_t* x = static_cast<const uint16_t*>(p.x);
-    const uint16_t* g_rows = gu_s + (pair * 8 + lrow) * gu_stride + lk;
-    const uint16_t* u_rows = gu_s + (kHCols + pair * 8 + lrow) * gu_stride + lk;
-    float acc[kMi][2][4];
-    float sq[kMi][2];
-#pragma unroll
-    for (int i = 0; i < kMi; ++i) {
-      sq[i][0] = sq[i][1] = 0.0f;
-#pragma unroll
-      for (int c = 0; c < 4; ++c) acc[i][0][c] = acc[i][1][c] = 0.0f;
-    }
-    const bool stats = p.row_rms && pair == 0;
+    const uint16_t* g_rows = gu_s + (pair * 8 + brow) * gu_stride + bk;
+    const uint16_t* u_rows = gu_s + (kHCols + pair * 8 + brow) * gu_stride + bk;
+    const uint16_t* a_rows = x_s + arow * gu_stride + ak;
+    float acc[2][4] = {};
     MbarWait(SmemAddr(&bars[pair]), 0);
-#pragma unroll 2
+#pragma unroll 4
     for (int k = kb; k < kb + kspan; k += 32) {
-      uint32_t bg[4], bu[4];
+      uint32_t bg[4], bu[4], a0[4], a1[4];
       Ldmatrix4(bg, g_rows + k);
       Ldmatrix4(bu, u_rows + k);
-#pragma unroll
-      for (int i = 0; i < kMi; ++i) {
-        uint32_t a[2][4];
-        LoadA<false>(a, x, p.ldx, p.m, i, k, grp, tig);
-        Mma<T>(acc[i][0], a[0], bg[0], bg[1]);
-        Mma<T>(acc[i][1], a[0], bu[0], bu[1]);
-        Mma<T>(acc[i][0], a[1], bg[2], bg[3]);
-        Mma<T>(acc[i][1], a[1], bu[2], bu[3]);
-        if (stats) {
-#pragma unroll
-          for (int s = 0; s < 2; ++s) {
-            sq[i][0] += SumSquares<T>(a[s][0]) + SumSquares<T>(a[s][2]);
-            sq[i][1] += SumSquares<T>(a[s][1]) + SumSquares<T>(a[s][3]);
-          }
-        }
-      }
+      Ldmatrix4(a0, a_rows + k);
+      Ldmatrix4(a1, a_rows + k + 16);
+      Mma<T>(acc[0], a0, bg[0], bg[1]);
+      Mma<T>(acc[1], a0, bu[0], bu[1]);
+      Mma<T>(acc[0], a1, bg[2], bg[3]);
+      Mma<T>(acc[1], a1, bu[2], bu[3]);
     }
-    if (stats) {  // row sums over this K half: reduce the 4 lanes of a row
-#pragma unroll
-      for (int i = 0; i < kMi; ++i) {
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          float v = sq[i][h];
-          v += __shfl_xor_sync(0xffffffffu, v, 1);
-          v += __shfl_xor_sync(0xffffffffu, v, 2);
-          if (tig == 0) rms_half[khalf * kMaxRows + i * 16 + grp + 8 * h] = v;
-        }
-      }
-    }
-    __syncthreads();  // every warp is done with the gate/up rows: `red` may overwrite them
-    float* mine = red + (pair * kMi) * 8 * 32 + lane;  // [pair][i][8 values][32 lanes]
+    __syncthreads();  // every warp is done with the gate/up rows: partials may overwrite them
+    float* red = reinterpret_cast<float*>(gu_s) + pair * 8 * 32 + lane;  // [pair][8][32 lanes]
     if (khalf == 1) {
 #pragma unroll
-      for (int i = 0; i < kMi; ++i)
-#pragma unroll
-        for (int c = 0; c < 4; ++c) {
-          mine[(i * 8 + c) * 32] = acc[i][0][c];
-          mine[(i * 8 + 4 + c) * 32] = acc[i][1][c];
-        }
+      for (int c = 0; c < 4; ++c) {
+        red[c * 32] = acc[0][c];
+        red[(4 + c) * 32] = acc[1][c];
+      }
     }
     __syncthreads();
     if (khalf == 0) {
       T* hidden = static_cast<T*>(p.hidden);
 #pragma unroll
-      for (int i = 0; i < kMi; ++i) {
+      for (int h = 0; h < 2; ++h) {  // rows grp and grp + 8
+        const int row = grp + 8 * h;
+        const float s = p.row_rms ? rms_s[row] : 1.0f;
+        float hv[2];
 #pragma unroll
-        for (int h = 0; h < 2; ++h) {  // rows grp and grp + 8 of m-tile i
-          const int row = i * 16 + grp + 8 * h;
-          float s = 1.0f;
+        for (int e = 0; e < 2; ++e) {
+          const int c = 2 * h + e;
+          float g = RoundTo<T>(acc[0][c] + red[c * 32]);
+          float u = RoundTo<T>(acc[1][c] + red[(4 + c) * 32]);
           if (p.row_rms) {
-            const float sum = rms_half[row] + rms_half[kMaxRows + row];
-            s = 1.0f / sqrtf(sum / static_cast<float>(p.k) + p.eps);
+            g = __fmul_rn(g, s);
+            u = __fmul_rn(u, s);
           }
-          float hv[2];
-#pragma unroll
-          for (int e = 0; e < 2; ++e) {
-            const int c = 2 * h + e;
-            float g = RoundTo<T>(acc[i][0][c] + mine[(i * 8 + c) * 32]);
-            float u = RoundTo<T>(acc[i][1][c] + mine[(i * 8 + 4 + c) * 32]);
-            if (p.row_rms) {
-              g = __fmul_rn(g, s);
-              u = __fmul_rn(u, s);
-            }
-            hv[e] = Activate<kAct>(g) * u;
-          }
-          if (row < p.m) {
-            *reinterpret_cast<uint32_t*>(hidden + row * p.ldh + c0 + pair * 8 + 2 * tig) =
-                Pack<T>(hv[0], hv[1]);
-          }
+          hv[e] = Activate<kAct>(g) * u;
+        }
+        if (row < p.m) {
+          *reinterpret_cast<uint32_t*>(hidden + row * p.ldh + c0 + pair * 8 + 2 * tig) =
+              Pack<T>(hv[0], hv[1]);
         }
       }
     }
@@ -315,45 +289,38 @@ __global__ void __launch_bounds__(kThreads, 1) GatedMlpKernel(GatedMlpArgs p) {
 
   // ---- phase 2: out = h · down_wᵀ + residual for this block's 8 columns ----------------------
   if (phase2) {
+    StageRows(h_s, f_stride, static_cast<const uint16_t*>(p.hidden), p.ldh, p.m, p.f);
     const int kspan = p.f / kWarps;
     const int kb = warp * kspan;
-    const uint16_t* hid = static_cast<const uint16_t*>(p.hidden);
-    const uint16_t* d_rows = down_s + lrow * down_stride + lk;
-    float acc[kMi][4];
-#pragma unroll
-    for (int i = 0; i < kMi; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.0f;
+    const uint16_t* d_rows = down_s + brow * f_stride + bk;
+    const uint16_t* a_rows = h_s + arow * f_stride + ak;
+    float acc[4] = {};
+    asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+    __syncthreads();
     MbarWait(SmemAddr(&bars[kPairs]), 0);
-#pragma unroll 2
+#pragma unroll 4
     for (int k = kb; k < kb + kspan; k += 32) {
-      uint32_t b[4];
+      uint32_t b[4], a0[4], a1[4];
       Ldmatrix4(b, d_rows + k);
-#pragma unroll
-      for (int i = 0; i < kMi; ++i) {
-        uint32_t a[2][4];
-        LoadA<true>(a, hid, p.ldh, p.m, i, k, grp, tig);
-        Mma<T>(acc[i], a[0], b[0], b[1]);
-        Mma<T>(acc[i], a[1], b[2], b[3]);
-      }
+      Ldmatrix4(a0, a_rows + k);
+      Ldmatrix4(a1, a_rows + k + 16);
+      Mma<T>(acc, a0, b[0], b[1]);
+      Mma<T>(acc, a1, b[2], b[3]);
     }
-    // Phase 1's reads of `red` ended before the grid barrier's __syncthreads.
-    float* part = red + (warp * kMi) * 4 * 32 + lane;  // [warp][i][4 values][32 lanes]
+    float* part = reinterpret_cast<float*>(x_s);  // [warp][4][32 lanes]; x is no longer read
 #pragma unroll
-    for (int i = 0; i < kMi; ++i)
-#pragma unroll
-      for (int c = 0; c < 4; ++c) part[(i * 4 + c) * 32] = acc[i][c];
+    for (int c = 0; c < 4; ++c) part[(warp * 4 + c) * 32 + lane] = acc[c];
     __syncthreads();
     const T* res = static_cast<const T*>(p.residual);
     T* out = static_cast<T*>(p.out);
     for (int e = threadIdx.x; e < p.m * kOutCols; e += kThreads) {
       const int row = e / kOutCols;
       const int col = e % kOutCols;
-      const int i = row / 16;
-      const int r = row % 16;
-      const int src_lane = (r % 8) * 4 + col / 2;
-      const int c = (r >= 8 ? 2 : 0) + col % 2;
+      const int src_lane = (row % 8) * 4 + col / 2;
+      const int c = (row >= 8 ? 2 : 0) + col % 2;
       float v = 0.0f;
 #pragma unroll
-      for (int w = 0; w < kWarps; ++w) v += red[((w * kMi + i) * 4 + c) * 32 + src_lane];
+      for (int w = 0; w < kWarps; ++w) v += part[(w * 4 + c) * 32 + src_lane];
       if (res != nullptr) v += ToFloat(res[row * p.ldr + n0 + col]);
       out[row * p.ldo + n0 + col] = FromFloat<T>(v);
     }
@@ -363,19 +330,12 @@ __global__ void __launch_bounds__(kThreads, 1) GatedMlpKernel(GatedMlpArgs p) {
 
 using KernelFn = void (*)(GatedMlpArgs);
 
-template <typename T, ActKind kAct>
-KernelFn PickRows(int m) {
-  if (m <= 16) return GatedMlpKernel<T, kAct, 1>;
-  if (m <= 32) return GatedMlpKernel<T, kAct, 2>;
-  return GatedMlpKernel<T, kAct, 4>;
-}
-
 template <typename T>
-KernelFn PickKernel(int act, int m) {
+KernelFn PickKernel(int act) {
   switch (static_cast<ActKind>(act)) {
-    case ActKind::kGeluTanh: return PickRows<T, ActKind::kGeluTanh>(m);
-    case ActKind::kGeluErf: return PickRows<T, ActKind::kGeluErf>(m);
-    case ActKind::kSilu: return PickRows<T, ActKind::kSilu>(m);
+    case ActKind::kGeluTanh: return GatedMlpKernel<T, ActKind::kGeluTanh>;
+    case ActKind::kGeluErf: return GatedMlpKernel<T, ActKind::kGeluErf>;
+    case ActKind::kSilu: return GatedMlpKernel<T, ActKind::kSilu>;
     default: return nullptr;
   }
 }
@@ -387,15 +347,12 @@ template <typename T>
 void SetLimits() {
   for (const int act : {static_cast<int>(ActKind::kGeluTanh), static_cast<int>(ActKind::kGeluErf),
                         static_cast<int>(ActKind::kSilu)}) {
-    for (const int m : {16, 32, 64}) {
-      VLART_CUDA_CHECK(cudaFuncSetAttribute(PickKernel<T>(act, m),
-                                            cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                            static_cast<int>(g_smem_optin)));
-    }
+    VLART_CUDA_CHECK(cudaFuncSetAttribute(PickKernel<T>(act), cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          static_cast<int>(g_smem_optin)));
   }
 }
 
-bool Aligned4(const void* p, int64_t ld) { return IsAligned(p, 4) && ld % 2 == 0; }
+bool Aligned16(const void* p, int64_t ld) { return IsAligned(p, 16) && ld % 8 == 0; }
 
 }  // namespace
 
@@ -418,7 +375,7 @@ bool LaunchGatedMlp(const GatedMlpArgs& p, DType dtype, int num_sms, size_t smem
                     cudaStream_t stream) {
   if (!g_available || p.barrier == nullptr) return false;
   if (dtype != DType::kBF16 && dtype != DType::kF16) return false;
-  if (p.m < 1 || p.m > kMaxRows || p.k % 64 != 0 || p.f % (kWarps * 32) != 0 || p.n % kOutCols != 0 ||
+  if (p.m < 1 || p.m > kRows || p.k % 64 != 0 || p.f % (kWarps * 32) != 0 || p.n % kOutCols != 0 ||
       p.k <= 0 || p.n <= 0) {
     return false;
   }
@@ -426,11 +383,12 @@ bool LaunchGatedMlp(const GatedMlpArgs& p, DType dtype, int num_sms, size_t smem
   if (smem > smem_limit || smem > g_smem_optin) return false;
   const int blocks = GatedMlpBlocks(p.f, p.n);
   if (blocks > num_sms) return false;
-  if (!Aligned4(p.x, p.ldx) || !Aligned4(p.hidden, p.ldh) || !Aligned4(p.out, p.ldo)) return false;
+  // x and hidden rows are staged with 16-byte copies; h is stored as 4-byte pairs.
+  if (!Aligned16(p.x, p.ldx) || !Aligned16(p.hidden, p.ldh)) return false;
   if (p.residual != nullptr && !IsAligned(p.residual, 2)) return false;
   if (!IsAligned(p.gate_up_w, 16) || !IsAligned(p.down_w, 16)) return false;
-  const KernelFn kernel = dtype == DType::kBF16 ? PickKernel<__nv_bfloat16>(p.act, p.m)
-                                                : PickKernel<__half>(p.act, p.m);
+  const KernelFn kernel = dtype == DType::kBF16 ? PickKernel<__nv_bfloat16>(p.act)
+                                                : PickKernel<__half>(p.act);
   if (kernel == nullptr) return false;
   LaunchPdl(kernel, dim3(blocks), dim3(kThreads), smem, stream, 1, p);
   return true;

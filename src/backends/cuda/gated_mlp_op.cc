@@ -3,7 +3,7 @@
 // gated_mlp_op.cc: CudaBackend::GatedMlp, a gated MLP (Linear, GatedActivation, Linear) in
 // one kernel for few rows (gated_mlp.cu), else the three ops of the default chain.
 //
-// The fused form needs: bf16 / f16 operands of one dtype, 1 <= M <= 64, the sizes
+// The fused form needs: bf16 / f16 operands of one dtype, 1 <= M <= 16, the sizes
 // gated_mlp.cu takes (K % 64, F % 256, N % 8, max(F / 32, N / 8) blocks no more than the
 // SMs), a row scale (if any) that is x's own RMS statistic (row_scale.x is x: the kernel
 // reads it from x's fragments), and the backend's fusion switch on (VLART_FUSED_MLP=0: always

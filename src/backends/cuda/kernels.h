@@ -305,8 +305,8 @@ size_t GatedMlpSmemBytes(int k, int f);
 // The blocks it launches for F and N: max(F / 32, N / 8); they must all be resident at once.
 int GatedMlpBlocks(int f, int n);
 // Launches the fused gated MLP when the problem qualifies on this device (bf16 / f16, 1 <= M
-// <= 64, K % 64 == 0, F % 256 == 0, N % 8 == 0, the blocks no more than `num_sms`, shared
-// memory within `smem_limit`, 4-byte aligned rows, 16-byte aligned weights, an activation it
+// <= 16, K % 64 == 0, F % 256 == 0, N % 8 == 0, the blocks no more than `num_sms`, shared
+// memory within `smem_limit`, 16-byte aligned x and hidden rows and weights, an activation it
 // instantiates); false (nothing launched) otherwise.
 bool LaunchGatedMlp(const GatedMlpArgs& args, DType dtype, int num_sms, size_t smem_limit,
                     cudaStream_t stream);
