@@ -121,6 +121,7 @@ TEST_P(GatedMlpParity, FusedAndChainMatchTheCpuChain) {
   };
   const float eps = 1e-6f;
   uint64_t salt = 1300;
+  cuda::SetGatedMlpFused(cuda, true);  // opt-in form (off by default)
   for (const Activation act : {Activation::kGeluTanh, Activation::kSilu}) {
     for (const MlpCase& c : cases) {
       const uint64_t seed = TestSeed(++salt);
@@ -183,6 +184,31 @@ TEST_P(GatedMlpParity, FusedAndChainMatchTheCpuChain) {
       ExpectClose(got_h, want_h, tol.h, "h (hidden[:, :F])");
     }
   }
+  cuda::SetGatedMlpFused(cuda, false);
+}
+
+// Off by default (slower in the model's graph): the chain runs unless a caller turns it on.
+TEST_P(GatedMlpParity, TheOneKernelFormIsOptIn) {
+  VLART_REQUIRE_REAL_CUDA();
+  const ParityMode mode = GetParam();
+  const DType dt = ModeDType(mode);
+  Backend& cuda = CudaFor(mode);
+  auto arena = cuda.NewArena();
+  const uint64_t seed = TestSeed(1450);
+  const Twin x = RandomTwin(cuda, *arena, Shape{10, 128}, dt, seed);
+  const Twin gate_up = RandomTwin(cuda, *arena, Shape{1024, 128}, dt, seed + 1, -0.1f, 0.1f);
+  const Twin down = RandomTwin(cuda, *arena, Shape{64, 512}, dt, seed + 2, -0.05f, 0.05f);
+  const Tensor hidden = arena->Allocate(Shape{10, 1024}, dt);
+  const Tensor out = arena->Allocate(Shape{10, 64}, dt);
+  cuda::ResetStats(cuda);
+  cuda.GatedMlp(x.dev, gate_up.dev, down.dev, Activation::kGeluTanh, nullptr, nullptr, hidden, out);
+  EXPECT_EQ(cuda::StatsOf(cuda).gated_mlp_fused, 0);
+  const bool can_fuse = (dt == DType::kBF16 || dt == DType::kF16) && mode != ParityMode::kBF16Fallback;
+  cuda::SetGatedMlpFused(cuda, true);
+  cuda.GatedMlp(x.dev, gate_up.dev, down.dev, Activation::kGeluTanh, nullptr, nullptr, hidden, out);
+  cuda::SetGatedMlpFused(cuda, false);
+  EXPECT_EQ(cuda::StatsOf(cuda).gated_mlp_fused, can_fuse ? 1 : 0);
+  cuda.Synchronize();
 }
 
 // Inside a recorded graph (PDL chains, the grid barrier reused by every replay and by several
@@ -212,6 +238,7 @@ TEST_P(GatedMlpParity, GraphReplaysRepeatTheEagerBits) {
       cuda.GatedMlp(stream, gate_up.dev, down.dev, Activation::kGeluTanh, &rms, &stream, hidden, stream);
     }
   };
+  cuda::SetGatedMlpFused(cuda, true);  // opt-in form (off by default)
   cuda.Copy(x0.dev, stream);
   cuda::ResetStats(cuda);
   enqueue();
@@ -228,6 +255,7 @@ TEST_P(GatedMlpParity, GraphReplaysRepeatTheEagerBits) {
     cuda.Download(stream, got.view());
     ExpectClose(got, eager, {0.0}, "six chained MLPs, replayed");
   }
+  cuda::SetGatedMlpFused(cuda, false);
 }
 
 }  // namespace

@@ -262,7 +262,6 @@ class CudaBackend final : public Backend {
   bool gemm_verbose_ = false;  // VLART_GEMM_VERBOSE=1 prints every choice
   bool fused_lt_epilogues_ = true;  // CudaBackendOptions::fused_lt_epilogues
   bool fuse_residual_norm_ = true;  // MulAddAdaRmsNorm as one kernel (VLART_FUSED_RESIDUAL_NORM=0: two)
-  bool fuse_gated_mlp_ = true;      // GatedMlp as one kernel where it fits (VLART_FUSED_MLP=0: the chain)
   // The fused GatedMlp's grid barrier: two words (arrival count, generation), zero at creation;
   // only this backend's stream uses them, one launch after another.
   unsigned int* grid_barrier_ = nullptr;
@@ -291,6 +290,7 @@ class CudaBackend final : public Backend {
  public:
   std::optional<GemmMmaConfig> forced_gemm_config_;  // ForceGemmConfig (tests)
   int forced_attention_splits_ = 0;                   // ForceAttentionSplits (tests); 0: heuristic
+  bool fuse_gated_mlp_ = false;  // GatedMlp as one kernel where it fits (VLART_FUSED_MLP=1, SetGatedMlpFused)
   int forced_linear_norm_splits_ = -1;  // ForceLinearNormSplits (tests): -1 tuner, 0 unfused, S
   bool force_attention_mask_ldg_ = false;             // ForceAttentionMaskLdg (tests)
   AttentionMerge forced_attention_merge_ = AttentionMerge::kAuto;  // ForceAttentionMerge (tests)

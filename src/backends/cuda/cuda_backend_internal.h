@@ -84,6 +84,10 @@ void ForceGemmConfig(Backend& backend, int tile, int splits, int lt_algo = 0, bo
 // first algorithm for that batch) where the operands qualify, or with splits 0 Linear then
 // LayerNorm; splits < 0 clears it (back to the tuner).
 void ForceLinearNormSplits(Backend& backend, int splits);
+// GatedMlp's one-kernel form (gated_mlp.cu) on or off where it applies; off by default (it ran
+// slower than the three ops in pi0.5's denoising graph, docs/PERFORMANCE.md), on with
+// VLART_FUSED_MLP=1 at creation. Test / bench hook.
+void SetGatedMlpFused(Backend& backend, bool on);
 // Test hook: the head-folded tensor-core attention (attention_flash.cu) splits its keys into
 // this many ranges (clamped to the key tiles, at most 16) instead of its heuristic's choice;
 // splits <= 0 clears it.

@@ -40,6 +40,10 @@
 //            after every block passed the barrier (the late signal), and blocks that wait
 //            for an SM wait only on kernels that finish on their own. The barrier words are
 //            the stream's own (one backend, one stream), reused by every launch in order.
+// Status:    opt-in (VLART_FUSED_MLP=1; gated_mlp_op.cc). Correct (tests below), but in pi0.5's
+//            denoising graph it cost 12.5 us per layer-step, more than the three ops it
+//            replaces, which PDL and the L2 weight hints already overlap (H100 trace,
+//            docs/PERFORMANCE.md): denoise 8.55 against 8.21 ms.
 // Requires:  sm_90 (bulk copies, mbarrier tx counts, griddepcontrol); elsewhere not launched.
 // Reference: backend.h GatedMlp (the CPU chain); tests/ops/cuda_gated_mlp_parity_test.cc.
 

@@ -6,8 +6,11 @@
 // The fused form needs: bf16 / f16 operands of one dtype, 1 <= M <= 16, the sizes
 // gated_mlp.cu takes (K % 64, F % 256, N % 8, max(F / 32, N / 8) blocks no more than the
 // SMs), a row scale (if any) that is x's own RMS statistic (row_scale.x is x: the kernel
-// reads it from x's fragments), and the backend's fusion switch on (VLART_FUSED_MLP=0: always
-// the chain, for A/B runs). Otherwise, or when the launcher declines, the chain runs with
+// reads it from x's staged rows), and the backend's fusion switch on. The switch is OFF by
+// default: in pi0.5's denoising graph (H100) the one kernel cost 12.5 us per layer-step where
+// the three ops, overlapped by PDL and the L2 weight hints, cost less (denoise 8.55 against
+// 8.21 ms; docs/PERFORMANCE.md, "One kernel for the expert's MLP"). VLART_FUSED_MLP=1 or
+// SetGatedMlpFused turns it on. Otherwise, or when the launcher declines, the chain runs with
 // whatever each op's own tuner picked.
 
 #include "backends/cuda/cuda_backend_impl.h"
