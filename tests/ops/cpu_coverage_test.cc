@@ -49,6 +49,7 @@ const std::map<std::string, std::string>& MethodSuites() {
       {"DomainLinear", "CpuDomainLinear"},
       {"LinearResidualLayerNorm", "CpuLinearResidualLayerNorm"},
       {"GatedMlp", "CpuGatedMlp"},
+      {"LinearMulAddAdaRmsNorm", "CpuLinearMulAddAdaRmsNorm"},
       {"LayerNorm", "CpuLayerNorm"},
       {"RmsNorm", "CpuRmsNorm"},
       {"AdaRmsNorm", "CpuAdaRmsNorm"},
