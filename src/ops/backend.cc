@@ -28,14 +28,6 @@ void Backend::MulAddAdaRmsNorm(const Tensor& x, const Tensor& y, const Tensor& g
   AdaRmsNorm(x, scale, shift, eps, out);
 }
 
-void Backend::LinearMulAddAdaRmsNorm(const Tensor& a, const Tensor& w, const Tensor& x,
-                                     const Tensor& gate, const Tensor& scale, const Tensor& shift,
-                                     float eps, const Tensor& y, const Tensor& out) {
-  CheckLinearMulAddAdaRmsNormArgs(device(), a, w, x, gate, scale, shift, eps, y, out);
-  Linear(a, w, nullptr, Activation::kNone, nullptr, y);
-  MulAddAdaRmsNorm(x, y.Reshape(x.shape), gate, scale, shift, eps, out);
-}
-
 void Backend::LinearResidualLayerNorm(const Tensor& x, const Tensor& w, const Tensor* bias,
                                       const Tensor& residual, const Tensor& out, const Tensor& gamma,
                                       const Tensor& beta, float eps, const Tensor& normed) {

@@ -259,17 +259,6 @@ class Backend {
   virtual void MulAddAdaRmsNorm(const Tensor& x, const Tensor& y, const Tensor& gate,
                                 const Tensor& scale, const Tensor& shift, float eps,
                                 const Tensor& out);
-  // A Linear whose product is pi0.5's gated residual update, then the next adaRMS norm, as
-  // one op (the expert's o_proj or down followed by MulAddAdaRmsNorm):
-  //   y = a[M, K] · w[N, K]ᵀ                                   (Linear, no bias, into y [M, N])
-  //   MulAddAdaRmsNorm(x, y, gate, scale, shift, eps, out)     (x updated in place)
-  // x, gate, scale, shift and out are MulAddAdaRmsNorm's operands with M rows of N (x's shape
-  // may split the rows as [B, S, N]); y is contiguous and is seen in x's shape. The default is
-  // exactly those two ops; a backend may fuse them (CUDA: the few-row GEMM's last cluster runs
-  // the norm, the same bits).
-  virtual void LinearMulAddAdaRmsNorm(const Tensor& a, const Tensor& w, const Tensor& x,
-                                      const Tensor& gate, const Tensor& scale, const Tensor& shift,
-                                      float eps, const Tensor& y, const Tensor& out);
   // Softmax over the last dim, computed in f32 (in place allowed).
   virtual void Softmax(const Tensor& x, const Tensor& out) = 0;
   // out[b, :] = mean over n of x[b, n, :].  x [B, N, C], out [B, C].

@@ -561,21 +561,6 @@ void CheckMulAddAdaRmsNormArgs(Device device, const Tensor& x, const Tensor& y, 
   CheckNoAlias(kOp, "out", out, "gate", gate);
 }
 
-void CheckLinearMulAddAdaRmsNormArgs(Device device, const Tensor& a, const Tensor& w, const Tensor& x,
-                                     const Tensor& gate, const Tensor& scale, const Tensor& shift,
-                                     float eps, const Tensor& y, const Tensor& out) {
-  constexpr std::string_view kOp = "LinearMulAddAdaRmsNorm";
-  CheckLinearArgs(device, a, w, nullptr, nullptr, y);
-  CheckContiguous(kOp, "y", y, device);
-  VLART_CHECK(y.numel() == x.numel() && x.ndim() >= 1 && x.shape[x.ndim() - 1] == y.shape[1],
-              "{}: {} must hold x's rows: x {} has {} elements in rows of {}, y has {} in rows of {}",
-              kOp, Desc("y", y), x.ToString(), x.numel(), x.ndim() >= 1 ? x.shape[x.ndim() - 1] : 0,
-              y.numel(), y.shape[1]);
-  CheckMulAddAdaRmsNormArgs(device, x, y.Reshape(x.shape), gate, scale, shift, eps, out);
-  CheckNoAlias(kOp, "y", y, "x", x);
-  CheckNoAlias(kOp, "y", y, "a", a);
-}
-
 void CheckGatedMlpArgs(Device device, const Tensor& x, const Tensor& gate_up_w, const Tensor& down_w,
                        const RowRmsScale* row_scale, const Tensor* residual, const Tensor& hidden,
                        const Tensor& out) {

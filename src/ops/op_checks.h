@@ -87,9 +87,6 @@ void CheckRmsNormArgs(Device device, const Tensor& x, const Tensor& w, float eps
 void CheckLinearResidualLayerNormArgs(Device device, const Tensor& x, const Tensor& w, const Tensor* bias,
                                       const Tensor& residual, const Tensor& out, const Tensor& gamma,
                                       const Tensor& beta, float eps, const Tensor& normed);
-void CheckLinearMulAddAdaRmsNormArgs(Device device, const Tensor& a, const Tensor& w, const Tensor& x,
-                                     const Tensor& gate, const Tensor& scale, const Tensor& shift,
-                                     float eps, const Tensor& y, const Tensor& out);
 void CheckGatedMlpArgs(Device device, const Tensor& x, const Tensor& gate_up_w, const Tensor& down_w,
                        const RowRmsScale* row_scale, const Tensor* residual, const Tensor& hidden,
                        const Tensor& out);

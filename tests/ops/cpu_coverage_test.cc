@@ -49,7 +49,6 @@ const std::map<std::string, std::string>& MethodSuites() {
       {"DomainLinear", "CpuDomainLinear"},
       {"LinearResidualLayerNorm", "CpuLinearResidualLayerNorm"},
       {"GatedMlp", "CpuGatedMlp"},
-      {"LinearMulAddAdaRmsNorm", "CpuLinearMulAddAdaRmsNorm"},
       {"LayerNorm", "CpuLayerNorm"},
       {"RmsNorm", "CpuRmsNorm"},
       {"AdaRmsNorm", "CpuAdaRmsNorm"},

@@ -286,65 +286,6 @@ TEST(CpuMulAddAdaRmsNorm, BadArgumentsAbortWithTheOpsMessage) {
                "AdaRmsNorm: eps must be finite and >= 0, got -1");
 }
 
-// ---- LinearMulAddAdaRmsNorm (the default decomposition every backend inherits) -------------
-
-// a = [1, 2], w = diag(1, 2): y = [1, 4]; x = [1, 0] + y * gate [1, 0.5] = [2, 2] (exact);
-// mean square 4, eps 0: r = 1/2, out = x r (1 + scale) + shift = [1 * 2 + 1, 1 * 1 - 1].
-TEST(CpuLinearMulAddAdaRmsNorm, HandComputed) {
-  HostTensor a(DType::kF32, {1, 2}), w = Full({2, 2}, 0.0f), x(DType::kF32, {1, 1, 2});
-  HostTensor gate(DType::kF32, {1, 1, 2}), scale(DType::kF32, {1, 1, 2}), shift(DType::kF32, {1, 1, 2});
-  const float as[] = {1, 2}, xs[] = {1, 0}, gs[] = {1, 0.5f}, ss[] = {1, 0}, hs[] = {1, -1};
-  for (int i = 0; i < 2; ++i) {
-    a.data<float>()[i] = as[i];
-    x.data<float>()[i] = xs[i];
-    gate.data<float>()[i] = gs[i];
-    scale.data<float>()[i] = ss[i];
-    shift.data<float>()[i] = hs[i];
-  }
-  w.data<float>()[0] = 1.0f;
-  w.data<float>()[3] = 2.0f;
-  HostTensor y(DType::kF32, {1, 2}), out(DType::kF32, {1, 1, 2});
-  Cpu().LinearMulAddAdaRmsNorm(a.view(), w.view(), x.view(), gate.view(), scale.view(), shift.view(),
-                               0.0f, y.view(), out.view());
-  ExpectExact(y.view(), {1.0, 4.0}, "y");
-  ExpectExact(x.view(), {2.0, 2.0}, "x (updated in place)");
-  ExpectExact(out.view(), {3.0, 0.0}, "out");
-}
-
-// Bit for bit Linear then MulAddAdaRmsNorm, with x as [B, S, N] and a broadcast modulation row.
-TEST(CpuLinearMulAddAdaRmsNorm, BitEqualToLinearThenMulAddAdaRmsNorm) {
-  const HostTensor a = Random({6, 20}, 31), w = Random({16, 20}, 32);
-  const HostTensor mod = Random({3, 16}, 33);
-  HostTensor x = Random({2, 3, 16}, 34), x2 = Random({2, 3, 16}, 34);
-  const Tensor gate = mod.view().Select(0, 0).Broadcast({2, 3, 16});
-  const Tensor scale = mod.view().Select(0, 1).Broadcast({2, 3, 16});
-  const Tensor shift = mod.view().Select(0, 2).Broadcast({2, 3, 16});
-  HostTensor y(DType::kF32, {6, 16}), out(DType::kF32, {2, 3, 16});
-  HostTensor y2(DType::kF32, {6, 16}), out2(DType::kF32, {2, 3, 16});
-  Cpu().LinearMulAddAdaRmsNorm(a.view(), w.view(), x.view(), gate, scale, shift, 1e-6f, y.view(), out.view());
-  Cpu().Linear(a.view(), w.view(), nullptr, Activation::kNone, nullptr, y2.view());
-  Cpu().MulAddAdaRmsNorm(x2.view(), y2.view().Reshape({2, 3, 16}), gate, scale, shift, 1e-6f, out2.view());
-  ExpectExact(y.view(), ToDouble(y2.view()), "y");
-  ExpectExact(x.view(), ToDouble(x2.view()), "x");
-  ExpectExact(out.view(), ToDouble(out2.view()), "out");
-}
-
-TEST(CpuLinearMulAddAdaRmsNorm, BadArgumentsAbortWithTheOpsMessage) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  const HostTensor a = Full({3, 4}, 1.0f), w = Full({5, 4}, 1.0f), m = Full({3, 5}, 1.0f);
-  HostTensor x = Full({3, 5}, 0.0f), y(DType::kF32, {3, 5}), out(DType::kF32, {3, 5});
-  HostTensor y_short(DType::kF32, {2, 5});
-  EXPECT_DEATH(Cpu().LinearMulAddAdaRmsNorm(a.view(), w.view(), x.view(), m.view(), m.view(), m.view(),
-                                            1e-6f, y_short.view(), out.view()),
-               "Linear: x \\[3, 4\\] and out \\[2, 5\\] disagree on M");
-  EXPECT_DEATH(Cpu().LinearMulAddAdaRmsNorm(a.view(), w.view(), x.view(), m.view(), m.view(), m.view(),
-                                            1e-6f, y.view(), x.view()),
-               "MulAddAdaRmsNorm: out \\[3, 5\\] aliases x");
-  EXPECT_DEATH(Cpu().LinearMulAddAdaRmsNorm(a.view(), w.view(), x.view(), m.view(), m.view(), m.view(),
-                                            1e-6f, x.view(), out.view()),
-               "LinearMulAddAdaRmsNorm: y \\[3, 5\\] aliases x");
-}
-
 // ---- LinearResidualLayerNorm (the default decomposition every backend inherits) ------------
 
 // out = x·wᵀ + bias + residual = [1, 2]·diag(1, 2) + [0.5, -0.5] + [1, 1] = [2.5, 4.5] (exact),

@@ -240,14 +240,11 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBackendOption
   be->fuse_linear_norm_ = !EnvIs("VLART_FUSED_LINEAR_NORM", "0");  // 0: Linear, LayerNorm
   be->fuse_gated_mlp_ = EnvIs("VLART_FUSED_MLP", "1");  // opt-in: slower in pi0.5's graph (H100)
   InitGatedMlpKernels();
-  be->fuse_linear_ada_norm_ = !EnvIs("VLART_FUSED_LINEAR_ADA_NORM", "0");  // 0: the two ops
-  // Three words: the fused GatedMlp's grid barrier (2), the few-row GEMM tail's counter (1).
-  if (cudaError_t e = cudaMalloc(reinterpret_cast<void**>(&be->grid_barrier_), 3 * sizeof(unsigned int));
+  if (cudaError_t e = cudaMalloc(reinterpret_cast<void**>(&be->grid_barrier_), 2 * sizeof(unsigned int));
       e != cudaSuccess) {
     return fail("cudaMalloc(grid barrier)", e);
   }
-  VLART_CUDA_CHECK(cudaMemset(be->grid_barrier_, 0, 3 * sizeof(unsigned int)));
-  be->tail_counter_ = be->grid_barrier_ + 2;
+  VLART_CUDA_CHECK(cudaMemset(be->grid_barrier_, 0, 2 * sizeof(unsigned int)));
   if (const char* env = std::getenv("VLART_LINEAR_NORM_ALGOS"); env != nullptr) {
     be->linear_norm_algos_ = std::max(0, std::atoi(env));  // the first N algorithms (0: all)
   }

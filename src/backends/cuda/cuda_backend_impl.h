@@ -156,9 +156,6 @@ class CudaBackend final : public Backend {
                const Tensor& out) override;
   void MulAddAdaRmsNorm(const Tensor& x, const Tensor& y, const Tensor& gate, const Tensor& scale,
                         const Tensor& shift, float eps, const Tensor& out) override;
-  void LinearMulAddAdaRmsNorm(const Tensor& a, const Tensor& w, const Tensor& x, const Tensor& gate,
-                              const Tensor& scale, const Tensor& shift, float eps, const Tensor& y,
-                              const Tensor& out) override;
   void GatedMlp(const Tensor& x, const Tensor& gate_up_w, const Tensor& down_w, Activation act,
                 const RowRmsScale* row_scale, const Tensor* residual, const Tensor& hidden,
                 const Tensor& out) override;
@@ -217,11 +214,6 @@ class CudaBackend final : public Backend {
                                    const Tensor* bias, const Tensor& residual, const Tensor& gamma,
                                    const Tensor& beta, float eps);
   bool RunLinearNormFused(const LinearNormOperands& op, int splits, int algo);
-  // LinearMulAddAdaRmsNorm's fused form (linear_ada_norm_op.cc); false: nothing launched.
-  bool TryLinearAdaNorm(const Tensor& a, const Tensor& w, const Tensor& x, const Tensor& gate,
-                        const Tensor& scale, const Tensor& shift, float eps, const Tensor& y,
-                        const Tensor& out);
-  bool fuse_linear_ada_norm_ = true;  // VLART_FUSED_LINEAR_ADA_NORM=0: Linear, MulAddAdaRmsNorm
   std::map<LinearNormKey, LinearNormPick> linear_norm_picks_;
   bool fuse_linear_norm_ = true;  // VLART_FUSED_LINEAR_NORM=0: always Linear then LayerNorm
   // How many of cuBLASLt's algorithms (its heuristic's first N) the LinearResidualLayerNorm
@@ -273,8 +265,6 @@ class CudaBackend final : public Backend {
   // The fused GatedMlp's grid barrier: two words (arrival count, generation), zero at creation;
   // only this backend's stream uses them, one launch after another.
   unsigned int* grid_barrier_ = nullptr;
-  // The few-row GEMM tail's ticket counter (AdaTailArgs): one word, zero between launches.
-  unsigned int* tail_counter_ = nullptr;
   bool l2_prefetch_ = true;         // CudaBackendOptions::l2_prefetch (VLART_L2_PREFETCH=0: off)
   std::map<GemmTuneKey, GemmMmaConfig> gemm_configs_;  // GemmTuneKey: gemm_tuning_file.h
   // CudaBackendOptions::gemm_tuning_file (gemm_tuning_op.cc): the stamp a usable file carries,

@@ -52,8 +52,6 @@ struct Stats {
   int64_t mul_add_ada_rms_norm_fused = 0;
   // GatedMlp calls run as the one-kernel few-row MLP (gated_mlp.cu; else the three-op chain).
   int64_t gated_mlp_fused = 0;
-  // LinearMulAddAdaRmsNorm calls run as the few-row GEMM with the norm as its tail.
-  int64_t linear_ada_norm_fused = 0;
   // LinearResidualLayerNorm calls run as split-K partials + one sum-and-norm kernel (else
   // Linear then LayerNorm), and the shapes its tuner timed.
   int64_t linear_norm_fused = 0;

@@ -48,7 +48,6 @@
 #include <cstring>
 #include <type_traits>
 
-#include "backends/cuda/ada_norm_row.cuh"
 #include "backends/cuda/cluster_sync.cuh"
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/env_switch.h"
@@ -110,41 +109,6 @@ __device__ __forceinline__ void StorePair(const GemmMmaArgs& p, int row, int col
     dst[0] = FromFloat<T>(v0);
     if (pair) dst[1] = FromFloat<T>(v1);
   }
-}
-
-template <typename T>
-__device__ __forceinline__ T* TailRow(const AdaTailRows& a, int64_t r) {
-  return static_cast<T*>(a.data) + (r / a.inner_rows) * a.outer_stride + (r % a.inner_rows) * a.inner_stride;
-}
-
-// The tail (AdaTailArgs): every cluster takes a ticket once its D tile is stored; the last one
-// (all of D is then stored and visible) runs MulAddAdaRmsNorm over D's rows, rank r taking rows
-// r, r + S, ... A cluster of one (S == 1) works too. Every thread of every block calls it.
-template <typename T>
-__device__ __forceinline__ void AdaTail(const GemmMmaArgs& p, int splits) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  __shared__ float scratch[32];
-  __shared__ int last;
-  const AdaTailArgs& t = p.tail;
-  __threadfence();  // this thread's D stores, device-wide, before its cluster's ticket
-  ClusterSync();
-  const int rank = static_cast<int>(blockIdx.x) % splits;
-  if (rank == 0 && threadIdx.x == 0) {
-    const unsigned int clusters = gridDim.x / static_cast<unsigned int>(splits);
-    const int is_last = atomicAdd(t.counter, 1u) == clusters - 1 ? 1 : 0;
-    if (is_last) atomicExch(t.counter, 0u);
-    __threadfence();  // acquire every other cluster's D before reading it
-    cg::cluster_group cluster = cg::this_cluster();
-    for (int r = 0; r < splits; ++r) *cluster.map_shared_rank(&last, r) = is_last;
-  }
-  ClusterSync();
-  if (!last) return;
-  for (int r = rank; r < p.m; r += splits) {
-    AdaRmsNormRowOneVec<T, true>(TailRow<T>(t.x, r), TailRow<const T>(t.y, r), TailRow<const T>(t.gate, r),
-                                 TailRow<const T>(t.scale, r), TailRow<const T>(t.shift, r),
-                                 TailRow<T>(t.out, r), t.width, t.eps, scratch);
-  }
-#endif
 }
 
 template <typename T, int kBM, ActKind kAct>
@@ -247,7 +211,6 @@ __global__ void __launch_bounds__(kThreads)
         }
       }
     }
-    if (p.tail.counter != nullptr) AdaTail<T>(p, 1);
     return;
   }
 
@@ -296,7 +259,6 @@ __global__ void __launch_bounds__(kThreads)
     StorePair<T, kAct>(p, row, col, v0, v1);
   }
   ClusterExitSync();  // the peers' partials stay readable until every rank is done
-  if (p.tail.counter != nullptr) AdaTail<T>(p, splits);
 #endif
 }
 

@@ -152,26 +152,6 @@ struct DomainLinearArgs {
   int64_t o_sb = 0, o_st = 0;
 };
 
-// The rows of a [..., C] operand with at most two leading dims (a broadcast view allowed):
-// row r starts at data + (r / inner_rows) * outer_stride + (r % inner_rows) * inner_stride.
-struct AdaTailRows {
-  void* data = nullptr;
-  int64_t inner_rows = 1;
-  int64_t outer_stride = 0;
-  int64_t inner_stride = 0;
-};
-
-// The few-row GEMM's tail (gemm_skinny.cu): once every column tile of D is stored, the last
-// cluster to finish runs MulAddAdaRmsNorm(x, y = D, gate, scale, shift, eps, out) over D's M
-// rows (ada_norm_row.cuh; one row per block at a time). counter == nullptr: no tail. The
-// counter is one word of device memory, zero between launches (the last cluster resets it).
-struct AdaTailArgs {
-  AdaTailRows x, y, gate, scale, shift, out;
-  int64_t width = 0;  // C == N
-  float eps = 0.0f;
-  unsigned int* counter = nullptr;
-};
-
 // vlart's tensor-core GEMM (gemm_mma.cu): D = act(A·Bᵀ + bias) + residual, every operand of
 // one 16-bit dtype, K-contiguous A [M, K] and B [N, K], row-major D/residual [M, N].
 struct GemmMmaArgs {
@@ -196,9 +176,6 @@ struct GemmMmaArgs {
   // or first thing (false: VLART_GEMM_LATE_TRIGGER=0, for A/B runs). Correct either way; the
   // late signal measured faster in the models (pdl.cuh).
   bool late_trigger = true;
-  // gemm_skinny.cu only (others never get one): pi0.5's residual + next norm after the product
-  // (CudaBackend::LinearMulAddAdaRmsNorm). Never set while tuning.
-  AdaTailArgs tail;
 };
 
 // GatedMlp's fused form (gated_mlp.cu): a few-row gated MLP in one kernel, every operand of

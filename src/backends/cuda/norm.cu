@@ -43,7 +43,6 @@
 #include <cstdint>
 #include <initializer_list>
 
-#include "backends/cuda/ada_norm_row.cuh"
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/env_switch.h"
 #include "backends/cuda/device_common.cuh"
@@ -157,7 +156,25 @@ __global__ void SoftmaxKernel(StridedArg x, StridedArg out) {
 }
 
 // ---- 16-byte vector paths --------------------------------------------------------------------
-// kVecWidth, LoadVec, StoreVec: ada_norm_row.cuh.
+template <typename T>
+constexpr int kVecWidth = 16 / static_cast<int>(sizeof(T));
+
+template <typename T>
+__device__ __forceinline__ void LoadVec(const T* p, float (&v)[kVecWidth<T>]) {
+  const uint4 raw = *reinterpret_cast<const uint4*>(p);
+  const T* e = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+  for (int i = 0; i < kVecWidth<T>; ++i) v[i] = ToFloat(e[i]);
+}
+
+template <typename T>
+__device__ __forceinline__ void StoreVec(T* p, const float (&v)[kVecWidth<T>]) {
+  uint4 raw;
+  T* e = reinterpret_cast<T*>(&raw);
+#pragma unroll
+  for (int i = 0; i < kVecWidth<T>; ++i) e[i] = FromFloat<T>(v[i]);
+  *reinterpret_cast<uint4*>(p) = raw;
+}
 
 // kind 0: LayerNorm, 1: RmsNorm, 2: Softmax (one kernel body keeps the three passes in step).
 // kOneVec: the row has at most one 16-byte vector per thread (C <= 8 x 256 in bf16: X-VLA's,
@@ -303,12 +320,29 @@ __global__ void AdaRmsNormVecKernel(StridedArg x, StridedArg y, StridedArg gate,
   T* orow = static_cast<T*>(out.data) + RowOffsetOf(out, blockIdx.x);
   const int64_t step = static_cast<int64_t>(blockDim.x) * kW;
   if constexpr (kOneVec) {
-    // At most one vector per thread (the expert's 1024 wide rows): ada_norm_row.cuh, the same
-    // values in the same arithmetic as the loop below (the same bits), and the same function
-    // the few-row GEMM's tail runs (gemm_skinny.cu).
-    const T* yr = kResidual ? static_cast<const T*>(y.data) + RowOffsetOf(y, blockIdx.x) : nullptr;
-    const T* gr = kResidual ? static_cast<const T*>(gate.data) + RowOffsetOf(gate, blockIdx.x) : nullptr;
-    AdaRmsNormRowOneVec<T, kResidual>(xr, yr, gr, sr, hr, orow, width, eps, scratch);
+    // At most one vector per thread (the expert's 1024 wide rows): x (after the residual),
+    // scale and shift are read once, all before the reduction (one round trip, not a second
+    // one after it), and x is held in registers for the second pass. The same values in the
+    // same arithmetic as the loop below: the same bits.
+    const int64_t c = static_cast<int64_t>(threadIdx.x) * kW;
+    const bool has = c < width;
+    float v[kW], g[kW], b[kW];
+    float acc = 0.0f;
+    if (has) {
+      LoadVec(xr + c, v);
+      LoadVec(sr + c, g);
+      LoadVec(hr + c, b);
+      AdaResidualInPlace<T, kResidual>(xr, y, gate, c, v);
+#pragma unroll
+      for (int i = 0; i < kW; ++i) acc += v[i] * v[i];
+    }
+    acc = BlockSum(acc, scratch);
+    const float r = 1.0f / sqrtf(acc / static_cast<float>(width) + eps);
+    if (has) {
+#pragma unroll
+      for (int i = 0; i < kW; ++i) v[i] = __fmaf_rn(v[i] * r, 1.0f + g[i], b[i]);
+      StoreVec(orow + c, v);
+    }
     return;
   }
 

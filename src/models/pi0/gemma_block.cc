@@ -62,13 +62,6 @@ void GemmaBlock::ResidualNorm(const Tensor& x, const Tensor& y, const AdaModulat
                        PerToken(norm.shift, x.shape), cfg_.rms_norm_eps, out);
 }
 
-void GemmaBlock::LinearResidualNorm(const Tensor& in, const Tensor& w, const Tensor& x,
-                                    const AdaModulation& gate, const AdaModulation& norm,
-                                    const Tensor& y, const Tensor& out) {
-  be_.LinearMulAddAdaRmsNorm(in, w, x, PerToken(gate.gate, x.shape), PerToken(norm.scale, x.shape),
-                             PerToken(norm.shift, x.shape), cfg_.rms_norm_eps, y, out);
-}
-
 void GemmaBlock::Forward(const GemmaLayerWeights& w, const Tensor& x,
                          const GemmaAttentionArgs& a, const AdaModulation* ada_in,
                          const AdaModulation* ada_post, bool kv_only, const Tracer& trace,
@@ -134,8 +127,6 @@ void GemmaBlock::Forward(const GemmaLayerWeights& w, const Tensor& x,
   const bool post_fused = ada_in != nullptr && ada_post != nullptr;
   if (ada_in == nullptr && !detail) {
     be_.Linear(attn, w.o_w, nullptr, Activation::kNone, &x2, x2);
-  } else if (post_fused && !detail) {
-    LinearResidualNorm(attn, w.o_w, x, *ada_in, *ada_post, y, h);  // o_proj, residual, next norm
   } else {
     be_.Linear(attn, w.o_w, nullptr, Activation::kNone, nullptr, y);
     if (detail) trace(name("attn_out"), y.Reshape({b, s, width}));
@@ -160,18 +151,6 @@ void GemmaBlock::Forward(const GemmaLayerWeights& w, const Tensor& x,
   // gate_up GEMM, gelu_tanh(gate) * up (HF GemmaMLP) and the down GEMM as one op (one kernel
   // on CUDA at the expert's few rows); plain layers add the residual in place.
   const bool plain_residual = ada_post == nullptr && !detail;
-  if (!detail && ada_post != nullptr && chain != nullptr && chain->next != nullptr) {
-    // pi0.5 chained: gate_up, the GELU gate, then down + the gated residual + the next norm as
-    // one op (the down product can then carry the norm; GatedMlp's own fusion is opt-in).
-    const int64_t m = cfg_.mlp_dim;
-    const Tensor hid = hidden_.Slice(0, 0, rows);
-    be_.Linear(h.Reshape({rows, width}), w.gate_up_w, nullptr, Activation::kNone, nullptr, hid);
-    const Tensor gate = hid.Slice(1, 0, m);
-    be_.GatedActivation(Activation::kGeluTanh, gate, hid.Slice(1, m, 2 * m), gate, nullptr);
-    LinearResidualNorm(gate, w.down_w, x, *ada_post, *chain->next,
-                       y, chain->next_out.data != nullptr ? chain->next_out : h);
-    return;
-  }
   be_.GatedMlp(folded ? x2 : h.Reshape({rows, width}), w.gate_up_w, w.down_w, Activation::kGeluTanh,
                folded ? &x_rms : nullptr, plain_residual ? &x2 : nullptr, hidden_.Slice(0, 0, rows),
                plain_residual ? x2 : y);

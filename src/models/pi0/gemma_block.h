@@ -91,10 +91,6 @@ class GemmaBlock {
   // x + y * gate.gate into x, then the adaRMS norm `norm` of x into out: one op.
   void ResidualNorm(const Tensor& x, const Tensor& y, const AdaModulation& gate,
                     const AdaModulation& norm, const Tensor& out);
-  // The product in · wᵀ (into y) as that gated residual's update, then the next norm, as one
-  // op (Backend::LinearMulAddAdaRmsNorm: one kernel on CUDA at the expert's few rows).
-  void LinearResidualNorm(const Tensor& in, const Tensor& w, const Tensor& x, const AdaModulation& gate,
-                          const AdaModulation& norm, const Tensor& y, const Tensor& out);
 
   const GemmaConfig& cfg_;
   Backend& be_;
