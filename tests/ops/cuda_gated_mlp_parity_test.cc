@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // cuda_gated_mlp_parity_test.cc: CUDA GatedMlp (gate_up GEMM, activation, down GEMM + residual;
-// one kernel at few rows, gated_mlp.cu) against the CPU reference chain in every ParityMode, at
-// pi0's expert shapes (pi0.5: 10 rows, adaRMS-normed input, no residual; pi0: 50 rows, the
-// folded RMS statistic of x, in place on x) and small awkward ones (1, 16, 17, 33, 64 rows);
-// 65 rows and a row scale of another tensor take the chain.
+// the opt-in one-kernel form at <= 16 rows, gated_mlp.cu, turned on here with SetGatedMlpFused)
+// against the CPU reference chain in every ParityMode, at the expert's shapes (pi0.5: 10 rows,
+// adaRMS-normed input, no residual; pi0's folded form: the RMS statistic of x, in place on x)
+// and small awkward ones (1, 7, 13, 16 rows); 17 and more rows (pi0's 50) and K not a multiple
+// of 64 take the chain. Also: a graph replaying six chained calls repeats the eager bits, and
+// the form is off unless turned on.
 //
 // Tolerance, per element, from the CPU's f32 values (no intermediate roundings) in double:
 //   g, u   = x·w (the gate / up rows): f32 reduction ReductionTol(K, ||x|| ||w||) each, then

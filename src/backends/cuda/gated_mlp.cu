@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// gated_mlp.cu: a few-row gated MLP (pi0's action expert at 10-64 token rows) as ONE kernel:
-// the gate/up GEMM, the activation and the down GEMM with its residual, instead of three
-// launches with the hidden rows written and read between them.
+// gated_mlp.cu: a few-row gated MLP (pi0's action expert at <= 16 token rows: pi0.5's 10) as
+// ONE kernel: the gate/up GEMM, the activation and the down GEMM with its residual, instead of
+// three launches with the hidden rows written and read between them.
 //
 // Math:      [g | u] = x[M, K] · gate_up_w[2F, K]ᵀ            (f32 accumulation, rounded to T:
 //                                                            the unfused Linear's output)
@@ -11,7 +11,7 @@
 //                                                            GatedActivation does)
 //            out     = h · down_w[N, F]ᵀ + residual            (f32 accumulation, one rounding)
 //            backend.h GatedMlp; h is also left in hidden[:, 0:F].
-// Why:       at M <= 64 these GEMMs cost latency, not FLOPs (the expert's gate_up + activation
+// Why:       at few rows these GEMMs cost latency, not FLOPs (the expert's gate_up + activation
 //            + down took ~20 us per layer-step against ~8 us for their 25 MB of weights). Here
 //            every block asks the copy engine for ALL of its weights at once (192 KB: 32 gate
 //            rows, 32 up rows, 8 down rows), before waiting for the previous kernel when the
