@@ -10,12 +10,27 @@
 
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backends/cuda/gemm_tuning_file.h"
 
 namespace vlart::cuda {
 namespace {
+
+// One section's text, and the picks of the section stamped `expect` (`*stamp_matches` false and
+// no picks when the file has none): the single-stamp view most cases need.
+std::string FormatGemmTuning(const GemmTuningStamp& stamp, const GemmTuning& picks) {
+  return FormatGemmTuningFile({GemmTuningSection{stamp, picks}});
+}
+
+Result<GemmTuning> ParseGemmTuning(std::string_view text, const GemmTuningStamp& expect,
+                                   bool* stamp_matches) {
+  VLART_ASSIGN_OR_RETURN(const std::vector<GemmTuningSection> sections, ParseGemmTuningFile(text));
+  const GemmTuning* ours = FindGemmTuningSection(sections, expect);
+  *stamp_matches = ours != nullptr;
+  return ours != nullptr ? *ours : GemmTuning{};
+}
 
 GemmTuningStamp Stamp() {
   return GemmTuningStamp{"NVIDIA H100 80GB HBM3", 132, 130100, "df58e57"};

@@ -55,6 +55,7 @@
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_common.cuh"
+#include "backends/cuda/gemm_tile_load.cuh"
 #include "backends/cuda/kernel_image.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/mbarrier.cuh"
@@ -118,12 +119,6 @@ __device__ __forceinline__ void GridBarrier(unsigned int* bar) {
     __threadfence();
   }
   __syncthreads();
-}
-
-__device__ __forceinline__ void CpAsync16(void* smem, const void* gmem, int bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(SmemAddr(smem)), "l"(gmem),
-               "r"(bytes)
-               : "memory");
 }
 
 // Rows [0, kRows) x `cols` of a row-major 16-bit matrix into shared rows of `stride` elements,
@@ -344,6 +339,12 @@ KernelFn PickKernel(int act) {
   }
 }
 
+// The blocks for F and N: max(F / 32, N / 8); they must all be resident at once.
+int BlocksFor(int f, int n) {
+  const int a = f / kHCols, b = n / kOutCols;
+  return a > b ? a : b;
+}
+
 bool g_available = false;
 size_t g_smem_optin = 0;
 
@@ -368,24 +369,16 @@ void InitGatedMlpKernels() {
   SetLimits<__half>();
 }
 
-size_t GatedMlpSmemBytes(int k, int f) { return LayoutFor(k, f).total; }
-
-int GatedMlpBlocks(int f, int n) {
-  const int a = f / kHCols, b = n / kOutCols;
-  return a > b ? a : b;
-}
-
-bool LaunchGatedMlp(const GatedMlpArgs& p, DType dtype, int num_sms, size_t smem_limit,
-                    cudaStream_t stream) {
+bool LaunchGatedMlp(const GatedMlpArgs& p, DType dtype, int num_sms, cudaStream_t stream) {
   if (!g_available || p.barrier == nullptr) return false;
   if (dtype != DType::kBF16 && dtype != DType::kF16) return false;
   if (p.m < 1 || p.m > kRows || p.k % 64 != 0 || p.f % (kWarps * 32) != 0 || p.n % kOutCols != 0 ||
       p.k <= 0 || p.n <= 0) {
     return false;
   }
-  const size_t smem = GatedMlpSmemBytes(p.k, p.f);
-  if (smem > smem_limit || smem > g_smem_optin) return false;
-  const int blocks = GatedMlpBlocks(p.f, p.n);
+  const size_t smem = LayoutFor(p.k, p.f).total;
+  if (smem > g_smem_optin) return false;  // the device's (or VLART_CUDA_SMEM_OPTIN's) limit
+  const int blocks = BlocksFor(p.f, p.n);
   if (blocks > num_sms) return false;
   // x and hidden rows are staged with 16-byte copies; h is stored as 4-byte pairs.
   if (!Aligned16(p.x, p.ldx) || !Aligned16(p.hidden, p.ldh)) return false;

@@ -14,7 +14,6 @@
 // whatever each op's own tuner picked.
 
 #include "backends/cuda/cuda_backend_impl.h"
-#include "backends/cuda/kernel_image.h"
 #include "backends/cuda/kernels.h"
 #include "core/check.h"
 #include "ops/op_checks.h"
@@ -71,7 +70,7 @@ void CudaBackend::GatedMlp(const Tensor& x, const Tensor& gate_up_w, const Tenso
     p.weights_sealed = sealed_->Contains(gate_up_w.data, static_cast<size_t>(gate_up_w.numel()) * eb) &&
                        sealed_->Contains(down_w.data, static_cast<size_t>(down_w.numel()) * eb);
     p.barrier = grid_barrier_;
-    if (LaunchGatedMlp(p, dt, num_sms_, SharedMemoryOptinBytes(), stream_)) {
+    if (LaunchGatedMlp(p, dt, num_sms_, stream_)) {
       ++stats_.gated_mlp_fused;
       AfterOp("GatedMlp");
       return;

@@ -80,10 +80,6 @@ std::string FormatGemmTuningFile(const std::vector<GemmTuningSection>& sections)
   return text;
 }
 
-std::string FormatGemmTuning(const GemmTuningStamp& stamp, const GemmTuning& picks) {
-  return FormatGemmTuningFile({GemmTuningSection{stamp, picks}});
-}
-
 Result<std::vector<GemmTuningSection>> ParseGemmTuningFile(std::string_view text) {
   std::vector<GemmTuningSection> sections;
   bool seen_magic = false;
@@ -182,14 +178,6 @@ const GemmTuning* FindGemmTuningSection(const std::vector<GemmTuningSection>& se
     if (section.stamp == stamp) return &section.picks;
   }
   return nullptr;
-}
-
-Result<GemmTuning> ParseGemmTuning(std::string_view text, const GemmTuningStamp& expect,
-                                   bool* stamp_matches) {
-  VLART_ASSIGN_OR_RETURN(const std::vector<GemmTuningSection> sections, ParseGemmTuningFile(text));
-  const GemmTuning* ours = FindGemmTuningSection(sections, expect);
-  *stamp_matches = ours != nullptr;
-  return ours != nullptr ? *ours : GemmTuning{};  // none: other GPUs or builds only
 }
 
 }  // namespace vlart::cuda

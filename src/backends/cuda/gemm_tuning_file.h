@@ -92,12 +92,5 @@ Result<std::vector<GemmTuningSection>> ParseGemmTuningFile(std::string_view text
 const GemmTuning* FindGemmTuningSection(const std::vector<GemmTuningSection>& sections,
                                         const GemmTuningStamp& stamp);
 
-// One section's text.
-std::string FormatGemmTuning(const GemmTuningStamp& stamp, const GemmTuning& picks);
-// The picks of the section stamped `expect`. A well-formed file without such a section
-// yields `*stamp_matches` = false and no picks (not an error: it belongs to other GPUs or
-// builds).
-Result<GemmTuning> ParseGemmTuning(std::string_view text, const GemmTuningStamp& expect,
-                                   bool* stamp_matches);
 
 }  // namespace vlart::cuda

@@ -300,15 +300,10 @@ void LaunchIm2col(const ConvArgs& args, int64_t row0, int64_t rows, void* dst, D
 // ---- gated_mlp.cu -------------------------------------------------------------------------
 // Sets the kernels' shared-memory limits (once per process; call with the device current).
 void InitGatedMlpKernels();
-// Shared memory the fused gated MLP needs at K and F (bytes).
-size_t GatedMlpSmemBytes(int k, int f);
-// The blocks it launches for F and N: max(F / 32, N / 8); they must all be resident at once.
-int GatedMlpBlocks(int f, int n);
 // Launches the fused gated MLP when the problem qualifies on this device (bf16 / f16, 1 <= M
-// <= 16, K % 64 == 0, F % 256 == 0, N % 8 == 0, the blocks no more than `num_sms`, shared
-// memory within `smem_limit`, 16-byte aligned x and hidden rows and weights, an activation it
-// instantiates); false (nothing launched) otherwise.
-bool LaunchGatedMlp(const GatedMlpArgs& args, DType dtype, int num_sms, size_t smem_limit,
-                    cudaStream_t stream);
+// <= 16, K % 64 == 0, F % 256 == 0, N % 8 == 0, max(F / 32, N / 8) blocks no more than
+// `num_sms`, shared memory within the limit InitGatedMlpKernels read, 16-byte aligned x and
+// hidden rows and weights, an activation it instantiates); false (nothing launched) otherwise.
+bool LaunchGatedMlp(const GatedMlpArgs& args, DType dtype, int num_sms, cudaStream_t stream);
 
 }  // namespace vlart::cuda
