@@ -82,7 +82,6 @@
 
 #include "backends/cuda/cluster_sync.cuh"
 #include "backends/cuda/cuda_check.h"
-#include "backends/cuda/env_switch.h"
 #include "backends/cuda/kernel_image.h"
 #include "backends/cuda/kernel_probe.cuh"
 #include "backends/cuda/kernels.h"
@@ -139,16 +138,6 @@ constexpr size_t ClusterMergeSmemBytes() {
   return static_cast<size_t>(kBlockM) * (kD + 8) * sizeof(float) + kBlockM * sizeof(float2);
 }
 static_assert(ClusterMergeSmemBytes<256>() <= SmemBytes<256>() && ClusterMergeSmemBytes<128>() <= SmemBytes<128>());
-// The pushed merge receives, in the block that merges them, rows split + j·splits of every
-// split: [splits][RowsPerOwner][D + 8] f32 and [splits][RowsPerOwner] (max, sum), at most
-// 64 + 15 rows (splits · ceil(64 / splits) <= 64 + splits - 1 at splits <= 16).
-__host__ __device__ constexpr int RowsPerOwner(int splits) { return (kBlockM + splits - 1) / splits; }
-template <int kD>
-constexpr size_t PushMergeSmemBytes() {
-  constexpr size_t rows = kBlockM + kAttentionFlashMaxSplits - 1;
-  return rows * (kD + 8) * sizeof(float) + rows * sizeof(float2);
-}
-static_assert(PushMergeSmemBytes<256>() <= SmemBytes<256>() && PushMergeSmemBytes<128>() <= SmemBytes<128>());
 // The tiles plus the largest staged mask (G 4): what the masked instances are given.
 template <int kD>
 constexpr size_t MaskedSmemBytes() {
@@ -359,65 +348,6 @@ __device__ __forceinline__ void ClusterMergeStore(const AttentionArgs& p, const 
 #endif
 }
 
-// The same merge with the partials pushed instead of pulled (the default; VLART_ATTENTION_PUSH_MERGE=0
-// pulls as ClusterMergeStore does). After a first cluster barrier (every block of the cluster is
-// done with its Q/K/V tiles, whose space now receives), each thread stores its fragment rows of
-// O, and (max, sum), straight from registers into the shared memory of the block that merges
-// that row (row lr goes to block lr % splits, slot [split][lr / splits]). Stores need no round
-// trip: they stream over the cluster's network while the thread moves on, where the pulled
-// merge waited for its loads (5.4 us of pi0's 12 us expert attention, kernel probe,
-// docs/PERFORMANCE.md). A second barrier (release / acquire) makes them visible; each block
-// then merges its rows from its own shared memory with MergeSplitRow: the same operations in
-// the same split order, so the same bits as the pulled merge and the merge kernel. No exit
-// barrier: after the second one no block touches a peer's shared memory.
-template <typename T, int kD, typename Mark>
-__device__ __forceinline__ void ClusterPushMergeStore(const AttentionArgs& p, const float (&o)[kD / 8][4],
-                                                      const float (&m)[2], float (&l)[2], bool warp_active,
-                                                      int wr, int grp, int tig, int r0, int rows, int g,
-                                                      int b, int split, int splits, Mark&& mark) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
-  __trap();  // never launched: InitAttentionFlashKernels finds no cluster launch before sm_90
-#else
-  extern __shared__ __align__(16) unsigned char smem_raw[];
-  constexpr int kPs = kD + 8;
-  const int rpo = RowsPerOwner(splits);
-  float* recv = reinterpret_cast<float*>(smem_raw);               // [splits][rpo][kPs]
-  float2* recv_ml = reinterpret_cast<float2*>(recv + splits * rpo * kPs);  // [splits][rpo]
-  const int valid = min(kBlockM, rows - r0);
-  ClusterSync();  // every block of the cluster is done reading its Q, K and V tiles
-  mark(9);
-  cg::cluster_group cluster = cg::this_cluster();
-  if (warp_active) {
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
-      l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
-      const int lr = wr + grp + 8 * r;
-      if (lr >= valid) continue;  // padding rows are never merged
-      const int owner = lr % splits;
-      const int slot = split * rpo + lr / splits;
-      float* prow = cluster.map_shared_rank(recv, owner) + slot * kPs;
-#pragma unroll
-      for (int dt = 0; dt < kD / 8; ++dt) {
-        *reinterpret_cast<float2*>(prow + dt * 8 + 2 * tig) = make_float2(o[dt][2 * r], o[dt][2 * r + 1]);
-      }
-      if (tig == 0) cluster.map_shared_rank(recv_ml, owner)[slot] = make_float2(m[r], l[r]);
-    }
-  }
-  ClusterSync();  // every pushed row has landed
-  const int warp = threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
-  for (int j = warp; split + j * splits < valid; j += kCombineWarps) {
-    const int lr = split + j * splits;
-    MergeSplitRow<T, kD, kAttentionFlashMaxSplits>(
-        splits, lane, FoldedOutRow<T>(p, b, g, r0 + lr), [&](int s) { return recv_ml[s * rpo + j]; },
-        [&](int s, int c) { return *reinterpret_cast<const float4*>(recv + (s * rpo + j) * kPs + c); });
-  }
-  mark(10);
-  mark(11);
-#endif
-}
-
 // kSmemMask: the block's mask rows for each key tile are staged in shared memory with K
 // (host: MaskInSmem; p.mask is not null, m_sj == 1, G >= kMaskSmemMinGroup); mask_vec16 picks
 // 16-byte copies for them. Otherwise each score reads its mask entry with __ldg (any strides).
@@ -427,7 +357,7 @@ __device__ __forceinline__ void ClusterPushMergeStore(const AttentionArgs& p, co
 template <typename T, int kD, bool kSmemMask, bool kClusterMerge, bool kProbe = false>
 __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
     AttentionFlashKernel(AttentionArgs p, float* part_o, float2* part_ml, bool mask_vec16,
-                         int cluster_splits, bool push_merge) {
+                         int cluster_splits) {
   PdlAllowDependents();
   BlockProbe<kProbe> probe(kProbe ? g_flash_probe : KernelProbeBuffer{});
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -654,13 +584,8 @@ __global__ void __launch_bounds__(kThreads, ResidentBlocks(kD))
   CpAsyncWaitAll();  // nothing may be in flight when the block exits (empty splits included)
   probe.Mark(8);
   if constexpr (kClusterMerge) {
-    if (push_merge) {
-      ClusterPushMergeStore<T, kD>(p, o, m, l, warp_active, wr, grp, tig, r0, rows, g, b, split, splits,
-                                   [&probe](int i) { probe.Mark(i); });
-    } else {
-      ClusterMergeStore<T, kD>(p, o, m, l, warp_active, wr, grp, tig, r0, rows, g, b, split, splits,
-                               [&probe](int i) { probe.Mark(i); });
-    }
+    ClusterMergeStore<T, kD>(p, o, m, l, warp_active, wr, grp, tig, r0, rows, g, b, split, splits,
+                             [&probe](int i) { probe.Mark(i); });
     probe.End();
     return;
   }
@@ -755,14 +680,6 @@ auto FlashKernelFor() {
   return AttentionFlashKernel<T, kD, kSmemMask, kClusterMerge, false>;
 }
 
-// The cluster merge pushes the partials (ClusterPushMergeStore) unless VLART_ATTENTION_PUSH_MERGE=0
-// (or the test hook SetAttentionFlashPushMerge) asks for the pulled one: the same bits either way.
-int g_push_merge_override = -1;  // -1: the environment decides
-bool PushMergeOn() {
-  static const bool env = EnvSwitchOn("VLART_ATTENTION_PUSH_MERGE");
-  return g_push_merge_override < 0 ? env : g_push_merge_override != 0;
-}
-
 template <typename T, int kD, bool kSmemMask, bool kClusterMerge>
 void LaunchKernel(const AttentionArgs& a, int splits, float* po, float2* pml, bool mask_vec16,
                   const AttentionFlashDevice& dev, cudaStream_t stream) {
@@ -780,11 +697,11 @@ void LaunchKernel(const AttentionArgs& a, int splits, float* po, float2* pml, bo
     }
     LaunchPdl(FlashKernelFor<T, kD, kSmemMask, true>(), dim3(row_tiles * splits, 1, bgs),
               dim3(kThreads), smem, stream, static_cast<unsigned int>(splits), a, nullptr, nullptr,
-              mask_vec16, splits, PushMergeOn());
+              mask_vec16, splits);
   } else {
     LaunchPdl(FlashKernelFor<T, kD, kSmemMask, false>(),
               dim3(row_tiles, static_cast<unsigned int>(splits), bgs), dim3(kThreads), smem, stream,
-              1, a, po, pml, mask_vec16, 0, false);
+              1, a, po, pml, mask_vec16, 0);
   }
 }
 
@@ -821,7 +738,7 @@ AttentionFlashPath Launch(const AttentionArgs& a, int splits, void* workspace, b
   return path;
 }
 
-using FlashKernel = void (*)(AttentionArgs, float*, float2*, bool, int, bool);
+using FlashKernel = void (*)(AttentionArgs, float*, float2*, bool, int);
 
 // Raises the shared-memory limit of every instance of the kernel; returns the cluster-merge
 // instances (with their shared memory) for the cluster-size probe.
@@ -917,8 +834,6 @@ int ProbeClusterSplits(const std::vector<std::pair<FlashKernel, size_t>>& kernel
 }
 
 }  // namespace
-
-void SetAttentionFlashPushMerge(int mode) { g_push_merge_override = mode < 0 ? -1 : (mode != 0 ? 1 : 0); }
 
 void SetAttentionFlashProbe(const KernelProbeBuffer& buffer) {
   VLART_CUDA_CHECK(cudaMemcpyToSymbol(g_flash_probe, &buffer, sizeof(buffer)));

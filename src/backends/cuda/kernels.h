@@ -231,10 +231,6 @@ struct KernelProbeBuffer {  // plain aggregate: it also lives in __device__ vari
 };
 void SetAttentionResidentProbe(const KernelProbeBuffer& buffer);
 void SetAttentionFlashProbe(const KernelProbeBuffer& buffer);
-// Test hook: 1 makes the flash kernel's cluster merge push each split's partial rows into the
-// merging block's shared memory, 0 pull them from the peers (the same bits), -1 (the default)
-// leaves it to VLART_ATTENTION_PUSH_MERGE (default on).
-void SetAttentionFlashPushMerge(int mode);
 // The streaming tensor-core kernel with the heads of a KV group folded into its rows
 // (attention_flash.cu): bf16/f16, D 256 (any Hq/Hkv) or D 128 with Hq > Hkv, 16-byte rows.
 // With splits > 1 the keys are split flash-decoding style and the partials merged in split
