@@ -547,9 +547,11 @@ TEST_P(DomainLinearParity, PerSampleWeightsPickedOnTheDevice) {
     int64_t batch, tokens, k, n, domains, x_pad;
   };
   uint64_t salt = 1800;
-  // X-VLA: action encoder 72 -> 1024, decoder 1024 -> 20, 30 domains, 30 action tokens.
+  // X-VLA: action encoder 72 -> 1024, decoder 1024 -> 20, 30 domains, 30 action tokens. Narrow N
+  // (<= 32) with K >= 128 takes the block-per-row kernel: N 32 and 1, K not a multiple of 128.
   for (const Case& c : {Case{1, 1, 1, 1, 1, 0}, Case{3, 7, 19, 111, 5, 3}, Case{2, 30, 72, 1024, 30, 0},
-                        Case{2, 30, 1024, 20, 30, 4}}) {
+                        Case{2, 30, 1024, 20, 30, 4}, Case{2, 5, 300, 32, 4, 0}, Case{1, 3, 129, 1, 2, 2},
+                        Case{3, 2, 127, 33, 3, 1}}) {
     const uint64_t seed = TestSeed(++salt);
     SCOPED_TRACE(SeedNote(seed) + fmt::format(" B {} T {} K {} N {} D {}", c.batch, c.tokens, c.k, c.n, c.domains));
     HostTensor xv = Uniform(Shape{c.batch, c.tokens, c.k + c.x_pad}, seed);

@@ -225,14 +225,17 @@ struct DomainIo<void> {
   __device__ static void Store(const DomainLinearArgs& p, int64_t i, float v) { StoreFromFloat(p.out, p.out_dtype, i, v); }
 };
 
-// Both kernels request kDomainAhead values of x and W before accumulating them, so a thread has
-// that many loads in flight instead of one (one at a time serialised the K loop: X-VLA's action
+// Both kernels request kAhead values of x and W before accumulating them, so a thread has that
+// many loads in flight instead of one (one at a time serialised the K loop: X-VLA's action
 // encoder, K = 72, took ~15 us with runtime-dtype loads). The sum is one f32 accumulator in
-// ascending k (per lane for the warp form): the order does not depend on kDomainAhead.
-constexpr int kDomainAhead = 8;
+// ascending k (per lane for the warp form): the order does not depend on kAhead. The thread
+// form asks for 24 (X-VLA's K = 72 in three batches: each batch is an L2 round trip), the warp
+// form 8 (its lanes already split K 32 ways).
+constexpr int kDomainAheadThread = 24;
+constexpr int kDomainAheadWarp = 8;
 
 // Σ_k x[x0 + k·step] W[w0 + k·step·n] for k = first, first + step, ... < p.k, in that order.
-template <typename T>
+template <typename T, int kDomainAhead>
 __device__ __forceinline__ float DomainDot(const DomainLinearArgs& p, int64_t x0, int64_t w0, int first,
                                            int step) {
   using Io = DomainIo<T>;
@@ -263,7 +266,7 @@ __global__ void DomainLinearThreadKernel(DomainLinearArgs p) {
   const int64_t d = p.ids[b * p.ids_stride];
   const int64_t x0 = b * p.x_sb + static_cast<int64_t>(t) * p.x_st;
   const int64_t w0 = d * static_cast<int64_t>(p.k) * p.n + n;
-  const float acc = DomainDot<T>(p, x0, w0, 0, 1) + DomainIo<T>::Bias(p, d * p.n + n);
+  const float acc = DomainDot<T, kDomainAheadThread>(p, x0, w0, 0, 1) + DomainIo<T>::Bias(p, d * p.n + n);
   DomainIo<T>::Store(p, b * p.o_sb + static_cast<int64_t>(t) * p.o_st + n, acc);
 }
 
@@ -281,7 +284,7 @@ __global__ void DomainLinearWarpKernel(DomainLinearArgs p) {
   const int64_t d = p.ids[b * p.ids_stride];
   const int64_t x0 = b * p.x_sb + static_cast<int64_t>(t) * p.x_st;
   const int64_t w0 = d * static_cast<int64_t>(p.k) * p.n + n;
-  float acc = DomainDot<T>(p, x0, w0, lane, 32);
+  float acc = DomainDot<T, kDomainAheadWarp>(p, x0, w0, lane, 32);
 #pragma unroll
   for (int off = 16; off > 0; off /= 2) acc += __shfl_xor_sync(0xffffffffu, acc, off);
   if (lane == 0) {
@@ -290,11 +293,65 @@ __global__ void DomainLinearWarpKernel(DomainLinearArgs p) {
   }
 }
 
+// DomainLinear, one block per token row for narrow N (at most kRowMaxN outputs: X-VLA's action
+// decoder, 1024 -> 20). Thread i takes k = i, i + 128, ... and keeps all N sums; W is [K, N]
+// row-major per domain, so the 32 lanes of a warp read 32 consecutive W rows (one contiguous
+// span) where the warp form's lanes read one column, 2·N bytes apart: one 32-byte sector per
+// element (20 x 1024 sectors per token at X-VLA's decoder, ~18 us a call on the H100).
+// Sums: per thread in ascending k, then a fixed shuffle tree per warp, then the warps in order:
+// a fixed order, the same bits on every run.
+constexpr int kRowMaxN = 32;
+constexpr int kRowThreads = 128;
+template <typename T>
+__global__ void __launch_bounds__(kRowThreads) DomainLinearRowKernel(DomainLinearArgs p) {
+  using Io = DomainIo<T>;
+  __shared__ float part[kRowThreads / 32][kRowMaxN];
+  const int t = blockIdx.x;
+  const int b = blockIdx.y;
+  const int64_t d = p.ids[b * p.ids_stride];
+  const int64_t x0 = b * p.x_sb + static_cast<int64_t>(t) * p.x_st;
+  const int64_t w0 = d * static_cast<int64_t>(p.k) * p.n;
+  float acc[kRowMaxN];
+#pragma unroll
+  for (int n = 0; n < kRowMaxN; ++n) acc[n] = 0.0f;
+  for (int k = threadIdx.x; k < p.k; k += kRowThreads) {
+    const float xv = Io::X(p, x0 + k);
+    const int64_t wr = w0 + static_cast<int64_t>(k) * p.n;
+#pragma unroll
+    for (int n = 0; n < kRowMaxN; ++n) {
+      if (n < p.n) acc[n] += xv * Io::W(p, wr + n);
+    }
+  }
+  const int lane = threadIdx.x % 32;
+  const int warp = threadIdx.x / 32;
+#pragma unroll
+  for (int n = 0; n < kRowMaxN; ++n) {
+    if (n >= p.n) break;  // uniform
+    float v = acc[n];
+#pragma unroll
+    for (int off = 16; off > 0; off /= 2) v += __shfl_xor_sync(0xffffffffu, v, off);
+    if (lane == 0) part[warp][n] = v;
+  }
+  __syncthreads();
+  const int n = threadIdx.x;
+  if (n < p.n) {
+    float v = part[0][n];
+#pragma unroll
+    for (int w = 1; w < kRowThreads / 32; ++w) v += part[w][n];
+    v += Io::Bias(p, d * p.n + n);
+    Io::Store(p, b * p.o_sb + static_cast<int64_t>(t) * p.o_st + n, v);
+  }
+}
+
 template <typename T>
 void LaunchDomainLinearT(const DomainLinearArgs& a, cudaStream_t stream) {
+  // VLART_DOMAIN_LINEAR_ROWS=0: narrow N keeps the warp-per-output form (A/B runs)
+  static const bool rows_on = EnvSwitchOn("VLART_DOMAIN_LINEAR_ROWS");
   if (a.n >= 128 && a.k <= 512) {
     const dim3 grid((a.n + 127) / 128, a.tokens, a.batch);
     DomainLinearThreadKernel<T><<<grid, 128, 0, stream>>>(a);
+  } else if (rows_on && a.n <= kRowMaxN && a.k >= kRowThreads && a.tokens <= 65535 && a.batch <= 65535) {
+    DomainLinearRowKernel<T><<<dim3(a.tokens, a.batch), kRowThreads, 0, stream>>>(a);
   } else {
     const int64_t warps = static_cast<int64_t>(a.batch) * a.tokens * a.n;
     DomainLinearWarpKernel<T><<<static_cast<unsigned int>((warps * 32 + 255) / 256), 256, 0, stream>>>(a);
