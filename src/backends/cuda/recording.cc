@@ -88,6 +88,11 @@ Status CaptureGraph(cudaStream_t stream, const std::function<void()>& enqueue, c
     return Internal("CUDA graph capture failed: {}; hint: an op synchronised, allocated or "
                     "copied to the host while recording", cudaGetErrorString(end));
   }
+  // VLART_GRAPH_DOT=PATH: the captured graph as Graphviz text (debugging what a replay runs:
+  // kernel, memcpy, memset and event nodes and their edges); the last capture wins.
+  if (const char* dot = std::getenv("VLART_GRAPH_DOT"); dot != nullptr && dot[0] != '\0') {
+    VLART_CUDA_CHECK(cudaGraphDebugDotPrint(*graph, dot, cudaGraphDebugDotFlagsVerbose));
+  }
   if (const cudaError_t inst = cudaGraphInstantiate(exec, *graph, 0); inst != cudaSuccess) {
     VLART_CUDA_CHECK(cudaGraphDestroy(*graph));
     return Internal("cudaGraphInstantiate failed: {}", cudaGetErrorString(inst));
