@@ -74,6 +74,31 @@ def attribute(ks):
     return front - ks[0]['start']
 
 
+def idle_positions(rows, gid, top=8):
+    """The idle stretches that recur: for every launch of graph `gid`, the gap before each
+    kernel position (start - end of everything earlier in that launch); returns the `top`
+    positions by median gap as (median us, max us, launches, position, previous name, name)."""
+    launches = defaultdict(list)
+    for r in rows:
+        if r['graph'] == gid:
+            launches[r['corr']].append(r)
+    per_pos = defaultdict(list)
+    names = {}
+    for ks in launches.values():
+        ks = sorted(ks, key=lambda k: k['start'])
+        front = ks[0]['end']
+        for i in range(1, len(ks)):
+            per_pos[i].append(max(0, ks[i]['start'] - front) / 1e3)
+            names[i] = (ks[i - 1]['name'], ks[i]['name'])
+            front = max(front, ks[i]['end'])
+    out = []
+    for i, gaps in per_pos.items():
+        gaps.sort()
+        out.append((gaps[len(gaps) // 2], gaps[-1], len(gaps), i) + names[i])
+    out.sort(reverse=True)
+    return out[:top]
+
+
 def table(groups, span, limit=None, with_grid=False):
     head = '| kernel | grid | calls | cost ms | share | gap ms | kernel ms | mean us |'
     out = [head if with_grid else head.replace(' grid |', ''),
@@ -121,6 +146,12 @@ def main():
     print(table(by_fn, span))
     print()
     print(table(by_shape, span, limit=40, with_grid=True))
+    gid = max((k for k in ks if k['graph']), key=lambda k: k['start'])['graph']
+    print('\n#### the longest idle stretches inside the graph, by position, over all its launches\n')
+    print('| position | median gap us | max us | launches | after | before |')
+    print('|---:|---:|---:|---:|---|---|')
+    for med, mx, n, i, before, name in idle_positions(rows, gid):
+        print(f'| {i} | {med:.2f} | {mx:.2f} | {n} | {before} | {name} |')
     start, count = len(ks) // 2, 40
     if args.window:
         start, count = (int(x) for x in args.window.split(':'))
