@@ -16,7 +16,6 @@
 #include <cuda_fp16.h>
 
 #include "backends/cuda/cuda_check.h"
-#include "backends/cuda/env_switch.h"
 #include "backends/cuda/device_common.cuh"
 #include "backends/cuda/kernels.h"
 
@@ -113,12 +112,9 @@ bool LaunchCopy(const StridedArg& src, const StridedArg& dst, cudaStream_t strea
   const int64_t n = NumElements(dst);
   if (n == 0) return false;
   const bool flat = IsFlatContiguous(src) && IsFlatContiguous(dst);
-  // VLART_COPY_MEMCPY=0: flat copies run the vector copy kernel instead of a copy-engine
-  // memcpy (a memcpy node in a graph; A/B runs).
-  static const bool memcpy_on = EnvSwitchOn("VLART_COPY_MEMCPY");
   if (src.dtype == dst.dtype) {
     const int bytes = ElementBytes(dst.dtype);
-    if (flat && (memcpy_on || !RowsOf16ByteVectors({&src, &dst}))) {
+    if (flat) {
       VLART_CUDA_CHECK(cudaMemcpyAsync(dst.data, src.data, static_cast<size_t>(n) * bytes,
                                        cudaMemcpyDeviceToDevice, stream));
       return false;
