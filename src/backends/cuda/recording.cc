@@ -67,7 +67,15 @@ class CudaGraphWork final : public RecordedWork {
       VLART_CUDA_CHECK(cudaProfilerStop());
       return;
     }
+    static const bool timing = std::getenv("VLART_GRAPH_LAUNCH_TIMING") != nullptr;
+    const auto t0 = std::chrono::steady_clock::now();
     VLART_CUDA_CHECK(cudaGraphLaunch(exec_, stream_));
+    if (timing) {  // debug: the host time one launch takes, and the graph's size
+      const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+      size_t nodes = 0;
+      VLART_CUDA_CHECK(cudaGraphGetNodes(graph_, nullptr, &nodes));
+      std::fprintf(stderr, "vlart graph launch: %zu nodes, %.1f us on the host\n", nodes, us);
+    }
   }
 
  private:
@@ -96,6 +104,10 @@ Status CaptureGraph(cudaStream_t stream, const std::function<void()>& enqueue, c
   if (const cudaError_t inst = cudaGraphInstantiate(exec, *graph, 0); inst != cudaSuccess) {
     VLART_CUDA_CHECK(cudaGraphDestroy(*graph));
     return Internal("cudaGraphInstantiate failed: {}", cudaGetErrorString(inst));
+  }
+  if (std::getenv("VLART_GRAPH_UPLOAD") != nullptr) {  // experiment: upload before the first launch
+    VLART_CUDA_CHECK(cudaGraphUpload(*exec, stream));
+    VLART_CUDA_CHECK(cudaStreamSynchronize(stream));
   }
   return Status::Ok();
 }
