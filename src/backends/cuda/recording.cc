@@ -14,6 +14,11 @@
 // with its capture off at start (`ncu --profile-from-start off`) sees exactly one replay:
 // the per-kernel time of one whole forward as the graph runs it (scripts/device_session.sh
 // step `kprof`, tools/ncu_kernel_report.py).
+// VLART_GRAPH_DOT=PATH writes each captured graph as Graphviz text (the last capture wins);
+// VLART_GRAPH_LAUNCH_TIMING=1 prints every replay's host time in cudaGraphLaunch and the node
+// count. Measured with it (H100, 2026-11-25): 650-1000 us per launch of X-VLA's 2809 nodes,
+// 700-800 us for pi0's 2483; the GPU runs ahead of the submission and idles ~0.2 ms in X-VLA's
+// vision (docs/PERFORMANCE.md).
 
 #include <cuda_profiler_api.h>
 #include <cuda_runtime_api.h>
@@ -104,10 +109,6 @@ Status CaptureGraph(cudaStream_t stream, const std::function<void()>& enqueue, c
   if (const cudaError_t inst = cudaGraphInstantiate(exec, *graph, 0); inst != cudaSuccess) {
     VLART_CUDA_CHECK(cudaGraphDestroy(*graph));
     return Internal("cudaGraphInstantiate failed: {}", cudaGetErrorString(inst));
-  }
-  if (std::getenv("VLART_GRAPH_UPLOAD") != nullptr) {  // experiment: upload before the first launch
-    VLART_CUDA_CHECK(cudaGraphUpload(*exec, stream));
-    VLART_CUDA_CHECK(cudaStreamSynchronize(stream));
   }
   return Status::Ok();
 }
