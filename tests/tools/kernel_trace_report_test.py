@@ -3,6 +3,8 @@
 """Tests of tools/kernel_trace_report.py: which kernels form the last forward, and that the
 charges (gap before + time added to the front) are exact and sum to the forward's GPU span."""
 
+import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -46,6 +48,35 @@ class KernelTraceReportTest(unittest.TestCase):
         self.assertEqual([(k['gap'], k['added']) for k in ks], [(0, 10), (10, 80), (0, 50), (50, 10), (0, 0)])
         self.assertEqual(sum(k['gap'] + k['added'] for k in ks), span)
         self.assertEqual(ks[2]['overlap'], 10)
+
+    def test_idle_positions_over_launches(self):
+        # graph 7 launched three times (correlations 20, 21, 22): kernel position 2 (C) always
+        # waits, 100 / 300 / 200 ns after everything before it ended; position 1 (B) never.
+        rows = []
+        for corr, t0, wait in ((20, 0, 100), (21, 10000, 300), (22, 20000, 200)):
+            rows += [(t0, t0 + 50, corr, 7, 'A'), (t0 + 40, t0 + 90, corr, 7, 'B'),
+                     (t0 + 90 + wait, t0 + 120 + wait, corr, 7, 'C')]
+        rows.append((30000, 30010, 23, 0, 'Eager'))  # not the graph's: ignored
+        path = write(rows)
+        try:
+            trace = ktr.read_trace(path)
+            top = ktr.idle_positions(trace, 7)
+            argv = sys.argv
+            sys.argv = ['kernel_trace_report.py', path]
+            out = io.StringIO()
+            try:
+                with contextlib.redirect_stdout(out):
+                    ktr.main()
+            finally:
+                sys.argv = argv
+        finally:
+            os.unlink(path)
+        median_us, max_us, launches, position, before, name = top[0]
+        self.assertEqual((position, before, name, launches), (2, 'B', 'C', 3))
+        self.assertAlmostEqual(median_us, 0.2)
+        self.assertAlmostEqual(max_us, 0.3)
+        self.assertEqual(top[1][:4], (0.0, 0.0, 3, 1))  # B starts inside A: no idle time
+        self.assertIn('| 2 | 0.20 | 0.30 | 3 | B | C |', out.getvalue())
 
     def test_bad_files_get_a_clear_error(self):
         bad = tempfile.NamedTemporaryFile('w', suffix='.csv', delete=False)
